@@ -1,0 +1,86 @@
+//! What a [`Session`](crate::Session) asks its caller to do. Actions say *what*,
+//! never *how*; every action that expects an answer names the
+//! [`Event`](crate::Event)s that answer it.
+
+use std::net::SocketAddr;
+
+use crate::path::VirtualPath;
+
+/// The format of a directory listing sent over a data connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListFormat {
+    /// `LIST`: `ls -l` style lines.
+    Long,
+    /// `NLST`: bare names.
+    Names,
+    /// `MLSD`: RFC 3659 facts, one entry a line.
+    Machine,
+}
+
+/// How [`Action::Open`] opens its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpenMode {
+    /// RETR: read from `offset` (REST). An offset beyond the end is
+    /// `Failed(BadOffset)`.
+    Read { offset: u64 },
+    /// STOR: write a hidden temporary file in the same folder; it replaces the
+    /// target only when the transfer completes, and is removed otherwise.
+    Replace,
+    /// REST + STOR: write in place from `offset` (beyond the end:
+    /// `Failed(BadOffset)`), truncating what follows it.
+    WriteAt { offset: u64 },
+    /// APPE: write in place at the end, creating the file if needed.
+    Append,
+    /// STOU: create a new file with a unique name in the folder `path`
+    /// (reported in `Opened::unique_name`).
+    CreateUnique,
+    /// LIST / NLST / MLSD of a folder (or of a single file). `writable` says
+    /// whether MLSD may advertise write permission facts.
+    List { format: ListFormat, writable: bool },
+}
+
+/// A request from the session to its caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Close any data listener, data connection and opened file or listing
+    /// (an unfinished upload is discarded). No answer.
+    CloseData,
+    /// Open a passive data listener on the control connection's local address.
+    /// Answer: `Listening` or `Failed`; later, maybe, `DataConnected`.
+    ListenData,
+    /// Start a non-blocking connect to the client's data address (active mode).
+    /// Answer: `DataConnected` or `Failed`.
+    ConnectData(SocketAddr),
+    /// Close the data connection just reported by `DataConnected` (it came from
+    /// a foreign address) and keep listening. No answer.
+    RejectData,
+    /// Open the source or sink of the next transfer.
+    /// Answer: `Opened` or `Failed`.
+    Open { path: VirtualPath, mode: OpenMode },
+    /// Move bytes between what `Open` opened and the data connection
+    /// (converting LF and CRLF when `ascii`). Answer: `TransferProgress`*, then
+    /// `TransferDone` or `Failed`.
+    StartTransfer { ascii: bool },
+    /// Stop the running transfer at once: close the data connection and the
+    /// file, discard an unfinished upload. No answer.
+    AbortTransfer,
+    /// Answer: `Metadata` or `Failed`. Symlinks are followed (inside the root).
+    Stat(VirtualPath),
+    /// Answer: `Done` or `Failed`.
+    Rename { from: VirtualPath, to: VirtualPath },
+    /// Delete a file. Answer: `Done` or `Failed`.
+    Delete(VirtualPath),
+    /// Answer: `Done` or `Failed`.
+    MakeDir(VirtualPath),
+    /// Remove an empty folder. Answer: `Done` or `Failed`.
+    RemoveDir(VirtualPath),
+    /// `STAT path`: a bounded `LIST`-style listing returned inline.
+    /// Answer: `Listing` or `Failed`.
+    ListToControl(VirtualPath),
+    /// Check a password (slowly, off the event loop).
+    /// Answer: `LoginChecked`.
+    VerifyPassword { user: String, password: String },
+    /// Flush the queued reply bytes, then close the control connection (and
+    /// everything else of this session). The session is over.
+    Close,
+}

@@ -1,0 +1,1 @@
+//! Parsing one control line into a [`Command`].

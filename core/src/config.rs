@@ -1,0 +1,46 @@
+//! Protocol settings shared by every session.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// What a session needs to know about the daemon's configuration. The reactor
+/// builds one from the command line and shares it (`Arc`) between sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Text after `220 ` in the welcome line.
+    pub banner: String,
+    /// Whether a users file exists: non-anonymous logins are then checked with
+    /// [`Action::VerifyPassword`](crate::Action::VerifyPassword). Without one,
+    /// every login is anonymous.
+    pub users: bool,
+    /// Anonymous login allowed (always, when `users` is false).
+    pub anonymous: bool,
+    /// Anonymous sessions may write.
+    pub anonymous_write: bool,
+    /// Address announced in `227` replies instead of the control connection's.
+    pub pasv_address: Option<Ipv4Addr>,
+    /// Without a command for this long, a session gets `421` and is closed.
+    pub idle_timeout: Duration,
+    /// Time to establish a data connection, and longest stall of a transfer.
+    pub data_timeout: Duration,
+    /// Pause before answering a failed `PASS`.
+    pub login_delay: Duration,
+    /// Failed `PASS` attempts before `421` and close.
+    pub max_login_failures: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            banner: "pocketftpd ready.".to_owned(),
+            users: false,
+            anonymous: true,
+            anonymous_write: false,
+            pasv_address: None,
+            idle_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(60),
+            login_delay: Duration::from_millis(1000),
+            max_login_failures: 3,
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! What the caller reports back to a [`Session`](crate::Session): the outcome of
+//! an [`Action`](crate::Action) it asked for.
+
+use std::net::SocketAddr;
+
+use crate::access::Access;
+use crate::path::VirtualPath;
+
+/// Why an operation failed, as much as the protocol needs to know.
+///
+/// The reactor maps `std::io::ErrorKind` (and raw errno values) onto this; the
+/// core never sees an `io::Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    NotFound,
+    PermissionDenied,
+    AlreadyExists,
+    NotADirectory,
+    IsADirectory,
+    DirectoryNotEmpty,
+    /// The name is not acceptable to the file system (too long, reserved, ...).
+    InvalidName,
+    /// A path (or a symlink inside it) leads outside the served root.
+    OutsideRoot,
+    /// A REST offset beyond the end of the file.
+    BadOffset,
+    /// Disk or quota full.
+    StorageFull,
+    /// The peer refused or could not be reached (data connections).
+    ConnectionRefused,
+    /// The peer reset or closed the connection before the transfer finished.
+    ConnectionLost,
+    /// No progress within the allowed time.
+    TimedOut,
+    /// Anything else: reported to the client as a local error.
+    Other,
+}
+
+/// File type as listings and MLST report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// What the reactor learned from `stat(2)`; wall-clock values travel here
+/// because the core has no clock of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Metadata {
+    pub kind: FileKind,
+    pub size: u64,
+    /// Modification time, seconds since the Unix epoch (UTC).
+    pub modified: i64,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// Hard link count (LIST's second column; rclone relies on it being there).
+    pub links: u64,
+}
+
+/// The outcome of an action. Each variant names which actions it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Answers [`Action::ListenData`](crate::Action::ListenData): the passive
+    /// listener is bound to this port on the control connection's local address.
+    Listening { port: u16 },
+    /// A data connection exists: the active connect of
+    /// [`Action::ConnectData`](crate::Action::ConnectData) succeeded, or the
+    /// passive listener accepted a connection from `peer`. For a passive one
+    /// the session may answer [`Action::RejectData`](crate::Action::RejectData).
+    DataConnected { peer: SocketAddr },
+    /// Answers [`Action::Open`](crate::Action::Open). `size` is the file's
+    /// size for reads (none for listings and writes); `unique_name` is the
+    /// name chosen for [`OpenMode::CreateUnique`](crate::OpenMode::CreateUnique).
+    Opened {
+        size: Option<u64>,
+        unique_name: Option<VirtualPath>,
+    },
+    /// Answers [`Action::Stat`](crate::Action::Stat).
+    Metadata(Metadata),
+    /// Answers `Rename`, `Delete`, `MakeDir` and `RemoveDir`.
+    Done,
+    /// Sent now and then while a transfer runs: `bytes` moved so far. Keeps
+    /// the stall timer from firing.
+    TransferProgress { bytes: u64 },
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer): every
+    /// byte moved, the data connection flushed and closed, and an upload
+    /// committed to its final name.
+    TransferDone { bytes: u64 },
+    /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
+    /// formatted listing lines (already bounded by the caller).
+    Listing(Vec<u8>),
+    /// Answers [`Action::VerifyPassword`](crate::Action::VerifyPassword):
+    /// `None` when the user is unknown or the password is wrong.
+    LoginChecked(Option<Access>),
+    /// The pending action failed. After a failed transfer the caller has
+    /// already closed the data connection and discarded a partial upload.
+    Failed(ErrorKind),
+}

@@ -1,0 +1,224 @@
+//! Directory listing lines (LIST, NLST, MLSD) and MLST facts, formatted from
+//! [`Metadata`]. Pure functions: the reactor reads the folder in bounded
+//! batches and calls [`write_entry`] for each entry.
+
+use crate::action::ListFormat;
+use crate::event::{FileKind, Metadata};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+/// `ls -l` shows the year instead of the time for files older than this.
+const SIX_MONTHS: i64 = 182 * 24 * 3600;
+
+/// Appends one listing line for `name` (CRLF-terminated) and returns true, or
+/// returns false and writes nothing when the name cannot be listed safely
+/// (it holds CR or LF, or names the daemon's own temporary files).
+///
+/// `now` is the wall clock (Unix seconds) deciding between `HH:MM` and the
+/// year in LIST dates.
+pub fn write_entry(
+    out: &mut Vec<u8>,
+    format: ListFormat,
+    writable: bool,
+    name: &[u8],
+    meta: &Metadata,
+    now: i64,
+) -> bool {
+    if name.iter().any(|&b| b == b'\r' || b == b'\n')
+        || name.starts_with(crate::path::RESERVED_PREFIX.as_bytes())
+    {
+        return false;
+    }
+    match format {
+        ListFormat::Long => write_long(out, meta, now),
+        ListFormat::Names => {}
+        ListFormat::Machine => {
+            write_facts(out, meta, writable);
+            out.push(b' ');
+        }
+    }
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\r\n");
+    true
+}
+
+/// Appends the RFC 3659 facts for one entry, each ending in `;`
+/// (`type=file;size=12;modify=20261125020000;perm=adfrw;`), without the
+/// space and name that follow them.
+pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
+    let (kind, perm) = match (meta.kind, writable) {
+        (FileKind::Dir, true) => ("dir", "flcdmpe"),
+        (FileKind::Dir, false) => ("dir", "el"),
+        (_, true) => ("file", "adfrw"),
+        (_, false) => ("file", "r"),
+    };
+    out.extend_from_slice(b"type=");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b";size=");
+    out.extend_from_slice(meta.size.to_string().as_bytes());
+    out.extend_from_slice(b";modify=");
+    write_timestamp(out, meta.modified);
+    out.extend_from_slice(b";perm=");
+    out.extend_from_slice(perm.as_bytes());
+    out.push(b';');
+}
+
+/// Appends `YYYYMMDDHHMMSS` (UTC), the MDTM and MLST `modify` format.
+pub fn write_timestamp(out: &mut Vec<u8>, unix: i64) {
+    let t = CivilTime::from_unix(unix);
+    let s = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    );
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn write_long(out: &mut Vec<u8>, meta: &Metadata, now: i64) {
+    let kind = match meta.kind {
+        FileKind::File => '-',
+        FileKind::Dir => 'd',
+        FileKind::Symlink => 'l',
+        FileKind::Other => '-',
+    };
+    let mut mode = String::with_capacity(10);
+    mode.push(kind);
+    for shift in [6, 3, 0] {
+        let bits = (meta.mode >> shift) & 7;
+        mode.push(if bits & 4 != 0 { 'r' } else { '-' });
+        mode.push(if bits & 2 != 0 { 'w' } else { '-' });
+        mode.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    let t = CivilTime::from_unix(meta.modified);
+    let month = MONTHS[(t.month - 1) as usize];
+    let recent = meta.modified <= now + 3600 && now - meta.modified < SIX_MONTHS;
+    let when = if recent {
+        format!("{month} {:>2} {:02}:{:02}", t.day, t.hour, t.minute)
+    } else {
+        format!("{month} {:>2}  {:>4}", t.day, t.year)
+    };
+    let line = format!(
+        "{mode} {:>3} ftp      ftp      {:>12} {when} ",
+        meta.links.max(1),
+        meta.size
+    );
+    out.extend_from_slice(line.as_bytes());
+}
+
+/// A UTC calendar time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CivilTime {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+}
+
+impl CivilTime {
+    /// Converts Unix seconds to a UTC date (Howard Hinnant's days-to-civil
+    /// algorithm, valid for the whole proleptic Gregorian calendar).
+    fn from_unix(unix: i64) -> Self {
+        let days = unix.div_euclid(86_400);
+        let secs = unix.rem_euclid(86_400) as u32;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        CivilTime {
+            year,
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs / 60 % 60,
+            second: secs % 60,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(kind: FileKind, size: u64, modified: i64) -> Metadata {
+        Metadata {
+            kind,
+            size,
+            modified,
+            mode: 0o644,
+            links: 1,
+        }
+    }
+
+    fn line(format: ListFormat, m: &Metadata, now: i64) -> String {
+        let mut out = Vec::new();
+        assert!(write_entry(&mut out, format, true, "a b.txt".as_bytes(), m, now));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn civil_dates() {
+        let cases = [
+            (0, (1970, 1, 1, 0, 0, 0)),
+            (951_782_400, (2000, 2, 29, 0, 0, 0)),
+            (1_795_575_600, (2026, 11, 25, 3, 0, 0)),
+            (-1, (1969, 12, 31, 23, 59, 59)),
+            (4_102_444_799, (2099, 12, 31, 23, 59, 59)),
+        ];
+        for (unix, (y, mo, d, h, mi, s)) in cases {
+            let t = CivilTime::from_unix(unix);
+            assert_eq!(
+                (t.year, t.month, t.day, t.hour, t.minute, t.second),
+                (y, mo, d, h, mi, s),
+                "{unix}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_lines_recent_and_old() {
+        let now = 1_795_575_600; // 2026-11-25 03:00:00
+        let recent = meta(FileKind::File, 1234, now - 3600);
+        assert_eq!(
+            line(ListFormat::Long, &recent, now),
+            "-rw-r--r--   1 ftp      ftp              1234 Nov 25 02:00 a b.txt\r\n"
+        );
+        let old = meta(FileKind::Dir, 4096, 951_782_400);
+        let mut dir = old;
+        dir.mode = 0o755;
+        dir.links = 3;
+        assert_eq!(
+            line(ListFormat::Long, &dir, now),
+            "drwxr-xr-x   3 ftp      ftp              4096 Feb 29  2000 a b.txt\r\n"
+        );
+    }
+
+    #[test]
+    fn names_and_facts() {
+        let m = meta(FileKind::File, 7, 951_782_400);
+        assert_eq!(line(ListFormat::Names, &m, 0), "a b.txt\r\n");
+        assert_eq!(
+            line(ListFormat::Machine, &m, 0),
+            "type=file;size=7;modify=20000229000000;perm=adfrw; a b.txt\r\n"
+        );
+        let mut out = Vec::new();
+        write_facts(&mut out, &meta(FileKind::Dir, 0, 0), false);
+        assert_eq!(out, b"type=dir;size=0;modify=19700101000000;perm=el;");
+    }
+
+    #[test]
+    fn unsafe_names_are_skipped() {
+        let m = meta(FileKind::File, 1, 0);
+        for name in [&b"a\r\nb"[..], b"x\n", b".pocketftpd-upload"] {
+            let mut out = Vec::new();
+            assert!(!write_entry(&mut out, ListFormat::Long, false, name, &m, 0));
+            assert!(out.is_empty());
+        }
+    }
+}
