@@ -74,6 +74,9 @@ pub enum Action {
     MakeDir(VirtualPath),
     /// Remove an empty folder. Answer: `Done` or `Failed`.
     RemoveDir(VirtualPath),
+    /// MFMT: set a file's modification time (Unix seconds, UTC).
+    /// Answer: `Done` or `Failed`.
+    SetModified { path: VirtualPath, modified: i64 },
     /// `STAT path`: a bounded `LIST`-style listing returned inline.
     /// Answer: `Listing` or `Failed`.
     ListToControl(VirtualPath),

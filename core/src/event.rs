@@ -79,7 +79,7 @@ pub enum Event {
     },
     /// Answers [`Action::Stat`](crate::Action::Stat).
     Metadata(Metadata),
-    /// Answers `Rename`, `Delete`, `MakeDir` and `RemoveDir`.
+    /// Answers `Rename`, `Delete`, `MakeDir`, `RemoveDir` and `SetModified`.
     Done,
     /// Sent now and then while a transfer runs: `bytes` moved so far. Keeps
     /// the stall timer from firing.
