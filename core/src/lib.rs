@@ -28,10 +28,16 @@ pub mod ascii;
 mod command;
 mod config;
 mod event;
+mod line;
 pub mod listing;
 mod path;
 mod reply;
 mod session;
+#[cfg(test)]
+mod session_tests;
+#[cfg(test)]
+mod sim;
+mod time;
 
 pub use access::Access;
 pub use action::{Action, ListFormat, OpenMode};

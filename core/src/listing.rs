@@ -4,6 +4,7 @@
 
 use crate::action::ListFormat;
 use crate::event::{FileKind, Metadata};
+use crate::time::CivilTime;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -66,12 +67,7 @@ pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
 
 /// Appends `YYYYMMDDHHMMSS` (UTC), the MDTM and MLST `modify` format.
 pub fn write_timestamp(out: &mut Vec<u8>, unix: i64) {
-    let t = CivilTime::from_unix(unix);
-    let s = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    );
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(CivilTime::from_unix(unix).timestamp().as_bytes());
 }
 
 fn write_long(out: &mut Vec<u8>, meta: &Metadata, now: i64) {
@@ -105,43 +101,6 @@ fn write_long(out: &mut Vec<u8>, meta: &Metadata, now: i64) {
     out.extend_from_slice(line.as_bytes());
 }
 
-/// A UTC calendar time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct CivilTime {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-}
-
-impl CivilTime {
-    /// Converts Unix seconds to a UTC date (Howard Hinnant's days-to-civil
-    /// algorithm, valid for the whole proleptic Gregorian calendar).
-    fn from_unix(unix: i64) -> Self {
-        let days = unix.div_euclid(86_400);
-        let secs = unix.rem_euclid(86_400) as u32;
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        CivilTime {
-            year,
-            month,
-            day,
-            hour: secs / 3600,
-            minute: secs / 60 % 60,
-            second: secs % 60,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,27 +117,15 @@ mod tests {
 
     fn line(format: ListFormat, m: &Metadata, now: i64) -> String {
         let mut out = Vec::new();
-        assert!(write_entry(&mut out, format, true, "a b.txt".as_bytes(), m, now));
+        assert!(write_entry(
+            &mut out,
+            format,
+            true,
+            "a b.txt".as_bytes(),
+            m,
+            now
+        ));
         String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn civil_dates() {
-        let cases = [
-            (0, (1970, 1, 1, 0, 0, 0)),
-            (951_782_400, (2000, 2, 29, 0, 0, 0)),
-            (1_795_575_600, (2026, 11, 25, 3, 0, 0)),
-            (-1, (1969, 12, 31, 23, 59, 59)),
-            (4_102_444_799, (2099, 12, 31, 23, 59, 59)),
-        ];
-        for (unix, (y, mo, d, h, mi, s)) in cases {
-            let t = CivilTime::from_unix(unix);
-            assert_eq!(
-                (t.year, t.month, t.day, t.hour, t.minute, t.second),
-                (y, mo, d, h, mi, s),
-                "{unix}"
-            );
-        }
     }
 
     #[test]

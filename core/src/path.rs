@@ -171,7 +171,11 @@ mod tests {
         ];
         for (cwd, arg, want) in cases {
             let got = at(cwd, arg);
-            assert_eq!(got.as_deref().map_err(|e| *e), *want, "cwd={cwd:?} arg={arg:?}");
+            assert_eq!(
+                got.as_deref().map_err(|e| *e),
+                *want,
+                "cwd={cwd:?} arg={arg:?}"
+            );
         }
     }
 

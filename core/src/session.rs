@@ -1,53 +1,215 @@
 //! The per-connection protocol state machine.
+//!
+//! Every state transition lives here: commands arrive through the
+//! [`LineReader`], answers to actions through [`Session::handle_event`], and
+//! deadlines through [`Session::handle_timeout`]. While a command waits for its
+//! event the session stops taking input ([`Session::control_read_room`] is 0),
+//! so pipelined commands are answered strictly in order. During a transfer,
+//! only `ABOR` and `STAT` are answered at once; anything else waits its turn.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::action::Action;
+use log::{info, warn};
+
+use crate::access::Access;
+use crate::action::{Action, ListFormat, OpenMode};
+use crate::command::{self, Command, EpsvArg, Family, ParseError, TransferType};
 use crate::config::Config;
-use crate::event::Event;
+use crate::event::{ErrorKind, Event, FileKind, Metadata};
+use crate::line::{Line, LineReader};
+use crate::listing;
+use crate::path::{PathError, VirtualPath};
+use crate::reply::{self, quote_path};
+use crate::time::CivilTime;
 
 /// Longest command line accepted, CRLF included; longer lines get `500`.
 pub const MAX_LINE: usize = 4096;
+
+/// Queued reply bytes beyond which the session stops reading commands (a
+/// client that never reads its replies cannot make us buffer without end).
+const OUTPUT_CAP: usize = 64 * 1024;
 
 /// The caller reported an event no pending action asked for (a bug in the
 /// caller, not in the client).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnexpectedEvent(pub Event);
 
+/// The session's timers: a fixed table, not a heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    /// No command for `idle_timeout` (not armed during transfers).
+    Idle,
+    /// The data connection of a transfer was not made in `data_timeout`.
+    DataConnect,
+    /// A running transfer made no progress for `data_timeout`.
+    Stall,
+    /// The pause before answering a failed `PASS`.
+    LoginDelay,
+}
+
+const TIMERS: [Timer; 4] = [
+    Timer::LoginDelay,
+    Timer::DataConnect,
+    Timer::Stall,
+    Timer::Idle,
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Login {
+    /// Waiting for `USER`.
+    Start,
+    /// `USER` given, waiting for `PASS`.
+    User(String),
+    LoggedIn {
+        user: String,
+        access: Access,
+    },
+}
+
+/// What the data connection will be, as PORT/EPRT/PASV/EPSV set it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Data {
+    None,
+    /// Connect to the client here when a transfer starts.
+    Active(SocketAddr),
+    /// A listener is open; `connected` once the client's connection arrived.
+    Passive {
+        connected: bool,
+    },
+}
+
+/// What kind of transfer a transfer command started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TransferKind {
+    Retr,
+    Stor,
+    Stou,
+    List,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for `Opened`.
+    Opening,
+    /// Waiting for the data connection.
+    Connecting,
+    /// `150` sent, bytes moving.
+    Running,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Transfer {
+    kind: TransferKind,
+    path: VirtualPath,
+    phase: Phase,
+    size: Option<u64>,
+    bytes: u64,
+    started: Instant,
+}
+
+/// Commands answered from a `Stat` action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatFor {
+    Cwd,
+    Size,
+    Mdtm,
+    Mlst,
+    Rnfr,
+}
+
+/// Commands answered from a `Done` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChangeFor {
+    Dele,
+    Mkd,
+    Rmd,
+    Rnto,
+    Mfmt(i64),
+}
+
+/// The event the session is waiting for, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    None,
+    Listen { extended: bool },
+    Stat(StatFor, VirtualPath),
+    Change(ChangeFor, VirtualPath),
+    StatusListing(VirtualPath),
+    Password,
+    LoginDelay,
+    Transfer(Transfer),
+}
+
 /// The server side of one FTP control connection.
+#[derive(Debug)]
 pub struct Session {
     config: Arc<Config>,
     local: SocketAddr,
     peer: SocketAddr,
+    input: LineReader,
     output: Vec<u8>,
     actions: VecDeque<Action>,
+    timers: [Option<Instant>; 4],
+    login: Login,
+    login_failures: u32,
+    cwd: VirtualPath,
+    transfer_type: TransferType,
+    restart_offset: u64,
+    rename_from: Option<VirtualPath>,
+    data: Data,
+    epsv_all: bool,
+    pending: Pending,
+    closed: bool,
 }
 
 impl Session {
     /// A new session on a control connection from `peer` to our `local`
     /// address; the welcome line is queued at once.
     pub fn new(config: Arc<Config>, now: Instant, local: SocketAddr, peer: SocketAddr) -> Self {
-        let _ = now;
-        let mut output = Vec::new();
-        output.extend_from_slice(format!("220 {}\r\n", config.banner).as_bytes());
-        Session {
+        let mut session = Session {
             config,
             local,
             peer,
-            output,
+            input: LineReader::default(),
+            output: Vec::new(),
             actions: VecDeque::new(),
-        }
+            timers: [None; 4],
+            login: Login::Start,
+            login_failures: 0,
+            cwd: VirtualPath::root(),
+            transfer_type: TransferType::Binary,
+            restart_offset: 0,
+            rename_from: None,
+            data: Data::None,
+            epsv_all: false,
+            pending: Pending::None,
+            closed: false,
+        };
+        let banner = session.config.banner.clone();
+        session.reply(220, &banner);
+        session.arm_idle(now);
+        info!("{peer}: session start");
+        session
     }
 
     // --- getters ---
 
     /// How many control bytes the caller may read and pass in now; 0 means
-    /// "do not read" (a command is waiting for its event, or replies pile up).
+    /// "do not read" (a command waits for its event, or replies pile up).
     pub fn control_read_room(&self) -> usize {
-        MAX_LINE
+        let reading = match &self.pending {
+            Pending::None => true,
+            Pending::Transfer(t) => t.phase != Phase::Opening,
+            _ => false,
+        };
+        if self.closed || !reading || self.output.len() > OUTPUT_CAP {
+            0
+        } else {
+            self.input.room()
+        }
     }
 
     /// The client's address on the control connection.
@@ -60,28 +222,66 @@ impl Session {
         self.local
     }
 
+    /// Whether the session has ended (after `Action::Close`).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     // --- inputs ---
 
-    /// Control bytes from the client; at most `control_read_room()` of them.
+    /// Control bytes from the client; at most `control_read_room()` of them
+    /// are kept.
     pub fn handle_control_input(&mut self, now: Instant, data: &[u8]) {
-        let _ = (now, data, &self.config);
+        if self.closed {
+            return;
+        }
+        debug_assert!(
+            data.len() <= self.control_read_room(),
+            "read more than the room"
+        );
+        self.input.push(data);
+        self.process_input(now);
     }
 
     /// The client closed the control connection (or it broke).
     pub fn handle_control_eof(&mut self, now: Instant) {
         let _ = now;
-        self.actions.push_back(Action::Close);
+        if !self.closed {
+            info!("{}: client closed the control connection", self.peer);
+            self.close();
+        }
     }
 
     /// The outcome of an action this session asked for.
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
-        let _ = now;
-        Err(UnexpectedEvent(event))
+        if self.closed {
+            return Ok(());
+        }
+        let result = match event {
+            Event::DataConnected { peer } => self.on_data_connected(now, peer),
+            Event::TransferProgress { bytes } => self.on_progress(now, bytes),
+            event => {
+                let pending = std::mem::replace(&mut self.pending, Pending::None);
+                self.on_answer(now, pending, event)
+            }
+        };
+        debug_assert!(result.is_ok(), "unexpected event: {result:?}");
+        self.process_input(now);
+        result
     }
 
-    /// The deadline from `poll_timeout()` has passed.
+    /// A deadline from `poll_timeout()` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
+        for timer in TIMERS {
+            if self.closed {
+                return;
+            }
+            if self.timers[timer as usize].is_some_and(|at| at <= now) {
+                self.timers[timer as usize] = None;
+                self.on_timer(now, timer);
+            }
+        }
+        self.process_input(now);
     }
 
     // --- outputs ---
@@ -94,6 +294,9 @@ impl Session {
     /// The first `n` bytes of `poll_control_transmit()` were written.
     pub fn consume_control_transmit(&mut self, n: usize) {
         self.output.drain(..n.min(self.output.len()));
+        if self.output.is_empty() && self.output.capacity() > 1024 {
+            self.output = Vec::new();
+        }
     }
 
     /// The next thing to do, in order.
@@ -103,6 +306,776 @@ impl Session {
 
     /// When `handle_timeout` should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.timers.iter().flatten().min().copied()
+    }
+
+    // --- command input ---
+
+    fn process_input(&mut self, now: Instant) {
+        while !self.closed {
+            let running = match &self.pending {
+                Pending::None => false,
+                Pending::Transfer(t) if t.phase != Phase::Opening => true,
+                _ => return,
+            };
+            let Some(peeked) = self.input.peek() else {
+                return;
+            };
+            if running && !answered_during_transfer(&peeked.line) {
+                return;
+            }
+            self.input.consume(&peeked);
+            match peeked.line {
+                Line::Command(line) => self.handle_line(now, &line),
+                Line::TooLong => self.reply(500, "Command line too long."),
+                Line::NotCrlf => self.reply(500, "Command lines must end with CRLF."),
+                Line::Discard => {}
+            }
+        }
+    }
+
+    fn handle_line(&mut self, now: Instant, line: &[u8]) {
+        if self.pending == Pending::None {
+            self.arm_idle(now);
+        }
+        let command = match command::parse(line) {
+            Ok(command) => command,
+            Err(error) => return self.reply_parse_error(error),
+        };
+        if !matches!(command, Command::Rnto(_)) {
+            self.rename_from = None;
+        }
+        let logged_in = matches!(self.login, Login::LoggedIn { .. });
+        if !logged_in && !command.allowed_before_login() {
+            return self.reply(530, "Please login with USER and PASS.");
+        }
+        self.dispatch(now, command);
+    }
+
+    fn reply_parse_error(&mut self, error: ParseError) {
+        match error {
+            ParseError::Unknown => self.reply(500, "Unknown command."),
+            ParseError::Syntax(why) => self.reply(501, why),
+            ParseError::NotImplemented => self.reply(502, "Command not implemented."),
+            ParseError::Unsupported(why) => self.reply(504, why),
+            ParseError::Protocol => self.reply(522, "Network protocol not supported, use (1,2)."),
+        }
+    }
+
+    fn dispatch(&mut self, now: Instant, command: Command<'_>) {
+        use Command as C;
+        match command {
+            C::User(name) => self.cmd_user(name),
+            C::Pass(password) => self.cmd_pass(password),
+            C::Quit => {
+                self.reply(221, "Goodbye.");
+                self.close();
+            }
+            C::Noop => self.reply(200, "NOOP ok."),
+            C::Syst => self.reply(215, "UNIX Type: L8"),
+            C::Feat => self.reply_multi(211, "Features:", FEATURES, "End"),
+            C::Help => self.reply_multi(
+                214,
+                "The following commands are recognized:",
+                HELP,
+                "Help OK.",
+            ),
+            C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
+            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            C::Allo => self.reply(202, "ALLO command ignored."),
+            C::ModeStream => self.reply(200, "Mode set to S."),
+            C::StruFile => self.reply(200, "Structure set to F."),
+            C::Type(t) => {
+                self.transfer_type = t;
+                match t {
+                    TransferType::Ascii => self.reply(200, "Switching to ASCII mode."),
+                    TransferType::Binary => self.reply(200, "Switching to Binary mode."),
+                }
+            }
+            C::Pwd => {
+                let text = format!("{} is the current directory", quote_path(self.cwd.as_str()));
+                self.reply(257, &text);
+            }
+            C::Cdup => {
+                self.cwd = self.cwd.parent();
+                self.reply(250, "Directory successfully changed.");
+            }
+            C::Rest(offset) => {
+                self.restart_offset = offset;
+                self.reply(350, &format!("Restart position accepted ({offset})."));
+                // REST applies to the very next command only; keep it past
+                // dispatch's reset below.
+                return;
+            }
+            C::Abor if matches!(self.pending, Pending::Transfer(_)) => self.abort_transfer(now),
+            C::Abor => self.reply(225, "No transfer to abort."),
+            C::Port(addr) => self.cmd_port(addr, "PORT"),
+            C::Eprt(addr) => self.cmd_port(addr, "EPRT"),
+            C::Pasv => self.cmd_passive(false, None),
+            C::Epsv(EpsvArg::All) => {
+                self.epsv_all = true;
+                self.reply(200, "EPSV ALL ok.");
+            }
+            C::Epsv(EpsvArg::Any) => self.cmd_passive(true, None),
+            C::Epsv(EpsvArg::Only(family)) => self.cmd_passive(true, Some(family)),
+            C::Retr(arg) => {
+                let mode = OpenMode::Read {
+                    offset: self.restart_offset,
+                };
+                self.cmd_transfer(now, TransferKind::Retr, arg, mode);
+            }
+            C::Stor(arg) => {
+                let mode = match self.restart_offset {
+                    0 => OpenMode::Replace,
+                    offset => OpenMode::WriteAt { offset },
+                };
+                self.cmd_transfer(now, TransferKind::Stor, arg, mode);
+            }
+            C::Appe(arg) => self.cmd_transfer(now, TransferKind::Stor, arg, OpenMode::Append),
+            C::Stou => self.cmd_transfer(now, TransferKind::Stou, ".", OpenMode::CreateUnique),
+            C::List(arg) => self.cmd_list(now, arg, ListFormat::Long),
+            C::Nlst(arg) => self.cmd_list(now, arg, ListFormat::Names),
+            C::Mlsd(arg) => self.cmd_list(now, arg, ListFormat::Machine),
+            C::Cwd(arg) => self.cmd_stat(StatFor::Cwd, arg),
+            C::Size(arg) => self.cmd_stat(StatFor::Size, arg),
+            C::Mdtm(arg) => self.cmd_stat(StatFor::Mdtm, arg),
+            C::Mlst(arg) => self.cmd_stat(StatFor::Mlst, arg.unwrap_or(".")),
+            C::Rnfr(arg) => {
+                if self.may_write() {
+                    self.cmd_stat(StatFor::Rnfr, arg);
+                } else {
+                    self.reply(550, "Permission denied.");
+                }
+            }
+            C::Rnto(arg) => match self.rename_from.take() {
+                Some(from) => {
+                    self.cmd_change(ChangeFor::Rnto, arg, |to| Action::Rename { from, to })
+                }
+                None => self.reply(503, "RNFR required first."),
+            },
+            C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
+            C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
+            C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
+            C::Mfmt(modified, arg) => {
+                self.cmd_change(ChangeFor::Mfmt(modified), arg, |path| Action::SetModified {
+                    path,
+                    modified,
+                });
+            }
+            C::Stat(None) => self.reply_status(),
+            C::Stat(Some(arg)) => {
+                if let Some(path) = self.resolve(arg) {
+                    self.actions.push_back(Action::ListToControl(path.clone()));
+                    self.pending = Pending::StatusListing(path);
+                }
+            }
+        }
+        self.restart_offset = 0;
+    }
+
+    // --- login ---
+
+    fn cmd_user(&mut self, name: &str) {
+        if matches!(self.login, Login::LoggedIn { .. }) {
+            return self.reply(530, "Can't change to another user.");
+        }
+        self.login = Login::User(name.to_owned());
+        self.reply(331, "Please specify the password.");
+    }
+
+    fn cmd_pass(&mut self, password: &str) {
+        let user = match &self.login {
+            Login::Start => return self.reply(503, "Login with USER first."),
+            Login::LoggedIn { .. } => return self.reply(230, "Already logged in."),
+            Login::User(user) => user.clone(),
+        };
+        let anonymous = !self.config.users
+            || (self.config.anonymous
+                && ["anonymous", "ftp"]
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&user)));
+        if anonymous {
+            let access = Access {
+                write: self.config.anonymous_write,
+            };
+            self.log_in(user, access);
+        } else {
+            self.actions.push_back(Action::VerifyPassword {
+                user,
+                password: password.to_owned(),
+            });
+            self.pending = Pending::Password;
+        }
+    }
+
+    fn log_in(&mut self, user: String, access: Access) {
+        info!(
+            "{}: logged in as {user:?} ({})",
+            self.peer,
+            if access.write {
+                "read-write"
+            } else {
+                "read-only"
+            }
+        );
+        self.login = Login::LoggedIn { user, access };
+        self.login_failures = 0;
+        self.reply(230, "Login successful.");
+    }
+
+    fn may_write(&self) -> bool {
+        matches!(self.login, Login::LoggedIn { access, .. } if access.write)
+    }
+
+    // --- data connection setup ---
+
+    fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
+        if self.epsv_all {
+            return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
+        }
+        if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 {
+            warn!("{}: refused {verb} to {addr}", self.peer);
+            return self.reply(
+                504,
+                "Data connections go only to the client's own address, port 1024 or above.",
+            );
+        }
+        self.close_data();
+        self.data = Data::Active(addr);
+        self.reply(
+            200,
+            &format!("{verb} command successful. Consider using PASV."),
+        );
+    }
+
+    fn cmd_passive(&mut self, extended: bool, family: Option<Family>) {
+        if self.epsv_all && !extended {
+            return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
+        }
+        let local_family = match canonical_ip(self.local.ip()) {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        };
+        if family.is_some_and(|f| f != local_family) {
+            let supported = if local_family == Family::V4 {
+                "(1)"
+            } else {
+                "(2)"
+            };
+            return self.reply(
+                522,
+                &format!("Network protocol not supported, use {supported}."),
+            );
+        }
+        if !extended && local_family == Family::V6 && self.config.pasv_address.is_none() {
+            return self.reply(425, "PASV needs IPv4; use EPSV.");
+        }
+        self.close_data();
+        self.actions.push_back(Action::ListenData);
+        self.pending = Pending::Listen { extended };
+    }
+
+    /// Drops whatever data connection was set up before.
+    fn close_data(&mut self) {
+        if self.data != Data::None {
+            self.actions.push_back(Action::CloseData);
+            self.data = Data::None;
+        }
+    }
+
+    fn on_listening(&mut self, extended: bool, port: u16) {
+        self.data = Data::Passive { connected: false };
+        if extended {
+            return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
+        }
+        let ip = match (self.config.pasv_address, canonical_ip(self.local.ip())) {
+            (Some(ip), _) | (None, IpAddr::V4(ip)) => ip,
+            (None, IpAddr::V6(_)) => {
+                self.close_data();
+                return self.reply(425, "PASV needs IPv4; use EPSV.");
+            }
+        };
+        let [a, b, c, d] = ip.octets();
+        let [p1, p2] = port.to_be_bytes();
+        self.reply(
+            227,
+            &format!("Entering Passive Mode ({a},{b},{c},{d},{p1},{p2})."),
+        );
+    }
+
+    fn on_data_connected(&mut self, now: Instant, peer: SocketAddr) -> Result<(), UnexpectedEvent> {
+        let connecting =
+            matches!(&self.pending, Pending::Transfer(t) if t.phase == Phase::Connecting);
+        match self.data {
+            Data::Passive { connected: false } => {
+                if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
+                    warn!("{}: refused a data connection from {peer}", self.peer);
+                    self.actions.push_back(Action::RejectData);
+                    return Ok(());
+                }
+                self.data = Data::Passive { connected: true };
+            }
+            Data::Active(addr) if connecting && addr == peer => {}
+            _ => return Err(UnexpectedEvent(Event::DataConnected { peer })),
+        }
+        if connecting {
+            self.start_running(now);
+        }
+        Ok(())
+    }
+
+    // --- transfers ---
+
+    fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
+        let writes = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
+        if writes && !self.may_write() {
+            return self.reply(550, "Permission denied.");
+        }
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        if self.data == Data::None {
+            return self.reply(425, "Use PORT or PASV first.");
+        }
+        self.actions.push_back(Action::Open {
+            path: path.clone(),
+            mode,
+        });
+        self.pending = Pending::Transfer(Transfer {
+            kind,
+            path,
+            phase: Phase::Opening,
+            size: None,
+            bytes: 0,
+            started: now,
+        });
+        self.timers[Timer::Idle as usize] = None;
+    }
+
+    fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
+        let mode = OpenMode::List {
+            format,
+            writable: self.may_write(),
+        };
+        self.cmd_transfer(now, TransferKind::List, arg.unwrap_or("."), mode);
+    }
+
+    fn on_opened(
+        &mut self,
+        now: Instant,
+        mut transfer: Transfer,
+        size: Option<u64>,
+        name: Option<VirtualPath>,
+    ) {
+        transfer.size = size;
+        if let Some(name) = name {
+            transfer.path = name;
+        }
+        transfer.phase = Phase::Connecting;
+        let connected = self.data == Data::Passive { connected: true };
+        if let Data::Active(addr) = self.data {
+            self.actions.push_back(Action::ConnectData(addr));
+        }
+        self.pending = Pending::Transfer(transfer);
+        if connected {
+            self.start_running(now);
+        } else {
+            self.timers[Timer::DataConnect as usize] = Some(now + self.config.data_timeout);
+        }
+    }
+
+    fn start_running(&mut self, now: Instant) {
+        let Pending::Transfer(transfer) = &mut self.pending else {
+            return;
+        };
+        transfer.phase = Phase::Running;
+        let ascii =
+            self.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
+        let text = match transfer.kind {
+            TransferKind::Retr => format!(
+                "Opening {} mode data connection for {} ({} bytes).",
+                if ascii { "ASCII" } else { "BINARY" },
+                transfer.path.file_name(),
+                transfer.size.unwrap_or(0)
+            ),
+            TransferKind::Stor => "Ok to send data.".to_owned(),
+            TransferKind::Stou => format!("FILE: {}", transfer.path.file_name()),
+            TransferKind::List => "Here comes the directory listing.".to_owned(),
+        };
+        self.timers[Timer::DataConnect as usize] = None;
+        self.timers[Timer::Stall as usize] = Some(now + self.config.data_timeout);
+        self.actions.push_back(Action::StartTransfer { ascii });
+        self.reply(150, &text);
+    }
+
+    fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
+        match &mut self.pending {
+            Pending::Transfer(t) if t.phase == Phase::Running => {
+                t.bytes = bytes;
+                self.timers[Timer::Stall as usize] = Some(now + self.config.data_timeout);
+                Ok(())
+            }
+            _ => Err(UnexpectedEvent(Event::TransferProgress { bytes })),
+        }
+    }
+
+    /// Ends the pending transfer (already stopped by the caller, or to be
+    /// stopped by `stop`), logs it, and answers `code text`.
+    fn finish_transfer(
+        &mut self,
+        now: Instant,
+        transfer: &Transfer,
+        stop: Option<Action>,
+        code: u16,
+        text: &str,
+    ) {
+        if let Some(action) = stop {
+            self.actions.push_back(action);
+        }
+        self.data = Data::None;
+        self.timers[Timer::DataConnect as usize] = None;
+        self.timers[Timer::Stall as usize] = None;
+        self.arm_idle(now);
+        let user = match &self.login {
+            Login::LoggedIn { user, .. } => user.as_str(),
+            _ => "-",
+        };
+        let seconds = now
+            .saturating_duration_since(transfer.started)
+            .as_secs_f64();
+        info!(
+            "{}: {user:?} {:?} {} {} bytes in {seconds:.3}s: {code} {text}",
+            self.peer, transfer.kind, transfer.path, transfer.bytes
+        );
+        self.reply(code, text);
+    }
+
+    fn abort_transfer(&mut self, now: Instant) {
+        if let Pending::Transfer(transfer) = std::mem::replace(&mut self.pending, Pending::None) {
+            self.finish_transfer(
+                now,
+                &transfer,
+                Some(Action::AbortTransfer),
+                426,
+                "Transfer aborted.",
+            );
+            self.reply(226, "ABOR successful.");
+        }
+    }
+
+    // --- file system commands ---
+
+    /// Normalises a client path, answering the client itself when it is refused.
+    fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
+        match VirtualPath::resolve(&self.cwd, arg) {
+            Ok(path) => Some(path),
+            Err(PathError::Nul | PathError::Empty) => {
+                self.reply(501, "Invalid file name.");
+                None
+            }
+            Err(PathError::Backslash | PathError::Reserved) => {
+                self.reply(553, "File name not allowed.");
+                None
+            }
+        }
+    }
+
+    fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
+        if let Some(path) = self.resolve(arg) {
+            self.actions.push_back(Action::Stat(path.clone()));
+            self.pending = Pending::Stat(purpose, path);
+        }
+    }
+
+    fn cmd_change(
+        &mut self,
+        purpose: ChangeFor,
+        arg: &str,
+        action: impl FnOnce(VirtualPath) -> Action,
+    ) {
+        if !self.may_write() {
+            return self.reply(550, "Permission denied.");
+        }
+        if let Some(path) = self.resolve(arg) {
+            self.actions.push_back(action(path.clone()));
+            self.pending = Pending::Change(purpose, path);
+        }
+    }
+
+    fn on_metadata(&mut self, purpose: StatFor, path: VirtualPath, meta: Metadata) {
+        let is_dir = meta.kind == FileKind::Dir;
+        match purpose {
+            StatFor::Cwd if is_dir => {
+                self.cwd = path;
+                self.reply(250, "Directory successfully changed.");
+            }
+            StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
+            StatFor::Size if is_dir => self.reply(550, "Could not get file size: not a file."),
+            StatFor::Size => self.reply(213, &meta.size.to_string()),
+            StatFor::Mdtm => self.reply(213, &CivilTime::from_unix(meta.modified).timestamp()),
+            StatFor::Mlst => {
+                let mut facts = Vec::new();
+                listing::write_facts(&mut facts, &meta, self.may_write());
+                let line = format!("{} {}", String::from_utf8_lossy(&facts), path);
+                self.reply_multi(250, &format!("Listing {path}"), [line.as_str()], "End.");
+            }
+            StatFor::Rnfr => {
+                self.rename_from = Some(path);
+                self.reply(350, "Ready for RNTO.");
+            }
+        }
+    }
+
+    fn on_done(&mut self, purpose: ChangeFor, path: VirtualPath) {
+        match purpose {
+            ChangeFor::Dele => self.reply(250, "Delete operation successful."),
+            ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
+            ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
+            ChangeFor::Rnto => self.reply(250, "Rename successful."),
+            ChangeFor::Mfmt(modified) => {
+                let stamp = CivilTime::from_unix(modified).timestamp();
+                self.reply(213, &format!("Modify={stamp}; {path}"));
+            }
+        }
+    }
+
+    // --- events and timers ---
+
+    fn on_answer(
+        &mut self,
+        now: Instant,
+        pending: Pending,
+        event: Event,
+    ) -> Result<(), UnexpectedEvent> {
+        match (pending, event) {
+            (Pending::Listen { extended }, Event::Listening { port }) => {
+                self.on_listening(extended, port)
+            }
+            (Pending::Listen { .. }, Event::Failed(_)) => {
+                self.reply(425, "Could not open a passive data connection.");
+            }
+            (Pending::Stat(purpose, path), Event::Metadata(meta)) => {
+                self.on_metadata(purpose, path, meta)
+            }
+            (Pending::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
+            (
+                Pending::Stat(..) | Pending::Change(..) | Pending::StatusListing(_),
+                Event::Failed(kind),
+            ) => {
+                let (code, text) = file_error_reply(kind);
+                self.reply(code, text);
+            }
+            (Pending::StatusListing(path), Event::Listing(lines)) => {
+                let text = String::from_utf8_lossy(&lines);
+                self.reply_multi(
+                    213,
+                    &format!("Status of {path}:"),
+                    text.lines(),
+                    "End of status.",
+                );
+            }
+            (Pending::Password, Event::LoginChecked(Some(access))) => {
+                let Login::User(user) = std::mem::replace(&mut self.login, Login::Start) else {
+                    return Err(UnexpectedEvent(Event::LoginChecked(Some(access))));
+                };
+                self.log_in(user, access);
+            }
+            (Pending::Password, Event::LoginChecked(None)) => {
+                self.login_failures += 1;
+                warn!(
+                    "{}: failed login ({} so far)",
+                    self.peer, self.login_failures
+                );
+                self.login = Login::Start;
+                self.pending = Pending::LoginDelay;
+                self.timers[Timer::LoginDelay as usize] = Some(now + self.config.login_delay);
+            }
+            (Pending::Transfer(t), Event::Opened { size, unique_name })
+                if t.phase == Phase::Opening =>
+            {
+                self.on_opened(now, t, size, unique_name);
+            }
+            (Pending::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Opening => {
+                let (code, text) = file_error_reply(kind);
+                self.finish_transfer(now, &t, Some(Action::CloseData), code, text);
+            }
+            (Pending::Transfer(t), Event::Failed(_)) if t.phase == Phase::Connecting => {
+                self.finish_transfer(
+                    now,
+                    &t,
+                    Some(Action::CloseData),
+                    425,
+                    "Failed to establish connection.",
+                );
+            }
+            (Pending::Transfer(mut t), Event::TransferDone { bytes })
+                if t.phase == Phase::Running =>
+            {
+                t.bytes = bytes;
+                self.finish_transfer(now, &t, None, 226, "Transfer complete.");
+            }
+            (Pending::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Running => {
+                let (code, text) = match kind {
+                    ErrorKind::ConnectionLost
+                    | ErrorKind::ConnectionRefused
+                    | ErrorKind::TimedOut => (426, "Connection closed; transfer aborted."),
+                    ErrorKind::StorageFull => {
+                        (452, "Insufficient storage space; transfer aborted.")
+                    }
+                    _ => (451, "Local error in processing; transfer aborted."),
+                };
+                self.finish_transfer(now, &t, None, code, text);
+            }
+            (pending, event) => {
+                self.pending = pending;
+                return Err(UnexpectedEvent(event));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Idle => {
+                self.reply(421, "Timeout: closing control connection.");
+                self.close();
+            }
+            Timer::DataConnect => {
+                if let Pending::Transfer(t) = std::mem::replace(&mut self.pending, Pending::None) {
+                    self.finish_transfer(
+                        now,
+                        &t,
+                        Some(Action::CloseData),
+                        425,
+                        "Failed to establish connection.",
+                    );
+                }
+            }
+            Timer::Stall => {
+                if let Pending::Transfer(t) = std::mem::replace(&mut self.pending, Pending::None) {
+                    let stop = Some(Action::AbortTransfer);
+                    self.finish_transfer(now, &t, stop, 426, "No progress; transfer aborted.");
+                }
+            }
+            Timer::LoginDelay => {
+                self.pending = Pending::None;
+                self.reply(530, "Login incorrect.");
+                if self.login_failures >= self.config.max_login_failures {
+                    self.reply(421, "Too many failed logins.");
+                    self.close();
+                }
+            }
+        }
+    }
+
+    fn arm_idle(&mut self, now: Instant) {
+        self.timers[Timer::Idle as usize] = Some(now + self.config.idle_timeout);
+    }
+
+    // --- replies ---
+
+    fn reply(&mut self, code: u16, text: &str) {
+        reply::push(&mut self.output, code, text);
+    }
+
+    fn reply_multi<'a>(
+        &mut self,
+        code: u16,
+        first: &str,
+        lines: impl IntoIterator<Item = &'a str>,
+        last: &str,
+    ) {
+        reply::push_multi(&mut self.output, code, first, lines, last);
+    }
+
+    fn reply_status(&mut self) {
+        let mut lines = vec![format!("Connected to {}", self.peer)];
+        if let Login::LoggedIn { user, .. } = &self.login {
+            lines.push(format!("Logged in as {user}"));
+        }
+        let mode = match self.transfer_type {
+            TransferType::Ascii => "ASCII",
+            TransferType::Binary => "BINARY",
+        };
+        lines.push(format!("TYPE: {mode}"));
+        if let Pending::Transfer(t) = &self.pending {
+            lines.push(format!("Transferring {}: {} bytes so far", t.path, t.bytes));
+        }
+        self.reply_multi(
+            211,
+            "pocketftpd status:",
+            lines.iter().map(String::as_str),
+            "End of status.",
+        );
+    }
+
+    /// Ends the session; `Close` makes the caller drop everything, including
+    /// a running transfer and its unfinished upload.
+    fn close(&mut self) {
+        self.actions.push_back(Action::Close);
+        self.pending = Pending::None;
+        self.timers = [None; 4];
+        self.closed = true;
+        info!("{}: session end", self.peer);
     }
 }
+
+/// Mid-transfer, only ABOR and STAT are answered at once (and the silent
+/// tail of an over-long line dropped); every other line waits.
+fn answered_during_transfer(line: &Line) -> bool {
+    match line {
+        Line::Command(text) => matches!(
+            command::parse(text),
+            Ok(Command::Abor | Command::Stat(None))
+        ),
+        Line::Discard => true,
+        Line::TooLong | Line::NotCrlf => false,
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The reply for a failed file-system operation.
+fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
+    match kind {
+        ErrorKind::NotFound => (550, "No such file or folder."),
+        ErrorKind::PermissionDenied | ErrorKind::OutsideRoot => (550, "Permission denied."),
+        ErrorKind::AlreadyExists => (550, "Already exists."),
+        ErrorKind::NotADirectory => (550, "Not a folder."),
+        ErrorKind::IsADirectory => (550, "Is a folder."),
+        ErrorKind::DirectoryNotEmpty => (550, "Folder not empty."),
+        ErrorKind::InvalidName => (553, "File name not allowed."),
+        ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
+        ErrorKind::StorageFull => (452, "Insufficient storage space."),
+        ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionLost
+        | ErrorKind::TimedOut
+        | ErrorKind::Other => (451, "Local error in processing."),
+    }
+}
+
+const FEATURES: [&str; 10] = [
+    "EPRT",
+    "EPSV",
+    "MDTM",
+    "MFMT",
+    "MLST type*;size*;modify*;perm*;",
+    "PASV",
+    "REST STREAM",
+    "SIZE",
+    "TVFS",
+    "UTF8",
+];
+
+const HELP: [&str; 4] = [
+    "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
+    "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
+    "RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD",
+    "XRMD",
+];

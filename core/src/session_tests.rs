@@ -1,0 +1,558 @@
+//! Scripted sessions against the in-memory harness; every script runs whole
+//! and byte at a time (see [`crate::sim`]).
+
+use std::time::Duration;
+
+use crate::sim::{run_both, Harness, MemFs, Step, Step::*};
+use crate::{Action, Config, ErrorKind, OpenMode, VirtualPath};
+
+const LOGIN: Step = Send(b"USER anonymous\r\nPASS guest@\r\n");
+
+fn writable() -> Config {
+    Config {
+        anonymous_write: true,
+        ..Config::default()
+    }
+}
+
+fn files() -> MemFs {
+    MemFs::default()
+        .with_file("/hello.txt", b"hello\nworld\n")
+        .with_dir("/pub")
+        .with_file("/pub/data.bin", &[7u8; 100])
+}
+
+fn run(steps: &[Step]) -> Harness {
+    run_both(&Config::default(), &files(), steps)
+}
+
+fn run_writable(steps: &[Step]) -> Harness {
+    run_both(&writable(), &files(), steps)
+}
+
+/// The codes after the welcome and the login.
+fn codes_after_login(h: &Harness) -> Vec<u16> {
+    let codes = h.codes();
+    assert_eq!(codes[..3], [220, 331, 230], "{}", h.text());
+    codes[3..].to_vec()
+}
+
+fn path(p: &str) -> VirtualPath {
+    VirtualPath::resolve(&VirtualPath::root(), p).unwrap()
+}
+
+#[test]
+fn welcome_login_and_simple_commands() {
+    let h = run(&[
+        LOGIN,
+        Send(b"SYST\r\nNOOP\r\nPWD\r\ntype a\r\nTYPE I\r\nTYPE L 8\r\nTYPE E\r\nTYPE X\r\n"),
+        Send(b"MODE S\r\nMODE B\r\nSTRU F\r\nSTRU R\r\nALLO 10\r\nOPTS UTF8 ON\r\nSITE CHMOD 644 x\r\nQUIT\r\n"),
+    ]);
+    assert!(h.text().starts_with("220 pocketftpd ready.\r\n"));
+    assert_eq!(
+        codes_after_login(&h),
+        [215, 200, 257, 200, 200, 200, 504, 501, 200, 504, 200, 504, 202, 200, 502, 221]
+    );
+    assert!(h.text().contains("257 \"/\" is the current directory\r\n"));
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn feat_and_help_are_multiline_and_work_before_login() {
+    let h = run(&[Send(b"FEAT\r\nHELP\r\n")]);
+    let text = h.text();
+    assert!(text.contains(
+        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;\r\n \
+         PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n"
+    ));
+    assert!(text.contains("214-The following commands are recognized:\r\n ABOR"));
+    assert_eq!(h.codes(), [220, 211, 214]);
+}
+
+#[test]
+fn login_rules() {
+    let h = run(&[
+        Send(b"RETR x\r\nPASV\r\nCWD /\r\nPASS x\r\nUSER\r\nAUTH TLS\r\nPBSZ 0\r\nBOGUS\r\n"),
+        LOGIN,
+        Send(b"PASS again\r\nUSER other\r\n"),
+    ]);
+    assert_eq!(
+        h.codes(),
+        [220, 530, 530, 530, 503, 501, 502, 502, 500, 331, 230, 230, 530]
+    );
+}
+
+#[test]
+fn line_discipline() {
+    let long = Box::leak(vec![b'N'; 5000].into_boxed_slice());
+    let h = run(&[
+        LOGIN,
+        Send(b"NOOP\nNOOP\r\nNO\rOP\r\n"),
+        Send(long),
+        Send(b"\r\nNOOP\r\n\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [500, 200, 500, 500, 200, 500]);
+    assert!(h
+        .text()
+        .contains("500 Command lines must end with CRLF.\r\n"));
+    assert!(h.text().contains("500 Command line too long.\r\n"));
+}
+
+#[test]
+fn telnet_abort_sequence_is_understood() {
+    let h = run(&[LOGIN, Send(b"\xff\xf4\xff\xf2ABOR\r\n")]);
+    assert_eq!(codes_after_login(&h), [225]);
+}
+
+#[test]
+fn passive_download() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PASV\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Send(b"RETR hello.txt\r\n"),
+    ]);
+    assert!(h
+        .text()
+        .contains("227 Entering Passive Mode (127,0,0,1,195,81).\r\n"));
+    assert!(h
+        .text()
+        .contains("150 Opening BINARY mode data connection for hello.txt (12 bytes).\r\n"));
+    assert_eq!(codes_after_login(&h), [227, 150, 226]);
+    assert_eq!(h.downloads, [b"hello\nworld\n".to_vec()]);
+    assert!(h.actions.contains(&Action::StartTransfer { ascii: false }));
+}
+
+#[test]
+fn client_connecting_after_retr_and_ascii_mode() {
+    let h = run(&[
+        LOGIN,
+        Send(b"TYPE A\r\nEPSV\r\nRETR /pub/data.bin\r\n"),
+        ConnectData("127.0.0.1:40001"),
+    ]);
+    assert!(h
+        .text()
+        .contains("229 Entering Extended Passive Mode (|||50001|)\r\n"));
+    assert_eq!(codes_after_login(&h), [200, 229, 150, 226]);
+    assert!(h.actions.contains(&Action::StartTransfer { ascii: true }));
+}
+
+#[test]
+fn foreign_data_connection_is_rejected() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("10.9.9.9:40001"),
+        ConnectData("127.0.0.1:40002"),
+    ]);
+    assert_eq!(codes_after_login(&h), [227, 150, 226]);
+    let rejected = h.actions.iter().position(|a| *a == Action::RejectData);
+    let started = h
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::StartTransfer { .. }));
+    assert!(rejected.is_some() && rejected < started, "{:?}", h.actions);
+}
+
+#[test]
+fn epsv_variants() {
+    let h = run(&[
+        LOGIN,
+        Send(b"EPSV 2\r\nEPSV 1\r\nEPSV 7\r\nEPSV ALL\r\nPASV\r\nPORT 127,0,0,1,4,1\r\nEPSV\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [522, 229, 522, 200, 503, 503, 229]);
+}
+
+#[test]
+fn active_download_and_bounce_protection() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PORT 127,0,0,2,4,1\r\nPORT 127,0,0,1,3,255\r\nPORT 1,2,3\r\nEPRT |3|x|1|\r\n"),
+        Send(b"EPRT |2|::1|5000|\r\nPORT 127,0,0,1,4,1\r\nRETR hello.txt\r\n"),
+        Send(b"EPRT |1|127.0.0.1|5000|\r\nLIST\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [504, 504, 501, 522, 504, 200, 150, 226, 200, 150, 226]
+    );
+    let connects: Vec<_> = h
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::ConnectData(_)))
+        .collect();
+    assert_eq!(
+        connects,
+        [
+            &Action::ConnectData("127.0.0.1:1025".parse().unwrap()),
+            &Action::ConnectData("127.0.0.1:5000".parse().unwrap())
+        ]
+    );
+    assert!(String::from_utf8_lossy(&h.downloads[1]).contains(" hello.txt\r\n"));
+}
+
+#[test]
+fn refused_active_connection_is_425_without_150() {
+    let h = run(&[
+        LOGIN,
+        RefuseActive,
+        Send(b"PORT 127,0,0,1,4,1\r\nRETR hello.txt\r\nNOOP\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [200, 425, 200]);
+}
+
+#[test]
+fn transfers_need_a_data_connection_and_a_file() {
+    let h = run(&[
+        LOGIN,
+        Send(b"RETR hello.txt\r\nLIST\r\nPASV\r\nRETR missing\r\nPASV\r\nRETR pub\r\nPASV\r\n"),
+        Send(b"REST 13\r\nRETR hello.txt\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [425, 425, 227, 550, 227, 550, 227, 350, 554]
+    );
+    // A failed transfer closes the data connection it was given.
+    assert_eq!(
+        h.actions
+            .iter()
+            .filter(|a| **a == Action::CloseData)
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn read_only_sessions_cannot_write() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PASV\r\nSTOR x\r\nAPPE x\r\nSTOU\r\nDELE hello.txt\r\nMKD d\r\nRMD pub\r\nRNFR hello.txt\r\n"),
+        Send(b"MFMT 20261125030000 hello.txt\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 550, 550, 550, 550, 550, 550, 550, 550]
+    );
+    assert_eq!(h.fs, files());
+}
+
+#[test]
+fn uploads_replace_append_resume_and_unique() {
+    let h = run_writable(&[
+        LOGIN,
+        Upload(b"new"),
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Upload(b"+more"),
+        Send(b"PASV\r\nAPPE hello.txt\r\n"),
+        ConnectData("127.0.0.1:40002"),
+        Upload(b"XY"),
+        Send(b"PASV\r\nREST 2\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40003"),
+        Send(b"PASV\r\nREST 100\r\nSTOR hello.txt\r\n"),
+        Upload(b"u"),
+        Send(b"PASV\r\nSTOU\r\n"),
+        ConnectData("127.0.0.1:40004"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 150, 226, 227, 150, 226, 227, 350, 150, 226, 227, 350, 554, 227, 150, 226]
+    );
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"neXY"[..]));
+    assert_eq!(h.fs.file("/unique.1"), Some(&b"u"[..]));
+    assert!(h.text().contains("150 FILE: unique.1\r\n"));
+    assert!(h.actions.contains(&Action::Open {
+        path: path("/hello.txt"),
+        mode: OpenMode::Replace
+    }));
+}
+
+#[test]
+fn folders_and_names() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"CWD pub\r\nPWD\r\nCWD ../../..\r\nPWD\r\nCWD hello.txt\r\nCWD nowhere\r\nCWD pub\r\nCDUP\r\nPWD\r\n"),
+        Send(b"MKD a \"q\"\r\nMKD a \"q\"\r\nRMD a \"q\"\r\nRMD pub\r\nDELE pub\r\nDELE nothing\r\n"),
+        Send(b"RNTO x\r\nRNFR missing\r\nRNFR hello.txt\r\nRNTO pub/greeting.txt\r\n"),
+        Send(b"RETR a\\b\r\nRETR a\0b\r\nSTOR .pocketftpd-upload-1\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [
+            250, 257, 250, 257, 550, 550, 250, 250, 257, 257, 550, 250, 550, 550, 550, 503, 550,
+            350, 250, 553, 501, 553
+        ]
+    );
+    let text = h.text();
+    assert!(text.contains("257 \"/pub\" is the current directory\r\n"));
+    assert!(text.contains("257 \"/a \"\"q\"\"\" created\r\n"));
+    assert_eq!(h.fs.file("/pub/greeting.txt"), Some(&b"hello\nworld\n"[..]));
+    assert!(!h.fs.exists("/hello.txt"));
+}
+
+#[test]
+fn sizes_times_and_facts() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"SIZE hello.txt\r\nSIZE pub\r\nSIZE none\r\nMDTM hello.txt\r\nMLST hello.txt\r\n"),
+        Send(b"MFMT 20000229120000 hello.txt\r\nMDTM hello.txt\r\nMFMT 2000 x\r\nSTAT pub\r\nSTAT\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [213, 550, 550, 213, 250, 213, 213, 501, 213, 211]
+    );
+    let text = h.text();
+    assert!(text.contains("213 12\r\n"));
+    assert!(text.contains("213 20261125020000\r\n"));
+    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw; /hello.txt\r\n250 End.\r\n"));
+    assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
+    assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
+    assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
+}
+
+#[test]
+fn listings_in_three_formats() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PASV\r\nLIST -la\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Send(b"PASV\r\nNLST pub\r\n"),
+        ConnectData("127.0.0.1:40002"),
+        Send(b"PASV\r\nMLSD /\r\n"),
+        ConnectData("127.0.0.1:40003"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 150, 226, 227, 150, 226, 227, 150, 226]
+    );
+    let list = String::from_utf8(h.downloads[0].clone()).unwrap();
+    assert!(
+        list.contains("-rw-r--r--   1 ftp      ftp                12 Nov 25 02:00 hello.txt\r\n"),
+        "{list}"
+    );
+    assert!(
+        list.contains("drwxr-xr-x   1 ftp      ftp              4096 Nov 25 01:00 pub\r\n"),
+        "{list}"
+    );
+    assert_eq!(h.downloads[1], b"data.bin\r\n");
+    let mlsd = String::from_utf8(h.downloads[2].clone()).unwrap();
+    assert!(
+        mlsd.contains("type=dir;size=4096;modify=20261125010000;perm=flcdmpe; pub\r\n"),
+        "{mlsd}"
+    );
+}
+
+#[test]
+fn abort_stat_and_pipelining_during_a_transfer() {
+    let h = run(&[
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\nSTAT\r\nNOOP\r\nABOR\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        FinishTransfer,
+        Send(b"ABOR\r\n"),
+    ]);
+    // STAT is answered while the transfer waits for its data connection; NOOP waits for the transfer to end; the
+    // ABOR behind it finds nothing left to abort.
+    assert_eq!(codes_after_login(&h), [227, 211, 150, 226, 200, 225, 225]);
+    assert!(h
+        .text()
+        .contains(" Transferring /hello.txt: 0 bytes so far\r\n"));
+
+    let h = run(&[
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Send(b"\xff\xf4\xff\xf2ABOR\r\nNOOP\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 226, 200]);
+    assert!(h.actions.contains(&Action::AbortTransfer));
+}
+
+#[test]
+fn broken_transfers_get_the_right_code() {
+    let cases = [
+        (ErrorKind::ConnectionLost, 426),
+        (ErrorKind::StorageFull, 452),
+        (ErrorKind::Other, 451),
+    ];
+    for (kind, code) in cases {
+        let h = run_both(
+            &writable(),
+            &files(),
+            &[
+                LOGIN,
+                HoldTransfers,
+                Send(b"PASV\r\nSTOR hello.txt\r\n"),
+                ConnectData("127.0.0.1:40001"),
+                FailTransfer(kind),
+                Send(b"NOOP\r\n"),
+            ],
+        );
+        assert_eq!(codes_after_login(&h), [227, 150, code, 200], "{kind:?}");
+        assert_eq!(h.fs, files(), "a broken upload must not change the file");
+    }
+}
+
+#[test]
+fn timers() {
+    let config = Config {
+        idle_timeout: Duration::from_secs(300),
+        data_timeout: Duration::from_secs(60),
+        ..writable()
+    };
+    // Idle: nothing for the idle timeout closes the session.
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            LOGIN,
+            Advance(Duration::from_secs(299)),
+            Send(b"NOOP\r\n"),
+            Advance(Duration::from_secs(299)),
+        ],
+    );
+    assert_eq!(codes_after_login(&h), [200]);
+    let h = run_both(
+        &config,
+        &files(),
+        &[LOGIN, Advance(Duration::from_secs(301))],
+    );
+    assert_eq!(codes_after_login(&h), [421]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    // Data connect timeout: 425, and the session goes on.
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            LOGIN,
+            Send(b"PASV\r\nRETR hello.txt\r\n"),
+            Advance(Duration::from_secs(61)),
+            Send(b"NOOP\r\n"),
+        ],
+    );
+    assert_eq!(codes_after_login(&h), [227, 425, 200]);
+    // Stall: a transfer without progress is aborted with 426; progress keeps it alive.
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            LOGIN,
+            HoldTransfers,
+            Send(b"PASV\r\nRETR hello.txt\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Advance(Duration::from_secs(61)),
+            Send(b"NOOP\r\n"),
+        ],
+    );
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 200]);
+    assert!(h.actions.contains(&Action::AbortTransfer));
+    // A long transfer does not trip the idle timer.
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            LOGIN,
+            HoldTransfers,
+            Send(b"PASV\r\nRETR hello.txt\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Advance(Duration::from_secs(50)),
+        ],
+    );
+    let mut h2 = h;
+    for _ in 0..10 {
+        let result = h2
+            .session
+            .handle_event(h2.now, crate::Event::TransferProgress { bytes: 1 });
+        assert!(result.is_ok());
+        h2.run(&[Advance(Duration::from_secs(50))]);
+    }
+    h2.run(&[FinishTransfer]);
+    assert_eq!(codes_after_login(&h2), [227, 150, 226]);
+}
+
+#[test]
+fn users_file_logins_with_delay_and_limit() {
+    let config = Config {
+        users: true,
+        anonymous: false,
+        login_delay: Duration::from_millis(1000),
+        ..Config::default()
+    };
+    let h = run_both(
+        &config,
+        &files(),
+        &[Send(b"USER alice\r\nPASS secret\r\nSTOR x\r\n")],
+    );
+    assert_eq!(h.codes(), [220, 331, 230, 425]);
+    assert!(h.actions.contains(&Action::VerifyPassword {
+        user: "alice".into(),
+        password: "secret".into()
+    }));
+
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            Send(b"USER alice\r\nPASS wrong\r\nNOOP\r\n"),
+            Advance(Duration::from_millis(999)),
+        ],
+    );
+    assert_eq!(h.codes(), [220, 331], "no answer before the delay");
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            Send(b"USER alice\r\nPASS wrong\r\nNOOP\r\nUSER anonymous\r\nPASS x\r\nUSER bob\r\nPASS y\r\n"),
+            Advance(Duration::from_secs(5)),
+        ],
+    );
+    assert_eq!(h.codes(), [220, 331, 530, 200, 331, 530, 331, 530, 421]);
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn anonymous_alongside_users() {
+    let config = Config {
+        users: true,
+        anonymous: true,
+        ..Config::default()
+    };
+    let h = run_both(
+        &config,
+        &files(),
+        &[Send(b"USER ftp\r\nPASS me@\r\nPWD\r\n")],
+    );
+    assert_eq!(h.codes(), [220, 331, 230, 257]);
+}
+
+#[test]
+fn eof_closes_and_stops_everything() {
+    let h = run(&[
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Eof,
+    ]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    assert!(h.session.is_closed());
+    assert_eq!(h.session.poll_timeout(), None);
+}
+
+#[test]
+fn replies_do_not_outgrow_their_cap() {
+    let flood = Box::leak(b"NOOP\r\n".repeat(100_000).into_boxed_slice());
+    let mut h = Harness::new(Config::default(), files(), false);
+    h.run(&[LOGIN]);
+    // A client that never reads its replies: stop taking input.
+    let mut fed = 0;
+    while h.session.control_read_room() > 0 && fed < flood.len() {
+        let n = h.session.control_read_room().min(flood.len() - fed);
+        h.session.handle_control_input(h.now, &flood[fed..fed + n]);
+        fed += n;
+    }
+    assert!(fed < flood.len());
+    assert!(h.session.poll_control_transmit().len() < 80 * 1024);
+}

@@ -1,0 +1,487 @@
+//! A deterministic stand-in for the reactor: an in-memory file system,
+//! simulated data connections and a fake clock drive a [`Session`] through a
+//! scripted client, with no sockets and no sleeps.
+//!
+//! Every script runs twice — its input fed whole (as much as the session has
+//! room for) and one byte at a time — and both runs must produce the same
+//! replies, byte for byte.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::{
+    Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, Metadata, OpenMode, Session,
+    VirtualPath,
+};
+
+/// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
+pub const WALL_CLOCK: i64 = 1_795_575_600;
+pub const CLIENT: &str = "127.0.0.1:40000";
+pub const SERVER: &str = "127.0.0.1:52305";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    File(Vec<u8>),
+    Dir,
+}
+
+/// A file system of absolute virtual paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemFs {
+    nodes: BTreeMap<String, (Node, i64)>,
+}
+
+impl Default for MemFs {
+    fn default() -> Self {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("/".to_owned(), (Node::Dir, WALL_CLOCK - 86_400));
+        MemFs { nodes }
+    }
+}
+
+impl MemFs {
+    pub fn with_file(mut self, path: &str, data: &[u8]) -> Self {
+        self.nodes.insert(
+            path.to_owned(),
+            (Node::File(data.to_vec()), WALL_CLOCK - 3600),
+        );
+        self
+    }
+
+    pub fn with_dir(mut self, path: &str) -> Self {
+        self.nodes
+            .insert(path.to_owned(), (Node::Dir, WALL_CLOCK - 7200));
+        self
+    }
+
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        match self.nodes.get(path) {
+            Some((Node::File(data), _)) => Some(data),
+            _ => None,
+        }
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.nodes.contains_key(path)
+    }
+
+    fn stat(&self, path: &VirtualPath) -> Result<Metadata, ErrorKind> {
+        let (node, modified) = self.nodes.get(path.as_str()).ok_or(ErrorKind::NotFound)?;
+        let (kind, size, mode) = match node {
+            Node::File(data) => (FileKind::File, data.len() as u64, 0o644),
+            Node::Dir => (FileKind::Dir, 4096, 0o755),
+        };
+        Ok(Metadata {
+            kind,
+            size,
+            modified: *modified,
+            mode,
+            links: 1,
+        })
+    }
+
+    fn require_dir(&self, path: &VirtualPath) -> Result<(), ErrorKind> {
+        match self.stat(path)?.kind {
+            FileKind::Dir => Ok(()),
+            _ => Err(ErrorKind::NotADirectory),
+        }
+    }
+
+    fn children(&self, dir: &VirtualPath) -> Vec<(String, Metadata)> {
+        self.nodes
+            .keys()
+            .filter_map(|p| VirtualPath::resolve(&VirtualPath::root(), p).ok())
+            .filter(|p| !p.is_root() && p.parent() == *dir)
+            .filter_map(|p| Some((p.file_name().to_owned(), self.stat(&p).ok()?)))
+            .collect()
+    }
+
+    fn change(&mut self, action: &Action) -> Result<(), ErrorKind> {
+        match action {
+            Action::Delete(p) => match self.stat(p)?.kind {
+                FileKind::Dir => Err(ErrorKind::IsADirectory),
+                _ => self
+                    .nodes
+                    .remove(p.as_str())
+                    .map(drop)
+                    .ok_or(ErrorKind::NotFound),
+            },
+            Action::MakeDir(p) => {
+                self.require_dir(&p.parent())?;
+                if self.exists(p.as_str()) {
+                    return Err(ErrorKind::AlreadyExists);
+                }
+                self.nodes
+                    .insert(p.as_str().to_owned(), (Node::Dir, WALL_CLOCK));
+                Ok(())
+            }
+            Action::RemoveDir(p) => {
+                self.require_dir(p)?;
+                if !self.children(p).is_empty() {
+                    return Err(ErrorKind::DirectoryNotEmpty);
+                }
+                self.nodes.remove(p.as_str());
+                Ok(())
+            }
+            Action::Rename { from, to } => {
+                let node = self
+                    .nodes
+                    .remove(from.as_str())
+                    .ok_or(ErrorKind::NotFound)?;
+                self.nodes.insert(to.as_str().to_owned(), node);
+                Ok(())
+            }
+            Action::SetModified { path, modified } => {
+                let entry = self
+                    .nodes
+                    .get_mut(path.as_str())
+                    .ok_or(ErrorKind::NotFound)?;
+                entry.1 = *modified;
+                Ok(())
+            }
+            _ => Err(ErrorKind::Other),
+        }
+    }
+}
+
+/// What `Open` opened, waiting for `StartTransfer`.
+#[derive(Clone, Debug)]
+enum Opened {
+    Read(Vec<u8>),
+    Write { path: String, keep: Vec<u8> },
+}
+
+/// One step of a scripted client.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Control bytes from the client.
+    Send(&'static [u8]),
+    /// The client connects to the passive listener from this address.
+    ConnectData(&'static str),
+    /// The data the client will send for the next upload.
+    Upload(&'static [u8]),
+    /// Transfers started from now on wait for `FinishTransfer` (or a fault).
+    HoldTransfers,
+    /// The held transfer completes.
+    FinishTransfer,
+    /// The held transfer fails.
+    FailTransfer(ErrorKind),
+    /// Active connects from now on are refused.
+    RefuseActive,
+    /// Time passes (firing due timers).
+    Advance(Duration),
+    /// The client closes the control connection.
+    Eof,
+}
+
+/// Drives one session; see the module docs.
+pub struct Harness {
+    pub session: Session,
+    pub now: Instant,
+    pub fs: MemFs,
+    pub replies: Vec<u8>,
+    pub actions: Vec<Action>,
+    /// Bytes the client received over data connections, one entry a transfer.
+    pub downloads: Vec<Vec<u8>>,
+    input: VecDeque<u8>,
+    byte_at_a_time: bool,
+    opened: Option<Opened>,
+    upload: Vec<u8>,
+    hold: bool,
+    running: Option<bool>,
+    refuse_active: bool,
+}
+
+impl Harness {
+    pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool) -> Self {
+        let now = Instant::now();
+        let session = Session::new(
+            Arc::new(config),
+            now,
+            parse_addr(SERVER),
+            parse_addr(CLIENT),
+        );
+        let mut harness = Harness {
+            session,
+            now,
+            fs,
+            replies: Vec::new(),
+            actions: Vec::new(),
+            downloads: Vec::new(),
+            input: VecDeque::new(),
+            byte_at_a_time,
+            opened: None,
+            upload: Vec::new(),
+            hold: false,
+            running: None,
+            refuse_active: false,
+        };
+        harness.drain();
+        harness
+    }
+
+    pub fn run(&mut self, steps: &[Step]) {
+        for step in steps {
+            self.step(step.clone());
+        }
+    }
+
+    fn step(&mut self, step: Step) {
+        match step {
+            Step::Send(bytes) => self.input.extend(bytes),
+            Step::ConnectData(from) => self.event(Event::DataConnected {
+                peer: parse_addr(from),
+            }),
+            Step::Upload(bytes) => self.upload = bytes.to_vec(),
+            Step::HoldTransfers => self.hold = true,
+            Step::FinishTransfer => self.finish_transfer(),
+            Step::FailTransfer(kind) => {
+                self.running = None;
+                self.opened = None;
+                self.event(Event::Failed(kind));
+            }
+            Step::RefuseActive => self.refuse_active = true,
+            Step::Advance(by) => {
+                let until = self.now + by;
+                while let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) {
+                    self.now = at.max(self.now);
+                    self.session.handle_timeout(self.now);
+                    self.drain();
+                    self.pump();
+                }
+                self.now = until;
+            }
+            Step::Eof => {
+                self.session.handle_control_eof(self.now);
+                self.drain();
+            }
+        }
+        self.pump();
+    }
+
+    /// Feeds queued input as the session's room allows.
+    fn pump(&mut self) {
+        loop {
+            let room = self.session.control_read_room();
+            if room == 0 || self.input.is_empty() {
+                return;
+            }
+            let take = if self.byte_at_a_time {
+                1
+            } else {
+                room.min(self.input.len())
+            };
+            let chunk: Vec<u8> = self.input.drain(..take).collect();
+            self.session.handle_control_input(self.now, &chunk);
+            self.drain();
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        let result = self.session.handle_event(self.now, event);
+        assert!(result.is_ok(), "{result:?}");
+        self.drain();
+    }
+
+    /// The drain rule: replies, then every action, answered at once.
+    fn drain(&mut self) {
+        loop {
+            let out = self.session.poll_control_transmit().to_vec();
+            self.replies.extend_from_slice(&out);
+            self.session.consume_control_transmit(out.len());
+            let Some(action) = self.session.poll_action() else {
+                return;
+            };
+            self.actions.push(action.clone());
+            if let Some(answer) = self.carry_out(action) {
+                let result = self.session.handle_event(self.now, answer);
+                assert!(result.is_ok(), "{result:?}");
+            }
+        }
+    }
+
+    fn carry_out(&mut self, action: Action) -> Option<Event> {
+        let answer = match action {
+            Action::RejectData => return None,
+            Action::CloseData | Action::AbortTransfer | Action::Close => {
+                self.opened = None;
+                self.running = None;
+                return None;
+            }
+            Action::ListenData => Event::Listening { port: 50_001 },
+            Action::ConnectData(_) if self.refuse_active => {
+                Event::Failed(ErrorKind::ConnectionRefused)
+            }
+            Action::ConnectData(addr) => Event::DataConnected { peer: addr },
+            Action::Open { path, mode } => match self.open(&path, mode) {
+                Ok((opened, size, unique_name)) => {
+                    self.opened = Some(opened);
+                    Event::Opened { size, unique_name }
+                }
+                Err(kind) => Event::Failed(kind),
+            },
+            Action::StartTransfer { .. } => {
+                self.running = Some(true);
+                if self.hold {
+                    return None;
+                }
+                return self.complete_transfer();
+            }
+            Action::Stat(path) => self
+                .fs
+                .stat(&path)
+                .map_or_else(Event::Failed, Event::Metadata),
+            Action::ListToControl(path) => match self.listing(&path, ListFormat::Long) {
+                Ok(text) => Event::Listing(text),
+                Err(kind) => Event::Failed(kind),
+            },
+            Action::VerifyPassword { user, password } => {
+                let ok = user == "alice" && password == "secret";
+                Event::LoginChecked(ok.then_some(Access::READ_WRITE))
+            }
+            change => self
+                .fs
+                .change(&change)
+                .map_or_else(Event::Failed, |()| Event::Done),
+        };
+        Some(answer)
+    }
+
+    fn open(
+        &mut self,
+        path: &VirtualPath,
+        mode: OpenMode,
+    ) -> Result<(Opened, Option<u64>, Option<VirtualPath>), ErrorKind> {
+        let existing = self.fs.stat(path);
+        let write = |keep: Vec<u8>| Opened::Write {
+            path: path.as_str().to_owned(),
+            keep,
+        };
+        match mode {
+            OpenMode::Read { offset } => {
+                let meta = existing?;
+                if meta.kind == FileKind::Dir {
+                    return Err(ErrorKind::IsADirectory);
+                }
+                let data = self.fs.file(path.as_str()).unwrap_or_default();
+                let rest = data
+                    .get(offset as usize..)
+                    .ok_or(ErrorKind::BadOffset)?
+                    .to_vec();
+                Ok((Opened::Read(rest), Some(meta.size), None))
+            }
+            OpenMode::List { format, .. } => {
+                Ok((Opened::Read(self.listing(path, format)?), None, None))
+            }
+            OpenMode::Replace | OpenMode::Append | OpenMode::WriteAt { .. } => {
+                self.fs.require_dir(&path.parent())?;
+                if existing.is_ok_and(|m| m.kind == FileKind::Dir) {
+                    return Err(ErrorKind::IsADirectory);
+                }
+                let old = self.fs.file(path.as_str()).unwrap_or_default().to_vec();
+                let keep = match mode {
+                    OpenMode::Append => old,
+                    OpenMode::WriteAt { offset } => old
+                        .get(..offset as usize)
+                        .ok_or(ErrorKind::BadOffset)?
+                        .to_vec(),
+                    _ => Vec::new(),
+                };
+                Ok((write(keep), None, None))
+            }
+            OpenMode::CreateUnique => {
+                self.fs.require_dir(path)?;
+                let unique = (1..)
+                    .filter_map(|n| path.join(&format!("unique.{n}")))
+                    .find(|p| !self.fs.exists(p.as_str()))
+                    .ok_or(ErrorKind::Other)?;
+                let opened = Opened::Write {
+                    path: unique.as_str().to_owned(),
+                    keep: Vec::new(),
+                };
+                Ok((opened, None, Some(unique)))
+            }
+        }
+    }
+
+    fn listing(&self, path: &VirtualPath, format: ListFormat) -> Result<Vec<u8>, ErrorKind> {
+        let meta = self.fs.stat(path)?;
+        let entries = match meta.kind {
+            FileKind::Dir => self.fs.children(path),
+            _ => vec![(path.file_name().to_owned(), meta)],
+        };
+        let mut out = Vec::new();
+        for (name, meta) in entries {
+            crate::listing::write_entry(&mut out, format, true, name.as_bytes(), &meta, WALL_CLOCK);
+        }
+        Ok(out)
+    }
+
+    fn finish_transfer(&mut self) {
+        if let Some(done) = self.complete_transfer() {
+            self.event(done);
+        }
+    }
+
+    /// Moves the bytes of the running transfer and reports it done.
+    fn complete_transfer(&mut self) -> Option<Event> {
+        self.running.take()?;
+        let bytes = match self.opened.take()? {
+            Opened::Read(data) => {
+                let n = data.len() as u64;
+                self.downloads.push(data);
+                n
+            }
+            Opened::Write { path, mut keep } => {
+                let upload = std::mem::take(&mut self.upload);
+                keep.extend_from_slice(&upload);
+                self.fs.nodes.insert(path, (Node::File(keep), WALL_CLOCK));
+                upload.len() as u64
+            }
+        };
+        Some(Event::TransferDone { bytes })
+    }
+
+    /// The replies as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.replies).into_owned()
+    }
+
+    /// The code of each reply's last line (`NNN ` lines only), in order.
+    pub fn codes(&self) -> Vec<u16> {
+        self.text()
+            .split("\r\n")
+            .filter(|l| {
+                l.len() >= 4
+                    && l.as_bytes()[3] == b' '
+                    && l.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+            })
+            .filter_map(|l| l[..3].parse().ok())
+            .collect()
+    }
+}
+
+fn parse_addr(s: &str) -> SocketAddr {
+    s.parse().unwrap_or_else(|_| panic!("bad test address {s}"))
+}
+
+/// Runs `steps` whole and byte by byte, checks both give the same replies,
+/// and returns the whole run.
+pub fn run_both(config: &Config, fs: &MemFs, steps: &[Step]) -> Harness {
+    let mut whole = Harness::new(config.clone(), fs.clone(), false);
+    whole.run(steps);
+    let mut bytewise = Harness::new(config.clone(), fs.clone(), true);
+    bytewise.run(steps);
+    assert_eq!(
+        whole.text(),
+        bytewise.text(),
+        "whole and byte-at-a-time runs differ"
+    );
+    assert_eq!(
+        whole.fs, bytewise.fs,
+        "whole and byte-at-a-time runs left different files"
+    );
+    whole
+}
