@@ -28,6 +28,8 @@ pub mod ascii;
 mod command;
 mod config;
 mod event;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod line;
 pub mod listing;
 mod path;
@@ -35,8 +37,8 @@ mod reply;
 mod session;
 #[cfg(test)]
 mod session_tests;
-#[cfg(test)]
-mod sim;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod sim;
 mod time;
 
 pub use access::Access;

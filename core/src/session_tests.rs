@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::sim::{run_both, Harness, MemFs, Step, Step::*};
 use crate::{Action, Config, ErrorKind, OpenMode, VirtualPath};
 
-const LOGIN: Step = Send(b"USER anonymous\r\nPASS guest@\r\n");
+const LOGIN: Step<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
 fn writable() -> Config {
     Config {
@@ -22,11 +22,11 @@ fn files() -> MemFs {
         .with_file("/pub/data.bin", &[7u8; 100])
 }
 
-fn run(steps: &[Step]) -> Harness {
+fn run(steps: &[Step<'_>]) -> Harness {
     run_both(&Config::default(), &files(), steps)
 }
 
-fn run_writable(steps: &[Step]) -> Harness {
+fn run_writable(steps: &[Step<'_>]) -> Harness {
     run_both(&writable(), &files(), steps)
 }
 

@@ -155,13 +155,13 @@ enum Opened {
 
 /// One step of a scripted client.
 #[derive(Clone, Debug)]
-pub enum Step {
+pub enum Step<'a> {
     /// Control bytes from the client.
-    Send(&'static [u8]),
+    Send(&'a [u8]),
     /// The client connects to the passive listener from this address.
-    ConnectData(&'static str),
+    ConnectData(&'a str),
     /// The data the client will send for the next upload.
-    Upload(&'static [u8]),
+    Upload(&'a [u8]),
     /// Transfers started from now on wait for `FinishTransfer` (or a fault).
     HoldTransfers,
     /// The held transfer completes.
@@ -174,6 +174,8 @@ pub enum Step {
     Advance(Duration),
     /// The client closes the control connection.
     Eof,
+    /// The next action that expects an answer fails with this kind.
+    Fault(ErrorKind),
 }
 
 /// Drives one session; see the module docs.
@@ -192,6 +194,11 @@ pub struct Harness {
     hold: bool,
     running: Option<bool>,
     refuse_active: bool,
+    fault: Option<ErrorKind>,
+    /// A passive listener exists that no connection has been kept from yet.
+    listening: bool,
+    /// Where the data connection in use came from.
+    data_peer: Option<SocketAddr>,
 }
 
 impl Harness {
@@ -217,31 +224,45 @@ impl Harness {
             hold: false,
             running: None,
             refuse_active: false,
+            fault: None,
+            listening: false,
+            data_peer: None,
         };
         harness.drain();
         harness
     }
 
-    pub fn run(&mut self, steps: &[Step]) {
+    pub fn run(&mut self, steps: &[Step<'_>]) {
         for step in steps {
             self.step(step.clone());
         }
     }
 
-    fn step(&mut self, step: Step) {
+    /// Carries out one step. Steps that a real reactor could not produce in
+    /// the current state (a data connection without a listener, finishing a
+    /// transfer that is not running) are skipped, so fuzzed scripts stay
+    /// meaningful.
+    fn step(&mut self, step: Step<'_>) {
         match step {
             Step::Send(bytes) => self.input.extend(bytes),
-            Step::ConnectData(from) => self.event(Event::DataConnected {
-                peer: parse_addr(from),
-            }),
+            Step::ConnectData(from) if self.listening => {
+                let peer = parse_addr(from);
+                self.data_peer = Some(peer);
+                self.listening = false;
+                self.event(Event::DataConnected { peer });
+            }
+            Step::ConnectData(_) => {}
             Step::Upload(bytes) => self.upload = bytes.to_vec(),
             Step::HoldTransfers => self.hold = true,
             Step::FinishTransfer => self.finish_transfer(),
             Step::FailTransfer(kind) => {
-                self.running = None;
-                self.opened = None;
-                self.event(Event::Failed(kind));
+                if self.running.take().is_some() {
+                    self.opened = None;
+                    self.data_peer = None;
+                    self.event(Event::Failed(kind));
+                }
             }
+            Step::Fault(kind) => self.fault = Some(kind),
             Step::RefuseActive => self.refuse_active = true,
             Step::Advance(by) => {
                 let until = self.now + by;
@@ -289,11 +310,13 @@ impl Harness {
     fn drain(&mut self) {
         loop {
             let out = self.session.poll_control_transmit().to_vec();
+            assert!(out.len() <= 128 * 1024, "reply buffer outgrew its cap");
             self.replies.extend_from_slice(&out);
             self.session.consume_control_transmit(out.len());
             let Some(action) = self.session.poll_action() else {
                 return;
             };
+            check_action(&action);
             self.actions.push(action.clone());
             if let Some(answer) = self.carry_out(action) {
                 let result = self.session.handle_event(self.now, answer);
@@ -303,18 +326,43 @@ impl Harness {
     }
 
     fn carry_out(&mut self, action: Action) -> Option<Event> {
+        // Faults apply to actions whose answer may be `Failed`.
+        let answers = !matches!(
+            action,
+            Action::RejectData
+                | Action::CloseData
+                | Action::AbortTransfer
+                | Action::Close
+                | Action::StartTransfer { .. }
+                | Action::VerifyPassword { .. }
+        );
+        if let Some(kind) = self.fault.take_if(|_| answers) {
+            return Some(Event::Failed(kind));
+        }
         let answer = match action {
-            Action::RejectData => return None,
+            Action::RejectData => {
+                self.listening = true;
+                self.data_peer = None;
+                return None;
+            }
             Action::CloseData | Action::AbortTransfer | Action::Close => {
                 self.opened = None;
                 self.running = None;
+                self.listening = false;
+                self.data_peer = None;
                 return None;
             }
-            Action::ListenData => Event::Listening { port: 50_001 },
+            Action::ListenData => {
+                self.listening = true;
+                Event::Listening { port: 50_001 }
+            }
             Action::ConnectData(_) if self.refuse_active => {
                 Event::Failed(ErrorKind::ConnectionRefused)
             }
-            Action::ConnectData(addr) => Event::DataConnected { peer: addr },
+            Action::ConnectData(addr) => {
+                self.data_peer = Some(addr);
+                Event::DataConnected { peer: addr }
+            }
             Action::Open { path, mode } => match self.open(&path, mode) {
                 Ok((opened, size, unique_name)) => {
                     self.opened = Some(opened);
@@ -323,6 +371,13 @@ impl Harness {
                 Err(kind) => Event::Failed(kind),
             },
             Action::StartTransfer { .. } => {
+                let client = parse_addr(CLIENT).ip();
+                assert_eq!(
+                    self.data_peer.map(|p| p.ip()),
+                    Some(client),
+                    "transfer over a foreign data connection"
+                );
+                assert!(self.opened.is_some(), "transfer without an opened file");
                 self.running = Some(true);
                 if self.hold {
                     return None;
@@ -428,6 +483,7 @@ impl Harness {
     /// Moves the bytes of the running transfer and reports it done.
     fn complete_transfer(&mut self) -> Option<Event> {
         self.running.take()?;
+        self.data_peer = None;
         let bytes = match self.opened.take()? {
             Opened::Read(data) => {
                 let n = data.len() as u64;
@@ -460,6 +516,78 @@ impl Harness {
             })
             .filter_map(|l| l[..3].parse().ok())
             .collect()
+    }
+}
+
+/// No action may name a path outside the root or a malformed one.
+fn check_action(action: &Action) {
+    let paths: Vec<&VirtualPath> = match action {
+        Action::Open { path, .. }
+        | Action::Stat(path)
+        | Action::Delete(path)
+        | Action::MakeDir(path)
+        | Action::RemoveDir(path)
+        | Action::ListToControl(path)
+        | Action::SetModified { path, .. } => vec![path],
+        Action::Rename { from, to } => vec![from, to],
+        _ => vec![],
+    };
+    for path in paths {
+        let p = path.as_str();
+        assert!(p.starts_with('/'), "relative path {p:?}");
+        assert!(!p.contains(['\\', '\0']), "bad byte in {p:?}");
+        assert!(p == "/" || !p.ends_with('/'), "trailing slash in {p:?}");
+        assert!(
+            p.split('/')
+                .skip(1)
+                .all(|c| p == "/" || !matches!(c, "" | "." | "..")),
+            "bad component in {p:?}"
+        );
+    }
+}
+
+/// Every reply line is `NNN text`, `NNN-text` or, inside a multi-line
+/// reply, a continuation starting with a space; every `150` is followed by
+/// exactly one final transfer reply.
+pub fn check_replies(replies: &[u8]) {
+    assert!(
+        replies.is_empty() || replies.ends_with(b"\r\n"),
+        "reply does not end in CRLF"
+    );
+    let text = String::from_utf8_lossy(replies);
+    let mut multi: Option<&str> = None;
+    let mut in_transfer = false;
+    for line in text.split_terminator("\r\n") {
+        assert!(!line.contains(['\r', '\n']), "bare CR or LF in {line:?}");
+        if let Some(code) = multi {
+            if line.starts_with(' ') {
+                continue;
+            }
+            assert!(
+                line.starts_with(code),
+                "continuation {line:?} inside {code}"
+            );
+        }
+        let bytes = line.as_bytes();
+        let shaped = bytes.len() >= 4
+            && bytes[..3].iter().all(u8::is_ascii_digit)
+            && matches!(bytes[3], b' ' | b'-');
+        assert!(shaped, "malformed reply line {line:?}");
+        let code = &line[..3];
+        if bytes[3] == b'-' {
+            multi.get_or_insert(code);
+            continue;
+        }
+        multi = None;
+        match code {
+            "150" => {
+                assert!(!in_transfer, "150 twice without a final reply");
+                in_transfer = true;
+            }
+            "226" | "426" | "451" | "452" => in_transfer = false,
+            "211" | "421" => {}
+            other => assert!(!in_transfer, "{other} between 150 and its final reply"),
+        }
     }
 }
 
