@@ -1,0 +1,3 @@
+//! pocketftpd: the reactor around pocketftp-core.
+
+pub mod users;

@@ -1,0 +1,267 @@
+//! The users file (`NAME:HASH:ROLE`, see PROTOCOL.md) and password checks.
+//!
+//! Argon2 is slow on purpose, so checks run on a worker thread
+//! ([`PasswordWorker`]); the reactor hears back through a `mio::Waker` and
+//! other sessions never wait for a login.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use pocketftp_core::Access;
+
+/// A users file that could not be used, naming the file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersError(String);
+
+impl fmt::Display for UsersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsersError {}
+
+#[derive(Debug, Clone)]
+struct User {
+    hash: String,
+    access: Access,
+}
+
+/// The accounts of a users file.
+#[derive(Debug, Clone)]
+pub struct Users {
+    users: HashMap<String, User>,
+    /// Checked when the user is unknown, so that a wrong name costs the same
+    /// time as a wrong password (no user enumeration by timing).
+    decoy: String,
+}
+
+impl Users {
+    /// Reads and validates a users file; any malformed line is an error.
+    pub fn load(path: &Path) -> Result<Users, UsersError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsersError(format!("{}: cannot read users file: {e}", path.display())))?;
+        Users::parse(&text)
+            .map_err(|(line, why)| UsersError(format!("{}:{line}: {why}", path.display())))
+    }
+
+    /// Parses users-file text; errors carry the 1-based line number.
+    fn parse(text: &str) -> Result<Users, (usize, String)> {
+        let mut users = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(':').collect();
+            let [name, hash, role] = fields[..] else {
+                return Err((number, "expected NAME:HASH:ROLE".to_owned()));
+            };
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err((number, format!("invalid user name {name:?}")));
+            }
+            if PasswordHash::new(hash).is_err() {
+                return Err((
+                    number,
+                    format!(
+                        "the hash of {name:?} is not a PHC string from `pocketftpd hash-password`"
+                    ),
+                ));
+            }
+            let access = match role {
+                "super" => Access::READ_WRITE,
+                "user" => Access::READ_ONLY,
+                other => return Err((number, format!("role {other:?} must be `super` or `user`"))),
+            };
+            let user = User {
+                hash: hash.to_owned(),
+                access,
+            };
+            if users.insert(name.to_owned(), user).is_some() {
+                return Err((number, format!("user {name:?} appears twice")));
+            }
+        }
+        let decoy = hash_password("decoy password for unknown users").map_err(|e| (0, e))?;
+        Ok(Users { users, decoy })
+    }
+
+    /// The user's rights if the password is right. Slow: call it off the
+    /// event loop.
+    pub fn verify(&self, user: &str, password: &str) -> Option<Access> {
+        let (hash, access) = match self.users.get(user) {
+            Some(u) => (u.hash.as_str(), Some(u.access)),
+            None => (self.decoy.as_str(), None),
+        };
+        let parsed = PasswordHash::new(hash).ok()?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        access.filter(|_| ok)
+    }
+}
+
+/// Hashes a password with argon2id and a random salt, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// A password check asked for by session `key` (with its generation).
+pub struct Check {
+    pub key: usize,
+    pub generation: u32,
+    pub user: String,
+    pub password: String,
+}
+
+/// The answer to a [`Check`].
+pub struct Checked {
+    pub key: usize,
+    pub generation: u32,
+    pub access: Option<Access>,
+}
+
+enum Job {
+    Check(Check),
+    Replace(Arc<Users>),
+}
+
+/// A thread that checks passwords and wakes the reactor with each answer.
+pub struct PasswordWorker {
+    jobs: mpsc::Sender<Job>,
+    answers: mpsc::Receiver<Checked>,
+}
+
+impl PasswordWorker {
+    pub fn start(users: Arc<Users>, waker: mio::Waker) -> std::io::Result<PasswordWorker> {
+        let (jobs, job_queue) = mpsc::channel::<Job>();
+        let (answer_queue, answers) = mpsc::channel();
+        thread::Builder::new()
+            .name("password-check".to_owned())
+            .spawn(move || {
+                let mut users = users;
+                for job in job_queue {
+                    match job {
+                        Job::Replace(new) => users = new,
+                        Job::Check(check) => {
+                            let access = users.verify(&check.user, &check.password);
+                            let answer = Checked {
+                                key: check.key,
+                                generation: check.generation,
+                                access,
+                            };
+                            if answer_queue.send(answer).is_err() || waker.wake().is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            })?;
+        Ok(PasswordWorker { jobs, answers })
+    }
+
+    /// Queues a check; its answer comes from [`answers`](Self::answers)
+    /// after the waker fires.
+    pub fn check(&self, check: Check) {
+        // The worker only stops when this handle is dropped.
+        let _ = self.jobs.send(Job::Check(check));
+    }
+
+    /// Swaps in a re-read users file for the checks that follow.
+    pub fn replace_users(&self, users: Arc<Users>) {
+        let _ = self.jobs.send(Job::Replace(users));
+    }
+
+    /// The answers ready now.
+    pub fn answers(&self) -> impl Iterator<Item = Checked> + '_ {
+        self.answers.try_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_verify_and_roles() {
+        let alice = hash_password("wonderland").unwrap();
+        let bob = hash_password("builder").unwrap();
+        let text = format!("# comment\n\nalice:{alice}:super\n  bob:{bob}:user  \n");
+        let users = Users::parse(&text).unwrap();
+        assert_eq!(
+            users.verify("alice", "wonderland"),
+            Some(Access::READ_WRITE)
+        );
+        assert_eq!(users.verify("bob", "builder"), Some(Access::READ_ONLY));
+        assert_eq!(users.verify("alice", "builder"), None);
+        assert_eq!(users.verify("carol", "wonderland"), None);
+        assert_eq!(users.verify("", ""), None);
+    }
+
+    #[test]
+    fn malformed_lines_name_their_number() {
+        let good = hash_password("x").unwrap();
+        let cases = [
+            (
+                format!("a:{good}:super\nb:{good}"),
+                2,
+                "expected NAME:HASH:ROLE",
+            ),
+            ("#\na:plaintext:super".to_owned(), 2, "is not a PHC string"),
+            (format!("a:{good}:admin"), 1, "must be `super` or `user`"),
+            (format!("a:{good}:user\na:{good}:user"), 2, "appears twice"),
+            (format!("a b:{good}:user"), 1, "invalid user name"),
+            (format!(":{good}:user"), 1, "invalid user name"),
+        ];
+        for (text, line, why) in cases {
+            let (got_line, got_why) = Users::parse(&text).unwrap_err();
+            assert_eq!(got_line, line, "{text}");
+            assert!(got_why.contains(why), "{got_why}");
+        }
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let path = std::env::temp_dir().join(format!("pocketftpd-users-{}", std::process::id()));
+        std::fs::write(&path, "x:y\n").unwrap();
+        let err = Users::load(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.starts_with(&format!("{}:1: ", path.display())), "{err}");
+    }
+
+    #[test]
+    fn worker_answers_through_the_waker() {
+        let hash = hash_password("pw").unwrap();
+        let users = Arc::new(Users::parse(&format!("u:{hash}:user")).unwrap());
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
+        let worker = PasswordWorker::start(users, waker).unwrap();
+        worker.check(Check {
+            key: 3,
+            generation: 9,
+            user: "u".into(),
+            password: "pw".into(),
+        });
+        let mut events = mio::Events::with_capacity(4);
+        poll.poll(&mut events, Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.token() == mio::Token(7)));
+        let answers: Vec<Checked> = worker.answers().collect();
+        assert_eq!(answers.len(), 1);
+        assert_eq!(
+            (answers[0].key, answers[0].generation, answers[0].access),
+            (3, 9, Some(Access::READ_ONLY))
+        );
+    }
+}
