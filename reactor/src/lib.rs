@@ -1,3 +1,4 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
+pub mod config_file;
 pub mod users;
