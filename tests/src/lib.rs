@@ -34,7 +34,11 @@ pub fn daemon_binary() -> &'static Path {
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("POCKETFTPD_BIN") {
             let bin = PathBuf::from(bin);
-            assert!(bin.is_file(), "POCKETFTPD_BIN={} is not a file", bin.display());
+            assert!(
+                bin.is_file(),
+                "POCKETFTPD_BIN={} is not a file",
+                bin.display()
+            );
             return bin;
         }
         build_daemon()
@@ -71,7 +75,11 @@ fn build_daemon() -> PathBuf {
         .expect("could not run cargo to build pocketftpd");
     assert!(status.success(), "building pocketftpd failed: {status}");
     let bin = profile_dir.join(format!("pocketftpd{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "cargo built pocketftpd but {} is missing", bin.display());
+    assert!(
+        bin.is_file(),
+        "cargo built pocketftpd but {} is missing",
+        bin.display()
+    );
     bin
 }
 
@@ -180,7 +188,9 @@ impl Daemon {
             cmd.arg("--idle-timeout").arg(s.to_string());
         }
         cmd.args(&opts.extra);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
         let child = cmd.spawn().expect("spawn pocketftpd");
         let mut daemon = Daemon {
             child,
@@ -282,7 +292,12 @@ impl Daemon {
     pub fn names(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(self.root.join(rel))
             .expect("read_dir")
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         v.sort();
         v
@@ -376,7 +391,8 @@ impl Ctrl {
 
     /// Send raw bytes as they are.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.log.push(format!("C: {:?}", String::from_utf8_lossy(bytes)));
+        self.log
+            .push(format!("C: {:?}", String::from_utf8_lossy(bytes)));
         self.stream.write_all(bytes).expect("write to control");
     }
 
@@ -494,9 +510,13 @@ impl Ctrl {
     /// `PASV`, parse the 227 reply strictly, connect to the port on 127.0.0.1.
     pub fn pasv(&mut self) -> Pending {
         let r = self.cmd_ok("PASV", 227);
-        let (ip, port) = parse_227(r.text())
-            .unwrap_or_else(|| panic!("malformed 227 reply {:?}", r.lines[0]));
-        assert_eq!(ip, Ipv4Addr::LOCALHOST, "227 announces {ip}, not the control address");
+        let (ip, port) =
+            parse_227(r.text()).unwrap_or_else(|| panic!("malformed 227 reply {:?}", r.lines[0]));
+        assert_eq!(
+            ip,
+            Ipv4Addr::LOCALHOST,
+            "227 announces {ip}, not the control address"
+        );
         Pending::Passive(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
     }
 
@@ -752,7 +772,12 @@ pub fn assert_bytes_eq(what: &str, got: &[u8], want: &[u8]) {
 pub fn dir_names(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(p)
         .expect("read_dir")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     v.sort();
     v
@@ -779,7 +804,10 @@ mod tests {
             Some((Ipv4Addr::LOCALHOST, 50000))
         );
         assert_eq!(parse_227("Entering Passive Mode (127,0,0,1,195)."), None);
-        assert_eq!(parse_229("Entering Extended Passive Mode (|||50000|)"), Some(50000));
+        assert_eq!(
+            parse_229("Entering Extended Passive Mode (|||50000|)"),
+            Some(50000)
+        );
         assert_eq!(parse_229("Entering Extended Passive Mode (50000)"), None);
     }
 

@@ -33,9 +33,17 @@ fn allowed_before_login() {
     let d = Daemon::start();
     let mut c = d.connect();
     let feat = c.cmd_ok("FEAT", 211);
-    assert!(feat.is_multiline(), "FEAT must be multi-line: {:?}", feat.lines);
+    assert!(
+        feat.is_multiline(),
+        "FEAT must be multi-line: {:?}",
+        feat.lines
+    );
     assert!(feat.lines[0].starts_with("211-"), "{:?}", feat.lines);
-    assert!(feat.lines.last().unwrap().starts_with("211 "), "{:?}", feat.lines);
+    assert!(
+        feat.lines.last().unwrap().starts_with("211 "),
+        "{:?}",
+        feat.lines
+    );
     let features: Vec<&str> = feat.lines[1..feat.lines.len() - 1]
         .iter()
         .map(|l| {
@@ -59,7 +67,9 @@ fn allowed_before_login() {
         assert!(features.contains(&want), "FEAT lacks {want}: {features:?}");
     }
     assert!(
-        features.iter().any(|f| f.starts_with("MLST ") && f.contains("type")),
+        features
+            .iter()
+            .any(|f| f.starts_with("MLST ") && f.contains("type")),
         "FEAT lacks MLST with facts: {features:?}"
     );
     let syst = c.cmd_ok("SYST", 215);
@@ -70,14 +80,7 @@ fn allowed_before_login() {
     c.cmd_ok("AUTH TLS", 502);
     // Still not logged in: everything else is 530.
     for line in [
-        "PWD",
-        "CWD /",
-        "LIST",
-        "RETR x",
-        "PASV",
-        "TYPE I",
-        "SIZE x",
-        "STAT",
+        "PWD", "CWD /", "LIST", "RETR x", "PASV", "TYPE I", "SIZE x", "STAT",
     ] {
         c.cmd_ok(line, 530);
     }
@@ -224,11 +227,23 @@ fn epsv_all_refuses_other_data_commands() {
     let mut c = d.login();
     c.cmd_ok("EPSV ALL", 200);
     let r = c.cmd("PASV");
-    assert!((500..600).contains(&r.code), "PASV after EPSV ALL: {:?}", r.lines);
+    assert!(
+        (500..600).contains(&r.code),
+        "PASV after EPSV ALL: {:?}",
+        r.lines
+    );
     let r = c.cmd("PORT 127,0,0,1,200,10");
-    assert!((500..600).contains(&r.code), "PORT after EPSV ALL: {:?}", r.lines);
+    assert!(
+        (500..600).contains(&r.code),
+        "PORT after EPSV ALL: {:?}",
+        r.lines
+    );
     let r = c.cmd("EPRT |1|127.0.0.1|51210|");
-    assert!((500..600).contains(&r.code), "EPRT after EPSV ALL: {:?}", r.lines);
+    assert!(
+        (500..600).contains(&r.code),
+        "EPRT after EPSV ALL: {:?}",
+        r.lines
+    );
     // EPSV still works.
     assert_eq!(c.download_epsv("RETR f"), b"x");
 }
@@ -278,8 +293,13 @@ fn mlst_is_multiline_250_with_facts() {
     assert!(r.lines[0].starts_with("250-"));
     assert!(r.lines.last().unwrap().starts_with("250 "));
     let entry = &r.lines[1];
-    assert!(entry.starts_with(' '), "MLST entry must start with a space: {entry:?}");
-    let (facts, name) = entry[1..].split_once(' ').expect("facts then one space then name");
+    assert!(
+        entry.starts_with(' '),
+        "MLST entry must start with a space: {entry:?}"
+    );
+    let (facts, name) = entry[1..]
+        .split_once(' ')
+        .expect("facts then one space then name");
     assert!(name.ends_with("m.txt"), "{name:?}");
     assert!(facts.ends_with(';'), "{facts:?}");
     let facts = facts.to_ascii_lowercase();
@@ -288,7 +308,11 @@ fn mlst_is_multiline_250_with_facts() {
     assert!(facts.contains("modify=20210304050607;"), "{facts}");
     assert!(facts.contains("perm="), "{facts}");
     let r = c.cmd_ok("MLST dir", 250);
-    assert!(r.lines[1].to_ascii_lowercase().contains("type=dir;"), "{:?}", r.lines);
+    assert!(
+        r.lines[1].to_ascii_lowercase().contains("type=dir;"),
+        "{:?}",
+        r.lines
+    );
 }
 
 #[test]
@@ -375,7 +399,10 @@ fn list_nlst_mlsd_over_passive() {
             seen.push(name);
         }
         for want in ["old.bin", "new file.txt", "sub"] {
-            assert!(seen.iter().any(|n| n == want), "{cmd} lacks {want}: {listing:?}");
+            assert!(
+                seen.iter().any(|n| n == want),
+                "{cmd} lacks {want}: {listing:?}"
+            );
         }
     }
     let nlst = String::from_utf8(c.download("NLST")).unwrap();
@@ -404,7 +431,10 @@ fn list_nlst_mlsd_over_passive() {
         seen.push(name.to_string());
     }
     for want in ["old.bin", "new file.txt", "sub"] {
-        assert!(seen.iter().any(|n| n == want), "MLSD lacks {want}: {mlsd:?}");
+        assert!(
+            seen.iter().any(|n| n == want),
+            "MLSD lacks {want}: {mlsd:?}"
+        );
     }
     // LIST of a single file lists that file.
     let one = String::from_utf8(c.download("LIST old.bin")).unwrap();
