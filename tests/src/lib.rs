@@ -544,6 +544,18 @@ impl Ctrl {
         Pending::Active(l)
     }
 
+    /// Send a transfer command over a fresh passive address, connecting the
+    /// data socket if the daemon lets us (a refusal may come before or after
+    /// the connection), and return the first reply.
+    pub fn transfer_reply(&mut self, line: &str) -> Reply {
+        let pending = self.pasv();
+        self.send(line);
+        let data = pending.try_open();
+        let r = self.reply();
+        drop(data);
+        r
+    }
+
     /// Run a download-like command (`RETR x`, `LIST`, `NLST`, `MLSD`) over a
     /// fresh passive connection; returns the bytes; asserts 150/125 and 226.
     pub fn download(&mut self, line: &str) -> Vec<u8> {
@@ -581,6 +593,17 @@ pub enum Pending {
 }
 
 impl Pending {
+    /// Try to make the data connection; a passive connect gets 2 s, an
+    /// active accept is not attempted (the daemon connects on its own).
+    pub fn try_open(self) -> Option<TcpStream> {
+        match self {
+            Pending::Passive(addr) => {
+                TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()
+            }
+            Pending::Active(_) => None,
+        }
+    }
+
     /// Make the data connection (bounded by [`READ_TIMEOUT`]).
     pub fn open(self) -> TcpStream {
         let s = match self {

@@ -488,10 +488,7 @@ fn write_commands_with_write_enabled() {
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // REST beyond the end on STOR: 554.
     c.cmd_ok("REST 100", 350);
-    let p = c.pasv();
-    c.send("STOR a.bin");
-    let r = c.reply();
-    drop(p);
+    let r = c.transfer_reply("STOR a.bin");
     assert_eq!(r.code, 554, "REST past the end then STOR: {:?}", r.lines);
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // Rename.

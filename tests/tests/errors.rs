@@ -247,16 +247,12 @@ fn missing_files_and_wrong_kinds_are_550() {
         "LIST missing",
         "MLSD missing",
     ] {
-        let p = c.pasv();
-        let r = c.reply_to(line);
-        drop(p);
+        let r = c.transfer_reply(line);
         assert_eq!(r.code, 550, "{line}: {:?}", r.lines);
     }
     // Uploading onto a folder or into a missing folder.
     for line in ["STOR dir", "STOR missing/x", "STOR ."] {
-        let p = c.pasv();
-        let r = c.reply_to(line);
-        drop(p);
+        let r = c.transfer_reply(line);
         assert!(r.code == 550 || r.code == 553, "{line}: {:?}", r.lines);
     }
     assert!(d.root().join("dir").is_dir());
@@ -318,9 +314,7 @@ fn illegal_names_nul_backslash_invalid_utf8() {
     c.expect_one_of(&[501, 553]);
     c.cmd_any("MKD back\\slash", &[501, 553]);
     c.cmd_any("DELE ..\\a", &[501, 553]);
-    let p = c.pasv();
-    let r = c.reply_to("STOR evil\\name");
-    drop(p);
+    let r = c.transfer_reply("STOR evil\\name");
     assert!(
         r.code == 501 || r.code == 553,
         "STOR with backslash: {:?}",
@@ -357,9 +351,7 @@ fn symlinks_out_of_the_root_are_refused() {
         "NLST etc-link",
         "MLSD etc-link",
     ] {
-        let p = c.pasv();
-        let r = c.reply_to(line);
-        drop(p);
+        let r = c.transfer_reply(line);
         assert_eq!(r.code, 550, "{line}: {:?}", r.lines);
     }
     c.cmd_ok("NOOP", 200);
@@ -372,9 +364,7 @@ fn read_only_anonymous_cannot_write() {
     fs::create_dir(d.root().join("keepdir")).unwrap();
     let mut c = d.login();
     for line in ["STOR new.txt", "STOR keep.txt", "APPE keep.txt", "STOU"] {
-        let p = c.pasv();
-        let r = c.reply_to(line);
-        drop(p);
+        let r = c.transfer_reply(line);
         assert_eq!(r.code, 550, "{line} read-only: {:?}", r.lines);
     }
     c.cmd_ok("DELE keep.txt", 550);
@@ -428,6 +418,23 @@ fn half_a_command_then_vanish() {
     d.assert_alive();
 }
 
+/// Wait (bounded) until a STOR's hidden temporary file holds some bytes in
+/// the root folder: the upload is under way.
+fn wait_for_temp_file(d: &Daemon) {
+    let seen = wait_until(Duration::from_secs(10), || {
+        fs::read_dir(d.root()).unwrap().any(|e| {
+            let e = e.unwrap();
+            e.file_name().to_string_lossy().starts_with('.')
+                && e.metadata().map(|m| m.len() > 0).unwrap_or(false)
+        })
+    });
+    assert!(
+        seen,
+        "no hidden temporary file with data appeared beside the target during STOR: {:?}",
+        d.names("")
+    );
+}
+
 #[test]
 fn data_reset_mid_upload_keeps_the_old_file() {
     let mut d = Daemon::start_write();
@@ -442,8 +449,8 @@ fn data_reset_mid_upload_keeps_the_old_file() {
     c.expect_one_of(&[125, 150]);
     data.write_all(&vec![0xabu8; 256 * 1024]).unwrap();
     data.flush().unwrap();
-    // Make sure the daemon has read some of it before the reset.
-    std::thread::sleep(Duration::from_millis(200));
+    // The daemon has read some of it into its hidden temporary file.
+    wait_for_temp_file(&d);
     set_linger_zero(&data);
     drop(data);
     let r = c.reply();
@@ -478,6 +485,7 @@ fn control_dropped_mid_upload_keeps_the_old_file() {
     let mut data = p.open();
     c.expect_one_of(&[125, 150]);
     data.write_all(&[1u8; 100_000]).unwrap();
+    wait_for_temp_file(&d);
     set_linger_zero(c.stream());
     drop(c);
     set_linger_zero(&data);
