@@ -806,14 +806,102 @@ pub fn dir_names(p: &Path) -> Vec<String> {
     v
 }
 
-/// Is `name` on `PATH`?
+/// What a client program did.
+#[derive(Debug)]
+pub struct Run {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+}
+
+/// Run a client program with stdin from `stdin`, killing it (by its pid) if
+/// it takes longer than `timeout`. Output goes through files, so a chatty
+/// program cannot block on a full pipe.
+pub fn run_bounded(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Run {
+    let dir = TempDir::new("run");
+    let out_path = dir.join("stdout");
+    let err_path = dir.join("stderr");
+    let in_path = dir.join("stdin");
+    fs::write(&in_path, stdin).unwrap();
+    cmd.stdin(fs::File::open(&in_path).unwrap())
+        .stdout(fs::File::create(&out_path).unwrap())
+        .stderr(fs::File::create(&err_path).unwrap());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is it installed?)"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} did not finish within {timeout:?}; stderr:\n{}",
+                fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        status,
+        stdout: fs::read(&out_path).unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&fs::read(&err_path).unwrap_or_default()).into_owned(),
+    }
+}
+
+/// Should a test that needs `program` run? Yes if it is installed; if not,
+/// the test is skipped with a note — unless `CI` is set, where a missing
+/// client is a failure (.ci/run installs them all).
+pub fn need_program(program: &str) -> bool {
+    if have_program(program) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{program} is not installed (CI must install it)"
+    );
+    eprintln!("SKIPPED: {program} is not installed");
+    false
+}
+
+/// Every regular file under `dir`, as (relative path, bytes), sorted.
+pub fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in fs::read_dir(dir).expect("read_dir") {
+            let e = e.expect("dir entry");
+            let p = e.path();
+            let ft = e.file_type().expect("file type");
+            if ft.is_dir() {
+                walk(base, &p, out);
+            } else if ft.is_file() {
+                let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                out.push((rel, fs::read(&p).expect("read file")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Is `name` an executable file on `PATH`?
 pub fn have_program(name: &str) -> bool {
-    Command::new(name)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            fs::metadata(dir.join(name))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 #[cfg(test)]

@@ -4,19 +4,18 @@
 use pocketftpd_tests::*;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+use std::time::Duration;
 
-fn curl(args: &[&str]) -> Output {
-    let out = Command::new("curl")
-        .args(["-s", "-S", "--max-time", "60"])
-        .args(args)
-        .output()
-        .expect("run curl (is it installed?)");
-    eprintln!(
-        "curl {args:?} -> {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+fn curl(args: &[&str]) -> Run {
+    let out = run_bounded(
+        Command::new("curl")
+            .args(["-s", "-S", "--max-time", "60"])
+            .args(args),
+        b"",
+        Duration::from_secs(90),
     );
+    eprintln!("curl {args:?} -> {}\nstderr: {}", out.status, out.stderr);
     out
 }
 
@@ -26,7 +25,7 @@ fn curl_ok(args: &[&str]) -> Vec<u8> {
         out.status.success(),
         "curl {args:?} failed ({}): {}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
     out.stdout
 }

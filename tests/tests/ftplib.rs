@@ -9,21 +9,23 @@ use std::time::{Duration, UNIX_EPOCH};
 
 fn run_ftplib(d: &Daemon, scenario: &str, mode: &str, local: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/ftplib_client.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg("127.0.0.1")
-        .arg(d.port.to_string())
-        .arg(scenario)
-        .arg(mode)
-        .arg(local)
-        .output()
-        .expect("run python3 (is it installed?)");
+    let out = run_bounded(
+        Command::new("python3")
+            .arg(&script)
+            .arg("127.0.0.1")
+            .arg(d.port.to_string())
+            .arg(scenario)
+            .arg(mode)
+            .arg(local),
+        b"",
+        Duration::from_secs(120),
+    );
     assert!(
         out.status.success(),
         "ftplib {scenario} {mode} failed ({}):\nstdout:\n{}\nstderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
 }
 
