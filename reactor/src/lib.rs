@@ -1,4 +1,6 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
 pub mod config_file;
+pub mod errors;
+pub mod jail;
 pub mod users;
