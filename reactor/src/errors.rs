@@ -4,8 +4,28 @@ use std::io;
 
 use pocketftp_core::ErrorKind;
 
+/// The error of a REST offset beyond the end of the file.
+pub fn bad_offset() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, BadOffset)
+}
+
+/// The marker inside [`bad_offset`]'s error.
+#[derive(Debug)]
+struct BadOffset;
+
+impl std::fmt::Display for BadOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("restart offset beyond the end of the file")
+    }
+}
+
+impl std::error::Error for BadOffset {}
+
 /// What an `io::Error` means to the protocol.
 pub fn kind_of(error: &io::Error) -> ErrorKind {
+    if error.get_ref().is_some_and(|e| e.is::<BadOffset>()) {
+        return ErrorKind::BadOffset;
+    }
     if let Some(errno) = error.raw_os_error() {
         return kind_of_errno(errno);
     }

@@ -4,4 +4,6 @@ pub mod cli;
 pub mod config_file;
 pub mod errors;
 pub mod jail;
+pub mod server;
+pub mod transfer;
 pub mod users;
