@@ -13,8 +13,10 @@
 //! ```
 //!
 //! **The rule:** after every `handle_*` call, drain the outputs — write the
-//! reply bytes, carry out every action (answering each with the
-//! [`Event`] it names), and re-arm the timer at `poll_timeout()`.
+//! reply bytes, carry out every action in order (answering each with the
+//! [`Event`] it names, at once or later), and re-arm the timer at
+//! `poll_timeout()`. An answer to a data connection or transfer that a
+//! `CloseData` or `AbortTransfer` further down the queue cancels is ignored.
 //!
 //! Paths are [`VirtualPath`]s: absolute, normalised, inside the root by
 //! construction. Time is an [`Instant`](std::time::Instant) passed in;

@@ -1,4 +1,9 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
+pub mod cli;
 pub mod config_file;
+pub mod errors;
+pub mod jail;
+pub mod server;
+pub mod transfer;
 pub mod users;

@@ -1,1 +1,137 @@
-fn main() {}
+//! The `pocketftpd` binary: parse the command line, set up, run the loop.
+
+use std::io::{self, BufRead};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use log::{error, info};
+use pocketftp_core::Config;
+use pocketftpd::cli::{self, Command, Options, USAGE};
+use pocketftpd::jail::Jail;
+use pocketftpd::server::{Limits, Server};
+use pocketftpd::users::{self, PasswordWorker, Users};
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(why) => {
+            eprintln!("pocketftpd: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("pocketftpd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::HashPassword => hash_password(),
+        Command::Run(options) => match run(&options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                error!("{why}");
+                eprintln!("pocketftpd: {why}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Reads one password line from stdin and prints its hash.
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = io::stdin().lock().read_line(&mut line) {
+        eprintln!("pocketftpd: cannot read the password: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!("pocketftpd: the password is empty");
+        return ExitCode::FAILURE;
+    }
+    match users::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("pocketftpd: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let logger_config = simplelog::ConfigBuilder::new()
+        .set_time_format_rfc3339()
+        .build();
+    // Only fails if a logger is already set, which cannot happen here.
+    let _ = simplelog::WriteLogger::init(options.log_level, logger_config, io::stderr());
+
+    let users = match &options.users {
+        Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
+        None => None,
+    };
+    let jail = Jail::open(&options.root)
+        .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
+    let config = Arc::new(Config {
+        banner: options.banner.clone(),
+        users: users.is_some(),
+        anonymous: users.is_none() || options.anonymous,
+        anonymous_write: options.write,
+        pasv_address: options.pasv_address,
+        idle_timeout: options.idle_timeout,
+        data_timeout: options.data_timeout,
+        login_delay: options.login_delay,
+        max_login_failures: options.max_login_failures,
+    });
+    raise_open_file_limit();
+    let limits = Limits {
+        max_clients: options.max_clients,
+        max_per_ip: options.max_per_ip,
+        pasv_ports: options.pasv_ports.clone(),
+    };
+    let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
+        .map_err(|e| e.to_string())?;
+    if let Some(users) = users {
+        let waker = server.waker().map_err(|e| e.to_string())?;
+        let worker = PasswordWorker::start(users, waker)
+            .map_err(|e| format!("cannot start the password worker: {e}"))?;
+        server.set_password_worker(worker);
+    }
+    info!(
+        "serving {} ({}{})",
+        options.root.display(),
+        if options.write {
+            "anonymous may write"
+        } else {
+            "read-only for anonymous"
+        },
+        if options.users.is_some() {
+            ", with a users file"
+        } else {
+            ""
+        }
+    );
+    server.run().map_err(|e| format!("event loop failed: {e}"))
+}
+
+/// Thousands of idle sessions need thousands of descriptors: use all the
+/// hard limit allows.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Mapping operating-system errors onto the core's [`ErrorKind`].
+
+use std::io;
+
+use pocketftp_core::ErrorKind;
+
+/// The error of a REST offset beyond the end of the file.
+pub fn bad_offset() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, BadOffset)
+}
+
+/// The marker inside [`bad_offset`]'s error.
+#[derive(Debug)]
+struct BadOffset;
+
+impl std::fmt::Display for BadOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("restart offset beyond the end of the file")
+    }
+}
+
+impl std::error::Error for BadOffset {}
+
+/// What an `io::Error` means to the protocol.
+pub fn kind_of(error: &io::Error) -> ErrorKind {
+    if error.get_ref().is_some_and(|e| e.is::<BadOffset>()) {
+        return ErrorKind::BadOffset;
+    }
+    if let Some(errno) = error.raw_os_error() {
+        return kind_of_errno(errno);
+    }
+    match error.kind() {
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+        io::ErrorKind::ConnectionRefused => ErrorKind::ConnectionRefused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => ErrorKind::ConnectionLost,
+        io::ErrorKind::TimedOut => ErrorKind::TimedOut,
+        io::ErrorKind::StorageFull => ErrorKind::StorageFull,
+        _ => ErrorKind::Other,
+    }
+}
+
+fn kind_of_errno(errno: i32) -> ErrorKind {
+    match errno {
+        libc::ENOENT => ErrorKind::NotFound,
+        libc::EACCES | libc::EPERM | libc::EROFS => ErrorKind::PermissionDenied,
+        libc::EEXIST => ErrorKind::AlreadyExists,
+        libc::ENOTDIR => ErrorKind::NotADirectory,
+        libc::EISDIR => ErrorKind::IsADirectory,
+        libc::ENOTEMPTY => ErrorKind::DirectoryNotEmpty,
+        libc::ENAMETOOLONG | libc::EINVAL => ErrorKind::InvalidName,
+        // RESOLVE_BENEATH answers EXDEV for a path (or symlink) leaving the root.
+        libc::EXDEV | libc::ELOOP => ErrorKind::OutsideRoot,
+        libc::ENOSPC | libc::EDQUOT | libc::EFBIG => ErrorKind::StorageFull,
+        libc::ECONNREFUSED | libc::ENETUNREACH | libc::EHOSTUNREACH | libc::EADDRNOTAVAIL => {
+            ErrorKind::ConnectionRefused
+        }
+        libc::ECONNRESET | libc::EPIPE | libc::ECONNABORTED => ErrorKind::ConnectionLost,
+        libc::ETIMEDOUT => ErrorKind::TimedOut,
+        _ => ErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_table() {
+        let cases = [
+            (libc::ENOENT, ErrorKind::NotFound),
+            (libc::EACCES, ErrorKind::PermissionDenied),
+            (libc::EEXIST, ErrorKind::AlreadyExists),
+            (libc::ENOTDIR, ErrorKind::NotADirectory),
+            (libc::EISDIR, ErrorKind::IsADirectory),
+            (libc::ENOTEMPTY, ErrorKind::DirectoryNotEmpty),
+            (libc::EXDEV, ErrorKind::OutsideRoot),
+            (libc::ENOSPC, ErrorKind::StorageFull),
+            (libc::EDQUOT, ErrorKind::StorageFull),
+            (libc::ECONNREFUSED, ErrorKind::ConnectionRefused),
+            (libc::ECONNRESET, ErrorKind::ConnectionLost),
+            (libc::EPIPE, ErrorKind::ConnectionLost),
+            (libc::EIO, ErrorKind::Other),
+        ];
+        for (errno, kind) in cases {
+            assert_eq!(
+                kind_of(&io::Error::from_raw_os_error(errno)),
+                kind,
+                "errno {errno}"
+            );
+        }
+        assert_eq!(
+            kind_of(&io::ErrorKind::UnexpectedEof.into()),
+            ErrorKind::ConnectionLost
+        );
+    }
+}

@@ -1,0 +1,414 @@
+//! File-system access beneath the served root, enforced by the kernel.
+//!
+//! Every [`VirtualPath`] is resolved with `openat2(2)` and `RESOLVE_BENEATH`
+//! against a descriptor of the root, so `..` and symlinks that lead outside
+//! it fail with `EXDEV` at the moment of opening — no string prefix tests, no
+//! window between a check and its use. Operations on a name (create, delete,
+//! rename, mkdir) resolve the *parent* folder that way and then act on the
+//! last component with the `*at` calls, which never follow it out.
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use pocketftp_core::{FileKind, Metadata, VirtualPath, RESERVED_PREFIX};
+
+/// The served folder.
+#[derive(Debug)]
+pub struct Jail {
+    root: OwnedFd,
+}
+
+/// A folder inside the jail and one name in it.
+pub struct Entry {
+    pub dir: OwnedFd,
+    pub name: CString,
+}
+
+impl Jail {
+    /// Opens the root folder; fails if it is not a folder or if the kernel
+    /// lacks `openat2` (Linux 5.6 or later is needed).
+    pub fn open(root: &Path) -> io::Result<Jail> {
+        let root = File::open(root)?;
+        if !root.metadata()?.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+        }
+        let jail = Jail { root: root.into() };
+        jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ENOSYS) {
+                    io::Error::other(
+                        "this kernel has no openat2(2); pocketftpd needs Linux 5.6 or later",
+                    )
+                } else {
+                    e
+                }
+            })?;
+        Ok(jail)
+    }
+
+    /// Opens `path` with `flags`, resolving beneath the root.
+    pub fn open_path(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+        let relative = if path.is_root() { "." } else { path.relative() };
+        self.resolve(relative, flags, mode)
+    }
+
+    /// Opens a file for reading.
+    pub fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
+        let file = File::from(self.open_path(path, libc::O_RDONLY, 0)?);
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        Ok(file)
+    }
+
+    /// Metadata of `path`, following symlinks that stay inside the root.
+    pub fn stat(&self, path: &VirtualPath) -> io::Result<Metadata> {
+        let fd = self.open_path(path, libc::O_PATH, 0)?;
+        fstat(fd.as_raw_fd())
+    }
+
+    /// The parent folder of `path` (resolved beneath the root) and its name.
+    pub fn entry(&self, path: &VirtualPath) -> io::Result<Entry> {
+        if path.is_root() {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let dir = self.open_path(&path.parent(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let name = CString::new(path.file_name())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok(Entry { dir, name })
+    }
+
+    pub fn make_dir(&self, path: &VirtualPath) -> io::Result<()> {
+        let e = self.entry(path)?;
+        // SAFETY: a valid directory fd and a NUL-terminated name.
+        check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), 0o755) })
+    }
+
+    pub fn remove_dir(&self, path: &VirtualPath) -> io::Result<()> {
+        let e = self.entry(path)?;
+        unlink_at(e.dir.as_raw_fd(), &e.name, libc::AT_REMOVEDIR)
+    }
+
+    /// Deletes a file (a folder is `EISDIR`).
+    pub fn delete(&self, path: &VirtualPath) -> io::Result<()> {
+        let e = self.entry(path)?;
+        unlink_at(e.dir.as_raw_fd(), &e.name, 0)
+    }
+
+    pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
+        let (a, b) = (self.entry(from)?, self.entry(to)?);
+        rename_at(&a, &b.dir, &b.name)
+    }
+
+    /// Sets the modification time (MFMT), leaving the access time alone.
+    pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<()> {
+        let fd = self.open_path(path, libc::O_RDONLY, 0)?;
+        let times = [
+            libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+            libc::timespec {
+                tv_sec: unix as libc::time_t,
+                tv_nsec: 0,
+            },
+        ];
+        // SAFETY: a valid fd and a two-element timespec array.
+        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+    }
+
+    fn resolve(&self, relative: &str, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+        let path =
+            CString::new(relative).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let how = OpenHow {
+            flags: (flags | libc::O_CLOEXEC) as u64,
+            mode: u64::from(mode),
+            resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+        };
+        // SAFETY: openat2 reads a NUL-terminated path and an open_how of the
+        // size passed; on success it returns a new descriptor that we own.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.root.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh descriptor owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    }
+}
+
+/// `struct open_how` of openat2(2) (libc's is non-exhaustive).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
+/// an upload that breaks leaves the old file as it was and no trace behind.
+pub struct TempFile {
+    entry: Entry,
+    temp: CString,
+    committed: bool,
+}
+
+impl TempFile {
+    /// Creates a fresh hidden file in the folder of `target`.
+    pub fn create(jail: &Jail, target: &VirtualPath) -> io::Result<(TempFile, File)> {
+        let entry = jail.entry(target)?;
+        if let Ok(meta) = fstat_at(entry.dir.as_raw_fd(), &entry.name) {
+            if meta.kind == FileKind::Dir {
+                return Err(io::Error::from_raw_os_error(libc::EISDIR));
+            }
+        }
+        let (temp, file) =
+            create_unique(entry.dir.as_raw_fd(), &format!("{RESERVED_PREFIX}upload-"))?;
+        Ok((
+            TempFile {
+                entry,
+                temp,
+                committed: false,
+            },
+            file,
+        ))
+    }
+
+    /// Moves the finished upload over the target.
+    pub fn commit(mut self) -> io::Result<()> {
+        let from = Entry {
+            dir: self.entry.dir.try_clone()?,
+            name: self.temp.clone(),
+        };
+        rename_at(&from, &self.entry.dir, &self.entry.name)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = unlink_at(self.entry.dir.as_raw_fd(), &self.temp, 0);
+        }
+    }
+}
+
+/// Creates a new file named `prefix` + a unique suffix in `dir` (O_EXCL).
+pub fn create_unique(dir: RawFd, prefix: &str) -> io::Result<(CString, File)> {
+    let pid = std::process::id();
+    for attempt in 0..1000u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = CString::new(format!("{prefix}{pid}-{nanos:x}-{attempt}"))
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        match create_at(dir, &name) {
+            Ok(file) => return Ok((name, file)),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// Creates `name` in `dir`; never follows a symlink and never replaces.
+pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a valid directory fd and a NUL-terminated name.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o644 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: a valid directory fd and a NUL-terminated name.
+    check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
+}
+
+fn rename_at(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
+    // SAFETY: valid directory fds and NUL-terminated names.
+    check(unsafe {
+        libc::renameat(
+            from.dir.as_raw_fd(),
+            from.name.as_ptr(),
+            to_dir.as_raw_fd(),
+            to_name.as_ptr(),
+        )
+    })
+}
+
+/// Metadata of an open descriptor.
+pub fn fstat(fd: RawFd) -> io::Result<Metadata> {
+    fstat_at(fd, c"")
+}
+
+/// Metadata of `name` in `dir` without following a final symlink (an empty
+/// name means `dir` itself).
+pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
+    let flags = if name.is_empty() {
+        libc::AT_EMPTY_PATH
+    } else {
+        libc::AT_SYMLINK_NOFOLLOW
+    };
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: valid fd and name; fstatat fills `st` completely on success.
+    check(unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: initialised by the successful call above.
+    let st = unsafe { st.assume_init() };
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => FileKind::File,
+        libc::S_IFDIR => FileKind::Dir,
+        libc::S_IFLNK => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
+    Ok(Metadata {
+        kind,
+        size: st.st_size.max(0) as u64,
+        modified: st.st_mtime,
+        mode: st.st_mode & 0o7777,
+        links: st.st_nlink,
+    })
+}
+
+fn check(result: libc::c_int) -> io::Result<()> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A fresh folder under the system temp folder, removed on drop.
+    pub struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub fn new(tag: &str) -> TempDir {
+            static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir =
+                std::env::temp_dir().join(format!("pocketftpd-{tag}-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub fn vp(p: &str) -> VirtualPath {
+        VirtualPath::resolve(&VirtualPath::root(), p).unwrap()
+    }
+
+    fn setup() -> (TempDir, Jail) {
+        let dir = TempDir::new("jail");
+        let root = dir.0.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/file.txt"), b"inside").unwrap();
+        std::fs::write(dir.0.join("secret"), b"outside").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("../secret", root.join("up")).unwrap();
+        std::os::unix::fs::symlink("sub/file.txt", root.join("inner")).unwrap();
+        let jail = Jail::open(&root).unwrap();
+        (dir, jail)
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let (_dir, jail) = setup();
+        for path in ["/etc/passwd", "/etc", "/up"] {
+            let err = jail.open_read(&vp(path)).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EXDEV), "{path}");
+            assert!(jail.stat(&vp(path)).is_err(), "{path}");
+        }
+        assert!(jail.make_dir(&vp("/etc/new")).is_err());
+        assert!(!Path::new("/etc/new").exists());
+    }
+
+    #[test]
+    fn symlinks_inside_the_root_are_followed() {
+        let (_dir, jail) = setup();
+        let mut text = String::new();
+        io::Read::read_to_string(&mut jail.open_read(&vp("/inner")).unwrap(), &mut text).unwrap();
+        assert_eq!(text, "inside");
+        assert_eq!(jail.stat(&vp("/sub")).unwrap().kind, FileKind::Dir);
+        assert_eq!(
+            jail.open_read(&vp("/sub")).unwrap_err().raw_os_error(),
+            Some(libc::EISDIR)
+        );
+    }
+
+    #[test]
+    fn names_operations() {
+        let (dir, jail) = setup();
+        let root = dir.0.join("root");
+        jail.make_dir(&vp("/new")).unwrap();
+        assert!(root.join("new").is_dir());
+        jail.rename(&vp("/sub/file.txt"), &vp("/new/moved.txt"))
+            .unwrap();
+        assert_eq!(
+            std::fs::read(root.join("new/moved.txt")).unwrap(),
+            b"inside"
+        );
+        assert_eq!(
+            jail.delete(&vp("/new")).unwrap_err().raw_os_error(),
+            Some(libc::EISDIR)
+        );
+        assert_eq!(
+            jail.remove_dir(&vp("/new")).unwrap_err().raw_os_error(),
+            Some(libc::ENOTEMPTY)
+        );
+        jail.delete(&vp("/new/moved.txt")).unwrap();
+        jail.remove_dir(&vp("/new")).unwrap();
+        jail.set_modified(&vp("/sub"), 951_782_400).unwrap();
+        assert_eq!(jail.stat(&vp("/sub")).unwrap().modified, 951_782_400);
+        // Deleting the symlink removes the link, not /etc.
+        jail.delete(&vp("/etc")).unwrap();
+        assert!(Path::new("/etc").is_dir());
+    }
+
+    #[test]
+    fn temp_files_vanish_unless_committed() {
+        let (dir, jail) = setup();
+        let root = dir.0.join("root");
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt")).unwrap();
+        io::Write::write_all(&mut file, b"half").unwrap();
+        drop(temp);
+        assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
+        assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
+
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt")).unwrap();
+        io::Write::write_all(&mut file, b"whole").unwrap();
+        temp.commit().unwrap();
+        assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
+        assert_eq!(
+            TempFile::create(&jail, &vp("/sub"))
+                .err()
+                .and_then(|e| e.raw_os_error()),
+            Some(libc::EISDIR)
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Moving bytes between what `Open` opened and a data connection, in bounded
+//! steps so one big transfer cannot starve the other sessions.
+//!
+//! Binary downloads use `sendfile(2)` with an offset we keep ourselves, so a
+//! `WouldBlock` loses nothing. ASCII downloads and listings go through a small
+//! per-transfer buffer; uploads read into the reactor's one shared buffer.
+
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use mio::net::TcpStream;
+use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
+use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
+
+use crate::errors::bad_offset;
+use crate::jail::{self, Jail, TempFile};
+
+/// Entries formatted per refill of a listing.
+const LISTING_BATCH: usize = 128;
+/// Bytes read from a file per refill of an ASCII download.
+const ASCII_CHUNK: usize = 64 * 1024;
+
+/// The source or sink of a transfer, opened and waiting for `StartTransfer`.
+pub enum Opened {
+    /// A file to send from `offset` up to `end` (its size when opened).
+    Download {
+        file: File,
+        offset: u64,
+        end: u64,
+    },
+    Listing {
+        listing: Listing,
+        format: ListFormat,
+        writable: bool,
+    },
+    Upload {
+        file: File,
+        temp: Option<TempFile>,
+    },
+}
+
+/// What `Open` reports besides the opened thing.
+pub struct OpenResult {
+    pub opened: Opened,
+    pub size: Option<u64>,
+    pub unique_name: Option<VirtualPath>,
+}
+
+/// Opens `path` as `mode` asks (see `pocketftp_core::OpenMode`).
+pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenResult> {
+    let plain = |opened| OpenResult {
+        opened,
+        size: None,
+        unique_name: None,
+    };
+    match mode {
+        OpenMode::Read { offset } => {
+            let file = jail.open_read(path)?;
+            let end = file.metadata()?.len();
+            if offset > end {
+                return Err(bad_offset());
+            }
+            let opened = Opened::Download { file, offset, end };
+            Ok(OpenResult {
+                opened,
+                size: Some(end),
+                unique_name: None,
+            })
+        }
+        OpenMode::List { format, writable } => {
+            let listing = Listing::open(jail, path)?;
+            Ok(plain(Opened::Listing {
+                listing,
+                format,
+                writable,
+            }))
+        }
+        OpenMode::Replace => {
+            let (temp, file) = TempFile::create(jail, path)?;
+            Ok(plain(Opened::Upload {
+                file,
+                temp: Some(temp),
+            }))
+        }
+        OpenMode::Append => {
+            let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+            let file = File::from(jail.open_path(path, flags, 0o644)?);
+            Ok(plain(Opened::Upload { file, temp: None }))
+        }
+        OpenMode::WriteAt { offset } => {
+            let mut file = File::from(jail.open_path(path, libc::O_WRONLY, 0)?);
+            if offset > file.metadata()?.len() {
+                return Err(bad_offset());
+            }
+            file.set_len(offset)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok(plain(Opened::Upload { file, temp: None }))
+        }
+        OpenMode::CreateUnique => {
+            let dir = jail.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            let (name, file) = create_numbered(dir.as_raw_fd())?;
+            let unique_name = path.join(&name);
+            Ok(OpenResult {
+                opened: Opened::Upload { file, temp: None },
+                size: None,
+                unique_name,
+            })
+        }
+    }
+}
+
+/// `STAT path`: a `LIST`-style listing of at most about `cap` bytes.
+pub fn list_inline(jail: &Jail, path: &VirtualPath, cap: usize, now: i64) -> io::Result<Vec<u8>> {
+    let mut listing = Listing::open(jail, path)?;
+    let mut out = Vec::new();
+    while out.len() < cap && listing.fill(&mut out, ListFormat::Long, false, now) {}
+    Ok(out)
+}
+
+/// STOU: the first free `upload.N` in the folder.
+fn create_numbered(dir: RawFd) -> io::Result<(String, File)> {
+    for n in 1..=100_000u32 {
+        let name = format!("upload.{n}");
+        let c_name = std::ffi::CString::new(name.clone())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        match jail::create_at(dir, &c_name) {
+            Ok(file) => return Ok((name, file)),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// The entries of a folder read a batch at a time, or one file listed alone.
+pub enum Listing {
+    Folder(DirStream),
+    Single(Option<(Vec<u8>, Metadata)>),
+}
+
+impl Listing {
+    fn open(jail: &Jail, path: &VirtualPath) -> io::Result<Listing> {
+        match jail.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                let meta = jail.stat(path)?;
+                Ok(Listing::Single(Some((
+                    path.file_name().as_bytes().to_vec(),
+                    meta,
+                ))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Formats up to [`LISTING_BATCH`] more entries; false when none are left.
+    fn fill(&mut self, out: &mut Vec<u8>, format: ListFormat, writable: bool, now: i64) -> bool {
+        match self {
+            Listing::Single(entry) => match entry.take() {
+                Some((name, meta)) => {
+                    listing::write_entry(out, format, writable, &name, &meta, now);
+                    true
+                }
+                None => false,
+            },
+            Listing::Folder(dir) => {
+                let mut any = false;
+                for _ in 0..LISTING_BATCH {
+                    let Some((name, meta)) = dir.next_entry() else {
+                        break;
+                    };
+                    any = true;
+                    listing::write_entry(out, format, writable, name.to_bytes(), &meta, now);
+                }
+                any
+            }
+        }
+    }
+}
+
+/// A folder open for `readdir(3)`.
+pub struct DirStream {
+    dir: std::ptr::NonNull<libc::DIR>,
+}
+
+impl DirStream {
+    fn new(fd: OwnedFd) -> io::Result<DirStream> {
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        // SAFETY: fdopendir takes ownership of a valid directory fd.
+        match std::ptr::NonNull::new(unsafe { libc::fdopendir(raw) }) {
+            Some(dir) => Ok(DirStream { dir }),
+            None => {
+                let error = io::Error::last_os_error();
+                // SAFETY: fdopendir failed, so the fd is still ours to close.
+                drop(unsafe { OwnedFd::from_raw_fd(raw) });
+                Err(error)
+            }
+        }
+    }
+
+    /// The next entry other than `.` and `..`, with its metadata (a symlink
+    /// is described, not followed); entries that vanished are skipped.
+    fn next_entry(&mut self) -> Option<(std::ffi::CString, Metadata)> {
+        loop {
+            // SAFETY: `dir` is a valid, open DIR stream owned by self.
+            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated;
+            // we copy the name before the next readdir call.
+            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_owned();
+            if matches!(name.to_bytes(), b"." | b"..") {
+                continue;
+            }
+            // SAFETY: `dir` is valid; dirfd returns its descriptor.
+            let fd = unsafe { libc::dirfd(self.dir.as_ptr()) };
+            if let Ok(meta) = jail::fstat_at(fd, &name) {
+                return Some((name, meta));
+            }
+        }
+    }
+}
+
+impl Drop for DirStream {
+    fn drop(&mut self) {
+        // SAFETY: the stream is open and closed exactly once, here.
+        unsafe { libc::closedir(self.dir.as_ptr()) };
+    }
+}
+
+/// How far a transfer step got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The socket would block: wait for its readiness.
+    Blocked,
+    /// The budget ran out with work left: come back soon.
+    MoreWork,
+    /// Everything moved (and an upload committed).
+    Done,
+}
+
+/// A running transfer.
+pub struct Transfer {
+    opened: Opened,
+    ascii: bool,
+    /// Converted bytes not yet written (ASCII downloads and listings).
+    pending: Vec<u8>,
+    written: usize,
+    converter: CrlfToLf,
+    /// The wall clock at the start, for listing dates.
+    now: i64,
+    /// Bytes moved over the data connection.
+    pub bytes: u64,
+}
+
+impl Transfer {
+    pub fn new(opened: Opened, ascii: bool, now: i64) -> Transfer {
+        Transfer {
+            opened,
+            ascii,
+            pending: Vec::new(),
+            written: 0,
+            converter: CrlfToLf::default(),
+            now,
+            bytes: 0,
+        }
+    }
+
+    /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.
+    pub fn step(
+        &mut self,
+        data: &mut TcpStream,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        match &mut self.opened {
+            Opened::Download { file, offset, end } if !self.ascii => {
+                send_file(data, file, offset, *end, budget, &mut self.bytes)
+            }
+            Opened::Upload { .. } => self.receive(data, buffer, budget),
+            _ => self.send_converted(data, buffer, budget),
+        }
+    }
+
+    /// ASCII downloads and listings: refill `pending`, write it out.
+    fn send_converted(
+        &mut self,
+        data: &mut TcpStream,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        let mut sent = 0;
+        loop {
+            while self.written < self.pending.len() {
+                match data.write(&self.pending[self.written..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.written += n;
+                        sent += n;
+                        self.bytes += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.pending.clear();
+            self.written = 0;
+            if sent >= budget {
+                return Ok(Step::MoreWork);
+            }
+            let more = match &mut self.opened {
+                Opened::Listing {
+                    listing,
+                    format,
+                    writable,
+                } => listing.fill(&mut self.pending, *format, *writable, self.now),
+                Opened::Download { file, .. } => {
+                    let len = ASCII_CHUNK.min(buffer.len());
+                    let chunk = &mut buffer[..len];
+                    let n = file.read(chunk)?;
+                    lf_to_crlf(&chunk[..n], &mut self.pending);
+                    n > 0
+                }
+                Opened::Upload { .. } => false,
+            };
+            if !more {
+                return finish(data);
+            }
+        }
+    }
+
+    fn receive(
+        &mut self,
+        data: &mut TcpStream,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        let Opened::Upload { file, temp } = &mut self.opened else {
+            return Ok(Step::Done);
+        };
+        let mut received = 0;
+        while received < budget {
+            match data.read(buffer) {
+                Ok(0) => {
+                    if self.ascii {
+                        self.pending.clear();
+                        self.converter.finish(&mut self.pending);
+                        file.write_all(&self.pending)?;
+                    }
+                    if let Some(temp) = temp.take() {
+                        temp.commit()?;
+                    }
+                    return Ok(Step::Done);
+                }
+                Ok(n) => {
+                    received += n;
+                    self.bytes += n as u64;
+                    if self.ascii {
+                        self.pending.clear();
+                        self.converter.convert(&buffer[..n], &mut self.pending);
+                        file.write_all(&self.pending)?;
+                    } else {
+                        file.write_all(&buffer[..n])?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Step::MoreWork)
+    }
+}
+
+fn send_file(
+    data: &mut TcpStream,
+    file: &File,
+    offset: &mut u64,
+    end: u64,
+    budget: usize,
+    bytes: &mut u64,
+) -> io::Result<Step> {
+    let mut sent = 0usize;
+    while *offset < end {
+        if sent >= budget {
+            return Ok(Step::MoreWork);
+        }
+        let count = ((end - *offset) as usize)
+            .min(budget - sent)
+            .min(0x7fff_f000);
+        let mut off = *offset as libc::off_t;
+        // SAFETY: valid socket and file descriptors; `off` is a valid
+        // off_t that sendfile advances by the bytes it sent.
+        let n = unsafe { libc::sendfile(data.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                io::ErrorKind::Interrupted => continue,
+                _ => return Err(e),
+            }
+        }
+        if n == 0 {
+            break; // The file shrank while we sent it: send what there is.
+        }
+        *offset += n as u64;
+        *bytes += n as u64;
+        sent += n as usize;
+    }
+    finish(data)
+}
+
+/// All data handed to the kernel: say so to the peer.
+fn finish(data: &mut TcpStream) -> io::Result<Step> {
+    match data.shutdown(std::net::Shutdown::Write) {
+        Ok(()) => Ok(Step::Done),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+            Err(io::ErrorKind::ConnectionReset.into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jail::tests::{vp, TempDir};
+
+    #[test]
+    fn open_modes() {
+        let dir = TempDir::new("open");
+        std::fs::create_dir(dir.0.join("d")).unwrap();
+        std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let r = open(&jail, &vp("/f"), OpenMode::Read { offset: 4 }).unwrap();
+        assert_eq!(r.size, Some(10));
+        assert!(matches!(
+            r.opened,
+            Opened::Download {
+                offset: 4,
+                end: 10,
+                ..
+            }
+        ));
+        let err = open(&jail, &vp("/f"), OpenMode::Read { offset: 11 })
+            .err()
+            .unwrap();
+        assert_eq!(
+            crate::errors::kind_of(&err),
+            pocketftp_core::ErrorKind::BadOffset
+        );
+        assert!(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 11 }).is_err());
+        drop(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 3 }).unwrap());
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"012");
+        assert_eq!(
+            open(&jail, &vp("/d"), OpenMode::Read { offset: 0 })
+                .err()
+                .unwrap()
+                .raw_os_error(),
+            Some(libc::EISDIR)
+        );
+        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+        assert_eq!(r.unique_name, Some(vp("/d/upload.1")));
+        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+        assert_eq!(r.unique_name, Some(vp("/d/upload.2")));
+    }
+
+    #[test]
+    fn listing_batches_cover_every_entry() {
+        let dir = TempDir::new("listing");
+        for i in 0..300 {
+            std::fs::write(dir.0.join(format!("f{i:03}")), b"x").unwrap();
+        }
+        std::fs::write(dir.0.join(".pocketftpd-upload-1"), b"hidden").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let mut listing = Listing::open(&jail, &vp("/")).unwrap();
+        let mut out = Vec::new();
+        let mut batches = 0;
+        while listing.fill(&mut out, ListFormat::Names, false, 0) {
+            batches += 1;
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 300);
+        assert!(!text.contains("pocketftpd"));
+        assert!(batches >= 3);
+    }
+}
