@@ -559,7 +559,16 @@ impl Ctrl {
     /// Run a download-like command (`RETR x`, `LIST`, `NLST`, `MLSD`) over a
     /// fresh passive connection; returns the bytes; asserts 150/125 and 226.
     pub fn download(&mut self, line: &str) -> Vec<u8> {
+        self.download_rest(None, line)
+    }
+
+    /// Like [`Ctrl::download`], with `REST n` between PASV and the command
+    /// (the order ftplib and curl use).
+    pub fn download_rest(&mut self, rest: Option<u64>, line: &str) -> Vec<u8> {
         let pending = self.pasv();
+        if let Some(n) = rest {
+            self.cmd_ok(&format!("REST {n}"), 350);
+        }
         self.send(line);
         let mut data = pending.open();
         self.expect_one_of(&[125, 150]);
@@ -573,7 +582,15 @@ impl Ctrl {
     /// Upload bytes with a command (`STOR x`, `APPE x`) over passive; asserts
     /// 150/125 then 226.
     pub fn upload(&mut self, line: &str, bytes: &[u8]) {
+        self.upload_rest(None, line, bytes)
+    }
+
+    /// Like [`Ctrl::upload`], with `REST n` between PASV and the command.
+    pub fn upload_rest(&mut self, rest: Option<u64>, line: &str, bytes: &[u8]) {
         let pending = self.pasv();
+        if let Some(n) = rest {
+            self.cmd_ok(&format!("REST {n}"), 350);
+        }
         self.send(line);
         let mut data = pending.open();
         self.expect_one_of(&[125, 150]);

@@ -449,8 +449,7 @@ fn rest_then_retr_sends_the_tail() {
     d.put("t.bin", &bytes);
     let mut c = d.login();
     c.cmd_ok("TYPE I", 200);
-    c.cmd_ok("REST 12345", 350);
-    let got = c.download("RETR t.bin");
+    let got = c.download_rest(Some(12345), "RETR t.bin");
     assert_bytes_eq("REST 12345 + RETR", &got, &bytes[12345..]);
     // The offset is used once.
     let got = c.download("RETR t.bin");
@@ -483,12 +482,15 @@ fn write_commands_with_write_enabled() {
     c.upload("STOR a.bin", b"new");
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"new");
     // REST + STOR writes in place.
-    c.cmd_ok("REST 1", 350);
-    c.upload("STOR a.bin", b"XY");
+    c.upload_rest(Some(1), "STOR a.bin", b"XY");
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // REST beyond the end on STOR: 554.
+    let p = c.pasv();
     c.cmd_ok("REST 100", 350);
-    let r = c.transfer_reply("STOR a.bin");
+    c.send("STOR a.bin");
+    let data = p.try_open();
+    let r = c.reply();
+    drop(data);
     assert_eq!(r.code, 554, "REST past the end then STOR: {:?}", r.lines);
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // Rename.
