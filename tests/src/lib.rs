@@ -312,16 +312,23 @@ impl Drop for Daemon {
         };
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() || crashed.is_some() {
+        let stderr = self.stderr();
+        let panicked = stderr.contains("panicked at");
+        if std::thread::panicking() || crashed.is_some() || panicked {
             eprintln!(
-                "---- pocketftpd stderr (port {}, exited early: {:?}) ----\n{}\n---- end ----",
-                self.port,
-                crashed,
-                self.stderr()
+                "---- pocketftpd stderr (port {}, exited early: {:?}) ----\n{stderr}\n---- end ----",
+                self.port, crashed,
             );
         }
-        // An assertion here would abort during unwinding; tests check
-        // liveness explicitly with `assert_alive`.
+        // Whatever the test did, the daemon must neither have exited nor
+        // panicked (unless the test already failed: no double panic).
+        if !std::thread::panicking() {
+            assert!(
+                crashed.is_none(),
+                "pocketftpd exited during the test: {crashed:?}"
+            );
+            assert!(!panicked, "pocketftpd panicked during the test");
+        }
     }
 }
 
