@@ -13,8 +13,13 @@
 //! ```
 //!
 //! **The rule:** after every `handle_*` call, drain the outputs — write the
-//! reply bytes, carry out every action (answering each with the
+//! reply bytes, carry out every action in order (answering each with the
 //! [`Event`] it names), and re-arm the timer at `poll_timeout()`.
+//! File-system actions may be answered at once. Data connections and
+//! transfers (`ConnectData`, `StartTransfer`) are answered later, from the
+//! event loop, never while the queue is being drained: a `CloseData` or
+//! `AbortTransfer` queued behind them (a pipelined `ABOR`) must get to cancel
+//! them first, whatever way the client's bytes were split.
 //!
 //! Paths are [`VirtualPath`]s: absolute, normalised, inside the root by
 //! construction. Time is an [`Instant`](std::time::Instant) passed in;

@@ -556,3 +556,15 @@ fn replies_do_not_outgrow_their_cap() {
     assert!(fed < flood.len());
     assert!(h.session.poll_control_transmit().len() < 80 * 1024);
 }
+
+#[test]
+fn abort_pipelined_behind_a_transfer_command() {
+    // The ABOR is read before the data connection is made, however the
+    // client's bytes were split; the transfer never starts.
+    let h = run(&[
+        LOGIN,
+        Send(b"PORT 127,0,0,1,4,1\r\nRETR hello.txt\r\nABOR\r\nNOOP\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [200, 426, 226, 200]);
+    assert!(h.downloads.is_empty());
+}
