@@ -49,7 +49,8 @@ pub enum Action {
     /// Answer: `Listening` or `Failed`; later, maybe, `DataConnected`.
     ListenData,
     /// Start a non-blocking connect to the client's data address (active mode).
-    /// Answer: `DataConnected` or `Failed`.
+    /// Answer, later (never while draining the queue): `DataConnected` or
+    /// `Failed`.
     ConnectData(SocketAddr),
     /// Close the data connection just reported by `DataConnected` (it came from
     /// a foreign address) and keep listening. No answer.
@@ -58,8 +59,8 @@ pub enum Action {
     /// Answer: `Opened` or `Failed`.
     Open { path: VirtualPath, mode: OpenMode },
     /// Move bytes between what `Open` opened and the data connection
-    /// (converting LF and CRLF when `ascii`). Answer: `TransferProgress`*, then
-    /// `TransferDone` or `Failed`.
+    /// (converting LF and CRLF when `ascii`). Answer, later (never while
+    /// draining the queue): `TransferProgress`*, then `TransferDone` or `Failed`.
     StartTransfer { ascii: bool },
     /// Stop the running transfer at once: close the data connection and the
     /// file, discard an unfinished upload. No answer.

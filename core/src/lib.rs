@@ -14,9 +14,12 @@
 //!
 //! **The rule:** after every `handle_*` call, drain the outputs — write the
 //! reply bytes, carry out every action in order (answering each with the
-//! [`Event`] it names, at once or later), and re-arm the timer at
-//! `poll_timeout()`. An answer to a data connection or transfer that a
-//! `CloseData` or `AbortTransfer` further down the queue cancels is ignored.
+//! [`Event`] it names), and re-arm the timer at `poll_timeout()`.
+//! File-system actions may be answered at once. Data connections and
+//! transfers (`ConnectData`, `StartTransfer`) are answered later, from the
+//! event loop, never while the queue is being drained: a `CloseData` or
+//! `AbortTransfer` queued behind them (a pipelined `ABOR`) must get to cancel
+//! them first, whatever way the client's bytes were split.
 //!
 //! Paths are [`VirtualPath`]s: absolute, normalised, inside the root by
 //! construction. Time is an [`Instant`](std::time::Instant) passed in;

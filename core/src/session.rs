@@ -254,7 +254,7 @@ impl Session {
 
     /// The outcome of an action this session asked for.
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
-        if self.closed || self.is_stale(&event) {
+        if self.closed {
             return Ok(());
         }
         let result = match event {
@@ -268,26 +268,6 @@ impl Session {
         debug_assert!(result.is_ok(), "unexpected event: {result:?}");
         self.process_input(now);
         result
-    }
-
-    /// Whether `event` answers a data connection or transfer that an action
-    /// still waiting in the queue cancels. A caller may answer an action the
-    /// moment it carries it out, before reaching the `CloseData` or
-    /// `AbortTransfer` queued behind it (say, `RETR` and `ABOR` arrived
-    /// together): such an answer is moot, not a mistake.
-    fn is_stale(&self, event: &Event) -> bool {
-        let data_answer = matches!(
-            event,
-            Event::DataConnected { .. }
-                | Event::TransferProgress { .. }
-                | Event::TransferDone { .. }
-                | Event::Failed(_)
-        );
-        data_answer
-            && self
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::CloseData | Action::AbortTransfer))
     }
 
     /// A deadline from `poll_timeout()` has passed.

@@ -559,8 +559,8 @@ fn replies_do_not_outgrow_their_cap() {
 
 #[test]
 fn abort_pipelined_behind_a_transfer_command() {
-    // The harness answers ConnectData at once, before the AbortTransfer the
-    // ABOR queued behind it: that answer is moot, not a caller error.
+    // The ABOR is read before the data connection is made, however the
+    // client's bytes were split; the transfer never starts.
     let h = run(&[
         LOGIN,
         Send(b"PORT 127,0,0,1,4,1\r\nRETR hello.txt\r\nABOR\r\nNOOP\r\n"),

@@ -199,6 +199,9 @@ pub struct Harness {
     listening: bool,
     /// Where the data connection in use came from.
     data_peer: Option<SocketAddr>,
+    /// Answers to data connections and transfers, given at the end of the
+    /// step like a reactor's next loop turn (unless cancelled first).
+    deferred: VecDeque<Event>,
 }
 
 impl Harness {
@@ -227,6 +230,7 @@ impl Harness {
             fault: None,
             listening: false,
             data_peer: None,
+            deferred: VecDeque::new(),
         };
         harness.drain();
         harness
@@ -270,7 +274,7 @@ impl Harness {
                     self.now = at.max(self.now);
                     self.session.handle_timeout(self.now);
                     self.drain();
-                    self.pump();
+                    self.settle();
                 }
                 self.now = until;
             }
@@ -279,7 +283,18 @@ impl Harness {
                 self.drain();
             }
         }
-        self.pump();
+        self.settle();
+    }
+
+    /// Feeds queued input, then the deferred answers, until neither is left.
+    fn settle(&mut self) {
+        loop {
+            self.pump();
+            let Some(answer) = self.deferred.pop_front() else {
+                return;
+            };
+            self.event(answer);
+        }
     }
 
     /// Feeds queued input as the session's room allows.
@@ -337,6 +352,10 @@ impl Harness {
                 | Action::VerifyPassword { .. }
         );
         if let Some(kind) = self.fault.take_if(|_| answers) {
+            if matches!(action, Action::ConnectData(_)) {
+                self.deferred.push_back(Event::Failed(kind));
+                return None;
+            }
             return Some(Event::Failed(kind));
         }
         let answer = match action {
@@ -350,6 +369,7 @@ impl Harness {
                 self.running = None;
                 self.listening = false;
                 self.data_peer = None;
+                self.deferred.clear();
                 return None;
             }
             Action::ListenData => {
@@ -357,11 +377,14 @@ impl Harness {
                 Event::Listening { port: 50_001 }
             }
             Action::ConnectData(_) if self.refuse_active => {
-                Event::Failed(ErrorKind::ConnectionRefused)
+                self.deferred
+                    .push_back(Event::Failed(ErrorKind::ConnectionRefused));
+                return None;
             }
             Action::ConnectData(addr) => {
                 self.data_peer = Some(addr);
-                Event::DataConnected { peer: addr }
+                self.deferred.push_back(Event::DataConnected { peer: addr });
+                return None;
             }
             Action::Open { path, mode } => match self.open(&path, mode) {
                 Ok((opened, size, unique_name)) => {
@@ -379,10 +402,12 @@ impl Harness {
                 );
                 assert!(self.opened.is_some(), "transfer without an opened file");
                 self.running = Some(true);
-                if self.hold {
-                    return None;
+                if !self.hold {
+                    if let Some(done) = self.complete_transfer() {
+                        self.deferred.push_back(done);
+                    }
                 }
-                return self.complete_transfer();
+                return None;
             }
             Action::Stat(path) => self
                 .fs

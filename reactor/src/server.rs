@@ -114,6 +114,9 @@ pub struct Server {
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     /// Transfers whose budget ran out with work left.
     busy: Vec<(usize, u32)>,
+    /// Answers to data actions that failed at once, given on the next turn:
+    /// the core wants them after its action queue is drained.
+    deferred: Vec<(usize, u32, Event)>,
     per_ip: HashMap<IpAddr, usize>,
     config: Arc<Config>,
     jail: Jail,
@@ -152,6 +155,7 @@ impl Server {
             connections: Slab::new(),
             timers: BinaryHeap::new(),
             busy: Vec::new(),
+            deferred: Vec::new(),
             per_ip: HashMap::new(),
             config,
             jail,
@@ -176,7 +180,7 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = if self.busy.is_empty() {
+            let timeout = if self.busy.is_empty() && self.deferred.is_empty() {
                 self.timers
                     .peek()
                     .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
@@ -203,6 +207,15 @@ impl Server {
                         self.on_socket(key, kind, now);
                     }
                     _ => {}
+                }
+            }
+            for (key, generation, event) in std::mem::take(&mut self.deferred) {
+                if self
+                    .connections
+                    .get(key)
+                    .is_some_and(|c| c.generation == generation)
+                {
+                    self.event(key, now, event);
                 }
             }
             for (key, generation) in std::mem::take(&mut self.busy) {
@@ -559,24 +572,28 @@ impl Server {
                     },
                 )
             }
-            Action::ConnectData(addr) => match TcpStream::connect(addr) {
-                Ok(mut stream) => {
-                    let data_token = token(key, conn.generation, Kind::Data);
-                    match registry.register(
+            Action::ConnectData(addr) => {
+                let data_token = token(key, conn.generation, Kind::Data);
+                let connected = TcpStream::connect(addr).and_then(|mut stream| {
+                    registry.register(
                         &mut stream,
                         data_token,
                         Interest::READABLE | Interest::WRITABLE,
-                    ) {
-                        Ok(()) => {
-                            conn.data = Some(stream);
-                            conn.connecting = Some(addr);
-                            None
-                        }
-                        Err(e) => Some(Event::Failed(kind_of(&e))),
+                    )?;
+                    Ok(stream)
+                });
+                match connected {
+                    Ok(stream) => {
+                        conn.data = Some(stream);
+                        conn.connecting = Some(addr);
+                    }
+                    Err(e) => {
+                        self.deferred
+                            .push((key, conn.generation, Event::Failed(kind_of(&e))))
                     }
                 }
-                Err(e) => Some(Event::Failed(kind_of(&e))),
-            },
+                None
+            }
             Action::Open { path, mode } => Some(match transfer::open(&self.jail, &path, mode) {
                 Ok(result) => {
                     conn.opened = Some(result.opened);
@@ -594,13 +611,14 @@ impl Server {
                         conn.reported = 0;
                         // Data may already be waiting: its edge will not come again.
                         self.busy.push((key, conn.generation));
-                        None
                     }
                     _ => {
                         error!("reactor bug: StartTransfer without an opened file and a data connection");
-                        Some(Event::Failed(pocketftp_core::ErrorKind::Other))
+                        let failed = Event::Failed(pocketftp_core::ErrorKind::Other);
+                        self.deferred.push((key, conn.generation, failed));
                     }
                 }
+                None
             }
             Action::Stat(path) => Some(
                 self.jail
