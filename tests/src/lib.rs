@@ -153,6 +153,8 @@ pub struct Daemon {
     /// Holds `root/` (served) and `daemon.stderr`.
     dir: TempDir,
     root: PathBuf,
+    /// Set once the daemon accepted; only then is an exit a failure.
+    ready: bool,
 }
 
 impl Daemon {
@@ -167,6 +169,20 @@ impl Daemon {
     }
 
     pub fn with(opts: Options) -> Daemon {
+        // A port can still be taken between the check and the daemon's
+        // bind; then start again on another one (bounded).
+        for attempt in 1.. {
+            match Daemon::try_with(&opts) {
+                Ok(d) => return d,
+                Err(stderr) if attempt < 5 => eprintln!("retrying start-up: {stderr}"),
+                Err(stderr) => panic!("pocketftpd could not listen 5 times: {stderr}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// Start once; `Err(stderr)` if the port was in use.
+    fn try_with(opts: &Options) -> Result<Daemon, String> {
         let bin = daemon_binary();
         let dir = TempDir::new("daemon");
         let root = dir.join("root");
@@ -197,22 +213,25 @@ impl Daemon {
             port,
             dir,
             root,
+            ready: false,
         };
-        daemon.wait_ready();
-        daemon
+        daemon.wait_ready()?;
+        daemon.ready = true;
+        Ok(daemon)
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "pocketftpd exited during start-up ({status}); stderr:\n{}",
-                    self.stderr()
-                );
+                let stderr = self.stderr();
+                if stderr.contains("in use") {
+                    return Err(stderr);
+                }
+                panic!("pocketftpd exited during start-up ({status}); stderr:\n{stderr}");
             }
             if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok() {
-                return;
+                return Ok(());
             }
             assert!(
                 Instant::now() < deadline,
@@ -314,6 +333,9 @@ impl Drop for Daemon {
         let _ = self.child.wait();
         let stderr = self.stderr();
         let panicked = stderr.contains("panicked at");
+        if !self.ready {
+            return;
+        }
         if std::thread::panicking() || crashed.is_some() || panicked {
             eprintln!(
                 "---- pocketftpd stderr (port {}, exited early: {:?}) ----\n{stderr}\n---- end ----",
@@ -332,8 +354,37 @@ impl Drop for Daemon {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read, released).
+/// A free TCP port on 127.0.0.1 (bound, checked, released).
+///
+/// Chosen at random below the kernel's ephemeral range when there is room,
+/// so that the passive and active data ports of tests running in parallel
+/// (which come from the ephemeral range) cannot take it before the daemon
+/// binds it.
 pub fn free_port() -> u16 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    if ephemeral_low > 12_000 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let mut rng = Rng((u64::from(std::process::id()) << 32)
+            ^ u64::from(nanos)
+            ^ COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            | 1);
+        let span = u64::from(ephemeral_low - 10_000);
+        for _ in 0..200 {
+            let port = 10_000 + rng.below(span) as u16;
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return port;
+            }
+        }
+    }
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind :0");
     l.local_addr().expect("local_addr").port()
 }
