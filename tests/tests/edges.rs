@@ -329,3 +329,78 @@ fn abor_during_an_upload_keeps_the_old_file() {
     );
     d.assert_alive();
 }
+
+fn mkfifo(path: &std::path::Path) {
+    let run = run_bounded(
+        Command::new("mkfifo").arg(path),
+        b"",
+        Duration::from_secs(10),
+    );
+    assert!(run.success(), "mkfifo: {}", run.stderr);
+}
+
+/// A named pipe in the served folder is "not accessible" as a file: a
+/// RETR or APPE of it is refused, and — the daemon being one thread — it
+/// must never block the daemon in open(2) while other sessions wait.
+#[test]
+fn a_fifo_in_the_root_never_blocks_the_daemon() {
+    let mut d = Daemon::start_write();
+    mkfifo(&d.root().join("fifo"));
+    d.put("plain.txt", b"plain");
+    let mut other = d.login();
+    let mut c = d.login();
+    c.set_read_timeout(Duration::from_secs(5));
+    other.set_read_timeout(Duration::from_secs(5));
+    for line in ["RETR fifo", "APPE fifo"] {
+        let p = c.pasv();
+        c.send(line);
+        let data = p.try_open();
+        // Another session is answered at once meanwhile.
+        let t = Instant::now();
+        let r = other.try_reply_to("NOOP");
+        assert!(
+            matches!(&r, Ok(r) if r.code == 200),
+            "while {line} was pending another session got {r:?} after {:?}: the daemon is blocked",
+            t.elapsed()
+        );
+        let r = c.reply();
+        assert!(
+            matches!(r.code, 550 | 451 | 553),
+            "{line} of a named pipe: {:?}",
+            r.lines
+        );
+        drop(data);
+    }
+    assert_eq!(c.download("RETR plain.txt"), b"plain");
+    let list = String::from_utf8(c.download("LIST")).unwrap();
+    assert!(
+        list.contains("fifo") && list.contains("plain.txt"),
+        "{list:?}"
+    );
+    d.assert_alive();
+}
+
+trait TryReplyTo {
+    fn try_reply_to(&mut self, line: &str) -> std::io::Result<Reply>;
+}
+
+impl TryReplyTo for Ctrl {
+    fn try_reply_to(&mut self, line: &str) -> std::io::Result<Reply> {
+        self.send(line);
+        self.try_reply()
+    }
+}
+
+#[test]
+fn symlinks_inside_the_root_are_followed() {
+    let d = Daemon::start();
+    d.put("real/file.txt", b"real body");
+    std::os::unix::fs::symlink("real/file.txt", d.root().join("file-link")).unwrap();
+    std::os::unix::fs::symlink("real", d.root().join("dir-link")).unwrap();
+    let mut c = d.login();
+    assert_eq!(c.cmd_ok("SIZE file-link", 213).lines[0], "213 9");
+    assert_eq!(c.download("RETR file-link"), b"real body");
+    assert_eq!(c.download("RETR dir-link/file.txt"), b"real body");
+    c.cmd_ok("CWD dir-link", 250);
+    assert_eq!(c.download("RETR file.txt"), b"real body");
+}
