@@ -404,3 +404,80 @@ fn symlinks_inside_the_root_are_followed() {
     c.cmd_ok("CWD dir-link", 250);
     assert_eq!(c.download("RETR file.txt"), b"real body");
 }
+
+#[test]
+fn no_descriptor_leaks() {
+    let mut d = Daemon::start();
+    d.put("small", b"s");
+    d.put("big.bin", &vec![3u8; 16 << 20]);
+    // Settle: one full session first, so lazily opened things exist.
+    {
+        let mut c = d.login();
+        assert_eq!(c.download("RETR small"), b"s");
+        c.cmd_ok("QUIT", 221);
+        c.expect_closed();
+    }
+    let baseline = d.fd_count();
+    for _ in 0..30 {
+        let mut c = d.login();
+        assert_eq!(c.download("RETR small"), b"s");
+        c.cmd_ok("QUIT", 221);
+        c.expect_closed();
+    }
+    for _ in 0..10 {
+        // Dropped mid-download, control and data.
+        let mut c = d.login();
+        let p = c.pasv();
+        c.send("RETR big.bin");
+        let mut data = p.open();
+        c.expect_one_of(&[125, 150]);
+        let mut buf = [0u8; 4096];
+        data.read_exact(&mut buf).unwrap();
+    }
+    {
+        // Passive listeners that are never used replace one another.
+        let mut c = d.login();
+        for _ in 0..100 {
+            c.cmd_ok("PASV", 227);
+        }
+        c.cmd_ok("QUIT", 221);
+        c.expect_closed();
+    }
+    let settled = wait_until(Duration::from_secs(10), || d.fd_count() <= baseline + 2);
+    assert!(
+        settled,
+        "descriptors leak: {baseline} before, {} after 141 finished sessions",
+        d.fd_count()
+    );
+    d.assert_alive();
+}
+
+#[test]
+fn a_client_that_never_reads_replies_cannot_grow_the_daemon() {
+    let mut d = Daemon::start();
+    let before = d.rss_kib();
+    let mut c = d.login();
+    c.stream()
+        .set_write_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let chunk = b"NOOP\r\n".repeat(10_000);
+    let mut sent = 0usize;
+    let mut s = c.stream().try_clone().unwrap();
+    // 60 MB of commands whose replies are never read: the daemon must stop
+    // reading (our writes then time out) rather than queue replies forever.
+    while sent < 60 << 20 {
+        match s.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    eprintln!("sent {sent} bytes before the daemon stopped reading");
+    let after = d.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "the daemon grew from {before} KiB to {after} KiB for one client that never reads ({sent} bytes sent)"
+    );
+    drop(s);
+    drop(c);
+    d.assert_alive();
+}
