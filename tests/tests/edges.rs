@@ -456,7 +456,7 @@ fn no_descriptor_leaks() {
 fn a_client_that_never_reads_replies_cannot_grow_the_daemon() {
     let mut d = Daemon::start();
     let before = d.rss_kib();
-    let mut c = d.login();
+    let c = d.login();
     c.stream()
         .set_write_timeout(Some(Duration::from_secs(3)))
         .unwrap();
