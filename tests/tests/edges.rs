@@ -481,3 +481,54 @@ fn a_client_that_never_reads_replies_cannot_grow_the_daemon() {
     drop(c);
     d.assert_alive();
 }
+
+#[test]
+fn stat_during_a_transfer_answers_and_the_transfer_goes_on() {
+    let d = Daemon::start();
+    let body: Vec<u8> = (0..(16usize << 20)).map(|i| (i % 247) as u8).collect();
+    d.put("big.bin", &body);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let p = c.pasv();
+    c.send("RETR big.bin");
+    let mut data = p.open();
+    c.expect_one_of(&[125, 150]);
+    let mut got = vec![0u8; 4096];
+    data.read_exact(&mut got).unwrap();
+    // TELNET IP + SYNCH before STAT, as clients send it.
+    c.send_raw(b"\xff\xf4\xff\xf2STAT\r\n");
+    let r = c.expect_one_of(&[211, 213]);
+    assert!(r.is_multiline(), "STAT must be multi-line: {:?}", r.lines);
+    data.read_to_end(&mut got).unwrap();
+    c.expect_reply(226);
+    assert_bytes_eq("RETR with a STAT during it", &got, &body);
+}
+
+/// STOR replaces by rename: a download already running keeps reading the
+/// old file, complete and unmixed.
+#[test]
+fn stor_over_a_file_being_downloaded_is_atomic() {
+    let d = Daemon::start_write();
+    let old = vec![b'o'; 16 << 20];
+    let new = vec![b'n'; 1 << 20];
+    d.put("f.bin", &old);
+    let mut reader = d.login();
+    reader.cmd_ok("TYPE I", 200);
+    let p = reader.pasv();
+    reader.send("RETR f.bin");
+    let mut data = p.open();
+    reader.expect_one_of(&[125, 150]);
+    let mut got = vec![0u8; 65536];
+    data.read_exact(&mut got).unwrap();
+    let mut writer = d.login();
+    writer.cmd_ok("TYPE I", 200);
+    writer.upload("STOR f.bin", &new);
+    assert_bytes_eq(
+        "the new file",
+        &fs::read(d.root().join("f.bin")).unwrap(),
+        &new,
+    );
+    data.read_to_end(&mut got).unwrap();
+    reader.expect_reply(226);
+    assert_bytes_eq("the download that started before the STOR", &got, &old);
+}
