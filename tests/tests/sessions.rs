@@ -250,3 +250,47 @@ fn abor_after_the_transfer_finished_is_225() {
     c.cmd_ok("ABOR", 225);
     assert_eq!(got, b"tiny");
 }
+
+#[test]
+fn config_file_options_and_flags_override_it() {
+    let cfg_dir = TempDir::new("config");
+    let cfg = cfg_dir.join("pocketftpd.conf");
+    fs::write(&cfg, "# comment\n\nbanner = from the file\nwrite = true\n").unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let d = Daemon::with(opts(&["--config", cfg_s]));
+    let mut c = Ctrl::connect(d.addr());
+    assert_eq!(c.expect_reply(220).lines[0], "220 from the file");
+    c.cmd_ok("USER anonymous", 331);
+    c.cmd_ok("PASS x", 230);
+    c.upload("STOR w.txt", b"written");
+    assert_eq!(fs::read(d.root().join("w.txt")).unwrap(), b"written");
+    let d2 = Daemon::with(opts(&["--config", cfg_s, "--banner", "from the flag"]));
+    let mut c = Ctrl::connect(d2.addr());
+    assert_eq!(c.expect_reply(220).lines[0], "220 from the flag");
+}
+
+#[test]
+fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
+    let dir = TempDir::new("badconfig");
+    let cfg = dir.join("bad.conf");
+    fs::write(&cfg, "banner = ok\nno-such-option = 1\n").unwrap();
+    let port = free_port();
+    let run = run_bounded(
+        Command::new(daemon_binary())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--root")
+            .arg(dir.path())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}")),
+        b"",
+        Duration::from_secs(10),
+    );
+    assert!(!run.success(), "started with an unknown config key");
+    assert!(
+        run.stderr.contains("bad.conf") && run.stderr.contains('2'),
+        "the error must name the file and line: {}",
+        run.stderr
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
