@@ -560,6 +560,12 @@ impl Ctrl {
         self.reply()
     }
 
+    /// Send a command and return its reply, or the error if none came.
+    pub fn try_cmd(&mut self, line: &str) -> io::Result<Reply> {
+        self.send(line);
+        self.try_reply()
+    }
+
     /// Send a command and assert the reply code.
     pub fn cmd_ok(&mut self, line: &str, code: u16) -> Reply {
         self.send(line);
@@ -645,6 +651,12 @@ impl Ctrl {
         if let Some(n) = rest {
             self.cmd_ok(&format!("REST {n}"), 350);
         }
+        self.download_via(pending, line)
+    }
+
+    /// Send a download-like command for an already announced data address,
+    /// make the connection, assert 150/125, read to the end, assert 226.
+    pub fn download_via(&mut self, pending: Pending, line: &str) -> Vec<u8> {
         self.send(line);
         let mut data = pending.open();
         self.expect_one_of(&[125, 150]);

@@ -3,7 +3,6 @@
 
 use pocketftpd_tests::*;
 use std::fs;
-use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// 2021-03-04 05:06:07 UTC, an mtime older than six months.
@@ -191,13 +190,7 @@ fn pasv_and_epsv_reply_formats() {
     c.cmd_ok("TYPE I", 200);
     assert_eq!(c.download("RETR f.bin"), b"hello");
     let p = c.epsv();
-    c.send("RETR f.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
-    let mut got = Vec::new();
-    data.read_to_end(&mut got).unwrap();
-    c.expect_reply(226);
-    assert_eq!(got, b"hello");
+    assert_eq!(c.download_via(p, "RETR f.bin"), b"hello");
 }
 
 #[test]
@@ -210,13 +203,7 @@ fn active_port_and_eprt_transfers() {
     c.cmd_ok("TYPE I", 200);
     for eprt in [false, true] {
         let p = if eprt { c.eprt() } else { c.port() };
-        c.send("RETR r.bin");
-        let mut data = p.open();
-        c.expect_one_of(&[125, 150]);
-        let mut got = Vec::new();
-        data.read_to_end(&mut got).unwrap();
-        c.expect_reply(226);
-        assert_bytes_eq("active RETR", &got, &bytes);
+        assert_bytes_eq("active RETR", &c.download_via(p, "RETR r.bin"), &bytes);
     }
 }
 
@@ -245,24 +232,8 @@ fn epsv_all_refuses_other_data_commands() {
         r.lines
     );
     // EPSV still works.
-    assert_eq!(c.download_epsv("RETR f"), b"x");
-}
-
-trait EpsvDownload {
-    fn download_epsv(&mut self, line: &str) -> Vec<u8>;
-}
-
-impl EpsvDownload for Ctrl {
-    fn download_epsv(&mut self, line: &str) -> Vec<u8> {
-        let p = self.epsv();
-        self.send(line);
-        let mut data = p.open();
-        self.expect_one_of(&[125, 150]);
-        let mut got = Vec::new();
-        data.read_to_end(&mut got).unwrap();
-        self.expect_reply(226);
-        got
-    }
+    let p = c.epsv();
+    assert_eq!(c.download_via(p, "RETR f"), b"x");
 }
 
 #[test]

@@ -357,7 +357,7 @@ fn a_fifo_in_the_root_never_blocks_the_daemon() {
         let data = p.try_open();
         // Another session is answered at once meanwhile.
         let t = Instant::now();
-        let r = other.try_reply_to("NOOP");
+        let r = other.try_cmd("NOOP");
         assert!(
             matches!(&r, Ok(r) if r.code == 200),
             "while {line} was pending another session got {r:?} after {:?}: the daemon is blocked",
@@ -378,17 +378,6 @@ fn a_fifo_in_the_root_never_blocks_the_daemon() {
         "{list:?}"
     );
     d.assert_alive();
-}
-
-trait TryReplyTo {
-    fn try_reply_to(&mut self, line: &str) -> std::io::Result<Reply>;
-}
-
-impl TryReplyTo for Ctrl {
-    fn try_reply_to(&mut self, line: &str) -> std::io::Result<Reply> {
-        self.send(line);
-        self.try_reply()
-    }
 }
 
 #[test]

@@ -161,7 +161,7 @@ fn port_to_a_refusing_address_is_425_without_150() {
             &format!("PORT 127,0,0,1,{},{}", port >> 8, port & 0xff),
             200,
         );
-        let r = c.reply_to(cmd);
+        let r = c.cmd(cmd);
         assert_eq!(
             r.code, 425,
             "{cmd} to a closed port: first reply {:?}",
@@ -171,17 +171,6 @@ fn port_to_a_refusing_address_is_425_without_150() {
     c.cmd_ok("NOOP", 200);
     // The session still transfers afterwards.
     assert_eq!(c.download("RETR f"), b"data");
-}
-
-trait ReplyTo {
-    fn reply_to(&mut self, line: &str) -> Reply;
-}
-
-impl ReplyTo for Ctrl {
-    fn reply_to(&mut self, line: &str) -> Reply {
-        self.send(line);
-        self.reply()
-    }
 }
 
 #[test]
