@@ -521,3 +521,48 @@ fn stor_over_a_file_being_downloaded_is_atomic() {
     reader.expect_reply(226);
     assert_bytes_eq("the download that started before the STOR", &got, &old);
 }
+
+/// `--data-timeout` is about progress: a slow transfer that keeps moving
+/// must not be cut off however long it takes; and a session busy with a
+/// transfer is not idle, so `--idle-timeout` must not close it during or
+/// right after the transfer. (The sleeps pace the reader; they are the
+/// scenario, not synchronisation.)
+#[test]
+fn slow_but_steady_transfers_outlive_the_timeouts() {
+    let d = Daemon::with(Options {
+        data_timeout: Some(1),
+        idle_timeout: Some(2),
+        ..Options::default()
+    });
+    let body: Vec<u8> = (0..(6usize << 20)).map(|i| (i % 233) as u8).collect();
+    d.put("slow.bin", &body);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let p = c.pasv();
+    c.send("RETR slow.bin");
+    let mut data = p.open();
+    c.expect_one_of(&[125, 150]);
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let n = data.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "endless slow read"
+        );
+    }
+    eprintln!("slow download took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() > Duration::from_secs(2),
+        "not slow enough to test anything"
+    );
+    c.expect_reply(226);
+    assert_bytes_eq("slow download", &got, &body);
+    c.cmd_ok("NOOP", 200);
+}
