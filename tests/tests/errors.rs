@@ -617,3 +617,33 @@ fn many_sessions_survive_one_another() {
     }
     d.assert_alive();
 }
+
+#[test]
+fn stor_to_a_refusing_address_is_425_and_changes_nothing() {
+    let mut d = Daemon::start_write();
+    d.put("keep.bin", b"kept");
+    let mut c = d.login();
+    let port = free_port();
+    c.cmd_ok(
+        &format!("PORT 127,0,0,1,{},{}", port >> 8, port & 0xff),
+        200,
+    );
+    let r = c.cmd("STOR keep.bin");
+    assert_eq!(
+        r.code, 425,
+        "STOR to a closed port: first reply {:?}",
+        r.lines
+    );
+    let port = free_port();
+    c.cmd_ok(&format!("EPRT |1|127.0.0.1|{port}|"), 200);
+    let r = c.cmd("APPE keep.bin");
+    assert_eq!(
+        r.code, 425,
+        "APPE to a closed port: first reply {:?}",
+        r.lines
+    );
+    assert_eq!(d.names(""), ["keep.bin"]);
+    assert_eq!(fs::read(d.root().join("keep.bin")).unwrap(), b"kept");
+    c.cmd_ok("NOOP", 200);
+    d.assert_alive();
+}
