@@ -187,6 +187,7 @@ fn decode(mut ops: &[u8]) -> Vec<Step<'_>> {
             11 => Step::FailTransfer(KINDS[usize::from(arg) % KINDS.len()]),
             12 => Step::Fault(KINDS[usize::from(arg) % KINDS.len()]),
             13 => Step::Upload(take(usize::from(arg % 64), &mut ops)),
+            14 if arg % 8 == 0 => Step::Shutdown,
             14 => Step::RefuseActive,
             _ => Step::Eof,
         };

@@ -162,6 +162,8 @@ pub struct Session {
     data: Data,
     epsv_all: bool,
     pending: Pending,
+    /// The daemon is stopping: close as soon as nothing is pending.
+    shutting_down: bool,
     closed: bool,
 }
 
@@ -186,6 +188,7 @@ impl Session {
             data: Data::None,
             epsv_all: false,
             pending: Pending::None,
+            shutting_down: false,
             closed: false,
         };
         let banner = session.config.banner.clone();
@@ -252,6 +255,13 @@ impl Session {
         }
     }
 
+    /// The daemon is stopping: an idle session gets `421` and closes now; a
+    /// running transfer finishes (with its final reply) first.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        self.process_input(now);
+    }
+
     /// The outcome of an action this session asked for.
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
         if self.closed {
@@ -312,6 +322,10 @@ impl Session {
     // --- command input ---
 
     fn process_input(&mut self, now: Instant) {
+        if self.shutting_down && self.pending == Pending::None && !self.closed {
+            self.reply(421, "Server shutting down.");
+            self.close();
+        }
         while !self.closed {
             let running = match &self.pending {
                 Pending::None => false,

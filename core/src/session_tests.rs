@@ -568,3 +568,22 @@ fn abort_pipelined_behind_a_transfer_command() {
     assert_eq!(codes_after_login(&h), [200, 426, 226, 200]);
     assert!(h.downloads.is_empty());
 }
+
+#[test]
+fn shutdown_lets_a_running_transfer_finish() {
+    let h = run(&[LOGIN, Shutdown]);
+    assert_eq!(codes_after_login(&h), [421]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+
+    let h = run(&[
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Shutdown,
+        Send(b"NOOP\r\n"),
+        FinishTransfer,
+    ]);
+    assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
+    assert!(h.session.is_closed());
+}

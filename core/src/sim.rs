@@ -176,6 +176,8 @@ pub enum Step<'a> {
     Eof,
     /// The next action that expects an answer fails with this kind.
     Fault(ErrorKind),
+    /// The daemon is stopping.
+    Shutdown,
 }
 
 /// Drives one session; see the module docs.
@@ -267,6 +269,10 @@ impl Harness {
                 }
             }
             Step::Fault(kind) => self.fault = Some(kind),
+            Step::Shutdown => {
+                self.session.handle_shutdown(self.now);
+                self.drain();
+            }
             Step::RefuseActive => self.refuse_active = true,
             Step::Advance(by) => {
                 let until = self.now + by;

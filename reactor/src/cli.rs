@@ -37,6 +37,7 @@ Options:
   --data-timeout S        seconds to connect or without transfer progress (default 60)
   --login-delay MS        pause before answering a failed login (default 1000)
   --max-login-failures N  failed logins before closing (default 3)
+  --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
 ";
 
@@ -66,6 +67,7 @@ pub struct Options {
     pub data_timeout: Duration,
     pub login_delay: Duration,
     pub max_login_failures: u32,
+    pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
@@ -89,6 +91,7 @@ impl Default for Options {
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             listen_from_file: false,
         }
@@ -138,6 +141,7 @@ impl Options {
             "data-timeout" => self.data_timeout = Duration::from_secs(positive(value)?),
             "login-delay" => self.login_delay = Duration::from_millis(number(value)?),
             "max-login-failures" => self.max_login_failures = positive(value)?,
+            "shutdown-grace" => self.shutdown_grace = Duration::from_secs(number(value)?),
             "log-level" => {
                 self.log_level = match value.to_ascii_lowercase().as_str() {
                     "off" => LevelFilter::Off,

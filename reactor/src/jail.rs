@@ -55,13 +55,25 @@ impl Jail {
         self.resolve(relative, flags, mode)
     }
 
-    /// Opens a file for reading.
+    /// Opens a regular file for reading.
     pub fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
-        let file = File::from(self.open_path(path, libc::O_RDONLY, 0)?);
-        if file.metadata()?.is_dir() {
-            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        self.open_file(path, libc::O_RDONLY, 0)
+    }
+
+    /// Opens a regular file. Opening never blocks (a named pipe would wait
+    /// for a writer, stalling every session): anything but a regular file is
+    /// refused once open.
+    pub fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
+        let file = File::from(self.open_path(path, flags | libc::O_NONBLOCK, mode)?);
+        let kind = fstat(file.as_raw_fd())?.kind;
+        match kind {
+            FileKind::File => {
+                set_blocking(&file)?;
+                Ok(file)
+            }
+            FileKind::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+            _ => Err(io::Error::from_raw_os_error(libc::EACCES)),
         }
-        Ok(file)
     }
 
     /// Metadata of `path`, following symlinks that stay inside the root.
@@ -105,7 +117,7 @@ impl Jail {
 
     /// Sets the modification time (MFMT), leaving the access time alone.
     pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<()> {
-        let fd = self.open_path(path, libc::O_RDONLY, 0)?;
+        let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
         let times = [
             libc::timespec {
                 tv_sec: 0,
@@ -284,6 +296,18 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
     })
 }
 
+/// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.
+fn set_blocking(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL on a valid descriptor.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
+}
+
 fn check(result: libc::c_int) -> io::Result<()> {
     if result < 0 {
         Err(io::Error::last_os_error())
@@ -358,6 +382,24 @@ pub(crate) mod tests {
             jail.open_read(&vp("/sub")).unwrap_err().raw_os_error(),
             Some(libc::EISDIR)
         );
+    }
+
+    #[test]
+    fn named_pipes_are_refused_without_blocking() {
+        let (dir, jail) = setup();
+        let fifo = CString::new(dir.0.join("root/fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let read = jail.open_read(&vp("/fifo")).unwrap_err();
+        assert_eq!(read.raw_os_error(), Some(libc::EACCES));
+        let write = jail
+            .open_file(&vp("/fifo"), libc::O_WRONLY | libc::O_APPEND, 0)
+            .unwrap_err();
+        assert!(
+            matches!(write.raw_os_error(), Some(libc::EACCES | libc::ENXIO)),
+            "{write}"
+        );
+        jail.set_modified(&vp("/fifo"), 0).unwrap();
     }
 
     #[test]

@@ -93,14 +93,15 @@ fn run(options: &Options) -> Result<(), String> {
         max_clients: options.max_clients,
         max_per_ip: options.max_per_ip,
         pasv_ports: options.pasv_ports.clone(),
+        shutdown_grace: options.shutdown_grace,
     };
     let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
         .map_err(|e| e.to_string())?;
-    if let Some(users) = users {
+    if let (Some(users), Some(path)) = (users, &options.users) {
         let waker = server.waker().map_err(|e| e.to_string())?;
         let worker = PasswordWorker::start(users, waker)
             .map_err(|e| format!("cannot start the password worker: {e}"))?;
-        server.set_password_worker(worker);
+        server.set_password_worker(worker, path.clone());
     }
     info!(
         "serving {} ({}{})",

@@ -13,6 +13,7 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,12 +21,13 @@ use log::{debug, error, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 use pocketftp_core::{Action, Config, Event, Session};
+use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::errors::kind_of;
 use crate::jail::Jail;
 use crate::transfer::{self, Opened, Step, Transfer};
-use crate::users::{Check, PasswordWorker};
+use crate::users::{Check, PasswordWorker, Users};
 
 /// Bytes one transfer may move per turn before the others get theirs.
 const TRANSFER_BUDGET: usize = 256 * 1024;
@@ -46,6 +48,7 @@ enum Kind {
 }
 
 const WAKER_KEY: usize = u32::MAX as usize;
+const SIGNALS_KEY: usize = WAKER_KEY - 1;
 
 fn token(key: usize, generation: u32, kind: Kind) -> Token {
     Token(((generation as usize) << 34) | (key << 2) | kind as usize)
@@ -67,6 +70,8 @@ pub struct Limits {
     pub max_clients: usize,
     pub max_per_ip: usize,
     pub pasv_ports: Option<RangeInclusive<u16>>,
+    /// How long running transfers may go on after SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 /// One client: its session and everything the session asked us to hold.
@@ -122,6 +127,11 @@ pub struct Server {
     jail: Jail,
     limits: Limits,
     passwords: Option<PasswordWorker>,
+    /// Re-read on SIGHUP.
+    users_file: Option<PathBuf>,
+    signals: Signals,
+    /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
+    stop_by: Option<Instant>,
     buffer: Box<[u8]>,
     next_generation: u32,
     next_pasv_port: usize,
@@ -137,6 +147,12 @@ impl Server {
         limits: Limits,
     ) -> io::Result<Server> {
         let poll = Poll::new()?;
+        let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
+        poll.registry().register(
+            &mut signals,
+            token(SIGNALS_KEY, 0, Kind::Server),
+            Interest::READABLE,
+        )?;
         let mut listeners = Vec::new();
         for (index, addr) in addresses.iter().enumerate() {
             let mut listener = TcpListener::bind(*addr)
@@ -161,6 +177,9 @@ impl Server {
             jail,
             limits,
             passwords: None,
+            users_file: None,
+            signals,
+            stop_by: None,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
             next_generation: 1,
             next_pasv_port: 0,
@@ -172,18 +191,39 @@ impl Server {
         mio::Waker::new(self.poll.registry(), token(WAKER_KEY, 0, Kind::Server))
     }
 
-    pub fn set_password_worker(&mut self, worker: PasswordWorker) {
+    /// Checks passwords with `worker`; SIGHUP re-reads `users_file` into it.
+    pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
         self.passwords = Some(worker);
+        self.users_file = Some(users_file);
     }
 
-    /// Runs until an unrecoverable error of the event loop itself.
+    /// Runs until SIGTERM or SIGINT has let every session end (or the grace
+    /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
+            if let Some(stop_by) = self.stop_by {
+                if self.connections.is_empty() {
+                    info!("stopped");
+                    return Ok(());
+                }
+                if Instant::now() >= stop_by {
+                    warn!(
+                        "grace period over: closing {} sessions",
+                        self.connections.len()
+                    );
+                    let keys: Vec<usize> = self.connections.iter().map(|(key, _)| key).collect();
+                    keys.into_iter().for_each(|key| self.remove(key));
+                    return Ok(());
+                }
+            }
             let timeout = if self.busy.is_empty() && self.deferred.is_empty() {
-                self.timers
-                    .peek()
-                    .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
+                let next_timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
+                next_timer
+                    .into_iter()
+                    .chain(self.stop_by)
+                    .min()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
             } else {
                 Some(Duration::ZERO)
             };
@@ -198,6 +238,7 @@ impl Server {
                 let (key, generation, kind) = untoken(event.token());
                 match kind {
                     Kind::Server if key == WAKER_KEY => self.password_answers(now),
+                    Kind::Server if key == SIGNALS_KEY => self.on_signals(now),
                     Kind::Server => self.accept_clients(key, now),
                     _ if self
                         .connections
@@ -228,6 +269,53 @@ impl Server {
                 }
             }
             self.fire_timers(now);
+        }
+    }
+
+    // --- signals ---
+
+    fn on_signals(&mut self, now: Instant) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for signal in pending {
+            match signal {
+                libc::SIGHUP => self.reload_users(),
+                _ => self.begin_shutdown(now),
+            }
+        }
+    }
+
+    /// SIGHUP: a good new users file replaces the old one; a bad one is
+    /// logged and the old one stays. Sessions are not touched.
+    fn reload_users(&mut self) {
+        let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
+            return info!("SIGHUP: no users file to re-read");
+        };
+        match Users::load(path) {
+            Ok(users) => {
+                worker.replace_users(Arc::new(users));
+                info!("SIGHUP: re-read {}", path.display());
+            }
+            Err(e) => error!("SIGHUP: keeping the old users: {e}"),
+        }
+    }
+
+    /// SIGTERM/SIGINT: stop accepting, tell every session (idle ones close
+    /// with 421, transfers finish), and give them the grace period.
+    fn begin_shutdown(&mut self, now: Instant) {
+        if self.stop_by.is_some() {
+            return;
+        }
+        info!("stopping: {} sessions to finish", self.connections.len());
+        for mut listener in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.stop_by = Some(now + self.limits.shutdown_grace);
+        let keys: Vec<usize> = self.connections.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if let Some(conn) = self.connections.get_mut(key) {
+                conn.session.handle_shutdown(now);
+                self.drive(key, now);
+            }
         }
     }
 

@@ -86,11 +86,11 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-            let file = File::from(jail.open_path(path, flags, 0o644)?);
+            let file = jail.open_file(path, flags, 0o644)?;
             Ok(plain(Opened::Upload { file, temp: None }))
         }
         OpenMode::WriteAt { offset } => {
-            let mut file = File::from(jail.open_path(path, libc::O_WRONLY, 0)?);
+            let mut file = jail.open_file(path, libc::O_WRONLY, 0)?;
             if offset > file.metadata()?.len() {
                 return Err(bad_offset());
             }
