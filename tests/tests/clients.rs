@@ -1,0 +1,274 @@
+//! Other everyday clients: lftp (mirror both ways, active mode), wget
+//! (recursive, `LIST -a`), rclone (copy into a new folder: link-count column
+//! and 550 for a missing folder) and tnftp (a batch session).
+//!
+//! A client that is not installed skips its test with a note, except under
+//! `CI`, where .ci/run installs them all and a missing one fails.
+
+use pocketftpd_tests::*;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A small tree: nested folders, an empty file, a > 1 MiB file, a space.
+fn make_tree(dir: &Path, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let files: [(&str, usize); 5] = [
+        ("a.txt", 100),
+        ("empty.bin", 0),
+        ("sub/b c.bin", 70_000),
+        ("sub/deeper/big.bin", (1 << 20) + 3),
+        ("sub/deeper/z.txt", 1),
+    ];
+    for (rel, size) in files {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, rng.bytes(size)).unwrap();
+    }
+}
+
+fn assert_same_tree(got: &Path, want: &Path) {
+    let got = tree_files(got);
+    let want = tree_files(want);
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want), "file names differ");
+    for ((name, g), (_, w)) in got.iter().zip(&want) {
+        assert_bytes_eq(name, g, w);
+    }
+}
+
+fn lftp(d: &Daemon, script: &str) -> Run {
+    let full = format!(
+        "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
+         set ssl:verify-certificate no; set ftp:ssl-allow no; \
+         open -u anonymous,x ftp://127.0.0.1:{}; {script}",
+        d.port
+    );
+    let run = run_bounded(Command::new("lftp").arg("-c").arg(&full), b"", LIMIT);
+    assert!(
+        run.success(),
+        "lftp {script:?} failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn lftp_mirror_download() {
+    if !need_program("lftp") {
+        return;
+    }
+    let d = Daemon::start();
+    make_tree(&d.root().join("tree"), 51);
+    let local = TempDir::new("lftp");
+    lftp(
+        &d,
+        &format!("mirror /tree {}", local.join("tree").display()),
+    );
+    assert_same_tree(&local.join("tree"), &d.root().join("tree"));
+}
+
+#[test]
+fn lftp_mirror_upload() {
+    if !need_program("lftp") {
+        return;
+    }
+    let d = Daemon::start_write();
+    let local = TempDir::new("lftp");
+    make_tree(&local.join("tree"), 52);
+    lftp(
+        &d,
+        &format!("mirror -R {} /tree", local.join("tree").display()),
+    );
+    assert_same_tree(&d.root().join("tree"), &local.join("tree"));
+}
+
+#[test]
+fn lftp_active_mode_operations() {
+    if !need_program("lftp") {
+        return;
+    }
+    let d = Daemon::start_write();
+    let mut rng = Rng::new(53);
+    let body = rng.bytes(300_000);
+    let local = TempDir::new("lftp");
+    fs::write(local.join("up.bin"), &body).unwrap();
+    let run = lftp(
+        &d,
+        &format!(
+            "set ftp:passive-mode off; put {} -o /up.bin; get /up.bin -o {}; \
+             mkdir /d; mv /up.bin /d/moved.bin; cls -1 /d; rm /d/moved.bin; rmdir /d",
+            local.join("up.bin").display(),
+            local.join("down.bin").display()
+        ),
+    );
+    assert_bytes_eq(
+        "lftp active get",
+        &fs::read(local.join("down.bin")).unwrap(),
+        &body,
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("moved.bin"), "cls output {out:?}");
+    assert!(d.names("").is_empty(), "left behind: {:?}", d.names(""));
+}
+
+#[test]
+fn wget_recursive_download() {
+    if !need_program("wget") {
+        return;
+    }
+    let d = Daemon::start();
+    make_tree(&d.root().join("tree"), 61);
+    let local = TempDir::new("wget");
+    let run = run_bounded(
+        Command::new("wget")
+            .args([
+                "-q",
+                "-r",
+                "-nH",
+                "--no-remove-listing",
+                "-t",
+                "1",
+                "-T",
+                "15",
+            ])
+            .arg("-P")
+            .arg(local.path())
+            .arg(format!("ftp://127.0.0.1:{}/tree/", d.port)),
+        b"",
+        LIMIT,
+    );
+    assert!(
+        run.success(),
+        "wget failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    // wget keeps its .listing files; compare only the real files.
+    for entry in tree_files(&local.join("tree")) {
+        if !entry.0.ends_with(".listing") {
+            let want = fs::read(d.root().join("tree").join(&entry.0)).unwrap();
+            assert_bytes_eq(&entry.0, &entry.1, &want);
+        }
+    }
+    let got: Vec<String> = tree_files(&local.join("tree"))
+        .into_iter()
+        .map(|f| f.0)
+        .filter(|n| !n.ends_with(".listing"))
+        .collect();
+    let want: Vec<String> = tree_files(&d.root().join("tree"))
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(got, want);
+}
+
+fn rclone(d: &Daemon, conf_dir: &Path, args: &[String]) -> Run {
+    // rclone wants the password obscured.
+    let obscured = run_bounded(Command::new("rclone").args(["obscure", "x"]), b"", LIMIT);
+    assert!(obscured.success(), "rclone obscure: {}", obscured.stderr);
+    let pass = String::from_utf8(obscured.stdout).unwrap();
+    let run = run_bounded(
+        Command::new("rclone")
+            .env("RCLONE_CONFIG", conf_dir.join("rclone.conf"))
+            .env("RCLONE_FTP_HOST", "127.0.0.1")
+            .env("RCLONE_FTP_PORT", d.port.to_string())
+            .env("RCLONE_FTP_USER", "anonymous")
+            .env("RCLONE_FTP_PASS", pass.trim())
+            .args([
+                "--retries",
+                "1",
+                "--low-level-retries",
+                "1",
+                "--contimeout",
+                "10s",
+                "--timeout",
+                "20s",
+            ])
+            .args(args),
+        b"",
+        LIMIT,
+    );
+    assert!(
+        run.success(),
+        "rclone {args:?} failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn rclone_copy_into_a_new_folder_and_back() {
+    if !need_program("rclone") {
+        return;
+    }
+    let d = Daemon::start_write();
+    let local = TempDir::new("rclone");
+    make_tree(&local.join("src"), 71);
+    let src = local.join("src").display().to_string();
+    rclone(
+        &d,
+        local.path(),
+        &["copy".into(), src, ":ftp:new/folder".into()],
+    );
+    assert_same_tree(&d.root().join("new/folder"), &local.join("src"));
+    // Sizes come from the LIST link-count layout: they must be right.
+    let run = rclone(&d, local.path(), &["lsl".into(), ":ftp:new/folder".into()]);
+    let listing = String::from_utf8_lossy(&run.stdout);
+    let line = listing
+        .lines()
+        .find(|l| l.ends_with("sub/deeper/big.bin"))
+        .unwrap_or_else(|| panic!("rclone lsl lacks big.bin: {listing}"));
+    assert_eq!(line.split_whitespace().next(), Some("1048579"), "{line}");
+    let back = local.join("back").display().to_string();
+    rclone(
+        &d,
+        local.path(),
+        &["copy".into(), ":ftp:new/folder".into(), back],
+    );
+    assert_same_tree(&local.join("back"), &local.join("src"));
+}
+
+#[test]
+fn tnftp_batch_session() {
+    if !need_program("tnftp") {
+        return;
+    }
+    let d = Daemon::start_write();
+    let mut rng = Rng::new(81);
+    let body = rng.bytes(200_000);
+    let local = TempDir::new("tnftp");
+    fs::write(local.join("t.bin"), &body).unwrap();
+    let script = format!(
+        "user anonymous x\nbinary\nput {up} t.bin\nget t.bin {down}\nls\nmkdir d\nrmdir d\nquit\n",
+        up = local.join("t.bin").display(),
+        down = local.join("t2.bin").display()
+    );
+    let run = run_bounded(
+        Command::new("tnftp")
+            .arg("-n")
+            .arg("-p")
+            .arg("127.0.0.1")
+            .arg(d.port.to_string()),
+        script.as_bytes(),
+        LIMIT,
+    );
+    assert!(
+        run.success(),
+        "tnftp failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    assert_bytes_eq(
+        "tnftp put",
+        &fs::read(d.root().join("t.bin")).unwrap(),
+        &body,
+    );
+    assert_bytes_eq("tnftp get", &fs::read(local.join("t2.bin")).unwrap(), &body);
+    assert_eq!(d.names(""), ["t.bin"]);
+}
