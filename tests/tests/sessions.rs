@@ -294,3 +294,67 @@ fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+const SIGHUP: i32 = 1;
+const SIGTERM: i32 = 15;
+
+#[test]
+fn sigterm_stops_gracefully_after_running_transfers() {
+    let mut d = Daemon::start();
+    let body: Vec<u8> = (0..(8usize << 20)).map(|i| (i % 229) as u8).collect();
+    d.put("big.bin", &body);
+    let mut idle = d.login();
+    let mut busy = d.login();
+    busy.cmd_ok("TYPE I", 200);
+    let p = busy.pasv();
+    busy.send("RETR big.bin");
+    let mut data = p.open();
+    busy.expect_one_of(&[125, 150]);
+    let mut got = vec![0u8; 65536];
+    data.read_exact(&mut got).unwrap();
+    d.signal(SIGTERM);
+    // The idle session is told and closed.
+    idle.expect_reply(421);
+    idle.expect_closed();
+    // The running transfer finishes with its final reply.
+    data.read_to_end(&mut got).unwrap();
+    assert_bytes_eq("download running at SIGTERM", &got, &body);
+    busy.expect_reply(226);
+    let status = d.wait_exit(Duration::from_secs(15));
+    assert!(
+        matches!(status, Some(s) if s.success()),
+        "exit after SIGTERM: {status:?}"
+    );
+    // Nothing listens any more.
+    assert!(std::net::TcpStream::connect(d.addr()).is_err());
+}
+
+#[test]
+fn sighup_rereads_the_users_file() {
+    let bin = daemon_binary();
+    let (d, dir) = users_daemon(&["--login-delay", "10"]);
+    let (_, r) = login_as(&d, "carol", "carol pass");
+    assert_eq!(r.code, 530);
+    let file = dir.join("users");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("carol:{}:user\n", hash(bin, "carol pass")));
+    fs::write(&file, text).unwrap();
+    d.signal(SIGHUP);
+    let ok = wait_until(Duration::from_secs(10), || {
+        login_as(&d, "carol", "carol pass").1.code == 230
+    });
+    assert!(ok, "carol cannot log in after SIGHUP");
+    // A broken file on SIGHUP keeps the old accounts.
+    fs::write(&file, "this is not a users line\n").unwrap();
+    d.signal(SIGHUP);
+    // Bounded: give the reload a chance, then alice must still work.
+    let still = wait_until(Duration::from_secs(2), || {
+        d.stderr().matches("SIGHUP").count() >= 2 || d.stderr().contains("users")
+    });
+    let _ = still;
+    let (_, r) = login_as(&d, "alice", "alice pass");
+    assert_eq!(
+        r.code, 230,
+        "a bad users file on SIGHUP dropped the old accounts"
+    );
+}
