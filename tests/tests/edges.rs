@@ -566,3 +566,37 @@ fn slow_but_steady_transfers_outlive_the_timeouts() {
     assert_bytes_eq("slow download", &got, &body);
     c.cmd_ok("NOOP", 200);
 }
+
+/// lftp pipelines PORT, REST and STOR without waiting for replies.
+#[test]
+fn pipelined_port_rest_stor() {
+    let d = Daemon::start_write();
+    d.put("r.bin", b"0123456789");
+    let mut c = d.login();
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    c.send_raw(
+        format!(
+            "TYPE I\r\nPORT 127,0,0,1,{},{}\r\nREST 4\r\nSTOR r.bin\r\n",
+            port >> 8,
+            port & 0xff
+        )
+        .as_bytes(),
+    );
+    c.expect_reply(200);
+    c.expect_reply(200);
+    c.expect_reply(350);
+    let mut data = Pending::Active(l).open();
+    c.expect_one_of(&[125, 150]);
+    data.write_all(b"abc").unwrap();
+    drop(data);
+    c.expect_reply(226);
+    // Written in place at offset 4; whether the old tail survives beyond
+    // the new data is left open by the RFCs (vsftpd keeps it).
+    let got = fs::read(d.root().join("r.bin")).unwrap();
+    assert!(
+        got == b"0123abc789" || got == b"0123abc",
+        "REST 4 + STOR abc over 0123456789 gave {:?}",
+        String::from_utf8_lossy(&got)
+    );
+}
