@@ -587,3 +587,11 @@ fn shutdown_lets_a_running_transfer_finish() {
     assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
     assert!(h.session.is_closed());
 }
+
+/// Thousands of idle sessions live in one daemon: the state machine itself
+/// stays small (buffers are allocated only while in use). Budget: 512 bytes.
+#[test]
+fn a_session_is_small() {
+    let size = std::mem::size_of::<crate::Session>();
+    assert!(size <= 512, "Session is {size} bytes, over its 512-byte budget");
+}
