@@ -39,6 +39,7 @@ Options:
   --max-login-failures N  failed logins before closing (default 3)
   --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
+  --xferlog FILE          append a line per file transfer, in xferlog format
 ";
 
 /// What the command line asks for.
@@ -69,6 +70,7 @@ pub struct Options {
     pub max_login_failures: u32,
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
+    pub xferlog: Option<PathBuf>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -93,6 +95,7 @@ impl Default for Options {
             max_login_failures: 3,
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
+            xferlog: None,
             listen_from_file: false,
         }
     }
@@ -127,6 +130,7 @@ impl Options {
             "write" => self.write = boolean(value)?,
             "anonymous" => self.anonymous = boolean(value)?,
             "users" => self.users = Some(PathBuf::from(value)),
+            "xferlog" => self.xferlog = Some(PathBuf::from(value)),
             "pasv-ports" => self.pasv_ports = Some(port_range(value)?),
             "pasv-address" => {
                 self.pasv_address = Some(

@@ -97,6 +97,14 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
         .map_err(|e| e.to_string())?;
+    if let Some(path) = &options.xferlog {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the transfer log {}: {e}", path.display()))?;
+        server.set_xferlog(file);
+    }
     if let (Some(users), Some(path)) = (users, &options.users) {
         let waker = server.waker().map_err(|e| e.to_string())?;
         let worker = PasswordWorker::start(users, waker)

@@ -246,3 +246,56 @@ fn ipv6_control_and_data_connections() {
     c.cmd_ok(&format!("EPRT |1|127.0.0.1|{active}|"), 504);
     c.cmd_ok("QUIT", 221);
 }
+
+#[test]
+fn xferlog_has_a_well_formed_line_per_transfer() {
+    let logs = TempDir::new("xferlog");
+    let log = logs.join("xferlog");
+    let d = Daemon::with(Options {
+        write: true,
+        extra: vec!["--xferlog".into(), log.to_str().unwrap().into()],
+        ..Options::default()
+    });
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    c.upload("STOR my file.bin", &[1u8; 1000]);
+    assert_eq!(c.download("RETR my file.bin").len(), 1000);
+    c.download("LIST");
+    c.cmd_ok("QUIT", 221);
+
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() == 2)
+    }));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for (fields, direction) in lines.iter().zip(["i", "o"]) {
+        // ctime (5 fields), then the 13 xferlog fields.
+        assert_eq!(fields.len(), 18, "{fields:?}");
+        assert!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(&fields[0]));
+        assert!(
+            fields[4].len() == 4 && fields[4].parse::<u32>().is_ok(),
+            "{fields:?}"
+        );
+        assert!(fields[5].parse::<u64>().is_ok_and(|s| s >= 1), "{fields:?}");
+        assert_eq!(
+            &fields[6..],
+            [
+                "127.0.0.1",
+                "1000",
+                "/my_file.bin",
+                "b",
+                "_",
+                direction,
+                "a",
+                "anonymous",
+                "ftp",
+                "0",
+                "*",
+                "c"
+            ]
+        );
+    }
+}
