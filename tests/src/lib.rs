@@ -287,6 +287,11 @@ impl Daemon {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends the daemon a signal by name (`TERM`, `HUP`, ...).
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();

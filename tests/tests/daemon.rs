@@ -299,3 +299,30 @@ fn xferlog_has_a_well_formed_line_per_transfer() {
         );
     }
 }
+
+#[test]
+fn run_as_drops_root_after_binding() {
+    let uid = Command::new("id").arg("-u").output().expect("run id");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED: --run-as needs the test to run as root");
+        return;
+    }
+    let mut d = Daemon::with(Options {
+        write: true,
+        extra: vec!["--run-as".into(), "nobody".into()],
+        ..Options::default()
+    });
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uids.split_whitespace().skip(1).all(|u| u != "0"),
+        "still root: {uids}"
+    );
+    d.put("public.txt", b"readable");
+    let mut c = d.login();
+    assert_eq!(c.download("RETR public.txt"), b"readable");
+    // The served folder belongs to root: the operating system refuses writes.
+    c.cmd_ok("MKD new", 550);
+    c.cmd_ok("QUIT", 221);
+    d.assert_alive();
+}
