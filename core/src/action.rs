@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use crate::path::VirtualPath;
+use crate::xferlog::TransferRecord;
 
 /// The format of a directory listing sent over a data connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +41,7 @@ pub enum OpenMode {
 }
 
 /// A request from the session to its caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// Close any data listener, data connection and opened file or listing
     /// (an unfinished upload is discarded). No answer.
@@ -84,6 +85,8 @@ pub enum Action {
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.
     VerifyPassword { user: String, password: String },
+    /// A file transfer ended: record it (for `--xferlog`). No answer.
+    LogTransfer(TransferRecord),
     /// Flush the queued reply bytes, then close the control connection (and
     /// everything else of this session). The session is over.
     Close,

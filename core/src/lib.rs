@@ -45,6 +45,7 @@ mod session_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod sim;
 mod time;
+mod xferlog;
 
 pub use access::Access;
 pub use action::{Action, ListFormat, OpenMode};
@@ -52,3 +53,4 @@ pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
 pub use path::{PathError, VirtualPath, RESERVED_PREFIX};
 pub use session::{Session, UnexpectedEvent, MAX_LINE};
+pub use xferlog::TransferRecord;

@@ -24,6 +24,7 @@ use crate::listing;
 use crate::path::{PathError, VirtualPath};
 use crate::reply::{self, quote_path};
 use crate::time::CivilTime;
+use crate::xferlog::TransferRecord;
 
 /// Longest command line accepted, CRLF included; longer lines get `500`.
 pub const MAX_LINE: usize = 4096;
@@ -108,6 +109,8 @@ struct Transfer {
     size: Option<u64>,
     bytes: u64,
     started: Instant,
+    /// TYPE A conversion, fixed when the transfer starts.
+    ascii: bool,
 }
 
 /// Commands answered from a `Stat` action.
@@ -503,11 +506,7 @@ impl Session {
             Login::LoggedIn { .. } => return self.reply(230, "Already logged in."),
             Login::User(user) => user.clone(),
         };
-        let anonymous = !self.config.users
-            || (self.config.anonymous
-                && ["anonymous", "ftp"]
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&user)));
+        let anonymous = !self.config.users || (self.config.anonymous && is_anonymous_name(&user));
         if anonymous {
             let access = Access {
                 write: self.config.anonymous_write,
@@ -535,6 +534,14 @@ impl Session {
         self.login = Login::LoggedIn { user, access };
         self.login_failures = 0;
         self.reply(230, "Login successful.");
+    }
+
+    /// Whether the logged-in user came in anonymously.
+    fn anonymous_login(&self) -> bool {
+        match &self.login {
+            Login::LoggedIn { user, .. } => !self.config.users || is_anonymous_name(user),
+            _ => false,
+        }
     }
 
     fn may_write(&self) -> bool {
@@ -662,6 +669,7 @@ impl Session {
             size: None,
             bytes: 0,
             started: now,
+            ascii: false,
         });
         self.timers[Timer::Idle as usize] = None;
     }
@@ -705,6 +713,7 @@ impl Session {
         transfer.phase = Phase::Running;
         let ascii =
             self.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
+        transfer.ascii = ascii;
         let text = match transfer.kind {
             TransferKind::Retr => format!(
                 "Opening {} mode data connection for {} ({} bytes).",
@@ -761,6 +770,20 @@ impl Session {
             "{}: {user:?} {:?} {} {} bytes in {seconds:.3}s: {code} {text}",
             self.peer, transfer.kind, transfer.path, transfer.bytes
         );
+        if transfer.phase == Phase::Running && transfer.kind != TransferKind::List {
+            let record = TransferRecord {
+                peer: canonical_ip(self.peer.ip()),
+                path: transfer.path.clone(),
+                bytes: transfer.bytes,
+                seconds,
+                ascii: transfer.ascii,
+                outgoing: transfer.kind == TransferKind::Retr,
+                anonymous: self.anonymous_login(),
+                user: user.to_owned(),
+                complete: code == 226,
+            };
+            self.actions.push_back(Action::LogTransfer(record));
+        }
         self.reply(code, text);
     }
 
@@ -1045,6 +1068,13 @@ fn answered_during_transfer(line: &Line) -> bool {
         Line::Discard => true,
         Line::TooLong | Line::NotCrlf => false,
     }
+}
+
+/// The names of anonymous login.
+fn is_anonymous_name(user: &str) -> bool {
+    ["anonymous", "ftp"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(user))
 }
 
 /// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.

@@ -587,3 +587,52 @@ fn shutdown_lets_a_running_transfer_finish() {
     assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
     assert!(h.session.is_closed());
 }
+
+/// Thousands of idle sessions live in one daemon: the state machine itself
+/// stays small (buffers are allocated only while in use). Budget: 512 bytes.
+#[test]
+fn a_session_is_small() {
+    let size = std::mem::size_of::<crate::Session>();
+    assert!(
+        size <= 512,
+        "Session is {size} bytes, over its 512-byte budget"
+    );
+}
+
+#[test]
+fn transfers_that_started_are_recorded_for_the_transfer_log() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"TYPE A\r\nPASV\r\nRETR hello.txt\r\nPASV\r\nRETR missing\r\nPASV\r\nLIST\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        ConnectData("127.0.0.1:40002"),
+        ConnectData("127.0.0.1:40003"),
+        HoldTransfers,
+        Upload(b"x"),
+        Send(b"TYPE I\r\nPASV\r\nSTOR new.bin\r\n"),
+        ConnectData("127.0.0.1:40004"),
+        FailTransfer(ErrorKind::ConnectionLost),
+    ]);
+    let records: Vec<_> = h
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogTransfer(r) => Some((
+                r.path.as_str().to_owned(),
+                r.bytes,
+                r.ascii,
+                r.outgoing,
+                r.anonymous,
+                r.complete,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            ("/hello.txt".to_owned(), 12, true, true, true, true),
+            ("/new.bin".to_owned(), 0, false, false, true, false)
+        ]
+    );
+}

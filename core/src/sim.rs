@@ -356,6 +356,7 @@ impl Harness {
                 | Action::Close
                 | Action::StartTransfer { .. }
                 | Action::VerifyPassword { .. }
+                | Action::LogTransfer(_)
         );
         if let Some(kind) = self.fault.take_if(|_| answers) {
             if matches!(action, Action::ConnectData(_)) {
@@ -365,6 +366,7 @@ impl Harness {
             return Some(Event::Failed(kind));
         }
         let answer = match action {
+            Action::LogTransfer(_) => return None,
             Action::RejectData => {
                 self.listening = true;
                 self.data_peer = None;

@@ -24,6 +24,7 @@ Usage:
 Options:
   --config FILE           key = value file; keys are these options without dashes
   --root DIR              folder to serve (default: the current folder)
+  --run-as USER           started as root: become USER once the ports are bound
   --listen ADDR:PORT      address to listen on, repeatable (default 0.0.0.0:52305)
   --banner TEXT           text of the 220 welcome (default \"pocketftpd ready.\")
   --write                 anonymous users may upload and change files
@@ -39,6 +40,7 @@ Options:
   --max-login-failures N  failed logins before closing (default 3)
   --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
+  --xferlog FILE          append a line per file transfer, in xferlog format
 ";
 
 /// What the command line asks for.
@@ -69,6 +71,8 @@ pub struct Options {
     pub max_login_failures: u32,
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
+    pub xferlog: Option<PathBuf>,
+    pub run_as: Option<String>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -93,6 +97,8 @@ impl Default for Options {
             max_login_failures: 3,
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
+            xferlog: None,
+            run_as: None,
             listen_from_file: false,
         }
     }
@@ -127,6 +133,8 @@ impl Options {
             "write" => self.write = boolean(value)?,
             "anonymous" => self.anonymous = boolean(value)?,
             "users" => self.users = Some(PathBuf::from(value)),
+            "xferlog" => self.xferlog = Some(PathBuf::from(value)),
+            "run-as" => self.run_as = Some(value.to_owned()),
             "pasv-ports" => self.pasv_ports = Some(port_range(value)?),
             "pasv-address" => {
                 self.pasv_address = Some(

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config_file;
 pub mod errors;
 pub mod jail;
+pub mod privileges;
 pub mod server;
 pub mod transfer;
 pub mod users;

@@ -8,6 +8,7 @@ use log::{error, info};
 use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
+use pocketftpd::privileges;
 use pocketftpd::server::{Limits, Server};
 use pocketftpd::users::{self, PasswordWorker, Users};
 
@@ -97,6 +98,18 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
         .map_err(|e| e.to_string())?;
+    if let Some(path) = &options.xferlog {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the transfer log {}: {e}", path.display()))?;
+        server.set_xferlog(file);
+    }
+    if let Some(user) = &options.run_as {
+        privileges::run_as(user)?;
+        info!("running as {user}");
+    }
     if let (Some(users), Some(path)) = (users, &options.users) {
         let waker = server.waker().map_err(|e| e.to_string())?;
         let worker = PasswordWorker::start(users, waker)

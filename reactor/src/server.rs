@@ -129,6 +129,8 @@ pub struct Server {
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
+    /// `--xferlog`: one line per file transfer.
+    xferlog: Option<std::fs::File>,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -178,6 +180,7 @@ impl Server {
             limits,
             passwords: None,
             users_file: None,
+            xferlog: None,
             signals,
             stop_by: None,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -195,6 +198,11 @@ impl Server {
     pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
         self.passwords = Some(worker);
         self.users_file = Some(users_file);
+    }
+
+    /// Appends a line to `file` for every finished file transfer.
+    pub fn set_xferlog(&mut self, file: std::fs::File) {
+        self.xferlog = Some(file);
     }
 
     /// Runs until SIGTERM or SIGINT has let every session end (or the grace
@@ -736,6 +744,15 @@ impl Server {
                 }
                 None => Some(Event::LoginChecked(None)),
             },
+            Action::LogTransfer(record) => {
+                if let Some(log) = &mut self.xferlog {
+                    let line = record.xferlog_line(wall_clock());
+                    if let Err(e) = writeln!(log, "{line}") {
+                        warn!("cannot write the transfer log: {e}");
+                    }
+                }
+                None
+            }
             Action::Close => {
                 conn.closing = true;
                 None

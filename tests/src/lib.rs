@@ -328,6 +328,39 @@ impl Daemon {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the daemon a signal by name (`TERM`, `HUP`, ...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {name} {pid} failed");
+    }
+
+    /// Waits (bounded) for an exit the test asked for, such as after
+    /// SIGTERM; dropping the guard afterwards is then no failure.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for pocketftpd") {
+                self.ready = false;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pocketftpd did not exit within {within:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A new control connection, welcome (220) already read.
     pub fn connect(&self) -> Ctrl {
         let mut c = Ctrl::connect(self.addr());

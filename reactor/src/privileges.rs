@@ -1,0 +1,81 @@
+//! `--run-as USER`: started as root to bind port 21, the daemon becomes an
+//! ordinary user before it serves anyone.
+
+use std::ffi::{CStr, CString};
+use std::io;
+
+/// Switches the process to `user` (its uid, its primary gid, no
+/// supplementary groups) and checks root cannot be regained.
+pub fn run_as(user: &str) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("--run-as needs the daemon to be started as root".to_owned());
+    }
+    let (uid, gid) = lookup(user)?;
+    let fail = |what: &str| {
+        format!(
+            "cannot switch to user {user:?}: {what}: {}",
+            io::Error::last_os_error()
+        )
+    };
+    // SAFETY: plain system calls on integers; the group list is empty.
+    unsafe {
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            return Err(fail("setgroups"));
+        }
+        if libc::setgid(gid) != 0 {
+            return Err(fail("setgid"));
+        }
+        if libc::setuid(uid) != 0 {
+            return Err(fail("setuid"));
+        }
+        if uid != 0 && libc::setuid(0) == 0 {
+            return Err(format!("switched to {user:?}, but root could be regained"));
+        }
+    }
+    Ok(())
+}
+
+/// The uid and gid of `user` from the password database.
+fn lookup(user: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
+    let name = CString::new(user).map_err(|_| format!("invalid user name {user:?}"))?;
+    let mut entry = std::mem::MaybeUninit::<libc::passwd>::uninit();
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r writes into `entry` and `buffer` (of the length
+    // passed) and sets `found` to `entry` or null.
+    let status = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            entry.as_mut_ptr(),
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() {
+        return Err(format!("no such user {user:?}"));
+    }
+    // SAFETY: `found` is non-null, so `entry` was filled in.
+    let entry = unsafe { entry.assume_init() };
+    // SAFETY: pw_name points into `buffer`, NUL-terminated.
+    debug_assert_eq!(
+        unsafe { CStr::from_ptr(entry.pw_name) }.to_bytes(),
+        user.as_bytes()
+    );
+    Ok((entry.pw_uid, entry.pw_gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_users() {
+        assert_eq!(lookup("root"), Ok((0, 0)));
+        assert!(lookup("no-such-user-here")
+            .unwrap_err()
+            .contains("no such user"));
+        assert!(lookup("nul\0name").is_err());
+    }
+}
