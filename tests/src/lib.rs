@@ -295,34 +295,6 @@ impl Daemon {
             .expect("VmRSS in /proc/PID/status")
     }
 
-    /// Send a signal to the daemon (by its own pid).
-    #[cfg(target_os = "linux")]
-    pub fn signal(&self, sig: i32) {
-        extern "C" {
-            fn kill(pid: i32, sig: i32) -> i32;
-        }
-        let pid = i32::try_from(self.child.id()).expect("pid fits i32");
-        // SAFETY: kill(2) with our own child's pid; no memory involved.
-        let rc = unsafe { kill(pid, sig) };
-        assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
-    }
-
-    /// Wait (bounded) for the daemon to exit on its own; its exit is then
-    /// expected, not a failure of the test.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.ready = false;
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     /// Is the daemon process still running?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
