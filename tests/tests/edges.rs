@@ -522,16 +522,13 @@ fn stor_over_a_file_being_downloaded_is_atomic() {
     assert_bytes_eq("the download that started before the STOR", &got, &old);
 }
 
-/// `--data-timeout` is about progress: a slow transfer that keeps moving
-/// must not be cut off however long it takes; and a session busy with a
-/// transfer is not idle, so `--idle-timeout` must not close it during or
-/// right after the transfer. (The sleeps pace the reader; they are the
-/// scenario, not synchronisation.)
+/// `--data-timeout` is about progress: a slow download that keeps moving
+/// must not be cut off however long it takes. (The sleeps pace the reader;
+/// they are the scenario, not synchronisation.)
 #[test]
-fn slow_but_steady_transfers_outlive_the_timeouts() {
+fn slow_but_steady_download_outlives_the_data_timeout() {
     let d = Daemon::with(Options {
         data_timeout: Some(1),
-        idle_timeout: Some(2),
         ..Options::default()
     });
     let body: Vec<u8> = (0..(6usize << 20)).map(|i| (i % 233) as u8).collect();
@@ -557,7 +554,6 @@ fn slow_but_steady_transfers_outlive_the_timeouts() {
             "endless slow read"
         );
     }
-    eprintln!("slow download took {:?}", start.elapsed());
     assert!(
         start.elapsed() > Duration::from_secs(2),
         "not slow enough to test anything"
@@ -565,6 +561,44 @@ fn slow_but_steady_transfers_outlive_the_timeouts() {
     c.expect_reply(226);
     assert_bytes_eq("slow download", &got, &body);
     c.cmd_ok("NOOP", 200);
+}
+
+/// The same for an upload, where no socket buffer hides the pace from the
+/// daemon: a session busy receiving a file is not idle either, so neither
+/// `--data-timeout 1` nor `--idle-timeout 1` may end it.
+#[test]
+fn slow_but_steady_upload_outlives_both_timeouts() {
+    let d = Daemon::with(Options {
+        write: true,
+        data_timeout: Some(1),
+        idle_timeout: Some(1),
+        ..Options::default()
+    });
+    let mut rng = Rng::new(111);
+    let body = rng.bytes(40 * 16 * 1024);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let p = c.pasv();
+    c.send("STOR slow.bin");
+    let mut data = p.open();
+    c.expect_one_of(&[125, 150]);
+    let start = Instant::now();
+    for chunk in body.chunks(16 * 1024) {
+        data.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(75));
+    }
+    drop(data);
+    assert!(
+        start.elapsed() > Duration::from_secs(2),
+        "not slow enough to test anything"
+    );
+    c.expect_reply(226);
+    c.cmd_ok("NOOP", 200);
+    assert_bytes_eq(
+        "slow upload",
+        &fs::read(d.root().join("slow.bin")).unwrap(),
+        &body,
+    );
 }
 
 /// lftp pipelines PORT, REST and STOR without waiting for replies.
