@@ -529,40 +529,40 @@ fn stor_over_a_file_being_downloaded_is_atomic() {
 /// scenario, not synchronisation.)
 #[test]
 fn slow_but_steady_transfers_outlive_the_timeouts() {
+    // An upload, so the client sets the pace: the daemon's side of the
+    // transfer lasts as long as the client sends (a download would end on
+    // the daemon's side as soon as the client's socket buffers took it all,
+    // up to 32 MiB here). Pauses stay under the data timeout; the whole
+    // transfer outlasts both timeouts.
     let d = Daemon::with(Options {
+        write: true,
         data_timeout: Some(1),
         idle_timeout: Some(2),
         ..Options::default()
     });
-    let body: Vec<u8> = (0..(6usize << 20)).map(|i| (i % 233) as u8).collect();
-    d.put("slow.bin", &body);
+    let mut rng = Rng::new(11);
+    let chunks: Vec<Vec<u8>> = (0..40).map(|_| rng.bytes(64 * 1024)).collect();
     let mut c = d.login();
     c.cmd_ok("TYPE I", 200);
     let p = c.pasv();
-    c.send("RETR slow.bin");
+    c.send("STOR slow.bin");
     let mut data = p.open();
     c.expect_one_of(&[125, 150]);
     let start = Instant::now();
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 128 * 1024];
-    loop {
-        let n = data.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..n]);
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "endless slow read"
-        );
+    for chunk in &chunks {
+        data.write_all(chunk).expect("the daemon kept reading");
+        std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("slow download took {:?}", start.elapsed());
+    drop(data);
     assert!(
-        start.elapsed() > Duration::from_secs(2),
+        start.elapsed() > Duration::from_secs(3),
         "not slow enough to test anything"
     );
     c.expect_reply(226);
-    assert_bytes_eq("slow download", &got, &body);
+    assert_bytes_eq(
+        "slow upload",
+        &std::fs::read(d.root().join("slow.bin")).unwrap(),
+        &chunks.concat(),
+    );
     c.cmd_ok("NOOP", 200);
 }
