@@ -787,15 +787,23 @@ impl Session {
         self.reply(code, text);
     }
 
+    /// Stops the pending transfer ourselves (`stop` tells the caller how)
+    /// and answers its command; false if no transfer was pending.
+    fn end_transfer(&mut self, now: Instant, stop: Action, code: u16, text: &str) -> bool {
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::Transfer(transfer) => {
+                self.finish_transfer(now, &transfer, Some(stop), code, text);
+                true
+            }
+            other => {
+                self.pending = other;
+                false
+            }
+        }
+    }
+
     fn abort_transfer(&mut self, now: Instant) {
-        if let Pending::Transfer(transfer) = std::mem::replace(&mut self.pending, Pending::None) {
-            self.finish_transfer(
-                now,
-                &transfer,
-                Some(Action::AbortTransfer),
-                426,
-                "Transfer aborted.",
-            );
+        if self.end_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
             self.reply(226, "ABOR successful.");
         }
     }
@@ -978,21 +986,20 @@ impl Session {
                 self.close();
             }
             Timer::DataConnect => {
-                if let Pending::Transfer(t) = std::mem::replace(&mut self.pending, Pending::None) {
-                    self.finish_transfer(
-                        now,
-                        &t,
-                        Some(Action::CloseData),
-                        425,
-                        "Failed to establish connection.",
-                    );
-                }
+                self.end_transfer(
+                    now,
+                    Action::CloseData,
+                    425,
+                    "Failed to establish connection.",
+                );
             }
             Timer::Stall => {
-                if let Pending::Transfer(t) = std::mem::replace(&mut self.pending, Pending::None) {
-                    let stop = Some(Action::AbortTransfer);
-                    self.finish_transfer(now, &t, stop, 426, "No progress; transfer aborted.");
-                }
+                self.end_transfer(
+                    now,
+                    Action::AbortTransfer,
+                    426,
+                    "No progress; transfer aborted.",
+                );
             }
             Timer::LoginDelay => {
                 self.pending = Pending::None;

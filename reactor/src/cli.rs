@@ -392,6 +392,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_in_dist_is_valid() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../dist/pocketftpd.conf");
+        let o = run(&["--config", example]).unwrap();
+        assert_eq!(o.root, PathBuf::from("/srv/ftp"));
+        assert_eq!(o.listen_addresses(), vec!["0.0.0.0:21".parse().unwrap()]);
+        assert_eq!(
+            (o.run_as.as_deref(), o.banner.as_str()),
+            (Some("ftp"), "Pi FTP ready.")
+        );
+        assert_eq!((o.max_clients, o.max_per_ip), (64, 8));
+    }
+
+    #[test]
     fn config_file_is_overridden_by_flags() {
         let dir = TempDir::new("cli");
         let file = dir.0.join("pocketftpd.conf");

@@ -276,11 +276,15 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
     } else {
         libc::AT_SYMLINK_NOFOLLOW
     };
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: valid fd and name; fstatat fills `st` completely on success.
-    check(unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
+    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
+    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
+    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
     // SAFETY: initialised by the successful call above.
     let st = unsafe { st.assume_init() };
+    // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
+    #[allow(clippy::useless_conversion)]
+    let (modified, links) = (i64::from(st.st_mtime), u64::from(st.st_nlink));
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFREG => FileKind::File,
         libc::S_IFDIR => FileKind::Dir,
@@ -290,9 +294,9 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
     Ok(Metadata {
         kind,
         size: st.st_size.max(0) as u64,
-        modified: st.st_mtime,
+        modified,
         mode: st.st_mode & 0o7777,
-        links: st.st_nlink,
+        links,
     })
 }
 

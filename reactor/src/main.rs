@@ -1,5 +1,6 @@
 //! The `pocketftpd` binary: parse the command line, set up, run the loop.
 
+use std::ffi::OsString;
 use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,11 +10,12 @@ use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
-use pocketftpd::server::{Limits, Server};
+use pocketftpd::server::{Limits, Reload, Server, Settings};
 use pocketftpd::users::{self, PasswordWorker, Users};
 
 fn main() -> ExitCode {
-    let command = match cli::parse(std::env::args_os().skip(1)) {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let command = match cli::parse(args.clone()) {
         Ok(command) => command,
         Err(why) => {
             eprintln!("pocketftpd: {why}");
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::HashPassword => hash_password(),
-        Command::Run(options) => match run(&options) {
+        Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
                 error!("{why}");
@@ -65,7 +67,45 @@ fn hash_password() -> ExitCode {
     }
 }
 
-fn run(options: &Options) -> Result<(), String> {
+/// What the options say about sessions and limits (at start and on SIGHUP).
+fn settings(options: &Options, users: bool) -> Settings {
+    let config = Config {
+        banner: options.banner.clone(),
+        users,
+        anonymous: !users || options.anonymous,
+        anonymous_write: options.write,
+        pasv_address: options.pasv_address,
+        idle_timeout: options.idle_timeout,
+        data_timeout: options.data_timeout,
+        login_delay: options.login_delay,
+        max_login_failures: options.max_login_failures,
+    };
+    let limits = Limits {
+        max_clients: options.max_clients,
+        max_per_ip: options.max_per_ip,
+        pasv_ports: options.pasv_ports.clone(),
+        shutdown_grace: options.shutdown_grace,
+    };
+    Settings {
+        config: Arc::new(config),
+        limits,
+    }
+}
+
+/// SIGHUP parses the same arguments again, so an edited config file counts.
+/// Where to listen, the root, the users file's path, `run-as` and the
+/// transfer log stay as they were started.
+fn reloader(args: Vec<OsString>, users: bool) -> Reload {
+    Box::new(move || match cli::parse(args.clone())? {
+        Command::Run(options) => {
+            log::set_max_level(options.log_level);
+            Ok(settings(&options, users))
+        }
+        _ => Err("the arguments no longer ask to run the daemon".to_owned()),
+    })
+}
+
+fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     let logger_config = simplelog::ConfigBuilder::new()
         .set_time_format_rfc3339()
         .build();
@@ -78,26 +118,11 @@ fn run(options: &Options) -> Result<(), String> {
     };
     let jail = Jail::open(&options.root)
         .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
-    let config = Arc::new(Config {
-        banner: options.banner.clone(),
-        users: users.is_some(),
-        anonymous: users.is_none() || options.anonymous,
-        anonymous_write: options.write,
-        pasv_address: options.pasv_address,
-        idle_timeout: options.idle_timeout,
-        data_timeout: options.data_timeout,
-        login_delay: options.login_delay,
-        max_login_failures: options.max_login_failures,
-    });
     raise_open_file_limit();
-    let limits = Limits {
-        max_clients: options.max_clients,
-        max_per_ip: options.max_per_ip,
-        pasv_ports: options.pasv_ports.clone(),
-        shutdown_grace: options.shutdown_grace,
-    };
+    let Settings { config, limits } = settings(options, users.is_some());
     let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
         .map_err(|e| e.to_string())?;
+    server.set_reload(reloader(args, users.is_some()));
     if let Some(path) = &options.xferlog {
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -74,6 +74,15 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// What SIGHUP may change: the settings of new sessions, and the limits.
+pub struct Settings {
+    pub config: Arc<Config>,
+    pub limits: Limits,
+}
+
+/// Re-reads the settings (the config file and flags) on SIGHUP.
+pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
+
 /// One client: its session and everything the session asked us to hold.
 struct Connection {
     generation: u32,
@@ -129,6 +138,7 @@ pub struct Server {
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
+    reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<std::fs::File>,
     signals: Signals,
@@ -180,6 +190,7 @@ impl Server {
             limits,
             passwords: None,
             users_file: None,
+            reload: None,
             xferlog: None,
             signals,
             stop_by: None,
@@ -198,6 +209,11 @@ impl Server {
     pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
         self.passwords = Some(worker);
         self.users_file = Some(users_file);
+    }
+
+    /// On SIGHUP, `reload` supplies new settings for new sessions and limits.
+    pub fn set_reload(&mut self, reload: Reload) {
+        self.reload = Some(reload);
     }
 
     /// Appends a line to `file` for every finished file transfer.
@@ -286,9 +302,28 @@ impl Server {
         let pending: Vec<i32> = self.signals.pending().collect();
         for signal in pending {
             match signal {
-                libc::SIGHUP => self.reload_users(),
+                libc::SIGHUP => {
+                    self.reload_settings();
+                    self.reload_users();
+                }
                 _ => self.begin_shutdown(now),
             }
+        }
+    }
+
+    /// SIGHUP: good new settings apply to sessions that start from now on;
+    /// bad ones are logged and the old ones kept.
+    fn reload_settings(&mut self) {
+        let Some(reload) = &mut self.reload else {
+            return;
+        };
+        match reload() {
+            Ok(settings) => {
+                self.config = settings.config;
+                self.limits = settings.limits;
+                info!("SIGHUP: settings re-read");
+            }
+            Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
         }
     }
 

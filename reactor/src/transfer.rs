@@ -392,10 +392,10 @@ fn send_file(
         let count = ((end - *offset) as usize)
             .min(budget - sent)
             .min(0x7fff_f000);
-        let mut off = *offset as libc::off_t;
-        // SAFETY: valid socket and file descriptors; `off` is a valid
-        // off_t that sendfile advances by the bytes it sent.
-        let n = unsafe { libc::sendfile(data.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+        let mut off = *offset as libc::off64_t;
+        // SAFETY: valid socket and file descriptors; `off` is a valid offset
+        // that sendfile64 (64-bit even on 32-bit boards) advances.
+        let n = unsafe { libc::sendfile64(data.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.kind() {

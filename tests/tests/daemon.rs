@@ -326,3 +326,40 @@ fn run_as_drops_root_after_binding() {
     c.cmd_ok("QUIT", 221);
     d.assert_alive();
 }
+
+#[test]
+fn sighup_rereads_the_config_file_for_new_sessions() {
+    let dir = TempDir::new("reload");
+    let config = dir.join("pocketftpd.conf");
+    std::fs::write(&config, "banner = \"before\"\n").unwrap();
+    let d = Daemon::with(Options {
+        extra: vec!["--config".into(), config.to_str().unwrap().into()],
+        ..Options::default()
+    });
+    let mut old = Ctrl::connect(d.addr());
+    assert_eq!(old.expect_reply(220).text(), "before");
+
+    std::fs::write(&config, "banner = \"after\"\nidle-timeout = 600\n").unwrap();
+    d.signal("HUP");
+    let banner = |d: &Daemon| Ctrl::connect(d.addr()).expect_reply(220).text().to_owned();
+    assert!(
+        wait_until(Duration::from_secs(10), || banner(&d) == "after"),
+        "{}",
+        d.stderr()
+    );
+    old.cmd_ok("USER anonymous", 331);
+    old.cmd_ok("PASS x", 230);
+
+    std::fs::write(&config, "banner = \"broken\"\nidle-timeout = soon\n").unwrap();
+    d.signal("HUP");
+    assert!(wait_until(Duration::from_secs(10), || d
+        .stderr()
+        .contains("keeping the old settings")));
+    assert!(
+        d.stderr().contains(":2: idle-timeout"),
+        "names the line and key: {}",
+        d.stderr()
+    );
+    assert_eq!(banner(&d), "after");
+    old.cmd_ok("NOOP", 200);
+}
