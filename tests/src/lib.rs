@@ -3,8 +3,21 @@
 //! client, data-connection helpers and a tiny seeded PRNG.
 //!
 //! Every test starts its own daemon with [`Daemon::start`]; the guard kills
-//! the daemon (by its own pid) and removes the root when dropped, and prints
-//! the daemon's stderr if the test is failing.
+//! the daemon (by its own pid) and removes the root when dropped, prints the
+//! daemon's stderr if the test is failing, and fails a test whose daemon
+//! exited or panicked on its own.
+//!
+//! Test files by topic: `commands.rs` (each command's reply), `errors.rs`
+//! (every error case, broken and vanishing clients), `edges.rs` (pipelining,
+//! stalls, TYPE A, symlinks, leaks, concurrency), `sessions.rs` (options,
+//! users, limits, signals), `ftplib.rs` (Python's ftplib via
+//! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
+//! rclone, tnftp).
+//!
+//! Environment: `POCKETFTPD_BIN` tests another binary instead of building
+//! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
+//! with `CI` set, a missing client program fails its test instead of
+//! skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -360,17 +373,7 @@ impl Daemon {
 
     /// Names in a folder of the root, sorted.
     pub fn names(&self, rel: &str) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(self.root.join(rel))
-            .expect("read_dir")
-            .map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        v.sort();
-        v
+        dir_names(&self.root.join(rel))
     }
 }
 

@@ -80,11 +80,25 @@ fn lftp_mirror_upload() {
     let d = Daemon::start_write();
     let local = TempDir::new("lftp");
     make_tree(&local.join("tree"), 52);
+    // An old mtime, which lftp copies with MFMT.
+    let old = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    for (rel, _) in tree_files(&local.join("tree")) {
+        fs::File::options()
+            .write(true)
+            .open(local.join("tree").join(rel))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
     lftp(
         &d,
         &format!("mirror -R {} /tree", local.join("tree").display()),
     );
     assert_same_tree(&d.root().join("tree"), &local.join("tree"));
+    for (rel, _) in tree_files(&d.root().join("tree")) {
+        let m = fs::metadata(d.root().join("tree").join(&rel)).unwrap();
+        assert_eq!(m.modified().unwrap(), old, "{rel}: mtime not set by MFMT");
+    }
 }
 
 #[test]

@@ -126,10 +126,9 @@ fn upload_read_only_is_refused() {
     let local = d.scratch().join("up.bin");
     fs::write(&local, b"data").unwrap();
     let out = curl(&["-T", local.to_str().unwrap(), &url(&d, "x.bin")]);
-    assert!(
-        !out.status.success(),
-        "upload to a read-only daemon succeeded"
-    );
+    // curl: 25 = upload failed (the STOR was refused).
+    assert_eq!(out.status.code(), Some(25), "{out:?}");
+    assert!(out.stderr.contains("550"), "{}", out.stderr);
     assert!(d.names("").is_empty(), "{:?}", d.names(""));
 }
 

@@ -522,26 +522,60 @@ fn stor_over_a_file_being_downloaded_is_atomic() {
     assert_bytes_eq("the download that started before the STOR", &got, &old);
 }
 
-/// `--data-timeout` is about progress: a slow transfer that keeps moving
-/// must not be cut off however long it takes; and a session busy with a
-/// transfer is not idle, so `--idle-timeout` must not close it during or
-/// right after the transfer. (The sleeps pace the reader; they are the
-/// scenario, not synchronisation.)
+/// `--data-timeout` is about progress: a slow download that keeps moving
+/// must not be cut off however long it takes. (The sleeps pace the reader;
+/// they are the scenario, not synchronisation.)
 #[test]
-fn slow_but_steady_transfers_outlive_the_timeouts() {
-    // An upload, so the client sets the pace: the daemon's side of the
-    // transfer lasts as long as the client sends (a download would end on
-    // the daemon's side as soon as the client's socket buffers took it all,
-    // up to 32 MiB here). Pauses stay under the data timeout; the whole
-    // transfer outlasts both timeouts.
+fn slow_but_steady_download_outlives_the_data_timeout() {
+    let d = Daemon::with(Options {
+        data_timeout: Some(1),
+        ..Options::default()
+    });
+    let body: Vec<u8> = (0..(6usize << 20)).map(|i| (i % 233) as u8).collect();
+    d.put("slow.bin", &body);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let p = c.pasv();
+    c.send("RETR slow.bin");
+    let mut data = p.open();
+    c.expect_one_of(&[125, 150]);
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let n = data.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "endless slow read"
+        );
+    }
+    assert!(
+        start.elapsed() > Duration::from_secs(2),
+        "not slow enough to test anything"
+    );
+    c.expect_reply(226);
+    assert_bytes_eq("slow download", &got, &body);
+    c.cmd_ok("NOOP", 200);
+}
+
+/// The same for an upload, where no socket buffer hides the pace from the
+/// daemon: a session busy receiving a file is not idle either, so neither
+/// `--data-timeout 1` nor `--idle-timeout 1` may end it.
+#[test]
+fn slow_but_steady_upload_outlives_both_timeouts() {
     let d = Daemon::with(Options {
         write: true,
         data_timeout: Some(1),
-        idle_timeout: Some(2),
+        idle_timeout: Some(1),
         ..Options::default()
     });
-    let mut rng = Rng::new(11);
-    let chunks: Vec<Vec<u8>> = (0..40).map(|_| rng.bytes(64 * 1024)).collect();
+    let mut rng = Rng::new(111);
+    let body = rng.bytes(40 * 16 * 1024);
     let mut c = d.login();
     c.cmd_ok("TYPE I", 200);
     let p = c.pasv();
@@ -549,20 +583,54 @@ fn slow_but_steady_transfers_outlive_the_timeouts() {
     let mut data = p.open();
     c.expect_one_of(&[125, 150]);
     let start = Instant::now();
-    for chunk in &chunks {
-        data.write_all(chunk).expect("the daemon kept reading");
-        std::thread::sleep(Duration::from_millis(100));
+    for chunk in body.chunks(16 * 1024) {
+        data.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(75));
     }
     drop(data);
     assert!(
-        start.elapsed() > Duration::from_secs(3),
+        start.elapsed() > Duration::from_secs(2),
         "not slow enough to test anything"
     );
     c.expect_reply(226);
+    c.cmd_ok("NOOP", 200);
     assert_bytes_eq(
         "slow upload",
-        &std::fs::read(d.root().join("slow.bin")).unwrap(),
-        &chunks.concat(),
+        &fs::read(d.root().join("slow.bin")).unwrap(),
+        &body,
     );
-    c.cmd_ok("NOOP", 200);
+}
+
+/// lftp pipelines PORT, REST and STOR without waiting for replies.
+#[test]
+fn pipelined_port_rest_stor() {
+    let d = Daemon::start_write();
+    d.put("r.bin", b"0123456789");
+    let mut c = d.login();
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    c.send_raw(
+        format!(
+            "TYPE I\r\nPORT 127,0,0,1,{},{}\r\nREST 4\r\nSTOR r.bin\r\n",
+            port >> 8,
+            port & 0xff
+        )
+        .as_bytes(),
+    );
+    c.expect_reply(200);
+    c.expect_reply(200);
+    c.expect_reply(350);
+    let mut data = Pending::Active(l).open();
+    c.expect_one_of(&[125, 150]);
+    data.write_all(b"abc").unwrap();
+    drop(data);
+    c.expect_reply(226);
+    // Written in place at offset 4; whether the old tail survives beyond
+    // the new data is left open by the RFCs (vsftpd keeps it).
+    let got = fs::read(d.root().join("r.bin")).unwrap();
+    assert!(
+        got == b"0123abc789" || got == b"0123abc",
+        "REST 4 + STOR abc over 0123456789 gave {:?}",
+        String::from_utf8_lossy(&got)
+    );
 }

@@ -294,3 +294,19 @@ fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn pasv_address_is_announced_and_the_listener_still_answers_locally() {
+    let d = Daemon::with(opts(&["--pasv-address", "10.1.2.3"]));
+    d.put("f", b"via nat");
+    let mut c = d.login();
+    let r = c.cmd_ok("PASV", 227);
+    let (ip, port) = parse_227(r.text()).expect("227 format");
+    assert_eq!(ip.to_string(), "10.1.2.3", "{:?}", r.lines);
+    // Clients ignore the 227 address and use the control connection's.
+    let p = Pending::Passive(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    assert_eq!(c.download_via(p, "RETR f"), b"via nat");
+    // EPSV carries no address and works as always.
+    let p = c.epsv();
+    assert_eq!(c.download_via(p, "RETR f"), b"via nat");
+}
