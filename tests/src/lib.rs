@@ -674,6 +674,17 @@ impl Ctrl {
         r
     }
 
+    /// `TYPE I`, `PASV`, then `line` (a transfer command): makes the data
+    /// connection and reads the 150/125, leaving the transfer under way.
+    pub fn begin_transfer(&mut self, line: &str) -> TcpStream {
+        self.cmd_ok("TYPE I", 200);
+        let pending = self.pasv();
+        self.send(line);
+        let data = pending.open();
+        self.expect_one_of(&[125, 150]);
+        data
+    }
+
     /// Run a download-like command (`RETR x`, `LIST`, `NLST`, `MLSD`) over a
     /// fresh passive connection; returns the bytes; asserts 150/125 and 226.
     pub fn download(&mut self, line: &str) -> Vec<u8> {

@@ -40,11 +40,7 @@ fn sigterm_lets_a_running_download_finish_then_exits_zero() {
 
     let mut idle = d.login();
     let mut busy = d.login();
-    busy.cmd_ok("TYPE I", 200);
-    let pending = busy.pasv();
-    busy.send("RETR big.bin");
-    let mut stream = pending.open();
-    busy.expect_one_of(&[125, 150]);
+    let mut stream = busy.begin_transfer("RETR big.bin");
     let mut got = vec![0u8; 1 << 20];
     stream.read_exact(&mut got).expect("first MiB");
 
@@ -166,11 +162,7 @@ fn a_full_disk_is_452_and_the_old_file_survives() {
         ..Options::default()
     });
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let pending = c.pasv();
-    c.send("STOR keep.bin");
-    let mut data = pending.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR keep.bin");
     // More than the disk holds; the daemon stops reading once it is full.
     let chunk = vec![0xA5u8; 64 * 1024];
     for _ in 0..64 {

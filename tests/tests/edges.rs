@@ -55,11 +55,7 @@ fn quit_during_a_transfer_waits_for_it() {
     let body: Vec<u8> = (0..(4usize << 20)).map(|i| (i % 239) as u8).collect();
     d.put("q.bin", &body);
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR q.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR q.bin");
     c.send("QUIT");
     let mut got = Vec::new();
     data.read_to_end(&mut got).unwrap();
@@ -78,11 +74,7 @@ fn stalled_upload_fails_after_data_timeout_and_keeps_the_old_file() {
     });
     d.put("s.bin", b"old");
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("STOR s.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR s.bin");
     data.write_all(b"partial").unwrap();
     // Then nothing: the daemon gives up after about a second.
     let start = Instant::now();
@@ -107,11 +99,7 @@ fn stalled_download_fails_after_data_timeout() {
     });
     d.put("big.bin", &vec![0x11u8; 32 << 20]);
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR big.bin");
-    let data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let data = c.begin_transfer("RETR big.bin");
     // Never read: the socket buffers fill and progress stops.
     let r = c.reply();
     assert!(
@@ -308,11 +296,7 @@ fn abor_during_an_upload_keeps_the_old_file() {
     let mut d = Daemon::start_write();
     d.put("u.bin", b"old body");
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("STOR u.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR u.bin");
     data.write_all(&[9u8; 200_000]).unwrap();
     c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n");
     // 426 then 226 (aborted while running), or 226 then 225 if the daemon
@@ -477,11 +461,7 @@ fn stat_during_a_transfer_answers_and_the_transfer_goes_on() {
     let body: Vec<u8> = (0..(16usize << 20)).map(|i| (i % 247) as u8).collect();
     d.put("big.bin", &body);
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR big.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR big.bin");
     let mut got = vec![0u8; 4096];
     data.read_exact(&mut got).unwrap();
     // TELNET IP + SYNCH before STAT, as clients send it.
@@ -502,11 +482,7 @@ fn stor_over_a_file_being_downloaded_is_atomic() {
     let new = vec![b'n'; 1 << 20];
     d.put("f.bin", &old);
     let mut reader = d.login();
-    reader.cmd_ok("TYPE I", 200);
-    let p = reader.pasv();
-    reader.send("RETR f.bin");
-    let mut data = p.open();
-    reader.expect_one_of(&[125, 150]);
+    let mut data = reader.begin_transfer("RETR f.bin");
     let mut got = vec![0u8; 65536];
     data.read_exact(&mut got).unwrap();
     let mut writer = d.login();
@@ -534,11 +510,7 @@ fn slow_but_steady_download_outlives_the_data_timeout() {
     let body: Vec<u8> = (0..(6usize << 20)).map(|i| (i % 233) as u8).collect();
     d.put("slow.bin", &body);
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR slow.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR slow.bin");
     let start = Instant::now();
     let mut got = Vec::new();
     let mut buf = vec![0u8; 128 * 1024];
@@ -577,11 +549,7 @@ fn slow_but_steady_upload_outlives_both_timeouts() {
     let mut rng = Rng::new(111);
     let body = rng.bytes(40 * 16 * 1024);
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("STOR slow.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR slow.bin");
     let start = Instant::now();
     for chunk in body.chunks(16 * 1024) {
         data.write_all(chunk).unwrap();

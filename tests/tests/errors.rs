@@ -434,11 +434,7 @@ fn data_reset_mid_upload_keeps_the_old_file() {
     d.put("target.bin", &old);
     let mut other = d.login();
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("STOR target.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR target.bin");
     data.write_all(&vec![0xabu8; 256 * 1024]).unwrap();
     data.flush().unwrap();
     // The daemon has read some of it into its hidden temporary file.
@@ -471,11 +467,7 @@ fn control_dropped_mid_upload_keeps_the_old_file() {
     let mut d = Daemon::start_write();
     d.put("t.bin", b"old");
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("STOR t.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("STOR t.bin");
     data.write_all(&[1u8; 100_000]).unwrap();
     wait_for_temp_file(&d);
     set_linger_zero(c.stream());
@@ -497,11 +489,7 @@ fn control_dropped_mid_download() {
     let bytes = big_file(&d, "big.bin");
     let mut other = d.login();
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR big.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR big.bin");
     let mut buf = vec![0u8; 65536];
     data.read_exact(&mut buf).unwrap();
     drop(c);
@@ -523,11 +511,7 @@ fn data_closed_early_on_retr_is_426() {
     let mut d = Daemon::start();
     big_file(&d, "big.bin");
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR big.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR big.bin");
     let mut buf = vec![0u8; 65536];
     data.read_exact(&mut buf).unwrap();
     set_linger_zero(&data);
@@ -547,11 +531,7 @@ fn abor_during_a_download_is_426_then_226() {
     let mut d = Daemon::start();
     big_file(&d, "big.bin");
     let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    let p = c.pasv();
-    c.send("RETR big.bin");
-    let mut data = p.open();
-    c.expect_one_of(&[125, 150]);
+    let mut data = c.begin_transfer("RETR big.bin");
     let mut buf = vec![0u8; 65536];
     data.read_exact(&mut buf).unwrap();
     // TELNET IP + SYNCH first, as lftp does; the daemon must ignore them.
