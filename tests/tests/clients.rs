@@ -249,6 +249,86 @@ fn rclone_copy_into_a_new_folder_and_back() {
 }
 
 #[test]
+fn lftp_segmented_download_and_long_listing() {
+    if !need_program("lftp") {
+        return;
+    }
+    let d = Daemon::start();
+    let body = Rng::new(67).bytes((2 << 20) + 4321);
+    d.put("seg.bin", &body);
+    let local = TempDir::new("lftp-pget");
+    let run = lftp(
+        &d,
+        &format!(
+            "pget -n 4 /seg.bin -o {}; cls -l /",
+            local.join("seg.bin").display()
+        ),
+    );
+    assert_bytes_eq(
+        "pget -n 4",
+        &fs::read(local.join("seg.bin")).unwrap(),
+        &body,
+    );
+    let out = String::from_utf8_lossy(&run.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.ends_with("seg.bin"))
+        .unwrap_or_else(|| panic!("cls -l: {out:?}"));
+    // lftp reads MLSD: a read-only session's perm=r shows as -r--r--r--.
+    assert!(
+        line.starts_with("-r--") && line.contains(&body.len().to_string()),
+        "{line}"
+    );
+}
+
+#[test]
+fn rclone_check_lsf_moveto_purge() {
+    if !need_program("rclone") {
+        return;
+    }
+    let d = Daemon::start_write();
+    let local = TempDir::new("rclone-ops");
+    make_tree(&local.join("src"), 73);
+    let src = local.join("src").display().to_string();
+    rclone(
+        &d,
+        local.path(),
+        &["copy".into(), src.clone(), ":ftp:t".into()],
+    );
+    rclone(&d, local.path(), &["check".into(), src, ":ftp:t".into()]);
+    let listed = rclone(
+        &d,
+        local.path(),
+        &["lsf".into(), "-R".into(), ":ftp:t".into()],
+    );
+    let mut want: Vec<String> = tree_files(&local.join("src"))
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let mut got: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|l| !l.ends_with('/'))
+        .map(str::to_owned)
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "rclone lsf -R");
+    let (first, _) = tree_files(&local.join("src")).remove(0);
+    rclone(
+        &d,
+        local.path(),
+        &[
+            "moveto".into(),
+            format!(":ftp:t/{first}"),
+            ":ftp:moved.bin".into(),
+        ],
+    );
+    assert!(d.root().join("moved.bin").is_file() && !d.root().join("t").join(&first).exists());
+    rclone(&d, local.path(), &["purge".into(), ":ftp:t".into()]);
+    assert_eq!(d.names(""), ["moved.bin"]);
+}
+
+#[test]
 fn tnftp_batch_session() {
     if !need_program("tnftp") {
         return;

@@ -217,3 +217,23 @@ fn utf8_name_round_trip() {
     );
     assert_eq!(curl_ok(&[&u]), "ünïcødé body".as_bytes());
 }
+
+#[test]
+fn byte_ranges() {
+    let d = Daemon::start();
+    let bytes = Rng::new(29).bytes(300_000);
+    d.put("r.bin", &bytes);
+    // curl sends REST, then closes the data connection once it has the range.
+    assert_bytes_eq(
+        "-r 100-199",
+        &curl_ok(&["-r", "100-199", &url(&d, "r.bin")]),
+        &bytes[100..200],
+    );
+    assert_bytes_eq(
+        "-r 299000-",
+        &curl_ok(&["-r", "299000-", &url(&d, "r.bin")]),
+        &bytes[299_000..],
+    );
+    let mut d = d;
+    d.assert_alive();
+}

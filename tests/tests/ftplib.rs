@@ -8,12 +8,16 @@ use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 fn run_ftplib(d: &Daemon, scenario: &str, mode: &str, local: &Path) {
+    run_ftplib_at("127.0.0.1", d.port, scenario, mode, local);
+}
+
+fn run_ftplib_at(host: &str, port: u16, scenario: &str, mode: &str, local: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/ftplib_client.py");
     let out = run_bounded(
         Command::new("python3")
             .arg(&script)
-            .arg("127.0.0.1")
-            .arg(d.port.to_string())
+            .arg(host)
+            .arg(port.to_string())
             .arg(scenario)
             .arg(mode)
             .arg(local),
@@ -29,8 +33,24 @@ fn run_ftplib(d: &Daemon, scenario: &str, mode: &str, local: &Path) {
     );
 }
 
-fn transfer(mode: &str, seed: u64) {
-    let d = Daemon::start_write();
+/// Which address ftplib talks to.
+#[derive(Clone, Copy, PartialEq)]
+enum Family {
+    V4,
+    /// `[::1]`: ftplib then uses EPSV and EPRT `|2|`.
+    V6,
+}
+
+fn transfer(mode: &str, seed: u64, family: Family) {
+    let v6_port = free_v6_port();
+    let d = match family {
+        Family::V4 => Daemon::start_write(),
+        Family::V6 => Daemon::with(Options {
+            write: true,
+            extra: vec!["--listen".into(), format!("[::1]:{v6_port}")],
+            ..Options::default()
+        }),
+    };
     let local = TempDir::new("ftplib");
     for sub in ["up", "down", "rest", "extra"] {
         fs::create_dir(local.join(sub)).unwrap();
@@ -47,7 +67,10 @@ fn transfer(mode: &str, seed: u64) {
         fs::write(local.join("extra").join(&name), &extra).unwrap();
         files.push((name, body, extra));
     }
-    run_ftplib(&d, "transfer", mode, local.path());
+    match family {
+        Family::V4 => run_ftplib(&d, "transfer", mode, local.path()),
+        Family::V6 => run_ftplib_at("::1", v6_port, "transfer", mode, local.path()),
+    }
     for (name, body, extra) in &files {
         let down = fs::read(local.join("down").join(name)).unwrap();
         assert_bytes_eq(&format!("downloaded {name}"), &down, body);
@@ -65,12 +88,30 @@ fn transfer(mode: &str, seed: u64) {
 
 #[test]
 fn transfer_passive() {
-    transfer("passive", 0x5eed_0001);
+    transfer("passive", 0x5eed_0001, Family::V4);
+}
+
+#[test]
+fn transfer_passive_ipv6() {
+    transfer("passive", 0x5eed_0003, Family::V6);
+}
+
+#[test]
+fn transfer_active_ipv6() {
+    transfer("active", 0x5eed_0004, Family::V6);
+}
+
+/// A free port on [::1].
+fn free_v6_port() -> u16 {
+    std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind [::1]:0")
 }
 
 #[test]
 fn transfer_active() {
-    transfer("active", 0x5eed_0002);
+    transfer("active", 0x5eed_0002, Family::V4);
 }
 
 fn listing(mode: &str) {
