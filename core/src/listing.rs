@@ -66,7 +66,7 @@ pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
 }
 
 /// Appends `YYYYMMDDHHMMSS` (UTC), the MDTM and MLST `modify` format.
-pub fn write_timestamp(out: &mut Vec<u8>, unix: i64) {
+fn write_timestamp(out: &mut Vec<u8>, unix: i64) {
     out.extend_from_slice(CivilTime::from_unix(unix).timestamp().as_bytes());
 }
 
