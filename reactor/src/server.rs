@@ -29,8 +29,16 @@ use crate::jail::Jail;
 use crate::transfer::{self, Opened, Step, Transfer};
 use crate::users::{Check, PasswordWorker, Users};
 
-/// Bytes one transfer may move per turn before the others get theirs.
-const TRANSFER_BUDGET: usize = 256 * 1024;
+/// Bytes all running transfers together may move per turn of the loop
+/// before control sockets are served again: about a millisecond of work, so
+/// a NOOP is answered promptly however many transfers run.
+const TURN_BUDGET: usize = 1024 * 1024;
+/// The least one transfer moves per turn, so many transfers still make
+/// large system calls.
+const MIN_STEP: usize = 32 * 1024;
+/// How often a running transfer tells its session about progress (for the
+/// stall timer and STAT; seconds-scale, so a few times a second is plenty).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// The shared buffer for control reads and uploads.
 const BUFFER_SIZE: usize = 256 * 1024;
 /// Most bytes of an inline `STAT path` listing.
@@ -98,8 +106,10 @@ struct Connection {
     connecting: Option<SocketAddr>,
     opened: Option<Opened>,
     transfer: Option<Transfer>,
-    /// Bytes last reported with `TransferProgress`.
+    /// Bytes last reported with `TransferProgress`, and when the next report
+    /// is due.
     reported: u64,
+    progress_due: Instant,
     /// The deadline this connection has in the timer heap.
     timer: Option<Instant>,
     closing: bool,
@@ -107,8 +117,9 @@ struct Connection {
 
 impl Connection {
     /// Drops the data connection and whatever was opened for it; an
-    /// unfinished upload's temporary file goes with it.
-    fn close_data(&mut self, registry: &Registry) {
+    /// unfinished upload's temporary file goes with it. `running` counts the
+    /// daemon's running transfers.
+    fn close_data(&mut self, registry: &Registry, running: &mut usize) {
         if let Some(mut listener) = self.listener.take() {
             let _ = registry.deregister(&mut listener);
         }
@@ -117,7 +128,9 @@ impl Connection {
         }
         self.connecting = None;
         self.opened = None;
-        self.transfer = None;
+        if self.transfer.take().is_some() {
+            *running -= 1;
+        }
     }
 }
 
@@ -128,6 +141,8 @@ pub struct Server {
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     /// Transfers whose budget ran out with work left.
     busy: Vec<(usize, u32)>,
+    /// How many transfers are running; they share [`TURN_BUDGET`].
+    transfers: usize,
     /// Answers to data actions that failed at once, given on the next turn:
     /// the core wants them after its action queue is drained.
     deferred: Vec<(usize, u32, Event)>,
@@ -183,6 +198,7 @@ impl Server {
             connections: Slab::new(),
             timers: BinaryHeap::new(),
             busy: Vec::new(),
+            transfers: 0,
             deferred: Vec::new(),
             per_ip: HashMap::new(),
             config,
@@ -421,6 +437,7 @@ impl Server {
             opened: None,
             transfer: None,
             reported: 0,
+            progress_due: now,
             timer: None,
             closing: false,
         });
@@ -430,7 +447,7 @@ impl Server {
 
     fn remove(&mut self, key: usize) {
         let mut conn = self.connections.remove(key);
-        conn.close_data(self.poll.registry());
+        conn.close_data(self.poll.registry(), &mut self.transfers);
         let _ = self.poll.registry().deregister(&mut conn.control);
         let ip = canonical_ip(conn.session.peer().ip());
         if let Some(count) = self.per_ip.get_mut(&ip) {
@@ -513,7 +530,7 @@ impl Server {
                     "{}: data connection to {addr} failed: {e}",
                     conn.session.peer()
                 );
-                conn.close_data(self.poll.registry());
+                conn.close_data(self.poll.registry(), &mut self.transfers);
                 Event::Failed(kind_of(&e))
             }
         };
@@ -527,21 +544,23 @@ impl Server {
         let (Some(transfer), Some(data)) = (&mut conn.transfer, &mut conn.data) else {
             return;
         };
-        let step = transfer.step(data, &mut self.buffer, TRANSFER_BUDGET);
+        let budget = (TURN_BUDGET / self.transfers.max(1)).max(MIN_STEP);
+        let step = transfer.step(data, &mut self.buffer, budget);
         let bytes = transfer.bytes;
         let event = match step {
             Ok(step @ (Step::Blocked | Step::MoreWork)) => {
                 if step == Step::MoreWork {
                     self.busy.push((key, conn.generation));
                 }
-                if bytes == conn.reported {
+                if bytes == conn.reported || now < conn.progress_due {
                     return;
                 }
                 conn.reported = bytes;
+                conn.progress_due = now + PROGRESS_INTERVAL;
                 Event::TransferProgress { bytes }
             }
             Ok(Step::Done) => {
-                conn.close_data(self.poll.registry());
+                conn.close_data(self.poll.registry(), &mut self.transfers);
                 Event::TransferDone { bytes }
             }
             Err(e) => {
@@ -549,7 +568,7 @@ impl Server {
                     "{}: transfer failed after {bytes} bytes: {e}",
                     conn.session.peer()
                 );
-                conn.close_data(self.poll.registry());
+                conn.close_data(self.poll.registry(), &mut self.transfers);
                 Event::Failed(kind_of(&e))
             }
         };
@@ -665,7 +684,7 @@ impl Server {
         let conn = &mut self.connections[key];
         let answer = match action {
             Action::CloseData | Action::AbortTransfer => {
-                conn.close_data(registry);
+                conn.close_data(registry, &mut self.transfers);
                 None
             }
             Action::RejectData => {
@@ -739,7 +758,9 @@ impl Server {
                 match conn.opened.take() {
                     Some(opened) if conn.data.is_some() => {
                         conn.transfer = Some(Transfer::new(opened, ascii, wall_clock()));
+                        self.transfers += 1;
                         conn.reported = 0;
+                        conn.progress_due = now + PROGRESS_INTERVAL;
                         // Data may already be waiting: its edge will not come again.
                         self.busy.push((key, conn.generation));
                     }
