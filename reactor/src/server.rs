@@ -1,14 +1,17 @@
 //! The event loop: one thread, one `mio::Poll`, one `Slab` of connections.
 //!
 //! Each wake-up reads the clock once, handles every ready socket (reading and
-//! writing until `WouldBlock`: readiness is edge-triggered), gives each
-//! transfer with work left one bounded step, and fires due timers. After any
+//! writing control sockets until `WouldBlock`: readiness is edge-triggered),
+//! moves transfers from a run queue until the turn's byte budget is spent
+//! (a ready data socket only joins the queue), and fires due timers. So a
+//! turn stays short however many transfers run, and control commands are
+//! answered between them. After any
 //! input to a session, [`Server::drive`] drains it: carries out its actions,
 //! feeds it more control bytes while it has room, writes its replies, and
 //! re-arms its timer. The reactor makes no protocol decision of its own.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -29,13 +32,12 @@ use crate::jail::Jail;
 use crate::transfer::{self, Opened, Step, Transfer};
 use crate::users::{Check, PasswordWorker, Users};
 
-/// Bytes all running transfers together may move per turn of the loop
-/// before control sockets are served again: about a millisecond of work, so
-/// a NOOP is answered promptly however many transfers run.
-const TURN_BUDGET: usize = 1024 * 1024;
-/// The least one transfer moves per turn, so many transfers still make
-/// large system calls.
-const MIN_STEP: usize = 32 * 1024;
+/// Bytes the transfers together may move per turn of the loop before
+/// sockets are polled again: a fraction of a millisecond of work, so a NOOP
+/// is answered promptly however many transfers run.
+const TURN_BUDGET: usize = 256 * 1024;
+/// Bytes one transfer moves per step: large system calls, fair turns.
+const STEP: usize = 128 * 1024;
 /// How often a running transfer tells its session about progress (for the
 /// stall timer and STAT; seconds-scale, so a few times a second is plenty).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -106,6 +108,8 @@ struct Connection {
     connecting: Option<SocketAddr>,
     opened: Option<Opened>,
     transfer: Option<Transfer>,
+    /// In the run queue.
+    queued: bool,
     /// Bytes last reported with `TransferProgress`, and when the next report
     /// is due.
     reported: u64,
@@ -116,10 +120,17 @@ struct Connection {
 }
 
 impl Connection {
+    /// Puts the running transfer, if any, in the run queue (once).
+    fn schedule(&mut self, key: usize, runnable: &mut VecDeque<(usize, u32)>) {
+        if self.transfer.is_some() && !self.queued {
+            self.queued = true;
+            runnable.push_back((key, self.generation));
+        }
+    }
+
     /// Drops the data connection and whatever was opened for it; an
-    /// unfinished upload's temporary file goes with it. `running` counts the
-    /// daemon's running transfers.
-    fn close_data(&mut self, registry: &Registry, running: &mut usize) {
+    /// unfinished upload's temporary file goes with it.
+    fn close_data(&mut self, registry: &Registry) {
         if let Some(mut listener) = self.listener.take() {
             let _ = registry.deregister(&mut listener);
         }
@@ -128,9 +139,7 @@ impl Connection {
         }
         self.connecting = None;
         self.opened = None;
-        if self.transfer.take().is_some() {
-            *running -= 1;
-        }
+        self.transfer = None;
     }
 }
 
@@ -139,10 +148,9 @@ pub struct Server {
     listeners: Vec<TcpListener>,
     connections: Slab<Connection>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
-    /// Transfers whose budget ran out with work left.
-    busy: Vec<(usize, u32)>,
-    /// How many transfers are running; they share [`TURN_BUDGET`].
-    transfers: usize,
+    /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
+    /// [`TURN_BUDGET`] per turn of the loop.
+    runnable: VecDeque<(usize, u32)>,
     /// Answers to data actions that failed at once, given on the next turn:
     /// the core wants them after its action queue is drained.
     deferred: Vec<(usize, u32, Event)>,
@@ -197,8 +205,7 @@ impl Server {
             listeners,
             connections: Slab::new(),
             timers: BinaryHeap::new(),
-            busy: Vec::new(),
-            transfers: 0,
+            runnable: VecDeque::new(),
             deferred: Vec::new(),
             per_ip: HashMap::new(),
             config,
@@ -257,7 +264,7 @@ impl Server {
                     return Ok(());
                 }
             }
-            let timeout = if self.busy.is_empty() && self.deferred.is_empty() {
+            let timeout = if self.runnable.is_empty() && self.deferred.is_empty() {
                 let next_timer = self.timers.peek().map(|Reverse((at, _, _))| *at);
                 next_timer
                     .into_iter()
@@ -299,13 +306,18 @@ impl Server {
                     self.event(key, now, event);
                 }
             }
-            for (key, generation) in std::mem::take(&mut self.busy) {
-                if self
+            let mut spent = 0;
+            while spent < TURN_BUDGET {
+                let Some((key, generation)) = self.runnable.pop_front() else {
+                    break;
+                };
+                if let Some(conn) = self
                     .connections
-                    .get(key)
-                    .is_some_and(|c| c.generation == generation)
+                    .get_mut(key)
+                    .filter(|c| c.generation == generation)
                 {
-                    self.pump(key, now);
+                    conn.queued = false;
+                    spent += self.pump(key, now).max(1);
                 }
             }
             self.fire_timers(now);
@@ -436,6 +448,7 @@ impl Server {
             connecting: None,
             opened: None,
             transfer: None,
+            queued: false,
             reported: 0,
             progress_due: now,
             timer: None,
@@ -447,7 +460,7 @@ impl Server {
 
     fn remove(&mut self, key: usize) {
         let mut conn = self.connections.remove(key);
-        conn.close_data(self.poll.registry(), &mut self.transfers);
+        conn.close_data(self.poll.registry());
         let _ = self.poll.registry().deregister(&mut conn.control);
         let ip = canonical_ip(conn.session.peer().ip());
         if let Some(count) = self.per_ip.get_mut(&ip) {
@@ -470,7 +483,7 @@ impl Server {
             Kind::Data if self.connections[key].connecting.is_some() => {
                 self.finish_connect(key, now)
             }
-            Kind::Data => self.pump(key, now),
+            Kind::Data => self.connections[key].schedule(key, &mut self.runnable),
             Kind::Server => {}
         }
     }
@@ -530,7 +543,7 @@ impl Server {
                     "{}: data connection to {addr} failed: {e}",
                     conn.session.peer()
                 );
-                conn.close_data(self.poll.registry(), &mut self.transfers);
+                conn.close_data(self.poll.registry());
                 Event::Failed(kind_of(&e))
             }
         };
@@ -538,29 +551,30 @@ impl Server {
         self.event(key, now, event);
     }
 
-    /// Moves one bounded step of the running transfer.
-    fn pump(&mut self, key: usize, now: Instant) {
+    /// Moves one step of the running transfer; returns the bytes moved.
+    fn pump(&mut self, key: usize, now: Instant) -> usize {
         let conn = &mut self.connections[key];
         let (Some(transfer), Some(data)) = (&mut conn.transfer, &mut conn.data) else {
-            return;
+            return 0;
         };
-        let budget = (TURN_BUDGET / self.transfers.max(1)).max(MIN_STEP);
-        let step = transfer.step(data, &mut self.buffer, budget);
+        let before = transfer.bytes;
+        let step = transfer.step(data, &mut self.buffer, STEP);
         let bytes = transfer.bytes;
+        let moved = (bytes - before) as usize;
         let event = match step {
             Ok(step @ (Step::Blocked | Step::MoreWork)) => {
                 if step == Step::MoreWork {
-                    self.busy.push((key, conn.generation));
+                    conn.schedule(key, &mut self.runnable);
                 }
                 if bytes == conn.reported || now < conn.progress_due {
-                    return;
+                    return moved;
                 }
                 conn.reported = bytes;
                 conn.progress_due = now + PROGRESS_INTERVAL;
                 Event::TransferProgress { bytes }
             }
             Ok(Step::Done) => {
-                conn.close_data(self.poll.registry(), &mut self.transfers);
+                conn.close_data(self.poll.registry());
                 Event::TransferDone { bytes }
             }
             Err(e) => {
@@ -568,11 +582,12 @@ impl Server {
                     "{}: transfer failed after {bytes} bytes: {e}",
                     conn.session.peer()
                 );
-                conn.close_data(self.poll.registry(), &mut self.transfers);
+                conn.close_data(self.poll.registry());
                 Event::Failed(kind_of(&e))
             }
         };
         self.event(key, now, event);
+        moved
     }
 
     fn password_answers(&mut self, now: Instant) {
@@ -684,7 +699,7 @@ impl Server {
         let conn = &mut self.connections[key];
         let answer = match action {
             Action::CloseData | Action::AbortTransfer => {
-                conn.close_data(registry, &mut self.transfers);
+                conn.close_data(registry);
                 None
             }
             Action::RejectData => {
@@ -758,11 +773,10 @@ impl Server {
                 match conn.opened.take() {
                     Some(opened) if conn.data.is_some() => {
                         conn.transfer = Some(Transfer::new(opened, ascii, wall_clock()));
-                        self.transfers += 1;
                         conn.reported = 0;
                         conn.progress_due = now + PROGRESS_INTERVAL;
                         // Data may already be waiting: its edge will not come again.
-                        self.busy.push((key, conn.generation));
+                        conn.schedule(key, &mut self.runnable);
                     }
                     _ => {
                         error!("reactor bug: StartTransfer without an opened file and a data connection");
