@@ -317,6 +317,7 @@ impl Server {
                     .filter(|c| c.generation == generation)
                 {
                     conn.queued = false;
+                    // A step that moved nothing still counts: the turn ends.
                     spent += self.pump(key, now).max(1);
                 }
             }
