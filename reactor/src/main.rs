@@ -5,7 +5,7 @@ use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use log::{error, info};
+use log::info;
 use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
@@ -35,7 +35,6 @@ fn main() -> ExitCode {
         Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
-                error!("{why}");
                 eprintln!("pocketftpd: {why}");
                 ExitCode::FAILURE
             }
