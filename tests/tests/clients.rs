@@ -16,10 +16,11 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// A small tree: nested folders, an empty file, a > 1 MiB file, a space.
 fn make_tree(dir: &Path, seed: u64) {
     let mut rng = Rng::new(seed);
-    let files: [(&str, usize); 5] = [
+    let files: [(&str, usize); 6] = [
         ("a.txt", 100),
         ("empty.bin", 0),
         ("sub/b c.bin", 70_000),
+        ("sub/café ö.txt", 12),
         ("sub/deeper/big.bin", (1 << 20) + 3),
         ("sub/deeper/z.txt", 1),
     ];
@@ -131,7 +132,7 @@ fn lftp_active_mode_operations() {
 }
 
 #[test]
-fn wget_recursive_download() {
+fn wget_mirror_download() {
     if !need_program("wget") {
         return;
     }
@@ -140,16 +141,7 @@ fn wget_recursive_download() {
     let local = TempDir::new("wget");
     let run = run_bounded(
         Command::new("wget")
-            .args([
-                "-q",
-                "-r",
-                "-nH",
-                "--no-remove-listing",
-                "-t",
-                "1",
-                "-T",
-                "15",
-            ])
+            .args(["-q", "-m", "-nH", "-t", "1", "-T", "15"])
             .arg("-P")
             .arg(local.path())
             .arg(format!("ftp://127.0.0.1:{}/tree/", d.port)),
@@ -162,7 +154,7 @@ fn wget_recursive_download() {
         run.status,
         run.stderr
     );
-    // wget keeps its .listing files; compare only the real files.
+    // -m keeps wget's .listing files; compare only the real files.
     for entry in tree_files(&local.join("tree")) {
         if !entry.0.ends_with(".listing") {
             let want = fs::read(d.root().join("tree").join(&entry.0)).unwrap();

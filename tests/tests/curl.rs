@@ -192,10 +192,13 @@ fn quote_rename_and_delete() {
         "RNTO r.txt",
         "-Q",
         "DELE gone.txt",
+        "-Q",
+        "MKD made",
         "--list-only",
         &url(&d, ""),
     ]);
-    assert_eq!(d.names(""), ["r.txt"]);
+    assert_eq!(d.names(""), ["made", "r.txt"]);
+    assert!(d.root().join("made").is_dir());
     assert_eq!(fs::read(d.root().join("r.txt")).unwrap(), b"quoted");
     // A quote command that fails makes curl fail (exit 21: quote error).
     let out = curl(&["-Q", "DELE missing.txt", &url(&d, "")]);
