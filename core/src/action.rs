@@ -56,6 +56,9 @@ pub enum Action {
     /// Close the data connection just reported by `DataConnected` (it came from
     /// a foreign address) and keep listening. No answer.
     RejectData,
+    /// Close the passive listener but keep the data connection it gave: a
+    /// `PASV` admits one connection. No answer.
+    StopListening,
     /// Open the source or sink of the next transfer.
     /// Answer: `Opened` or `Failed`.
     Open { path: VirtualPath, mode: OpenMode },
@@ -77,11 +80,11 @@ pub enum Action {
     /// Remove an empty folder. Answer: `Done` or `Failed`.
     RemoveDir(VirtualPath),
     /// MFMT: set a file's modification time (Unix seconds, UTC).
-    /// Answer: `Done` or `Failed`.
+    /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
-    /// `STAT path`: a bounded `LIST`-style listing returned inline.
-    /// Answer: `Listing` or `Failed`.
-    ListToControl(VirtualPath),
+    /// `STAT path`: a `LIST`-style listing returned inline, cut off after
+    /// about `max_bytes`. Answer: `Listing` or `Failed`.
+    ListToControl { path: VirtualPath, max_bytes: usize },
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.
     VerifyPassword { user: String, password: String },

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::line::LineReader;
-use crate::sim::{run_both, MemFs, Step};
+use crate::sim::{run_both, MemFs, Op};
 use crate::{command, Config, ErrorKind, VirtualPath};
 
 /// Arbitrary bytes into the line reader and the command parser.
@@ -168,28 +168,33 @@ fn take<'a>(n: usize, ops: &mut &'a [u8]) -> &'a [u8] {
 }
 
 /// Decodes operations: an opcode byte, then its operand bytes.
-fn decode(mut ops: &[u8]) -> Vec<Step<'_>> {
+fn decode(mut ops: &[u8]) -> Vec<Op<'_>> {
     let mut steps = Vec::new();
     while let Some((&op, rest)) = ops.split_first() {
         ops = rest;
         let arg = take(1, &mut ops).first().copied().unwrap_or(0);
         let step = match op % 16 {
-            0..=5 => Step::Send(DICTIONARY[usize::from(arg) % DICTIONARY.len()]),
-            6 => Step::Send(take(usize::from(arg % 64), &mut ops)),
-            7 => Step::ConnectData(if arg % 4 == 0 {
+            0..=5 => Op::Send(DICTIONARY[usize::from(arg) % DICTIONARY.len()]),
+            6 => Op::Send(take(usize::from(arg % 64), &mut ops)),
+            7 => Op::ConnectData(if arg % 4 == 0 {
                 "10.0.0.9:40000"
             } else {
                 "127.0.0.1:40001"
             }),
-            8 => Step::Advance(Duration::from_millis(u64::from(arg) * 500)),
-            9 => Step::HoldTransfers,
-            10 => Step::FinishTransfer,
-            11 => Step::FailTransfer(KINDS[usize::from(arg) % KINDS.len()]),
-            12 => Step::Fault(KINDS[usize::from(arg) % KINDS.len()]),
-            13 => Step::Upload(take(usize::from(arg % 64), &mut ops)),
-            14 if arg % 8 == 0 => Step::Shutdown,
-            14 => Step::RefuseActive,
-            _ => Step::Eof,
+            8 => Op::Advance(Duration::from_millis(u64::from(arg) * 500)),
+            9 => Op::HoldTransfers,
+            10 => Op::FinishTransfer,
+            11 => Op::FailTransfer(KINDS[usize::from(arg) % KINDS.len()]),
+            12 => Op::Fault(KINDS[usize::from(arg) % KINDS.len()]),
+            13 => Op::Upload(take(usize::from(arg % 64), &mut ops)),
+            14 => match arg % 8 {
+                0 => Op::Shutdown,
+                1 => Op::GraceOver,
+                2 | 3 => Op::StopReading,
+                4 | 5 => Op::ReadReplies,
+                _ => Op::RefuseActive,
+            },
+            _ => Op::Eof,
         };
         steps.push(step);
     }

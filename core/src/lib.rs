@@ -9,17 +9,67 @@
 //!   handle_control_input(now, bytes)    ──►  ┌─────────┐ ──►  poll_control_transmit()  reply bytes
 //!   handle_control_eof(now)             ──►  │ Session │ ──►  poll_action()            Action
 //!   handle_event(now, Event)            ──►  │         │ ──►  poll_timeout()           next deadline
-//!   handle_timeout(now)                 ──►  └─────────┘      control_read_room()      may I read?
+//!   handle_timeout(now)                 ──►  │         │      control_read_room()      may I read?
+//!   handle_control_lost(now)            ──►  │         │
+//!   handle_shutdown[_expired](now)      ──►  │         │
+//!   consume_control_transmit(now, n)    ──►  └─────────┘
 //! ```
 //!
-//! **The rule:** after every `handle_*` call, drain the outputs — write the
-//! reply bytes, carry out every action in order (answering each with the
-//! [`Event`] it names), and re-arm the timer at `poll_timeout()`.
-//! File-system actions may be answered at once. Data connections and
-//! transfers (`ConnectData`, `StartTransfer`) are answered later, from the
-//! event loop, never while the queue is being drained: a `CloseData` or
-//! `AbortTransfer` queued behind them (a pipelined `ABOR`) must get to cancel
-//! them first, whatever way the client's bytes were split.
+//! **The rule:** after every input — each `handle_*` call, and
+//! `consume_control_transmit`, which may let commands waiting behind a full
+//! reply buffer through — drain the outputs: write the reply bytes, carry
+//! out every action in order, and re-arm the timer at `poll_timeout()`. An
+//! action's answer ([`Event`]) goes back through `handle_event`. A
+//! file-system action may be answered at once; an answer about a data
+//! connection or a transfer never while the action queue is being drained:
+//! queue it, tagged, and deliver it once the session has read the input it
+//! has room for (the reactor queues every answer alike). An answer about
+//! a data connection or transfer that a later `CloseData`, `AbortTransfer`,
+//! `RejectData` or `Close` dropped is discarded, not delivered (a pipelined
+//! `ABOR` cancels a connect that failed at once, however the client's bytes
+//! were split).
+//!
+//! The whole loop a caller writes, for one session:
+//!
+//! ```no_run
+//! # use std::collections::VecDeque;
+//! # use std::time::Instant;
+//! # use pocketftp_core::{Action, Config, Event, Session};
+//! # fn carry_out(_: Action, _: &mut VecDeque<(u32, Event)>, _: &mut u32) {}
+//! # fn read_socket() -> Option<Vec<u8>> { None }
+//! # fn write_socket(_: &[u8]) -> usize { 0 }
+//! # let (local, peer) = ("127.0.0.1:21".parse().unwrap(), "127.0.0.1:40000".parse().unwrap());
+//! let mut session = Session::new(Config::default().into(), Instant::now(), local, peer);
+//! let mut answers = VecDeque::new(); // (data epoch, event)
+//! let mut epoch = 0; // carry_out bumps it on CloseData, AbortTransfer, RejectData, Close
+//! while !session.is_closed() {
+//!     let now = Instant::now(); // once per turn of the loop
+//!     // Input: as many bytes as the session has room for (0: don't read).
+//!     if session.control_read_room() > 0 {
+//!         match read_socket() {
+//!             Some(bytes) => session.handle_control_input(now, &bytes),
+//!             None => session.handle_control_eof(now),
+//!         }
+//!     }
+//!     // Outputs, drained after every input.
+//!     while let Some(action) = session.poll_action() {
+//!         carry_out(action, &mut answers, &mut epoch); // may queue (epoch, event)
+//!     }
+//!     let sent = write_socket(session.poll_control_transmit());
+//!     session.consume_control_transmit(now, sent);
+//!     // Answers, each an input again (drain after it), stale ones dropped.
+//!     while let Some((asked_in, event)) = answers.pop_front() {
+//!         if asked_in == epoch {
+//!             let _ = session.handle_event(now, event);
+//!         }
+//!     }
+//!     if session.poll_timeout().is_some_and(|at| at <= now) {
+//!         session.handle_timeout(now);
+//!     }
+//!     // On SIGTERM: session.handle_shutdown(now); when the grace period is
+//!     // over: session.handle_shutdown_expired(now).
+//! }
+//! ```
 //!
 //! Paths are [`VirtualPath`]s: absolute, normalised, inside the root by
 //! construction. Time is an [`Instant`](std::time::Instant) passed in;
@@ -45,6 +95,7 @@ mod session_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod sim;
 mod time;
+mod timers;
 mod xferlog;
 
 pub use access::Access;
@@ -52,5 +103,6 @@ pub use action::{Action, ListFormat, OpenMode};
 pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
 pub use path::{PathError, VirtualPath, RESERVED_PREFIX};
-pub use session::{Session, UnexpectedEvent, MAX_LINE};
+pub use reply::TOO_MANY_CONNECTIONS;
+pub use session::{canonical_ip, Session, UnexpectedEvent, MAX_LINE};
 pub use xferlog::TransferRecord;

@@ -1,6 +1,10 @@
 //! Reply formatting: `NNN text` lines, multi-line `NNN-` replies, and the
 //! quoting of path names in `257` replies.
 
+/// The whole answer to a connection beyond `--max-clients` or
+/// `--max-per-ip`: the caller sends it instead of starting a session.
+pub const TOO_MANY_CONNECTIONS: &[u8] = b"421 Too many connections; try again later.\r\n";
+
 /// Appends a single-line reply. CR and LF in `text` (which can come from
 /// client-chosen path names) are replaced, so a reply is always one line.
 pub(crate) fn push(out: &mut Vec<u8>, code: u16, text: &str) {

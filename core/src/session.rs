@@ -24,6 +24,7 @@ use crate::listing;
 use crate::path::{PathError, VirtualPath};
 use crate::reply::{self, quote_path};
 use crate::time::CivilTime;
+use crate::timers::{Timer, Timers};
 use crate::xferlog::TransferRecord;
 
 /// Longest command line accepted, CRLF included; longer lines get `500`.
@@ -33,30 +34,13 @@ pub const MAX_LINE: usize = 4096;
 /// client that never reads its replies cannot make us buffer without end).
 const OUTPUT_CAP: usize = 64 * 1024;
 
+/// Most bytes of the listing in a `STAT path` reply.
+const STATUS_LISTING_CAP: usize = 64 * 1024;
+
 /// The caller reported an event no pending action asked for (a bug in the
 /// caller, not in the client).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnexpectedEvent(pub Event);
-
-/// The session's timers: a fixed table, not a heap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Timer {
-    /// No command for `idle_timeout` (not armed during transfers).
-    Idle,
-    /// The data connection of a transfer was not made in `data_timeout`.
-    DataConnect,
-    /// A running transfer made no progress for `data_timeout`.
-    Stall,
-    /// The pause before answering a failed `PASS`.
-    LoginDelay,
-}
-
-const TIMERS: [Timer; 4] = [
-    Timer::LoginDelay,
-    Timer::DataConnect,
-    Timer::Stall,
-    Timer::Idle,
-];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Login {
@@ -102,7 +86,7 @@ enum Phase {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Transfer {
+struct TransferState {
     kind: TransferKind,
     path: VirtualPath,
     phase: Phase,
@@ -121,6 +105,9 @@ enum StatFor {
     Mdtm,
     Mlst,
     Rnfr,
+    /// After the change: the file system may clamp the time, so the reply
+    /// says what it stored.
+    Mfmt,
 }
 
 /// Commands answered from a `Done` event.
@@ -130,12 +117,11 @@ enum ChangeFor {
     Mkd,
     Rmd,
     Rnto,
-    Mfmt(i64),
 }
 
 /// The event the session is waiting for, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Pending {
+enum Awaiting {
     None,
     Listen { extended: bool },
     Stat(StatFor, VirtualPath),
@@ -143,7 +129,7 @@ enum Pending {
     StatusListing(VirtualPath),
     Password,
     LoginDelay,
-    Transfer(Transfer),
+    Transfer(TransferState),
 }
 
 /// The server side of one FTP control connection.
@@ -155,7 +141,7 @@ pub struct Session {
     input: LineReader,
     output: Vec<u8>,
     actions: VecDeque<Action>,
-    timers: [Option<Instant>; 4],
+    timers: Timers,
     login: Login,
     login_failures: u32,
     cwd: VirtualPath,
@@ -164,7 +150,9 @@ pub struct Session {
     rename_from: Option<VirtualPath>,
     data: Data,
     epsv_all: bool,
-    pending: Pending,
+    awaiting: Awaiting,
+    /// The client closed its side: end once the buffered lines are answered.
+    input_ended: bool,
     /// The daemon is stopping: close as soon as nothing is pending.
     shutting_down: bool,
     closed: bool,
@@ -181,7 +169,7 @@ impl Session {
             input: LineReader::default(),
             output: Vec::new(),
             actions: VecDeque::new(),
-            timers: [None; 4],
+            timers: Timers::default(),
             login: Login::Start,
             login_failures: 0,
             cwd: VirtualPath::root(),
@@ -190,7 +178,8 @@ impl Session {
             rename_from: None,
             data: Data::None,
             epsv_all: false,
-            pending: Pending::None,
+            awaiting: Awaiting::None,
+            input_ended: false,
             shutting_down: false,
             closed: false,
         };
@@ -206,12 +195,12 @@ impl Session {
     /// How many control bytes the caller may read and pass in now; 0 means
     /// "do not read" (a command waits for its event, or replies pile up).
     pub fn control_read_room(&self) -> usize {
-        let reading = match &self.pending {
-            Pending::None => true,
-            Pending::Transfer(t) => t.phase != Phase::Opening,
+        let reading = match &self.awaiting {
+            Awaiting::None => true,
+            Awaiting::Transfer(t) => t.phase != Phase::Opening,
             _ => false,
         };
-        if self.closed || !reading || self.output.len() > OUTPUT_CAP {
+        if self.closed || self.input_ended || !reading || self.output.len() > OUTPUT_CAP {
             0
         } else {
             self.input.room()
@@ -249,11 +238,25 @@ impl Session {
         self.process_input(now);
     }
 
-    /// The client closed the control connection (or it broke).
+    /// The client closed its side of the control connection. Commands it
+    /// sent before that are still answered (a `QUIT` pipelined behind an
+    /// upload lets the upload finish); with none left, the session ends at
+    /// once, and so does a transfer still running: an upload whose client is
+    /// gone is broken, since nobody will read its `226`.
     pub fn handle_control_eof(&mut self, now: Instant) {
+        if !self.closed && !self.input_ended {
+            info!("{}: client closed the control connection", self.peer);
+            self.input_ended = true;
+            self.process_input(now);
+        }
+    }
+
+    /// The control connection broke (reset, or a write failed): nothing
+    /// more can be said to the client, so the session ends now.
+    pub fn handle_control_lost(&mut self, now: Instant) {
         let _ = now;
         if !self.closed {
-            info!("{}: client closed the control connection", self.peer);
+            info!("{}: control connection lost", self.peer);
             self.close();
         }
     }
@@ -265,6 +268,23 @@ impl Session {
         self.process_input(now);
     }
 
+    /// The shutdown's grace period is over: a transfer still running is cut
+    /// off with its final reply, then `421`, and the session ends whatever
+    /// it was waiting for.
+    pub fn handle_shutdown_expired(&mut self, now: Instant) {
+        self.shutting_down = true;
+        self.stop_transfer(
+            now,
+            Action::AbortTransfer,
+            426,
+            "Server shutting down; transfer aborted.",
+        );
+        if !self.closed {
+            self.reply(421, "Server shutting down.");
+            self.close();
+        }
+    }
+
     /// The outcome of an action this session asked for.
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
         if self.closed {
@@ -274,8 +294,8 @@ impl Session {
             Event::DataConnected { peer } => self.on_data_connected(now, peer),
             Event::TransferProgress { bytes } => self.on_progress(now, bytes),
             event => {
-                let pending = std::mem::replace(&mut self.pending, Pending::None);
-                self.on_answer(now, pending, event)
+                let awaiting = std::mem::replace(&mut self.awaiting, Awaiting::None);
+                self.on_answer(now, awaiting, event)
             }
         };
         debug_assert!(result.is_ok(), "unexpected event: {result:?}");
@@ -285,14 +305,11 @@ impl Session {
 
     /// A deadline from `poll_timeout()` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for timer in TIMERS {
-            if self.closed {
-                return;
-            }
-            if self.timers[timer as usize].is_some_and(|at| at <= now) {
-                self.timers[timer as usize] = None;
-                self.on_timer(now, timer);
-            }
+        while !self.closed {
+            let Some(timer) = self.timers.take_due(now) else {
+                break;
+            };
+            self.on_timer(now, timer);
         }
         self.process_input(now);
     }
@@ -304,12 +321,15 @@ impl Session {
         &self.output
     }
 
-    /// The first `n` bytes of `poll_control_transmit()` were written.
-    pub fn consume_control_transmit(&mut self, n: usize) {
+    /// The first `n` bytes of `poll_control_transmit()` were written. This
+    /// is an input too: once the replies fall below their cap, commands
+    /// that waited behind them are answered, so drain the outputs after it.
+    pub fn consume_control_transmit(&mut self, now: Instant, n: usize) {
         self.output.drain(..n.min(self.output.len()));
         if self.output.is_empty() && self.output.capacity() > 1024 {
             self.output = Vec::new();
         }
+        self.process_input(now);
     }
 
     /// The next thing to do, in order.
@@ -319,23 +339,29 @@ impl Session {
 
     /// When `handle_timeout` should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.iter().flatten().min().copied()
+        self.timers.next()
     }
 
     // --- command input ---
 
+    /// Answers buffered command lines in order, while nothing else must
+    /// come first: an awaited event, or replies over their cap (a client
+    /// that sends without reading cannot make us buffer without end).
     fn process_input(&mut self, now: Instant) {
-        if self.shutting_down && self.pending == Pending::None && !self.closed {
+        if self.shutting_down && self.awaiting == Awaiting::None && !self.closed {
             self.reply(421, "Server shutting down.");
             self.close();
         }
-        while !self.closed {
-            let running = match &self.pending {
-                Pending::None => false,
-                Pending::Transfer(t) if t.phase != Phase::Opening => true,
+        while !self.closed && self.output.len() <= OUTPUT_CAP {
+            let running = match &self.awaiting {
+                Awaiting::None => false,
+                Awaiting::Transfer(t) if t.phase != Phase::Opening => true,
                 _ => return,
             };
             let Some(peeked) = self.input.peek() else {
+                if self.input_ended {
+                    self.close();
+                }
                 return;
             };
             if running && !answered_during_transfer(&peeked.line) {
@@ -352,7 +378,7 @@ impl Session {
     }
 
     fn handle_line(&mut self, now: Instant, line: &[u8]) {
-        if self.pending == Pending::None {
+        if self.awaiting == Awaiting::None {
             self.arm_idle(now);
         }
         let command = match command::parse(line) {
@@ -424,7 +450,7 @@ impl Session {
                 // dispatch's reset below.
                 return;
             }
-            C::Abor if matches!(self.pending, Pending::Transfer(_)) => self.abort_transfer(now),
+            C::Abor if matches!(self.awaiting, Awaiting::Transfer(_)) => self.abort_transfer(now),
             C::Abor => self.reply(225, "No transfer to abort."),
             C::Port(addr) => self.cmd_port(addr, "PORT"),
             C::Eprt(addr) => self.cmd_port(addr, "EPRT"),
@@ -474,16 +500,19 @@ impl Session {
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
-                self.cmd_change(ChangeFor::Mfmt(modified), arg, |path| Action::SetModified {
-                    path,
-                    modified,
-                });
+                let set = |path| Action::SetModified { path, modified };
+                if let Some(path) = self.cmd_write(arg, set) {
+                    self.awaiting = Awaiting::Stat(StatFor::Mfmt, path);
+                }
             }
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
-                    self.actions.push_back(Action::ListToControl(path.clone()));
-                    self.pending = Pending::StatusListing(path);
+                    self.actions.push_back(Action::ListToControl {
+                        path: path.clone(),
+                        max_bytes: STATUS_LISTING_CAP,
+                    });
+                    self.awaiting = Awaiting::StatusListing(path);
                 }
             }
         }
@@ -517,7 +546,7 @@ impl Session {
                 user,
                 password: password.to_owned(),
             });
-            self.pending = Pending::Password;
+            self.awaiting = Awaiting::Password;
         }
     }
 
@@ -554,7 +583,9 @@ impl Session {
         if self.epsv_all {
             return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
         }
-        if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 {
+        let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
+            && addr.port() == self.local.port();
+        if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 || to_us {
             warn!("{}: refused {verb} to {addr}", self.peer);
             return self.reply(
                 504,
@@ -593,7 +624,7 @@ impl Session {
         }
         self.close_data();
         self.actions.push_back(Action::ListenData);
-        self.pending = Pending::Listen { extended };
+        self.awaiting = Awaiting::Listen { extended };
     }
 
     /// Drops whatever data connection was set up before.
@@ -626,7 +657,7 @@ impl Session {
 
     fn on_data_connected(&mut self, now: Instant, peer: SocketAddr) -> Result<(), UnexpectedEvent> {
         let connecting =
-            matches!(&self.pending, Pending::Transfer(t) if t.phase == Phase::Connecting);
+            matches!(&self.awaiting, Awaiting::Transfer(t) if t.phase == Phase::Connecting);
         match self.data {
             Data::Passive { connected: false } => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
@@ -634,7 +665,9 @@ impl Session {
                     self.actions.push_back(Action::RejectData);
                     return Ok(());
                 }
+                // One connection per PASV: nobody else may come in now.
                 self.data = Data::Passive { connected: true };
+                self.actions.push_back(Action::StopListening);
             }
             Data::Active(addr) if connecting && addr == peer => {}
             _ => return Err(UnexpectedEvent(Event::DataConnected { peer })),
@@ -662,7 +695,7 @@ impl Session {
             path: path.clone(),
             mode,
         });
-        self.pending = Pending::Transfer(Transfer {
+        self.awaiting = Awaiting::Transfer(TransferState {
             kind,
             path,
             phase: Phase::Opening,
@@ -671,7 +704,7 @@ impl Session {
             started: now,
             ascii: false,
         });
-        self.timers[Timer::Idle as usize] = None;
+        self.timers.disarm(Timer::Idle);
     }
 
     fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
@@ -685,7 +718,7 @@ impl Session {
     fn on_opened(
         &mut self,
         now: Instant,
-        mut transfer: Transfer,
+        mut transfer: TransferState,
         size: Option<u64>,
         name: Option<VirtualPath>,
     ) {
@@ -698,16 +731,17 @@ impl Session {
         if let Data::Active(addr) = self.data {
             self.actions.push_back(Action::ConnectData(addr));
         }
-        self.pending = Pending::Transfer(transfer);
+        self.awaiting = Awaiting::Transfer(transfer);
         if connected {
             self.start_running(now);
         } else {
-            self.timers[Timer::DataConnect as usize] = Some(now + self.config.data_timeout);
+            self.timers
+                .arm(Timer::DataConnect, now, self.config.data_timeout);
         }
     }
 
     fn start_running(&mut self, now: Instant) {
-        let Pending::Transfer(transfer) = &mut self.pending else {
+        let Awaiting::Transfer(transfer) = &mut self.awaiting else {
             return;
         };
         transfer.phase = Phase::Running;
@@ -725,17 +759,17 @@ impl Session {
             TransferKind::Stou => format!("FILE: {}", transfer.path.file_name()),
             TransferKind::List => "Here comes the directory listing.".to_owned(),
         };
-        self.timers[Timer::DataConnect as usize] = None;
-        self.timers[Timer::Stall as usize] = Some(now + self.config.data_timeout);
+        self.timers.disarm(Timer::DataConnect);
+        self.timers.arm(Timer::Stall, now, self.config.data_timeout);
         self.actions.push_back(Action::StartTransfer { ascii });
         self.reply(150, &text);
     }
 
     fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
-        match &mut self.pending {
-            Pending::Transfer(t) if t.phase == Phase::Running => {
+        match &mut self.awaiting {
+            Awaiting::Transfer(t) if t.phase == Phase::Running => {
                 t.bytes = bytes;
-                self.timers[Timer::Stall as usize] = Some(now + self.config.data_timeout);
+                self.timers.arm(Timer::Stall, now, self.config.data_timeout);
                 Ok(())
             }
             _ => Err(UnexpectedEvent(Event::TransferProgress { bytes })),
@@ -744,10 +778,10 @@ impl Session {
 
     /// Ends the pending transfer (already stopped by the caller, or to be
     /// stopped by `stop`), logs it, and answers `code text`.
-    fn finish_transfer(
+    fn conclude_transfer(
         &mut self,
         now: Instant,
-        transfer: &Transfer,
+        transfer: &TransferState,
         stop: Option<Action>,
         code: u16,
         text: &str,
@@ -756,8 +790,8 @@ impl Session {
             self.actions.push_back(action);
         }
         self.data = Data::None;
-        self.timers[Timer::DataConnect as usize] = None;
-        self.timers[Timer::Stall as usize] = None;
+        self.timers.disarm(Timer::DataConnect);
+        self.timers.disarm(Timer::Stall);
         self.arm_idle(now);
         let user = match &self.login {
             Login::LoggedIn { user, .. } => user.as_str(),
@@ -789,21 +823,21 @@ impl Session {
 
     /// Stops the pending transfer ourselves (`stop` tells the caller how)
     /// and answers its command; false if no transfer was pending.
-    fn end_transfer(&mut self, now: Instant, stop: Action, code: u16, text: &str) -> bool {
-        match std::mem::replace(&mut self.pending, Pending::None) {
-            Pending::Transfer(transfer) => {
-                self.finish_transfer(now, &transfer, Some(stop), code, text);
+    fn stop_transfer(&mut self, now: Instant, stop: Action, code: u16, text: &str) -> bool {
+        match std::mem::replace(&mut self.awaiting, Awaiting::None) {
+            Awaiting::Transfer(transfer) => {
+                self.conclude_transfer(now, &transfer, Some(stop), code, text);
                 true
             }
             other => {
-                self.pending = other;
+                self.awaiting = other;
                 false
             }
         }
     }
 
     fn abort_transfer(&mut self, now: Instant) {
-        if self.end_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
+        if self.stop_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
             self.reply(226, "ABOR successful.");
         }
     }
@@ -828,7 +862,7 @@ impl Session {
     fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
         if let Some(path) = self.resolve(arg) {
             self.actions.push_back(Action::Stat(path.clone()));
-            self.pending = Pending::Stat(purpose, path);
+            self.awaiting = Awaiting::Stat(purpose, path);
         }
     }
 
@@ -838,13 +872,25 @@ impl Session {
         arg: &str,
         action: impl FnOnce(VirtualPath) -> Action,
     ) {
+        if let Some(path) = self.cmd_write(arg, action) {
+            self.awaiting = Awaiting::Change(purpose, path);
+        }
+    }
+
+    /// Asks for a change to `arg` if this session may write; the path
+    /// asked about, to await the answer for.
+    fn cmd_write(
+        &mut self,
+        arg: &str,
+        action: impl FnOnce(VirtualPath) -> Action,
+    ) -> Option<VirtualPath> {
         if !self.may_write() {
-            return self.reply(550, "Permission denied.");
+            self.reply(550, "Permission denied.");
+            return None;
         }
-        if let Some(path) = self.resolve(arg) {
-            self.actions.push_back(action(path.clone()));
-            self.pending = Pending::Change(purpose, path);
-        }
+        let path = self.resolve(arg)?;
+        self.actions.push_back(action(path.clone()));
+        Some(path)
     }
 
     fn on_metadata(&mut self, purpose: StatFor, path: VirtualPath, meta: Metadata) {
@@ -868,6 +914,10 @@ impl Session {
                 self.rename_from = Some(path);
                 self.reply(350, "Ready for RNTO.");
             }
+            StatFor::Mfmt => {
+                let stamp = CivilTime::from_unix(meta.modified).timestamp();
+                self.reply(213, &format!("Modify={stamp}; {path}"));
+            }
         }
     }
 
@@ -877,10 +927,6 @@ impl Session {
             ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
             ChangeFor::Rnto => self.reply(250, "Rename successful."),
-            ChangeFor::Mfmt(modified) => {
-                let stamp = CivilTime::from_unix(modified).timestamp();
-                self.reply(213, &format!("Modify={stamp}; {path}"));
-            }
         }
     }
 
@@ -889,28 +935,28 @@ impl Session {
     fn on_answer(
         &mut self,
         now: Instant,
-        pending: Pending,
+        awaiting: Awaiting,
         event: Event,
     ) -> Result<(), UnexpectedEvent> {
-        match (pending, event) {
-            (Pending::Listen { extended }, Event::Listening { port }) => {
+        match (awaiting, event) {
+            (Awaiting::Listen { extended }, Event::Listening { port }) => {
                 self.on_listening(extended, port)
             }
-            (Pending::Listen { .. }, Event::Failed(_)) => {
+            (Awaiting::Listen { .. }, Event::Failed(_)) => {
                 self.reply(425, "Could not open a passive data connection.");
             }
-            (Pending::Stat(purpose, path), Event::Metadata(meta)) => {
+            (Awaiting::Stat(purpose, path), Event::Metadata(meta)) => {
                 self.on_metadata(purpose, path, meta)
             }
-            (Pending::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
+            (Awaiting::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
             (
-                Pending::Stat(..) | Pending::Change(..) | Pending::StatusListing(_),
+                Awaiting::Stat(..) | Awaiting::Change(..) | Awaiting::StatusListing(_),
                 Event::Failed(kind),
             ) => {
                 let (code, text) = file_error_reply(kind);
                 self.reply(code, text);
             }
-            (Pending::StatusListing(path), Event::Listing(lines)) => {
+            (Awaiting::StatusListing(path), Event::Listing(lines)) => {
                 let text = String::from_utf8_lossy(&lines);
                 self.reply_multi(
                     213,
@@ -919,33 +965,34 @@ impl Session {
                     "End of status.",
                 );
             }
-            (Pending::Password, Event::LoginChecked(Some(access))) => {
+            (Awaiting::Password, Event::LoginChecked(Some(access))) => {
                 let Login::User(user) = std::mem::replace(&mut self.login, Login::Start) else {
                     return Err(UnexpectedEvent(Event::LoginChecked(Some(access))));
                 };
                 self.log_in(user, access);
             }
-            (Pending::Password, Event::LoginChecked(None)) => {
+            (Awaiting::Password, Event::LoginChecked(None)) => {
                 self.login_failures += 1;
                 warn!(
                     "{}: failed login ({} so far)",
                     self.peer, self.login_failures
                 );
                 self.login = Login::Start;
-                self.pending = Pending::LoginDelay;
-                self.timers[Timer::LoginDelay as usize] = Some(now + self.config.login_delay);
+                self.awaiting = Awaiting::LoginDelay;
+                self.timers
+                    .arm(Timer::LoginDelay, now, self.config.login_delay);
             }
-            (Pending::Transfer(t), Event::Opened { size, unique_name })
+            (Awaiting::Transfer(t), Event::Opened { size, unique_name })
                 if t.phase == Phase::Opening =>
             {
                 self.on_opened(now, t, size, unique_name);
             }
-            (Pending::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Opening => {
+            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Opening => {
                 let (code, text) = file_error_reply(kind);
-                self.finish_transfer(now, &t, Some(Action::CloseData), code, text);
+                self.conclude_transfer(now, &t, Some(Action::CloseData), code, text);
             }
-            (Pending::Transfer(t), Event::Failed(_)) if t.phase == Phase::Connecting => {
-                self.finish_transfer(
+            (Awaiting::Transfer(t), Event::Failed(_)) if t.phase == Phase::Connecting => {
+                self.conclude_transfer(
                     now,
                     &t,
                     Some(Action::CloseData),
@@ -953,13 +1000,13 @@ impl Session {
                     "Failed to establish connection.",
                 );
             }
-            (Pending::Transfer(mut t), Event::TransferDone { bytes })
+            (Awaiting::Transfer(mut t), Event::TransferDone { bytes })
                 if t.phase == Phase::Running =>
             {
                 t.bytes = bytes;
-                self.finish_transfer(now, &t, None, 226, "Transfer complete.");
+                self.conclude_transfer(now, &t, None, 226, "Transfer complete.");
             }
-            (Pending::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Running => {
+            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Running => {
                 let (code, text) = match kind {
                     ErrorKind::ConnectionLost
                     | ErrorKind::ConnectionRefused
@@ -969,10 +1016,10 @@ impl Session {
                     }
                     _ => (451, "Local error in processing; transfer aborted."),
                 };
-                self.finish_transfer(now, &t, None, code, text);
+                self.conclude_transfer(now, &t, None, code, text);
             }
-            (pending, event) => {
-                self.pending = pending;
+            (awaiting, event) => {
+                self.awaiting = awaiting;
                 return Err(UnexpectedEvent(event));
             }
         }
@@ -986,7 +1033,7 @@ impl Session {
                 self.close();
             }
             Timer::DataConnect => {
-                self.end_transfer(
+                self.stop_transfer(
                     now,
                     Action::CloseData,
                     425,
@@ -994,7 +1041,7 @@ impl Session {
                 );
             }
             Timer::Stall => {
-                self.end_transfer(
+                self.stop_transfer(
                     now,
                     Action::AbortTransfer,
                     426,
@@ -1002,7 +1049,7 @@ impl Session {
                 );
             }
             Timer::LoginDelay => {
-                self.pending = Pending::None;
+                self.awaiting = Awaiting::None;
                 self.reply(530, "Login incorrect.");
                 if self.login_failures >= self.config.max_login_failures {
                     self.reply(421, "Too many failed logins.");
@@ -1013,7 +1060,7 @@ impl Session {
     }
 
     fn arm_idle(&mut self, now: Instant) {
-        self.timers[Timer::Idle as usize] = Some(now + self.config.idle_timeout);
+        self.timers.arm(Timer::Idle, now, self.config.idle_timeout);
     }
 
     // --- replies ---
@@ -1042,7 +1089,7 @@ impl Session {
             TransferType::Binary => "BINARY",
         };
         lines.push(format!("TYPE: {mode}"));
-        if let Pending::Transfer(t) = &self.pending {
+        if let Awaiting::Transfer(t) = &self.awaiting {
             lines.push(format!("Transferring {}: {} bytes so far", t.path, t.bytes));
         }
         self.reply_multi(
@@ -1057,8 +1104,8 @@ impl Session {
     /// a running transfer and its unfinished upload.
     fn close(&mut self) {
         self.actions.push_back(Action::Close);
-        self.pending = Pending::None;
-        self.timers = [None; 4];
+        self.awaiting = Awaiting::None;
+        self.timers.disarm_all();
         self.closed = true;
         info!("{}: session end", self.peer);
     }
@@ -1085,7 +1132,7 @@ fn is_anonymous_name(user: &str) -> bool {
 }
 
 /// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::sim::{run_both, Harness, MemFs, Step, Step::*};
+use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
 use crate::{Action, Config, ErrorKind, OpenMode, VirtualPath};
 
-const LOGIN: Step<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
+const LOGIN: Op<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
 fn writable() -> Config {
     Config {
@@ -22,11 +22,11 @@ fn files() -> MemFs {
         .with_file("/pub/data.bin", &[7u8; 100])
 }
 
-fn run(steps: &[Step<'_>]) -> Harness {
+fn run(steps: &[Op<'_>]) -> Harness {
     run_both(&Config::default(), &files(), steps)
 }
 
-fn run_writable(steps: &[Step<'_>]) -> Harness {
+fn run_writable(steps: &[Op<'_>]) -> Harness {
     run_both(&writable(), &files(), steps)
 }
 
@@ -635,4 +635,115 @@ fn transfers_that_started_are_recorded_for_the_transfer_log() {
             ("/new.bin".to_owned(), 0, false, false, true, false)
         ]
     );
+}
+
+/// Issue 13, defect 1: a client that pipelines commands with large replies
+/// and never reads them gets no more answers until it reads; every one is
+/// answered, in order, once it does.
+#[test]
+fn large_replies_wait_for_the_client_to_read() {
+    let mut fs = files().with_dir("/big");
+    for i in 0..400 {
+        fs = fs.with_file(&format!("/big/file-with-a-long-name-{i:05}.txt"), b"x");
+    }
+    let stats = b"STAT big\r\n".repeat(300);
+    let mut h = Harness::new(Config::default(), fs, false);
+    h.run(&[LOGIN, StopReading, Send(&stats)]);
+    let unread = h.session.poll_control_transmit().len();
+    assert!(
+        (64 * 1024..160 * 1024).contains(&unread),
+        "{unread} bytes of replies queued"
+    );
+    h.run(&[ReadReplies, Send(b"NOOP\r\n")]);
+    let codes = codes_after_login(&h);
+    assert_eq!(codes.len(), 301);
+    assert!(codes[..300].iter().all(|&c| c == 213));
+    assert_eq!(codes[300], 200);
+}
+
+/// Issue 13, defect 14: an active connect that fails at once is answered
+/// from the next loop turn; a pipelined ABOR read before that cancels it, so
+/// the stale failure never reaches the idle session.
+#[test]
+fn connect_fails_synchronously_then_a_pipelined_abor() {
+    let h = run(&[
+        LOGIN,
+        RefuseActive,
+        Send(b"PORT 127,0,0,1,4,1\r\nRETR hello.txt\r\nABOR\r\nNOOP\r\n"),
+        Send(b"PORT 127,0,0,1,4,1\r\nRETR hello.txt\r\n"),
+        Send(b"ABOR\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [200, 426, 226, 200, 200, 425, 225]);
+}
+
+/// The broken-upload rule: a client that closes the control connection
+/// with no command left breaks its running upload (nobody would read the
+/// `226`); one that said QUIT first has its upload finish.
+#[test]
+fn control_eof_breaks_an_upload_unless_quit_came_first() {
+    let upload = [
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nSTOR up.bin\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Upload(b"new bytes"),
+    ];
+    let h = run_writable(&[&upload[..], &[Eof, FinishTransfer]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    assert!(!h.fs.exists("/up.bin"));
+
+    let h = run_writable(&[&upload[..], &[Send(b"QUIT\r\n"), Eof, FinishTransfer]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 226, 221]);
+    assert_eq!(h.fs.file("/up.bin"), Some(&b"new bytes"[..]));
+    assert!(h.session.is_closed());
+}
+
+/// Commands sent before the client half-closed are all answered.
+#[test]
+fn eof_after_pipelined_commands_answers_them_first() {
+    let h = run(&[LOGIN, Send(b"NOOP\r\nSIZE hello.txt\r\nPWD\r\n"), Eof]);
+    assert_eq!(codes_after_login(&h), [200, 213, 257]);
+    assert!(h.session.is_closed());
+}
+
+/// Issue 13, defect 13: after the shutdown grace period a running transfer
+/// gets its final reply before the `421`.
+#[test]
+fn grace_over_cuts_a_transfer_with_a_final_reply() {
+    let h = run(&[
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Shutdown,
+        GraceOver,
+    ]);
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 421]);
+    assert!(h.actions.contains(&Action::AbortTransfer));
+    assert!(h.session.is_closed());
+}
+
+/// Issue 13, defect 12: MFMT answers with the time the file system stored.
+#[test]
+fn mfmt_answers_what_was_stored() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"MFMT 00000101000000 hello.txt\r\nMDTM hello.txt\r\n"),
+    ]);
+    let text = h.text();
+    assert!(
+        text.contains("213 Modify=19011213204552; /hello.txt\r\n213 19011213204552\r\n"),
+        "{text}"
+    );
+}
+
+/// Issue 13, defect 13: PORT may not point the daemon at its own control port.
+#[test]
+fn port_to_our_own_control_port_is_refused() {
+    let h = run(&[
+        LOGIN,
+        Send(b"PORT 127,0,0,1,204,81\r\nEPRT |1|127.0.0.1|52305|\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [504, 504]);
 }

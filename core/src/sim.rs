@@ -138,7 +138,8 @@ impl MemFs {
                     .nodes
                     .get_mut(path.as_str())
                     .ok_or(ErrorKind::NotFound)?;
-                entry.1 = *modified;
+                // As ext4 does: times before 1901-12-13 are stored as that.
+                entry.1 = (*modified).max(i64::from(i32::MIN));
                 Ok(())
             }
             _ => Err(ErrorKind::Other),
@@ -148,14 +149,14 @@ impl MemFs {
 
 /// What `Open` opened, waiting for `StartTransfer`.
 #[derive(Clone, Debug)]
-enum Opened {
+enum SimFile {
     Read(Vec<u8>),
     Write { path: String, keep: Vec<u8> },
 }
 
 /// One step of a scripted client.
 #[derive(Clone, Debug)]
-pub enum Step<'a> {
+pub enum Op<'a> {
     /// Control bytes from the client.
     Send(&'a [u8]),
     /// The client connects to the passive listener from this address.
@@ -178,6 +179,12 @@ pub enum Step<'a> {
     Fault(ErrorKind),
     /// The daemon is stopping.
     Shutdown,
+    /// The daemon's grace period for stopping is over.
+    GraceOver,
+    /// The client stops reading replies (they pile up in the session).
+    StopReading,
+    /// The client reads every reply, now and from now on.
+    ReadReplies,
 }
 
 /// Drives one session; see the module docs.
@@ -191,7 +198,7 @@ pub struct Harness {
     pub downloads: Vec<Vec<u8>>,
     input: VecDeque<u8>,
     byte_at_a_time: bool,
-    opened: Option<Opened>,
+    opened: Option<SimFile>,
     upload: Vec<u8>,
     hold: bool,
     running: Option<bool>,
@@ -202,8 +209,13 @@ pub struct Harness {
     /// Where the data connection in use came from.
     data_peer: Option<SocketAddr>,
     /// Answers to data connections and transfers, given at the end of the
-    /// step like a reactor's next loop turn (unless cancelled first).
-    deferred: VecDeque<Event>,
+    /// step like a reactor's next loop turn, each tagged with the data
+    /// epoch it belongs to: one asked before a `CloseData`, `AbortTransfer`
+    /// or `Close` is dropped, as the reactor drops it.
+    deferred: VecDeque<(u32, Event)>,
+    epoch: u32,
+    /// The client reads its replies.
+    reading: bool,
 }
 
 impl Harness {
@@ -233,12 +245,14 @@ impl Harness {
             listening: false,
             data_peer: None,
             deferred: VecDeque::new(),
+            epoch: 0,
+            reading: true,
         };
         harness.drain();
         harness
     }
 
-    pub fn run(&mut self, steps: &[Step<'_>]) {
+    pub fn run(&mut self, steps: &[Op<'_>]) {
         for step in steps {
             self.step(step.clone());
         }
@@ -248,33 +262,41 @@ impl Harness {
     /// the current state (a data connection without a listener, finishing a
     /// transfer that is not running) are skipped, so fuzzed scripts stay
     /// meaningful.
-    fn step(&mut self, step: Step<'_>) {
+    fn step(&mut self, step: Op<'_>) {
         match step {
-            Step::Send(bytes) => self.input.extend(bytes),
-            Step::ConnectData(from) if self.listening => {
+            Op::Send(bytes) => self.input.extend(bytes),
+            Op::ConnectData(from) if self.listening && self.data_peer.is_none() => {
                 let peer = parse_addr(from);
                 self.data_peer = Some(peer);
-                self.listening = false;
-                self.event(Event::DataConnected { peer });
+                self.defer(Event::DataConnected { peer });
             }
-            Step::ConnectData(_) => {}
-            Step::Upload(bytes) => self.upload = bytes.to_vec(),
-            Step::HoldTransfers => self.hold = true,
-            Step::FinishTransfer => self.finish_transfer(),
-            Step::FailTransfer(kind) => {
+            Op::ConnectData(_) => {}
+            Op::Upload(bytes) => self.upload = bytes.to_vec(),
+            Op::HoldTransfers => self.hold = true,
+            Op::FinishTransfer => self.finish_transfer(),
+            Op::FailTransfer(kind) => {
                 if self.running.take().is_some() {
                     self.opened = None;
                     self.data_peer = None;
                     self.event(Event::Failed(kind));
                 }
             }
-            Step::Fault(kind) => self.fault = Some(kind),
-            Step::Shutdown => {
+            Op::Fault(kind) => self.fault = Some(kind),
+            Op::Shutdown => {
                 self.session.handle_shutdown(self.now);
                 self.drain();
             }
-            Step::RefuseActive => self.refuse_active = true,
-            Step::Advance(by) => {
+            Op::GraceOver => {
+                self.session.handle_shutdown_expired(self.now);
+                self.drain();
+            }
+            Op::StopReading => self.reading = false,
+            Op::ReadReplies => {
+                self.reading = true;
+                self.drain();
+            }
+            Op::RefuseActive => self.refuse_active = true,
+            Op::Advance(by) => {
                 let until = self.now + by;
                 while let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) {
                     self.now = at.max(self.now);
@@ -284,7 +306,7 @@ impl Harness {
                 }
                 self.now = until;
             }
-            Step::Eof => {
+            Op::Eof => {
                 self.session.handle_control_eof(self.now);
                 self.drain();
             }
@@ -296,11 +318,18 @@ impl Harness {
     fn settle(&mut self) {
         loop {
             self.pump();
-            let Some(answer) = self.deferred.pop_front() else {
+            let Some((epoch, answer)) = self.deferred.pop_front() else {
                 return;
             };
-            self.event(answer);
+            if epoch == self.epoch {
+                self.event(answer);
+            }
         }
+    }
+
+    /// Queues an answer for the end of the step.
+    fn defer(&mut self, event: Event) {
+        self.deferred.push_back((self.epoch, event));
     }
 
     /// Feeds queued input as the session's room allows.
@@ -327,13 +356,18 @@ impl Harness {
         self.drain();
     }
 
-    /// The drain rule: replies, then every action, answered at once.
+    /// The drain rule: replies (if the client reads them), then every
+    /// action, answered at once.
     fn drain(&mut self) {
         loop {
-            let out = self.session.poll_control_transmit().to_vec();
-            assert!(out.len() <= 128 * 1024, "reply buffer outgrew its cap");
-            self.replies.extend_from_slice(&out);
-            self.session.consume_control_transmit(out.len());
+            let out = self.session.poll_control_transmit();
+            assert!(out.len() <= 160 * 1024, "reply buffer outgrew its cap");
+            if self.reading && !out.is_empty() {
+                let n = out.len();
+                self.replies.extend_from_slice(out);
+                self.session.consume_control_transmit(self.now, n);
+                continue;
+            }
             let Some(action) = self.session.poll_action() else {
                 return;
             };
@@ -351,6 +385,7 @@ impl Harness {
         let answers = !matches!(
             action,
             Action::RejectData
+                | Action::StopListening
                 | Action::CloseData
                 | Action::AbortTransfer
                 | Action::Close
@@ -360,7 +395,7 @@ impl Harness {
         );
         if let Some(kind) = self.fault.take_if(|_| answers) {
             if matches!(action, Action::ConnectData(_)) {
-                self.deferred.push_back(Event::Failed(kind));
+                self.defer(Event::Failed(kind));
                 return None;
             }
             return Some(Event::Failed(kind));
@@ -368,8 +403,11 @@ impl Harness {
         let answer = match action {
             Action::LogTransfer(_) => return None,
             Action::RejectData => {
-                self.listening = true;
                 self.data_peer = None;
+                return None;
+            }
+            Action::StopListening => {
+                self.listening = false;
                 return None;
             }
             Action::CloseData | Action::AbortTransfer | Action::Close => {
@@ -377,7 +415,7 @@ impl Harness {
                 self.running = None;
                 self.listening = false;
                 self.data_peer = None;
-                self.deferred.clear();
+                self.epoch += 1;
                 return None;
             }
             Action::ListenData => {
@@ -385,13 +423,12 @@ impl Harness {
                 Event::Listening { port: 50_001 }
             }
             Action::ConnectData(_) if self.refuse_active => {
-                self.deferred
-                    .push_back(Event::Failed(ErrorKind::ConnectionRefused));
+                self.defer(Event::Failed(ErrorKind::ConnectionRefused));
                 return None;
             }
             Action::ConnectData(addr) => {
                 self.data_peer = Some(addr);
-                self.deferred.push_back(Event::DataConnected { peer: addr });
+                self.defer(Event::DataConnected { peer: addr });
                 return None;
             }
             Action::Open { path, mode } => match self.open(&path, mode) {
@@ -412,7 +449,7 @@ impl Harness {
                 self.running = Some(true);
                 if !self.hold {
                     if let Some(done) = self.complete_transfer() {
-                        self.deferred.push_back(done);
+                        self.defer(done);
                     }
                 }
                 return None;
@@ -421,8 +458,20 @@ impl Harness {
                 .fs
                 .stat(&path)
                 .map_or_else(Event::Failed, Event::Metadata),
-            Action::ListToControl(path) => match self.listing(&path, ListFormat::Long) {
-                Ok(text) => Event::Listing(text),
+            Action::ListToControl { path, max_bytes } => {
+                match self.listing(&path, ListFormat::Long) {
+                    Ok(mut text) => {
+                        text.truncate(max_bytes);
+                        Event::Listing(text)
+                    }
+                    Err(kind) => Event::Failed(kind),
+                }
+            }
+            Action::SetModified { ref path, .. } => match self.fs.change(&action) {
+                Ok(()) => self
+                    .fs
+                    .stat(path)
+                    .map_or_else(Event::Failed, Event::Metadata),
                 Err(kind) => Event::Failed(kind),
             },
             Action::VerifyPassword { user, password } => {
@@ -441,9 +490,9 @@ impl Harness {
         &mut self,
         path: &VirtualPath,
         mode: OpenMode,
-    ) -> Result<(Opened, Option<u64>, Option<VirtualPath>), ErrorKind> {
+    ) -> Result<(SimFile, Option<u64>, Option<VirtualPath>), ErrorKind> {
         let existing = self.fs.stat(path);
-        let write = |keep: Vec<u8>| Opened::Write {
+        let write = |keep: Vec<u8>| SimFile::Write {
             path: path.as_str().to_owned(),
             keep,
         };
@@ -458,10 +507,10 @@ impl Harness {
                     .get(offset as usize..)
                     .ok_or(ErrorKind::BadOffset)?
                     .to_vec();
-                Ok((Opened::Read(rest), Some(meta.size), None))
+                Ok((SimFile::Read(rest), Some(meta.size), None))
             }
             OpenMode::List { format, .. } => {
-                Ok((Opened::Read(self.listing(path, format)?), None, None))
+                Ok((SimFile::Read(self.listing(path, format)?), None, None))
             }
             OpenMode::Replace | OpenMode::Append | OpenMode::WriteAt { .. } => {
                 self.fs.require_dir(&path.parent())?;
@@ -485,7 +534,7 @@ impl Harness {
                     .filter_map(|n| path.join(&format!("unique.{n}")))
                     .find(|p| !self.fs.exists(p.as_str()))
                     .ok_or(ErrorKind::Other)?;
-                let opened = Opened::Write {
+                let opened = SimFile::Write {
                     path: unique.as_str().to_owned(),
                     keep: Vec::new(),
                 };
@@ -518,12 +567,12 @@ impl Harness {
         self.running.take()?;
         self.data_peer = None;
         let bytes = match self.opened.take()? {
-            Opened::Read(data) => {
+            SimFile::Read(data) => {
                 let n = data.len() as u64;
                 self.downloads.push(data);
                 n
             }
-            Opened::Write { path, mut keep } => {
+            SimFile::Write { path, mut keep } => {
                 let upload = std::mem::take(&mut self.upload);
                 keep.extend_from_slice(&upload);
                 self.fs.nodes.insert(path, (Node::File(keep), WALL_CLOCK));
@@ -560,7 +609,7 @@ fn check_action(action: &Action) {
         | Action::Delete(path)
         | Action::MakeDir(path)
         | Action::RemoveDir(path)
-        | Action::ListToControl(path)
+        | Action::ListToControl { path, .. }
         | Action::SetModified { path, .. } => vec![path],
         Action::Rename { from, to } => vec![from, to],
         _ => vec![],
@@ -630,11 +679,12 @@ fn parse_addr(s: &str) -> SocketAddr {
 
 /// Runs `steps` whole and byte by byte, checks both give the same replies,
 /// and returns the whole run.
-pub fn run_both(config: &Config, fs: &MemFs, steps: &[Step]) -> Harness {
+pub fn run_both(config: &Config, fs: &MemFs, steps: &[Op]) -> Harness {
     let mut whole = Harness::new(config.clone(), fs.clone(), false);
     whole.run(steps);
     let mut bytewise = Harness::new(config.clone(), fs.clone(), true);
     bytewise.run(steps);
+    check_replies(&whole.replies);
     assert_eq!(
         whole.text(),
         bytewise.text(),

@@ -49,6 +49,12 @@ impl Jail {
         Ok(jail)
     }
 
+    /// Whether the root folder was removed while being served (its link
+    /// count dropped to 0): every lookup then fails, so say it loudly.
+    pub fn is_deleted(&self) -> bool {
+        fstat(self.root.as_raw_fd()).is_ok_and(|meta| meta.links == 0)
+    }
+
     /// Opens `path` with `flags`, resolving beneath the root.
     pub fn open_path(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<OwnedFd> {
         let relative = if path.is_root() { "." } else { path.relative() };

@@ -238,8 +238,11 @@ pub enum Step {
     Blocked,
     /// The budget ran out with work left: come back soon.
     MoreWork,
-    /// Everything moved (and an upload committed).
+    /// Everything moved.
     Done,
+    /// An upload's every byte is in: [`Transfer::commit`] it once its
+    /// client is known to be still there.
+    Received,
 }
 
 /// A running transfer.
@@ -339,23 +342,13 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload { file, temp } = &mut self.opened else {
+        let Opened::Upload { file, .. } = &mut self.opened else {
             return Ok(Step::Done);
         };
         let mut received = 0;
         while received < budget {
             match data.read(buffer) {
-                Ok(0) => {
-                    if self.ascii {
-                        self.pending.clear();
-                        self.converter.finish(&mut self.pending);
-                        file.write_all(&self.pending)?;
-                    }
-                    if let Some(temp) = temp.take() {
-                        temp.commit()?;
-                    }
-                    return Ok(Step::Done);
-                }
+                Ok(0) => return Ok(Step::Received),
                 Ok(n) => {
                     received += n;
                     self.bytes += n as u64;
@@ -373,6 +366,23 @@ impl Transfer {
             }
         }
         Ok(Step::MoreWork)
+    }
+
+    /// Ends a received upload: writes the tail of a TYPE A conversion and
+    /// puts the file in place (a `STOR` replaces its target only now).
+    pub fn commit(&mut self) -> io::Result<()> {
+        let Opened::Upload { file, temp } = &mut self.opened else {
+            return Ok(());
+        };
+        if self.ascii {
+            self.pending.clear();
+            self.converter.finish(&mut self.pending);
+            file.write_all(&self.pending)?;
+        }
+        match temp.take() {
+            Some(temp) => temp.commit(),
+            None => Ok(()),
+        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! One client's connection: its session, its sockets, and what the session
+//! asked the reactor to hold for it.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::Registry;
+use pocketftp_core::Session;
+
+use crate::transfer::{Opened, Transfer};
+
+/// Who an answer is for: a connection (key and generation, so a reused key
+/// is told apart) and its data epoch, which moves on whenever the session
+/// drops its data connection — so an answer about a transfer that was
+/// aborted, or a connection that closed, is dropped instead of delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Tag {
+    pub key: usize,
+    pub generation: u32,
+    pub epoch: u32,
+}
+
+pub(super) struct Connection {
+    pub tag: Tag,
+    pub session: Session,
+    pub control: TcpStream,
+    /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
+    pub control_readable: bool,
+    /// Replies wait for room in the socket.
+    pub awaiting_writable: bool,
+    /// WRITABLE interest is registered for the control socket.
+    pub write_interest_registered: bool,
+    pub listener: Option<TcpListener>,
+    pub data: Option<TcpStream>,
+    /// An active connect in progress, to this address.
+    pub connecting: Option<SocketAddr>,
+    pub opened: Option<Opened>,
+    pub transfer: Option<Transfer>,
+    /// In the run queue.
+    pub queued: bool,
+    /// Bytes last reported with `TransferProgress`, and when the next report
+    /// is due.
+    pub reported: u64,
+    pub progress_due: Instant,
+    /// The deadline this connection has in the timer heap.
+    pub timer: Option<Instant>,
+    /// The session is over: the connection goes at the end of the turn.
+    pub closing: bool,
+}
+
+impl Connection {
+    pub fn new(tag: Tag, session: Session, control: TcpStream, now: Instant) -> Connection {
+        Connection {
+            tag,
+            session,
+            control,
+            control_readable: true,
+            awaiting_writable: false,
+            write_interest_registered: false,
+            listener: None,
+            data: None,
+            connecting: None,
+            opened: None,
+            transfer: None,
+            queued: false,
+            reported: 0,
+            progress_due: now,
+            timer: None,
+            closing: false,
+        }
+    }
+
+    /// Drops the data connection and whatever was opened for it; an
+    /// unfinished upload's temporary file goes with it.
+    pub fn close_data(&mut self, registry: &Registry) {
+        if let Some(mut listener) = self.listener.take() {
+            let _ = registry.deregister(&mut listener);
+        }
+        self.drop_data_stream(registry);
+        self.opened = None;
+        self.transfer = None;
+    }
+
+    /// Drops the data stream alone (a refused passive connection, or an
+    /// active connect that failed).
+    pub fn drop_data_stream(&mut self, registry: &Registry) {
+        if let Some(mut data) = self.data.take() {
+            let _ = registry.deregister(&mut data);
+        }
+        self.connecting = None;
+    }
+
+    /// The session dropped its data side: answers still on their way about
+    /// the old one must not reach it.
+    pub fn next_epoch(&mut self) {
+        self.tag.epoch = self.tag.epoch.wrapping_add(1);
+    }
+
+    /// Writes queued replies; `Ok(true)` if any bytes went out (telling the
+    /// session may have let it answer more commands).
+    pub fn write_replies(&mut self, now: Instant) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let replies = self.session.poll_control_transmit();
+            if replies.is_empty() {
+                self.awaiting_writable = false;
+                return Ok(wrote);
+            }
+            match self.control.write(replies) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    wrote = true;
+                    self.session.consume_control_transmit(now, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.awaiting_writable = true;
+                    return Ok(wrote);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads control bytes into the session as far as its room allows;
+    /// true if the session was told something (bytes or the end).
+    pub fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
+        let room = self.session.control_read_room().min(buffer.len());
+        if room == 0 || !self.control_readable || self.closing {
+            return false;
+        }
+        match self.control.read(&mut buffer[..room]) {
+            Ok(0) => {
+                self.control_readable = false;
+                self.session.handle_control_eof(now);
+            }
+            Ok(n) => self.session.handle_control_input(now, &buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.control_readable = false;
+                return false;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                self.control_readable = false;
+                self.session.handle_control_lost(now);
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,648 @@
+//! The event loop: one thread, one `mio::Poll`, one `Slab` of connections.
+//!
+//! A turn of the loop ([`Server::turn`]) reads the clock once and then:
+//! 1. handles every ready socket: control sockets are read and written
+//!    until `WouldBlock` (readiness is edge-triggered), a ready data socket
+//!    only joins the run queue;
+//! 2. delivers the answers queued for sessions ([`Server::answer`]): every
+//!    outcome of an action travels this one path, tagged so an answer for
+//!    a transfer that was aborted, or a session that ended, is dropped;
+//! 3. moves transfers from the run queue until the turn's byte budget is
+//!    spent, so a turn stays short however many transfers run and control
+//!    commands are answered between them;
+//! 4. fires due timers, and removes the connections that closed.
+//!
+//! After any input to a session, [`Server::drive`] drains it: carries out
+//! its actions, writes its replies, feeds it more control bytes while it has
+//! room, and re-arms its timer. The reactor makes no protocol decision.
+
+mod actions;
+mod connection;
+mod deadlines;
+mod token;
+mod transfers;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use log::{error, info, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll};
+use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+
+use crate::jail::Jail;
+use crate::users::{PasswordWorker, Users};
+use connection::{Connection, Tag};
+use deadlines::Deadlines;
+use token::{token, untoken, Source, MAX_KEY, SIGNALS_KEY, WAKER_KEY};
+
+/// Bytes the transfers together may move per turn of the loop before
+/// sockets are polled again: a fraction of a millisecond of work, so a NOOP
+/// is answered promptly however many transfers run.
+const TURN_BUDGET: usize = 256 * 1024;
+/// Bytes one transfer moves per step: large system calls, fair turns.
+const STEP: usize = 128 * 1024;
+/// Control reads one session gets per drive; past them it waits for the
+/// next turn, so a client pipelining without end cannot hold the loop.
+const READS_PER_DRIVE: usize = 16;
+/// How often a running transfer tells its session about progress (for the
+/// stall timer and STAT; seconds-scale, so a few times a second is plenty).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// The shared buffer for control reads and uploads.
+const BUFFER_SIZE: usize = 256 * 1024;
+/// How long accepting pauses when the daemon is out of descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Limits the reactor enforces itself.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_clients: usize,
+    pub max_per_ip: usize,
+    pub pasv_ports: Option<RangeInclusive<u16>>,
+    /// How long running transfers may go on after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// What SIGHUP may change: the settings of new sessions, and the limits.
+pub struct Settings {
+    pub config: Arc<Config>,
+    pub limits: Limits,
+}
+
+/// Re-reads the settings (the config file and flags) on SIGHUP.
+pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
+
+pub struct Server {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    connections: Slab<Connection>,
+    deadlines: Deadlines,
+    /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
+    /// [`TURN_BUDGET`] per turn of the loop.
+    runnable: VecDeque<(usize, u32)>,
+    /// Outcomes of actions on their way to their sessions.
+    answers: VecDeque<(Tag, Event)>,
+    /// Sessions that had more input than one drive takes.
+    unread: VecDeque<(usize, u32)>,
+    /// Connections whose session ended, removed at the end of the turn.
+    closed: Vec<usize>,
+    per_ip: HashMap<IpAddr, usize>,
+    config: Arc<Config>,
+    jail: Jail,
+    limits: Limits,
+    passwords: Option<PasswordWorker>,
+    /// Re-read on SIGHUP.
+    users_file: Option<PathBuf>,
+    reload: Option<Reload>,
+    /// `--xferlog`: one line per file transfer.
+    xferlog: Option<std::fs::File>,
+    signals: Signals,
+    /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
+    stop_by: Option<Instant>,
+    /// Out of descriptors: accepting resumes then.
+    accept_paused_until: Option<Instant>,
+    buffer: Box<[u8]>,
+    next_generation: u32,
+    next_pasv_port: usize,
+}
+
+impl Server {
+    /// Binds the listening sockets. `passwords` is started later with
+    /// [`Server::waker`], once a users file is loaded.
+    pub fn bind(
+        addresses: &[SocketAddr],
+        config: Arc<Config>,
+        jail: Jail,
+        limits: Limits,
+    ) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
+        let signals_token = token(SIGNALS_KEY, Source::Daemon);
+        (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
+        let mut listeners = Vec::new();
+        for (index, addr) in addresses.iter().enumerate() {
+            let mut listener = TcpListener::bind(*addr)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            let listener_token = token(index, Source::Daemon);
+            (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
+            info!("listening on {}", listener.local_addr()?);
+            listeners.push(listener);
+        }
+        Ok(Server {
+            poll,
+            listeners,
+            connections: Slab::new(),
+            deadlines: Deadlines::default(),
+            runnable: VecDeque::new(),
+            answers: VecDeque::new(),
+            unread: VecDeque::new(),
+            closed: Vec::new(),
+            per_ip: HashMap::new(),
+            config,
+            jail,
+            limits,
+            passwords: None,
+            users_file: None,
+            reload: None,
+            xferlog: None,
+            signals,
+            stop_by: None,
+            accept_paused_until: None,
+            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            next_generation: 1,
+            next_pasv_port: 0,
+        })
+    }
+
+    /// A waker for a thread that wants the loop's attention.
+    pub fn waker(&self) -> io::Result<mio::Waker> {
+        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))
+    }
+
+    /// Checks passwords with `worker`; SIGHUP re-reads `users_file` into it.
+    pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
+        self.passwords = Some(worker);
+        self.users_file = Some(users_file);
+    }
+
+    /// On SIGHUP, `reload` supplies new settings for new sessions and limits.
+    pub fn set_reload(&mut self, reload: Reload) {
+        self.reload = Some(reload);
+    }
+
+    /// Appends a line to `file` for every finished file transfer.
+    pub fn set_xferlog(&mut self, file: std::fs::File) {
+        self.xferlog = Some(file);
+    }
+
+    /// Runs until SIGTERM or SIGINT has let every session end (or the grace
+    /// period ran out), or until the event loop itself fails.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            if let Some(stop_by) = self.stop_by {
+                if self.connections.is_empty() {
+                    info!("stopped");
+                    return Ok(());
+                }
+                if Instant::now() >= stop_by {
+                    self.cut_off_sessions();
+                    return Ok(());
+                }
+            }
+            match self.poll.poll(&mut events, self.poll_timeout()) {
+                Ok(()) => self.turn(&events),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// How long the next poll may wait: not at all while work is queued.
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !(self.runnable.is_empty() && self.answers.is_empty() && self.unread.is_empty()) {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        [
+            self.deadlines.next(),
+            self.stop_by,
+            self.accept_paused_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|at| at.saturating_duration_since(now))
+    }
+
+    /// One turn of the loop; see the module docs.
+    fn turn(&mut self, events: &Events) {
+        let now = Instant::now();
+        for event in events.iter() {
+            self.on_ready(event.token(), now);
+        }
+        for (key, generation) in std::mem::take(&mut self.unread) {
+            if self.live(key, generation).is_some() {
+                self.drive(key, now);
+            }
+        }
+        self.deliver_answers(now);
+        self.run_transfers(now);
+        self.fire_timers(now);
+        self.resume_accepting(now);
+        self.remove_closed();
+    }
+
+    fn on_ready(&mut self, token: mio::Token, now: Instant) {
+        let (key, source) = untoken(token);
+        if source == Source::Daemon {
+            return match key {
+                WAKER_KEY => self.password_answers(),
+                SIGNALS_KEY => self.on_signals(now),
+                index => self.accept_clients(index, now),
+            };
+        }
+        let Some(conn) = self.connections.get_mut(key).filter(|c| !c.closing) else {
+            return;
+        };
+        match source {
+            Source::Control => {
+                conn.control_readable = true;
+                self.drive(key, now);
+            }
+            Source::DataListener => self.accept_data(key),
+            Source::Data if conn.connecting.is_some() => self.finish_connect(key),
+            Source::Data => self.schedule(key),
+            Source::Daemon => {}
+        }
+    }
+
+    /// The connection at `key` if it is still the one `generation` names
+    /// and its session goes on.
+    fn live(&mut self, key: usize, generation: u32) -> Option<&mut Connection> {
+        (self.connections.get_mut(key)).filter(|c| c.tag.generation == generation && !c.closing)
+    }
+
+    /// Queues `event` for the session at `key`, tagged with its data epoch.
+    fn answer(&mut self, key: usize, event: Event) {
+        self.answers.push_back((self.connections[key].tag, event));
+    }
+
+    /// Hands each queued answer to its session, unless the session ended or
+    /// moved to another data epoch since. Answers queued meanwhile wait for
+    /// the next turn, so one session's pipelined commands cannot hold the loop.
+    fn deliver_answers(&mut self, now: Instant) {
+        for _ in 0..self.answers.len() {
+            let Some((tag, event)) = self.answers.pop_front() else {
+                return;
+            };
+            let Some(conn) = self.live(tag.key, tag.generation) else {
+                continue;
+            };
+            if conn.tag.epoch != tag.epoch {
+                continue;
+            }
+            if let Err(e) = conn.session.handle_event(now, event) {
+                error!("reactor bug: {e:?}");
+            }
+            self.drive(tag.key, now);
+        }
+    }
+
+    fn run_transfers(&mut self, now: Instant) {
+        let mut spent = 0;
+        while spent < TURN_BUDGET {
+            let Some((key, generation)) = self.runnable.pop_front() else {
+                return;
+            };
+            if let Some(conn) = self.live(key, generation) {
+                conn.queued = false;
+                // A step that moved nothing still counts: the turn ends.
+                spent += self.pump(key, now).max(1);
+            }
+        }
+    }
+
+    fn password_answers(&mut self) {
+        let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
+        for answer in answers {
+            if self.live(answer.key, answer.generation).is_some() {
+                self.answer(answer.key, Event::LoginChecked(answer.access));
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some((at, key, generation)) = self.deadlines.pop_due(now) {
+            let Some(conn) = self.live(key, generation) else {
+                continue;
+            };
+            if conn.timer != Some(at) {
+                continue; // superseded by an earlier deadline
+            }
+            conn.timer = None;
+            if conn.session.poll_timeout().is_some_and(|due| due <= now) {
+                conn.session.handle_timeout(now);
+            }
+            self.drive(key, now);
+        }
+    }
+
+    // --- signals ---
+
+    fn on_signals(&mut self, now: Instant) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for signal in pending {
+            match signal {
+                libc::SIGHUP => {
+                    self.reload_settings();
+                    self.reload_users();
+                }
+                _ => self.begin_shutdown(now),
+            }
+        }
+    }
+
+    /// SIGHUP: good new settings apply to sessions that start from now on;
+    /// bad ones are logged and the old ones kept.
+    fn reload_settings(&mut self) {
+        let Some(reload) = &mut self.reload else {
+            return;
+        };
+        match reload() {
+            Ok(settings) => {
+                self.config = settings.config;
+                self.limits = settings.limits;
+                info!("SIGHUP: settings re-read");
+            }
+            Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
+        }
+    }
+
+    /// SIGHUP: a good new users file replaces the old one; a bad one is
+    /// logged and the old one stays. Sessions are not touched.
+    fn reload_users(&mut self) {
+        let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
+            return info!("SIGHUP: no users file to re-read");
+        };
+        match Users::load(path) {
+            Ok(users) => {
+                worker.replace_users(Arc::new(users));
+                info!("SIGHUP: re-read {}", path.display());
+            }
+            Err(e) => error!("SIGHUP: keeping the old users: {e}"),
+        }
+    }
+
+    /// SIGTERM/SIGINT: stop accepting, tell every session (idle ones close
+    /// with 421, transfers finish), and give them the grace period.
+    fn begin_shutdown(&mut self, now: Instant) {
+        if self.stop_by.is_some() {
+            return;
+        }
+        info!("stopping: {} session(s) to finish", self.connections.len());
+        for mut listener in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.stop_by = Some(now + self.limits.shutdown_grace);
+        self.each_session(now, Session::handle_shutdown);
+    }
+
+    /// The grace period is over: transfers still running get their final
+    /// reply, every session its `421`, and all of them are closed.
+    fn cut_off_sessions(&mut self) {
+        warn!(
+            "grace period over: closing {} session(s)",
+            self.connections.len()
+        );
+        self.each_session(Instant::now(), Session::handle_shutdown_expired);
+        self.remove_closed();
+    }
+
+    /// Gives `input` to every session and drains it.
+    fn each_session(&mut self, now: Instant, input: fn(&mut Session, Instant)) {
+        let keys: Vec<usize> = self.connections.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if let Some(conn) = self.connections.get_mut(key).filter(|c| !c.closing) {
+                input(&mut conn.session, now);
+                self.drive(key, now);
+            }
+        }
+    }
+
+    // --- accepting clients ---
+
+    fn accept_clients(&mut self, index: usize, now: Instant) {
+        while self.accept_paused_until.is_none() {
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_out_of_resources(&e) => {
+                    // The connections wait in the backlog; no new edge will
+                    // tell us when descriptors are free again: retry on a timer.
+                    warn!(
+                        "cannot accept: {e}; retrying in {} ms",
+                        ACCEPT_BACKOFF.as_millis()
+                    );
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                }
+                Err(e) => return error!("accept failed: {e}"),
+            }
+        }
+    }
+
+    fn resume_accepting(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|at| at <= now) {
+            self.accept_paused_until = None;
+            for index in 0..self.listeners.len() {
+                self.accept_clients(index, now);
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
+        let ip = canonical_ip(peer.ip());
+        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        let sessions = self.connections.len() - self.closed.len();
+        let full = sessions >= self.limits.max_clients.min(MAX_KEY);
+        if full || from_ip >= self.limits.max_per_ip {
+            warn!("{peer}: refused, too many connections");
+            let _ = stream.write(TOO_MANY_CONNECTIONS);
+            return;
+        }
+        let local = match stream.local_addr() {
+            Ok(local) => local,
+            Err(e) => return warn!("{peer}: {e}"),
+        };
+        if let Err(e) = set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
+            return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if self.jail.is_deleted() {
+            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
+        }
+        let entry = self.connections.vacant_entry();
+        let key = entry.key();
+        let control_token = token(key, Source::Control);
+        if let Err(e) =
+            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
+        {
+            return warn!("{peer}: cannot register: {e}");
+        }
+        let tag = Tag {
+            key,
+            generation: self.next_generation,
+            epoch: 0,
+        };
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let session = Session::new(Arc::clone(&self.config), now, local, peer);
+        entry.insert(Connection::new(tag, session, stream, now));
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.drive(key, now);
+    }
+
+    /// Removes the connections whose sessions ended this turn, then lets the
+    /// timer heap forget them.
+    fn remove_closed(&mut self) {
+        for key in std::mem::take(&mut self.closed) {
+            if let Some(mut conn) = self.connections.try_remove(key) {
+                conn.close_data(self.poll.registry());
+                let _ = self.poll.registry().deregister(&mut conn.control);
+            }
+        }
+        let connections = &self.connections;
+        self.deadlines
+            .compact(connections.len(), |at, key, generation| {
+                connections
+                    .get(key)
+                    .is_some_and(|c| c.tag.generation == generation && c.timer == Some(at))
+            });
+    }
+
+    // --- driving a session ---
+
+    /// The drain rule: carry out the session's actions and write its
+    /// replies; read more commands while it has room; then re-arm its
+    /// timer and say whether its replies wait for writability.
+    fn drive(&mut self, key: usize, now: Instant) {
+        if self.connections[key].closing {
+            return;
+        }
+        let mut reads = 0;
+        loop {
+            while let Some(action) = self.connections[key].session.poll_action() {
+                self.perform(key, action, now);
+            }
+            let conn = &mut self.connections[key];
+            if conn.closing {
+                break;
+            }
+            match conn.write_replies(now) {
+                Ok(true) => continue, // written replies may let more commands through
+                Ok(false) => {}
+                Err(_) => {
+                    conn.session.handle_control_lost(now);
+                    continue;
+                }
+            }
+            if reads == READS_PER_DRIVE {
+                if conn.control_readable && conn.session.control_read_room() > 0 {
+                    self.unread.push_back((key, conn.tag.generation));
+                }
+                break;
+            }
+            if !conn.read_commands(&mut self.buffer, now) {
+                break;
+            }
+            reads += 1;
+        }
+        let conn = &mut self.connections[key];
+        if conn.closing {
+            // Best effort for the last reply (221, 421): the session is over.
+            let _ = conn.write_replies(now);
+            conn.close_data(self.poll.registry());
+            self.closed.push(key);
+            // Its client no longer counts against the limits.
+            let ip = canonical_ip(conn.session.peer().ip());
+            if let Some(count) = self.per_ip.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_ip.remove(&ip);
+                }
+            }
+            return;
+        }
+        self.update_interest(key);
+        let conn = &mut self.connections[key];
+        if let Some(due) = conn.session.poll_timeout() {
+            if conn.timer.is_none_or(|armed| due < armed) {
+                conn.timer = Some(due);
+                self.deadlines.push(due, key, conn.tag.generation);
+            }
+        }
+    }
+
+    /// Registers WRITABLE interest for the control socket while replies
+    /// wait for room, and only then.
+    fn update_interest(&mut self, key: usize) {
+        let conn = &mut self.connections[key];
+        let interest = if conn.awaiting_writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        let control_token = token(key, Source::Control);
+        if conn.awaiting_writable != conn.write_interest_registered
+            && (self.poll.registry())
+                .reregister(&mut conn.control, control_token, interest)
+                .is_ok()
+        {
+            conn.write_interest_registered = conn.awaiting_writable;
+        }
+    }
+}
+
+/// Out of descriptors or memory for sockets: worth retrying later.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Python's ftplib sends ABOR's final byte as TCP urgent data: without
+/// SO_OOBINLINE that byte never reaches the stream and the line never ends.
+fn set_oob_inline(stream: &TcpStream) -> io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket fd and a c_int option value of the size passed.
+    let result = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_OOBINLINE,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The wall clock in Unix seconds, for listing dates.
+fn wall_clock() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passive_ports_rotate_within_the_range() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port();
+        drop(probe);
+        let range = base..=base.saturating_add(3);
+        let mut next = 0;
+        let (first, p1) = actions::bind_passive(ip, Some(&range), &mut next).unwrap();
+        let (second, p2) = actions::bind_passive(ip, Some(&range), &mut next).unwrap();
+        assert!(range.contains(&p1) && range.contains(&p2) && p1 != p2);
+        drop((first, second));
+    }
+}

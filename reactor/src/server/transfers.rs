@@ -1,0 +1,145 @@
+//! Data connections as they come and go, and transfers moved in bounded
+//! steps from the run queue.
+
+use std::io;
+use std::time::Instant;
+
+use log::debug;
+use mio::Interest;
+use pocketftp_core::Event;
+
+use super::token::{token, Source};
+use super::{Server, PROGRESS_INTERVAL, STEP};
+use crate::errors::kind_of;
+use crate::transfer::Step;
+
+impl Server {
+    /// Puts the connection's running transfer, if any, in the run queue (once).
+    pub(super) fn schedule(&mut self, key: usize) {
+        let conn = &mut self.connections[key];
+        if conn.transfer.is_some() && !conn.queued && !conn.closing {
+            conn.queued = true;
+            self.runnable.push_back((key, conn.tag.generation));
+        }
+    }
+
+    /// Takes one connection from the passive listener and offers it to the
+    /// session, which may reject it (a foreign address): then the next one
+    /// is taken. One waits for the session's word at a time.
+    pub(super) fn accept_data(&mut self, key: usize) {
+        loop {
+            let conn = &mut self.connections[key];
+            let Some(listener) = &conn.listener else {
+                return;
+            };
+            if conn.data.is_some() || conn.closing {
+                return;
+            }
+            let (mut stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let data_token = token(key, Source::Data);
+            if (self.poll.registry())
+                .register(&mut stream, data_token, interest)
+                .is_ok()
+            {
+                conn.data = Some(stream);
+                self.answer(key, Event::DataConnected { peer });
+                return;
+            }
+        }
+    }
+
+    /// The active connect finished, one way or the other.
+    pub(super) fn finish_connect(&mut self, key: usize) {
+        let conn = &mut self.connections[key];
+        let (Some(addr), Some(data)) = (conn.connecting, &conn.data) else {
+            return;
+        };
+        let outcome = match data.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => data.peer_addr().map(|_| ()),
+        };
+        let event = match outcome {
+            Ok(()) => Event::DataConnected { peer: addr },
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return, // not yet
+            Err(e) => {
+                debug!(
+                    "{}: data connection to {addr} failed: {e}",
+                    conn.session.peer()
+                );
+                conn.close_data(self.poll.registry());
+                Event::Failed(kind_of(&e))
+            }
+        };
+        conn.connecting = None;
+        self.answer(key, event);
+    }
+
+    /// Moves one step of the running transfer; returns the bytes moved.
+    pub(super) fn pump(&mut self, key: usize, now: Instant) -> usize {
+        let conn = &mut self.connections[key];
+        let (Some(transfer), Some(data)) = (&mut conn.transfer, &mut conn.data) else {
+            return 0;
+        };
+        let before = transfer.bytes;
+        let step = transfer.step(data, &mut self.buffer, STEP);
+        let bytes = transfer.bytes;
+        let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
+        let event = match step {
+            Ok(step @ (Step::Blocked | Step::MoreWork)) => {
+                if step == Step::MoreWork {
+                    self.schedule(key);
+                }
+                let conn = &mut self.connections[key];
+                if bytes == conn.reported || now < conn.progress_due {
+                    return moved;
+                }
+                conn.reported = bytes;
+                conn.progress_due = now + PROGRESS_INTERVAL;
+                Event::TransferProgress { bytes }
+            }
+            Ok(Step::Received) => match self.commit_upload(key, now) {
+                Some(result) => result,
+                None => return moved,
+            },
+            Ok(Step::Done) => {
+                conn.close_data(self.poll.registry());
+                Event::TransferDone { bytes }
+            }
+            Err(e) => {
+                debug!(
+                    "{}: transfer failed after {bytes} bytes: {e}",
+                    conn.session.peer()
+                );
+                conn.close_data(self.poll.registry());
+                Event::Failed(kind_of(&e))
+            }
+        };
+        self.answer(key, event);
+        moved
+    }
+
+    /// Every byte of an upload is in. Its client must still be there to
+    /// hear the `226`: read what waits on the control connection first (an
+    /// EOF there ends the session, and the upload with it, unless commands
+    /// came before it). `None` if the upload is gone by then.
+    fn commit_upload(&mut self, key: usize, now: Instant) -> Option<Event> {
+        // The control connection's end may be in its socket without an edge
+        // handled yet: look, whatever the last read said.
+        self.connections[key].control_readable = true;
+        self.drive(key, now);
+        let conn = &mut self.connections[key];
+        let mut transfer = conn.transfer.take().filter(|_| !conn.closing)?;
+        let bytes = transfer.bytes;
+        let event = match transfer.commit() {
+            Ok(()) => Event::TransferDone { bytes },
+            Err(e) => Event::Failed(kind_of(&e)),
+        };
+        conn.close_data(self.poll.registry());
+        Some(event)
+    }
+}
