@@ -500,19 +500,22 @@ impl Session {
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
-                let set = |path| Action::SetModified { path, modified };
-                if let Some(path) = self.cmd_write(arg, set) {
-                    self.awaiting = Awaiting::Stat(StatFor::Mfmt, path);
+                if let Some(path) = self.writable_path(arg) {
+                    let set = Action::SetModified {
+                        path: path.clone(),
+                        modified,
+                    };
+                    self.ask(set, Awaiting::Stat(StatFor::Mfmt, path));
                 }
             }
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
-                    self.actions.push_back(Action::ListToControl {
+                    let list = Action::ListToControl {
                         path: path.clone(),
                         max_bytes: STATUS_LISTING_CAP,
-                    });
-                    self.awaiting = Awaiting::StatusListing(path);
+                    };
+                    self.ask(list, Awaiting::StatusListing(path));
                 }
             }
         }
@@ -542,11 +545,11 @@ impl Session {
             };
             self.log_in(user, access);
         } else {
-            self.actions.push_back(Action::VerifyPassword {
+            let verify = Action::VerifyPassword {
                 user,
                 password: password.to_owned(),
-            });
-            self.awaiting = Awaiting::Password;
+            };
+            self.ask(verify, Awaiting::Password);
         }
     }
 
@@ -623,8 +626,7 @@ impl Session {
             return self.reply(425, "PASV needs IPv4; use EPSV.");
         }
         self.close_data();
-        self.actions.push_back(Action::ListenData);
-        self.awaiting = Awaiting::Listen { extended };
+        self.ask(Action::ListenData, Awaiting::Listen { extended });
     }
 
     /// Drops whatever data connection was set up before.
@@ -682,20 +684,22 @@ impl Session {
 
     fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
         let writes = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
-        if writes && !self.may_write() {
-            return self.reply(550, "Permission denied.");
-        }
-        let Some(path) = self.resolve(arg) else {
+        let path = if writes {
+            self.writable_path(arg)
+        } else {
+            self.resolve(arg)
+        };
+        let Some(path) = path else {
             return;
         };
         if self.data == Data::None {
             return self.reply(425, "Use PORT or PASV first.");
         }
-        self.actions.push_back(Action::Open {
+        let open = Action::Open {
             path: path.clone(),
             mode,
-        });
-        self.awaiting = Awaiting::Transfer(TransferState {
+        };
+        let transfer = TransferState {
             kind,
             path,
             phase: Phase::Opening,
@@ -703,7 +707,8 @@ impl Session {
             bytes: 0,
             started: now,
             ascii: false,
-        });
+        };
+        self.ask(open, Awaiting::Transfer(transfer));
         self.timers.disarm(Timer::Idle);
     }
 
@@ -861,8 +866,7 @@ impl Session {
 
     fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
         if let Some(path) = self.resolve(arg) {
-            self.actions.push_back(Action::Stat(path.clone()));
-            self.awaiting = Awaiting::Stat(purpose, path);
+            self.ask(Action::Stat(path.clone()), Awaiting::Stat(purpose, path));
         }
     }
 
@@ -872,25 +876,25 @@ impl Session {
         arg: &str,
         action: impl FnOnce(VirtualPath) -> Action,
     ) {
-        if let Some(path) = self.cmd_write(arg, action) {
-            self.awaiting = Awaiting::Change(purpose, path);
+        if let Some(path) = self.writable_path(arg) {
+            self.ask(action(path.clone()), Awaiting::Change(purpose, path));
         }
     }
 
-    /// Asks for a change to `arg` if this session may write; the path
-    /// asked about, to await the answer for.
-    fn cmd_write(
-        &mut self,
-        arg: &str,
-        action: impl FnOnce(VirtualPath) -> Action,
-    ) -> Option<VirtualPath> {
+    /// The path of a change this session may make; `None` when the client
+    /// was answered instead (no right to write, or a refused name).
+    fn writable_path(&mut self, arg: &str) -> Option<VirtualPath> {
         if !self.may_write() {
             self.reply(550, "Permission denied.");
             return None;
         }
-        let path = self.resolve(arg)?;
-        self.actions.push_back(action(path.clone()));
-        Some(path)
+        self.resolve(arg)
+    }
+
+    /// Asks the caller for `action` and waits for its answer.
+    fn ask(&mut self, action: Action, awaiting: Awaiting) {
+        self.actions.push_back(action);
+        self.awaiting = awaiting;
     }
 
     fn on_metadata(&mut self, purpose: StatFor, path: VirtualPath, meta: Metadata) {
