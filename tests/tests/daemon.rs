@@ -117,7 +117,7 @@ struct SmallDisk {
 }
 
 impl SmallDisk {
-    /// `None` (with the reason printed) where mounting is not allowed.
+    /// `None` where mounting is not allowed (a failure under `CI`; see [`skip`]).
     fn mount(kib: u32) -> Option<SmallDisk> {
         let dir = TempDir::new("smalldisk");
         let out = Command::new("mount")
@@ -127,14 +127,12 @@ impl SmallDisk {
         match out {
             Ok(o) if o.status.success() => Some(SmallDisk { dir }),
             Ok(o) => {
-                eprintln!(
-                    "SKIPPED: cannot mount a tmpfs here: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
+                let why = String::from_utf8_lossy(&o.stderr);
+                skip(&format!("cannot mount a tmpfs here: {}", why.trim()));
                 None
             }
             Err(e) => {
-                eprintln!("SKIPPED: cannot run mount: {e}");
+                skip(&format!("cannot run mount: {e}"));
                 None
             }
         }
@@ -296,8 +294,7 @@ fn xferlog_has_a_well_formed_line_per_transfer() {
 fn run_as_drops_root_after_binding() {
     let uid = Command::new("id").arg("-u").output().expect("run id");
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        eprintln!("SKIPPED: --run-as needs the test to run as root");
-        return;
+        return skip("--run-as needs the test to run as root");
     }
     let mut d = Daemon::with(Options {
         write: true,
