@@ -626,7 +626,7 @@ impl Ctrl {
     }
 
     /// `PASV`, parse the 227 reply strictly, connect to the port on 127.0.0.1.
-    pub fn pasv(&mut self) -> Pending {
+    pub fn pasv(&mut self) -> DataPlan {
         let r = self.cmd_ok("PASV", 227);
         let (ip, port) =
             parse_227(r.text()).unwrap_or_else(|| panic!("malformed 227 reply {:?}", r.lines[0]));
@@ -635,40 +635,40 @@ impl Ctrl {
             Ipv4Addr::LOCALHOST,
             "227 announces {ip}, not the control address"
         );
-        Pending::Passive(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        DataPlan::Passive(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
     }
 
     /// `EPSV`, parse `(|||port|)`.
-    pub fn epsv(&mut self) -> Pending {
+    pub fn epsv(&mut self) -> DataPlan {
         let r = self.cmd_ok("EPSV", 229);
         let port =
             parse_229(r.text()).unwrap_or_else(|| panic!("malformed 229 reply {:?}", r.lines[0]));
-        Pending::Passive(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        DataPlan::Passive(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
     }
 
     /// Listen on 127.0.0.1:0 and send `PORT` for it (expects 200).
-    pub fn port(&mut self) -> Pending {
+    pub fn port(&mut self) -> DataPlan {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind active listener");
         let p = l.local_addr().unwrap().port();
         self.cmd_ok(&format!("PORT 127,0,0,1,{},{}", p >> 8, p & 0xff), 200);
-        Pending::Active(l)
+        DataPlan::Active(l)
     }
 
     /// Listen on 127.0.0.1:0 and send `EPRT` for it (expects 200).
-    pub fn eprt(&mut self) -> Pending {
+    pub fn eprt(&mut self) -> DataPlan {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind active listener");
         let p = l.local_addr().unwrap().port();
         self.cmd_ok(&format!("EPRT |1|127.0.0.1|{p}|"), 200);
-        Pending::Active(l)
+        DataPlan::Active(l)
     }
 
     /// Send a transfer command over a fresh passive address, connecting the
     /// data socket if the daemon lets us (a refusal may come before or after
     /// the connection), and return the first reply.
     pub fn transfer_reply(&mut self, line: &str) -> Reply {
-        let pending = self.pasv();
+        let plan = self.pasv();
         self.send(line);
-        let data = pending.try_open();
+        let data = plan.try_open();
         let r = self.reply();
         drop(data);
         r
@@ -678,9 +678,9 @@ impl Ctrl {
     /// connection and reads the 150/125, leaving the transfer under way.
     pub fn begin_transfer(&mut self, line: &str) -> TcpStream {
         self.cmd_ok("TYPE I", 200);
-        let pending = self.pasv();
+        let plan = self.pasv();
         self.send(line);
-        let data = pending.open();
+        let data = plan.open();
         self.expect_one_of(&[125, 150]);
         data
     }
@@ -694,18 +694,18 @@ impl Ctrl {
     /// Like [`Ctrl::download`], with `REST n` between PASV and the command
     /// (the order ftplib and curl use).
     pub fn download_rest(&mut self, rest: Option<u64>, line: &str) -> Vec<u8> {
-        let pending = self.pasv();
+        let plan = self.pasv();
         if let Some(n) = rest {
             self.cmd_ok(&format!("REST {n}"), 350);
         }
-        self.download_via(pending, line)
+        self.download_via(plan, line)
     }
 
     /// Send a download-like command for an already announced data address,
     /// make the connection, assert 150/125, read to the end, assert 226.
-    pub fn download_via(&mut self, pending: Pending, line: &str) -> Vec<u8> {
+    pub fn download_via(&mut self, plan: DataPlan, line: &str) -> Vec<u8> {
         self.send(line);
-        let mut data = pending.open();
+        let mut data = plan.open();
         self.expect_one_of(&[125, 150]);
         let mut out = Vec::new();
         data.read_to_end(&mut out).expect("read data connection");
@@ -722,12 +722,12 @@ impl Ctrl {
 
     /// Like [`Ctrl::upload`], with `REST n` between PASV and the command.
     pub fn upload_rest(&mut self, rest: Option<u64>, line: &str, bytes: &[u8]) {
-        let pending = self.pasv();
+        let plan = self.pasv();
         if let Some(n) = rest {
             self.cmd_ok(&format!("REST {n}"), 350);
         }
         self.send(line);
-        let mut data = pending.open();
+        let mut data = plan.open();
         self.expect_one_of(&[125, 150]);
         data.write_all(bytes).expect("write data connection");
         data.shutdown(Shutdown::Write).ok();
@@ -737,32 +737,32 @@ impl Ctrl {
 }
 
 /// A data connection about to be made.
-pub enum Pending {
+pub enum DataPlan {
     /// Connect to this address once the command was sent.
     Passive(SocketAddr),
     /// Accept from this listener once the command was sent.
     Active(TcpListener),
 }
 
-impl Pending {
+impl DataPlan {
     /// Try to make the data connection; a passive connect gets 2 s, an
     /// active accept is not attempted (the daemon connects on its own).
     pub fn try_open(self) -> Option<TcpStream> {
         match self {
-            Pending::Passive(addr) => {
+            DataPlan::Passive(addr) => {
                 TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()
             }
-            Pending::Active(_) => None,
+            DataPlan::Active(_) => None,
         }
     }
 
     /// Make the data connection (bounded by [`READ_TIMEOUT`]).
     pub fn open(self) -> TcpStream {
         let s = match self {
-            Pending::Passive(addr) => {
+            DataPlan::Passive(addr) => {
                 TcpStream::connect_timeout(&addr, READ_TIMEOUT).expect("connect data (passive)")
             }
-            Pending::Active(l) => accept_timeout(&l, READ_TIMEOUT)
+            DataPlan::Active(l) => accept_timeout(&l, READ_TIMEOUT)
                 .expect("the daemon did not connect the active data connection"),
         };
         s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();

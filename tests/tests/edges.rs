@@ -588,7 +588,7 @@ fn pipelined_port_rest_stor() {
     c.expect_reply(200);
     c.expect_reply(200);
     c.expect_reply(350);
-    let mut data = Pending::Active(l).open();
+    let mut data = DataPlan::Active(l).open();
     c.expect_one_of(&[125, 150]);
     data.write_all(b"abc").unwrap();
     drop(data);

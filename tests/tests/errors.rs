@@ -181,7 +181,7 @@ fn passive_connection_never_made_times_out_with_425() {
     });
     d.put("f", b"data");
     let mut c = d.login();
-    let _pending = c.pasv();
+    let _plan = c.pasv();
     let start = Instant::now();
     c.send("RETR f");
     let r = c.reply();

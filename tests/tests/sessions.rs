@@ -304,7 +304,7 @@ fn pasv_address_is_announced_and_the_listener_still_answers_locally() {
     let (ip, port) = parse_227(r.text()).expect("227 format");
     assert_eq!(ip.to_string(), "10.1.2.3", "{:?}", r.lines);
     // Clients ignore the 227 address and use the control connection's.
-    let p = Pending::Passive(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let p = DataPlan::Passive(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     assert_eq!(c.download_via(p, "RETR f"), b"via nat");
     // EPSV carries no address and works as always.
     let p = c.epsv();
