@@ -63,9 +63,11 @@ pub enum Action {
     /// Answer: `Opened` or `Failed`.
     Open { path: VirtualPath, mode: OpenMode },
     /// Move bytes between what `Open` opened and the data connection
-    /// (converting LF and CRLF when `ascii`). Answer, later (never while
-    /// draining the queue): `TransferProgress`*, then `TransferDone` or `Failed`.
-    StartTransfer { ascii: bool },
+    /// (converting LF and CRLF when `ascii`), over TLS when `protected`
+    /// (`PROT P`: the caller is the TLS server and its handshake comes
+    /// first). Answer, later (never while draining the queue):
+    /// `TransferProgress`*, then `TransferDone` or `Failed`.
+    StartTransfer { ascii: bool, protected: bool },
     /// Stop the running transfer at once: close the data connection and the
     /// file, discard an unfinished upload. No answer.
     AbortTransfer,
@@ -90,6 +92,12 @@ pub enum Action {
     VerifyPassword { user: String, password: String },
     /// A file transfer ended: record it (for `--xferlog`). No answer.
     LogTransfer(TransferRecord),
+    /// `AUTH TLS` was answered: write every reply byte queued so far in
+    /// clear, then put TLS (as the server) on the control connection; from
+    /// then on control bytes travel through it. `early` holds bytes the
+    /// client sent after its `AUTH` line, which belong to the handshake. No
+    /// answer: a failed handshake ends the connection like a reset.
+    SecureControl { early: Vec<u8> },
     /// Flush the queued reply bytes, then close the control connection (and
     /// everything else of this session). The session is over.
     Close,

@@ -79,6 +79,23 @@ pub(crate) enum Command<'a> {
     Stat(Option<&'a str>),
     Noop,
     Allo,
+    /// `AUTH TLS` (or `SSL`, `TLS-C`): true; another mechanism: false.
+    Auth(bool),
+    /// `PBSZ n`: the protection buffer size, always 0 for TLS.
+    Pbsz,
+    /// `PROT` with its level.
+    Prot(ProtectionLevel),
+}
+
+/// The data channel protection level of `PROT` (RFC 2228, 4217).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProtectionLevel {
+    /// `C`: data in clear.
+    Clear,
+    /// `P`: data over TLS.
+    Private,
+    /// `S` or `E`: not available with TLS.
+    Unsupported,
 }
 
 /// Why a line is not a command we can carry out; each maps to one reply code.
@@ -110,14 +127,17 @@ impl Command<'_> {
                 | Command::Noop
                 | Command::OptsUtf8
                 | Command::OptsMlst
+                | Command::Auth(_)
+                | Command::Pbsz
+                | Command::Prot(_)
         )
     }
 }
 
 /// Commands we know of but do not implement (`502`).
 const NOT_IMPLEMENTED: &[&[u8]] = &[
-    b"ACCT", b"ADAT", b"AUTH", b"CCC", b"CONF", b"ENC", b"HOST", b"LANG", b"MIC", b"PBSZ", b"PROT",
-    b"REIN", b"SITE", b"SMNT", b"XRSQ", b"XSEM", b"XSEN",
+    b"ACCT", b"ADAT", b"CCC", b"CONF", b"ENC", b"HOST", b"LANG", b"MIC", b"REIN", b"SITE", b"SMNT",
+    b"XRSQ", b"XSEM", b"XSEN",
 ];
 
 /// Parses one line without its CRLF.
@@ -180,6 +200,20 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command<'_>, ParseError> {
         b"STAT" => C::Stat(optional(arg)),
         b"NOOP" => C::Noop,
         b"ALLO" => C::Allo,
+        b"AUTH" => C::Auth(matches!(
+            required(arg)?.to_ascii_uppercase().as_str(),
+            "TLS" | "SSL" | "TLS-C"
+        )),
+        b"PBSZ" => match required(arg)?.parse::<u32>() {
+            Ok(_) => C::Pbsz,
+            Err(_) => return Err(ParseError::Syntax("PBSZ needs a number.")),
+        },
+        b"PROT" => C::Prot(match required(arg)?.to_ascii_uppercase().as_str() {
+            "C" => ProtectionLevel::Clear,
+            "P" => ProtectionLevel::Private,
+            "S" | "E" => ProtectionLevel::Unsupported,
+            _ => return Err(ParseError::Unsupported("PROT takes C or P.")),
+        }),
         other if NOT_IMPLEMENTED.contains(&other) => return Err(ParseError::NotImplemented),
         _ => return Err(ParseError::Unknown),
     };
@@ -402,6 +436,16 @@ mod tests {
             (b"STAT /x", C::Stat(Some("/x"))),
             (b"NOOP", C::Noop),
             (b"ALLO 100", C::Allo),
+            (b"AUTH TLS", C::Auth(true)),
+            (b"auth ssl", C::Auth(true)),
+            (b"AUTH TLS-C", C::Auth(true)),
+            (b"AUTH KERBEROS", C::Auth(false)),
+            (b"PBSZ 0", C::Pbsz),
+            (b"PBSZ 16384", C::Pbsz),
+            (b"PROT P", C::Prot(ProtectionLevel::Private)),
+            (b"prot c", C::Prot(ProtectionLevel::Clear)),
+            (b"PROT S", C::Prot(ProtectionLevel::Unsupported)),
+            (b"PROT E", C::Prot(ProtectionLevel::Unsupported)),
         ];
         for (line, want) in cases {
             assert_eq!(
@@ -463,8 +507,10 @@ mod tests {
             ),
             (b"OPTS FOO", E::Syntax("Option not understood.")),
             (b"OPTS UTF8 OFF", E::Syntax("Option not understood.")),
-            (b"AUTH TLS", E::NotImplemented),
-            (b"pbsz 0", E::NotImplemented),
+            (b"AUTH", E::Syntax("This command needs an argument.")),
+            (b"PBSZ x", E::Syntax("PBSZ needs a number.")),
+            (b"PROT X", E::Unsupported("PROT takes C or P.")),
+            (b"CCC", E::NotImplemented),
             (b"SITE CHMOD 644 x", E::NotImplemented),
         ];
         for (line, want) in cases {

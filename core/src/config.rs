@@ -27,6 +27,10 @@ pub struct Config {
     pub login_delay: Duration,
     /// Failed `PASS` attempts before `421` and close.
     pub max_login_failures: u32,
+    /// FTPS: the caller has a certificate, so `AUTH TLS` is offered.
+    pub tls: bool,
+    /// Every login needs `AUTH TLS` first and every transfer `PROT P`.
+    pub tls_required: bool,
 }
 
 impl Default for Config {
@@ -41,6 +45,8 @@ impl Default for Config {
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            tls: false,
+            tls_required: false,
         }
     }
 }

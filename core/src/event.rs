@@ -32,6 +32,8 @@ pub enum ErrorKind {
     ConnectionLost,
     /// No progress within the allowed time.
     TimedOut,
+    /// The TLS handshake on a protected data connection failed.
+    HandshakeFailed,
     /// Anything else: reported to the client as a local error.
     Other,
 }

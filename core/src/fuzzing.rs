@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::line::LineReader;
-use crate::sim::{run_both, MemFs, Op};
+use crate::sim::{run_both_on, MemFs, Op};
 use crate::{command, Config, ErrorKind, VirtualPath};
 
 /// Arbitrary bytes into the line reader and the command parser.
@@ -77,13 +77,16 @@ pub fn session(data: &[u8]) {
         max_login_failures: u32::from(settings >> 6) + 1,
         idle_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(60),
+        tls: settings & 8 != 0,
+        tls_required: settings & 8 != 0 && settings & 0x20 != 0,
         ..Config::default()
     };
+    let implicit_tls = settings & 8 != 0 && settings & 0x10 != 0;
     let fs = MemFs::default()
         .with_file("/hello.txt", b"hello\nworld\n")
         .with_dir("/pub")
         .with_file("/pub/data.bin", &[7u8; 100]);
-    run_both(&config, &fs, &decode(ops));
+    run_both_on(&config, &fs, &decode(ops), implicit_tls);
 }
 
 /// Commands that reach deep states quickly; raw bytes cover the rest.
@@ -139,11 +142,18 @@ const DICTIONARY: &[&[u8]] = &[
     b"QUIT\r\n",
     b"OPTS UTF8 ON\r\n",
     b"AUTH TLS\r\n",
+    b"AUTH SSL\r\n",
+    b"AUTH GSSAPI\r\n",
+    b"PBSZ 0\r\n",
+    b"PROT P\r\n",
+    b"PROT C\r\n",
+    b"PROT S\r\n",
+    b"CCC\r\n",
     b"NOOP\n",
     b"HELP\r\n",
 ];
 
-const KINDS: [ErrorKind; 14] = [
+const KINDS: [ErrorKind; 15] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -157,6 +167,7 @@ const KINDS: [ErrorKind; 14] = [
     ErrorKind::ConnectionRefused,
     ErrorKind::ConnectionLost,
     ErrorKind::TimedOut,
+    ErrorKind::HandshakeFailed,
     ErrorKind::Other,
 ];
 

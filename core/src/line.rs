@@ -73,6 +73,13 @@ impl LineReader {
         })
     }
 
+    /// Takes every byte not yet consumed: after `AUTH TLS` they belong to
+    /// the TLS handshake, not to a command line.
+    pub fn take_unread(&mut self) -> Vec<u8> {
+        self.discarding = false;
+        std::mem::take(&mut self.buf)
+    }
+
     /// Removes a line returned by [`peek`](Self::peek).
     pub fn consume(&mut self, peeked: &Peeked) {
         self.buf.drain(..peeked.consumed);

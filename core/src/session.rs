@@ -16,7 +16,7 @@ use log::{info, warn};
 
 use crate::access::Access;
 use crate::action::{Action, ListFormat, OpenMode};
-use crate::command::{self, Command, EpsvArg, Family, ParseError, TransferType};
+use crate::command::{self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType};
 use crate::config::Config;
 use crate::event::{ErrorKind, Event, FileKind, Metadata};
 use crate::line::{Line, LineReader};
@@ -95,6 +95,19 @@ struct TransferState {
     started: Instant,
     /// TYPE A conversion, fixed when the transfer starts.
     ascii: bool,
+    /// Over TLS (`PROT P`), fixed when the transfer command came.
+    protected: bool,
+}
+
+/// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Security {
+    /// The control connection is TLS (after `AUTH TLS`, or implicit).
+    control: bool,
+    /// `PBSZ` was given (or implied by an implicit TLS connection).
+    pbsz: bool,
+    /// `PROT P`: data connections are TLS.
+    private_data: bool,
 }
 
 /// Commands answered from a `Stat` action.
@@ -150,6 +163,7 @@ pub struct Session {
     rename_from: Option<VirtualPath>,
     data: Data,
     epsv_all: bool,
+    security: Security,
     awaiting: Awaiting,
     /// The client closed its side: end once the buffered lines are answered.
     input_ended: bool,
@@ -162,6 +176,32 @@ impl Session {
     /// A new session on a control connection from `peer` to our `local`
     /// address; the welcome line is queued at once.
     pub fn new(config: Arc<Config>, now: Instant, local: SocketAddr, peer: SocketAddr) -> Self {
+        Session::start(config, now, local, peer, Security::default())
+    }
+
+    /// A new session on an implicit FTPS connection: the caller finished
+    /// the TLS handshake first; data connections are protected by default.
+    pub fn new_implicit_tls(
+        config: Arc<Config>,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Self {
+        let security = Security {
+            control: true,
+            pbsz: true,
+            private_data: true,
+        };
+        Session::start(config, now, local, peer, security)
+    }
+
+    fn start(
+        config: Arc<Config>,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+        security: Security,
+    ) -> Self {
         let mut session = Session {
             config,
             local,
@@ -178,6 +218,7 @@ impl Session {
             rename_from: None,
             data: Data::None,
             epsv_all: false,
+            security,
             awaiting: Awaiting::None,
             input_ended: false,
             shutting_down: false,
@@ -186,7 +227,12 @@ impl Session {
         let banner = session.config.banner.clone();
         session.reply(220, &banner);
         session.arm_idle(now);
-        info!("{peer}: session start");
+        let tls = if security.control {
+            " (implicit TLS)"
+        } else {
+            ""
+        };
+        info!("{peer}: session start{tls}");
         session
     }
 
@@ -416,7 +462,18 @@ impl Session {
             }
             C::Noop => self.reply(200, "NOOP ok."),
             C::Syst => self.reply(215, "UNIX Type: L8"),
-            C::Feat => self.reply_multi(211, "Features:", FEATURES, "End"),
+            C::Feat => {
+                let tls = if self.config.tls {
+                    &TLS_FEATURES[..]
+                } else {
+                    &[]
+                };
+                let features = tls.iter().chain(&FEATURES).copied();
+                self.reply_multi(211, "Features:", features, "End");
+            }
+            C::Auth(known) => self.cmd_auth(known),
+            C::Pbsz => self.cmd_pbsz(),
+            C::Prot(level) => self.cmd_prot(level),
             C::Help => self.reply_multi(
                 214,
                 "The following commands are recognized:",
@@ -528,6 +585,9 @@ impl Session {
         if matches!(self.login, Login::LoggedIn { .. }) {
             return self.reply(530, "Can't change to another user.");
         }
+        if self.config.tls_required && !self.security.control {
+            return self.reply(530, "TLS is required: use AUTH TLS first.");
+        }
         self.login = Login::User(name.to_owned());
         self.reply(331, "Please specify the password.");
     }
@@ -554,14 +614,19 @@ impl Session {
     }
 
     fn log_in(&mut self, user: String, access: Access) {
+        let rights = if access.write {
+            "read-write"
+        } else {
+            "read-only"
+        };
+        let control = if self.security.control {
+            "TLS"
+        } else {
+            "clear"
+        };
         info!(
-            "{}: logged in as {user:?} ({})",
-            self.peer,
-            if access.write {
-                "read-write"
-            } else {
-                "read-only"
-            }
+            "{}: logged in as {user:?} ({rights}, control in {control})",
+            self.peer
         );
         self.login = Login::LoggedIn { user, access };
         self.login_failures = 0;
@@ -578,6 +643,59 @@ impl Session {
 
     fn may_write(&self) -> bool {
         matches!(self.login, Login::LoggedIn { access, .. } if access.write)
+    }
+
+    // --- FTPS (RFC 4217) ---
+
+    fn cmd_auth(&mut self, known_mechanism: bool) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if self.security.control {
+            return self.reply(503, "The control connection is already protected.");
+        }
+        if !known_mechanism {
+            return self.reply(504, "Only AUTH TLS is supported.");
+        }
+        self.reply(234, "Proceed with negotiation.");
+        // Anything after the AUTH line is the client's TLS handshake.
+        let early = self.input.take_unread();
+        self.actions.push_back(Action::SecureControl { early });
+        self.security.control = true;
+        info!("{}: control connection switching to TLS", self.peer);
+    }
+
+    fn cmd_pbsz(&mut self) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if !self.security.control {
+            return self.reply(503, "PBSZ needs AUTH TLS first.");
+        }
+        self.security.pbsz = true;
+        self.reply(200, "PBSZ=0");
+    }
+
+    fn cmd_prot(&mut self, level: ProtectionLevel) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if !self.security.pbsz {
+            return self.reply(503, "PROT needs PBSZ first.");
+        }
+        match level {
+            ProtectionLevel::Private => {
+                self.security.private_data = true;
+                self.reply(200, "Protection level set to Private.");
+            }
+            ProtectionLevel::Clear => {
+                self.security.private_data = false;
+                self.reply(200, "Protection level set to Clear.");
+            }
+            ProtectionLevel::Unsupported => {
+                self.reply(536, "Only the C and P protection levels are supported.")
+            }
+        }
     }
 
     // --- data connection setup ---
@@ -683,6 +801,9 @@ impl Session {
     // --- transfers ---
 
     fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
+        if self.config.tls_required && !self.security.private_data {
+            return self.reply(521, "Data connections must be protected: use PROT P.");
+        }
         let writes = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
         let path = if writes {
             self.writable_path(arg)
@@ -707,6 +828,7 @@ impl Session {
             bytes: 0,
             started: now,
             ascii: false,
+            protected: self.security.private_data,
         };
         self.ask(open, Awaiting::Transfer(transfer));
         self.timers.disarm(Timer::Idle);
@@ -753,6 +875,7 @@ impl Session {
         let ascii =
             self.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
         transfer.ascii = ascii;
+        let protected = transfer.protected;
         let text = match transfer.kind {
             TransferKind::Retr => format!(
                 "Opening {} mode data connection for {} ({} bytes).",
@@ -766,7 +889,8 @@ impl Session {
         };
         self.timers.disarm(Timer::DataConnect);
         self.timers.arm(Timer::Stall, now, self.config.data_timeout);
-        self.actions.push_back(Action::StartTransfer { ascii });
+        self.actions
+            .push_back(Action::StartTransfer { ascii, protected });
         self.reply(150, &text);
     }
 
@@ -806,8 +930,12 @@ impl Session {
             .saturating_duration_since(transfer.started)
             .as_secs_f64();
         info!(
-            "{}: {user:?} {:?} {} {} bytes in {seconds:.3}s: {code} {text}",
-            self.peer, transfer.kind, transfer.path, transfer.bytes
+            "{}: {user:?} {:?} {} {} bytes in {seconds:.3}s, data in {}: {code} {text}",
+            self.peer,
+            transfer.kind,
+            transfer.path,
+            transfer.bytes,
+            if transfer.protected { "TLS" } else { "clear" }
         );
         if transfer.phase == Phase::Running && transfer.kind != TransferKind::List {
             let record = TransferRecord {
@@ -1015,6 +1143,9 @@ impl Session {
                     ErrorKind::ConnectionLost
                     | ErrorKind::ConnectionRefused
                     | ErrorKind::TimedOut => (426, "Connection closed; transfer aborted."),
+                    ErrorKind::HandshakeFailed => {
+                        (426, "TLS on the data connection failed; transfer aborted.")
+                    }
                     ErrorKind::StorageFull => {
                         (452, "Insufficient storage space; transfer aborted.")
                     }
@@ -1158,9 +1289,13 @@ fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
         ErrorKind::ConnectionRefused
         | ErrorKind::ConnectionLost
         | ErrorKind::TimedOut
+        | ErrorKind::HandshakeFailed
         | ErrorKind::Other => (451, "Local error in processing."),
     }
 }
+
+/// Features offered when a certificate is loaded.
+const TLS_FEATURES: [&str; 3] = ["AUTH TLS", "PBSZ", "PROT"];
 
 const FEATURES: [&str; 10] = [
     "EPRT",

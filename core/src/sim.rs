@@ -219,9 +219,16 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool) -> Self {
+    /// A harness around a plain-FTP session, or (`implicit_tls`) one on an
+    /// implicit FTPS connection whose handshake is done.
+    pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool, implicit_tls: bool) -> Self {
         let now = Instant::now();
-        let session = Session::new(
+        let start = if implicit_tls {
+            Session::new_implicit_tls
+        } else {
+            Session::new
+        };
+        let session = start(
             Arc::new(config),
             now,
             parse_addr(SERVER),
@@ -390,6 +397,7 @@ impl Harness {
                 | Action::AbortTransfer
                 | Action::Close
                 | Action::StartTransfer { .. }
+                | Action::SecureControl { .. }
                 | Action::VerifyPassword { .. }
                 | Action::LogTransfer(_)
         );
@@ -402,6 +410,14 @@ impl Harness {
         }
         let answer = match action {
             Action::LogTransfer(_) => return None,
+            Action::SecureControl { early } => {
+                // The scripted bytes stand for what TLS delivers: bytes
+                // that came early are read again, as the handshake's end.
+                for byte in early.into_iter().rev() {
+                    self.input.push_front(byte);
+                }
+                return None;
+            }
             Action::RejectData => {
                 self.data_peer = None;
                 return None;
@@ -680,9 +696,14 @@ fn parse_addr(s: &str) -> SocketAddr {
 /// Runs `steps` whole and byte by byte, checks both give the same replies,
 /// and returns the whole run.
 pub fn run_both(config: &Config, fs: &MemFs, steps: &[Op]) -> Harness {
-    let mut whole = Harness::new(config.clone(), fs.clone(), false);
+    run_both_on(config, fs, steps, false)
+}
+
+/// [`run_both`] on an implicit FTPS connection.
+pub fn run_both_on(config: &Config, fs: &MemFs, steps: &[Op], implicit_tls: bool) -> Harness {
+    let mut whole = Harness::new(config.clone(), fs.clone(), false, implicit_tls);
     whole.run(steps);
-    let mut bytewise = Harness::new(config.clone(), fs.clone(), true);
+    let mut bytewise = Harness::new(config.clone(), fs.clone(), true, implicit_tls);
     bytewise.run(steps);
     check_replies(&whole.replies);
     assert_eq!(

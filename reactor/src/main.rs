@@ -78,6 +78,8 @@ fn settings(options: &Options, users: bool) -> Settings {
         data_timeout: options.data_timeout,
         login_delay: options.login_delay,
         max_login_failures: options.max_login_failures,
+        tls: false,
+        tls_required: false,
     };
     let limits = Limits {
         max_clients: options.max_clients,

@@ -47,7 +47,7 @@ impl Server {
                 self.answer(key, event);
             }
             Action::ConnectData(addr) => self.connect_data(key, addr),
-            Action::StartTransfer { ascii } => self.start_transfer(key, ascii, now),
+            Action::StartTransfer { ascii, .. } => self.start_transfer(key, ascii, now),
             Action::Open { path, mode } => {
                 let event = match transfer::open(&self.jail, &path, mode) {
                     Ok(result) => {
