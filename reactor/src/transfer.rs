@@ -26,11 +26,7 @@ const ASCII_CHUNK: usize = 64 * 1024;
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
     /// A file to send from `offset` up to `end` (its size when opened).
-    Download {
-        file: File,
-        offset: u64,
-        end: u64,
-    },
+    Download { file: File, offset: u64, end: u64 },
     Listing {
         listing: Listing,
         format: ListFormat,
@@ -39,6 +35,9 @@ pub enum Opened {
     Upload {
         file: File,
         temp: Option<TempFile>,
+        /// REST+STOR's offset: the file is cut there only when the transfer
+        /// starts, so a data connection that never comes leaves it whole.
+        restart: Option<u64>,
     },
 }
 
@@ -83,28 +82,39 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
             Ok(plain(Opened::Upload {
                 file,
                 temp: Some(temp),
+                restart: None,
             }))
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
             let file = jail.open_file(path, flags, 0o644)?;
-            Ok(plain(Opened::Upload { file, temp: None }))
+            Ok(plain(Opened::Upload {
+                file,
+                temp: None,
+                restart: None,
+            }))
         }
         OpenMode::WriteAt { offset } => {
-            let mut file = jail.open_file(path, libc::O_WRONLY, 0)?;
+            let file = jail.open_file(path, libc::O_WRONLY, 0)?;
             if offset > file.metadata()?.len() {
                 return Err(bad_offset());
             }
-            file.set_len(offset)?;
-            file.seek(SeekFrom::Start(offset))?;
-            Ok(plain(Opened::Upload { file, temp: None }))
+            Ok(plain(Opened::Upload {
+                file,
+                temp: None,
+                restart: Some(offset),
+            }))
         }
         OpenMode::CreateUnique => {
             let dir = jail.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
             let (name, file) = create_numbered(dir.as_raw_fd())?;
             let unique_name = path.join(&name);
             Ok(OpenResult {
-                opened: Opened::Upload { file, temp: None },
+                opened: Opened::Upload {
+                    file,
+                    temp: None,
+                    restart: None,
+                },
                 size: None,
                 unique_name,
             })
@@ -343,9 +353,17 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload { file, temp } = &mut self.opened else {
+        let Opened::Upload {
+            file,
+            temp,
+            restart,
+        } = &mut self.opened
+        else {
             return Ok(Step::Done);
         };
+        if let Some(offset) = restart.take() {
+            cut_at(file, offset)?;
+        }
         let mut received = 0;
         while received < budget {
             match data.read(buffer) {
@@ -378,6 +396,17 @@ impl Transfer {
         }
         Ok(Step::MoreWork)
     }
+}
+
+/// REST+STOR: drops what follows `offset` and writes from there; the file
+/// may have shrunk since it was opened, and a hole of zeros is no restart.
+fn cut_at(file: &mut File, offset: u64) -> io::Result<()> {
+    if offset > file.metadata()?.len() {
+        return Err(bad_offset());
+    }
+    file.set_len(offset)?;
+    file.seek(SeekFrom::Start(offset))?;
+    Ok(())
 }
 
 fn send_file(
@@ -458,8 +487,9 @@ mod tests {
             pocketftp_core::ErrorKind::BadOffset
         );
         assert!(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 11 }).is_err());
+        // Opening alone changes nothing: the first step of the transfer cuts.
         drop(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 3 }).unwrap());
-        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"012");
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123456789");
         assert_eq!(
             open(&jail, &vp("/d"), OpenMode::Read { offset: 0 })
                 .err()

@@ -16,3 +16,26 @@ fn rest_in_type_a_skips_file_bytes() {
     let got = c.download_rest(Some(6), "RETR lines.txt");
     assert_eq!(got, b"o\r\nthree\r\nfour\r\n");
 }
+
+#[test]
+fn rest_stor_without_a_data_connection_leaves_the_file_alone() {
+    let d = Daemon::with(Options {
+        data_timeout: Some(1),
+        ..Options::write()
+    });
+    let path = d.put("f", &[b'x'; 100]);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let _never_connected = c.pasv();
+    c.cmd_ok("REST 5", 350);
+    c.send("STOR f");
+    c.expect_reply(425);
+    assert_bytes_eq(
+        "after the 425",
+        &std::fs::read(&path).unwrap(),
+        &[b'x'; 100],
+    );
+    // Once a transfer does start, it cuts the file at the offset.
+    c.upload_rest(Some(5), "STOR f", b"abc");
+    assert_eq!(std::fs::read(&path).unwrap(), b"xxxxxabc");
+}
