@@ -329,15 +329,8 @@ impl Transfer {
                     format,
                     writable,
                 } => listing.fill(&mut self.pending, *format, *writable, self.now),
-                Opened::Download { file, offset, .. } => {
-                    let len = ASCII_CHUNK.min(buffer.len());
-                    let chunk = &mut buffer[..len];
-                    // At our own offset, which starts at REST's (counted in
-                    // file bytes, as vsftpd does), not at the file's start.
-                    let n = file.read_at(chunk, *offset)?;
-                    *offset += n as u64;
-                    lf_to_crlf(&chunk[..n], &mut self.pending);
-                    n > 0
+                Opened::Download { file, offset, end } => {
+                    read_converted(file, offset, *end, buffer, &mut self.pending)?
                 }
                 Opened::Upload { .. } => false,
             };
@@ -409,6 +402,37 @@ fn cut_at(file: &mut File, offset: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Reads and converts the next chunk of an ASCII download, from our own
+/// offset (which starts at REST's, counted in file bytes as vsftpd does) up
+/// to the size announced at open; false once there.
+fn read_converted(
+    file: &File,
+    offset: &mut u64,
+    end: u64,
+    buffer: &mut [u8],
+    out: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let left = usize::try_from(end.saturating_sub(*offset)).unwrap_or(usize::MAX);
+    let len = left.min(ASCII_CHUNK).min(buffer.len());
+    if len == 0 {
+        return Ok(false);
+    }
+    let chunk = &mut buffer[..len];
+    let n = file.read_at(chunk, *offset)?;
+    if n == 0 {
+        return Err(file_shrank());
+    }
+    *offset += n as u64;
+    lf_to_crlf(&chunk[..n], out);
+    Ok(true)
+}
+
+/// The file ended before the size `150` announced: the client must not get
+/// `226` for a short copy. A local error (`451`), not a lost connection.
+fn file_shrank() -> io::Error {
+    io::Error::other("the file shrank during the transfer")
+}
+
 fn send_file(
     data: &mut TcpStream,
     file: &File,
@@ -438,7 +462,7 @@ fn send_file(
             }
         }
         if n == 0 {
-            break; // The file shrank while we sent it: send what there is.
+            return Err(file_shrank());
         }
         *offset += n as u64;
         *bytes += n as u64;
@@ -501,6 +525,14 @@ mod tests {
         assert_eq!(r.unique_name, Some(vp("/d/upload.1")));
         let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
         assert_eq!(r.unique_name, Some(vp("/d/upload.2")));
+    }
+
+    #[test]
+    fn a_shrunk_file_is_a_local_error_not_a_lost_connection() {
+        assert_eq!(
+            crate::errors::kind_of(&file_shrank()),
+            pocketftp_core::ErrorKind::Other
+        );
     }
 
     #[test]

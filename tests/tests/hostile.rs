@@ -4,6 +4,7 @@
 //! what STOR keeps of the old file, and temporary files a crash left behind.
 
 use pocketftpd_tests::*;
+use std::io::Read;
 
 #[test]
 fn rest_in_type_a_skips_file_bytes() {
@@ -38,4 +39,37 @@ fn rest_stor_without_a_data_connection_leaves_the_file_alone() {
     // Once a transfer does start, it cuts the file at the offset.
     c.upload_rest(Some(5), "STOR f", b"abc");
     assert_eq!(std::fs::read(&path).unwrap(), b"xxxxxabc");
+}
+
+#[test]
+fn a_file_that_shrinks_during_retr_gets_451() {
+    let d = Daemon::start();
+    for type_line in ["TYPE A", "TYPE I"] {
+        let path = d.put("big", &vec![b'x'; 16 << 20]);
+        let mut c = d.login();
+        c.cmd_ok(type_line, 200);
+        let pending = c.pasv();
+        c.send("RETR big");
+        let mut data = pending.open();
+        c.expect_one_of(&[125, 150]);
+        let mut first = [0u8; 64 << 10];
+        data.read_exact(&mut first).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let mut rest = Vec::new();
+        // The daemon may reset the data connection when it gives up.
+        let _ = data.read_to_end(&mut rest);
+        let r = c.reply();
+        assert_eq!(
+            r.code,
+            451,
+            "{type_line}: {} bytes, then {:?}",
+            first.len() + rest.len(),
+            r.lines
+        );
+    }
 }
