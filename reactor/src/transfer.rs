@@ -107,7 +107,7 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
         }
         OpenMode::CreateUnique => {
             let dir = jail.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-            let (name, file) = create_numbered(dir.as_raw_fd())?;
+            let (name, file) = create_unique_name(dir.as_raw_fd())?;
             let unique_name = path.join(&name);
             Ok(OpenResult {
                 opened: Opened::Upload {
@@ -130,10 +130,17 @@ pub fn list_inline(jail: &Jail, path: &VirtualPath, cap: usize, now: i64) -> io:
     Ok(out)
 }
 
-/// STOU: the first free `upload.N` in the folder.
-fn create_numbered(dir: RawFd) -> io::Result<(String, File)> {
-    for n in 1..=100_000u32 {
-        let name = format!("upload.{n}");
+/// How many random STOU names are tried before giving up: with 64 random
+/// bits, even one collision means someone guessed or planted the names.
+const UNIQUE_ATTEMPTS: usize = 16;
+
+/// STOU: a new `upload.<16 hex digits>` with a random suffix, created with
+/// O_EXCL. A counter (`upload.1`, `upload.2`, ...) costs one failed create
+/// per existing name, blocking every session in a crowded folder; a random
+/// name costs one create, whatever the folder holds.
+fn create_unique_name(dir: RawFd) -> io::Result<(String, File)> {
+    for _ in 0..UNIQUE_ATTEMPTS {
+        let name = format!("upload.{:016x}", random_u64());
         let c_name = std::ffi::CString::new(name.clone())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         match jail::create_at(dir, &c_name) {
@@ -143,6 +150,16 @@ fn create_numbered(dir: RawFd) -> io::Result<(String, File)> {
         }
     }
     Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// 64 bits clients cannot predict, without a system call: every
+/// `RandomState` gets fresh SipHash keys (seeded from the OS once per
+/// thread, then stepped), and hashing nothing with them scrambles the keys.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// The entries of a folder read a batch at a time, or one file listed alone.
@@ -521,10 +538,16 @@ mod tests {
                 .raw_os_error(),
             Some(libc::EISDIR)
         );
-        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
-        assert_eq!(r.unique_name, Some(vp("/d/upload.1")));
-        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
-        assert_eq!(r.unique_name, Some(vp("/d/upload.2")));
+        let unique = || {
+            let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+            let name = r.unique_name.unwrap().file_name().to_owned();
+            let suffix = name.strip_prefix("upload.").unwrap().to_owned();
+            assert_eq!(suffix.len(), 16, "{name}");
+            assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+            assert!(dir.0.join("d").join(&name).is_file(), "{name}");
+            name
+        };
+        assert_ne!(unique(), unique());
     }
 
     #[test]

@@ -73,3 +73,29 @@ fn a_file_that_shrinks_during_retr_gets_451() {
         );
     }
 }
+
+#[test]
+fn stou_in_a_folder_full_of_upload_names_succeeds() {
+    let d = Daemon::start_write();
+    let crowded = d.root().join("crowded");
+    std::fs::create_dir(&crowded).unwrap();
+    for n in 1..=100_000 {
+        std::fs::File::create(crowded.join(format!("upload.{n}"))).unwrap();
+    }
+    let mut c = d.login();
+    c.cmd_ok("CWD crowded", 250);
+    c.cmd_ok("TYPE I", 200);
+    let pending = c.pasv();
+    c.send("STOU");
+    let mut data = pending.open();
+    let r = c.expect_one_of(&[125, 150]);
+    let name = r
+        .text()
+        .strip_prefix("FILE: ")
+        .unwrap_or_else(|| panic!("no FILE: name in {:?}", r.lines))
+        .to_owned();
+    std::io::Write::write_all(&mut data, b"unique").unwrap();
+    drop(data);
+    c.expect_reply(226);
+    assert_eq!(std::fs::read(crowded.join(&name)).unwrap(), b"unique");
+}
