@@ -176,24 +176,28 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    /// Creates a fresh hidden file in the folder of `target`.
+    /// Creates a fresh hidden file in the folder of `target`. When it
+    /// replaces a regular file, it gets that file's permission bits (and
+    /// owner, where we may), before any byte is written: a 0600 file must
+    /// not come back 0644, nor its new content be readable meanwhile.
     pub fn create(jail: &Jail, target: &VirtualPath) -> io::Result<(TempFile, File)> {
         let entry = jail.entry(target)?;
-        if let Ok(meta) = fstat_at(entry.dir.as_raw_fd(), &entry.name) {
-            if meta.kind == FileKind::Dir {
-                return Err(io::Error::from_raw_os_error(libc::EISDIR));
-            }
+        let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
+        let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
+        if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
         let (temp, file) =
             create_unique(entry.dir.as_raw_fd(), &format!("{RESERVED_PREFIX}upload-"))?;
-        Ok((
-            TempFile {
-                entry,
-                temp,
-                committed: false,
-            },
-            file,
-        ))
+        let temp = TempFile {
+            entry,
+            temp,
+            committed: false,
+        };
+        if let Some(old) = existing.filter(|st| kind(st) == libc::S_IFREG) {
+            take_owner_and_mode(&file, &old)?;
+        }
+        Ok((temp, file))
     }
 
     /// Moves the finished upload over the target.
@@ -214,6 +218,27 @@ impl Drop for TempFile {
             let _ = unlink_at(self.entry.dir.as_raw_fd(), &self.temp, 0);
         }
     }
+}
+
+/// Gives a replacement the owner and permission bits of the file it
+/// replaces. A read-only (0444) file stays read-only but is replaced all the
+/// same, as by vsftpd: whether a name may be replaced is the folder's
+/// business. Set-id and sticky bits are not carried over: uploaded content
+/// must never become a setuid program. The owner is copied only where the
+/// kernel lets us (root, or our own file and group); otherwise the upload
+/// keeps ours.
+fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // EPERM: not ours to give away; EINVAL: an id this user namespace
+    // cannot map. Neither is a reason to refuse the upload.
+    // SAFETY: fchown on a valid descriptor.
+    match check(unsafe { libc::fchown(fd, old.st_uid, old.st_gid) }) {
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => return Err(e),
+        _ => {}
+    }
+    // After fchown, which may clear mode bits.
+    // SAFETY: fchmod on a valid descriptor.
+    check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
 }
 
 /// Creates a new file named `prefix` + a unique suffix in `dir` (O_EXCL).
@@ -271,17 +296,7 @@ pub fn fstat(fd: RawFd) -> io::Result<Metadata> {
 /// Metadata of `name` in `dir` without following a final symlink (an empty
 /// name means `dir` itself).
 pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
-    let flags = if name.is_empty() {
-        libc::AT_EMPTY_PATH
-    } else {
-        libc::AT_SYMLINK_NOFOLLOW
-    };
-    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
-    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
-    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
-    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
-    // SAFETY: initialised by the successful call above.
-    let st = unsafe { st.assume_init() };
+    let st = stat_at(dir, name)?;
     // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
     #[allow(clippy::useless_conversion)]
     let (modified, links) = (i64::from(st.st_mtime), u64::from(st.st_nlink));
@@ -298,6 +313,21 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
         mode: st.st_mode & 0o7777,
         links,
     })
+}
+
+/// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
+fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
+    let flags = if name.is_empty() {
+        libc::AT_EMPTY_PATH
+    } else {
+        libc::AT_SYMLINK_NOFOLLOW
+    };
+    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
+    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
+    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
+    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: initialised by the successful call above.
+    Ok(unsafe { st.assume_init() })
 }
 
 /// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.

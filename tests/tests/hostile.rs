@@ -99,3 +99,53 @@ fn stou_in_a_folder_full_of_upload_names_succeeds() {
     c.expect_reply(226);
     assert_eq!(std::fs::read(crowded.join(&name)).unwrap(), b"unique");
 }
+
+/// The permission bits (and, for root, the owner) of a file in the root.
+fn mode_and_owner(path: &std::path::Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    (m.mode() & 0o7777, m.uid(), m.gid())
+}
+
+/// The umask this test (and so the daemon it starts) runs with.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .unwrap();
+    u32::from_str_radix(field.trim(), 8).unwrap()
+}
+
+#[test]
+fn stor_keeps_the_replaced_files_mode_and_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start_write();
+    let secret = d.put("secret", b"old");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let read_only = d.put("read-only", b"old");
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Set-id bits are never carried over to uploaded content.
+    let setuid = d.put("setuid", b"old");
+    std::fs::set_permissions(&setuid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let (_, me, _) = mode_and_owner(&secret);
+    if me == 0 {
+        std::os::unix::fs::chown(&secret, Some(1234), Some(4321)).unwrap();
+    }
+    let before = mode_and_owner(&secret);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    for name in ["secret", "read-only", "setuid", "fresh"] {
+        c.upload(&format!("STOR {name}"), b"new");
+        assert_eq!(
+            std::fs::read(d.root().join(name)).unwrap(),
+            b"new",
+            "{name}"
+        );
+    }
+    assert_eq!(mode_and_owner(&secret), before);
+    assert_eq!(mode_and_owner(&read_only).0, 0o444);
+    assert_eq!(mode_and_owner(&setuid).0, 0o755);
+    // A new file still gets 0644 less the umask.
+    assert_eq!(mode_and_owner(&d.root().join("fresh")).0, 0o644 & !umask());
+}
