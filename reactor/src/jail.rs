@@ -115,8 +115,11 @@ impl Jail {
         rename_at(&a, &b.dir, &b.name)
     }
 
-    /// Sets the modification time (MFMT), leaving the access time alone.
-    pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<()> {
+    /// Sets the modification time (MFMT), leaving the access time alone, and
+    /// returns the metadata as stored: file systems clamp times they cannot
+    /// hold (ext4 keeps nothing before 1901-12-13), and MFMT's reply must
+    /// say what MDTM will answer, not what was asked.
+    pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<Metadata> {
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
         let times = [
             libc::timespec {
@@ -129,7 +132,8 @@ impl Jail {
             },
         ];
         // SAFETY: a valid fd and a two-element timespec array.
-        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })?;
+        fstat(fd.as_raw_fd())
     }
 
     fn resolve(&self, relative: &str, flags: i32, mode: u32) -> io::Result<OwnedFd> {
@@ -463,6 +467,19 @@ pub(crate) mod tests {
         // Deleting the symlink removes the link, not /etc.
         jail.delete(&vp("/etc")).unwrap();
         assert!(Path::new("/etc").is_dir());
+    }
+
+    #[test]
+    fn set_modified_returns_the_time_the_file_system_stored() {
+        let (_dir, jail) = setup();
+        let file = vp("/sub/file.txt");
+        let stored = jail.set_modified(&file, 951_782_400).unwrap();
+        assert_eq!(stored.modified, 951_782_400);
+        // 0000-01-01: ext4 clamps it to 1901-12-13, tmpfs keeps it; either
+        // way the answer is what a later stat (MDTM) sees.
+        let stored = jail.set_modified(&file, -62_167_219_200).unwrap();
+        assert_eq!(stored.modified, jail.stat(&file).unwrap().modified);
+        assert_eq!(stored.size, 6);
     }
 
     #[test]

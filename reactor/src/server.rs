@@ -797,7 +797,7 @@ impl Server {
             Action::MakeDir(path) => Some(done(self.jail.make_dir(&path))),
             Action::RemoveDir(path) => Some(done(self.jail.remove_dir(&path))),
             Action::SetModified { path, modified } => {
-                Some(done(self.jail.set_modified(&path, modified)))
+                Some(done(self.jail.set_modified(&path, modified).map(drop)))
             }
             Action::ListToControl(path) => Some(
                 transfer::list_inline(&self.jail, &path, STATUS_LISTING_CAP, wall_clock())
