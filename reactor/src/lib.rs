@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod dir;
 pub mod errors;
 pub mod jail;
 pub mod privileges;

@@ -5,16 +5,16 @@
 //! `WouldBlock` loses nothing. ASCII downloads and listings go through a small
 //! per-transfer buffer; uploads read into the reactor's one shared buffer.
 
-use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 
 use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
 
+use crate::dir::DirStream;
 use crate::errors::bad_offset;
 use crate::jail::{self, Jail, TempFile};
 
@@ -205,57 +205,6 @@ impl Listing {
                 any
             }
         }
-    }
-}
-
-/// A folder open for `readdir(3)`.
-pub struct DirStream {
-    dir: std::ptr::NonNull<libc::DIR>,
-}
-
-impl DirStream {
-    fn new(fd: OwnedFd) -> io::Result<DirStream> {
-        let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-        // SAFETY: fdopendir takes ownership of a valid directory fd.
-        match std::ptr::NonNull::new(unsafe { libc::fdopendir(raw) }) {
-            Some(dir) => Ok(DirStream { dir }),
-            None => {
-                let error = io::Error::last_os_error();
-                // SAFETY: fdopendir failed, so the fd is still ours to close.
-                drop(unsafe { OwnedFd::from_raw_fd(raw) });
-                Err(error)
-            }
-        }
-    }
-
-    /// The next entry other than `.` and `..`, with its metadata (a symlink
-    /// is described, not followed); entries that vanished are skipped.
-    fn next_entry(&mut self) -> Option<(std::ffi::CString, Metadata)> {
-        loop {
-            // SAFETY: `dir` is a valid, open DIR stream owned by self.
-            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
-            if entry.is_null() {
-                return None;
-            }
-            // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated;
-            // we copy the name before the next readdir call.
-            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_owned();
-            if matches!(name.to_bytes(), b"." | b"..") {
-                continue;
-            }
-            // SAFETY: `dir` is valid; dirfd returns its descriptor.
-            let fd = unsafe { libc::dirfd(self.dir.as_ptr()) };
-            if let Ok(meta) = jail::fstat_at(fd, &name) {
-                return Some((name, meta));
-            }
-        }
-    }
-}
-
-impl Drop for DirStream {
-    fn drop(&mut self) {
-        // SAFETY: the stream is open and closed exactly once, here.
-        unsafe { libc::closedir(self.dir.as_ptr()) };
     }
 }
 
