@@ -13,7 +13,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use pocketftp_core::{FileKind, Metadata, VirtualPath, RESERVED_PREFIX};
+use pocketftp_core::{FileKind, Metadata, VirtualPath};
+
+use crate::temps::{self, Sweep};
 
 /// The served folder.
 #[derive(Debug)]
@@ -99,9 +101,28 @@ impl Jail {
         check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), 0o755) })
     }
 
+    /// Removes an empty folder. One that holds nothing but stale upload
+    /// files (a crashed daemon's, invisible to LIST) counts as empty: they
+    /// are removed first.
     pub fn remove_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
-        unlink_at(e.dir.as_raw_fd(), &e.name, libc::AT_REMOVEDIR)
+        let dir = e.dir.as_raw_fd();
+        match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
+            Err(error) if error.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                let Ok(folder) = temps::open_folder(dir, &e.name) else {
+                    return Err(error);
+                };
+                temps::sweep_folder(folder);
+                unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
+            }
+            done => done,
+        }
+    }
+
+    /// Removes the stale upload files in the whole tree, looking at no more
+    /// than `limit` entries (see [`temps`]). For start-up, before serving.
+    pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
+        temps::sweep_tree(self.root.as_raw_fd(), limit)
     }
 
     /// Deletes a file (a folder is `EISDIR`).
@@ -173,6 +194,8 @@ struct OpenHow {
 
 /// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
 /// an upload that breaks leaves the old file as it was and no trace behind.
+/// The `File` that comes with it holds its lock (see [`temps`]): while that
+/// is open, no sweep takes it for a crashed daemon's.
 pub struct TempFile {
     entry: Entry,
     temp: CString,
@@ -191,8 +214,7 @@ impl TempFile {
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
-        let (temp, file) =
-            create_unique(entry.dir.as_raw_fd(), &format!("{RESERVED_PREFIX}upload-"))?;
+        let (temp, file) = temps::create(entry.dir.as_raw_fd())?;
         let temp = TempFile {
             entry,
             temp,
@@ -245,24 +267,6 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
     check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
 }
 
-/// Creates a new file named `prefix` + a unique suffix in `dir` (O_EXCL).
-pub fn create_unique(dir: RawFd, prefix: &str) -> io::Result<(CString, File)> {
-    let pid = std::process::id();
-    for attempt in 0..1000u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = CString::new(format!("{prefix}{pid}-{nanos:x}-{attempt}"))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        match create_at(dir, &name) {
-            Ok(file) => return Ok((name, file)),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::from_raw_os_error(libc::EEXIST))
-}
-
 /// Creates `name` in `dir`; never follows a symlink and never replaces.
 pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
@@ -275,7 +279,7 @@ pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
+pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
     // SAFETY: a valid directory fd and a NUL-terminated name.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
 }
@@ -320,7 +324,7 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
 }
 
 /// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
-fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
+pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
     let flags = if name.is_empty() {
         libc::AT_EMPTY_PATH
     } else {
@@ -346,7 +350,7 @@ fn set_blocking(file: &File) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
 }
 
-fn check(result: libc::c_int) -> io::Result<()> {
+pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
     if result < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -7,5 +7,6 @@ pub mod errors;
 pub mod jail;
 pub mod privileges;
 pub mod server;
+pub mod temps;
 pub mod transfer;
 pub mod users;

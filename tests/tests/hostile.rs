@@ -149,3 +149,90 @@ fn stor_keeps_the_replaced_files_mode_and_owner() {
     // A new file still gets 0644 less the umask.
     assert_eq!(mode_and_owner(&d.root().join("fresh")).0, 0o644 & !umask());
 }
+
+/// The daemon's hidden upload files in a folder.
+fn temps(folder: &std::path::Path) -> Vec<String> {
+    dir_names(folder)
+        .into_iter()
+        .filter(|n| n.starts_with(".pocketftpd-upload-"))
+        .collect()
+}
+
+/// Starts `STOR path` and sends `len` bytes without finishing; returns once
+/// the daemon wrote them all into its temporary file in `folder`.
+fn half_upload(d: &Daemon, path: &str, folder: &str, len: usize) -> (Ctrl, std::net::TcpStream) {
+    let mut c = d.login();
+    let mut data = c.begin_transfer(&format!("STOR {path}"));
+    std::io::Write::write_all(&mut data, &vec![b'u'; len]).unwrap();
+    let folder = d.root().join(folder);
+    let arrived = wait_until(READ_TIMEOUT, || {
+        temps(&folder)
+            .iter()
+            .any(|t| std::fs::metadata(folder.join(t)).is_ok_and(|m| m.len() == len as u64))
+    });
+    assert!(arrived, "no temporary file of {len} bytes in {folder:?}");
+    (c, data)
+}
+
+/// Another daemon on the same root, as after a restart.
+fn daemon_on(root: &std::path::Path) -> Daemon {
+    Daemon::with(Options {
+        root: Some(root.to_path_buf()),
+        ..Options::write()
+    })
+}
+
+#[test]
+fn a_crashed_uploads_temp_file_is_swept_at_start_and_before_rmd() {
+    let mut crashed = Daemon::start_write();
+    let root = crashed.root().to_path_buf();
+    std::fs::create_dir(root.join("at-start")).unwrap();
+    std::fs::create_dir(root.join("at-rmd")).unwrap();
+    let upload = half_upload(&crashed, "at-start/f", "at-start", 3 << 20);
+    crashed.signal("KILL");
+    crashed.wait_exit(READ_TIMEOUT);
+    drop(upload);
+    assert_eq!(temps(&root.join("at-start")).len(), 1);
+
+    // A restart sweeps it before it serves.
+    let d = daemon_on(&root);
+    assert_eq!(dir_names(&root.join("at-start")), Vec::<String>::new());
+    let mut c = d.login();
+    c.cmd_ok("RMD at-start", 250);
+
+    // A daemon that crashes while another serves the same folder: RMD
+    // there sweeps the folder first.
+    let mut second = daemon_on(&root);
+    let upload = half_upload(&second, "at-rmd/f", "at-rmd", 1 << 20);
+    second.signal("KILL");
+    second.wait_exit(READ_TIMEOUT);
+    drop(upload);
+    assert_eq!(temps(&root.join("at-rmd")).len(), 1);
+    c.cmd_ok("RMD at-rmd", 250);
+    assert!(!root.join("at-rmd").exists());
+}
+
+#[test]
+fn a_live_uploads_temp_file_is_not_swept_by_another_daemon() {
+    let d = Daemon::start_write();
+    let root = d.root().to_path_buf();
+    std::fs::create_dir(root.join("busy")).unwrap();
+    let (mut c, mut data) = half_upload(&d, "busy/f", "busy", 1 << 20);
+
+    // Another daemon starting on the same root leaves it alone, and so
+    // does its RMD: the folder is not empty while the upload runs.
+    let other = daemon_on(&root);
+    assert_eq!(temps(&root.join("busy")).len(), 1);
+    let mut o = other.login();
+    o.cmd_ok("RMD busy", 550);
+    assert_eq!(temps(&root.join("busy")).len(), 1);
+
+    std::io::Write::write_all(&mut data, b"end").unwrap();
+    drop(data);
+    c.expect_reply(226);
+    assert_eq!(
+        std::fs::metadata(root.join("busy/f")).unwrap().len(),
+        (1 << 20) + 3
+    );
+    assert_eq!(dir_names(&root.join("busy")), ["f"]);
+}
