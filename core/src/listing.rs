@@ -6,9 +6,6 @@ use crate::action::ListFormat;
 use crate::event::{FileKind, Metadata};
 use crate::time::CivilTime;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 /// `ls -l` shows the year instead of the time for files older than this.
 const SIX_MONTHS: i64 = 182 * 24 * 3600;
 
@@ -86,7 +83,7 @@ fn write_long(out: &mut Vec<u8>, meta: &Metadata, now: i64) {
         mode.push(if bits & 1 != 0 { 'x' } else { '-' });
     }
     let t = CivilTime::from_unix(meta.modified);
-    let month = MONTHS[(t.month - 1) as usize];
+    let month = t.month_abbr();
     // Saturating: a hostile mtime (i64::MIN, i64::MAX) must not overflow.
     // Up to an hour in the future still counts as recent, as in `ls`.
     let age = now.saturating_sub(meta.modified);
