@@ -6,9 +6,6 @@ use crate::action::ListFormat;
 use crate::event::{FileKind, Metadata};
 use crate::time::CivilTime;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 /// `ls -l` shows the year instead of the time for files older than this.
 const SIX_MONTHS: i64 = 182 * 24 * 3600;
 
@@ -86,8 +83,11 @@ fn write_long(out: &mut Vec<u8>, meta: &Metadata, now: i64) {
         mode.push(if bits & 1 != 0 { 'x' } else { '-' });
     }
     let t = CivilTime::from_unix(meta.modified);
-    let month = MONTHS[(t.month - 1) as usize];
-    let recent = meta.modified <= now + 3600 && now - meta.modified < SIX_MONTHS;
+    let month = t.month_abbr();
+    // Saturating: a hostile mtime (i64::MIN, i64::MAX) must not overflow.
+    // Up to an hour in the future still counts as recent, as in `ls`.
+    let age = now.saturating_sub(meta.modified);
+    let recent = (-3600..SIX_MONTHS).contains(&age);
     let when = if recent {
         format!("{month} {:>2} {:02}:{:02}", t.day, t.hour, t.minute)
     } else {
@@ -144,6 +144,21 @@ mod tests {
             line(ListFormat::Long, &dir, now),
             "drwxr-xr-x   3 ftp      ftp              4096 Feb 29  2000 a b.txt\r\n"
         );
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        for modified in [i64::MIN, i64::MAX] {
+            for now in [i64::MIN, 0, 1_795_575_600, i64::MAX] {
+                let m = meta(FileKind::File, 1, modified);
+                let long = line(ListFormat::Long, &m, now);
+                assert!(long.ends_with(" a b.txt\r\n"), "{long:?}");
+                // "Recent" (HH:MM, not the year) only when it is now.
+                let recent = long.contains(':');
+                assert_eq!(recent, modified == now, "{modified} at {now}: {long:?}");
+                line(ListFormat::Machine, &m, now);
+            }
+        }
     }
 
     #[test]

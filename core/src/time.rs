@@ -1,6 +1,11 @@
 //! UTC calendar arithmetic for LIST dates, MDTM/MLST timestamps and MFMT.
 //! The core has no clock: every instant here arrives as Unix seconds.
 
+/// English month abbreviations, as `ls -l` and xferlog write them.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 /// A UTC calendar time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CivilTime {
@@ -77,6 +82,12 @@ impl CivilTime {
         (valid && CivilTime::from_unix(t.to_unix()).day == t.day).then_some(t)
     }
 
+    /// The month as `Jan` ... `Dec`.
+    pub fn month_abbr(self) -> &'static str {
+        // `month` is 1 to 12 in every CivilTime from_unix or parse makes.
+        MONTHS[self.month.clamp(1, 12) as usize - 1]
+    }
+
     /// `YYYYMMDDHHMMSS`.
     pub fn timestamp(self) -> String {
         format!(
@@ -105,6 +116,13 @@ mod tests {
             assert_eq!(t.to_unix(), unix);
             assert_eq!(CivilTime::parse(stamp), Some(t));
         }
+    }
+
+    #[test]
+    fn month_abbreviations() {
+        assert_eq!(CivilTime::from_unix(0).month_abbr(), "Jan");
+        assert_eq!(CivilTime::from_unix(951_782_400).month_abbr(), "Feb");
+        assert_eq!(CivilTime::from_unix(4_102_444_799).month_abbr(), "Dec");
     }
 
     #[test]

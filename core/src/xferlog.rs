@@ -7,9 +7,6 @@ use crate::path::VirtualPath;
 use crate::time::CivilTime;
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// One file transfer that started (`150` was sent), complete or not.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,7 +33,7 @@ impl TransferRecord {
     pub fn xferlog_line(&self, now: i64) -> String {
         let t = CivilTime::from_unix(now);
         let weekday = DAYS[(now.div_euclid(86_400) + 4).rem_euclid(7) as usize];
-        let month = MONTHS[(t.month - 1) as usize];
+        let month = t.month_abbr();
         let blank_free = |s: &str| s.replace(char::is_whitespace, "_");
         format!(
             "{weekday} {month} {:>2} {:02}:{:02}:{:02} {} {} {} {} {} {} _ {} {} {} ftp 0 * {}",

@@ -145,11 +145,14 @@ impl Options {
             }
             "max-clients" => self.max_clients = positive(value)?,
             "max-per-ip" => self.max_per_ip = positive(value)?,
-            "idle-timeout" => self.idle_timeout = Duration::from_secs(positive(value)?),
-            "data-timeout" => self.data_timeout = Duration::from_secs(positive(value)?),
-            "login-delay" => self.login_delay = Duration::from_millis(number(value)?),
+            "idle-timeout" => self.idle_timeout = seconds(positive(value)?)?,
+            "data-timeout" => self.data_timeout = seconds(positive(value)?)?,
+            "login-delay" => {
+                let ms = at_most(number(value)?, MAX_LOGIN_DELAY_MS, "milliseconds")?;
+                self.login_delay = Duration::from_millis(ms);
+            }
             "max-login-failures" => self.max_login_failures = positive(value)?,
-            "shutdown-grace" => self.shutdown_grace = Duration::from_secs(number(value)?),
+            "shutdown-grace" => self.shutdown_grace = seconds(number(value)?)?,
             "log-level" => {
                 self.log_level = match value.to_ascii_lowercase().as_str() {
                     "off" => LevelFilter::Off,
@@ -248,6 +251,26 @@ fn positive<T: std::str::FromStr + Default + PartialEq>(value: &str) -> Result<T
     let n: T = number(value)?;
     if n == T::default() {
         return Err("must be at least 1".to_owned());
+    }
+    Ok(n)
+}
+
+/// The longest timeout or shutdown grace, in seconds: a day. Longer is of
+/// no use, and a huge one overflowed `Instant + Duration`, a panic at the
+/// first connection.
+const MAX_SECONDS: u64 = 24 * 3600;
+
+/// The longest pause before answering a failed login, in milliseconds.
+const MAX_LOGIN_DELAY_MS: u64 = 60_000;
+
+/// A duration option given in seconds, at most [`MAX_SECONDS`].
+fn seconds(n: u64) -> Result<Duration, String> {
+    at_most(n, MAX_SECONDS, "seconds (a day)").map(Duration::from_secs)
+}
+
+fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
+    if n > max {
+        return Err(format!("{n} is too long: at most {max} {unit}"));
     }
     Ok(n)
 }
@@ -389,6 +412,55 @@ mod tests {
             let got = parse_words(args).unwrap_err();
             assert!(got.starts_with(want), "{args:?}: {got}");
         }
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        let errors = [
+            (
+                "idle-timeout",
+                "18446744073709551615",
+                "at most 86400 seconds",
+            ),
+            ("idle-timeout", "86401", "at most 86400 seconds"),
+            ("data-timeout", "86401", "at most 86400 seconds"),
+            ("shutdown-grace", "86401", "at most 86400 seconds"),
+            ("login-delay", "60001", "at most 60000 milliseconds"),
+        ];
+        for (name, value, want) in errors {
+            let flag = format!("--{name}");
+            let got = run(&[&flag, value]).unwrap_err();
+            assert!(got.starts_with(&format!("{flag}: ")), "{got}");
+            assert!(got.contains(want), "{got}");
+        }
+        let o = run(&[
+            "--idle-timeout",
+            "86400",
+            "--data-timeout",
+            "86400",
+            "--shutdown-grace",
+            "86400",
+            "--login-delay",
+            "60000",
+        ])
+        .unwrap();
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            (o.idle_timeout, o.data_timeout, o.shutdown_grace),
+            (day, day, day)
+        );
+        assert_eq!(o.login_delay, Duration::from_secs(60));
+
+        let dir = TempDir::new("cli-bounds");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "idle-timeout = 18446744073709551615\n").unwrap();
+        let path = file.to_str().unwrap();
+        let got = run(&["--config", path]).unwrap_err();
+        assert!(
+            got.starts_with(&format!("{path}:1: idle-timeout: ")),
+            "{got}"
+        );
+        assert!(got.contains("at most 86400 seconds"), "{got}");
     }
 
     #[test]

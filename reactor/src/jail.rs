@@ -13,7 +13,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use pocketftp_core::{FileKind, Metadata, VirtualPath, RESERVED_PREFIX};
+use pocketftp_core::{FileKind, Metadata, VirtualPath};
+
+use crate::temps::{self, Sweep};
 
 /// The served folder.
 #[derive(Debug)]
@@ -105,9 +107,28 @@ impl Jail {
         check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), 0o755) })
     }
 
+    /// Removes an empty folder. One that holds nothing but stale upload
+    /// files (a crashed daemon's, invisible to LIST) counts as empty: they
+    /// are removed first.
     pub fn remove_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
-        unlink_at(e.dir.as_raw_fd(), &e.name, libc::AT_REMOVEDIR)
+        let dir = e.dir.as_raw_fd();
+        match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
+            Err(error) if error.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                let Ok(folder) = temps::open_folder(dir, &e.name) else {
+                    return Err(error);
+                };
+                temps::sweep_folder(folder);
+                unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
+            }
+            done => done,
+        }
+    }
+
+    /// Removes the stale upload files in the whole tree, looking at no more
+    /// than `limit` entries (see [`temps`]). For start-up, before serving.
+    pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
+        temps::sweep_tree(self.root.as_raw_fd(), limit)
     }
 
     /// Deletes a file (a folder is `EISDIR`).
@@ -121,8 +142,11 @@ impl Jail {
         rename_at(&a, &b.dir, &b.name)
     }
 
-    /// Sets the modification time (MFMT), leaving the access time alone.
-    pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<()> {
+    /// Sets the modification time (MFMT), leaving the access time alone, and
+    /// returns the metadata as stored: file systems clamp times they cannot
+    /// hold (ext4 keeps nothing before 1901-12-13), and MFMT's reply must
+    /// say what MDTM will answer, not what was asked.
+    pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<Metadata> {
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
         let times = [
             libc::timespec {
@@ -135,7 +159,8 @@ impl Jail {
             },
         ];
         // SAFETY: a valid fd and a two-element timespec array.
-        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })?;
+        fstat(fd.as_raw_fd())
     }
 
     fn resolve(&self, relative: &str, flags: i32, mode: u32) -> io::Result<OwnedFd> {
@@ -175,6 +200,8 @@ struct OpenHow {
 
 /// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
 /// an upload that breaks leaves the old file as it was and no trace behind.
+/// The `File` that comes with it holds its lock (see [`temps`]): while that
+/// is open, no sweep takes it for a crashed daemon's.
 pub struct TempFile {
     entry: Entry,
     temp: CString,
@@ -182,24 +209,27 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    /// Creates a fresh hidden file in the folder of `target`.
+    /// Creates a fresh hidden file in the folder of `target`. When it
+    /// replaces a regular file, it gets that file's permission bits (and
+    /// owner, where we may), before any byte is written: a 0600 file must
+    /// not come back 0644, nor its new content be readable meanwhile.
     pub fn create(jail: &Jail, target: &VirtualPath) -> io::Result<(TempFile, File)> {
         let entry = jail.entry(target)?;
-        if let Ok(meta) = fstat_at(entry.dir.as_raw_fd(), &entry.name) {
-            if meta.kind == FileKind::Dir {
-                return Err(io::Error::from_raw_os_error(libc::EISDIR));
-            }
+        let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
+        let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
+        if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
-        let (temp, file) =
-            create_unique(entry.dir.as_raw_fd(), &format!("{RESERVED_PREFIX}upload-"))?;
-        Ok((
-            TempFile {
-                entry,
-                temp,
-                committed: false,
-            },
-            file,
-        ))
+        let (temp, file) = temps::create(entry.dir.as_raw_fd())?;
+        let temp = TempFile {
+            entry,
+            temp,
+            committed: false,
+        };
+        if let Some(old) = existing.filter(|st| kind(st) == libc::S_IFREG) {
+            take_owner_and_mode(&file, &old)?;
+        }
+        Ok((temp, file))
     }
 
     /// Moves the finished upload over the target.
@@ -222,22 +252,25 @@ impl Drop for TempFile {
     }
 }
 
-/// Creates a new file named `prefix` + a unique suffix in `dir` (O_EXCL).
-pub fn create_unique(dir: RawFd, prefix: &str) -> io::Result<(CString, File)> {
-    let pid = std::process::id();
-    for attempt in 0..1000u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = CString::new(format!("{prefix}{pid}-{nanos:x}-{attempt}"))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        match create_at(dir, &name) {
-            Ok(file) => return Ok((name, file)),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
+/// Gives a replacement the owner and permission bits of the file it
+/// replaces. A read-only (0444) file stays read-only but is replaced all the
+/// same, as by vsftpd: whether a name may be replaced is the folder's
+/// business. Set-id and sticky bits are not carried over: uploaded content
+/// must never become a setuid program. The owner is copied only where the
+/// kernel lets us (root, or our own file and group); otherwise the upload
+/// keeps ours.
+fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // EPERM: not ours to give away; EINVAL: an id this user namespace
+    // cannot map. Neither is a reason to refuse the upload.
+    // SAFETY: fchown on a valid descriptor.
+    match check(unsafe { libc::fchown(fd, old.st_uid, old.st_gid) }) {
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => return Err(e),
+        _ => {}
     }
-    Err(io::Error::from_raw_os_error(libc::EEXIST))
+    // After fchown, which may clear mode bits.
+    // SAFETY: fchmod on a valid descriptor.
+    check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
 }
 
 /// Creates `name` in `dir`; never follows a symlink and never replaces.
@@ -252,7 +285,7 @@ pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
+pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
     // SAFETY: a valid directory fd and a NUL-terminated name.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
 }
@@ -277,17 +310,7 @@ pub fn fstat(fd: RawFd) -> io::Result<Metadata> {
 /// Metadata of `name` in `dir` without following a final symlink (an empty
 /// name means `dir` itself).
 pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
-    let flags = if name.is_empty() {
-        libc::AT_EMPTY_PATH
-    } else {
-        libc::AT_SYMLINK_NOFOLLOW
-    };
-    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
-    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
-    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
-    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
-    // SAFETY: initialised by the successful call above.
-    let st = unsafe { st.assume_init() };
+    let st = stat_at(dir, name)?;
     // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
     #[allow(clippy::useless_conversion)]
     let (modified, links) = (i64::from(st.st_mtime), u64::from(st.st_nlink));
@@ -306,6 +329,21 @@ pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
     })
 }
 
+/// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
+pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
+    let flags = if name.is_empty() {
+        libc::AT_EMPTY_PATH
+    } else {
+        libc::AT_SYMLINK_NOFOLLOW
+    };
+    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
+    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
+    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
+    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: initialised by the successful call above.
+    Ok(unsafe { st.assume_init() })
+}
+
 /// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.
 fn set_blocking(file: &File) -> io::Result<()> {
     let fd = file.as_raw_fd();
@@ -318,7 +356,7 @@ fn set_blocking(file: &File) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
 }
 
-fn check(result: libc::c_int) -> io::Result<()> {
+pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
     if result < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -439,6 +477,19 @@ pub(crate) mod tests {
         // Deleting the symlink removes the link, not /etc.
         jail.delete(&vp("/etc")).unwrap();
         assert!(Path::new("/etc").is_dir());
+    }
+
+    #[test]
+    fn set_modified_returns_the_time_the_file_system_stored() {
+        let (_dir, jail) = setup();
+        let file = vp("/sub/file.txt");
+        let stored = jail.set_modified(&file, 951_782_400).unwrap();
+        assert_eq!(stored.modified, 951_782_400);
+        // 0000-01-01: ext4 clamps it to 1901-12-13, tmpfs keeps it; either
+        // way the answer is what a later stat (MDTM) sees.
+        let stored = jail.set_modified(&file, -62_167_219_200).unwrap();
+        assert_eq!(stored.modified, jail.stat(&file).unwrap().modified);
+        assert_eq!(stored.size, 6);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod dir;
 pub mod errors;
 pub mod jail;
 pub mod privileges;
 pub mod server;
+pub mod temps;
 pub mod transfer;
 pub mod users;

@@ -5,7 +5,7 @@ use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use log::info;
+use log::{debug, info, warn};
 use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
@@ -119,6 +119,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     };
     let jail = Jail::open(&options.root)
         .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
+    sweep_stale_uploads(&jail);
     raise_open_file_limit();
     let Settings { config, limits } = settings(options, users.is_some());
     let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
@@ -157,6 +158,34 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         }
     );
     server.run().map_err(|e| format!("event loop failed: {e}"))
+}
+
+/// Entries the start-up sweep for stale upload files looks at, at most: a
+/// second or so on a small board, however big the served tree.
+const SWEEP_LIMIT: usize = 100_000;
+
+/// A daemon killed mid-upload leaves its hidden temporary file behind:
+/// remove those before serving (see `pocketftpd::temps`).
+fn sweep_stale_uploads(jail: &Jail) {
+    let sweep = jail.sweep_stale_temps(SWEEP_LIMIT);
+    if sweep.removed > 0 {
+        info!(
+            "removed {} stale upload file(s) left by a daemon that died",
+            sweep.removed
+        );
+    }
+    if !sweep.complete {
+        warn!(
+            "stopped looking for stale upload files after {} entries; RMD still removes those of the folder it removes",
+            sweep.visited
+        );
+    }
+    if sweep.skipped > 0 {
+        debug!(
+            "did not look for stale upload files in {} unreadable or deep folder(s)",
+            sweep.skipped
+        );
+    }
 }
 
 /// Thousands of idle sessions need thousands of descriptors: use all the

@@ -5,15 +5,16 @@
 //! `WouldBlock` loses nothing. ASCII downloads and listings go through a small
 //! per-transfer buffer; uploads read into the reactor's one shared buffer.
 
-use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileExt;
 
 use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
 
+use crate::dir::DirStream;
 use crate::errors::bad_offset;
 use crate::jail::{self, Jail, TempFile};
 
@@ -25,11 +26,7 @@ const ASCII_CHUNK: usize = 64 * 1024;
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
     /// A file to send from `offset` up to `end` (its size when opened).
-    Download {
-        file: File,
-        offset: u64,
-        end: u64,
-    },
+    Download { file: File, offset: u64, end: u64 },
     Listing {
         listing: Listing,
         format: ListFormat,
@@ -38,6 +35,9 @@ pub enum Opened {
     Upload {
         file: File,
         temp: Option<TempFile>,
+        /// REST+STOR's offset: the file is cut there only when the transfer
+        /// starts, so a data connection that never comes leaves it whole.
+        restart: Option<u64>,
     },
 }
 
@@ -82,28 +82,39 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
             Ok(plain(Opened::Upload {
                 file,
                 temp: Some(temp),
+                restart: None,
             }))
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
             let file = jail.open_file(path, flags, 0o644)?;
-            Ok(plain(Opened::Upload { file, temp: None }))
+            Ok(plain(Opened::Upload {
+                file,
+                temp: None,
+                restart: None,
+            }))
         }
         OpenMode::WriteAt { offset } => {
-            let mut file = jail.open_file(path, libc::O_WRONLY, 0)?;
+            let file = jail.open_file(path, libc::O_WRONLY, 0)?;
             if offset > file.metadata()?.len() {
                 return Err(bad_offset());
             }
-            file.set_len(offset)?;
-            file.seek(SeekFrom::Start(offset))?;
-            Ok(plain(Opened::Upload { file, temp: None }))
+            Ok(plain(Opened::Upload {
+                file,
+                temp: None,
+                restart: Some(offset),
+            }))
         }
         OpenMode::CreateUnique => {
             let dir = jail.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-            let (name, file) = create_numbered(dir.as_raw_fd())?;
+            let (name, file) = create_unique_name(dir.as_raw_fd())?;
             let unique_name = path.join(&name);
             Ok(OpenResult {
-                opened: Opened::Upload { file, temp: None },
+                opened: Opened::Upload {
+                    file,
+                    temp: None,
+                    restart: None,
+                },
                 size: None,
                 unique_name,
             })
@@ -119,10 +130,17 @@ pub fn list_inline(jail: &Jail, path: &VirtualPath, cap: usize, now: i64) -> io:
     Ok(out)
 }
 
-/// STOU: the first free `upload.N` in the folder.
-fn create_numbered(dir: RawFd) -> io::Result<(String, File)> {
-    for n in 1..=100_000u32 {
-        let name = format!("upload.{n}");
+/// How many random STOU names are tried before giving up: with 64 random
+/// bits, even one collision means someone guessed or planted the names.
+const UNIQUE_ATTEMPTS: usize = 16;
+
+/// STOU: a new `upload.<16 hex digits>` with a random suffix, created with
+/// O_EXCL. A counter (`upload.1`, `upload.2`, ...) costs one failed create
+/// per existing name, blocking every session in a crowded folder; a random
+/// name costs one create, whatever the folder holds.
+fn create_unique_name(dir: RawFd) -> io::Result<(String, File)> {
+    for _ in 0..UNIQUE_ATTEMPTS {
+        let name = format!("upload.{:016x}", random_u64());
         let c_name = std::ffi::CString::new(name.clone())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         match jail::create_at(dir, &c_name) {
@@ -132,6 +150,16 @@ fn create_numbered(dir: RawFd) -> io::Result<(String, File)> {
         }
     }
     Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// 64 bits clients cannot predict, without a system call: every
+/// `RandomState` gets fresh SipHash keys (seeded from the OS once per
+/// thread, then stepped), and hashing nothing with them scrambles the keys.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// The entries of a folder read a batch at a time, or one file listed alone.
@@ -177,57 +205,6 @@ impl Listing {
                 any
             }
         }
-    }
-}
-
-/// A folder open for `readdir(3)`.
-pub struct DirStream {
-    dir: std::ptr::NonNull<libc::DIR>,
-}
-
-impl DirStream {
-    fn new(fd: OwnedFd) -> io::Result<DirStream> {
-        let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-        // SAFETY: fdopendir takes ownership of a valid directory fd.
-        match std::ptr::NonNull::new(unsafe { libc::fdopendir(raw) }) {
-            Some(dir) => Ok(DirStream { dir }),
-            None => {
-                let error = io::Error::last_os_error();
-                // SAFETY: fdopendir failed, so the fd is still ours to close.
-                drop(unsafe { OwnedFd::from_raw_fd(raw) });
-                Err(error)
-            }
-        }
-    }
-
-    /// The next entry other than `.` and `..`, with its metadata (a symlink
-    /// is described, not followed); entries that vanished are skipped.
-    fn next_entry(&mut self) -> Option<(std::ffi::CString, Metadata)> {
-        loop {
-            // SAFETY: `dir` is a valid, open DIR stream owned by self.
-            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
-            if entry.is_null() {
-                return None;
-            }
-            // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated;
-            // we copy the name before the next readdir call.
-            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_owned();
-            if matches!(name.to_bytes(), b"." | b"..") {
-                continue;
-            }
-            // SAFETY: `dir` is valid; dirfd returns its descriptor.
-            let fd = unsafe { libc::dirfd(self.dir.as_ptr()) };
-            if let Ok(meta) = jail::fstat_at(fd, &name) {
-                return Some((name, meta));
-            }
-        }
-    }
-}
-
-impl Drop for DirStream {
-    fn drop(&mut self) {
-        // SAFETY: the stream is open and closed exactly once, here.
-        unsafe { libc::closedir(self.dir.as_ptr()) };
     }
 }
 
@@ -321,12 +298,8 @@ impl Transfer {
                     format,
                     writable,
                 } => listing.fill(&mut self.pending, *format, *writable, self.now),
-                Opened::Download { file, .. } => {
-                    let len = ASCII_CHUNK.min(buffer.len());
-                    let chunk = &mut buffer[..len];
-                    let n = file.read(chunk)?;
-                    lf_to_crlf(&chunk[..n], &mut self.pending);
-                    n > 0
+                Opened::Download { file, offset, end } => {
+                    read_converted(file, offset, *end, buffer, &mut self.pending)?
                 }
                 Opened::Upload { .. } => false,
             };
@@ -342,9 +315,12 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload { file, .. } = &mut self.opened else {
+        let Opened::Upload { file, restart, .. } = &mut self.opened else {
             return Ok(Step::Done);
         };
+        if let Some(offset) = restart.take() {
+            cut_at(file, offset)?;
+        }
         let mut received = 0;
         while received < budget {
             match data.read(buffer) {
@@ -371,7 +347,7 @@ impl Transfer {
     /// Ends a received upload: writes the tail of a TYPE A conversion and
     /// puts the file in place (a `STOR` replaces its target only now).
     pub fn commit(&mut self) -> io::Result<()> {
-        let Opened::Upload { file, temp } = &mut self.opened else {
+        let Opened::Upload { file, temp, .. } = &mut self.opened else {
             return Ok(());
         };
         if self.ascii {
@@ -384,6 +360,48 @@ impl Transfer {
             None => Ok(()),
         }
     }
+}
+
+/// REST+STOR: drops what follows `offset` and writes from there; the file
+/// may have shrunk since it was opened, and a hole of zeros is no restart.
+fn cut_at(file: &mut File, offset: u64) -> io::Result<()> {
+    if offset > file.metadata()?.len() {
+        return Err(bad_offset());
+    }
+    file.set_len(offset)?;
+    file.seek(SeekFrom::Start(offset))?;
+    Ok(())
+}
+
+/// Reads and converts the next chunk of an ASCII download, from our own
+/// offset (which starts at REST's, counted in file bytes as vsftpd does) up
+/// to the size announced at open; false once there.
+fn read_converted(
+    file: &File,
+    offset: &mut u64,
+    end: u64,
+    buffer: &mut [u8],
+    out: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let left = usize::try_from(end.saturating_sub(*offset)).unwrap_or(usize::MAX);
+    let len = left.min(ASCII_CHUNK).min(buffer.len());
+    if len == 0 {
+        return Ok(false);
+    }
+    let chunk = &mut buffer[..len];
+    let n = file.read_at(chunk, *offset)?;
+    if n == 0 {
+        return Err(file_shrank());
+    }
+    *offset += n as u64;
+    lf_to_crlf(&chunk[..n], out);
+    Ok(true)
+}
+
+/// The file ended before the size `150` announced: the client must not get
+/// `226` for a short copy. A local error (`451`), not a lost connection.
+fn file_shrank() -> io::Error {
+    io::Error::other("the file shrank during the transfer")
 }
 
 fn send_file(
@@ -415,7 +433,7 @@ fn send_file(
             }
         }
         if n == 0 {
-            break; // The file shrank while we sent it: send what there is.
+            return Err(file_shrank());
         }
         *offset += n as u64;
         *bytes += n as u64;
@@ -464,8 +482,9 @@ mod tests {
             pocketftp_core::ErrorKind::BadOffset
         );
         assert!(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 11 }).is_err());
+        // Opening alone changes nothing: the first step of the transfer cuts.
         drop(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 3 }).unwrap());
-        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"012");
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123456789");
         assert_eq!(
             open(&jail, &vp("/d"), OpenMode::Read { offset: 0 })
                 .err()
@@ -473,10 +492,24 @@ mod tests {
                 .raw_os_error(),
             Some(libc::EISDIR)
         );
-        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
-        assert_eq!(r.unique_name, Some(vp("/d/upload.1")));
-        let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
-        assert_eq!(r.unique_name, Some(vp("/d/upload.2")));
+        let unique = || {
+            let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+            let name = r.unique_name.unwrap().file_name().to_owned();
+            let suffix = name.strip_prefix("upload.").unwrap().to_owned();
+            assert_eq!(suffix.len(), 16, "{name}");
+            assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+            assert!(dir.0.join("d").join(&name).is_file(), "{name}");
+            name
+        };
+        assert_ne!(unique(), unique());
+    }
+
+    #[test]
+    fn a_shrunk_file_is_a_local_error_not_a_lost_connection() {
+        assert_eq!(
+            crate::errors::kind_of(&file_shrank()),
+            pocketftp_core::ErrorKind::Other
+        );
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub struct Options {
     pub data_timeout: Option<u32>,
     pub idle_timeout: Option<u32>,
     pub extra: Vec<String>,
+    /// Serve this existing folder instead of a fresh one, e.g. the root of
+    /// a daemon that crashed, to start another on it. The caller keeps it
+    /// (and so that daemon's guard) alive.
+    pub root: Option<PathBuf>,
 }
 
 impl Options {
@@ -159,11 +163,13 @@ impl Options {
     }
 }
 
-/// A running daemon with its own root and port; killed on drop.
+/// A running daemon with its own root (or [`Options::root`]) and port;
+/// killed on drop.
 pub struct Daemon {
     child: Child,
     pub port: u16,
-    /// Holds `root/` (served) and `daemon.stderr`.
+    /// Holds `daemon.stderr` and, unless [`Options::root`] was given, the
+    /// served `root/`.
     dir: TempDir,
     root: PathBuf,
     /// Set once the daemon accepted; only then is an exit a failure.
@@ -198,8 +204,14 @@ impl Daemon {
     fn try_with(opts: &Options) -> Result<Daemon, String> {
         let bin = daemon_binary();
         let dir = TempDir::new("daemon");
-        let root = dir.join("root");
-        fs::create_dir(&root).expect("create root");
+        let root = match &opts.root {
+            Some(existing) => existing.clone(),
+            None => {
+                let fresh = dir.join("root");
+                fs::create_dir(&fresh).expect("create root");
+                fresh
+            }
+        };
         let stderr = fs::File::create(dir.join("daemon.stderr")).expect("stderr file");
         let port = free_port();
         let mut cmd = Command::new(bin);
@@ -260,7 +272,8 @@ impl Daemon {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// The served folder.
+    /// The served folder (removed with the guard unless it was
+    /// [`Options::root`]).
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -163,10 +163,7 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
         Action::Delete(path) => changed(jail.delete(&path)),
         Action::MakeDir(path) => changed(jail.make_dir(&path)),
         Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
-        Action::SetModified { path, modified } => described(
-            jail.set_modified(&path, modified)
-                .and_then(|()| jail.stat(&path)),
-        ),
+        Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
         Action::ListToControl { path, max_bytes } => {
             transfer::list_inline(jail, &path, max_bytes, wall_clock())
                 .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing)

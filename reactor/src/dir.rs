@@ -1,0 +1,81 @@
+//! Reading a folder with `readdir(3)`, one entry at a time, so that callers
+//! (listings, the sweep for stale upload files) can stop or pause whenever
+//! their budget runs out.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+
+use pocketftp_core::Metadata;
+
+use crate::jail;
+
+/// A folder open for `readdir(3)`.
+pub struct DirStream {
+    dir: NonNull<libc::DIR>,
+}
+
+impl DirStream {
+    /// Takes over `fd`, a folder opened for reading.
+    pub fn new(fd: OwnedFd) -> io::Result<DirStream> {
+        let raw = fd.into_raw_fd();
+        // SAFETY: fdopendir takes ownership of a valid directory fd.
+        match NonNull::new(unsafe { libc::fdopendir(raw) }) {
+            Some(dir) => Ok(DirStream { dir }),
+            None => {
+                let error = io::Error::last_os_error();
+                // SAFETY: fdopendir failed, so the fd is still ours to close.
+                drop(unsafe { OwnedFd::from_raw_fd(raw) });
+                Err(error)
+            }
+        }
+    }
+
+    /// The folder's descriptor, for the `*at` calls on its entries.
+    pub fn fd(&self) -> RawFd {
+        // SAFETY: `dir` is valid; dirfd returns its descriptor.
+        unsafe { libc::dirfd(self.dir.as_ptr()) }
+    }
+
+    /// The next name other than `.` and `..`, with its `d_type` (which may
+    /// be `DT_UNKNOWN` on some file systems).
+    pub fn next_name(&mut self) -> Option<(CString, u8)> {
+        loop {
+            // SAFETY: `dir` is a valid, open DIR stream owned by self.
+            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated;
+            // we copy the name before the next readdir call.
+            let (name, kind) = unsafe {
+                (
+                    CStr::from_ptr((*entry).d_name.as_ptr()).to_owned(),
+                    (*entry).d_type,
+                )
+            };
+            if !matches!(name.to_bytes(), b"." | b"..") {
+                return Some((name, kind));
+            }
+        }
+    }
+
+    /// The next entry other than `.` and `..`, with its metadata (a symlink
+    /// is described, not followed); entries that vanished are skipped.
+    pub fn next_entry(&mut self) -> Option<(CString, Metadata)> {
+        loop {
+            let (name, _) = self.next_name()?;
+            if let Ok(meta) = jail::fstat_at(self.fd(), &name) {
+                return Some((name, meta));
+            }
+        }
+    }
+}
+
+impl Drop for DirStream {
+    fn drop(&mut self) {
+        // SAFETY: the stream is open and closed exactly once, here.
+        unsafe { libc::closedir(self.dir.as_ptr()) };
+    }
+}

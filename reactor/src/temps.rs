@@ -1,0 +1,295 @@
+//! The hidden files uploads are written to, and removing those a crash left.
+//!
+//! STOR writes to `.pocketftpd-upload-<pid>-<nanos>-<n>` and renames it over
+//! the target when complete; an upload that breaks unlinks it. Only a daemon
+//! that dies (`kill -9`, power loss) leaves one behind, and then it stays
+//! invisible to LIST, refused to DELE and RNFR (a reserved name), and keeps
+//! RMD from removing a folder that lists empty.
+//!
+//! The daemon writing a temporary file holds an `flock(LOCK_EX)` on it for
+//! the file's life, so a temporary file whose lock can be taken is stale,
+//! even when several daemon processes serve the same folder: the sweeps here
+//! remove exactly those, at start-up over the whole tree (bounded) and in a
+//! folder right before RMD removes it.
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use pocketftp_core::RESERVED_PREFIX;
+
+use crate::dir::DirStream;
+use crate::jail::{self, create_at, stat_at, unlink_at};
+
+/// What follows [`RESERVED_PREFIX`] in the name of an upload's file.
+const UPLOAD_TAG: &str = "upload-";
+
+/// At most this many folders deep does the start-up sweep go: each level
+/// holds a descriptor and a `readdir` buffer. Deeper stale files are still
+/// removed when their folder is (RMD).
+const MAX_DEPTH: usize = 64;
+
+/// Entries RMD looks at for stale files before it gives up (`550`): only a
+/// folder of nothing but crashed uploads gets that far.
+const RMD_LIMIT: usize = 1000;
+
+/// Is `name` the name of an upload's temporary file?
+fn is_temp_name(name: &[u8]) -> bool {
+    name.strip_prefix(RESERVED_PREFIX.as_bytes())
+        .is_some_and(|rest| rest.starts_with(UPLOAD_TAG.as_bytes()))
+}
+
+/// Creates a new temporary file in `dir`, locked for as long as the returned
+/// `File` (or a clone of it) is open.
+pub fn create(dir: RawFd) -> io::Result<(CString, File)> {
+    let pid = std::process::id();
+    for attempt in 0..1000u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = CString::new(format!(
+            "{RESERVED_PREFIX}{UPLOAD_TAG}{pid}-{nanos:x}-{attempt}"
+        ))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let file = match create_at(dir, &name) {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        };
+        if claim(dir, &name, &file) {
+            return Ok((name, file));
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// Locks a file just created as `name`. Between its creation and the lock, a
+/// sweep by another process may have taken it for stale: then it is theirs
+/// to remove (false), and the caller tries another name. A file system
+/// without `flock` gets no lock; its temporary files are then never swept.
+fn claim(dir: RawFd, name: &CStr, file: &File) -> bool {
+    match try_lock(file.as_raw_fd()) {
+        Ok(false) => false,
+        Ok(true) | Err(_) => still_named(dir, name, file.as_raw_fd()),
+    }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: true if taken, false if another open file
+/// (in any process, this one included) holds a lock on it.
+fn try_lock(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: flock on a valid descriptor.
+    match jail::check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Does `name` in `dir` still name the file open as `fd`?
+fn still_named(dir: RawFd, name: &CStr, fd: RawFd) -> bool {
+    match (stat_at(dir, name), stat_at(fd, c"")) {
+        (Ok(now), Ok(ours)) => now.st_dev == ours.st_dev && now.st_ino == ours.st_ino,
+        _ => false,
+    }
+}
+
+/// Removes the temporary file `name` from `dir` if it is stale: a regular
+/// file whose lock we can take. Removes only the very file it locked.
+fn remove_if_stale(dir: RawFd, name: &CStr) -> bool {
+    // O_NONBLOCK: a named pipe with such a name must not stall us.
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    // SAFETY: a valid directory fd and a NUL-terminated name.
+    let raw = unsafe { libc::openat(dir, name.as_ptr(), flags) };
+    if raw < 0 {
+        return false;
+    }
+    // SAFETY: a fresh descriptor owned by nobody else; closing it drops our lock.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let regular =
+        stat_at(fd.as_raw_fd(), c"").is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG);
+    regular
+        && try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
+        && still_named(dir, name, fd.as_raw_fd())
+        && unlink_at(dir, name, 0).is_ok()
+}
+
+/// Before RMD: removes the stale temporary files of a folder, stopping at the
+/// first entry that is anything else (the folder is not empty then, and a
+/// big folder costs a few entries, not a full read).
+pub fn sweep_folder(mut folder: DirStream) {
+    for _ in 0..RMD_LIMIT {
+        let Some((name, _)) = folder.next_name() else {
+            return;
+        };
+        if !is_temp_name(name.to_bytes()) || !remove_if_stale(folder.fd(), &name) {
+            return;
+        }
+    }
+}
+
+/// Opens the folder `name` in `dir` for reading, never through a symlink.
+pub fn open_folder(dir: RawFd, name: &CStr) -> io::Result<DirStream> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a valid directory fd and a NUL-terminated name.
+    let raw = unsafe { libc::openat(dir, name.as_ptr(), flags) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    DirStream::new(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// What the start-up sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// Stale temporary files removed.
+    pub removed: usize,
+    /// Entries looked at.
+    pub visited: usize,
+    /// Folders not looked into: unreadable, or deeper than [`MAX_DEPTH`].
+    pub skipped: usize,
+    /// False if the limit of entries stopped the sweep.
+    pub complete: bool,
+}
+
+/// Removes the stale temporary files in the folder `root` and below, looking
+/// at no more than `limit` entries and never following a symlink.
+pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
+    let mut sweep = Sweep {
+        complete: true,
+        ..Sweep::default()
+    };
+    let mut stack = Vec::new();
+    match open_folder(root, c".") {
+        Ok(folder) => stack.push(folder),
+        Err(_) => sweep.skipped += 1,
+    }
+    while let Some(folder) = stack.last_mut() {
+        let Some((name, kind)) = folder.next_name() else {
+            stack.pop();
+            continue;
+        };
+        if sweep.visited == limit {
+            sweep.complete = false;
+            break;
+        }
+        sweep.visited += 1;
+        let fd = folder.fd();
+        if is_temp_name(name.to_bytes()) {
+            sweep.removed += usize::from(remove_if_stale(fd, &name));
+        } else if is_folder(fd, &name, kind) {
+            let sub = if stack.len() < MAX_DEPTH {
+                open_folder(fd, &name).ok()
+            } else {
+                None
+            };
+            match sub {
+                Some(sub) => stack.push(sub),
+                None => sweep.skipped += 1,
+            }
+        }
+    }
+    sweep
+}
+
+/// Is `name` in `dir` a folder (not a symlink to one)? `d_type` says so on
+/// most file systems; the others answer `DT_UNKNOWN` and need a stat.
+fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
+    match kind {
+        libc::DT_DIR => true,
+        libc::DT_UNKNOWN => {
+            stat_at(dir, name).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jail::tests::{vp, TempDir};
+    use crate::jail::Jail;
+    use std::path::Path;
+
+    /// A stale temporary file: what a daemon killed mid-upload leaves.
+    fn stale(folder: &Path, n: u32) -> std::path::PathBuf {
+        let path = folder.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}1-2-{n}"));
+        std::fs::write(&path, b"half").unwrap();
+        path
+    }
+
+    fn folder_fd(path: &Path) -> File {
+        File::open(path).unwrap()
+    }
+
+    #[test]
+    fn a_live_temp_file_is_locked_and_a_closed_one_is_stale() {
+        let dir = TempDir::new("temps-lock");
+        let fd = folder_fd(&dir.0);
+        let (name, file) = create(fd.as_raw_fd()).unwrap();
+        assert!(is_temp_name(name.to_bytes()));
+        assert!(!remove_if_stale(fd.as_raw_fd(), &name));
+        assert!(dir.0.join(name.to_str().unwrap()).exists());
+        drop(file);
+        assert!(remove_if_stale(fd.as_raw_fd(), &name));
+        assert!(!dir.0.join(name.to_str().unwrap()).exists());
+    }
+
+    #[test]
+    fn the_tree_sweep_removes_stale_files_only_and_follows_no_symlink() {
+        let dir = TempDir::new("temps-tree");
+        let root = dir.0.join("root");
+        let outside = dir.0.join("outside");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+        let deep = stale(&root.join("a/b"), 1);
+        let top = stale(&root, 2);
+        let not_followed = stale(&outside, 3);
+        let upload_lookalike = root.join(format!("{RESERVED_PREFIX}other"));
+        std::fs::write(&upload_lookalike, b"").unwrap();
+        std::fs::write(root.join("a/keep"), b"").unwrap();
+        let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
+        let live = root.join("a").join(live.to_str().unwrap());
+
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100);
+        assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
+        assert_eq!(sweep.visited, 8);
+        assert!(!deep.exists() && !top.exists());
+        assert!(not_followed.exists() && upload_lookalike.exists() && live.exists());
+        assert!(root.join("a/keep").exists());
+    }
+
+    #[test]
+    fn the_tree_sweep_stops_at_its_limit() {
+        let dir = TempDir::new("temps-limit");
+        for n in 0..5 {
+            stale(&dir.0, n);
+        }
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3);
+        assert_eq!(
+            (sweep.removed, sweep.visited, sweep.complete),
+            (3, 3, false)
+        );
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn rmd_removes_a_folder_of_stale_files_only() {
+        let dir = TempDir::new("temps-rmd");
+        for name in ["crashed", "busy", "full"] {
+            std::fs::create_dir(dir.0.join(name)).unwrap();
+            stale(&dir.0.join(name), 1);
+        }
+        std::fs::write(dir.0.join("full/file"), b"").unwrap();
+        let (_, _held) = create(folder_fd(&dir.0.join("busy")).as_raw_fd()).unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        jail.remove_dir(&vp("/crashed")).unwrap();
+        assert!(!dir.0.join("crashed").exists());
+        for busy in ["/busy", "/full"] {
+            let error = jail.remove_dir(&vp(busy)).unwrap_err();
+            assert_eq!(error.raw_os_error(), Some(libc::ENOTEMPTY), "{busy}");
+        }
+    }
+}
