@@ -40,6 +40,9 @@ pub(super) struct Connection {
     pub transfer: Option<Transfer>,
     /// In the run queue.
     pub queued: bool,
+    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](super::UPLOAD_SETTLE)
+    /// before it is committed.
+    pub settling: bool,
     /// Bytes last reported with `TransferProgress`, and when the next report
     /// is due.
     pub reported: u64,
@@ -65,6 +68,7 @@ impl Connection {
             opened: None,
             transfer: None,
             queued: false,
+            settling: false,
             reported: 0,
             progress_due: now,
             timer: None,
@@ -81,6 +85,7 @@ impl Connection {
         self.drop_data_stream(registry);
         self.opened = None;
         self.transfer = None;
+        self.settling = false;
     }
 
     /// Drops the data stream alone (a refused passive connection, or an

@@ -58,6 +58,12 @@ const READS_PER_DRIVE: usize = 16;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// The shared buffer for control reads and uploads.
 const BUFFER_SIZE: usize = 256 * 1024;
+/// How long a received upload waits before it is committed, for the end of
+/// its control connection to show. A client killed mid-upload closes its
+/// data connection first (the kernel releases a dying process's sockets in
+/// reverse order): its control connection's end follows within
+/// microseconds, and must break the upload, not find it already in place.
+const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
 /// How long accepting pauses when the daemon is out of descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -90,6 +96,8 @@ pub struct Server {
     runnable: VecDeque<(usize, u32)>,
     /// Outcomes of actions on their way to their sessions.
     answers: VecDeque<(Tag, Event)>,
+    /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
+    settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
     unread: VecDeque<(usize, u32)>,
     /// Connections whose session ended, removed at the end of the turn.
@@ -143,6 +151,7 @@ impl Server {
             deadlines: Deadlines::default(),
             runnable: VecDeque::new(),
             answers: VecDeque::new(),
+            settling: VecDeque::new(),
             unread: VecDeque::new(),
             closed: Vec::new(),
             per_ip: HashMap::new(),
@@ -214,6 +223,7 @@ impl Server {
         let now = Instant::now();
         [
             self.deadlines.next(),
+            self.settling.front().map(|(at, _, _)| *at),
             self.stop_by,
             self.accept_paused_until,
         ]
@@ -236,6 +246,7 @@ impl Server {
         }
         self.deliver_answers(now);
         self.run_transfers(now);
+        self.commit_settled_uploads(now);
         self.fire_timers(now);
         self.resume_accepting(now);
         self.remove_closed();

@@ -9,7 +9,7 @@ use mio::Interest;
 use pocketftp_core::Event;
 
 use super::token::{token, Source};
-use super::{Server, PROGRESS_INTERVAL, STEP};
+use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE};
 use crate::errors::kind_of;
 use crate::transfer::Step;
 
@@ -17,7 +17,7 @@ impl Server {
     /// Puts the connection's running transfer, if any, in the run queue (once).
     pub(super) fn schedule(&mut self, key: usize) {
         let conn = &mut self.connections[key];
-        if conn.transfer.is_some() && !conn.queued && !conn.closing {
+        if conn.transfer.is_some() && !conn.queued && !conn.settling && !conn.closing {
             conn.queued = true;
             self.runnable.push_back((key, conn.tag.generation));
         }
@@ -102,10 +102,13 @@ impl Server {
                 conn.progress_due = now + PROGRESS_INTERVAL;
                 Event::TransferProgress { bytes }
             }
-            Ok(Step::Received) => match self.commit_upload(key, now) {
-                Some(result) => result,
-                None => return moved,
-            },
+            Ok(Step::Received) => {
+                conn.settling = true;
+                let generation = conn.tag.generation;
+                self.settling
+                    .push_back((now + UPLOAD_SETTLE, key, generation));
+                return moved;
+            }
             Ok(Step::Done) => {
                 conn.close_data(self.poll.registry());
                 Event::TransferDone { bytes }
@@ -121,6 +124,21 @@ impl Server {
         };
         self.answer(key, event);
         moved
+    }
+
+    /// Commits the uploads whose settling time is over.
+    pub(super) fn commit_settled_uploads(&mut self, now: Instant) {
+        while let Some(&(at, key, generation)) = self.settling.front() {
+            if at > now {
+                return;
+            }
+            self.settling.pop_front();
+            if self.live(key, generation).is_some_and(|c| c.settling) {
+                if let Some(event) = self.commit_upload(key, now) {
+                    self.answer(key, event);
+                }
+            }
+        }
     }
 
     /// Every byte of an upload is in. Its client must still be there to
