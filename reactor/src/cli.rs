@@ -41,6 +41,11 @@ Options:
   --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
   --xferlog FILE          append a line per file transfer, in xferlog format
+  --tls-cert FILE         PEM certificate chain; with --tls-key turns FTPS on (AUTH TLS)
+  --tls-key FILE          PEM private key (ECDSA, Ed25519 or RSA)
+  --tls-required          every login needs AUTH TLS first, every transfer PROT P
+  --listen-tls ADDR:PORT  implicit FTPS listener (TLS from the first byte; usually
+                          port 990), repeatable
 ";
 
 /// What the command line asks for.
@@ -73,6 +78,11 @@ pub struct Options {
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
     pub run_as: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_required: bool,
+    /// Implicit FTPS listeners.
+    pub listen_tls: Vec<SocketAddr>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -99,6 +109,10 @@ impl Default for Options {
             log_level: LevelFilter::Info,
             xferlog: None,
             run_as: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
+            listen_tls: Vec::new(),
             listen_from_file: false,
         }
     }
@@ -112,7 +126,7 @@ enum Origin {
 }
 
 /// Options that take no value.
-const FLAGS: [&str; 2] = ["write", "anonymous"];
+const FLAGS: [&str; 3] = ["write", "anonymous", "tls-required"];
 
 impl Options {
     /// Applies one option by its name without dashes.
@@ -120,15 +134,17 @@ impl Options {
         match key {
             "root" => self.root = PathBuf::from(value),
             "listen" => {
-                let addr = value
-                    .parse()
-                    .map_err(|_| format!("{value:?} is not ADDR:PORT"))?;
+                let addr = address(value)?;
                 if origin == Origin::CommandLine && self.listen_from_file {
                     self.listen.clear();
                 }
                 self.listen_from_file = origin == Origin::File;
                 self.listen.push(addr);
             }
+            "listen-tls" => self.listen_tls.push(address(value)?),
+            "tls-cert" => self.tls_cert = Some(PathBuf::from(value)),
+            "tls-key" => self.tls_key = Some(PathBuf::from(value)),
+            "tls-required" => self.tls_required = boolean(value)?,
             "banner" => self.banner = value.replace(['\r', '\n'], " "),
             "write" => self.write = boolean(value)?,
             "anonymous" => self.anonymous = boolean(value)?,
@@ -171,6 +187,20 @@ impl Options {
             _ => return Err("unknown option".to_owned()),
         }
         Ok(())
+    }
+
+    /// The certificate and key files, when FTPS is on; an error for half
+    /// a pair, or for TLS options without one.
+    pub fn tls_files(&self) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (Some(_), None) => Err("--tls-cert needs --tls-key".to_owned()),
+            (None, Some(_)) => Err("--tls-key needs --tls-cert".to_owned()),
+            (None, None) if self.tls_required || !self.listen_tls.is_empty() => {
+                Err("--tls-required and --listen-tls need --tls-cert and --tls-key".to_owned())
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// The addresses to listen on (the default when none was given).
@@ -231,6 +261,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             .map_err(|why| format!("--{name}: {why}"))?;
     }
     Ok(Command::Run(Box::new(options)))
+}
+
+fn address(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not ADDR:PORT"))
 }
 
 fn boolean(value: &str) -> Result<bool, String> {
@@ -374,6 +410,40 @@ mod tests {
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
         );
+    }
+
+    #[test]
+    fn tls_options_come_in_pairs() {
+        let o = run(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-required",
+            "--listen-tls",
+            "127.0.0.1:990",
+        ])
+        .unwrap();
+        let (cert, key) = o.tls_files().unwrap().unwrap();
+        assert_eq!(
+            (cert.to_str(), key.to_str()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        assert!(o.tls_required);
+        assert_eq!(o.listen_tls, vec!["127.0.0.1:990".parse().unwrap()]);
+        assert_eq!(run(&[]).unwrap().tls_files(), Ok(None));
+        for (args, want) in [
+            (&["--tls-cert", "c.pem"][..], "--tls-cert needs --tls-key"),
+            (&["--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
+            (&["--tls-required"], "--tls-required and --listen-tls need"),
+            (
+                &["--listen-tls", "[::]:990"],
+                "--tls-required and --listen-tls need",
+            ),
+        ] {
+            let got = run(args).unwrap().tls_files().unwrap_err();
+            assert!(got.starts_with(want), "{args:?}: {got}");
+        }
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
     if error.get_ref().is_some_and(|e| e.is::<BadOffset>()) {
         return ErrorKind::BadOffset;
     }
+    if error
+        .get_ref()
+        .is_some_and(|e| e.is::<crate::tls::TlsFailure>())
+    {
+        return ErrorKind::HandshakeFailed;
+    }
     if let Some(errno) = error.raw_os_error() {
         return kind_of_errno(errno);
     }

@@ -8,5 +8,6 @@ pub mod jail;
 pub mod privileges;
 pub mod server;
 pub mod temps;
+pub mod tls;
 pub mod transfer;
 pub mod users;

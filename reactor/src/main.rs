@@ -10,7 +10,8 @@ use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
-use pocketftpd::server::{Limits, Reload, Server, Settings};
+use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
+use pocketftpd::tls;
 use pocketftpd::users::{self, PasswordWorker, Users};
 
 fn main() -> ExitCode {
@@ -66,8 +67,13 @@ fn hash_password() -> ExitCode {
     }
 }
 
-/// What the options say about sessions and limits (at start and on SIGHUP).
-fn settings(options: &Options, users: bool) -> Settings {
+/// What the options say about sessions, limits and TLS (at start and on
+/// SIGHUP); a certificate or key that cannot be used is an error naming it.
+fn settings(options: &Options, users: bool) -> Result<Settings, String> {
+    let tls = match options.tls_files()? {
+        Some((cert, key)) => Some(tls::load(cert, key)?),
+        None => None,
+    };
     let config = Config {
         banner: options.banner.clone(),
         users,
@@ -78,8 +84,8 @@ fn settings(options: &Options, users: bool) -> Settings {
         data_timeout: options.data_timeout,
         login_delay: options.login_delay,
         max_login_failures: options.max_login_failures,
-        tls: false,
-        tls_required: false,
+        tls: tls.is_some(),
+        tls_required: options.tls_required,
     };
     let limits = Limits {
         max_clients: options.max_clients,
@@ -87,10 +93,11 @@ fn settings(options: &Options, users: bool) -> Settings {
         pasv_ports: options.pasv_ports.clone(),
         shutdown_grace: options.shutdown_grace,
     };
-    Settings {
+    Ok(Settings {
         config: Arc::new(config),
         limits,
-    }
+        tls,
+    })
 }
 
 /// SIGHUP parses the same arguments again, so an edited config file counts.
@@ -100,7 +107,7 @@ fn reloader(args: Vec<OsString>, users: bool) -> Reload {
     Box::new(move || match cli::parse(args.clone())? {
         Command::Run(options) => {
             log::set_max_level(options.log_level);
-            Ok(settings(&options, users))
+            settings(&options, users)
         }
         _ => Err("the arguments no longer ask to run the daemon".to_owned()),
     })
@@ -121,9 +128,12 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
     sweep_stale_uploads(&jail);
     raise_open_file_limit();
-    let Settings { config, limits } = settings(options, users.is_some());
-    let mut server = Server::bind(&options.listen_addresses(), config, jail, limits)
-        .map_err(|e| e.to_string())?;
+    let settings = settings(options, users.is_some())?;
+    let listeners = Listeners {
+        plain: options.listen_addresses(),
+        implicit_tls: options.listen_tls.clone(),
+    };
+    let mut server = Server::bind(&listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reloader(args, users.is_some()));
     if let Some(path) = &options.xferlog {
         let file = std::fs::OpenOptions::new()
@@ -144,7 +154,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         server.set_password_worker(worker, path.clone());
     }
     info!(
-        "serving {} ({}{})",
+        "serving {} ({}{}{})",
         options.root.display(),
         if options.write {
             "anonymous may write"
@@ -155,6 +165,11 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
             ", with a users file"
         } else {
             ""
+        },
+        match (options.tls_cert.is_some(), options.tls_required) {
+            (true, true) => ", TLS required",
+            (true, false) => ", TLS offered",
+            (false, _) => "",
         }
     );
     server.run().map_err(|e| format!("event loop failed: {e}"))

@@ -2,7 +2,8 @@
 //! steps so one big transfer cannot starve the other sessions.
 //!
 //! Binary downloads use `sendfile(2)` with an offset we keep ourselves, so a
-//! `WouldBlock` loses nothing. ASCII downloads and listings go through a small
+//! `WouldBlock` loses nothing. ASCII downloads, listings and anything over
+//! TLS (`PROT P`: rustls encrypts in user space) go through a small
 //! per-transfer buffer; uploads read into the reactor's one shared buffer.
 
 use std::fs::File;
@@ -17,11 +18,12 @@ use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
 use crate::dir::DirStream;
 use crate::errors::bad_offset;
 use crate::jail::{self, Jail, TempFile};
+use crate::tls::{self, Channel, TlsLayer};
 
 /// Entries formatted per refill of a listing.
 const LISTING_BATCH: usize = 128;
-/// Bytes read from a file per refill of an ASCII download.
-const ASCII_CHUNK: usize = 64 * 1024;
+/// Bytes read from a file per refill of an ASCII or TLS download.
+const CHUNK: usize = 64 * 1024;
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
@@ -226,25 +228,34 @@ pub enum Step {
 pub struct Transfer {
     opened: Opened,
     ascii: bool,
-    /// Converted bytes not yet written (ASCII downloads and listings).
-    pending: Vec<u8>,
+    /// TLS on the data connection (`PROT P`); its handshake comes first.
+    tls: Option<Box<TlsLayer>>,
+    /// Bytes ready for the data connection, not yet written (ASCII
+    /// downloads, listings, downloads over TLS).
+    unsent: Vec<u8>,
     written: usize,
     converter: CrlfToLf,
-    /// The wall clock at the start, for listing dates.
-    now: i64,
+    /// The wall clock when the transfer started, for listing dates.
+    listing_clock: i64,
     /// Bytes moved over the data connection.
     pub bytes: u64,
 }
 
 impl Transfer {
-    pub fn new(opened: Opened, ascii: bool, now: i64) -> Transfer {
+    pub fn new(
+        opened: Opened,
+        ascii: bool,
+        tls: Option<Box<TlsLayer>>,
+        listing_clock: i64,
+    ) -> Transfer {
         Transfer {
             opened,
             ascii,
-            pending: Vec::new(),
+            tls,
+            unsent: Vec::new(),
             written: 0,
             converter: CrlfToLf::default(),
-            now,
+            listing_clock,
             bytes: 0,
         }
     }
@@ -256,26 +267,49 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        match &mut self.opened {
-            Opened::Download { file, offset, end } if !self.ascii => {
-                send_file(data, file, offset, *end, budget, &mut self.bytes)
+        let mut tls = self.tls.take();
+        let step = match tls.as_deref_mut().map(|t| t.handshake(data)) {
+            Some(Err(e)) => Err(tls::failed(e)),
+            Some(Ok(false)) => Ok(Step::Blocked),
+            _ => {
+                let mut channel = Channel {
+                    socket: data,
+                    tls: tls.as_deref_mut(),
+                };
+                self.move_bytes(&mut channel, buffer, budget)
             }
-            Opened::Upload { .. } => self.receive(data, buffer, budget),
-            _ => self.send_converted(data, buffer, budget),
+        };
+        self.tls = tls;
+        step
+    }
+
+    fn move_bytes(
+        &mut self,
+        channel: &mut Channel,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        match &mut self.opened {
+            Opened::Download { file, offset, end } if !self.ascii && channel.tls.is_none() => {
+                send_file(channel.socket, file, offset, *end, budget, &mut self.bytes)
+            }
+            Opened::Upload { .. } => self.receive(channel, buffer, budget),
+            _ => self.send_buffered(channel, buffer, budget),
         }
     }
 
-    /// ASCII downloads and listings: refill `pending`, write it out.
-    fn send_converted(
+    /// ASCII downloads, listings and TLS downloads: refill `unsent`, write
+    /// it out.
+    fn send_buffered(
         &mut self,
-        data: &mut TcpStream,
+        data: &mut Channel,
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
         let mut sent = 0;
         loop {
-            while self.written < self.pending.len() {
-                match data.write(&self.pending[self.written..]) {
+            while self.written < self.unsent.len() {
+                match data.write(&self.unsent[self.written..]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => {
                         self.written += n;
@@ -287,7 +321,7 @@ impl Transfer {
                     Err(e) => return Err(e),
                 }
             }
-            self.pending.clear();
+            self.unsent.clear();
             self.written = 0;
             if sent >= budget {
                 return Ok(Step::MoreWork);
@@ -297,9 +331,14 @@ impl Transfer {
                     listing,
                     format,
                     writable,
-                } => listing.fill(&mut self.pending, *format, *writable, self.now),
+                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock),
                 Opened::Download { file, offset, end } => {
-                    read_converted(file, offset, *end, buffer, &mut self.pending)?
+                    let chunk = Chunk {
+                        file,
+                        offset,
+                        end: *end,
+                    };
+                    chunk.read(buffer, self.ascii, &mut self.unsent)?
                 }
                 Opened::Upload { .. } => false,
             };
@@ -311,7 +350,7 @@ impl Transfer {
 
     fn receive(
         &mut self,
-        data: &mut TcpStream,
+        data: &mut Channel,
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
@@ -329,9 +368,9 @@ impl Transfer {
                     received += n;
                     self.bytes += n as u64;
                     if self.ascii {
-                        self.pending.clear();
-                        self.converter.convert(&buffer[..n], &mut self.pending);
-                        file.write_all(&self.pending)?;
+                        self.unsent.clear();
+                        self.converter.convert(&buffer[..n], &mut self.unsent);
+                        file.write_all(&self.unsent)?;
                     } else {
                         file.write_all(&buffer[..n])?;
                     }
@@ -351,9 +390,9 @@ impl Transfer {
             return Ok(());
         };
         if self.ascii {
-            self.pending.clear();
-            self.converter.finish(&mut self.pending);
-            file.write_all(&self.pending)?;
+            self.unsent.clear();
+            self.converter.finish(&mut self.unsent);
+            file.write_all(&self.unsent)?;
         }
         match temp.take() {
             Some(temp) => temp.commit(),
@@ -373,29 +412,37 @@ fn cut_at(file: &mut File, offset: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads and converts the next chunk of an ASCII download, from our own
-/// offset (which starts at REST's, counted in file bytes as vsftpd does) up
-/// to the size announced at open; false once there.
-fn read_converted(
-    file: &File,
-    offset: &mut u64,
+/// The rest of a download that goes through a buffer: from our own offset
+/// (which starts at REST's, counted in file bytes as vsftpd does) up to the
+/// size announced at open.
+struct Chunk<'a> {
+    file: &'a File,
+    offset: &'a mut u64,
     end: u64,
-    buffer: &mut [u8],
-    out: &mut Vec<u8>,
-) -> io::Result<bool> {
-    let left = usize::try_from(end.saturating_sub(*offset)).unwrap_or(usize::MAX);
-    let len = left.min(ASCII_CHUNK).min(buffer.len());
-    if len == 0 {
-        return Ok(false);
+}
+
+impl Chunk<'_> {
+    /// Appends the next chunk to `out`, converted to CRLF if `ascii`;
+    /// false once the end is reached.
+    fn read(self, buffer: &mut [u8], ascii: bool, out: &mut Vec<u8>) -> io::Result<bool> {
+        let left = usize::try_from(self.end.saturating_sub(*self.offset)).unwrap_or(usize::MAX);
+        let len = left.min(CHUNK).min(buffer.len());
+        if len == 0 {
+            return Ok(false);
+        }
+        let chunk = &mut buffer[..len];
+        let n = self.file.read_at(chunk, *self.offset)?;
+        if n == 0 {
+            return Err(file_shrank());
+        }
+        *self.offset += n as u64;
+        if ascii {
+            lf_to_crlf(&chunk[..n], out);
+        } else {
+            out.extend_from_slice(&chunk[..n]);
+        }
+        Ok(true)
     }
-    let chunk = &mut buffer[..len];
-    let n = file.read_at(chunk, *offset)?;
-    if n == 0 {
-        return Err(file_shrank());
-    }
-    *offset += n as u64;
-    lf_to_crlf(&chunk[..n], out);
-    Ok(true)
 }
 
 /// The file ended before the size `150` announced: the client must not get
@@ -439,12 +486,21 @@ fn send_file(
         *bytes += n as u64;
         sent += n as usize;
     }
-    finish(data)
+    finish(&mut Channel {
+        socket: data,
+        tls: None,
+    })
 }
 
-/// All data handed to the kernel: say so to the peer.
-fn finish(data: &mut TcpStream) -> io::Result<Step> {
-    match data.shutdown(std::net::Shutdown::Write) {
+/// All data handed to the kernel: say so to the peer (over TLS, with a
+/// `close_notify` first: GnuTLS clients such as lftp insist on it).
+fn finish(data: &mut Channel) -> io::Result<Step> {
+    if let Some(tls) = &mut data.tls {
+        if !tls.finish(data.socket)? {
+            return Ok(Step::Blocked);
+        }
+    }
+    match data.socket.shutdown(std::net::Shutdown::Write) {
         Ok(()) => Ok(Step::Done),
         Err(e) if e.kind() == io::ErrorKind::NotConnected => {
             Err(io::ErrorKind::ConnectionReset.into())

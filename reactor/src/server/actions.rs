@@ -18,6 +18,7 @@ use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
 use crate::errors::kind_of;
 use crate::jail::Jail;
+use crate::tls::TlsLayer;
 use crate::transfer::{self, Transfer};
 use crate::users::Check;
 
@@ -47,7 +48,10 @@ impl Server {
                 self.answer(key, event);
             }
             Action::ConnectData(addr) => self.connect_data(key, addr),
-            Action::StartTransfer { ascii, .. } => self.start_transfer(key, ascii, now),
+            Action::StartTransfer { ascii, protected } => {
+                self.start_transfer(key, ascii, protected, now)
+            }
+            Action::SecureControl { early } => self.connections[key].securing = Some(early),
             Action::Open { path, mode } => {
                 let event = match transfer::open(&self.jail, &path, mode) {
                     Ok(result) => {
@@ -131,11 +135,23 @@ impl Server {
         }
     }
 
-    fn start_transfer(&mut self, key: usize, ascii: bool, now: Instant) {
+    fn start_transfer(&mut self, key: usize, ascii: bool, protected: bool, now: Instant) {
+        let tls = match (protected, &self.tls) {
+            (false, _) => Ok(None),
+            (true, Some(config)) => TlsLayer::new(config, &[]).map(|t| Some(Box::new(t))),
+            (true, None) => Err(io::Error::other("no TLS configuration")),
+        };
+        let tls = match tls {
+            Ok(tls) => tls,
+            Err(e) => {
+                warn!("cannot start TLS on a data connection: {e}");
+                return self.answer(key, Event::Failed(ErrorKind::HandshakeFailed));
+            }
+        };
         let conn = &mut self.connections[key];
         match conn.opened.take() {
             Some(opened) if conn.data.is_some() => {
-                conn.transfer = Some(Transfer::new(opened, ascii, wall_clock()));
+                conn.transfer = Some(Transfer::new(opened, ascii, tls, wall_clock()));
                 conn.reported = 0;
                 conn.progress_due = now + PROGRESS_INTERVAL;
                 // Data may already be waiting: its edge will not come again.

@@ -9,6 +9,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
 use pocketftp_core::Session;
 
+use crate::tls::{Channel, TlsLayer};
 use crate::transfer::{Opened, Transfer};
 
 /// Who an answer is for: a connection (key and generation, so a reused key
@@ -26,6 +27,11 @@ pub(super) struct Connection {
     pub tag: Tag,
     pub session: Session,
     pub control: TcpStream,
+    /// TLS on the control connection, after `AUTH TLS` or from the start.
+    pub control_tls: Option<Box<TlsLayer>>,
+    /// `AUTH TLS` was answered: TLS starts, with these early bytes, once
+    /// every reply before it is out in clear; nothing is read until then.
+    pub securing: Option<Vec<u8>>,
     /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
     pub control_readable: bool,
     /// Replies wait for room in the socket.
@@ -59,6 +65,8 @@ impl Connection {
             tag,
             session,
             control,
+            control_tls: None,
+            securing: None,
             control_readable: true,
             awaiting_writable: false,
             write_interest_registered: false,
@@ -103,40 +111,52 @@ impl Connection {
         self.tag.epoch = self.tag.epoch.wrapping_add(1);
     }
 
-    /// Writes queued replies; `Ok(true)` if any bytes went out (telling the
-    /// session may have let it answer more commands).
+    /// Writes queued replies (through TLS if the connection has it); `Ok(true)`
+    /// if any bytes went out (telling the session may have let it answer
+    /// more commands). Sets [`awaiting_writable`](Self::awaiting_writable).
     pub fn write_replies(&mut self, now: Instant) -> io::Result<bool> {
+        let mut channel = Channel {
+            socket: &mut self.control,
+            tls: self.control_tls.as_deref_mut(),
+        };
         let mut wrote = false;
         loop {
             let replies = self.session.poll_control_transmit();
             if replies.is_empty() {
-                self.awaiting_writable = false;
-                return Ok(wrote);
+                break;
             }
-            match self.control.write(replies) {
+            match channel.write(replies) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     wrote = true;
                     self.session.consume_control_transmit(now, n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.awaiting_writable = true;
-                    return Ok(wrote);
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+        match channel.flush() {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
+            _ => {}
+        }
+        self.awaiting_writable = !self.session.poll_control_transmit().is_empty()
+            || self.control_tls.as_ref().is_some_and(|t| t.wants_write());
+        Ok(wrote)
     }
 
     /// Reads control bytes into the session as far as its room allows;
     /// true if the session was told something (bytes or the end).
     pub fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
         let room = self.session.control_read_room().min(buffer.len());
-        if room == 0 || !self.control_readable || self.closing {
+        if room == 0 || !self.control_readable || self.closing || self.securing.is_some() {
             return false;
         }
-        match self.control.read(&mut buffer[..room]) {
+        let mut channel = Channel {
+            socket: &mut self.control,
+            tls: self.control_tls.as_deref_mut(),
+        };
+        match channel.read(&mut buffer[..room]) {
             Ok(0) => {
                 self.control_readable = false;
                 self.session.handle_control_eof(now);

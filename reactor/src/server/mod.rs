@@ -35,10 +35,12 @@ use log::{error, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll};
 use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS};
+use rustls::ServerConfig;
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::jail::Jail;
+use crate::tls::TlsLayer;
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
 use deadlines::Deadlines;
@@ -77,10 +79,21 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
-/// What SIGHUP may change: the settings of new sessions, and the limits.
+/// What SIGHUP may change: the settings of new sessions, the limits, and
+/// the TLS certificate and key.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
+    /// FTPS, when a certificate and key are configured.
+    pub tls: Option<Arc<ServerConfig>>,
+}
+
+/// Where to listen.
+pub struct Listeners {
+    /// Plain FTP (FTPS after `AUTH TLS`).
+    pub plain: Vec<SocketAddr>,
+    /// Implicit FTPS: TLS from the first byte.
+    pub implicit_tls: Vec<SocketAddr>,
 }
 
 /// Re-reads the settings (the config file and flags) on SIGHUP.
@@ -88,7 +101,8 @@ pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
 
 pub struct Server {
     poll: Poll,
-    listeners: Vec<TcpListener>,
+    /// Listening sockets, each with whether it is an implicit FTPS one.
+    listeners: Vec<(TcpListener, bool)>,
     connections: Slab<Connection>,
     deadlines: Deadlines,
     /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
@@ -106,6 +120,7 @@ pub struct Server {
     config: Arc<Config>,
     jail: Jail,
     limits: Limits,
+    tls: Option<Arc<ServerConfig>>,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
@@ -125,24 +140,22 @@ pub struct Server {
 impl Server {
     /// Binds the listening sockets. `passwords` is started later with
     /// [`Server::waker`], once a users file is loaded.
-    pub fn bind(
-        addresses: &[SocketAddr],
-        config: Arc<Config>,
-        jail: Jail,
-        limits: Limits,
-    ) -> io::Result<Server> {
+    pub fn bind(addresses: &Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let mut listeners = Vec::new();
-        for (index, addr) in addresses.iter().enumerate() {
+        let plain = addresses.plain.iter().map(|addr| (addr, false));
+        let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
+        for (index, (addr, implicit_tls)) in plain.chain(implicit).enumerate() {
             let mut listener = TcpListener::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             let listener_token = token(index, Source::Daemon);
             (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-            info!("listening on {}", listener.local_addr()?);
-            listeners.push(listener);
+            let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
+            info!("listening on {}{tls}", listener.local_addr()?);
+            listeners.push((listener, implicit_tls));
         }
         Ok(Server {
             poll,
@@ -155,9 +168,10 @@ impl Server {
             unread: VecDeque::new(),
             closed: Vec::new(),
             per_ip: HashMap::new(),
-            config,
+            config: settings.config,
             jail,
-            limits,
+            limits: settings.limits,
+            tls: settings.tls,
             passwords: None,
             users_file: None,
             reload: None,
@@ -372,6 +386,7 @@ impl Server {
             Ok(settings) => {
                 self.config = settings.config;
                 self.limits = settings.limits;
+                self.tls = settings.tls;
                 info!("SIGHUP: settings re-read");
             }
             Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
@@ -400,7 +415,7 @@ impl Server {
             return;
         }
         info!("stopping: {} session(s) to finish", self.connections.len());
-        for mut listener in self.listeners.drain(..) {
+        for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         self.stop_by = Some(now + self.limits.shutdown_grace);
@@ -433,11 +448,12 @@ impl Server {
 
     fn accept_clients(&mut self, index: usize, now: Instant) {
         while self.accept_paused_until.is_none() {
-            let Some(listener) = self.listeners.get(index) else {
+            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
                 return;
             };
+            let implicit_tls = *implicit_tls;
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, now),
+                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_out_of_resources(&e) => {
@@ -463,7 +479,7 @@ impl Server {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, now: Instant) {
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
         let ip = canonical_ip(peer.ip());
         let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
         let sessions = self.connections.len() - self.closed.len();
@@ -483,6 +499,23 @@ impl Server {
         if self.jail.is_deleted() {
             error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
         }
+        // Implicit FTPS: the handshake first; the 220 waits inside TLS.
+        let (session, control_tls) = if implicit_tls {
+            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(c, &[])) else {
+                return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
+            };
+            let tls = match tls {
+                Ok(tls) => Box::new(tls),
+                Err(e) => return warn!("{peer}: cannot start TLS: {e}"),
+            };
+            let session = Session::new_implicit_tls(Arc::clone(&self.config), now, local, peer);
+            (session, Some(tls))
+        } else {
+            (
+                Session::new(Arc::clone(&self.config), now, local, peer),
+                None,
+            )
+        };
         let entry = self.connections.vacant_entry();
         let key = entry.key();
         let control_token = token(key, Source::Control);
@@ -497,8 +530,9 @@ impl Server {
             epoch: 0,
         };
         self.next_generation = self.next_generation.wrapping_add(1);
-        let session = Session::new(Arc::clone(&self.config), now, local, peer);
-        entry.insert(Connection::new(tag, session, stream, now));
+        let mut connection = Connection::new(tag, session, stream, now);
+        connection.control_tls = control_tls;
+        entry.insert(connection);
         *self.per_ip.entry(ip).or_insert(0) += 1;
         self.drive(key, now);
     }
@@ -547,6 +581,10 @@ impl Server {
                     continue;
                 }
             }
+            if conn.securing.is_some() && !conn.awaiting_writable {
+                self.secure_control(key, now);
+                continue;
+            }
             if reads == READS_PER_DRIVE {
                 if conn.control_readable && conn.session.control_read_room() > 0 {
                     self.unread.push_back((key, conn.tag.generation));
@@ -574,12 +612,36 @@ impl Server {
             }
             return;
         }
+        let conn = &mut self.connections[key];
+        // A handshake message may wait in TLS after the last read.
+        conn.awaiting_writable |= conn.control_tls.as_ref().is_some_and(|t| t.wants_write());
         self.update_interest(key);
         let conn = &mut self.connections[key];
         if let Some(due) = conn.session.poll_timeout() {
             if conn.timer.is_none_or(|armed| due < armed) {
                 conn.timer = Some(due);
                 self.deadlines.push(due, key, conn.tag.generation);
+            }
+        }
+    }
+
+    /// `AUTH TLS` was answered and its `234` is out in clear: from now on
+    /// the control connection is TLS, starting with the bytes that came early.
+    fn secure_control(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.connections[key];
+        let early = conn.securing.take().unwrap_or_default();
+        let layer = match &self.tls {
+            Some(config) => TlsLayer::new(config, &early),
+            None => Err(io::Error::other("no TLS configuration")),
+        };
+        match layer {
+            Ok(layer) => conn.control_tls = Some(Box::new(layer)),
+            Err(e) => {
+                warn!(
+                    "{}: TLS on the control connection failed: {e}",
+                    conn.session.peer()
+                );
+                conn.session.handle_control_lost(now);
             }
         }
     }
