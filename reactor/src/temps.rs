@@ -97,8 +97,13 @@ fn still_named(dir: RawFd, name: &CStr, fd: RawFd) -> bool {
 /// Removes the temporary file `name` from `dir` if it is stale: a regular
 /// file whose lock we can take. Removes only the very file it locked.
 fn remove_if_stale(dir: RawFd, name: &CStr) -> bool {
-    // O_NONBLOCK: a named pipe with such a name must not stall us.
-    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let regular = |st: libc::stat64| st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    // Opening a device or a named pipe can have effects or block: look first.
+    if !stat_at(dir, name).is_ok_and(regular) {
+        return false;
+    }
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
     let raw = unsafe { libc::openat(dir, name.as_ptr(), flags) };
     if raw < 0 {
@@ -106,9 +111,8 @@ fn remove_if_stale(dir: RawFd, name: &CStr) -> bool {
     }
     // SAFETY: a fresh descriptor owned by nobody else; closing it drops our lock.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let regular =
-        stat_at(fd.as_raw_fd(), c"").is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG);
-    regular
+    // Checked again on what we opened: the name may have changed meanwhile.
+    stat_at(fd.as_raw_fd(), c"").is_ok_and(regular)
         && try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
         && still_named(dir, name, fd.as_raw_fd())
         && unlink_at(dir, name, 0).is_ok()
@@ -250,14 +254,19 @@ mod tests {
         let upload_lookalike = root.join(format!("{RESERVED_PREFIX}other"));
         std::fs::write(&upload_lookalike, b"").unwrap();
         std::fs::write(root.join("a/keep"), b"").unwrap();
+        let fifo = root.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}fifo"));
+        let fifo_name = CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo_name.as_ptr(), 0o644) }, 0);
         let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
         let live = root.join("a").join(live.to_str().unwrap());
 
         let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100);
         assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
-        assert_eq!(sweep.visited, 8);
+        assert_eq!(sweep.visited, 9);
         assert!(!deep.exists() && !top.exists());
         assert!(not_followed.exists() && upload_lookalike.exists() && live.exists());
+        assert!(fifo.exists());
         assert!(root.join("a/keep").exists());
     }
 

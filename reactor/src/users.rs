@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -39,8 +39,11 @@ struct User {
 pub struct Users {
     users: HashMap<String, User>,
     /// Checked when the user is unknown, so that a wrong name costs the same
-    /// time as a wrong password (no user enumeration by timing).
-    decoy: String,
+    /// time as a wrong password (no user enumeration by timing). Made on
+    /// the password worker ([`Users::prepare`]), not when the file is
+    /// loaded: a SIGHUP reload runs on the event loop, and one argon2 hash
+    /// there stalls every session.
+    decoy: OnceLock<String>,
 }
 
 impl Users {
@@ -89,8 +92,20 @@ impl Users {
                 return Err((number, format!("user {name:?} appears twice")));
             }
         }
-        let decoy = hash_password("decoy password for unknown users").map_err(|e| (0, e))?;
-        Ok(Users { users, decoy })
+        Ok(Users {
+            users,
+            decoy: OnceLock::new(),
+        })
+    }
+
+    /// Makes the decoy hash (slow: off the event loop). The worker does it
+    /// before its first check with these users, so that even that check
+    /// costs one argon2 verification, as every other does.
+    fn prepare(&self) -> &str {
+        // Hashing with the default parameters and a fresh salt does not
+        // fail; if it did, unknown users would merely be refused faster.
+        self.decoy
+            .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
     }
 
     /// The user's rights if the password is right. Slow: call it off the
@@ -98,7 +113,7 @@ impl Users {
     pub fn verify(&self, user: &str, password: &str) -> Option<Access> {
         let (hash, access) = match self.users.get(user) {
             Some(u) => (u.hash.as_str(), Some(u.access)),
-            None => (self.decoy.as_str(), None),
+            None => (self.prepare(), None),
         };
         let parsed = PasswordHash::new(hash).ok()?;
         let ok = Argon2::default()
@@ -151,9 +166,13 @@ impl PasswordWorker {
             .name("password-check".to_owned())
             .spawn(move || {
                 let mut users = users;
+                users.prepare();
                 for job in job_queue {
                     match job {
-                        Job::Replace(new) => users = new,
+                        Job::Replace(new) => {
+                            new.prepare();
+                            users = new;
+                        }
                         Job::Check(check) => {
                             let access = users.verify(&check.user, &check.password);
                             let answer = Checked {
@@ -238,6 +257,50 @@ mod tests {
         let err = Users::load(&path).unwrap_err().to_string();
         std::fs::remove_file(&path).unwrap();
         assert!(err.starts_with(&format!("{}:1: ", path.display())), "{err}");
+    }
+
+    /// Waits for the worker's one answer (bounded).
+    fn one_answer(poll: &mut mio::Poll, worker: &PasswordWorker) -> Checked {
+        let mut events = mio::Events::with_capacity(4);
+        poll.poll(&mut events, Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut answers: Vec<Checked> = worker.answers().collect();
+        assert_eq!(answers.len(), 1);
+        answers.remove(0)
+    }
+
+    #[test]
+    fn loading_hashes_nothing_the_worker_makes_the_decoy() {
+        let hash = hash_password("pw").unwrap();
+        let text = format!("u:{hash}:user");
+        let users = Arc::new(Users::parse(&text).unwrap());
+        assert!(users.decoy.get().is_none(), "parsing ran argon2");
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let worker = PasswordWorker::start(Arc::clone(&users), waker).unwrap();
+        let check = |user: &str| Check {
+            key: 0,
+            generation: 0,
+            user: user.into(),
+            password: "pw".into(),
+        };
+        worker.check(check("u"));
+        assert_eq!(
+            one_answer(&mut poll, &worker).access,
+            Some(Access::READ_ONLY)
+        );
+        assert!(users.decoy.get().is_some(), "the worker made no decoy");
+
+        // A reload (SIGHUP) parses on the event loop; the worker hashes.
+        let reloaded = Arc::new(Users::parse(&text).unwrap());
+        assert!(reloaded.decoy.get().is_none(), "parsing ran argon2");
+        worker.replace_users(Arc::clone(&reloaded));
+        worker.check(check("u"));
+        assert_eq!(
+            one_answer(&mut poll, &worker).access,
+            Some(Access::READ_ONLY)
+        );
+        assert!(reloaded.decoy.get().is_some(), "the worker made no decoy");
     }
 
     #[test]

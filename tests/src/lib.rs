@@ -12,7 +12,8 @@
 //! stalls, TYPE A, symlinks, leaks, concurrency), `sessions.rs` (options,
 //! users, limits, signals), `ftplib.rs` (Python's ftplib via
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
-//! rclone, tnftp).
+//! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
+//! restart offsets, crowded folders).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
