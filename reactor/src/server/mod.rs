@@ -3,7 +3,7 @@
 //! A turn of the loop ([`Server::turn`]) reads the clock once and then:
 //! 1. handles every ready socket: control sockets are read and written
 //!    until `WouldBlock` (readiness is edge-triggered), a ready data socket
-//!    only joins the run queue;
+//!    only joins the run queue; new clients are accepted last;
 //! 2. delivers the answers queued for sessions ([`Server::answer`]): every
 //!    outcome of an action travels this one path, tagged so an answer for
 //!    a transfer that was aborted, or a session that ended, is dropped;
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use log::{error, info, warn};
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll};
+use mio::{Events, Interest, Poll, Token};
 use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS};
 use rustls::ServerConfig;
 use signal_hook_mio::v1_0::Signals;
@@ -250,8 +250,19 @@ impl Server {
     /// One turn of the loop; see the module docs.
     fn turn(&mut self, events: &Events) {
         let now = Instant::now();
-        for event in events.iter() {
-            self.on_ready(event.token(), now);
+        // New clients last: sessions that ended in this batch free their
+        // slots (--max-clients, --max-per-ip) first.
+        let listeners = self.listeners.len();
+        let is_listener = |token: &Token| {
+            let (key, source) = untoken(*token);
+            source == Source::Daemon && key < listeners
+        };
+        let tokens = || events.iter().map(|e| e.token());
+        for token in tokens().filter(|t| !is_listener(t)) {
+            self.on_ready(token, now);
+        }
+        for token in tokens().filter(is_listener) {
+            self.on_ready(token, now);
         }
         for (key, generation) in std::mem::take(&mut self.unread) {
             if self.live(key, generation).is_some() {
