@@ -24,9 +24,9 @@ pub enum OpenMode {
     /// RETR: read from `offset` (REST). An offset beyond the end is
     /// `Failed(BadOffset)`.
     Read { offset: u64 },
-    /// STOR: write a hidden temporary file in the same folder; it replaces the
-    /// target only when the transfer completes, and is removed otherwise.
-    Replace,
+    /// STOR: the file's new content (created if needed). The old content
+    /// must survive a transfer that breaks: how is the caller's business.
+    Write,
     /// REST + STOR: write in place from `offset` (beyond the end:
     /// `Failed(BadOffset)`), truncating what follows it.
     WriteAt { offset: u64 },

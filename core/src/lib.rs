@@ -102,7 +102,7 @@ pub use access::Access;
 pub use action::{Action, ListFormat, OpenMode};
 pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
-pub use path::{PathError, VirtualPath, RESERVED_PREFIX};
+pub use path::{PathError, VirtualPath};
 pub use reply::TOO_MANY_CONNECTIONS;
 pub use session::{canonical_ip, Session, UnexpectedEvent, MAX_LINE};
 pub use xferlog::TransferRecord;

@@ -11,7 +11,7 @@ const SIX_MONTHS: i64 = 182 * 24 * 3600;
 
 /// Appends one listing line for `name` (CRLF-terminated) and returns true, or
 /// returns false and writes nothing when the name cannot be listed safely
-/// (it holds CR or LF, or names the daemon's own temporary files).
+/// (it holds CR or LF).
 ///
 /// `now` is the wall clock (Unix seconds) deciding between `HH:MM` and the
 /// year in LIST dates.
@@ -23,9 +23,7 @@ pub fn write_entry(
     meta: &Metadata,
     now: i64,
 ) -> bool {
-    if name.iter().any(|&b| b == b'\r' || b == b'\n')
-        || name.starts_with(crate::path::RESERVED_PREFIX.as_bytes())
-    {
+    if name.iter().any(|&b| b == b'\r' || b == b'\n') {
         return false;
     }
     match format {
@@ -177,7 +175,7 @@ mod tests {
     #[test]
     fn unsafe_names_are_skipped() {
         let m = meta(FileKind::File, 1, 0);
-        for name in [&b"a\r\nb"[..], b"x\n", b".pocketftpd-upload"] {
+        for name in [&b"a\r\nb"[..], b"x\n"] {
             let mut out = Vec::new();
             assert!(!write_entry(&mut out, ListFormat::Long, false, name, &m, 0));
             assert!(out.is_empty());

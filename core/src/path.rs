@@ -8,10 +8,6 @@
 
 use std::fmt;
 
-/// Names starting with this are the daemon's own (unfinished uploads): clients
-/// can neither name them nor see them in listings.
-pub const RESERVED_PREFIX: &str = ".pocketftpd-";
-
 /// Why a client's path was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PathError {
@@ -21,8 +17,6 @@ pub enum PathError {
     Nul,
     /// A backslash: not a separator here, and not allowed in names.
     Backslash,
-    /// A component naming the daemon's own temporary files.
-    Reserved,
 }
 
 /// An absolute, normalised path inside the served root.
@@ -60,7 +54,6 @@ impl VirtualPath {
                     let cut = out.rfind('/').unwrap_or(0);
                     out.truncate(cut);
                 }
-                name if name.starts_with(RESERVED_PREFIX) => return Err(PathError::Reserved),
                 name => {
                     out.push('/');
                     out.push_str(name);
@@ -108,11 +101,8 @@ impl VirtualPath {
     /// This path with one more component. `name` must be a single valid
     /// component (no `/`, NUL, `\`, not `.` or `..`); otherwise `None`.
     pub fn join(&self, name: &str) -> Option<VirtualPath> {
-        let valid = !name.is_empty()
-            && name != "."
-            && name != ".."
-            && !name.contains(['/', '\\', '\0'])
-            && !name.starts_with(RESERVED_PREFIX);
+        let valid =
+            !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
         if !valid {
             return None;
         }
@@ -166,7 +156,6 @@ mod tests {
             ("/", "", Err(PathError::Empty)),
             ("/", "a\0b", Err(PathError::Nul)),
             ("/", "..\\..\\etc", Err(PathError::Backslash)),
-            ("/", "dir/.pocketftpd-x", Err(PathError::Reserved)),
             ("/", "%2e%2e/x", Ok("/%2e%2e/x")),
         ];
         for (cwd, arg, want) in cases {
@@ -190,7 +179,7 @@ mod tests {
         assert_eq!(VirtualPath::root().relative(), "");
         assert_eq!(p.join("c").unwrap().as_str(), "/a/b/c");
         assert_eq!(VirtualPath::root().join("c").unwrap().as_str(), "/c");
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0", ".pocketftpd-1"] {
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\0"] {
             assert!(p.join(bad).is_none(), "{bad:?}");
         }
     }

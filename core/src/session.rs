@@ -526,7 +526,7 @@ impl Session {
             }
             C::Stor(arg) => {
                 let mode = match self.restart_offset {
-                    0 => OpenMode::Replace,
+                    0 => OpenMode::Write,
                     offset => OpenMode::WriteAt { offset },
                 };
                 self.cmd_transfer(now, TransferKind::Stor, arg, mode);
@@ -985,7 +985,7 @@ impl Session {
                 self.reply(501, "Invalid file name.");
                 None
             }
-            Err(PathError::Backslash | PathError::Reserved) => {
+            Err(PathError::Backslash) => {
                 self.reply(553, "File name not allowed.");
                 None
             }

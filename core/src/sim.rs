@@ -528,7 +528,7 @@ impl Harness {
             OpenMode::List { format, .. } => {
                 Ok((SimFile::Read(self.listing(path, format)?), None, None))
             }
-            OpenMode::Replace | OpenMode::Append | OpenMode::WriteAt { .. } => {
+            OpenMode::Write | OpenMode::Append | OpenMode::WriteAt { .. } => {
                 self.fs.require_dir(&path.parent())?;
                 if existing.is_ok_and(|m| m.kind == FileKind::Dir) {
                     return Err(ErrorKind::IsADirectory);

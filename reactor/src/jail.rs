@@ -59,6 +59,7 @@ impl Jail {
 
     /// Opens `path` with `flags`, resolving beneath the root.
     pub fn open_path(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+        refuse_reserved(path)?;
         let relative = if path.is_root() { "." } else { path.relative() };
         self.resolve(relative, flags, mode)
     }
@@ -95,6 +96,7 @@ impl Jail {
         if path.is_root() {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
+        refuse_reserved(path)?;
         let dir = self.open_path(&path.parent(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
         let name = CString::new(path.file_name())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -188,6 +190,19 @@ impl Jail {
         // SAFETY: fd is a fresh descriptor owned by nobody else.
         Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
     }
+}
+
+/// The daemon's own files (unfinished uploads) cannot be named by clients:
+/// `EINVAL`, which the protocol answers `553`.
+fn refuse_reserved(path: &VirtualPath) -> io::Result<()> {
+    if path
+        .as_str()
+        .split('/')
+        .any(|c| temps::is_reserved(c.as_bytes()))
+    {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    Ok(())
 }
 
 /// `struct open_how` of openat2(2) (libc's is non-exhaustive).

@@ -17,10 +17,17 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use pocketftp_core::RESERVED_PREFIX;
-
 use crate::dir::DirStream;
 use crate::jail::{self, create_at, stat_at, unlink_at};
+
+/// Names starting with this are the daemon's own: clients can neither name
+/// them ([`Jail`](crate::jail::Jail) refuses them, `553`) nor see them in listings.
+pub const RESERVED_PREFIX: &str = ".pocketftpd-";
+
+/// Whether a name is one of the daemon's own.
+pub fn is_reserved(name: &[u8]) -> bool {
+    name.starts_with(RESERVED_PREFIX.as_bytes())
+}
 
 /// What follows [`RESERVED_PREFIX`] in the name of an upload's file.
 const UPLOAD_TAG: &str = "upload-";

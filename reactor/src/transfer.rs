@@ -18,6 +18,7 @@ use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
 use crate::dir::DirStream;
 use crate::errors::bad_offset;
 use crate::jail::{self, Jail, TempFile};
+use crate::temps;
 use crate::tls::{self, Channel, TlsLayer};
 
 /// Entries formatted per refill of a listing.
@@ -79,7 +80,9 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
                 writable,
             }))
         }
-        OpenMode::Replace => {
+        OpenMode::Write => {
+            // Atomic: a hidden file in the same folder, renamed over the
+            // target only once the whole upload arrived (Transfer::commit).
             let (temp, file) = TempFile::create(jail, path)?;
             Ok(plain(Opened::Upload {
                 file,
@@ -202,7 +205,9 @@ impl Listing {
                         break;
                     };
                     any = true;
-                    listing::write_entry(out, format, writable, name.to_bytes(), &meta, now);
+                    if !temps::is_reserved(name.to_bytes()) {
+                        listing::write_entry(out, format, writable, name.to_bytes(), &meta, now);
+                    }
                 }
                 any
             }

@@ -627,3 +627,26 @@ fn stor_to_a_refusing_address_is_425_and_changes_nothing() {
     c.cmd_ok("NOOP", 200);
     d.assert_alive();
 }
+
+/// The daemon's own files (`.pocketftpd-*`, unfinished uploads) cannot be
+/// named by a client and never show in a listing.
+#[test]
+fn the_daemons_own_names_are_refused_and_hidden() {
+    let d = Daemon::start_write();
+    d.put(".pocketftpd-upload-1-2-3", b"half an upload");
+    d.put("sub/.pocketftpd-x", b"x");
+    d.put("visible.txt", b"v");
+    let mut c = d.login();
+    c.cmd_ok("SIZE .pocketftpd-upload-1-2-3", 553);
+    c.cmd_ok("DELE .pocketftpd-upload-1-2-3", 553);
+    c.cmd_ok("RNFR sub/.pocketftpd-x", 553);
+    c.cmd_ok("MKD .pocketftpd-mine", 553);
+    assert_eq!(c.transfer_reply("STOR .pocketftpd-upload-9").code, 553);
+    let names = String::from_utf8(c.download("NLST")).unwrap();
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["sub", "visible.txt"]);
+    let sub = String::from_utf8(c.download("LIST sub")).unwrap();
+    assert!(!sub.contains("pocketftpd"), "{sub}");
+    assert!(d.root().join(".pocketftpd-upload-1-2-3").exists());
+}
