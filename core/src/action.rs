@@ -27,6 +27,10 @@ pub enum OpenMode {
     /// STOR: the file's new content (created if needed). The old content
     /// must survive a transfer that breaks: how is the caller's business.
     Write,
+    /// STOR by an `upload` user: like `Write`, but only a file that does not
+    /// exist yet (`Failed(AlreadyExists)` otherwise, also if one appears
+    /// before the upload completes).
+    CreateNew,
     /// REST + STOR: write in place from `offset` (beyond the end:
     /// `Failed(BadOffset)`), truncating what follows it.
     WriteAt { offset: u64 },

@@ -3,6 +3,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use crate::access::Access;
+
 /// What a session needs to know about the daemon's configuration. The reactor
 /// builds one from the command line and shares it (`Arc`) between sessions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,8 +17,8 @@ pub struct Config {
     pub users: bool,
     /// Anonymous login allowed (always, when `users` is false).
     pub anonymous: bool,
-    /// Anonymous sessions may write.
-    pub anonymous_write: bool,
+    /// The role of anonymous sessions (`--anonymous-role`).
+    pub anonymous_access: Access,
     /// Address announced in `227` replies instead of the control connection's.
     pub pasv_address: Option<Ipv4Addr>,
     /// Without a command for this long, a session gets `421` and is closed.
@@ -39,7 +41,7 @@ impl Default for Config {
             banner: "pocketftpd ready.".to_owned(),
             users: false,
             anonymous: true,
-            anonymous_write: false,
+            anonymous_access: Access::ReadOnly,
             pasv_address: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),

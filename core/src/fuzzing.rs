@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::line::LineReader;
 use crate::sim::{run_both_on, MemFs, Op};
-use crate::{command, Config, ErrorKind, VirtualPath};
+use crate::{command, Access, Config, ErrorKind, VirtualPath};
 
 /// Arbitrary bytes into the line reader and the command parser.
 pub fn command(data: &[u8]) {
@@ -72,7 +72,11 @@ pub fn session(data: &[u8]) {
     let config = Config {
         users: settings & 1 != 0,
         anonymous: settings & 2 != 0,
-        anonymous_write: settings & 4 != 0,
+        anonymous_access: match settings & 4 != 0 {
+            true => Access::Super,
+            false if settings & 0x40 != 0 => Access::Upload,
+            false => Access::ReadOnly,
+        },
         login_delay: Duration::from_millis(u64::from(settings >> 4) * 100),
         max_login_failures: u32::from(settings >> 6) + 1,
         idle_timeout: Duration::from_secs(300),
@@ -93,6 +97,7 @@ pub fn session(data: &[u8]) {
 const DICTIONARY: &[&[u8]] = &[
     b"USER anonymous\r\n",
     b"USER alice\r\n",
+    b"USER dropbox\r\n",
     b"PASS secret\r\n",
     b"PASS x\r\n",
     b"PASV\r\n",

@@ -518,6 +518,9 @@ impl Session {
             }
             C::Epsv(EpsvArg::Any) => self.cmd_passive(true, None),
             C::Epsv(EpsvArg::Only(family)) => self.cmd_passive(true, Some(family)),
+            C::Retr(_) if !self.allows(Access::may_download) => {
+                self.reply(550, "Permission denied: this account may only upload.")
+            }
             C::Retr(arg) => {
                 let mode = OpenMode::Read {
                     offset: self.restart_offset,
@@ -526,7 +529,8 @@ impl Session {
             }
             C::Stor(arg) => {
                 let mode = match self.restart_offset {
-                    0 => OpenMode::Write,
+                    0 if self.may_write() => OpenMode::Write,
+                    0 => OpenMode::CreateNew,
                     offset => OpenMode::WriteAt { offset },
                 };
                 self.cmd_transfer(now, TransferKind::Stor, arg, mode);
@@ -554,7 +558,12 @@ impl Session {
                 None => self.reply(503, "RNFR required first."),
             },
             C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
-            C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
+            C::Mkd(arg) => {
+                if let Some(path) = self.permitted_path(arg, Access::may_create) {
+                    let mkdir = Action::MakeDir(path.clone());
+                    self.ask(mkdir, Awaiting::Change(ChangeFor::Mkd, path));
+                }
+            }
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
                 if let Some(path) = self.writable_path(arg) {
@@ -600,10 +609,7 @@ impl Session {
         };
         let anonymous = !self.config.users || (self.config.anonymous && is_anonymous_name(&user));
         if anonymous {
-            let access = Access {
-                write: self.config.anonymous_write,
-            };
-            self.log_in(user, access);
+            self.log_in(user, self.config.anonymous_access);
         } else {
             let verify = Action::VerifyPassword {
                 user,
@@ -614,19 +620,15 @@ impl Session {
     }
 
     fn log_in(&mut self, user: String, access: Access) {
-        let rights = if access.write {
-            "read-write"
-        } else {
-            "read-only"
-        };
         let control = if self.security.control {
             "TLS"
         } else {
             "clear"
         };
         info!(
-            "{}: logged in as {user:?} ({rights}, control in {control})",
-            self.peer
+            "{}: logged in as {user:?} (role {}, control in {control})",
+            self.peer,
+            access.role()
         );
         self.login = Login::LoggedIn { user, access };
         self.login_failures = 0;
@@ -641,8 +643,14 @@ impl Session {
         }
     }
 
+    /// What the logged-in session may do (nothing before login).
+    fn allows(&self, right: fn(Access) -> bool) -> bool {
+        matches!(self.login, Login::LoggedIn { access, .. } if right(access))
+    }
+
+    /// May change what exists (the `super` role).
     fn may_write(&self) -> bool {
-        matches!(self.login, Login::LoggedIn { access, .. } if access.write)
+        self.allows(Access::may_change)
     }
 
     // --- FTPS (RFC 4217) ---
@@ -804,13 +812,12 @@ impl Session {
         if self.config.tls_required && !self.security.private_data {
             return self.reply(521, "Data connections must be protected: use PROT P.");
         }
-        let writes = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
-        let path = if writes {
-            self.writable_path(arg)
-        } else {
-            self.resolve(arg)
+        let right: fn(Access) -> bool = match mode {
+            OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
+            OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
+            OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
         };
-        let Some(path) = path else {
+        let Some(path) = self.permitted_path(arg, right) else {
             return;
         };
         if self.data == Data::None {
@@ -1012,7 +1019,13 @@ impl Session {
     /// The path of a change this session may make; `None` when the client
     /// was answered instead (no right to write, or a refused name).
     fn writable_path(&mut self, arg: &str) -> Option<VirtualPath> {
-        if !self.may_write() {
+        self.permitted_path(arg, Access::may_change)
+    }
+
+    /// The path of `arg` if the session has `right`; `None` when the client
+    /// was answered instead.
+    fn permitted_path(&mut self, arg: &str, right: fn(Access) -> bool) -> Option<VirtualPath> {
+        if !self.allows(right) {
             self.reply(550, "Permission denied.");
             return None;
         }

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
-use crate::{Action, Config, ErrorKind, OpenMode, VirtualPath};
+use crate::{Access, Action, Config, ErrorKind, OpenMode, VirtualPath};
 
 const LOGIN: Op<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
 fn writable() -> Config {
     Config {
-        anonymous_write: true,
+        anonymous_access: Access::Super,
         ..Config::default()
     }
 }
@@ -903,4 +903,87 @@ fn a_failed_data_handshake_ends_only_the_transfer() {
         [220, 234, 200, 200, 331, 230, 227, 150, 426, 200]
     );
     assert!(h.text().contains("426 TLS on the data connection failed"));
+}
+
+fn users() -> Config {
+    Config {
+        users: true,
+        anonymous: false,
+        login_delay: Duration::ZERO,
+        ..Config::default()
+    }
+}
+
+/// The `upload` role: a drop box. Lists, makes folders and uploads new
+/// files; never downloads, overwrites, appends, renames or deletes.
+#[test]
+fn upload_role_is_a_drop_box() {
+    let h = run_both(
+        &users(),
+        &files(),
+        &[
+            Send(b"USER dropbox\r\nPASS secret\r\n"),
+            Send(b"PASV\r\nLIST\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Upload(b"scan"),
+            Send(b"MKD scans\r\nPASV\r\nSTOR scans/page1.pdf\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"PASV\r\nSTOR hello.txt\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"RETR hello.txt\r\nAPPE hello.txt\r\nREST 2\r\nSTOR hello.txt\r\n"),
+            Send(
+                b"DELE hello.txt\r\nRNFR hello.txt\r\nRMD pub\r\nMFMT 20000101000000 hello.txt\r\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        h.codes(),
+        [
+            220, 331, 230, 227, 150, 226, 257, 227, 150, 226, 227, 550, 550, 550, 350, 550, 550,
+            550, 550, 550
+        ]
+    );
+    assert!(h.text().contains("230 Login successful."));
+    assert_eq!(h.fs.file("/scans/page1.pdf"), Some(&b"scan"[..]));
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"hello\nworld\n"[..]));
+    assert!(h.actions.contains(&Action::Open {
+        path: path("/scans/page1.pdf"),
+        mode: OpenMode::CreateNew
+    }));
+}
+
+/// The `user` role reads; the `super` role does everything.
+#[test]
+fn user_and_super_roles() {
+    let h = run_both(
+        &users(),
+        &files(),
+        &[Send(
+            b"USER bob\r\nPASS secret\r\nMKD x\r\nDELE hello.txt\r\nSIZE hello.txt\r\nQUIT\r\n",
+        )],
+    );
+    assert_eq!(h.codes(), [220, 331, 230, 550, 550, 213, 221]);
+    let h = run_both(
+        &users(),
+        &files(),
+        &[Send(
+            b"USER alice\r\nPASS secret\r\nMKD x\r\nDELE hello.txt\r\n",
+        )],
+    );
+    assert_eq!(h.codes(), [220, 331, 230, 257, 250]);
+}
+
+/// `--anonymous-role upload` makes anonymous sessions a drop box too.
+#[test]
+fn anonymous_role() {
+    let config = Config {
+        anonymous_access: Access::Upload,
+        ..Config::default()
+    };
+    let h = run_both(
+        &config,
+        &files(),
+        &[LOGIN, Send(b"RETR hello.txt\r\nMKD in\r\n")],
+    );
+    assert_eq!(codes_after_login(&h), [550, 257]);
 }

@@ -491,8 +491,14 @@ impl Harness {
                 Err(kind) => Event::Failed(kind),
             },
             Action::VerifyPassword { user, password } => {
-                let ok = user == "alice" && password == "secret";
-                Event::LoginChecked(ok.then_some(Access::READ_WRITE))
+                // One account per role, all with the password "secret".
+                let role = match user.as_str() {
+                    "alice" => Some(Access::Super),
+                    "bob" => Some(Access::ReadOnly),
+                    "dropbox" => Some(Access::Upload),
+                    _ => None,
+                };
+                Event::LoginChecked(role.filter(|_| password == "secret"))
             }
             change => self
                 .fs
@@ -528,7 +534,8 @@ impl Harness {
             OpenMode::List { format, .. } => {
                 Ok((SimFile::Read(self.listing(path, format)?), None, None))
             }
-            OpenMode::Write | OpenMode::Append | OpenMode::WriteAt { .. } => {
+            OpenMode::CreateNew if existing.is_ok() => Err(ErrorKind::AlreadyExists),
+            OpenMode::Write | OpenMode::CreateNew | OpenMode::Append | OpenMode::WriteAt { .. } => {
                 self.fs.require_dir(&path.parent())?;
                 if existing.is_ok_and(|m| m.kind == FileKind::Dir) {
                     return Err(ErrorKind::IsADirectory);

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use log::LevelFilter;
 
+use pocketftp_core::Access;
+
 use crate::config_file;
 
 pub const USAGE: &str = "\
@@ -27,7 +29,8 @@ Options:
   --run-as USER           started as root: become USER once the ports are bound
   --listen ADDR:PORT      address to listen on, repeatable (default 0.0.0.0:52305)
   --banner TEXT           text of the 220 welcome (default \"pocketftpd ready.\")
-  --write                 anonymous users may upload and change files
+  --write                 anonymous users may upload and change files (= --anonymous-role super)
+  --anonymous-role ROLE   super | user | upload (a drop box) for anonymous sessions (default user)
   --users FILE            users file (NAME:HASH:ROLE lines); turns anonymous login off
   --anonymous             keep anonymous login on alongside --users
   --pasv-ports LO-HI      passive port range (default: any free port)
@@ -63,7 +66,9 @@ pub struct Options {
     pub root: PathBuf,
     pub listen: Vec<SocketAddr>,
     pub banner: String,
-    pub write: bool,
+    /// What anonymous sessions may do (`--anonymous-role`; `--write` is
+    /// `super`).
+    pub anonymous_access: Access,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
@@ -94,7 +99,7 @@ impl Default for Options {
             root: PathBuf::from("."),
             listen: Vec::new(),
             banner: "pocketftpd ready.".to_owned(),
-            write: false,
+            anonymous_access: Access::ReadOnly,
             users: None,
             anonymous: false,
             pasv_ports: None,
@@ -146,7 +151,16 @@ impl Options {
             "tls-key" => self.tls_key = Some(PathBuf::from(value)),
             "tls-required" => self.tls_required = boolean(value)?,
             "banner" => self.banner = value.replace(['\r', '\n'], " "),
-            "write" => self.write = boolean(value)?,
+            "write" => {
+                self.anonymous_access = match boolean(value)? {
+                    true => Access::Super,
+                    false => Access::ReadOnly,
+                }
+            }
+            "anonymous-role" => {
+                self.anonymous_access = Access::from_role(value)
+                    .ok_or_else(|| format!("{value:?} is not super, user or upload"))?;
+            }
             "anonymous" => self.anonymous = boolean(value)?,
             "users" => self.users = Some(PathBuf::from(value)),
             "xferlog" => self.xferlog = Some(PathBuf::from(value)),
@@ -341,7 +355,8 @@ mod tests {
         let o = run(&[]).unwrap();
         assert_eq!(o.root, PathBuf::from("."));
         assert_eq!(o.listen_addresses(), vec!["0.0.0.0:52305".parse().unwrap()]);
-        assert!(!o.write && !o.anonymous && o.users.is_none());
+        assert_eq!(o.anonymous_access, Access::ReadOnly);
+        assert!(!o.anonymous && o.users.is_none());
         assert_eq!(
             (o.max_clients, o.max_per_ip, o.max_login_failures),
             (512, 32, 3)
@@ -392,7 +407,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            (o.banner.as_str(), o.write, o.anonymous),
+            (
+                o.banner.as_str(),
+                o.anonymous_access == Access::Super,
+                o.anonymous
+            ),
             ("hi", true, true)
         );
         assert_eq!(o.users, Some(PathBuf::from("/etc/u")));
@@ -566,7 +585,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (o.root, o.max_clients, o.write),
+            (o.root, o.max_clients, o.anonymous_access == Access::Super),
             (PathBuf::from("/srv/ftp"), 7, true)
         );
         assert_eq!(o.listen, vec!["127.0.0.1:2".parse().unwrap()]);

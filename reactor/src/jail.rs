@@ -51,6 +51,14 @@ impl Jail {
         Ok(jail)
     }
 
+    /// A folder below the root as a jail of its own: a user's home, which
+    /// that user cannot leave (the kernel resolves beneath it, as beneath
+    /// the root).
+    pub fn home(&self, path: &VirtualPath) -> io::Result<Jail> {
+        let root = self.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        Ok(Jail { root })
+    }
+
     /// Whether the root folder was removed while being served (its link
     /// count dropped to 0): every lookup then fails, so say it loudly.
     pub fn is_deleted(&self) -> bool {
@@ -220,6 +228,8 @@ struct OpenHow {
 pub struct TempFile {
     entry: Entry,
     temp: CString,
+    /// May take the place of an existing file (false for an `upload` user).
+    replace: bool,
     committed: bool,
 }
 
@@ -228,17 +238,27 @@ impl TempFile {
     /// replaces a regular file, it gets that file's permission bits (and
     /// owner, where we may), before any byte is written: a 0600 file must
     /// not come back 0644, nor its new content be readable meanwhile.
-    pub fn create(jail: &Jail, target: &VirtualPath) -> io::Result<(TempFile, File)> {
+    /// With `replace` false, a target that exists is `EEXIST`, now and
+    /// when the upload is committed.
+    pub fn create(
+        jail: &Jail,
+        target: &VirtualPath,
+        replace: bool,
+    ) -> io::Result<(TempFile, File)> {
         let entry = jail.entry(target)?;
         let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
         let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
+        if existing.is_some() && !replace {
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
         let (temp, file) = temps::create(entry.dir.as_raw_fd())?;
         let temp = TempFile {
             entry,
             temp,
+            replace,
             committed: false,
         };
         if let Some(old) = existing.filter(|st| kind(st) == libc::S_IFREG) {
@@ -247,13 +267,18 @@ impl TempFile {
         Ok((temp, file))
     }
 
-    /// Moves the finished upload over the target.
+    /// Moves the finished upload over the target (or, without `replace`,
+    /// into its place only if it is still free).
     pub fn commit(mut self) -> io::Result<()> {
         let from = Entry {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
         };
-        rename_at(&from, &self.entry.dir, &self.entry.name)?;
+        if self.replace {
+            rename_at(&from, &self.entry.dir, &self.entry.name)?;
+        } else {
+            rename_no_replace(&from, &self.entry.dir, &self.entry.name)?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -303,6 +328,49 @@ pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
 pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
     // SAFETY: a valid directory fd and a NUL-terminated name.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
+}
+
+/// Renames unless `to_name` exists (`EEXIST`), atomically where the file
+/// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
+/// replaces) and an unlink; on file systems with neither (FAT), a check
+/// right before the rename.
+fn rename_no_replace(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
+    // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
+    // no other pointers.
+    let renamed = check(unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            from.dir.as_raw_fd(),
+            from.name.as_ptr(),
+            to_dir.as_raw_fd(),
+            to_name.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        ) as libc::c_int
+    });
+    match renamed {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
+        other => return other,
+    }
+    // SAFETY: as above; linkat with no flags follows nothing.
+    let linked = check(unsafe {
+        libc::linkat(
+            from.dir.as_raw_fd(),
+            from.name.as_ptr(),
+            to_dir.as_raw_fd(),
+            to_name.as_ptr(),
+            0,
+        )
+    });
+    match linked {
+        Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            rename_at(from, to_dir, to_name)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn rename_at(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
@@ -511,22 +579,47 @@ pub(crate) mod tests {
     fn temp_files_vanish_unless_committed() {
         let (dir, jail) = setup();
         let root = dir.0.join("root");
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt")).unwrap();
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt")).unwrap();
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(&jail, &vp("/sub"))
+            TempFile::create(&jail, &vp("/sub"), true)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
         );
+    }
+
+    /// An `upload` user's STOR never replaces: not a file there at open,
+    /// nor one that appeared while the upload ran.
+    #[test]
+    fn new_only_uploads_never_replace() {
+        let (dir, jail) = setup();
+        let root = dir.0.join("root");
+        let refused = TempFile::create(&jail, &vp("/sub/file.txt"), false);
+        assert_eq!(
+            refused.err().and_then(|e| e.raw_os_error()),
+            Some(libc::EEXIST)
+        );
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/new.txt"), false).unwrap();
+        io::Write::write_all(&mut file, b"mine").unwrap();
+        std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
+        let err = temp.commit().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+        assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
+        assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
+
+        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/other.txt"), false).unwrap();
+        io::Write::write_all(&mut file, b"fresh").unwrap();
+        temp.commit().unwrap();
+        assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");
     }
 }

@@ -78,7 +78,7 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
         banner: options.banner.clone(),
         users,
         anonymous: !users || options.anonymous,
-        anonymous_write: options.write,
+        anonymous_access: options.anonymous_access,
         pasv_address: options.pasv_address,
         idle_timeout: options.idle_timeout,
         data_timeout: options.data_timeout,
@@ -126,6 +126,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     };
     let jail = Jail::open(&options.root)
         .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
+    if let (Some(users), Some(path)) = (&users, &options.users) {
+        users.check_homes(path, &jail).map_err(|e| e.to_string())?;
+    }
     sweep_stale_uploads(&jail);
     raise_open_file_limit();
     let settings = settings(options, users.is_some())?;
@@ -156,10 +159,10 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     info!(
         "serving {} ({}{}{})",
         options.root.display(),
-        if options.write {
-            "anonymous may write"
+        if options.users.is_some() && !options.anonymous {
+            "anonymous login off".to_owned()
         } else {
-            "read-only for anonymous"
+            format!("anonymous role {}", options.anonymous_access.role())
         },
         if options.users.is_some() {
             ", with a users file"

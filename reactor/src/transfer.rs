@@ -80,10 +80,11 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
                 writable,
             }))
         }
-        OpenMode::Write => {
+        OpenMode::Write | OpenMode::CreateNew => {
             // Atomic: a hidden file in the same folder, renamed over the
             // target only once the whole upload arrived (Transfer::commit).
-            let (temp, file) = TempFile::create(jail, path)?;
+            let replace = mode == OpenMode::Write;
+            let (temp, file) = TempFile::create(jail, path, replace)?;
             Ok(plain(Opened::Upload {
                 file,
                 temp: Some(temp),

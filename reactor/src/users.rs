@@ -1,4 +1,4 @@
-//! The users file (`NAME:HASH:ROLE`, see PROTOCOL.md) and password checks.
+//! The users file (`NAME:HASH:ROLE[:HOME]`, see PROTOCOL.md) and password checks.
 //!
 //! Argon2 is slow on purpose, so checks run on a worker thread
 //! ([`PasswordWorker`]); the reactor hears back through a `mio::Waker` and
@@ -14,7 +14,9 @@ use std::thread;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use pocketftp_core::Access;
+use pocketftp_core::{Access, VirtualPath};
+
+use crate::jail::Jail;
 
 /// A users file that could not be used, naming the file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +33,17 @@ impl std::error::Error for UsersError {}
 #[derive(Debug, Clone)]
 struct User {
     hash: String,
-    access: Access,
+    account: Account,
+    /// Where in the users file, for messages about it.
+    line: usize,
+}
+
+/// What a user who logged in gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub access: Access,
+    /// The folder below the root that is this user's `/`.
+    pub home: Option<VirtualPath>,
 }
 
 /// The accounts of a users file.
@@ -64,9 +76,11 @@ impl Users {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fields: Vec<&str> = line.split(':').collect();
-            let [name, hash, role] = fields[..] else {
-                return Err((number, "expected NAME:HASH:ROLE".to_owned()));
+            let fields: Vec<&str> = line.splitn(4, ':').collect();
+            let (name, hash, role, home) = match fields[..] {
+                [name, hash, role] => (name, hash, role, None),
+                [name, hash, role, home] => (name, hash, role, Some(home)),
+                _ => return Err((number, "expected NAME:HASH:ROLE[:HOME]".to_owned())),
             };
             if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err((number, format!("invalid user name {name:?}")));
@@ -79,14 +93,20 @@ impl Users {
                     ),
                 ));
             }
-            let access = match role {
-                "super" => Access::READ_WRITE,
-                "user" => Access::READ_ONLY,
-                other => return Err((number, format!("role {other:?} must be `super` or `user`"))),
+            let Some(access) = Access::from_role(role) else {
+                let why = format!("role {role:?} must be `super`, `user` or `upload`");
+                return Err((number, why));
+            };
+            let home = match home.map(|h| VirtualPath::resolve(&VirtualPath::root(), h)) {
+                None => None,
+                Some(Ok(home)) if home.is_root() => None,
+                Some(Ok(home)) => Some(home),
+                Some(Err(e)) => return Err((number, format!("home of {name:?}: {e:?}"))),
             };
             let user = User {
                 hash: hash.to_owned(),
-                access,
+                account: Account { access, home },
+                line: number,
             };
             if users.insert(name.to_owned(), user).is_some() {
                 return Err((number, format!("user {name:?} appears twice")));
@@ -108,18 +128,37 @@ impl Users {
             .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
     }
 
-    /// The user's rights if the password is right. Slow: call it off the
+    /// Each user's home folder, with its line in the file.
+    fn homes(&self) -> impl Iterator<Item = (&str, usize, &VirtualPath)> {
+        (self.users.iter())
+            .filter_map(|(name, u)| Some((name.as_str(), u.line, u.account.home.as_ref()?)))
+    }
+
+    /// Every home (of the users file at `path`) must be a folder below the
+    /// root: the daemon does not start, nor reload, half-configured.
+    pub fn check_homes(&self, path: &Path, jail: &Jail) -> Result<(), UsersError> {
+        for (name, line, home) in self.homes() {
+            if let Err(e) = jail.home(home) {
+                let why =
+                    format!("the home {home} of {name:?} is not a folder below the root: {e}");
+                return Err(UsersError(format!("{}:{line}: {why}", path.display())));
+            }
+        }
+        Ok(())
+    }
+
+    /// The user's account if the password is right. Slow: call it off the
     /// event loop.
-    pub fn verify(&self, user: &str, password: &str) -> Option<Access> {
-        let (hash, access) = match self.users.get(user) {
-            Some(u) => (u.hash.as_str(), Some(u.access)),
+    pub fn verify(&self, user: &str, password: &str) -> Option<Account> {
+        let (hash, account) = match self.users.get(user) {
+            Some(u) => (u.hash.as_str(), Some(&u.account)),
             None => (self.prepare(), None),
         };
         let parsed = PasswordHash::new(hash).ok()?;
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        access.filter(|_| ok)
+        account.filter(|_| ok).cloned()
     }
 }
 
@@ -144,7 +183,7 @@ pub struct Check {
 pub struct Checked {
     pub key: usize,
     pub generation: u32,
-    pub access: Option<Access>,
+    pub account: Option<Account>,
 }
 
 enum Job {
@@ -174,11 +213,11 @@ impl PasswordWorker {
                             users = new;
                         }
                         Job::Check(check) => {
-                            let access = users.verify(&check.user, &check.password);
+                            let account = users.verify(&check.user, &check.password);
                             let answer = Checked {
                                 key: check.key,
                                 generation: check.generation,
-                                access,
+                                account,
                             };
                             if answer_queue.send(answer).is_err() || waker.wake().is_err() {
                                 return;
@@ -216,13 +255,28 @@ mod tests {
     fn parse_verify_and_roles() {
         let alice = hash_password("wonderland").unwrap();
         let bob = hash_password("builder").unwrap();
-        let text = format!("# comment\n\nalice:{alice}:super\n  bob:{bob}:user  \n");
+        let text = format!(
+            "# comment\n\nalice:{alice}:super\n  bob:{bob}:user  \ncam:{bob}:upload:/scans/cam:1\n"
+        );
         let users = Users::parse(&text).unwrap();
+        let account = |access, home: Option<&str>| Account {
+            access,
+            home: home.map(|h| VirtualPath::resolve(&VirtualPath::root(), h).unwrap()),
+        };
         assert_eq!(
             users.verify("alice", "wonderland"),
-            Some(Access::READ_WRITE)
+            Some(account(Access::Super, None))
         );
-        assert_eq!(users.verify("bob", "builder"), Some(Access::READ_ONLY));
+        assert_eq!(
+            users.verify("bob", "builder"),
+            Some(account(Access::ReadOnly, None))
+        );
+        assert_eq!(
+            users.verify("cam", "builder"),
+            Some(account(Access::Upload, Some("/scans/cam:1")))
+        );
+        let homes: Vec<_> = users.homes().map(|(n, l, h)| (n, l, h.as_str())).collect();
+        assert_eq!(homes, [("cam", 5, "/scans/cam:1")]);
         assert_eq!(users.verify("alice", "builder"), None);
         assert_eq!(users.verify("carol", "wonderland"), None);
         assert_eq!(users.verify("", ""), None);
@@ -235,10 +289,15 @@ mod tests {
             (
                 format!("a:{good}:super\nb:{good}"),
                 2,
-                "expected NAME:HASH:ROLE",
+                "expected NAME:HASH:ROLE[:HOME]",
             ),
             ("#\na:plaintext:super".to_owned(), 2, "is not a PHC string"),
-            (format!("a:{good}:admin"), 1, "must be `super` or `user`"),
+            (
+                format!("a:{good}:admin"),
+                1,
+                "must be `super`, `user` or `upload`",
+            ),
+            (format!("a:{good}:user:a\\b"), 1, "home of \"a\""),
             (format!("a:{good}:user\na:{good}:user"), 2, "appears twice"),
             (format!("a b:{good}:user"), 1, "invalid user name"),
             (format!(":{good}:user"), 1, "invalid user name"),
@@ -286,8 +345,8 @@ mod tests {
         };
         worker.check(check("u"));
         assert_eq!(
-            one_answer(&mut poll, &worker).access,
-            Some(Access::READ_ONLY)
+            one_answer(&mut poll, &worker).account.map(|a| a.access),
+            Some(Access::ReadOnly)
         );
         assert!(users.decoy.get().is_some(), "the worker made no decoy");
 
@@ -297,8 +356,8 @@ mod tests {
         worker.replace_users(Arc::clone(&reloaded));
         worker.check(check("u"));
         assert_eq!(
-            one_answer(&mut poll, &worker).access,
-            Some(Access::READ_ONLY)
+            one_answer(&mut poll, &worker).account.map(|a| a.access),
+            Some(Access::ReadOnly)
         );
         assert!(reloaded.decoy.get().is_some(), "the worker made no decoy");
     }
@@ -322,9 +381,10 @@ mod tests {
         assert!(events.iter().any(|e| e.token() == mio::Token(7)));
         let answers: Vec<Checked> = worker.answers().collect();
         assert_eq!(answers.len(), 1);
+        assert_eq!((answers[0].key, answers[0].generation), (3, 9));
         assert_eq!(
-            (answers[0].key, answers[0].generation, answers[0].access),
-            (3, 9, Some(Access::READ_ONLY))
+            answers[0].account.as_ref().map(|a| a.access),
+            Some(Access::ReadOnly)
         );
     }
 }

@@ -422,6 +422,25 @@ impl Drop for Daemon {
     }
 }
 
+/// `pocketftpd hash-password` for `password`.
+pub fn password_hash(password: &str) -> String {
+    let mut child = Command::new(daemon_binary())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run hash-password");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{password}").expect("write password");
+    drop(stdin);
+    let out = child.wait_with_output().expect("hash-password output");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .expect("utf-8 hash")
+        .trim()
+        .to_owned()
+}
+
 /// A free TCP port on 127.0.0.1 (bound, checked, released).
 ///
 /// Chosen at random below the kernel's ephemeral range when there is room,

@@ -2,29 +2,10 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use pocketftpd_tests::*;
-
-/// `pocketftpd hash-password` for `password`.
-fn hash(password: &str) -> String {
-    let mut child = Command::new(daemon_binary())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run hash-password");
-    let mut stdin = child.stdin.take().expect("stdin");
-    writeln!(stdin, "{password}").expect("write password");
-    drop(stdin);
-    let out = child.wait_with_output().expect("hash-password output");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .expect("utf-8 hash")
-        .trim()
-        .to_owned()
-}
 
 fn try_login(d: &Daemon, user: &str, password: &str) -> u16 {
     let mut c = d.connect();
@@ -67,7 +48,7 @@ fn sigterm_lets_a_running_download_finish_then_exits_zero() {
 fn sighup_adds_a_user_while_a_session_goes_on() {
     let users = TempDir::new("users");
     let file = users.join("users");
-    let (alice, bob) = (hash("wonderland"), hash("builder"));
+    let (alice, bob) = (password_hash("wonderland"), password_hash("builder"));
     std::fs::write(&file, format!("alice:{alice}:super\n")).unwrap();
     let mut d = Daemon::with(Options {
         extra: vec![

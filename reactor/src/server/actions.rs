@@ -53,7 +53,7 @@ impl Server {
             }
             Action::SecureControl { early } => self.connections[key].securing = Some(early),
             Action::Open { path, mode } => {
-                let event = match transfer::open(&self.jail, &path, mode) {
+                let event = match transfer::open(&self.jail_of(key), &path, mode) {
                     Ok(result) => {
                         self.connections[key].opened = Some(result.opened);
                         Event::Opened {
@@ -84,7 +84,7 @@ impl Server {
             }
             Action::Close => self.connections[key].closing = true,
             file_action => {
-                let event = file_answer(&self.jail, file_action);
+                let event = file_answer(&self.jail_of(key), file_action);
                 self.answer(key, event);
             }
         }

@@ -3,12 +3,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
 use pocketftp_core::Session;
 
+use crate::jail::Jail;
 use crate::tls::{Channel, TlsLayer};
 use crate::transfer::{Opened, Transfer};
 
@@ -26,6 +28,8 @@ pub(super) struct Tag {
 pub(super) struct Connection {
     pub tag: Tag,
     pub session: Session,
+    /// The user's home folder, which the session sees as `/`; `None`: the root.
+    pub home: Option<Rc<Jail>>,
     pub control: TcpStream,
     /// TLS on the control connection, after `AUTH TLS` or from the start.
     pub control_tls: Option<Box<TlsLayer>>,
@@ -64,6 +68,7 @@ impl Connection {
         Connection {
             tag,
             session,
+            home: None,
             control,
             control_tls: None,
             securing: None,

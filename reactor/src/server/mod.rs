@@ -28,6 +28,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -118,7 +119,7 @@ pub struct Server {
     closed: Vec<usize>,
     per_ip: HashMap<IpAddr, usize>,
     config: Arc<Config>,
-    jail: Jail,
+    jail: Rc<Jail>,
     limits: Limits,
     tls: Option<Arc<ServerConfig>>,
     passwords: Option<PasswordWorker>,
@@ -169,7 +170,7 @@ impl Server {
             closed: Vec::new(),
             per_ip: HashMap::new(),
             config: settings.config,
-            jail,
+            jail: Rc::new(jail),
             limits: settings.limits,
             tls: settings.tls,
             passwords: None,
@@ -350,10 +351,32 @@ impl Server {
     fn password_answers(&mut self) {
         let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
         for answer in answers {
-            if self.live(answer.key, answer.generation).is_some() {
-                self.answer(answer.key, Event::LoginChecked(answer.access));
+            if self.live(answer.key, answer.generation).is_none() {
+                continue;
             }
+            let access = answer.account.and_then(|account| {
+                let home = account.home.as_ref().map(|home| self.jail.home(home));
+                match home {
+                    Some(Err(e)) => {
+                        let peer = self.connections[answer.key].session.peer();
+                        error!("{peer}: login refused: its home folder cannot be opened: {e}");
+                        None
+                    }
+                    Some(Ok(home)) => {
+                        self.connections[answer.key].home = Some(Rc::new(home));
+                        Some(account.access)
+                    }
+                    None => Some(account.access),
+                }
+            });
+            self.answer(answer.key, Event::LoginChecked(access));
         }
+    }
+
+    /// The folder a session sees as `/`: its user's home, or the root.
+    fn jail_of(&self, key: usize) -> Rc<Jail> {
+        let home = self.connections[key].home.as_ref();
+        Rc::clone(home.unwrap_or(&self.jail))
     }
 
     fn fire_timers(&mut self, now: Instant) {
@@ -410,7 +433,7 @@ impl Server {
         let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
             return info!("SIGHUP: no users file to re-read");
         };
-        match Users::load(path) {
+        match Users::load(path).and_then(|u| u.check_homes(path, &self.jail).map(|()| u)) {
             Ok(users) => {
                 worker.replace_users(Arc::new(users));
                 info!("SIGHUP: re-read {}", path.display());
