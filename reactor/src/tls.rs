@@ -19,9 +19,22 @@ use rustls::server::{ServerConfig, ServerConnection};
 /// idle connection small and a busy one bounded.
 const SEND_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// Builds the TLS server configuration from a PEM certificate chain and a
+/// The TLS server configurations: one for control connections, one for
+/// data connections. Both hold the same certificate, session cache and
+/// ticket keys, so a data connection resumes its control connection's
+/// session; only the control one issues TLS 1.3 tickets. A ticket sent on a
+/// data connection is data its client never reads: when it closes right
+/// after its `close_notify` (curl, Go), its kernel answers that unread data
+/// with a reset, and ours drops the end of the upload.
+#[derive(Clone)]
+pub struct TlsConfigs {
+    pub control: Arc<ServerConfig>,
+    pub data: Arc<ServerConfig>,
+}
+
+/// Builds the TLS server configurations from a PEM certificate chain and a
 /// PEM private key (ECDSA, Ed25519 or RSA). Errors name the file.
-pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
     let named = |path: &Path, what: &str, e: &dyn std::fmt::Display| {
         format!("{what} {}: {e}", path.display())
     };
@@ -46,7 +59,12 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| format!("TLS tickets: {e}"))?;
     config.send_tls13_tickets = 1;
-    Ok(Arc::new(config))
+    let mut data = config.clone();
+    data.send_tls13_tickets = 0;
+    Ok(TlsConfigs {
+        control: Arc::new(config),
+        data: Arc::new(data),
+    })
 }
 
 /// The TLS server side of one connection.

@@ -369,7 +369,14 @@ impl Transfer {
         let mut received = 0;
         while received < budget {
             match data.read(buffer) {
-                Ok(0) => return Ok(Step::Received),
+                Ok(0) => {
+                    // Answer a client's close_notify with ours (ftplib waits
+                    // for it); its 24 bytes fit the socket, so no waiting.
+                    if let Some(tls) = &mut data.tls {
+                        let _ = tls.finish(data.socket);
+                    }
+                    return Ok(Step::Received);
+                }
                 Ok(n) => {
                     received += n;
                     self.bytes += n as u64;

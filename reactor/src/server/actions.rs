@@ -138,7 +138,7 @@ impl Server {
     fn start_transfer(&mut self, key: usize, ascii: bool, protected: bool, now: Instant) {
         let tls = match (protected, &self.tls) {
             (false, _) => Ok(None),
-            (true, Some(config)) => TlsLayer::new(config, &[]).map(|t| Some(Box::new(t))),
+            (true, Some(configs)) => TlsLayer::new(&configs.data, &[]).map(|t| Some(Box::new(t))),
             (true, None) => Err(io::Error::other("no TLS configuration")),
         };
         let tls = match tls {

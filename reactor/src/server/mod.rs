@@ -36,12 +36,11 @@ use log::{error, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS};
-use rustls::ServerConfig;
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::jail::Jail;
-use crate::tls::TlsLayer;
+use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
 use deadlines::Deadlines;
@@ -86,7 +85,7 @@ pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
     /// FTPS, when a certificate and key are configured.
-    pub tls: Option<Arc<ServerConfig>>,
+    pub tls: Option<TlsConfigs>,
 }
 
 /// Where to listen.
@@ -121,7 +120,7 @@ pub struct Server {
     config: Arc<Config>,
     jail: Rc<Jail>,
     limits: Limits,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<TlsConfigs>,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
@@ -535,7 +534,7 @@ impl Server {
         }
         // Implicit FTPS: the handshake first; the 220 waits inside TLS.
         let (session, control_tls) = if implicit_tls {
-            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(c, &[])) else {
+            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.control, &[])) else {
                 return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
             };
             let tls = match tls {
@@ -665,7 +664,7 @@ impl Server {
         let conn = &mut self.connections[key];
         let early = conn.securing.take().unwrap_or_default();
         let layer = match &self.tls {
-            Some(config) => TlsLayer::new(config, &early),
+            Some(configs) => TlsLayer::new(&configs.control, &early),
             None => Err(io::Error::other("no TLS configuration")),
         };
         match layer {
