@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Drive pocketftpd over FTPS with Python's ftplib.FTP_TLS; exits non-zero on
+any failure (the message says which check failed).
+
+usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
+  MODE: passive | active
+  CAFILE: the PEM certificate(s) the server's certificate must verify
+          against; host name checking is on (HOST must be in its SAN).
+  SCENARIO:
+    transfer     AUTH TLS, PBSZ/PROT P, STOR every file of LOCALDIR/up,
+                 LIST and MLSD (names, sizes), RETR into LOCALDIR/down with a
+                 strict end of stream (the server's close_notify is required)
+    resume13     like a short transfer, with every data connection resuming
+                 the control connection's TLS 1.3 session (session_reused)
+    resume12     the same with TLS 1.2 at most
+    handshake    AUTH TLS, login, PROT P, one NLST: the certificate works
+    protection   the protection commands after AUTH TLS (503/200/536/504/502)
+    required     a --tls-required daemon: transfers under PROT C get 521
+    datagarbage  under PROT P, the data connection sends garbage instead of
+                 a ClientHello after the 150: the transfer ends 425/426, the
+                 session goes on
+    datasilent   under PROT P, the data connection sends nothing after the
+                 150: the transfer ends 425/426 (--data-timeout), no hang
+    peercert     write the server's certificate (DER) to LOCALDIR/peer.der
+    implicit     an implicit listener (PORT is the --listen-tls port): TLS
+                 first, then 220; PROT P is the default (no PBSZ/PROT sent);
+                 RETR of every file of LOCALDIR/expect into LOCALDIR/down
+"""
+
+import ftplib
+import io
+import os
+import socket
+import ssl
+import sys
+
+TIMEOUT = 20
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def make_context(cafile, max_version=None):
+    ctx = ssl.create_default_context(cafile=cafile)
+    check(ctx.check_hostname and ctx.verify_mode == ssl.CERT_REQUIRED, "verification off")
+    # An EOF without close_notify must be an error, not a clean end.
+    if hasattr(ssl, "OP_IGNORE_UNEXPECTED_EOF"):
+        ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def pbsz_ok(resp):
+    """RFC 4217: the reply to any PBSZ is 200 with PBSZ=0."""
+    return resp == "200 PBSZ=0" or resp.startswith("200 PBSZ=0 ")
+
+
+def raw_resp(ftp):
+    """One reply, whatever its code (ftplib's getresp raises on 4xx/5xx)."""
+    return ftp.getmultiline()
+
+
+def expect_code(resp, codes, what):
+    check(resp[:3] in codes, "%s: expected %s, got %r" % (what, "/".join(codes), resp))
+    return resp
+
+
+def cmd(ftp, line):
+    ftp.putcmd(line)
+    return raw_resp(ftp)
+
+
+class ResumingFTP_TLS(ftplib.FTP_TLS):
+    """Data connections offer the control connection's TLS session."""
+
+    data_sessions = None
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            session = self.sock.session
+            check(session is not None, "no TLS session on the control connection")
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
+            if self.data_sessions is not None:
+                self.data_sessions.append((cmd, conn.version(), conn.session_reused))
+        return conn, size
+
+
+class ImplicitFTP_TLS(ftplib.FTP_TLS):
+    """TLS from the first byte (implicit FTPS), data protected by default."""
+
+    def connect(self, host="", port=0, timeout=-999, source_address=None):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        raw = socket.create_connection((host, port), timeout)
+        self.af = raw.family
+        self.sock = self.context.wrap_socket(raw, server_hostname=host)
+        self.file = self.sock.makefile("r", encoding=self.encoding)
+        self.welcome = self.getresp()
+        # The listener's default; this client sends neither PBSZ nor PROT.
+        self._prot_p = True
+        return self.welcome
+
+
+def login_tls(host, port, mode, ctx, cls=ftplib.FTP_TLS):
+    ftp = cls(context=ctx, timeout=TIMEOUT)
+    welcome = ftp.connect(host, int(port))
+    check(welcome.startswith("220"), "welcome %r" % welcome)
+    resp = ftp.auth()
+    check(resp.startswith("234"), "AUTH TLS: %r" % resp)
+    check(ftp.sock.version() in ("TLSv1.2", "TLSv1.3"), "control TLS version %r" % ftp.sock.version())
+    check(ftp.login().startswith("230"), "login")
+    resp = ftp.voidcmd("PBSZ 0")
+    check(pbsz_ok(resp), "PBSZ 0: %r" % resp)
+    check(ftp.prot_p().startswith("200"), "PROT P")
+    ftp.set_pasv(mode == "passive")
+    return ftp
+
+
+def retr_strict(ftp, name):
+    """RETR over a protected data connection; the stream must end with the
+    server's close_notify (recv() returns b"" only then; a bare EOF raises)."""
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("RETR " + name)
+    check(isinstance(conn, ssl.SSLSocket), "data connection is not TLS")
+    check(conn.version() in ("TLSv1.2", "TLSv1.3"), "data TLS version %r" % conn.version())
+    chunks = []
+    try:
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    except ssl.SSLError as e:
+        raise AssertionError("RETR %s: the data stream did not end with close_notify: %r" % (name, e))
+    conn.close()
+    resp = ftp.voidresp()
+    check(resp.startswith("226"), "RETR %s: %r" % (name, resp))
+    return b"".join(chunks)
+
+
+def transfer(host, port, mode, local, cafile):
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    up = os.path.join(local, "up")
+    names = sorted(os.listdir(up))
+    check(names, "no files to upload")
+    for name in names:
+        with open(os.path.join(up, name), "rb") as f:
+            resp = ftp.storbinary("STOR " + name, f)
+        check(resp.startswith("226"), "STOR %s: %r" % (name, resp))
+        size = os.path.getsize(os.path.join(up, name))
+        check(ftp.size(name) == size, "SIZE %s: %r != %d" % (name, ftp.size(name), size))
+    lines = []
+    resp = ftp.retrlines("LIST", lines.append)
+    check(resp.startswith("226"), "LIST: %r" % resp)
+    for name in names:
+        size = os.path.getsize(os.path.join(up, name))
+        check(
+            any(l.endswith(" " + name) and (" %d " % size) in l for l in lines),
+            "LIST lacks %s (%d bytes): %r" % (name, size, lines),
+        )
+    facts = dict(ftp.mlsd(facts=["type", "size"]))
+    for name in names:
+        size = os.path.getsize(os.path.join(up, name))
+        check(facts.get(name, {}).get("size") == str(size), "MLSD %s: %r" % (name, facts.get(name)))
+    for name in names:
+        got = retr_strict(ftp, name)
+        with open(os.path.join(local, "down", name), "wb") as f:
+            f.write(got)
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP")
+    ftp.quit()
+
+
+def resume(host, port, mode, local, cafile, version):
+    ctx = make_context(cafile, max_version=version)
+    ftp = login_tls(host, port, mode, ctx, cls=ResumingFTP_TLS)
+    ftp.data_sessions = []
+    expected = "TLSv1.2" if version == ssl.TLSVersion.TLSv1_2 else "TLSv1.3"
+    check(ftp.sock.version() == expected, "control is %r, not %s" % (ftp.sock.version(), expected))
+    # TLS 1.3 tickets come after the handshake: a reply read on the control
+    # connection has made sure they arrived.
+    check(ftp.pwd() == "/", "PWD")
+    up = os.path.join(local, "up")
+    names = sorted(os.listdir(up))
+    for name in names:
+        with open(os.path.join(up, name), "rb") as f:
+            check(ftp.storbinary("STOR " + name, f).startswith("226"), "STOR " + name)
+    listed = ftp.nlst()
+    check(sorted(listed) == names, "NLST %r != %r" % (listed, names))
+    for name in names:
+        got = []
+        check(ftp.retrbinary("RETR " + name, got.append).startswith("226"), "RETR " + name)
+        with open(os.path.join(local, "down", name), "wb") as f:
+            f.write(b"".join(got))
+    ftp.quit()
+    check(len(ftp.data_sessions) == 2 * len(names) + 1, "data connections %r" % ftp.data_sessions)
+    for c, v, reused in ftp.data_sessions:
+        check(v == expected, "%s: data connection is %r, not %s" % (c, v, expected))
+        check(reused, "%s: the data connection did not resume the control session (%s): %r"
+              % (c, v, ftp.data_sessions))
+
+
+def handshake(host, port, mode, local, cafile):
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    got = ftp.nlst()
+    check(got == ["hello.txt"], "NLST %r" % got)
+    got = retr_strict(ftp, "hello.txt")
+    check(got == b"hello over TLS\n", "RETR %r" % got)
+    ftp.quit()
+
+
+def protection(host, port, mode, local, cafile):
+    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp.connect(host, int(port))
+    check(ftp.auth().startswith("234"), "AUTH TLS")
+    # Before login, on the protected channel.
+    expect_code(cmd(ftp, "PROT P"), ("503",), "PROT P before PBSZ")
+    expect_code(cmd(ftp, "AUTH TLS"), ("503",), "a second AUTH TLS")
+    resp = cmd(ftp, "PBSZ 0")
+    check(pbsz_ok(resp), "PBSZ 0: %r" % resp)
+    resp = cmd(ftp, "PBSZ 1048576")
+    check(pbsz_ok(resp), "PBSZ 1048576 must answer 200 PBSZ=0: %r" % resp)
+    expect_code(cmd(ftp, "PROT S"), ("536",), "PROT S")
+    expect_code(cmd(ftp, "PROT E"), ("536",), "PROT E")
+    expect_code(cmd(ftp, "PROT X"), ("504",), "PROT X")
+    expect_code(cmd(ftp, "CCC"), ("502",), "CCC")
+    expect_code(cmd(ftp, "PROT C"), ("200",), "PROT C")
+    expect_code(cmd(ftp, "PROT P"), ("200",), "PROT P")
+    check(ftp.login().startswith("230"), "login")
+    # The session still works on the protected channel, data protected.
+    check(ftp.nlst() == ["hello.txt"], "NLST after the refusals")
+    expect_code(cmd(ftp, "CCC"), ("502",), "CCC after login")
+    expect_code(cmd(ftp, "AUTH SSL"), ("503",), "AUTH SSL after AUTH TLS")
+    ftp.quit()
+
+
+def required(host, port, mode, local, cafile):
+    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp.connect(host, int(port))
+    ftp.set_pasv(mode == "passive")
+    check(ftp.login().startswith("230"), "login (FTP_TLS.login sends AUTH TLS first)")
+    check(isinstance(ftp.sock, ssl.SSLSocket), "control not protected")
+    # No PROT yet: data is clear, which --tls-required refuses.
+    for line in ("NLST", "RETR hello.txt", "STOR new.txt", "LIST", "MLSD"):
+        try:
+            if line.startswith("STOR"):
+                ftp.storbinary(line, io.BytesIO(b"must not land"))
+            else:
+                ftp.retrlines(line, lambda _l: None)
+            raise AssertionError("%s under PROT C (default) succeeded" % line)
+        except ftplib.error_perm as e:
+            check(str(e).startswith("521"), "%s under clear data: %r" % (line, e))
+    check(pbsz_ok(ftp.voidcmd("PBSZ 0")), "PBSZ")
+    check(ftp.prot_c().startswith("200"), "PROT C")
+    try:
+        ftp.retrlines("RETR hello.txt", lambda _l: None)
+        raise AssertionError("RETR under PROT C succeeded")
+    except ftplib.error_perm as e:
+        check(str(e).startswith("521"), "RETR under PROT C: %r" % e)
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after 521")
+    check(ftp.prot_p().startswith("200"), "PROT P")
+    check(retr_strict(ftp, "hello.txt") == b"hello over TLS\n", "RETR under PROT P")
+    ftp.quit()
+
+
+def open_raw_data(ftp, mode, line):
+    """Send `line` with a plain TCP data connection; returns (sock, 1xx reply)."""
+    ftp.voidcmd("TYPE I")
+    if mode == "passive":
+        host, port = ftp.makepasv()
+        sock = socket.create_connection((host, port), TIMEOUT)
+        ftp.putcmd(line)
+        resp = raw_resp(ftp)
+    else:
+        listener = ftp.makeport()
+        ftp.putcmd(line)
+        resp = raw_resp(ftp)
+        listener.settimeout(TIMEOUT)
+        sock = None
+        if resp.startswith("1"):
+            sock, _ = listener.accept()
+        listener.close()
+    expect_code(resp, ("150", "125"), line)
+    sock.settimeout(TIMEOUT)
+    return sock
+
+
+def datagarbage(host, port, mode, local, cafile):
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    sock = open_raw_data(ftp, mode, "RETR big.bin")
+    sock.sendall(b"\x00\xffNOT A CLIENT HELLO\r\n" * 64)
+    final = raw_resp(ftp)
+    expect_code(final, ("425", "426"), "the transfer whose data handshake failed")
+    # The data connection is closed: nothing but maybe a TLS alert, then EOF.
+    got = b""
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            got += b
+            check(len(got) < 4096, "file bytes on a failed data handshake: %r" % got[:64])
+    except ConnectionResetError:
+        pass
+    check(not got or got[0] == 0x15, "the data connection sent %r, not a TLS alert" % got[:64])
+    sock.close()
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after the failed data handshake")
+    # The session goes on: a proper protected transfer works.
+    check(retr_strict(ftp, "small.txt") == b"small file\n", "RETR after the failed handshake")
+    ftp.quit()
+
+
+def datasilent(host, port, mode, local, cafile):
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    sock = open_raw_data(ftp, mode, "RETR big.bin")
+    # Send nothing: the daemon waits for a ClientHello it never gets.
+    final = raw_resp(ftp)
+    expect_code(final, ("425", "426"), "the transfer whose data handshake never started")
+    sock.close()
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after the data timeout")
+    check(retr_strict(ftp, "small.txt") == b"small file\n", "RETR after the data timeout")
+    ftp.quit()
+
+
+def peercert(host, port, mode, local, cafile):
+    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp.connect(host, int(port))
+    check(ftp.auth().startswith("234"), "AUTH TLS")
+    der = ftp.sock.getpeercert(binary_form=True)
+    check(der, "no peer certificate")
+    with open(os.path.join(local, "peer.der"), "wb") as f:
+        f.write(der)
+    check(ftp.login().startswith("230"), "login")
+    ftp.quit()
+
+
+def implicit(host, port, mode, local, cafile):
+    ftp = ImplicitFTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    welcome = ftp.connect(host, int(port))
+    check(welcome.startswith("220"), "welcome over TLS %r" % welcome)
+    check(ftp.login().startswith("230"), "login")
+    ftp.set_pasv(mode == "passive")
+    names = sorted(os.listdir(os.path.join(local, "expect")))
+    listed = sorted(ftp.nlst())
+    check(listed == names, "NLST %r != %r" % (listed, names))
+    for name in names:
+        with open(os.path.join(local, "down", name), "wb") as f:
+            f.write(retr_strict(ftp, name))
+    ftp.quit()
+
+
+def main():
+    host, port, scenario, mode, local, cafile = sys.argv[1:7]
+    scenarios = {
+        "transfer": transfer,
+        "resume13": lambda *a: resume(*a, version=None),
+        "resume12": lambda *a: resume(*a, version=ssl.TLSVersion.TLSv1_2),
+        "handshake": handshake,
+        "protection": protection,
+        "required": required,
+        "datagarbage": datagarbage,
+        "datasilent": datasilent,
+        "peercert": peercert,
+        "implicit": implicit,
+    }
+    scenarios[scenario](host, port, mode, local, cafile)
+    print("ok", scenario, mode)
+
+
+if __name__ == "__main__":
+    main()
