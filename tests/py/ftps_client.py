@@ -21,6 +21,9 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
                  session goes on
     datasilent   under PROT P, the data connection sends nothing after the
                  150: the transfer ends 425/426 (--data-timeout), no hang
+    earlyhello   passive only: the data connection's ClientHello is sent as
+                 soon as it is connected, before RETR (as curl 7.87+ does);
+                 RETR of LOCALDIR/expect's file names into LOCALDIR/down
     peercert     write the server's certificate (DER) to LOCALDIR/peer.der
     implicit     an implicit listener (PORT is the --listen-tls port): TLS
                  first, then 220; PROT P is the default (no PBSZ/PROT sent);
@@ -326,6 +329,48 @@ def datasilent(host, port, mode, local, cafile):
     ftp.quit()
 
 
+def earlyhello(host, port, mode, local, cafile):
+    import threading
+
+    check(mode == "passive", "earlyhello is a passive-mode scenario")
+    ctx = make_context(cafile)
+    ftp = login_tls(host, port, mode, ctx)
+    for name in sorted(os.listdir(os.path.join(local, "expect"))):
+        ftp.voidcmd("TYPE I")
+        h, p = ftp.makepasv()
+        raw = socket.create_connection((h, p), TIMEOUT)
+        done = {}
+
+        def handshake():
+            try:
+                done["conn"] = ctx.wrap_socket(raw, server_hostname=host)
+            except Exception as e:  # reported below
+                done["error"] = e
+
+        t = threading.Thread(target=handshake)
+        t.start()  # the ClientHello leaves now, before RETR
+        t.join(0.3)
+        check(t.is_alive() or "conn" in done, "data handshake failed early: %r" % done.get("error"))
+        ftp.putcmd("RETR " + name)
+        expect_code(raw_resp(ftp), ("150", "125"), "RETR " + name)
+        t.join(TIMEOUT)
+        check(not t.is_alive(), "the data handshake started before RETR never finished")
+        check("conn" in done, "the data handshake started before RETR failed: %r" % done.get("error"))
+        conn = done["conn"]
+        chunks = []
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+        conn.close()
+        check(ftp.voidresp().startswith("226"), "RETR %s end" % name)
+        with open(os.path.join(local, "down", name), "wb") as f:
+            f.write(b"".join(chunks))
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP")
+    ftp.quit()
+
+
 def peercert(host, port, mode, local, cafile):
     ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
@@ -364,6 +409,7 @@ def main():
         "required": required,
         "datagarbage": datagarbage,
         "datasilent": datasilent,
+        "earlyhello": earlyhello,
         "peercert": peercert,
         "implicit": implicit,
     }

@@ -613,6 +613,32 @@ fn data_connections_resume_the_control_session_tls13_active() {
 }
 
 #[test]
+fn data_handshake_started_before_the_transfer_command_works() {
+    // curl 7.87 and later (Debian 12 ships 7.88) send the data connection's
+    // ClientHello as soon as the passive connection is made, before RETR
+    // and so before the 150 (pyftpdlib issue 604 resets it; curl #10666).
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, false, &[]);
+    let local = TempDir::new("ftps");
+    fs::create_dir(local.join("expect")).unwrap();
+    fs::create_dir(local.join("down")).unwrap();
+    let mut rng = Rng::new(0xea_0001);
+    let files = [
+        ("a.bin".to_string(), rng.bytes((1 << 20) + 5)),
+        ("b.txt".to_string(), b"early\n".to_vec()),
+    ];
+    for (name, body) in &files {
+        d.put(name, body);
+        fs::write(local.join("expect").join(name), b"").unwrap();
+    }
+    ftps_py(d.port, "earlyhello", "passive", local.path(), &cert.cert);
+    for (name, body) in &files {
+        let got = fs::read(local.join("down").join(name)).unwrap();
+        assert_bytes_eq(&format!("early-handshake RETR {name}"), &got, body);
+    }
+}
+
+#[test]
 fn rsa_ecdsa_and_ed25519_keys_serve_auth_tls() {
     for kind in [KeyType::Rsa2048, KeyType::EcP256, KeyType::Ed25519] {
         let Some(cert) = Cert::make(kind, "localhost") else {
@@ -798,9 +824,9 @@ fn curl_implicit_listener_upload() {
 }
 
 #[test]
-fn curl_refuses_a_certificate_for_another_name() {
-    // The negative control for every --cacert above: a certificate that
-    // does not cover 127.0.0.1 fails verification, so the passing tests
+fn curl_refuses_a_certificate_it_was_not_given() {
+    // The negative control for every --cacert above: another self-signed
+    // certificate as the CA fails verification, so the passing tests
     // really verified the daemon's certificate.
     if !need_program("curl") {
         return;
