@@ -588,6 +588,58 @@ fn ftplib_prot_p_active_list_mlsd_retr_stor() {
     ftplib_transfer("active", 0xf7_0002);
 }
 
+#[test]
+fn ftplib_storbinary_gets_the_servers_close_notify() {
+    // ftplib's storbinary ends with unwrap(): our close_notify, then the
+    // server's (TLS 1.3 and 1.2 both require a close_notify before a party
+    // closes its write side). Without it every ftplib upload raises
+    // SSLEOFError although the file arrived.
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let local = TempDir::new("ftps");
+    let files = upload_set(&local, 0xf7_0006);
+    ftps_py(
+        d.port,
+        "stor_close_notify",
+        "passive",
+        local.path(),
+        &cert.cert,
+    );
+    for (name, body) in &files {
+        let on_disk = fs::read(d.root().join(name)).unwrap();
+        assert_bytes_eq(&format!("{name} stored with storbinary"), &on_disk, body);
+    }
+}
+
+#[test]
+fn uploads_closed_right_after_close_notify_arrive_whole() {
+    // curl 7.88 and rclone (Go) end an upload with close_notify and close()
+    // at once, not waiting for anything from the server; 20 such uploads of
+    // 1 MiB must each end 226 with every byte on disk.
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let local = TempDir::new("ftps");
+    fs::create_dir(local.join("up")).unwrap();
+    let mut rng = Rng::new(0xf7_0007);
+    let files: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| (format!("fast-{i:02}.bin"), rng.bytes((1 << 20) + i)))
+        .collect();
+    for (name, body) in &files {
+        fs::write(local.join("up").join(name), body).unwrap();
+    }
+    ftps_py(
+        d.port,
+        "stor_fast_close",
+        "passive",
+        local.path(),
+        &cert.cert,
+    );
+    for (name, body) in &files {
+        let on_disk = fs::read(d.root().join(name)).unwrap();
+        assert_bytes_eq(&format!("{name} on disk"), &on_disk, body);
+    }
+}
+
 fn resumption(scenario: &str, mode: &str, seed: u64) {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
