@@ -1201,6 +1201,26 @@ fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_file_is_broken() {
         b_der,
         "after a broken reload new sessions must still get certificate B"
     );
+    // A certificate whose key is not the one beside it: reported, B stays.
+    let Some(c) = Cert::make(KeyType::EcP256, "cert-c") else {
+        return;
+    };
+    fs::copy(&c.cert, &cert).unwrap();
+    fs::copy(&b.key, &key).unwrap();
+    let before = d.stderr().len();
+    d.signal("HUP");
+    assert!(
+        wait_until(Duration::from_secs(10), || d.stderr()[before..]
+            .contains("key.pem")),
+        "no error naming {} after SIGHUP with a key that does not fit; stderr:\n{}",
+        key.display(),
+        d.stderr()
+    );
+    assert_eq!(
+        peer_cert(d.port, &bundle).unwrap(),
+        b_der,
+        "after a mismatched reload new sessions must still get certificate B"
+    );
     session.cmd_ok("NOOP", 200);
     session.cmd_ok("QUIT", 221);
     d.assert_alive();
@@ -1330,6 +1350,31 @@ fn malformed_certificate_stops_start_up_naming_it() {
         &cert.key,
     ]);
     assert_names(&err, &bad);
+}
+
+#[test]
+fn key_that_does_not_fit_the_certificate_stops_start_up_naming_it() {
+    let Some(cert) = cert() else { return };
+    let Some(other) = Cert::make(KeyType::EcP256, "other") else {
+        return;
+    };
+    let err = start_fails(&[
+        Path::new("--tls-cert"),
+        &cert.cert,
+        Path::new("--tls-key"),
+        &other.key,
+    ]);
+    assert_names(&err, &other.key);
+}
+
+#[test]
+fn tls_required_or_listen_tls_without_a_certificate_stops_start_up() {
+    // Nobody could log in (or finish a handshake): refuse to start.
+    let err = start_fails_with(&["--tls-required".as_ref()]);
+    assert!(err.contains("--tls-cert"), "{err}");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let err = start_fails_with(&["--listen-tls".as_ref(), listen.as_ref()]);
+    assert!(err.contains("--tls-cert"), "{err}");
 }
 
 #[test]
