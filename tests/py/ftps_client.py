@@ -13,7 +13,11 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
                  and Go end uploads (close_notify, then close at once)
     transfer     AUTH TLS, PBSZ/PROT P, STOR every file of LOCALDIR/up,
                  LIST and MLSD (names, sizes), RETR into LOCALDIR/down with a
-                 strict end of stream (the server's close_notify is required)
+                 strict end of stream (the server's close_notify is required),
+                 REST+RETR of each, STOR+APPE+RETR+DELE of appe-PID.tmp
+    ascii        TYPE A RETR of text.txt (LF lines) and STOR of up.txt (CRLF)
+    abort        ABOR during a protected RETR of big.bin, then small.txt
+    stor_eof     every file of LOCALDIR/up uploaded, ended by a bare EOF
     resume13     like a short transfer, with every data connection resuming
                  the control connection's TLS 1.3 session (session_reused)
     resume12     the same with TLS 1.2 at most
@@ -225,6 +229,37 @@ def transfer(host, port, mode, local, cafile):
         got = retr_strict(ftp, name)
         with open(os.path.join(local, "down", name), "wb") as f:
             f.write(got)
+    # REST + RETR: a protected RETR cannot use sendfile; the offset must
+    # hold on the chunked path too.
+    for name in names:
+        with open(os.path.join(up, name), "rb") as f:
+            body = f.read()
+        rest = len(body) // 3
+        got = []
+        resp = ftp.retrbinary("RETR " + name, got.append, rest=rest)
+        check(resp.startswith("226"), "REST %d RETR %s: %r" % (rest, name, resp))
+        check(b"".join(got) == body[rest:], "REST %d RETR %s: wrong bytes (%d, want %d)"
+              % (rest, name, len(b"".join(got)), len(body) - rest))
+    # APPE over TLS, then the whole file back; removed again.
+    first, second = os.urandom(100_000), os.urandom(70_001)
+    with open(os.path.join(local, "appe-part"), "wb") as f:
+        f.write(first)
+    appe = "appe-%d.tmp" % os.getpid()  # sessions may run side by side
+    stor(ftp, appe, os.path.join(local, "appe-part"))
+    with open(os.path.join(local, "appe-part"), "wb") as f:
+        f.write(second)
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("APPE " + appe)
+    conn.sendall(second)
+    try:
+        conn.unwrap()
+    except ssl.SSLEOFError:
+        pass
+    conn.close()
+    check(ftp.voidresp().startswith("226"), "APPE")
+    os.remove(os.path.join(local, "appe-part"))
+    check(retr_strict(ftp, appe) == first + second, "STOR+APPE over TLS: wrong bytes")
+    check(ftp.delete(appe).startswith("250"), "DELE " + appe)
     check(ftp.voidcmd("NOOP").startswith("200"), "NOOP")
     ftp.quit()
 
@@ -461,6 +496,74 @@ def stor_fast_close(host, port, mode, local, cafile):
     ftp.quit()
 
 
+def ascii(host, port, mode, local, cafile):
+    """TYPE A over PROT P: LF becomes CRLF on the wire both ways."""
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    ftp.voidcmd("TYPE A")
+    conn = ftp.transfercmd("RETR text.txt")
+    got = b""
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            break
+        got += b
+    conn.close()
+    check(ftp.voidresp().startswith("226"), "RETR text.txt in TYPE A")
+    want = b"line one\r\nline two\r\n" * 5000
+    check(got == want, "TYPE A RETR over TLS: %d bytes, want %d; starts %r"
+          % (len(got), len(want), got[:40]))
+    ftp.voidcmd("TYPE A")
+    conn = ftp.transfercmd("STOR up.txt")
+    conn.sendall(b"alpha\r\nbeta\r\n" * 5000)
+    try:
+        conn.unwrap()
+    except ssl.SSLEOFError:
+        pass
+    conn.close()
+    check(ftp.voidresp().startswith("226"), "STOR up.txt in TYPE A")
+    ftp.quit()
+
+
+def abort(host, port, mode, local, cafile):
+    """ABOR on the protected control connection during a protected RETR."""
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("RETR big.bin")
+    got = 0
+    while got < 65536:
+        chunk = conn.recv(65536)
+        check(chunk, "data ended early")
+        got += len(chunk)
+    resp = ftp.abort()  # FTP_TLS sends ABOR in band
+    expect_code(resp, ("426", "225", "226"), "ABOR")
+    if resp.startswith("426"):
+        expect_code(raw_resp(ftp), ("226",), "after 426")
+    conn.close()
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after ABOR")
+    check(retr_strict(ftp, "small.txt") == b"small file\n", "RETR after ABOR")
+    ftp.quit()
+
+
+def stor_eof(host, port, mode, local, cafile):
+    """STOR ending with a bare EOF (FIN, no close_notify): the spec reads
+    until close_notify or EOF, so the upload is complete."""
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    up = os.path.join(local, "up")
+    for name in sorted(os.listdir(up)):
+        with open(os.path.join(up, name), "rb") as f:
+            body = f.read()
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd("STOR " + name)
+        conn.sendall(body)
+        # SSLSocket.shutdown drops TLS and shuts the TCP write side: FIN
+        # without close_notify; reading stays possible for the server's end.
+        conn.shutdown(socket.SHUT_WR)
+        resp = raw_resp(ftp)
+        conn.close()
+        expect_code(resp, ("226",), "STOR %s ended by a bare EOF" % name)
+    ftp.quit()
+
+
 def peercert(host, port, mode, local, cafile):
     ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
@@ -503,6 +606,9 @@ def main():
         "peercert": peercert,
         "stor_close_notify": stor_close_notify,
         "stor_fast_close": stor_fast_close,
+        "stor_eof": stor_eof,
+        "ascii": ascii,
+        "abort": abort,
         "implicit": implicit,
     }
     scenarios[scenario](host, port, mode, local, cafile)

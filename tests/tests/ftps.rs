@@ -541,8 +541,11 @@ fn tls_required_refuses_transfers_under_prot_c_with_521() {
 // Python ftplib.FTP_TLS
 // ---------------------------------------------------------------------------
 
-/// Few-MB random files for the Python transfers; returns (name, bytes).
-fn upload_set(local: &TempDir, seed: u64) -> Vec<(String, Vec<u8>)> {
+/// Files as (name, bytes).
+type Files = Vec<(String, Vec<u8>)>;
+
+/// Few-MB random files for the Python transfers, in `local/up`.
+fn upload_set(local: &TempDir, seed: u64) -> Files {
     for sub in ["up", "down"] {
         fs::create_dir(local.join(sub)).unwrap();
     }
@@ -638,6 +641,78 @@ fn uploads_closed_right_after_close_notify_arrive_whole() {
         let on_disk = fs::read(d.root().join(name)).unwrap();
         assert_bytes_eq(&format!("{name} on disk"), &on_disk, body);
     }
+}
+
+#[test]
+fn stor_ended_by_a_bare_eof_is_complete() {
+    // "STOR reads until the client's close_notify or EOF".
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let local = TempDir::new("ftps");
+    let files = upload_set(&local, 0xf7_0008);
+    ftps_py(d.port, "stor_eof", "passive", local.path(), &cert.cert);
+    for (name, body) in &files {
+        let on_disk = fs::read(d.root().join(name)).unwrap();
+        assert_bytes_eq(&format!("{name} ended by EOF"), &on_disk, body);
+    }
+}
+
+#[test]
+fn protected_type_a_converts_line_ends_both_ways() {
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    d.put("text.txt", &b"line one\nline two\n".repeat(5000));
+    let local = TempDir::new("ftps");
+    ftps_py(d.port, "ascii", "passive", local.path(), &cert.cert);
+    assert_bytes_eq(
+        "TYPE A STOR over TLS",
+        &fs::read(d.root().join("up.txt")).unwrap(),
+        &b"alpha\nbeta\n".repeat(5000),
+    );
+}
+
+#[test]
+fn abor_during_a_protected_download() {
+    let Some(cert) = cert() else { return };
+    let mut d = tls_daemon(&cert, false, &[]);
+    d.put("big.bin", &Rng::new(0xab_0001).bytes(16 << 20));
+    d.put("small.txt", b"small file\n");
+    let local = TempDir::new("ftps");
+    ftps_py(d.port, "abort", "passive", local.path(), &cert.cert);
+    d.assert_alive();
+}
+
+#[test]
+fn concurrent_protected_sessions_transfer_correctly() {
+    // One thread serves them all: TLS records of six sessions interleave.
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let runs: Vec<(TempDir, Files)> = (0..6)
+        .map(|i| {
+            let local = TempDir::new("ftps-many");
+            let files = upload_set(&local, 0xf7_0100 + i);
+            (local, files)
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (i, (local, _)) in runs.iter().enumerate() {
+            let (port, cafile) = (d.port, &cert.cert);
+            let mode = if i % 2 == 0 { "passive" } else { "active" };
+            s.spawn(move || ftps_py(port, "transfer", mode, local.path(), cafile));
+        }
+    });
+    let mut all = Vec::new();
+    for (local, files) in &runs {
+        for (name, body) in files {
+            let on_disk = fs::read(d.root().join(name)).unwrap();
+            assert_bytes_eq(&format!("{name} stored"), &on_disk, body);
+            let down = fs::read(local.join("down").join(name)).unwrap();
+            assert_bytes_eq(&format!("{name} retrieved"), &down, body);
+            all.push(name.clone());
+        }
+    }
+    all.sort();
+    assert_eq!(d.names(""), all, "only the uploaded files, no temporaries");
 }
 
 fn resumption(scenario: &str, mode: &str, seed: u64) {
@@ -754,6 +829,57 @@ fn only_tls_1_2_and_1_3_are_spoken() {
     }
     let mut d = d;
     d.assert_alive();
+}
+
+#[test]
+fn the_clients_cipher_preference_is_honoured() {
+    // A board without AES instructions asks for ChaCha20 first (DESIGN.md).
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, false, &[]);
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "-tls1_3",
+            "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+        ),
+        (
+            "-tls1_3",
+            "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256",
+        ),
+        (
+            "-tls1_2",
+            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+        ),
+        (
+            "-tls1_2",
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+        ),
+    ];
+    for (version, list, want) in cases {
+        let flag = if version == "-tls1_3" {
+            "-ciphersuites"
+        } else {
+            "-cipher"
+        };
+        let run = run_bounded(
+            Command::new("openssl")
+                .args(["s_client", "-starttls", "ftp", "-connect"])
+                .arg(format!("127.0.0.1:{}", d.port))
+                .args([version, flag, list]),
+            b"",
+            Duration::from_secs(30),
+        );
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.success() && out.contains(&format!("Cipher is {want}")),
+            "{version} {list}: expected {want} ({}):\n{out}\n{}",
+            run.status,
+            run.stderr
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
