@@ -17,6 +17,9 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
                  REST+RETR of each, STOR+APPE+RETR+DELE of appe-PID.tmp
     ascii        TYPE A RETR of text.txt (LF lines) and STOR of up.txt (CRLF)
     abort        ABOR during a protected RETR of big.bin, then small.txt
+    pipeline     commands pipelined inside TLS (look-ups, 2000 NOOPs), then
+                 PROT C (clear NLST) and PROT P again
+    early_auth   the ClientHello in the same write as AUTH TLS
     stor_eof     every file of LOCALDIR/up uploaded, ended by a bare EOF
     resume13     like a short transfer, with every data connection resuming
                  the control connection's TLS 1.3 session (session_reused)
@@ -564,6 +567,97 @@ def stor_eof(host, port, mode, local, cafile):
     ftp.quit()
 
 
+def pipeline(host, port, mode, local, cafile):
+    """Commands pipelined inside TLS records: replies in order, including
+    commands the daemon answers only after a file-system look-up."""
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    lines = ["SIZE a.txt", "MDTM a.txt", "CWD sub", "PWD", "CDUP", "NOOP", "SIZE missing"]
+    ftp.sock.sendall("".join(l + "\r\n" for l in lines).encode())
+    got = [raw_resp(ftp) for _ in lines]
+    codes = [r[:3] for r in got]
+    check(codes == ["213", "213", "250", "257", "250", "200", "550"], "pipelined replies %r" % got)
+    check(got[0] == "213 5", "SIZE %r" % got[0])
+    check(got[3].startswith('257 "/sub"'), "PWD %r" % got[3])
+    # 2000 NOOPs in one go, spread over many TLS records.
+    ftp.sock.sendall(b"NOOP\r\n" * 2000)
+    for i in range(2000):
+        r = raw_resp(ftp)
+        check(r.startswith("200"), "NOOP %d: %r" % (i, r))
+    # Clear data after a protected control channel is the client's choice.
+    check(ftp.prot_c().startswith("200"), "PROT C")
+    check(sorted(ftp.nlst()) == ["a.txt", "sub"], "NLST in clear")
+    check(ftp.prot_p().startswith("200"), "PROT P again")
+    check(retr_strict(ftp, "a.txt") == b"12345", "RETR under PROT P")
+    ftp.quit()
+
+
+def early_auth(host, port, mode, local, cafile):
+    """The ClientHello sent in the same write as AUTH TLS, before the 234:
+    the bytes behind the AUTH line are the handshake's first bytes."""
+    ctx = make_context(cafile)
+    sock = socket.create_connection((host, int(port)), TIMEOUT)
+
+    def clear_line():
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            b = sock.recv(1)  # one byte at a time: never read past the line
+            check(b, "closed while reading a clear line")
+            buf += b
+        return buf.decode()
+
+    welcome = clear_line()
+    check(welcome.startswith("220"), "welcome %r" % welcome)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=host)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    check(hello[:1] == b"\x16", "no ClientHello made")
+    sock.sendall(b"AUTH TLS\r\n" + hello)
+    r = clear_line()
+    check(r.startswith("234"), "AUTH TLS with the ClientHello behind it: %r" % r)
+
+    def pump():
+        data = out.read()
+        if data:
+            sock.sendall(data)
+
+    while True:
+        try:
+            tls.do_handshake()
+            pump()
+            break
+        except ssl.SSLWantReadError:
+            pump()
+            b = sock.recv(65536)
+            check(b, "closed during the handshake")
+            inc.write(b)
+
+    def reply():
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            try:
+                buf += tls.read(1)
+            except ssl.SSLWantReadError:
+                b = sock.recv(65536)
+                check(b, "closed after the handshake")
+                inc.write(b)
+        return buf.decode()
+
+    def command(line):
+        tls.write((line + "\r\n").encode())
+        pump()
+        return reply()
+
+    check(command("USER anonymous").startswith("331"), "USER over TLS")
+    check(command("PASS x").startswith("230"), "PASS over TLS")
+    check(command("PWD").startswith("257"), "PWD over TLS")
+    check(command("NOOP").startswith("200"), "NOOP over TLS")
+    sock.close()
+
+
 def peercert(host, port, mode, local, cafile):
     ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
@@ -607,6 +701,8 @@ def main():
         "stor_close_notify": stor_close_notify,
         "stor_fast_close": stor_fast_close,
         "stor_eof": stor_eof,
+        "pipeline": pipeline,
+        "early_auth": early_auth,
         "ascii": ascii,
         "abort": abort,
         "implicit": implicit,

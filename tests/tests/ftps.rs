@@ -766,6 +766,27 @@ fn data_handshake_started_before_the_transfer_command_works() {
 }
 
 #[test]
+fn commands_pipelined_inside_tls_are_answered_in_order() {
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, false, &[]);
+    d.put("a.txt", b"12345");
+    d.put("sub/b.txt", b"b");
+    let local = TempDir::new("ftps");
+    // Then PROT C: clear data on a protected control channel is the
+    // client's choice without --tls-required.
+    ftps_py(d.port, "pipeline", "passive", local.path(), &cert.cert);
+}
+
+#[test]
+fn client_hello_sent_with_auth_tls_starts_the_handshake() {
+    let Some(cert) = cert() else { return };
+    let mut d = tls_daemon(&cert, false, &[]);
+    let local = TempDir::new("ftps");
+    ftps_py(d.port, "early_auth", "passive", local.path(), &cert.cert);
+    d.assert_alive();
+}
+
+#[test]
 fn rsa_ecdsa_and_ed25519_keys_serve_auth_tls() {
     for kind in [KeyType::Rsa2048, KeyType::EcP256, KeyType::Ed25519] {
         let Some(cert) = Cert::make(kind, "localhost") else {
@@ -1050,6 +1071,32 @@ fn implicit_listener_handshake_first_then_220_and_prot_p_by_default() {
     for (name, body) in &files {
         let got = fs::read(local.join("down").join(name)).unwrap();
         assert_bytes_eq(&format!("implicit RETR {name}"), &got, body);
+    }
+}
+
+#[test]
+fn two_implicit_listeners_both_serve() {
+    let Some(cert) = cert() else { return };
+    let (p1, p2) = (free_port(), free_port());
+    let (l1, l2) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
+    let d = tls_daemon(&cert, false, &["--listen-tls", &l1, "--listen-tls", &l2]);
+    d.put("x.txt", b"x marks\n");
+    for port in [p1, p2] {
+        assert!(
+            wait_until(Duration::from_secs(5), || TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "nothing listens on 127.0.0.1:{port}; stderr:\n{}",
+            d.stderr()
+        );
+        let local = TempDir::new("ftps");
+        fs::create_dir(local.join("expect")).unwrap();
+        fs::create_dir(local.join("down")).unwrap();
+        fs::write(local.join("expect").join("x.txt"), b"").unwrap();
+        ftps_py(port, "implicit", "passive", local.path(), &cert.cert);
+        assert_eq!(fs::read(local.join("down/x.txt")).unwrap(), b"x marks\n");
     }
 }
 
