@@ -20,6 +20,8 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
     pipeline     commands pipelined inside TLS (look-ups, 2000 NOOPs), then
                  PROT C (clear NLST) and PROT P again
     early_auth   the ClientHello in the same write as AUTH TLS
+    idle         LOCALDIR/count protected sessions held open until
+                 LOCALDIR/stop exists (LOCALDIR/ready says they are)
     stor_eof     every file of LOCALDIR/up uploaded, ended by a bare EOF
     resume13     like a short transfer, with every data connection resuming
                  the control connection's TLS 1.3 session (session_reused)
@@ -658,6 +660,30 @@ def early_auth(host, port, mode, local, cafile):
     sock.close()
 
 
+def idle(host, port, mode, local, cafile):
+    """Open LOCALDIR/count protected sessions (each did a protected NLST),
+    write LOCALDIR/ready, wait for LOCALDIR/stop (60 s at most), quit."""
+    import time
+
+    with open(os.path.join(local, "count")) as f:
+        n = int(f.read())
+    ctx = make_context(cafile)
+    sessions = []
+    for _ in range(n):
+        ftp = login_tls(host, port, mode, ctx)
+        check(ftp.nlst() == ["hello.txt"], "NLST")
+        check(ftp.voidcmd("NOOP").startswith("200"), "NOOP")
+        sessions.append(ftp)
+    open(os.path.join(local, "ready"), "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(local, "stop")):
+        check(time.monotonic() < deadline, "never told to stop")
+        time.sleep(0.05)
+    for ftp in sessions:
+        check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after idling")
+        ftp.quit()
+
+
 def peercert(host, port, mode, local, cafile):
     ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
@@ -702,6 +728,7 @@ def main():
         "stor_fast_close": stor_fast_close,
         "stor_eof": stor_eof,
         "pipeline": pipeline,
+        "idle": idle,
         "early_auth": early_auth,
         "ascii": ascii,
         "abort": abort,

@@ -787,6 +787,42 @@ fn client_hello_sent_with_auth_tls_starts_the_handshake() {
 }
 
 #[test]
+fn idle_tls_sessions_stay_small() {
+    // DESIGN.md: idle TLS sessions must stay small (per-connection,
+    // bounded buffers). 200 sessions that each made a protected data
+    // connection; measured about 9 KiB each; the bound is 64 KiB.
+    const SESSIONS: u64 = 200;
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(
+        &cert,
+        false,
+        &["--max-per-ip", "1000", "--max-clients", "1000"],
+    );
+    d.put("hello.txt", b"hello over TLS\n");
+    let warm = TempDir::new("ftps");
+    ftps_py(d.port, "handshake", "passive", warm.path(), &cert.cert);
+    let before = d.rss_kib();
+    let local = TempDir::new("ftps-idle");
+    fs::write(local.join("count"), SESSIONS.to_string()).unwrap();
+    std::thread::scope(|s| {
+        let client = s.spawn(|| ftps_py(d.port, "idle", "passive", local.path(), &cert.cert));
+        let ready = wait_until(Duration::from_secs(90), || {
+            local.join("ready").exists() || client.is_finished()
+        });
+        let after = d.rss_kib();
+        fs::write(local.join("stop"), b"").unwrap();
+        client.join().expect("the idle client failed");
+        assert!(ready, "the {SESSIONS} sessions were not open within 90 s");
+        let per_session = after.saturating_sub(before) / SESSIONS;
+        eprintln!("RSS {before} KiB -> {after} KiB: {per_session} KiB per idle TLS session");
+        assert!(
+            per_session <= 64,
+            "{per_session} KiB per idle TLS session (RSS {before} -> {after} KiB)"
+        );
+    });
+}
+
+#[test]
 fn rsa_ecdsa_and_ed25519_keys_serve_auth_tls() {
     for kind in [KeyType::Rsa2048, KeyType::EcP256, KeyType::Ed25519] {
         let Some(cert) = Cert::make(kind, "localhost") else {
