@@ -4,15 +4,21 @@
 //! and by raw sockets for refusals and hostile clients.
 //!
 //! Covered: the FEAT lines; AUTH/PBSZ/PROT/CCC replies (234, 200 PBSZ=0,
-//! 502, 503, 504, 536); protected LIST/MLSD/NLST/RETR/STOR, passive and
-//! active, with the server's `close_notify` ending every RETR; data
+//! 502, 503, 504, 536); protected LIST/MLSD/NLST/RETR/STOR/APPE, REST and
+//! TYPE A, passive and active, with the server's `close_notify` ending every
+//! RETR and answering the client's after STOR; uploads ended by a bare EOF
+//! or by `close_notify` and an immediate close (curl, Go); ABOR during a
+//! protected RETR; commands pipelined inside TLS; a ClientHello sent with
+//! the AUTH line or (curl 7.87+) before the transfer command; data
 //! connections resuming the control connection's session (TLS 1.3 and 1.2);
-//! TLS 1.2 and 1.3 only; RSA, ECDSA P-256 and Ed25519 keys; `--tls-required`
-//! (530 before AUTH, 521 under PROT C); the implicit listener (handshake
-//! first, PROT P by default); plaintext, garbage, silence and half a
-//! handshake after `234`; a failed or absent data handshake (425/426, the
-//! session goes on); certificate reload on SIGHUP (a broken file keeps the
-//! old pair); start-up errors naming the file.
+//! TLS 1.2 and 1.3 only, the client's cipher order; RSA, ECDSA P-256 and
+//! Ed25519 keys; `--tls-required` (530 before AUTH, 521 under PROT C); the
+//! implicit listener (handshake first, PROT P by default, repeatable);
+//! plaintext, garbage, silence and half a handshake after `234`; a failed or
+//! absent data handshake (425/426, the session goes on); six concurrent
+//! protected sessions; idle TLS sessions staying small; certificate reload
+//! on SIGHUP (a broken or mismatched file keeps the old pair); start-up
+//! errors naming the file.
 //!
 //! Certificates are self-signed, made per test with the `openssl` CLI for
 //! `localhost` and `127.0.0.1` (SAN), and verified by the clients against
