@@ -13,7 +13,8 @@
 //! users, limits, signals), `ftplib.rs` (Python's ftplib via
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
-//! restart offsets, crowded folders).
+//! restart offsets, crowded folders), `ftps.rs` (FTPS with ftplib, curl,
+//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
@@ -1079,6 +1080,18 @@ pub fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// Assert two real trees hold the same files (relative paths and bytes).
+#[track_caller]
+pub fn assert_same_tree(got: &Path, want: &Path) {
+    let got = tree_files(got);
+    let want = tree_files(want);
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want), "file names differ");
+    for ((name, g), (_, w)) in got.iter().zip(&want) {
+        assert_bytes_eq(name, g, w);
+    }
 }
 
 /// Is `name` an executable file on `PATH`?

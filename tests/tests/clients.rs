@@ -31,16 +31,6 @@ fn make_tree(dir: &Path, seed: u64) {
     }
 }
 
-fn assert_same_tree(got: &Path, want: &Path) {
-    let got = tree_files(got);
-    let want = tree_files(want);
-    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&got), names(&want), "file names differ");
-    for ((name, g), (_, w)) in got.iter().zip(&want) {
-        assert_bytes_eq(name, g, w);
-    }
-}
-
 fn lftp(d: &Daemon, script: &str) -> Run {
     let full = format!(
         "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
