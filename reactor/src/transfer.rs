@@ -477,10 +477,10 @@ fn send_file(
         if sent >= budget {
             return Ok(Step::MoreWork);
         }
-        let count = ((end - *offset) as usize)
-            .min(budget - sent)
-            .min(0x7fff_f000);
-        let mut off = *offset as libc::off64_t;
+        // On a 32-bit board more than 4 GiB may be left: no `as usize` here.
+        let left = usize::try_from(end - *offset).unwrap_or(usize::MAX);
+        let count = left.min(budget - sent).min(0x7fff_f000);
+        let mut off = libc::off64_t::try_from(*offset).map_err(|_| bad_offset())?;
         // SAFETY: valid socket and file descriptors; `off` is a valid offset
         // that sendfile64 (64-bit even on 32-bit boards) advances.
         let n = unsafe { libc::sendfile64(data.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
