@@ -602,3 +602,23 @@ fn pipelined_port_rest_stor() {
         String::from_utf8_lossy(&got)
     );
 }
+
+/// A sparse file over 4 GiB: SIZE, and REST near its end, exact — the
+/// check that matters on 32-bit boards (run this suite against an armv7
+/// binary under qemu to see it there).
+#[test]
+fn a_file_over_4_gib_is_exact() {
+    let d = Daemon::start();
+    let size: u64 = (5 << 30) + 7;
+    let path = d.root().join("huge.img");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(size).unwrap();
+    std::os::unix::fs::FileExt::write_at(&file, b"tail!!!", size - 7).unwrap();
+    drop(file);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let r = c.cmd_ok("SIZE huge.img", 213);
+    assert_eq!(r.text(), size.to_string());
+    let got = c.download_rest(Some(size - 10), "RETR huge.img");
+    assert_eq!(got, b"\0\0\0tail!!!");
+}
