@@ -17,9 +17,19 @@
 //! lftp, rclone, raw sockets; `tests/py/ftps_client.py`).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
-//! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
-//! with `CI` set, a missing client program fails its test instead of
-//! skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
+//! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
+//! split on whitespace, with the daemon's options appended — for a binary
+//! of another architecture under emulation, e.g.
+//! `POCKETFTPD_CMD="qemu-arm -L /usr/arm-linux-gnueabihf target/armv7-unknown-linux-gnueabihf/release/pocketftpd"`
+//! (it wins over `POCKETFTPD_BIN`; qemu-user runs the guest in its own
+//! process, so the child's pid, signals and `/proc` entries are the
+//! daemon's, though its descriptors and memory are the emulator's too; a
+//! wrapper script must `exec` for the same reason). Tests that cannot hold
+//! under emulation are listed, with why, in `tests/emulation-excludes`;
+//! `.ci/run` prints that list and skips them only in its emulated runs (they
+//! run natively in the same CI). `POCKETFTPD_SEED` replays the random bytes
+//! and names; with `CI` set, a missing client program fails its test instead
+//! of skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -37,7 +47,40 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
 // The binary
 // ---------------------------------------------------------------------------
 
-/// The path of the `pocketftpd` binary under test.
+/// A `Command` that starts the daemon under test, with no options yet:
+/// `POCKETFTPD_CMD` split on whitespace if set (an emulator and the binary
+/// of another architecture), else [`daemon_binary`]. Every test starts the
+/// daemon through this, never through the path alone.
+pub fn daemon_command() -> Command {
+    match wrapper_command() {
+        Some(words) => {
+            let mut cmd = Command::new(&words[0]);
+            cmd.args(&words[1..]);
+            cmd
+        }
+        None => Command::new(daemon_binary()),
+    }
+}
+
+/// `POCKETFTPD_CMD`'s words, if it is set and not blank.
+fn wrapper_command() -> Option<&'static [String]> {
+    static WORDS: OnceLock<Vec<String>> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        std::env::var("POCKETFTPD_CMD")
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    });
+    (!words.is_empty()).then_some(words.as_slice())
+}
+
+/// Is the daemon started through `POCKETFTPD_CMD` (an emulator, usually)?
+/// It then starts and runs many times slower, so start-up gets longer.
+pub fn wrapped() -> bool {
+    wrapper_command().is_some()
+}
+
+/// The path of the native `pocketftpd` binary (unused when
+/// `POCKETFTPD_CMD` is set: see [`daemon_command`]).
 ///
 /// `POCKETFTPD_BIN` overrides it. Otherwise the binary is built once per test
 /// process with `$CARGO build -p pocketftpd --bin pocketftpd` into the same
@@ -204,7 +247,6 @@ impl Daemon {
 
     /// Start once; `Err(stderr)` if the port was in use.
     fn try_with(opts: &Options) -> Result<Daemon, String> {
-        let bin = daemon_binary();
         let dir = TempDir::new("daemon");
         let root = match &opts.root {
             Some(existing) => existing.clone(),
@@ -216,7 +258,7 @@ impl Daemon {
         };
         let stderr = fs::File::create(dir.join("daemon.stderr")).expect("stderr file");
         let port = free_port();
-        let mut cmd = Command::new(bin);
+        let mut cmd = daemon_command();
         cmd.arg("--root")
             .arg(&root)
             .arg("--listen")
@@ -248,7 +290,9 @@ impl Daemon {
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // An emulator translates the daemon's start-up code first.
+        let limit = Duration::from_secs(if wrapped() { 30 } else { 5 });
+        let deadline = Instant::now() + limit;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let stderr = self.stderr();
@@ -262,7 +306,7 @@ impl Daemon {
             }
             assert!(
                 Instant::now() < deadline,
-                "pocketftpd did not accept on port {} within 5 s; stderr:\n{}",
+                "pocketftpd did not accept on port {} within {limit:?}; stderr:\n{}",
                 self.port,
                 self.stderr()
             );
@@ -425,7 +469,7 @@ impl Drop for Daemon {
 
 /// `pocketftpd hash-password` for `password`.
 pub fn password_hash(password: &str) -> String {
-    let mut child = Command::new(daemon_binary())
+    let mut child = daemon_command()
         .arg("hash-password")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

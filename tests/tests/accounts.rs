@@ -126,7 +126,7 @@ fn a_home_cannot_be_left() {
 fn a_missing_home_is_a_start_up_error() {
     let site = Site::new(&[("ann", "user:/homes/ann"), ("bob", "user:/homes/bob")]);
     let run = run_bounded(
-        std::process::Command::new(daemon_binary())
+        daemon_command()
             .arg("--root")
             .arg(site.root.path())
             .arg("--listen")

@@ -1452,7 +1452,7 @@ fn start_fails_with(args: &[&std::ffi::OsStr]) -> String {
     let dir = TempDir::new("tls-start");
     let port = free_port();
     let run = run_bounded(
-        Command::new(daemon_binary())
+        daemon_command()
             .arg("--root")
             .arg(dir.path())
             .arg("--listen")

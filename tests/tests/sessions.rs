@@ -5,7 +5,6 @@
 use pocketftpd_tests::*;
 use std::fs;
 use std::io::Read;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn opts(extra: &[&str]) -> Options {
@@ -108,9 +107,9 @@ fn stou_stores_under_a_new_name() {
     );
 }
 
-fn hash(d_bin: &std::path::Path, password: &str) -> String {
+fn hash(password: &str) -> String {
     let run = run_bounded(
-        Command::new(d_bin).arg("hash-password"),
+        daemon_command().arg("hash-password"),
         format!("{password}\n").as_bytes(),
         Duration::from_secs(60),
     );
@@ -124,15 +123,14 @@ fn hash(d_bin: &std::path::Path, password: &str) -> String {
 }
 
 fn users_daemon(extra: &[&str]) -> (Daemon, TempDir) {
-    let bin = daemon_binary();
     let dir = TempDir::new("users");
     let file = dir.join("users");
     fs::write(
         &file,
         format!(
             "# accounts\n\nalice:{}:super\nbob:{}:user\n",
-            hash(bin, "alice pass"),
-            hash(bin, "bob pass")
+            hash("alice pass"),
+            hash("bob pass")
         ),
     )
     .unwrap();
@@ -212,7 +210,7 @@ fn malformed_users_file_stops_start_up_naming_the_line() {
     fs::write(&file, "# ok\nalice:nothash:super\nbroken line\n").unwrap();
     let port = free_port();
     let run = run_bounded(
-        Command::new(daemon_binary())
+        daemon_command()
             .arg("--root")
             .arg(dir.path())
             .arg("--listen")
@@ -276,7 +274,7 @@ fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
     fs::write(&cfg, "banner = ok\nno-such-option = 1\n").unwrap();
     let port = free_port();
     let run = run_bounded(
-        Command::new(daemon_binary())
+        daemon_command()
             .arg("--config")
             .arg(&cfg)
             .arg("--root")
