@@ -1,5 +1,6 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
+pub mod activation;
 pub mod cli;
 pub mod config_file;
 pub mod dir;
