@@ -1061,6 +1061,24 @@ pub fn skip(why: &str) {
     eprintln!("SKIPPED: {why}");
 }
 
+/// A small tree: nested folders, an empty file, a > 1 MiB file, a space.
+pub fn make_tree(dir: &Path, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let files: [(&str, usize); 6] = [
+        ("a.txt", 100),
+        ("empty.bin", 0),
+        ("sub/b c.bin", 70_000),
+        ("sub/café ö.txt", 12),
+        ("sub/deeper/big.bin", (1 << 20) + 3),
+        ("sub/deeper/z.txt", 1),
+    ];
+    for (rel, size) in files {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, rng.bytes(size)).unwrap();
+    }
+}
+
 /// Every regular file under `dir`, as (relative path, bytes), sorted.
 pub fn tree_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
