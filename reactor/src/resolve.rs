@@ -577,4 +577,77 @@ pub(crate) mod tests {
             }
         }
     }
+
+    /// What a kernel without `openat2` (`ENOSYS`) or a seccomp filter
+    /// against it (`EPERM`) gets: the probe picks the fallback, and the
+    /// jail still keeps paths inside.
+    #[test]
+    fn without_openat2_the_probe_picks_the_fallback() {
+        for errno in [libc::ENOSYS, libc::EPERM] {
+            let (dir, _) = tree();
+            let root = dir.0.join("root");
+            let seen = without_openat2(errno, move || {
+                let jail = crate::jail::Jail::open(&root).unwrap();
+                let fd = File::open(&root).unwrap();
+                let probed = Resolver::probe(fd.as_raw_fd());
+                let inner = outcome(jail.resolver(), &fd, "inner", PATH);
+                let up = outcome(jail.resolver(), &fd, "up", PATH);
+                (probed, jail.resolver(), inner, up)
+            });
+            let Some(seen) = seen else {
+                eprintln!("no seccomp filters here: the probe is not tested");
+                return;
+            };
+            let fallback = Resolver::Fallback;
+            let expected = (
+                fallback,
+                fallback,
+                Ok("sub/file.txt".into()),
+                Err(libc::EXDEV),
+            );
+            assert_eq!(seen, expected, "openat2 failing with {errno}");
+        }
+    }
+
+    /// Runs `f` on a thread of its own whose `openat2` calls fail with
+    /// `errno`, through a seccomp filter (which binds that thread only);
+    /// `None` where filters cannot be installed.
+    fn without_openat2<T: Send + 'static>(
+        errno: i32,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let op = |code: u32| u16::try_from(code).unwrap();
+        let nr = u32::try_from(libc::SYS_openat2).unwrap();
+        let refuse = libc::SECCOMP_RET_ERRNO | u32::try_from(errno).unwrap();
+        let insn = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        let mut filter = [
+            // seccomp_data.nr, at offset 0.
+            insn(op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS), 0, 0, 0),
+            insn(op(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K), 0, 1, nr),
+            insn(op(libc::BPF_RET | libc::BPF_K), 0, 0, refuse),
+            insn(
+                op(libc::BPF_RET | libc::BPF_K),
+                0,
+                0,
+                libc::SECCOMP_RET_ALLOW,
+            ),
+        ];
+        let program = libc::sock_fprog {
+            len: 4,
+            filter: filter.as_mut_ptr(),
+        };
+        let address = &program as *const libc::sock_fprog as libc::c_ulong;
+        std::thread::spawn(move || {
+            // SAFETY: prctl with the arguments PR_SET_NO_NEW_PRIVS and
+            // PR_SET_SECCOMP document; the kernel copies the filter, which
+            // outlives the call (the spawning thread waits in join).
+            let installed = unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+                    && libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, address) == 0
+            };
+            installed.then(f)
+        })
+        .join()
+        .unwrap()
+    }
 }
