@@ -7,6 +7,7 @@ pub mod dir;
 pub mod errors;
 pub mod jail;
 pub mod privileges;
+pub mod resolve;
 pub mod server;
 pub mod temps;
 pub mod tls;

@@ -154,6 +154,8 @@ pub struct Options {
     /// a daemon that crashed, to start another on it. The caller keeps it
     /// (and so that daemon's guard) alive.
     pub root: Option<PathBuf>,
+    /// Environment variables set for the daemon (on top of the tests' own).
+    pub env: Vec<(String, String)>,
 }
 
 impl Options {
@@ -231,6 +233,7 @@ impl Daemon {
             cmd.arg("--idle-timeout").arg(s.to_string());
         }
         cmd.args(&opts.extra);
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
