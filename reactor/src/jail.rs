@@ -1,11 +1,13 @@
 //! File-system access beneath the served root, enforced by the kernel.
 //!
-//! Every [`VirtualPath`] is resolved with `openat2(2)` and `RESOLVE_BENEATH`
-//! against a descriptor of the root, so `..` and symlinks that lead outside
-//! it fail with `EXDEV` at the moment of opening — no string prefix tests, no
-//! window between a check and its use. Operations on a name (create, delete,
-//! rename, mkdir) resolve the *parent* folder that way and then act on the
-//! last component with the `*at` calls, which never follow it out.
+//! Every [`VirtualPath`] is resolved beneath a descriptor of the root, so
+//! `..` and symlinks that lead outside it fail with `EXDEV` at the moment of
+//! opening — no string prefix tests, no window between a check and its use:
+//! with `openat2(2)` and `RESOLVE_BENEATH` where the kernel has it, one
+//! `openat(2)` per component where it has not (see [`resolve`]). Operations
+//! on a name (create, delete, rename, mkdir) resolve the *parent* folder that
+//! way and then act on the last component with the `*at` calls, which never
+//! follow it out.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -13,14 +15,25 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
+pub use crate::resolve::Resolver;
 use crate::temps::{self, Sweep};
+
+/// A test-only switch: set to `1`, [`Jail::open`] resolves with
+/// [`Resolver::Fallback`] even where `openat2` works, so that the end-to-end
+/// tests run the fallback on any kernel. Read once, when the daemon opens
+/// its root at start-up; never needed in production, where the kernel is
+/// probed instead.
+pub const FORCE_FALLBACK_ENV: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
 
 /// The served folder.
 #[derive(Debug)]
 pub struct Jail {
     root: OwnedFd,
+    /// Probed once at [`Jail::open`]; a home inherits it.
+    resolver: Resolver,
 }
 
 /// A folder inside the jail and one name in it.
@@ -30,20 +43,49 @@ pub struct Entry {
 }
 
 impl Jail {
-    /// Opens the root folder; fails if it is not a folder or if the kernel
-    /// lacks `openat2` (Linux 5.6 or later is needed).
+    /// Opens the root folder (an error if it is not a folder) with the
+    /// resolver this kernel needs, or the fallback if [`FORCE_FALLBACK_ENV`]
+    /// is `1`, and logs which.
     pub fn open(root: &Path) -> io::Result<Jail> {
-        let root = File::open(root)?;
-        if !root.metadata()?.is_dir() {
-            return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
-        }
-        let jail = Jail { root: root.into() };
+        let forced = std::env::var_os(FORCE_FALLBACK_ENV).is_some_and(|v| v == "1");
+        let folder = open_folder(root)?;
+        let resolver = if forced {
+            Resolver::Fallback
+        } else {
+            Resolver::probe(folder.as_raw_fd())
+        };
+        let jail = Jail::with(folder, resolver)?;
+        let why = match (resolver, forced) {
+            (Resolver::Openat2, _) => "",
+            (Resolver::Fallback, true) => {
+                ": forced by POCKETFTPD_FORCE_FALLBACK_RESOLVER=1, a test-only switch"
+            }
+            (Resolver::Fallback, false) => {
+                ": this kernel has no openat2(2), or a seccomp filter blocks it"
+            }
+        };
+        info!("paths resolved with {}{why}", resolver.describe());
+        Ok(jail)
+    }
+
+    /// Opens the root folder with the given resolver, whatever the kernel
+    /// offers: for tests, which run every case under both. `Openat2` on a
+    /// kernel without it fails here, saying so.
+    pub fn open_with(root: &Path, resolver: Resolver) -> io::Result<Jail> {
+        Jail::with(open_folder(root)?, resolver)
+    }
+
+    /// The resolver in use.
+    pub fn resolver(&self) -> Resolver {
+        self.resolver
+    }
+
+    fn with(root: OwnedFd, resolver: Resolver) -> io::Result<Jail> {
+        let jail = Jail { root, resolver };
         jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
-                    io::Error::other(
-                        "this kernel has no openat2(2); pocketftpd needs Linux 5.6 or later",
-                    )
+                    io::Error::other("this kernel has no openat2(2) (Linux 5.6 or later has it)")
                 } else {
                     e
                 }
@@ -52,11 +94,14 @@ impl Jail {
     }
 
     /// A folder below the root as a jail of its own: a user's home, which
-    /// that user cannot leave (the kernel resolves beneath it, as beneath
-    /// the root).
+    /// that user cannot leave (paths are resolved beneath it, as beneath the
+    /// root, and by the root's resolver).
     pub fn home(&self, path: &VirtualPath) -> io::Result<Jail> {
         let root = self.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-        Ok(Jail { root })
+        Ok(Jail {
+            root,
+            resolver: self.resolver,
+        })
     }
 
     /// Whether the root folder was removed while being served (its link
@@ -174,30 +219,18 @@ impl Jail {
     }
 
     fn resolve(&self, relative: &str, flags: i32, mode: u32) -> io::Result<OwnedFd> {
-        let path =
-            CString::new(relative).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let how = OpenHow {
-            flags: (flags | libc::O_CLOEXEC) as u64,
-            mode: u64::from(mode),
-            resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
-        };
-        // SAFETY: openat2 reads a NUL-terminated path and an open_how of the
-        // size passed; on success it returns a new descriptor that we own.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.root.as_raw_fd(),
-                path.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor owned by nobody else.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+        self.resolver
+            .open(self.root.as_raw_fd(), relative, flags, mode)
     }
+}
+
+/// A folder to serve, as a descriptor.
+fn open_folder(root: &Path) -> io::Result<OwnedFd> {
+    let root = File::open(root)?;
+    if !root.metadata()?.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    Ok(root.into())
 }
 
 /// The daemon's own files (unfinished uploads) cannot be named by clients:
@@ -211,14 +244,6 @@ fn refuse_reserved(path: &VirtualPath) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     Ok(())
-}
-
-/// `struct open_how` of openat2(2) (libc's is non-exhaustive).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
 }
 
 /// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
@@ -450,6 +475,7 @@ pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::resolve::tests::both_resolvers;
     use std::path::PathBuf;
 
     /// A fresh folder under the system temp folder, removed on drop.
@@ -477,7 +503,18 @@ pub(crate) mod tests {
         VirtualPath::resolve(&VirtualPath::root(), p).unwrap()
     }
 
-    fn setup() -> (TempDir, Jail) {
+    both_resolvers!(
+        symlinks_out_of_the_root_are_refused,
+        symlinks_inside_the_root_are_followed,
+        named_pipes_are_refused_without_blocking,
+        names_operations,
+        set_modified_returns_the_time_the_file_system_stored,
+        temp_files_vanish_unless_committed,
+        new_only_uploads_never_replace,
+        a_home_is_a_root_of_its_own,
+    );
+
+    fn setup(resolver: Resolver) -> (TempDir, Jail) {
         let dir = TempDir::new("jail");
         let root = dir.0.join("root");
         std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -486,13 +523,13 @@ pub(crate) mod tests {
         std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
         std::os::unix::fs::symlink("../secret", root.join("up")).unwrap();
         std::os::unix::fs::symlink("sub/file.txt", root.join("inner")).unwrap();
-        let jail = Jail::open(&root).unwrap();
+        let jail = Jail::open_with(&root, resolver).unwrap();
+        assert_eq!(jail.resolver(), resolver);
         (dir, jail)
     }
 
-    #[test]
-    fn symlinks_out_of_the_root_are_refused() {
-        let (_dir, jail) = setup();
+    fn symlinks_out_of_the_root_are_refused(resolver: Resolver) {
+        let (_dir, jail) = setup(resolver);
         for path in ["/etc/passwd", "/etc", "/up"] {
             let err = jail.open_read(&vp(path)).unwrap_err();
             assert_eq!(err.raw_os_error(), Some(libc::EXDEV), "{path}");
@@ -502,9 +539,8 @@ pub(crate) mod tests {
         assert!(!Path::new("/etc/new").exists());
     }
 
-    #[test]
-    fn symlinks_inside_the_root_are_followed() {
-        let (_dir, jail) = setup();
+    fn symlinks_inside_the_root_are_followed(resolver: Resolver) {
+        let (_dir, jail) = setup(resolver);
         let mut text = String::new();
         io::Read::read_to_string(&mut jail.open_read(&vp("/inner")).unwrap(), &mut text).unwrap();
         assert_eq!(text, "inside");
@@ -515,9 +551,8 @@ pub(crate) mod tests {
         );
     }
 
-    #[test]
-    fn named_pipes_are_refused_without_blocking() {
-        let (dir, jail) = setup();
+    fn named_pipes_are_refused_without_blocking(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
         let fifo = CString::new(dir.0.join("root/fifo").to_str().unwrap()).unwrap();
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
@@ -533,9 +568,8 @@ pub(crate) mod tests {
         jail.set_modified(&vp("/fifo"), 0).unwrap();
     }
 
-    #[test]
-    fn names_operations() {
-        let (dir, jail) = setup();
+    fn names_operations(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
         jail.make_dir(&vp("/new")).unwrap();
         assert!(root.join("new").is_dir());
@@ -562,9 +596,8 @@ pub(crate) mod tests {
         assert!(Path::new("/etc").is_dir());
     }
 
-    #[test]
-    fn set_modified_returns_the_time_the_file_system_stored() {
-        let (_dir, jail) = setup();
+    fn set_modified_returns_the_time_the_file_system_stored(resolver: Resolver) {
+        let (_dir, jail) = setup(resolver);
         let file = vp("/sub/file.txt");
         let stored = jail.set_modified(&file, 951_782_400).unwrap();
         assert_eq!(stored.modified, 951_782_400);
@@ -575,9 +608,8 @@ pub(crate) mod tests {
         assert_eq!(stored.size, 6);
     }
 
-    #[test]
-    fn temp_files_vanish_unless_committed() {
-        let (dir, jail) = setup();
+    fn temp_files_vanish_unless_committed(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
         let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
@@ -600,9 +632,8 @@ pub(crate) mod tests {
 
     /// An `upload` user's STOR never replaces: not a file there at open,
     /// nor one that appeared while the upload ran.
-    #[test]
-    fn new_only_uploads_never_replace() {
-        let (dir, jail) = setup();
+    fn new_only_uploads_never_replace(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
         let refused = TempFile::create(&jail, &vp("/sub/file.txt"), false);
         assert_eq!(
@@ -621,5 +652,24 @@ pub(crate) mod tests {
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");
+    }
+
+    /// A home resolves with its root's resolver, and `..` or a symlink that
+    /// leaves it is refused though it stays inside the served root.
+    fn a_home_is_a_root_of_its_own(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
+        let home = jail.home(&vp("/sub")).unwrap();
+        assert_eq!(home.resolver(), resolver);
+        std::os::unix::fs::symlink("../sub/file.txt", dir.0.join("root/sub/back")).unwrap();
+        assert_eq!(home.stat(&vp("/file.txt")).unwrap().size, 6);
+        assert_eq!(home.stat(&vp("/")).unwrap().kind, FileKind::Dir);
+        for (path, errno) in [
+            ("back", libc::EXDEV),
+            ("..", libc::EXDEV),
+            ("inner", libc::ENOENT),
+        ] {
+            let err = home.resolve(path, libc::O_PATH, 0).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(errno), "{path}");
+        }
     }
 }

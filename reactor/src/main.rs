@@ -2,11 +2,13 @@
 
 use std::ffi::OsString;
 use std::io::{self, BufRead};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::{debug, info, warn};
 use pocketftp_core::Config;
+use pocketftpd::activation;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
@@ -132,11 +134,25 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     sweep_stale_uploads(&jail);
     raise_open_file_limit();
     let settings = settings(options, users.is_some())?;
-    let listeners = Listeners {
-        plain: options.listen_addresses(),
-        implicit_tls: options.listen_tls.clone(),
+    let inherited = activation::listeners()?;
+    let listeners = if inherited.is_empty() {
+        Listeners {
+            plain: options.listen_addresses(),
+            implicit_tls: options.listen_tls.clone(),
+            inherited,
+        }
+    } else {
+        info!(
+            "socket activation: {} socket(s) from systemd; --listen and --listen-tls are not used",
+            inherited.len()
+        );
+        Listeners {
+            plain: Vec::new(),
+            implicit_tls: Vec::new(),
+            inherited,
+        }
     };
-    let mut server = Server::bind(&listeners, settings, jail).map_err(|e| e.to_string())?;
+    let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reloader(args, users.is_some()));
     if let Some(path) = &options.xferlog {
         let file = std::fs::OpenOptions::new()
@@ -149,6 +165,13 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");
+        let writes = options.anonymous_access.role() != "user" || options.users.is_some();
+        let reread: Vec<&Path> = [&options.users, &options.tls_cert, &options.tls_key]
+            .into_iter()
+            .flatten()
+            .map(|p| p.as_path())
+            .collect();
+        privileges::check_access(user, &options.root, writes, &reread);
     }
     if let (Some(users), Some(path)) = (users, &options.users) {
         let waker = server.waker().map_err(|e| e.to_string())?;

@@ -197,6 +197,8 @@ pub struct Options {
     /// a daemon that crashed, to start another on it. The caller keeps it
     /// (and so that daemon's guard) alive.
     pub root: Option<PathBuf>,
+    /// Environment variables set for the daemon (on top of the tests' own).
+    pub env: Vec<(String, String)>,
 }
 
 impl Options {
@@ -273,6 +275,7 @@ impl Daemon {
             cmd.arg("--idle-timeout").arg(s.to_string());
         }
         cmd.args(&opts.extra);
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
@@ -1103,6 +1106,24 @@ pub fn need_program(program: &str) -> bool {
 pub fn skip(why: &str) {
     assert!(std::env::var_os("CI").is_none(), "under CI: {why}");
     eprintln!("SKIPPED: {why}");
+}
+
+/// A small tree: nested folders, an empty file, a > 1 MiB file, a space.
+pub fn make_tree(dir: &Path, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let files: [(&str, usize); 6] = [
+        ("a.txt", 100),
+        ("empty.bin", 0),
+        ("sub/b c.bin", 70_000),
+        ("sub/café ö.txt", 12),
+        ("sub/deeper/big.bin", (1 << 20) + 3),
+        ("sub/deeper/z.txt", 1),
+    ];
+    for (rel, size) in files {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, rng.bytes(size)).unwrap();
+    }
 }
 
 /// Every regular file under `dir`, as (relative path, bytes), sorted.

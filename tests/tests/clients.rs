@@ -13,24 +13,6 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// A small tree: nested folders, an empty file, a > 1 MiB file, a space.
-fn make_tree(dir: &Path, seed: u64) {
-    let mut rng = Rng::new(seed);
-    let files: [(&str, usize); 6] = [
-        ("a.txt", 100),
-        ("empty.bin", 0),
-        ("sub/b c.bin", 70_000),
-        ("sub/café ö.txt", 12),
-        ("sub/deeper/big.bin", (1 << 20) + 3),
-        ("sub/deeper/z.txt", 1),
-    ];
-    for (rel, size) in files {
-        let p = dir.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, rng.bytes(size)).unwrap();
-    }
-}
-
 fn lftp(d: &Daemon, script: &str) -> Run {
     let full = format!(
         "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \

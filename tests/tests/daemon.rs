@@ -277,11 +277,42 @@ fn run_as_drops_root_after_binding() {
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return skip("--run-as needs the test to run as root");
     }
+    // A users file only root may read: fine at start-up, not on SIGHUP.
+    let users = TempDir::new("users");
+    let file = users.join("users");
+    std::fs::write(&file, format!("alice:{}:super\n", password_hash("pw"))).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let mut d = Daemon::with(Options {
         write: true,
-        extra: vec!["--run-as".into(), "nobody".into()],
+        extra: vec![
+            "--run-as".into(),
+            "nobody".into(),
+            "--users".into(),
+            file.to_str().unwrap().into(),
+            "--anonymous".into(),
+        ],
         ..Options::default()
     });
+    // Said plainly at start-up, not found out at the first upload (the
+    // port accepts before the switch, so wait for the lines).
+    wait_until(Duration::from_secs(5), || {
+        d.stderr().contains("running as nobody")
+    });
+    let stderr = d.stderr();
+    let root = d.root().display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "nobody cannot write to {root}: uploads and new folders will fail"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "nobody cannot read {}: SIGHUP will keep the old one",
+            file.display()
+        )),
+        "{stderr}"
+    );
     let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
     let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     assert!(
@@ -332,4 +363,59 @@ fn sighup_rereads_the_config_file_for_new_sessions() {
     );
     assert_eq!(banner(&d), "after");
     old.cmd_ok("NOOP", 200);
+}
+
+/// Socket activation as systemd does it (sd_listen_fds(3)): the listening
+/// socket arrives as descriptor 3 with LISTEN_FDS=1 and LISTEN_PID set to
+/// the daemon's own pid; the daemon serves on it and binds nothing itself.
+#[test]
+fn socket_activation_serves_on_the_passed_socket() {
+    let root = TempDir::new("activation");
+    std::fs::write(root.join("hello.txt"), b"hi").unwrap();
+    let port = free_port();
+    // python3 binds, puts the socket at descriptor 3, sets the variables and
+    // becomes the daemon (exec keeps the pid, as systemd's fork+exec does).
+    let script = r#"
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["LISTEN_FDS"] = "1"
+os.execv(sys.argv[2], sys.argv[2:])
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .arg(daemon_binary())
+        .arg("--root")
+        .arg(root.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let connected = wait_until(Duration::from_secs(10), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    let mut c = connected.then(|| Ctrl::connect(addr));
+    let result = c.as_mut().map(|c| {
+        c.expect_reply(220);
+        c.cmd_ok("USER anonymous", 331);
+        c.cmd_ok("PASS x", 230);
+        c.download("RETR hello.txt")
+    });
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(result.as_deref(), Some(&b"hi"[..]), "{stderr}");
+    assert!(
+        stderr.contains("socket activation: 1 socket(s) from systemd"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("52305"),
+        "bound the default port too: {stderr}"
+    );
 }

@@ -226,23 +226,6 @@ fn assert_curl_protected(run: &Run) {
     );
 }
 
-/// A small tree: a few files and a subfolder.
-fn make_tree(dir: &Path, seed: u64) {
-    let mut rng = Rng::new(seed);
-    let files: [(&str, usize); 5] = [
-        ("a.txt", 100),
-        ("empty.bin", 0),
-        ("b.bin", 70_000),
-        ("sub/c.bin", (1 << 20) + 3),
-        ("sub/d e.txt", 12),
-    ];
-    for (rel, size) in files {
-        let p = dir.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, rng.bytes(size)).unwrap();
-    }
-}
-
 fn lftp_tls(cert: &Cert, port: u16, script: &str) -> Run {
     // lftp (GnuTLS) verifies the self-signed certificate against
     // ssl:ca-file, host name included: GnuTLS matches the IP address

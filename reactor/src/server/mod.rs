@@ -39,6 +39,7 @@ use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS}
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
+use crate::activation::Inherited;
 use crate::jail::Jail;
 use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
@@ -94,6 +95,9 @@ pub struct Listeners {
     pub plain: Vec<SocketAddr>,
     /// Implicit FTPS: TLS from the first byte.
     pub implicit_tls: Vec<SocketAddr>,
+    /// Sockets systemd bound for us (socket activation); with them, the
+    /// addresses above are not bound.
+    pub inherited: Vec<Inherited>,
 }
 
 /// Re-reads the settings (the config file and flags) on SIGHUP.
@@ -140,17 +144,23 @@ pub struct Server {
 impl Server {
     /// Binds the listening sockets. `passwords` is started later with
     /// [`Server::waker`], once a users file is loaded.
-    pub fn bind(addresses: &Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
+    pub fn bind(addresses: Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
-        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
         let plain = addresses.plain.iter().map(|addr| (addr, false));
         let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
-        for (index, (addr, implicit_tls)) in plain.chain(implicit).enumerate() {
-            let mut listener = TcpListener::bind(*addr)
+        for (addr, implicit_tls) in plain.chain(implicit) {
+            let listener = TcpListener::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            bound.push((listener, implicit_tls));
+        }
+        let inherited = (addresses.inherited.into_iter())
+            .map(|i| (TcpListener::from_std(i.listener), i.implicit_tls));
+        let mut listeners = Vec::new();
+        for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
             let listener_token = token(index, Source::Daemon);
             (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
             let tls = if implicit_tls { " (implicit FTPS)" } else { "" };

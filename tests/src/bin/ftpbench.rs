@@ -7,9 +7,10 @@
 //! misbehaving server ends a run with an error instead of hanging it.
 //!
 //! ```text
-//! ftpbench WORKLOAD --addr 127.0.0.1:PORT [--user U --pass P] [options]
-//!   retr   --path P [--clients N] [--repeat R]   aggregate download MB/s
-//!   stor   --path P --size BYTES                  upload MB/s
+//! ftpbench WORKLOAD --addr 127.0.0.1:PORT [--user U --pass P] [--tls CERT.pem] [options]
+//!   retr   --path P [--clients N] [--repeat R] [--pid PID]
+//!                                                 aggregate download MB/s (server CPU s/GB)
+//!   stor   --path P --size BYTES [--pid PID]      upload MB/s (server CPU s/GB)
 //!   sessions [--threads N] [--secs S]             connect+USER+PASS+QUIT per s
 //!   small  --dir D [--count N]                    RETRs of f000.. per s, one session
 //!   list   --dir D [--count N]                    LIST round trip ms, entries
@@ -17,7 +18,22 @@
 //!   noop   --path P [--clients N] [--secs S]      NOOP p50/p99 under N looping RETRs
 //! ```
 //!
-//! MB is 10^6 bytes.
+//! MB is 10^6 bytes, GB 10^9.
+//!
+//! `--tls CERT.pem` makes every session explicit FTPS (RFC 4217): `AUTH TLS`
+//! and a handshake right after the greeting, then USER/PASS, `PBSZ 0` and
+//! `PROT P`, and every data connection a TLS client too, started after the
+//! 125/150 reply. The server must present exactly the certificate in
+//! CERT.pem (pinned: the bench's self-signed certificate is a CA, which a
+//! WebPKI verifier refuses as a server's own). Each session gets its own
+//! session cache, shared by its control and data connections: data
+//! connections resume the control connection's TLS session, as vsftpd
+//! (`require_ssl_reuse`) insists and curl or lftp do, while every login is a
+//! full handshake, as a new client's would be.
+//!
+//! With `--pid`, `retr` and `stor` also print the server's CPU time over the
+//! timed span (user + system of the process and all its descendants, so
+//! forking servers count every session's processes) per GB moved.
 
 use std::collections::HashMap;
 use std::fs;
@@ -27,6 +43,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::Resumption;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind, ProtocolVersion,
+    SignatureScheme, StreamOwned,
+};
 
 /// Longest wait for any single read, write or connect.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,6 +111,90 @@ struct Target {
     addr: SocketAddr,
     user: String,
     pass: String,
+    /// FTPS: the configuration each session's own is cloned from.
+    tls: Option<Arc<ClientConfig>>,
+}
+
+/// Trusts exactly one certificate: the one the bench made for every server.
+#[derive(Debug)]
+struct Pinned {
+    cert: CertificateDer<'static>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "not the pinned certificate".to_string(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A client configuration (ring; TLS 1.3 and 1.2) that trusts the first
+/// certificate in the PEM file `path`.
+fn tls_config(path: &str) -> Result<Arc<ClientConfig>> {
+    let cert = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("--tls {path}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--tls {path}: no certificate"))?
+        .map_err(|e| format!("--tls {path}: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned {
+        cert,
+        provider: provider.clone(),
+    });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 fn run(args: &[String]) -> Result<()> {
@@ -99,6 +209,14 @@ fn run(args: &[String]) -> Result<()> {
             .map_err(|e| format!("--addr: {e}"))?,
         user: o.str("user", Some("anonymous"))?,
         pass: o.str("pass", Some("bench@example.com"))?,
+        tls: match o.0.get("tls") {
+            Some(path) => Some(tls_config(path)?),
+            None => None,
+        },
+    };
+    let pid = match o.0.get("pid") {
+        Some(_) => Some(o.num("pid", None)?),
+        None => None,
     };
     match workload.as_str() {
         "retr" => retr(
@@ -106,8 +224,9 @@ fn run(args: &[String]) -> Result<()> {
             &o.str("path", None)?,
             o.num("clients", Some(1))?,
             o.num("repeat", Some(1))?,
+            pid,
         ),
-        "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?),
+        "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?, pid),
         "sessions" => sessions(&target, o.num("threads", Some(8))?, o.num("secs", Some(2))?),
         "small" => small(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
         "list" => list(&target, &o.str("dir", None)?, o.num("count", Some(5))?),
@@ -122,10 +241,101 @@ fn run(args: &[String]) -> Result<()> {
     }
 }
 
+/// A control or data connection: plain TCP, or TLS over it (client side).
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    /// Starts TLS on `tcp` as a client with `config`; the handshake happens
+    /// at the first read or write.
+    fn tls(config: &Arc<ClientConfig>, tcp: TcpStream) -> Result<Conn> {
+        let name = ServerName::IpAddress(tcp.peer_addr().map_err(|e| e.to_string())?.ip().into());
+        let conn = ClientConnection::new(config.clone(), name).map_err(|e| e.to_string())?;
+        Ok(Conn::Tls(Box::new(StreamOwned::new(conn, tcp))))
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => s.get_ref(),
+        }
+    }
+
+    /// Runs the TLS handshake now (a no-op for plain TCP).
+    fn handshake(&mut self) -> Result<()> {
+        if let Conn::Tls(s) = self {
+            while s.conn.is_handshaking() {
+                s.conn
+                    .complete_io(&mut s.sock)
+                    .map_err(|e| format!("TLS handshake: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this TLS connection resumed an earlier session; `None` for
+    /// plain TCP or before the handshake.
+    fn resumed(&self) -> Option<bool> {
+        match self {
+            Conn::Plain(_) => None,
+            Conn::Tls(s) => s.conn.handshake_kind().map(|k| k == HandshakeKind::Resumed),
+        }
+    }
+
+    /// Ends our sending side: a TLS `close_notify` first, then a TCP FIN.
+    fn finish(&mut self) -> Result<()> {
+        if let Conn::Tls(s) = self {
+            s.conn.send_close_notify();
+            s.flush().map_err(|e| format!("close_notify: {e}"))?;
+        }
+        self.tcp()
+            .shutdown(Shutdown::Write)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// What the data connections of one session did with TLS.
+#[derive(Default, Clone, Copy)]
+struct DataTls {
+    conns: u64,
+    resumed: u64,
+}
+
 /// One control connection: one socket (one fd, so 10,000 sessions fit under
 /// the 20,000-fd limit), written through the `BufReader`.
 struct Control {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Conn>,
+    /// FTPS: this session's configuration and session cache, for its data
+    /// connections.
+    tls: Option<Arc<ClientConfig>>,
+    data_tls: DataTls,
 }
 
 impl Control {
@@ -141,20 +351,80 @@ impl Control {
             .set_write_timeout(Some(TIMEOUT))
             .map_err(|e| e.to_string())?;
         let mut control = Control {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(Conn::Plain(stream)),
+            tls: None,
+            data_tls: DataTls::default(),
         };
         control.expect(220)?;
         Ok(control)
     }
 
     /// Connects and logs in; a server may accept USER alone (230) or ask for PASS (331).
+    /// With FTPS: `AUTH TLS` and the handshake first, `PBSZ 0` and `PROT P` after.
     fn login(t: &Target) -> Result<Control> {
         let mut c = Control::connect(t.addr)?;
+        if let Some(base) = &t.tls {
+            c.auth_tls(base)?;
+        }
         if c.cmd(&format!("USER {}", t.user))?.0 == 331 {
             c.send(&format!("PASS {}", t.pass))?;
             c.expect(230)?;
         }
+        if c.tls.is_some() {
+            for line in ["PBSZ 0", "PROT P"] {
+                match c.cmd(line)? {
+                    (200, _) => {}
+                    (_, text) => return Err(format!("{line}: {text}")),
+                }
+            }
+        }
         Ok(c)
+    }
+
+    /// `AUTH TLS`, then the handshake, with a fresh session cache of its own
+    /// (cloned from `base`): a full handshake, and a session for this
+    /// session's data connections to resume.
+    fn auth_tls(&mut self, base: &ClientConfig) -> Result<()> {
+        match self.cmd("AUTH TLS")? {
+            (234, _) => {}
+            (_, text) => return Err(format!("AUTH TLS: {text}")),
+        }
+        if !self.reader.buffer().is_empty() {
+            return Err("bytes after 234, before the TLS handshake".into());
+        }
+        let mut config = base.clone();
+        config.resumption = Resumption::in_memory_sessions(1);
+        let config = Arc::new(config);
+        // TLS over a second handle on the socket; the first closes with the
+        // plain reader it replaces, so a session still holds one descriptor.
+        let tcp = self
+            .reader
+            .get_ref()
+            .tcp()
+            .try_clone()
+            .map_err(|e| e.to_string())?;
+        let mut conn = Conn::tls(&config, tcp)?;
+        conn.handshake()?;
+        self.reader = BufReader::new(conn);
+        self.tls = Some(config);
+        Ok(())
+    }
+
+    /// The negotiated TLS version as a number (1.2, 1.3) and cipher suite
+    /// (its IANA number), `None` for plain FTP.
+    fn tls_params(&self) -> Option<(f64, u16)> {
+        match self.reader.get_ref() {
+            Conn::Tls(s) => {
+                let version = match s.conn.protocol_version() {
+                    Some(ProtocolVersion::TLSv1_3) => 1.3,
+                    Some(ProtocolVersion::TLSv1_2) => 1.2,
+                    _ => -1.0,
+                };
+                let suite = s.conn.negotiated_cipher_suite()?.suite();
+                Some((version, u16::from(suite)))
+            }
+            Conn::Plain(_) => None,
+        }
     }
 
     fn send(&mut self, line: &str) -> Result<()> {
@@ -200,10 +470,13 @@ impl Control {
     }
 
     /// Opens a passive data connection: EPSV, or PASV when EPSV is refused.
-    fn data(&mut self) -> Result<TcpStream> {
+    /// Under FTPS it is a TLS client whose handshake waits for its first
+    /// read or write, that is for the 125/150 reply.
+    fn data(&mut self) -> Result<Conn> {
         let peer = self
             .reader
             .get_ref()
+            .tcp()
             .peer_addr()
             .map_err(|e| e.to_string())?;
         let (code, text) = self.cmd("EPSV")?;
@@ -233,7 +506,18 @@ impl Control {
             .map_err(|e| e.to_string())?;
         s.set_write_timeout(Some(TIMEOUT))
             .map_err(|e| e.to_string())?;
-        Ok(s)
+        match &self.tls {
+            Some(config) => Conn::tls(config, s),
+            None => Ok(Conn::Plain(s)),
+        }
+    }
+
+    /// Counts a finished data connection's TLS handshake.
+    fn count_data(&mut self, data: &Conn) {
+        if let Some(resumed) = data.resumed() {
+            self.data_tls.conns += 1;
+            self.data_tls.resumed += u64::from(resumed);
+        }
     }
 
     /// Sends a command that opens the data connection and expects 125 or 150.
@@ -261,6 +545,7 @@ impl Control {
                 Err(e) => return Err(format!("{line}: data read: {e}")),
             }
         }
+        self.count_data(&data);
         drop(data);
         self.expect(226).map_err(|e| format!("{line}: {e}"))?;
         Ok(bytes)
@@ -278,7 +563,7 @@ impl Control {
         }
     }
 
-    fn quit(mut self) -> Result<()> {
+    fn quit(&mut self) -> Result<()> {
         self.send("QUIT")?;
         self.expect(221).map(drop)
     }
@@ -314,9 +599,42 @@ fn join_all<T>(handles: Vec<thread::JoinHandle<Result<T>>>) -> Result<Vec<T>> {
     first_err.map_or(Ok(out), Err)
 }
 
+/// Server CPU seconds so far, if `pid` was given.
+fn cpu_now(pid: Option<u64>) -> Result<Option<f64>> {
+    pid.map(cpu_tree_secs).transpose()
+}
+
+/// Prints the server's CPU time between `before` and now, per GB moved.
+fn print_cpu(pid: Option<u64>, before: Option<f64>, bytes: u64) -> Result<()> {
+    if let (Some(before), Some(after)) = (before, cpu_now(pid)?) {
+        let secs = after - before;
+        println!("cpu_s={secs:.2}");
+        println!("cpu_s_per_gb={:.3}", secs / (bytes.max(1) as f64 / 1e9));
+    }
+    Ok(())
+}
+
+/// FTPS facts of a run: the control connection's TLS version and cipher
+/// suite, and how many data connections resumed their control connection's
+/// session.
+fn print_tls(controls: &[Control]) {
+    let Some((version, suite)) = controls.first().and_then(Control::tls_params) else {
+        return;
+    };
+    println!("tls_version={version}");
+    println!("tls_suite={suite}");
+    let conns: u64 = controls.iter().map(|c| c.data_tls.conns).sum();
+    let resumed: u64 = controls.iter().map(|c| c.data_tls.resumed).sum();
+    println!("data_tls_conns={conns}");
+    println!("data_tls_resumed={resumed}");
+}
+
 /// `clients` sessions log in, then all RETR `path` `repeat` times at once.
 /// Logins are outside the timed span: this row measures data throughput.
-fn retr(t: &Target, path: &str, clients: u64, repeat: u64) -> Result<()> {
+/// Sessions stay open until the last transfer ends, so the server's CPU time
+/// (with `pid`) covers the transfers alone, not logins nor teardowns.
+fn retr(t: &Target, path: &str, clients: u64, repeat: u64, pid: Option<u64>) -> Result<()> {
+    // Twice: once all have logged in (the CPU count starts), then to go.
     let barrier = Arc::new(Barrier::new(clients as usize + 1));
     let handles: Vec<_> = (0..clients)
         .map(|_| {
@@ -324,16 +642,19 @@ fn retr(t: &Target, path: &str, clients: u64, repeat: u64) -> Result<()> {
             thread::spawn(move || {
                 let login = Control::login(&t).and_then(|mut c| c.binary().map(|_| c));
                 barrier.wait();
+                barrier.wait();
                 let mut c = login?;
                 let mut buf = vec![0u8; CHUNK];
                 let mut bytes = 0;
                 for _ in 0..repeat {
                     bytes += c.retr(&path, &mut buf)?;
                 }
-                Ok((bytes, Instant::now()))
+                Ok((bytes, Instant::now(), c))
             })
         })
         .collect();
+    barrier.wait();
+    let cpu = cpu_now(pid)?;
     barrier.wait();
     let start = Instant::now();
     let done = join_all(handles)?;
@@ -341,15 +662,19 @@ fn retr(t: &Target, path: &str, clients: u64, repeat: u64) -> Result<()> {
     let bytes = done.iter().map(|d| d.0).sum();
     println!("bytes={bytes}");
     println!("mbps={:.1}", mbps(bytes, end - start));
+    print_cpu(pid, cpu, bytes)?;
+    let controls: Vec<Control> = done.into_iter().map(|d| d.2).collect();
+    print_tls(&controls);
     Ok(())
 }
 
 /// One session uploads `size` bytes to `path`, timed from STOR to its 226.
-fn stor(t: &Target, path: &str, size: u64) -> Result<()> {
+fn stor(t: &Target, path: &str, size: u64, pid: Option<u64>) -> Result<()> {
     let mut c = Control::login(t)?;
     c.binary()?;
     let buf: Vec<u8> = (0..CHUNK).map(|i| (i * 7 + 13) as u8).collect();
     let mut data = c.data()?;
+    let cpu = cpu_now(pid)?;
     let start = Instant::now();
     c.start_transfer(&format!("STOR {path}"))?;
     let mut left = size;
@@ -359,15 +684,18 @@ fn stor(t: &Target, path: &str, size: u64) -> Result<()> {
             .map_err(|e| format!("data write: {e}"))?;
         left -= n as u64;
     }
-    data.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+    data.finish()?;
     // Wait for the server to close its side too, then for the 226.
     let _ = data.read(&mut [0u8; 1]);
+    c.count_data(&data);
     drop(data);
     c.expect(226)?;
     let elapsed = start.elapsed();
-    c.quit()?;
     println!("bytes={size}");
     println!("mbps={:.1}", mbps(size, elapsed));
+    print_cpu(pid, cpu, size)?;
+    c.quit()?;
+    print_tls(&[c]);
     Ok(())
 }
 
@@ -435,8 +763,16 @@ fn list(t: &Target, dir: &str, count: u64) -> Result<()> {
     Ok(())
 }
 
-/// Sum of `Pss` over `pid` and all its descendants, in KiB.
-fn pss_tree_kib(pid: u64) -> Result<u64> {
+/// The fields of `/proc/PID/stat` after the command name, from field 3 (state) on.
+fn proc_stat(pid: u64) -> Option<Vec<String>> {
+    // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// `pid` and all its descendants.
+fn process_tree(pid: u64) -> Result<Vec<u64>> {
     let mut parents: HashMap<u64, Vec<u64>> = HashMap::new();
     for entry in fs::read_dir("/proc").map_err(|e| e.to_string())?.flatten() {
         let Some(child) = entry
@@ -446,21 +782,23 @@ fn pss_tree_kib(pid: u64) -> Result<u64> {
         else {
             continue;
         };
-        // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces.
-        let Ok(stat) = fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().nth(1))
-            .and_then(|p| p.parse().ok());
+        let ppid = proc_stat(child).and_then(|f| f.get(1)?.parse().ok());
         if let Some(ppid) = ppid {
             parents.entry(ppid).or_default().push(child);
         }
     }
-    let (mut total, mut stack) = (0, vec![pid]);
+    let (mut tree, mut stack) = (Vec::new(), vec![pid]);
     while let Some(p) = stack.pop() {
+        tree.push(p);
+        stack.extend(parents.get(&p).into_iter().flatten());
+    }
+    Ok(tree)
+}
+
+/// Sum of `Pss` over `pid` and all its descendants, in KiB.
+fn pss_tree_kib(pid: u64) -> Result<u64> {
+    let mut total = 0;
+    for p in process_tree(pid)? {
         // A process that exits meanwhile simply adds nothing.
         if let Ok(rollup) = fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
             total += rollup
@@ -469,9 +807,30 @@ fn pss_tree_kib(pid: u64) -> Result<u64> {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
                 .unwrap_or(0);
         }
-        stack.extend(parents.get(&p).into_iter().flatten());
     }
     Ok(total)
+}
+
+/// CPU seconds (user + system) that `pid` and its descendants have used:
+/// for each live process its own time and that of the children it reaped
+/// (utime, stime, cutime, cstime), so a forking server's finished sessions
+/// count too. A process's figures cover all its threads.
+fn cpu_tree_secs(pid: u64) -> Result<f64> {
+    /// `USER_HZ`, the unit of these fields, is 100 on every Linux ABI.
+    const TICKS_PER_SEC: f64 = 100.0;
+    let mut ticks = 0u64;
+    for p in process_tree(pid)? {
+        if let Some(f) = proc_stat(p) {
+            // Fields 14-17 of stat, counted from 3 here.
+            ticks += f
+                .get(11..15)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    Ok(ticks as f64 / TICKS_PER_SEC)
 }
 
 /// Round trips of `n` NOOPs on `c`, sorted.

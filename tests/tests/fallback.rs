@@ -1,0 +1,226 @@
+//! The path-traversal cases of `errors.rs`, `edges.rs` and `accounts.rs`
+//! against a daemon that resolves paths without `openat2(2)`, one
+//! component at a time (issue 16: kernels before 5.6, qemu-user, seccomp
+//! filters). `POCKETFTPD_FORCE_FALLBACK_RESOLVER=1`, a test-only switch,
+//! makes the daemon take that path on any kernel; every reply must be the
+//! one the `openat2` path gives. A few cases beyond those files (`..` and
+//! absolute targets inside the root) run against both resolvers.
+//!
+//! The whole suite can run on the fallback too: set the variable for
+//! `cargo test`, and every daemon inherits it.
+
+use pocketftpd_tests::*;
+use std::fs;
+use std::os::unix::fs::symlink;
+
+const FORCE: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
+
+/// A daemon on the fallback resolver, which it says in its log.
+fn fallback(opts: Options) -> Daemon {
+    let mut env = opts.env.clone();
+    env.push((FORCE.to_owned(), "1".to_owned()));
+    let d = Daemon::with(Options { env, ..opts });
+    let log = d.stderr();
+    assert!(
+        log.contains("paths resolved with openat(2), one component at a time"),
+        "{log}"
+    );
+    d
+}
+
+/// A daemon on whatever resolver the kernel offers (`openat2` here).
+fn probed(opts: Options) -> Daemon {
+    let mut env = opts.env.clone();
+    env.push((FORCE.to_owned(), "0".to_owned()));
+    Daemon::with(Options { env, ..opts })
+}
+
+/// As `errors::paths_never_leave_the_root`.
+#[test]
+fn paths_never_leave_the_root() {
+    let d = fallback(Options::default());
+    d.put("etc/passwd", b"decoy inside the root");
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    for path in [
+        "../../etc/passwd",
+        "/../../../etc/passwd",
+        "../../../../../../etc/passwd",
+        "etc/../../etc/passwd",
+    ] {
+        assert_eq!(
+            c.download(&format!("RETR {path}")),
+            b"decoy inside the root",
+            "RETR {path}"
+        );
+        assert_eq!(c.cmd_ok(&format!("SIZE {path}"), 213).lines[0], "213 21");
+    }
+    for up in ["CWD ../../..", "CWD ..", "CDUP"] {
+        c.cmd_ok(up, 250);
+        assert!(c.cmd_ok("PWD", 257).lines[0].starts_with("257 \"/\""));
+    }
+    c.cmd_ok("CWD etc", 250);
+    c.cmd_ok("CWD ../../../..", 250);
+    assert!(c.cmd_ok("PWD", 257).lines[0].starts_with("257 \"/\""));
+    let listing = String::from_utf8(c.download("NLST")).unwrap();
+    assert_eq!(listing.trim_end(), "etc");
+}
+
+/// As `errors::symlinks_out_of_the_root_are_refused`.
+#[test]
+fn symlinks_out_of_the_root_are_refused() {
+    let d = fallback(Options::default());
+    symlink("/etc", d.root().join("etc-link")).unwrap();
+    symlink("/etc/hostname", d.root().join("host-link")).unwrap();
+    let outside = d.scratch().join("secret.txt");
+    fs::write(&outside, b"secret").unwrap();
+    symlink(&outside, d.root().join("secret-link")).unwrap();
+    let mut c = d.login();
+    c.cmd_ok("CWD etc-link", 550);
+    assert!(c.cmd_ok("PWD", 257).lines[0].starts_with("257 \"/\""));
+    c.cmd_ok("SIZE secret-link", 550);
+    c.cmd_ok("SIZE etc-link/passwd", 550);
+    c.cmd_ok("MDTM secret-link", 550);
+    for line in [
+        "RETR etc-link/passwd",
+        "RETR host-link",
+        "RETR secret-link",
+        "LIST etc-link",
+        "NLST etc-link",
+        "MLSD etc-link",
+    ] {
+        let r = c.transfer_reply(line);
+        assert_eq!(r.code, 550, "{line}: {:?}", r.lines);
+    }
+    c.cmd_ok("NOOP", 200);
+}
+
+/// As `edges::symlinks_out_of_the_root_are_refused_for_writes`.
+#[test]
+fn symlinks_out_of_the_root_are_refused_for_writes() {
+    let mut d = fallback(Options::write());
+    let outside = d.scratch();
+    fs::write(outside.join("victim.txt"), b"outside").unwrap();
+    symlink(&outside, d.root().join("out-dir")).unwrap();
+    symlink(outside.join("victim.txt"), d.root().join("out-file")).unwrap();
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    for line in [
+        "STOR out-dir/new.txt",
+        "STOR out-dir/victim.txt",
+        "APPE out-file",
+        "APPE out-dir/victim.txt",
+    ] {
+        let r = c.transfer_reply(line);
+        assert_eq!(r.code, 550, "{line}: {:?}", r.lines);
+    }
+    c.cmd_ok("DELE out-dir/victim.txt", 550);
+    c.cmd_ok("MKD out-dir/sub", 550);
+    c.cmd_ok("RNFR out-dir/victim.txt", 550);
+    if c.cmd_any("RNFR out-file", &[350, 550]).code == 350 {
+        c.cmd_any("RNTO out-dir/renamed.txt", &[550, 553]);
+    }
+    assert_eq!(dir_names(&outside), ["victim.txt"]);
+    assert_eq!(fs::read(outside.join("victim.txt")).unwrap(), b"outside");
+    d.put("inside.txt", b"in");
+    c.cmd_ok("RNFR inside.txt", 350);
+    c.cmd_ok("RNTO ../../../escaped.txt", 250);
+    assert_eq!(fs::read(d.root().join("escaped.txt")).unwrap(), b"in");
+    d.assert_alive();
+}
+
+/// As `edges::symlinks_inside_the_root_are_followed`.
+#[test]
+fn symlinks_inside_the_root_are_followed() {
+    let d = fallback(Options::default());
+    d.put("real/file.txt", b"real body");
+    symlink("real/file.txt", d.root().join("file-link")).unwrap();
+    symlink("real", d.root().join("dir-link")).unwrap();
+    let mut c = d.login();
+    assert_eq!(c.cmd_ok("SIZE file-link", 213).lines[0], "213 9");
+    assert_eq!(c.download("RETR file-link"), b"real body");
+    assert_eq!(c.download("RETR dir-link/file.txt"), b"real body");
+    c.cmd_ok("CWD dir-link", 250);
+    assert_eq!(c.download("RETR file.txt"), b"real body");
+}
+
+/// As `accounts::a_home_cannot_be_left`: a home is the user's `/`.
+#[test]
+fn a_home_cannot_be_left() {
+    let root = TempDir::new("fallback-home");
+    fs::write(root.join("secret.txt"), b"top secret").unwrap();
+    let home = root.join("homes/ann");
+    fs::create_dir_all(home.join("docs")).unwrap();
+    fs::write(home.join("docs/a.txt"), b"ann's").unwrap();
+    symlink("../../secret.txt", home.join("up.txt")).unwrap();
+    symlink(root.join("secret.txt"), home.join("abs.txt")).unwrap();
+    symlink("docs/a.txt", home.join("inside.txt")).unwrap();
+    let users = TempDir::new("fallback-users");
+    let hash = password_hash("pw");
+    fs::write(users.join("users"), format!("ann:{hash}:user:homes/ann\n")).unwrap();
+    let users = users.join("users").to_str().unwrap().to_owned();
+    let d = fallback(Options {
+        root: Some(root.path().to_path_buf()),
+        extra: vec!["--users".into(), users, "--login-delay".into(), "0".into()],
+        ..Options::default()
+    });
+    let mut c = d.connect();
+    c.cmd_ok("USER ann", 331);
+    c.cmd_ok("PASS pw", 230);
+    c.cmd_ok("CWD ../..", 250);
+    c.cmd_ok("SIZE docs/a.txt", 213);
+    for outside in [
+        "../secret.txt",
+        "/secret.txt",
+        "../../secret.txt",
+        "up.txt",
+        "abs.txt",
+    ] {
+        let r = c.cmd(&format!("SIZE {outside}"));
+        assert_eq!(r.code, 550, "SIZE {outside}: {}", r.full());
+    }
+    assert_eq!(c.download("RETR inside.txt"), b"ann's");
+    assert_eq!(c.transfer_reply("RETR up.txt").code, 550);
+    let names = String::from_utf8(c.download("NLST /")).unwrap();
+    assert!(
+        !names.contains("secret") && !names.contains("homes"),
+        "{names}"
+    );
+}
+
+/// Links that climb with `..` and come back are followed, and so is a chain
+/// of 40; one that climbs out, an absolute one (even naming a file inside
+/// the root), a loop and a chain of 41 are refused: the same replies from
+/// both resolvers.
+#[test]
+fn links_with_dot_dot_absolute_targets_and_loops_answer_alike() {
+    for start in [fallback as fn(Options) -> Daemon, probed] {
+        let d = start(Options::default());
+        d.put("real/deeper/file.txt", b"deep body");
+        let root = d.root();
+        symlink("../real/deeper/file.txt", root.join("real/back")).unwrap();
+        symlink("../../real/back", root.join("real/deeper/twice")).unwrap();
+        symlink("../..", root.join("real/deeper/above")).unwrap();
+        symlink("../../..", root.join("real/deeper/out")).unwrap();
+        symlink(root.join("real/deeper/file.txt"), root.join("absolute")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        symlink("real/deeper/file.txt", root.join("l0")).unwrap();
+        for n in 1..=40 {
+            symlink(format!("l{}", n - 1), root.join(format!("l{n}"))).unwrap();
+        }
+        let mut c = d.login();
+        for path in ["real/back", "real/deeper/twice", "l39"] {
+            assert_eq!(c.cmd_ok(&format!("SIZE {path}"), 213).lines[0], "213 9");
+        }
+        assert_eq!(c.download("RETR real/deeper/twice"), b"deep body");
+        c.cmd_ok("CWD real/deeper/above/real", 250);
+        for path in ["/real/deeper/out", "/absolute", "/loop", "/l40"] {
+            c.cmd_ok(&format!("SIZE {path}"), 550);
+            assert_eq!(
+                c.transfer_reply(&format!("RETR {path}")).code,
+                550,
+                "{path}"
+            );
+        }
+    }
+}
