@@ -52,13 +52,19 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// of another architecture), else [`daemon_binary`]. Every test starts the
 /// daemon through this, never through the path alone.
 pub fn daemon_command() -> Command {
+    let argv = daemon_argv();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
+/// The words that start the daemon, before its options: `POCKETFTPD_CMD`'s,
+/// or just [`daemon_binary`]. For a test that must `exec` the daemon itself
+/// (socket activation).
+pub fn daemon_argv() -> Vec<std::ffi::OsString> {
     match wrapper_command() {
-        Some(words) => {
-            let mut cmd = Command::new(&words[0]);
-            cmd.args(&words[1..]);
-            cmd
-        }
-        None => Command::new(daemon_binary()),
+        Some(words) => words.iter().map(Into::into).collect(),
+        None => vec![daemon_binary().into()],
     }
 }
 

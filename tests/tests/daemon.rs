@@ -294,10 +294,9 @@ fn run_as_drops_root_after_binding() {
         ..Options::default()
     });
     // Said plainly at start-up, not found out at the first upload (the
-    // port accepts before the switch, so wait for the lines).
-    wait_until(Duration::from_secs(5), || {
-        d.stderr().contains("running as nobody")
-    });
+    // port accepts before the switch, so wait for the lines: they come
+    // before "serving", which may lag under an emulator).
+    wait_until(Duration::from_secs(5), || d.stderr().contains("serving "));
     let stderr = d.stderr();
     let root = d.root().display().to_string();
     assert!(
@@ -374,7 +373,8 @@ fn socket_activation_serves_on_the_passed_socket() {
     std::fs::write(root.join("hello.txt"), b"hi").unwrap();
     let port = free_port();
     // python3 binds, puts the socket at descriptor 3, sets the variables and
-    // becomes the daemon (exec keeps the pid, as systemd's fork+exec does).
+    // becomes the daemon (exec keeps the pid, as systemd's fork+exec does;
+    // execvp: POCKETFTPD_CMD may name its emulator without a path).
     let script = r#"
 import os, socket, sys
 s = socket.socket()
@@ -385,11 +385,11 @@ os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
 os.environ["LISTEN_PID"] = str(os.getpid())
 os.environ["LISTEN_FDS"] = "1"
-os.execv(sys.argv[2], sys.argv[2:])
+os.execvp(sys.argv[2], sys.argv[2:])
 "#;
     let mut child = Command::new("python3")
         .args(["-c", script, &port.to_string()])
-        .arg(daemon_binary())
+        .args(daemon_argv())
         .arg("--root")
         .arg(root.path())
         .stderr(std::process::Stdio::piped())
