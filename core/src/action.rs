@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::glob::Glob;
 use crate::path::VirtualPath;
 use crate::xferlog::TransferRecord;
 
@@ -18,8 +19,30 @@ pub enum ListFormat {
     Machine,
 }
 
+/// A glob in the last component of a `LIST`, `NLST` or `STAT` path: the
+/// listing shows the entries of the folder that match it (none is an empty
+/// listing, not an error).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ListPattern {
+    pub glob: Glob,
+    /// Put before each name of an `NLST` listing: the folder part of the
+    /// client's argument (`pub/` for `NLST pub/*.txt`), so that the names
+    /// can be fed back to `RETR`, as `mget` does and vsftpd answers. Empty
+    /// for `LIST`, `MLSD` and `STAT`, whose lines carry bare names.
+    pub prefix: String,
+}
+
+impl ListPattern {
+    /// Whether the entry `name` is listed: it matches the glob, or it is
+    /// the pattern itself, so that a file whose name holds `*`, `?` or
+    /// `[` can still be named.
+    pub fn shows(&self, name: &[u8]) -> bool {
+        name == self.glob.as_str().as_bytes() || self.glob.matches(name)
+    }
+}
+
 /// How [`Action::Open`] opens its path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OpenMode {
     /// RETR: read from `offset` (REST). An offset beyond the end is
     /// `Failed(BadOffset)`.
@@ -36,8 +59,13 @@ pub enum OpenMode {
     /// (reported in `Opened::unique_name`).
     CreateUnique,
     /// LIST / NLST / MLSD of a folder (or of a single file). `writable` says
-    /// whether MLSD may advertise write permission facts.
-    List { format: ListFormat, writable: bool },
+    /// whether MLSD may advertise write permission facts. With a `pattern`,
+    /// `path` must be a folder and only its entries that match are listed.
+    List {
+        format: ListFormat,
+        writable: bool,
+        pattern: Option<ListPattern>,
+    },
 }
 
 /// A request from the session to its caller.
@@ -85,8 +113,13 @@ pub enum Action {
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
-    /// about `max_bytes`. Answer: `Listing` or `Failed`.
-    ListToControl { path: VirtualPath, max_bytes: usize },
+    /// about `max_bytes`; with a `pattern`, of the entries of the folder
+    /// `path` that match it. Answer: `Listing` or `Failed`.
+    ListToControl {
+        path: VirtualPath,
+        max_bytes: usize,
+        pattern: Option<ListPattern>,
+    },
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.
     VerifyPassword { user: String, password: String },

@@ -100,7 +100,7 @@ mod timers;
 mod xferlog;
 
 pub use access::Access;
-pub use action::{Action, ListFormat, OpenMode};
+pub use action::{Action, ListFormat, ListPattern, OpenMode};
 pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
 pub use glob::Glob;

@@ -2,7 +2,7 @@
 //! [`Metadata`]. Pure functions: the reactor reads the folder in bounded
 //! batches and calls [`write_entry`] for each entry.
 
-use crate::action::ListFormat;
+use crate::action::{ListFormat, ListPattern};
 use crate::event::{FileKind, Metadata};
 use crate::time::CivilTime;
 
@@ -37,6 +37,32 @@ pub fn write_entry(
     out.extend_from_slice(name);
     out.extend_from_slice(b"\r\n");
     true
+}
+
+/// [`write_entry`] for an entry of a folder listed through `pattern` (if
+/// any): an entry it does not show is skipped (false), and an `NLST` name
+/// gets the pattern's prefix. The reactor and the simulation both list
+/// through here, so they filter alike.
+pub fn write_listed(
+    out: &mut Vec<u8>,
+    format: ListFormat,
+    writable: bool,
+    pattern: Option<&ListPattern>,
+    name: &[u8],
+    meta: &Metadata,
+    now: i64,
+) -> bool {
+    match pattern {
+        None => write_entry(out, format, writable, name, meta, now),
+        Some(p) if !p.shows(name) => false,
+        Some(p) if p.prefix.is_empty() || format != ListFormat::Names => {
+            write_entry(out, format, writable, name, meta, now)
+        }
+        Some(p) => {
+            let full = [p.prefix.as_bytes(), name].concat();
+            write_entry(out, format, writable, &full, meta, now)
+        }
+    }
 }
 
 /// Appends the RFC 3659 facts for one entry, each ending in `;`

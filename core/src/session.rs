@@ -15,10 +15,11 @@ use std::time::Instant;
 use log::{info, warn};
 
 use crate::access::Access;
-use crate::action::{Action, ListFormat, OpenMode};
+use crate::action::{Action, ListFormat, ListPattern, OpenMode};
 use crate::command::{self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType};
 use crate::config::Config;
 use crate::event::{ErrorKind, Event, FileKind, Metadata};
+use crate::glob::Glob;
 use crate::line::{Line, LineReader};
 use crate::listing;
 use crate::path::{PathError, VirtualPath};
@@ -568,9 +569,11 @@ impl Session {
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
+                    let (folder, pattern) = split_glob(arg, &path, false);
                     let list = Action::ListToControl {
-                        path: path.clone(),
+                        path: folder,
                         max_bytes: STATUS_LISTING_CAP,
+                        pattern,
                     };
                     self.ask(list, Awaiting::StatusListing(path));
                 }
@@ -801,8 +804,8 @@ impl Session {
     // --- transfers ---
 
     fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
-        if self.config.tls_required && !self.security.private_data {
-            return self.reply(521, "Data connections must be protected: use PROT P.");
+        if !self.data_protection_ok() {
+            return;
         }
         let writes = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
         let path = if writes {
@@ -810,9 +813,30 @@ impl Session {
         } else {
             self.resolve(arg)
         };
-        let Some(path) = path else {
-            return;
-        };
+        if let Some(path) = path {
+            self.open_for_transfer(now, kind, path, mode);
+        }
+    }
+
+    /// Whether a transfer may go over this data protection level; answers
+    /// `521` when `--tls-required` wants `PROT P` first.
+    fn data_protection_ok(&mut self) -> bool {
+        let ok = !self.config.tls_required || self.security.private_data;
+        if !ok {
+            self.reply(521, "Data connections must be protected: use PROT P.");
+        }
+        ok
+    }
+
+    /// Asks for the source or sink of a transfer of `path`, once a data
+    /// connection is set up.
+    fn open_for_transfer(
+        &mut self,
+        now: Instant,
+        kind: TransferKind,
+        path: VirtualPath,
+        mode: OpenMode,
+    ) {
         if self.data == Data::None {
             return self.reply(425, "Use PORT or PASV first.");
         }
@@ -835,11 +859,24 @@ impl Session {
     }
 
     fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
+        if !self.data_protection_ok() {
+            return;
+        }
+        let arg = arg.unwrap_or(".");
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        // MLSD lists a folder (RFC 3659): no client sends it a glob.
+        let (folder, pattern) = match format {
+            ListFormat::Machine => (path, None),
+            _ => split_glob(arg, &path, format == ListFormat::Names),
+        };
         let mode = OpenMode::List {
             format,
             writable: self.may_write(),
+            pattern,
         };
-        self.cmd_transfer(now, TransferKind::List, arg.unwrap_or("."), mode);
+        self.open_for_transfer(now, TransferKind::List, folder, mode);
     }
 
     fn on_opened(
@@ -1256,6 +1293,41 @@ fn answered_during_transfer(line: &Line) -> bool {
         ),
         Line::Discard => true,
         Line::TooLong | Line::NotCrlf => false,
+    }
+}
+
+/// Where a listing of `path` (as the client wrote it: `arg`) looks: at
+/// `path` itself, or — when its last component is a glob — at the folder
+/// holding it, through the pattern. A last component without wildcards is
+/// looked up as it is, exactly as before globs existed. `names` (NLST):
+/// the listed names carry the folder part of `arg`.
+fn split_glob(arg: &str, path: &VirtualPath, names: bool) -> (VirtualPath, Option<ListPattern>) {
+    let Some(glob) = Glob::new(path.file_name()) else {
+        return (path.clone(), None);
+    };
+    let folder = path.parent();
+    let prefix = if names {
+        nlst_prefix(arg, glob.as_str(), &folder)
+    } else {
+        String::new()
+    };
+    (folder, Some(ListPattern { glob, prefix }))
+}
+
+/// The folder part of an NLST argument that ends in the glob: `pub/` for
+/// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
+/// will ask for them. If `.` or `..` followed the glob in `arg`, the
+/// folder's absolute path instead.
+fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
+    let trimmed = arg.trim_end_matches('/');
+    let (written, last) = match trimmed.rfind('/') {
+        Some(cut) => (&trimmed[..=cut], &trimmed[cut + 1..]),
+        None => ("", trimmed),
+    };
+    match (last == glob, folder.is_root()) {
+        (true, _) => written.to_owned(),
+        (false, true) => "/".to_owned(),
+        (false, false) => format!("{folder}/"),
     }
 }
 

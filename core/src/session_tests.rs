@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
-use crate::{Action, Config, ErrorKind, OpenMode, VirtualPath};
+use crate::{Action, Config, ErrorKind, Glob, ListFormat, ListPattern, OpenMode, VirtualPath};
 
 const LOGIN: Op<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
@@ -903,4 +903,107 @@ fn a_failed_data_handshake_ends_only_the_transfer() {
         [220, 234, 200, 200, 331, 230, 227, 150, 426, 200]
     );
     assert!(h.text().contains("426 TLS on the data connection failed"));
+}
+
+fn pictures() -> MemFs {
+    files()
+        .with_file("/pub/a.jpg", b"1")
+        .with_file("/pub/b.jpg", b"22")
+        .with_file("/pub/c[1].txt", b"")
+        .with_file("/pub/c1.txt", b"")
+}
+
+/// Issue 15: `mget *.jpg` sends `NLST *.jpg`; LIST, NLST and STAT expand
+/// a glob in the last component; no match is an empty listing.
+#[test]
+fn globs_in_list_nlst_and_stat() {
+    let h = run_both(
+        &Config::default(),
+        &pictures(),
+        &[
+            LOGIN,
+            Send(b"PASV\r\nNLST pub/*.jpg\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"CWD pub\r\nPASV\r\nNLST *.jpg\r\n"),
+            ConnectData("127.0.0.1:40002"),
+            Send(b"PASV\r\nLIST -l [!a].jp?\r\n"),
+            ConnectData("127.0.0.1:40003"),
+            Send(b"PASV\r\nNLST *.png\r\n"),
+            ConnectData("127.0.0.1:40004"),
+            Send(b"PASV\r\nNLST nowhere/*.jpg\r\n"),
+            Send(b"STAT *.jpg\r\nSTAT x*\r\nSTAT c[1].txt\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [
+            227, 150, 226, 250, 227, 150, 226, 227, 150, 226, 227, 150, 226, 227, 550, 213, 213,
+            213
+        ]
+    );
+    assert_eq!(h.downloads[0], b"pub/a.jpg\r\npub/b.jpg\r\n");
+    assert_eq!(h.downloads[1], b"a.jpg\r\nb.jpg\r\n");
+    let long = String::from_utf8(h.downloads[2].clone()).unwrap();
+    assert_eq!(
+        long,
+        "-rw-r--r--   1 ftp      ftp                 2 Nov 25 02:00 b.jpg\r\n"
+    );
+    assert_eq!(h.downloads[3], b"");
+    let text = h.text();
+    assert!(
+        text.contains("213-Status of /pub/*.jpg:\r\n -rw-r--r--"),
+        "{text}"
+    );
+    assert!(text.contains(" a.jpg\r\n -rw-r--r--"), "{text}");
+    assert!(text.contains("213-Status of /pub/x*:\r\n213 End of status.\r\n"));
+    // The file named with brackets, and the one its brackets match.
+    assert!(text.contains(" c1.txt\r\n -rw"), "{text}");
+    assert!(text.contains(" c[1].txt\r\n213 End"), "{text}");
+    assert!(h.actions.contains(&Action::Open {
+        path: path("/pub"),
+        mode: OpenMode::List {
+            format: ListFormat::Names,
+            writable: false,
+            pattern: Some(ListPattern {
+                glob: Glob::new("*.jpg").unwrap(),
+                prefix: "pub/".to_owned(),
+            }),
+        },
+    }));
+}
+
+/// A last component without wildcards is looked up as it is; MLSD takes
+/// no glob; NLST names keep the folder part the client wrote.
+#[test]
+fn plain_names_and_mlsd_are_not_globbed() {
+    let h = run_both(
+        &Config::default(),
+        &pictures().with_dir("/x*"),
+        &[
+            LOGIN,
+            Send(b"PASV\r\nNLST pub/c[1\r\n"),
+            Send(b"PASV\r\nMLSD x*\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"PASV\r\nNLST /pub//?.jpg\r\n"),
+            ConnectData("127.0.0.1:40002"),
+            Send(b"PASV\r\nNLST pub/*.jpg/.\r\n"),
+            ConnectData("127.0.0.1:40003"),
+            Send(b"PASV\r\nLIST hello.txt/*\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 550, 227, 150, 226, 227, 150, 226, 227, 150, 226, 227, 550]
+    );
+    assert_eq!(h.downloads[0], b"");
+    assert_eq!(h.downloads[1], b"/pub//a.jpg\r\n/pub//b.jpg\r\n");
+    assert_eq!(h.downloads[2], b"/pub/a.jpg\r\n/pub/b.jpg\r\n");
+    let mlsd = h.actions.iter().find_map(|a| match a {
+        Action::Open {
+            path,
+            mode: OpenMode::List { pattern, .. },
+        } => Some((path.as_str().to_owned(), pattern.clone())),
+        _ => None,
+    });
+    assert_eq!(mlsd, Some(("/pub/c[1".to_owned(), None)));
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::{
-    Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, Metadata, OpenMode, Session,
-    VirtualPath,
+    Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
+    OpenMode, Session, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -474,15 +474,17 @@ impl Harness {
                 .fs
                 .stat(&path)
                 .map_or_else(Event::Failed, Event::Metadata),
-            Action::ListToControl { path, max_bytes } => {
-                match self.listing(&path, ListFormat::Long) {
-                    Ok(mut text) => {
-                        text.truncate(max_bytes);
-                        Event::Listing(text)
-                    }
-                    Err(kind) => Event::Failed(kind),
+            Action::ListToControl {
+                path,
+                max_bytes,
+                pattern,
+            } => match self.listing(&path, ListFormat::Long, pattern.as_ref()) {
+                Ok(mut text) => {
+                    text.truncate(max_bytes);
+                    Event::Listing(text)
                 }
-            }
+                Err(kind) => Event::Failed(kind),
+            },
             Action::SetModified { ref path, .. } => match self.fs.change(&action) {
                 Ok(()) => self
                     .fs
@@ -525,8 +527,13 @@ impl Harness {
                     .to_vec();
                 Ok((SimFile::Read(rest), Some(meta.size), None))
             }
-            OpenMode::List { format, .. } => {
-                Ok((SimFile::Read(self.listing(path, format)?), None, None))
+            OpenMode::List {
+                format,
+                ref pattern,
+                ..
+            } => {
+                let listing = self.listing(path, format, pattern.as_ref())?;
+                Ok((SimFile::Read(listing), None, None))
             }
             OpenMode::Write | OpenMode::Append | OpenMode::WriteAt { .. } => {
                 self.fs.require_dir(&path.parent())?;
@@ -559,15 +566,24 @@ impl Harness {
         }
     }
 
-    fn listing(&self, path: &VirtualPath, format: ListFormat) -> Result<Vec<u8>, ErrorKind> {
+    /// A listing as the reactor makes it: a folder's entries (through the
+    /// pattern, if any: then `path` must be a folder), or one file.
+    fn listing(
+        &self,
+        path: &VirtualPath,
+        format: ListFormat,
+        pattern: Option<&ListPattern>,
+    ) -> Result<Vec<u8>, ErrorKind> {
         let meta = self.fs.stat(path)?;
-        let entries = match meta.kind {
-            FileKind::Dir => self.fs.children(path),
-            _ => vec![(path.file_name().to_owned(), meta)],
+        let entries = match (meta.kind, pattern) {
+            (FileKind::Dir, _) => self.fs.children(path),
+            (_, Some(_)) => return Err(ErrorKind::NotADirectory),
+            (_, None) => vec![(path.file_name().to_owned(), meta)],
         };
         let mut out = Vec::new();
         for (name, meta) in entries {
-            crate::listing::write_entry(&mut out, format, true, name.as_bytes(), &meta, WALL_CLOCK);
+            let name = name.as_bytes();
+            crate::listing::write_listed(&mut out, format, true, pattern, name, &meta, WALL_CLOCK);
         }
         Ok(out)
     }
@@ -617,8 +633,28 @@ impl Harness {
     }
 }
 
-/// No action may name a path outside the root or a malformed one.
+/// No action may name a path outside the root or a malformed one, nor a
+/// listing pattern that spans folders.
 fn check_action(action: &Action) {
+    if let Action::Open {
+        mode: OpenMode::List {
+            pattern: Some(p), ..
+        },
+        ..
+    }
+    | Action::ListToControl {
+        pattern: Some(p), ..
+    } = action
+    {
+        assert!(
+            !p.glob.as_str().contains('/'),
+            "pattern {p:?} spans folders"
+        );
+        assert!(
+            !p.prefix.contains(['\r', '\n']),
+            "prefix {p:?} breaks lines"
+        );
+    }
     let paths: Vec<&VirtualPath> = match action {
         Action::Open { path, .. }
         | Action::Stat(path)
