@@ -60,14 +60,15 @@ fn welcome_login_and_simple_commands() {
 
 #[test]
 fn feat_and_help_are_multiline_and_work_before_login() {
-    let h = run(&[Send(b"FEAT\r\nHELP\r\n")]);
+    let h = run(&[Send(b"FEAT\r\nHELP\r\nOPTS MLST type;UNIX.mode;\r\n")]);
     let text = h.text();
     assert!(text.contains(
-        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;\r\n \
+        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;UNIX.mode*;\r\n \
          PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n"
     ));
     assert!(text.contains("214-The following commands are recognized:\r\n ABOR"));
-    assert_eq!(h.codes(), [220, 211, 214]);
+    assert!(text.contains("200 MLST OPTS type;size;modify;perm;UNIX.mode;\r\n"));
+    assert_eq!(h.codes(), [220, 211, 214, 200]);
 }
 
 #[test]
@@ -310,7 +311,7 @@ fn sizes_times_and_facts() {
     let text = h.text();
     assert!(text.contains("213 12\r\n"));
     assert!(text.contains("213 20261125020000\r\n"));
-    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw; /hello.txt\r\n250 End.\r\n"));
+    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw;UNIX.mode=0644; /hello.txt\r\n250 End.\r\n"));
     assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
     assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
     assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
@@ -343,7 +344,9 @@ fn listings_in_three_formats() {
     assert_eq!(h.downloads[1], b"data.bin\r\n");
     let mlsd = String::from_utf8(h.downloads[2].clone()).unwrap();
     assert!(
-        mlsd.contains("type=dir;size=4096;modify=20261125010000;perm=flcdmpe; pub\r\n"),
+        mlsd.contains(
+            "type=dir;size=4096;modify=20261125010000;perm=flcdmpe;UNIX.mode=0755; pub\r\n"
+        ),
         "{mlsd}"
     );
 }
