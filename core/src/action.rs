@@ -109,6 +109,9 @@ pub enum Action {
     MakeDir(VirtualPath),
     /// Remove an empty folder. Answer: `Done` or `Failed`.
     RemoveDir(VirtualPath),
+    /// `SITE CHMOD`: set the permission bits (at most `0o777`) of a file or
+    /// folder; a symlink's target inside the root. Answer: `Done` or `Failed`.
+    SetMode { path: VirtualPath, mode: u32 },
     /// MFMT: set a file's modification time (Unix seconds, UTC).
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },

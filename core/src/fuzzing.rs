@@ -157,6 +157,12 @@ const DICTIONARY: &[&[u8]] = &[
     b"CCC\r\n",
     b"NOOP\n",
     b"HELP\r\n",
+    b"SITE HELP\r\n",
+    b"SITE CHMOD 600 hello.txt\r\n",
+    b"SITE CHMOD 0755 pub\r\n",
+    b"SITE CHMOD 1777 pub\r\n",
+    b"SITE CHMOD 644 /\r\n",
+    b"SITE UMASK 022\r\n",
 ];
 
 const KINDS: [ErrorKind; 15] = [

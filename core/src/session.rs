@@ -131,6 +131,8 @@ enum ChangeFor {
     Mkd,
     Rmd,
     Rnto,
+    /// `SITE CHMOD`.
+    Chmod,
 }
 
 /// The event the session is waiting for, if any.
@@ -555,6 +557,15 @@ impl Session {
                 None => self.reply(503, "RNFR required first."),
             },
             C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
+            C::SiteChmod(mode, arg) => {
+                self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
+            }
+            C::SiteHelp => self.reply_multi(
+                214,
+                "The following SITE commands are recognized:",
+                ["CHMOD HELP"],
+                "Help OK.",
+            ),
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
@@ -1096,6 +1107,7 @@ impl Session {
             ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
             ChangeFor::Rnto => self.reply(250, "Rename successful."),
+            ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
         }
     }
 
@@ -1385,6 +1397,6 @@ const FEATURES: [&str; 10] = [
 const HELP: [&str; 4] = [
     "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
     "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
-    "RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD",
-    "XRMD",
+    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
+    "XPWD XRMD",
 ];

@@ -46,7 +46,7 @@ fn welcome_login_and_simple_commands() {
     let h = run(&[
         LOGIN,
         Send(b"SYST\r\nNOOP\r\nPWD\r\ntype a\r\nTYPE I\r\nTYPE L 8\r\nTYPE E\r\nTYPE X\r\n"),
-        Send(b"MODE S\r\nMODE B\r\nSTRU F\r\nSTRU R\r\nALLO 10\r\nOPTS UTF8 ON\r\nSITE CHMOD 644 x\r\nQUIT\r\n"),
+        Send(b"MODE S\r\nMODE B\r\nSTRU F\r\nSTRU R\r\nALLO 10\r\nOPTS UTF8 ON\r\nSITE ZONE\r\nQUIT\r\n"),
     ]);
     assert!(h.text().starts_with("220 pocketftpd ready.\r\n"));
     assert_eq!(
@@ -1009,4 +1009,51 @@ fn plain_names_and_mlsd_are_not_globbed() {
         _ => None,
     });
     assert_eq!(mlsd, Some(("/pub/c[1".to_owned(), None)));
+}
+
+/// Issue 15: `SITE CHMOD` (lftp sends it after every upload of `mirror -R`)
+/// and `SITE HELP`; other SITE commands are 502.
+#[test]
+fn site_chmod_and_help() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"SITE HELP\r\nSITE CHMOD 600 hello.txt\r\nsite chmod 0750 pub\r\n"),
+        Send(b"SITE CHMOD 1777 pub\r\nSITE CHMOD 644 missing\r\nSITE CHMOD 644 /\r\n"),
+        Send(b"SITE UMASK 022\r\nSITE\r\nMLST hello.txt\r\n"),
+        Upload(b"new"),
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [214, 200, 200, 501, 550, 550, 502, 501, 250, 227, 150, 226]
+    );
+    let text = h.text();
+    assert!(text.contains(
+        "214-The following SITE commands are recognized:\r\n CHMOD HELP\r\n214 Help OK.\r\n"
+    ));
+    assert!(text.contains("200 SITE CHMOD command ok.\r\n"));
+    assert!(
+        text.contains("perm=adfrw;UNIX.mode=0600; /hello.txt\r\n"),
+        "{text}"
+    );
+    assert!(h.actions.contains(&Action::SetMode {
+        path: path("/pub"),
+        mode: 0o750
+    }));
+    // The replaced file kept the mode it was given.
+    assert_eq!(h.fs.mode("/hello.txt"), Some(0o600));
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new"[..]));
+    assert_eq!(h.fs.mode("/pub"), Some(0o750));
+}
+
+#[test]
+fn site_chmod_needs_a_session_that_may_write() {
+    let h = run(&[
+        Send(b"SITE CHMOD 777 hello.txt\r\n"),
+        LOGIN,
+        Send(b"SITE CHMOD 777 hello.txt\r\nSITE HELP\r\n"),
+    ]);
+    assert_eq!(h.codes(), [220, 530, 331, 230, 550, 214]);
+    assert_eq!(h.fs, files());
 }

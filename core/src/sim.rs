@@ -27,38 +27,65 @@ enum Node {
     Dir,
 }
 
+/// A file or folder with its modification time and permission bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inode {
+    node: Node,
+    modified: i64,
+    mode: u32,
+}
+
+impl Inode {
+    fn file(data: Vec<u8>, modified: i64) -> Inode {
+        Inode {
+            node: Node::File(data),
+            modified,
+            mode: 0o644,
+        }
+    }
+
+    fn dir(modified: i64) -> Inode {
+        Inode {
+            node: Node::Dir,
+            modified,
+            mode: 0o755,
+        }
+    }
+}
+
 /// A file system of absolute virtual paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemFs {
-    nodes: BTreeMap<String, (Node, i64)>,
+    nodes: BTreeMap<String, Inode>,
 }
 
 impl Default for MemFs {
     fn default() -> Self {
         let mut nodes = BTreeMap::new();
-        nodes.insert("/".to_owned(), (Node::Dir, WALL_CLOCK - 86_400));
+        nodes.insert("/".to_owned(), Inode::dir(WALL_CLOCK - 86_400));
         MemFs { nodes }
     }
 }
 
 impl MemFs {
     pub fn with_file(mut self, path: &str, data: &[u8]) -> Self {
-        self.nodes.insert(
-            path.to_owned(),
-            (Node::File(data.to_vec()), WALL_CLOCK - 3600),
-        );
+        let file = Inode::file(data.to_vec(), WALL_CLOCK - 3600);
+        self.nodes.insert(path.to_owned(), file);
         self
     }
 
     pub fn with_dir(mut self, path: &str) -> Self {
         self.nodes
-            .insert(path.to_owned(), (Node::Dir, WALL_CLOCK - 7200));
+            .insert(path.to_owned(), Inode::dir(WALL_CLOCK - 7200));
         self
     }
 
     pub fn file(&self, path: &str) -> Option<&[u8]> {
         match self.nodes.get(path) {
-            Some((Node::File(data), _)) => Some(data),
+            Some(Inode {
+                node: Node::File(data),
+                ..
+            }) => Some(data),
             _ => None,
         }
     }
@@ -67,17 +94,22 @@ impl MemFs {
         self.nodes.contains_key(path)
     }
 
+    /// The permission bits of `path`, if it exists.
+    pub fn mode(&self, path: &str) -> Option<u32> {
+        self.nodes.get(path).map(|inode| inode.mode)
+    }
+
     fn stat(&self, path: &VirtualPath) -> Result<Metadata, ErrorKind> {
-        let (node, modified) = self.nodes.get(path.as_str()).ok_or(ErrorKind::NotFound)?;
-        let (kind, size, mode) = match node {
-            Node::File(data) => (FileKind::File, data.len() as u64, 0o644),
-            Node::Dir => (FileKind::Dir, 4096, 0o755),
+        let inode = self.nodes.get(path.as_str()).ok_or(ErrorKind::NotFound)?;
+        let (kind, size) = match &inode.node {
+            Node::File(data) => (FileKind::File, data.len() as u64),
+            Node::Dir => (FileKind::Dir, 4096),
         };
         Ok(Metadata {
             kind,
             size,
-            modified: *modified,
-            mode,
+            modified: inode.modified,
+            mode: inode.mode,
             links: 1,
         })
     }
@@ -114,7 +146,7 @@ impl MemFs {
                     return Err(ErrorKind::AlreadyExists);
                 }
                 self.nodes
-                    .insert(p.as_str().to_owned(), (Node::Dir, WALL_CLOCK));
+                    .insert(p.as_str().to_owned(), Inode::dir(WALL_CLOCK));
                 Ok(())
             }
             Action::RemoveDir(p) => {
@@ -139,7 +171,16 @@ impl MemFs {
                     .get_mut(path.as_str())
                     .ok_or(ErrorKind::NotFound)?;
                 // As ext4 does: times before 1901-12-13 are stored as that.
-                entry.1 = (*modified).max(i64::from(i32::MIN));
+                entry.modified = (*modified).max(i64::from(i32::MIN));
+                Ok(())
+            }
+            Action::SetMode { path, .. } if path.is_root() => Err(ErrorKind::PermissionDenied),
+            Action::SetMode { path, mode } => {
+                let entry = self
+                    .nodes
+                    .get_mut(path.as_str())
+                    .ok_or(ErrorKind::NotFound)?;
+                entry.mode = *mode;
                 Ok(())
             }
             _ => Err(ErrorKind::Other),
@@ -607,7 +648,11 @@ impl Harness {
             SimFile::Write { path, mut keep } => {
                 let upload = std::mem::take(&mut self.upload);
                 keep.extend_from_slice(&upload);
-                self.fs.nodes.insert(path, (Node::File(keep), WALL_CLOCK));
+                // A replaced file keeps its mode, as the reactor's do.
+                let mode = self.fs.mode(&path).unwrap_or(0o644);
+                let mut file = Inode::file(keep, WALL_CLOCK);
+                file.mode = mode;
+                self.fs.nodes.insert(path, file);
                 upload.len() as u64
             }
         };
@@ -663,6 +708,10 @@ fn check_action(action: &Action) {
         | Action::RemoveDir(path)
         | Action::ListToControl { path, .. }
         | Action::SetModified { path, .. } => vec![path],
+        Action::SetMode { path, mode } => {
+            assert!(*mode <= 0o777, "mode {mode:o} beyond permission bits");
+            vec![path]
+        }
         Action::Rename { from, to } => vec![from, to],
         _ => vec![],
     };

@@ -144,6 +144,19 @@ impl Jail {
         rename_at(&a, &b.dir, &b.name)
     }
 
+    /// `SITE CHMOD`: sets the permission bits of `path`. The entry is opened
+    /// beneath the root like every path, so a symlink is followed only to a
+    /// target inside the root (one leading out is `EXDEV`), and the change
+    /// goes to the very inode opened, whatever the tree does meanwhile. The
+    /// served root itself is refused, as for every change of a name.
+    pub fn set_mode(&self, path: &VirtualPath, mode: u32) -> io::Result<()> {
+        if path.is_root() {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let target = self.open_path(path, libc::O_PATH, 0)?;
+        chmod_fd(target.as_raw_fd(), mode & 0o777)
+    }
+
     /// Sets the modification time (MFMT), leaving the access time alone, and
     /// returns the metadata as stored: file systems clamp times they cannot
     /// hold (ext4 keeps nothing before 1901-12-13), and MFMT's reply must
@@ -286,6 +299,18 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
     // After fchown, which may clear mode bits.
     // SAFETY: fchmod on a valid descriptor.
     check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
+}
+
+/// `chmod` of what a descriptor opened, which may be an `O_PATH` one (no
+/// read permission needed, as for `chmod(1)`): `fchmod` refuses those, so
+/// the change goes through `/proc/self/fd/N`, a link to the very inode
+/// that is never resolved through the tree again (as glibc's `fchmodat`
+/// does for `AT_SYMLINK_NOFOLLOW`).
+fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
+    let link = CString::new(format!("/proc/self/fd/{fd}"))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a NUL-terminated path.
+    check(unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) })
 }
 
 /// Creates `name` in `dir`; never follows a symlink and never replaces.
@@ -492,6 +517,53 @@ pub(crate) mod tests {
         // Deleting the symlink removes the link, not /etc.
         jail.delete(&vp("/etc")).unwrap();
         assert!(Path::new("/etc").is_dir());
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    #[test]
+    fn set_mode_changes_files_folders_and_inner_symlink_targets() {
+        let (dir, jail) = setup();
+        let root = dir.0.join("root");
+        jail.set_mode(&vp("/sub/file.txt"), 0o600).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o600);
+        jail.set_mode(&vp("/sub"), 0o750).unwrap();
+        assert_eq!(mode_of(&root.join("sub")), 0o750);
+        // No read permission needed: a 000 file can be given its mode back.
+        jail.set_mode(&vp("/sub/file.txt"), 0).unwrap();
+        jail.set_mode(&vp("/sub/file.txt"), 0o644).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o644);
+        // Through a symlink inside the root: its target changes.
+        jail.set_mode(&vp("/inner"), 0o640).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o640);
+        // Only permission bits, whatever the caller passed.
+        jail.set_mode(&vp("/sub/file.txt"), 0o4755).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o755);
+    }
+
+    #[test]
+    fn set_mode_never_reaches_outside_the_root() {
+        let (dir, jail) = setup();
+        let secret = dir.0.join("secret");
+        let before = mode_of(&secret);
+        for path in ["/up", "/etc/passwd", "/etc"] {
+            let err = jail.set_mode(&vp(path), 0o777).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EXDEV), "{path}");
+        }
+        assert_eq!(mode_of(&secret), before);
+        let root = jail.set_mode(&vp("/"), 0o777).unwrap_err();
+        assert_eq!(root.raw_os_error(), Some(libc::EPERM));
+        let missing = jail.set_mode(&vp("/nothing"), 0o777).unwrap_err();
+        assert_eq!(missing.raw_os_error(), Some(libc::ENOENT));
+        let reserved = jail.set_mode(&vp("/.pocketftpd-upload-1"), 0o777);
+        assert_eq!(reserved.unwrap_err().raw_os_error(), Some(libc::EINVAL));
     }
 
     #[test]

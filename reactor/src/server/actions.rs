@@ -179,6 +179,7 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
         Action::Delete(path) => changed(jail.delete(&path)),
         Action::MakeDir(path) => changed(jail.make_dir(&path)),
         Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(jail.set_mode(&path, mode)),
         Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
         Action::ListToControl {
             path,
