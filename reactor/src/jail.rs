@@ -17,6 +17,12 @@ use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
 use crate::temps::{self, Sweep};
 
+/// The mode of a new file, before the process umask (`--umask`, 022 by
+/// default: 0644) takes bits away.
+pub const NEW_FILE_MODE: libc::mode_t = 0o666;
+/// The mode of a new folder, before the umask (by default: 0755).
+pub const NEW_FOLDER_MODE: libc::mode_t = 0o777;
+
 /// The served folder.
 #[derive(Debug)]
 pub struct Jail {
@@ -103,10 +109,11 @@ impl Jail {
         Ok(Entry { dir, name })
     }
 
+    /// Makes a folder with mode [`NEW_FOLDER_MODE`] less the umask.
     pub fn make_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
-        check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), 0o755) })
+        check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), NEW_FOLDER_MODE) })
     }
 
     /// Removes an empty folder. One that holds nothing but stale upload
@@ -313,11 +320,12 @@ fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
     check(unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) })
 }
 
-/// Creates `name` in `dir`; never follows a symlink and never replaces.
+/// Creates `name` in `dir` with mode [`NEW_FILE_MODE`] less the umask;
+/// never follows a symlink and never replaces.
 pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o644 as libc::c_uint) };
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, NEW_FILE_MODE as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -526,6 +534,31 @@ pub(crate) mod tests {
             .permissions()
             .mode()
             & 0o7777
+    }
+
+    /// The process umask, read without changing it (Linux 4.7 and later).
+    fn current_umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+    }
+
+    /// New uploads and folders: 0666 and 0777 less the umask (the reactor
+    /// makes `--umask` the process's); a replaced file keeps its mode.
+    #[test]
+    fn new_files_and_folders_take_the_umask() {
+        let (dir, jail) = setup();
+        let root = dir.0.join("root");
+        let umask = current_umask();
+        jail.make_dir(&vp("/made")).unwrap();
+        assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
+        let (temp, _file) = TempFile::create(&jail, &vp("/made/new.txt")).unwrap();
+        temp.commit().unwrap();
+        assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
+        jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
+        let (temp, _file) = TempFile::create(&jail, &vp("/sub/file.txt")).unwrap();
+        temp.commit().unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
 
     #[test]

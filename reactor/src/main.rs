@@ -97,6 +97,7 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
         config: Arc::new(config),
         limits,
         tls,
+        umask: options.umask,
     })
 }
 

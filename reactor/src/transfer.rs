@@ -103,7 +103,7 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-            let file = jail.open_file(path, flags, 0o644)?;
+            let file = jail.open_file(path, flags, jail::NEW_FILE_MODE)?;
             Ok(plain(Opened::Upload {
                 file,
                 temp: None,
