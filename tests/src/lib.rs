@@ -14,7 +14,8 @@
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
 //! restart offsets, crowded folders), `modes.rs` (`--umask`, `SITE CHMOD`,
-//! lftp mirroring modes both ways).
+//! lftp mirroring modes both ways), `globs.rs` (LIST/NLST/STAT globs,
+//! tnftp `mget`).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
