@@ -19,9 +19,9 @@ pub enum ListFormat {
     Machine,
 }
 
-/// A glob in the last component of a `LIST`, `NLST` or `STAT` path: the
-/// listing shows the entries of the folder that match it (none is an empty
-/// listing, not an error).
+/// The last component of a `LIST`, `NLST` or `STAT` path, when it holds
+/// wildcards: if no entry has that very name, the listing shows the entries
+/// of the folder that match it (none is an empty listing, not an error).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ListPattern {
     pub glob: Glob,
@@ -30,15 +30,6 @@ pub struct ListPattern {
     /// can be fed back to `RETR`, as `mget` does and vsftpd answers. Empty
     /// for `LIST`, `MLSD` and `STAT`, whose lines carry bare names.
     pub prefix: String,
-}
-
-impl ListPattern {
-    /// Whether the entry `name` is listed: it matches the glob, or it is
-    /// the pattern itself, so that a file whose name holds `*`, `?` or
-    /// `[` can still be named.
-    pub fn shows(&self, name: &[u8]) -> bool {
-        name == self.glob.as_str().as_bytes() || self.glob.matches(name)
-    }
 }
 
 /// How [`Action::Open`] opens its path.
@@ -59,8 +50,10 @@ pub enum OpenMode {
     /// (reported in `Opened::unique_name`).
     CreateUnique,
     /// LIST / NLST / MLSD of a folder (or of a single file). `writable` says
-    /// whether MLSD may advertise write permission facts. With a `pattern`,
-    /// `path` must be a folder and only its entries that match are listed.
+    /// whether MLSD may advertise write permission facts. With a `pattern`
+    /// (`path`'s last component, compiled) and no entry named `path`, the
+    /// entries of `path`'s folder that match it are listed instead: an
+    /// existing name is listed as it is, wildcards or not, as by vsftpd.
     List {
         format: ListFormat,
         writable: bool,
@@ -116,8 +109,8 @@ pub enum Action {
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
-    /// about `max_bytes`; with a `pattern`, of the entries of the folder
-    /// `path` that match it. Answer: `Listing` or `Failed`.
+    /// about `max_bytes`; a `pattern` as for [`OpenMode::List`].
+    /// Answer: `Listing` or `Failed`.
     ListToControl {
         path: VirtualPath,
         max_bytes: usize,

@@ -40,9 +40,9 @@ pub fn write_entry(
 }
 
 /// [`write_entry`] for an entry of a folder listed through `pattern` (if
-/// any): an entry it does not show is skipped (false), and an `NLST` name
-/// gets the pattern's prefix. The reactor and the simulation both list
-/// through here, so they filter alike.
+/// any): an entry whose name does not match is skipped (false), and an
+/// `NLST` name gets the pattern's prefix. The reactor and the simulation
+/// both list through here, so they filter alike.
 pub fn write_listed(
     out: &mut Vec<u8>,
     format: ListFormat,
@@ -54,7 +54,7 @@ pub fn write_listed(
 ) -> bool {
     match pattern {
         None => write_entry(out, format, writable, name, meta, now),
-        Some(p) if !p.shows(name) => false,
+        Some(p) if !p.glob.matches(name) => false,
         Some(p) if p.prefix.is_empty() || format != ListFormat::Names => {
             write_entry(out, format, writable, name, meta, now)
         }

@@ -580,9 +580,9 @@ impl Session {
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
-                    let (folder, pattern) = split_glob(arg, &path, false);
+                    let pattern = list_pattern(arg, &path, false);
                     let list = Action::ListToControl {
-                        path: folder,
+                        path: path.clone(),
                         max_bytes: STATUS_LISTING_CAP,
                         pattern,
                     };
@@ -878,16 +878,16 @@ impl Session {
             return;
         };
         // MLSD lists a folder (RFC 3659): no client sends it a glob.
-        let (folder, pattern) = match format {
-            ListFormat::Machine => (path, None),
-            _ => split_glob(arg, &path, format == ListFormat::Names),
+        let pattern = match format {
+            ListFormat::Machine => None,
+            _ => list_pattern(arg, &path, format == ListFormat::Names),
         };
         let mode = OpenMode::List {
             format,
             writable: self.may_write(),
             pattern,
         };
-        self.open_for_transfer(now, TransferKind::List, folder, mode);
+        self.open_for_transfer(now, TransferKind::List, path, mode);
     }
 
     fn on_opened(
@@ -1308,22 +1308,18 @@ fn answered_during_transfer(line: &Line) -> bool {
     }
 }
 
-/// Where a listing of `path` (as the client wrote it: `arg`) looks: at
-/// `path` itself, or — when its last component is a glob — at the folder
-/// holding it, through the pattern. A last component without wildcards is
-/// looked up as it is, exactly as before globs existed. `names` (NLST):
-/// the listed names carry the folder part of `arg`.
-fn split_glob(arg: &str, path: &VirtualPath, names: bool) -> (VirtualPath, Option<ListPattern>) {
-    let Some(glob) = Glob::new(path.file_name()) else {
-        return (path.clone(), None);
-    };
-    let folder = path.parent();
+/// The pattern of a listing of `path` (as the client wrote it: `arg`)
+/// whose last component holds wildcards; `None` otherwise, and such a
+/// listing is exactly what it was before globs. `names` (NLST): the listed
+/// names carry the folder part of `arg`.
+fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
+    let glob = Glob::new(path.file_name())?;
     let prefix = if names {
-        nlst_prefix(arg, glob.as_str(), &folder)
+        nlst_prefix(arg, glob.as_str(), &path.parent())
     } else {
         String::new()
     };
-    (folder, Some(ListPattern { glob, prefix }))
+    Some(ListPattern { glob, prefix })
 }
 
 /// The folder part of an NLST argument that ends in the glob: `pub/` for

@@ -959,11 +959,13 @@ fn globs_in_list_nlst_and_stat() {
     );
     assert!(text.contains(" a.jpg\r\n -rw-r--r--"), "{text}");
     assert!(text.contains("213-Status of /pub/x*:\r\n213 End of status.\r\n"));
-    // The file named with brackets, and the one its brackets match.
-    assert!(text.contains(" c1.txt\r\n -rw"), "{text}");
-    assert!(text.contains(" c[1].txt\r\n213 End"), "{text}");
+    // A name that exists is listed as it is, though it holds brackets.
+    assert!(
+        text.contains("213-Status of /pub/c[1].txt:\r\n -rw-r--r--   1 ftp      ftp                 0 Nov 25 02:00 c[1].txt\r\n213 End"),
+        "{text}"
+    );
     assert!(h.actions.contains(&Action::Open {
-        path: path("/pub"),
+        path: path("/pub/*.jpg"),
         mode: OpenMode::List {
             format: ListFormat::Names,
             writable: false,
@@ -975,17 +977,18 @@ fn globs_in_list_nlst_and_stat() {
     }));
 }
 
-/// A last component without wildcards is looked up as it is; MLSD takes
-/// no glob; NLST names keep the folder part the client wrote.
+/// A last component without wildcards is looked up as it is, and so is
+/// one that exists; MLSD takes no glob; NLST names keep the folder part
+/// the client wrote.
 #[test]
 fn plain_names_and_mlsd_are_not_globbed() {
     let h = run_both(
         &Config::default(),
-        &pictures().with_dir("/x*"),
+        &pictures().with_dir("/x*").with_file("/x*/in.txt", b""),
         &[
             LOGIN,
             Send(b"PASV\r\nNLST pub/c[1\r\n"),
-            Send(b"PASV\r\nMLSD x*\r\n"),
+            Send(b"PASV\r\nNLST x*\r\n"),
             ConnectData("127.0.0.1:40001"),
             Send(b"PASV\r\nNLST /pub//?.jpg\r\n"),
             ConnectData("127.0.0.1:40002"),
@@ -998,17 +1001,23 @@ fn plain_names_and_mlsd_are_not_globbed() {
         codes_after_login(&h),
         [227, 550, 227, 150, 226, 227, 150, 226, 227, 150, 226, 227, 550]
     );
-    assert_eq!(h.downloads[0], b"");
+    assert_eq!(h.downloads[0], b"in.txt\r\n");
     assert_eq!(h.downloads[1], b"/pub//a.jpg\r\n/pub//b.jpg\r\n");
     assert_eq!(h.downloads[2], b"/pub/a.jpg\r\n/pub/b.jpg\r\n");
-    let mlsd = h.actions.iter().find_map(|a| match a {
+    let plain = h.actions.iter().find_map(|a| match a {
         Action::Open {
             path,
             mode: OpenMode::List { pattern, .. },
         } => Some((path.as_str().to_owned(), pattern.clone())),
         _ => None,
     });
-    assert_eq!(mlsd, Some(("/pub/c[1".to_owned(), None)));
+    assert_eq!(plain, Some(("/pub/c[1".to_owned(), None)));
+    let h = run_both(
+        &Config::default(),
+        &pictures().with_dir("/x*"),
+        &[LOGIN, Send(b"PASV\r\nMLSD *\r\n")],
+    );
+    assert_eq!(codes_after_login(&h), [227, 550]);
 }
 
 /// Issue 15: `SITE CHMOD` (lftp sends it after every upload of `mirror -R`)

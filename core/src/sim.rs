@@ -607,19 +607,23 @@ impl Harness {
         }
     }
 
-    /// A listing as the reactor makes it: a folder's entries (through the
-    /// pattern, if any: then `path` must be a folder), or one file.
+    /// A listing as the reactor makes it: a folder's entries or one file;
+    /// when `path` does not exist, the entries of its folder that the
+    /// pattern (if any) matches.
     fn listing(
         &self,
         path: &VirtualPath,
         format: ListFormat,
         pattern: Option<&ListPattern>,
     ) -> Result<Vec<u8>, ErrorKind> {
-        let meta = self.fs.stat(path)?;
-        let entries = match (meta.kind, pattern) {
-            (FileKind::Dir, _) => self.fs.children(path),
-            (_, Some(_)) => return Err(ErrorKind::NotADirectory),
-            (_, None) => vec![(path.file_name().to_owned(), meta)],
+        let (entries, pattern) = match (self.fs.stat(path), pattern) {
+            (Ok(meta), _) if meta.kind == FileKind::Dir => (self.fs.children(path), None),
+            (Ok(meta), _) => (vec![(path.file_name().to_owned(), meta)], None),
+            (Err(ErrorKind::NotFound), Some(pattern)) => {
+                self.fs.require_dir(&path.parent())?;
+                (self.fs.children(&path.parent()), Some(pattern))
+            }
+            (Err(kind), _) => return Err(kind),
         };
         let mut out = Vec::new();
         for (name, meta) in entries {

@@ -192,18 +192,31 @@ fn random_u64() -> u64 {
 }
 
 /// The entries of a folder read a batch at a time (those a glob pattern
-/// shows, if there is one), or one file listed alone.
+/// matches, if there is one), or one file listed alone.
 pub enum Listing {
     Folder(DirStream, Option<ListPattern>),
     Single(Option<(Vec<u8>, Metadata)>),
 }
 
 impl Listing {
-    /// With a `pattern`, `path` must be a folder (`ENOTDIR` otherwise).
+    /// Lists `path`; if nothing has that name and there is a `pattern`
+    /// (see `OpenMode::List`), the entries of its folder that match it.
     fn open(jail: &Jail, path: &VirtualPath, pattern: Option<ListPattern>) -> io::Result<Listing> {
+        match (Listing::open_name(jail, path), pattern) {
+            (Err(e), Some(pattern)) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let folder = path.parent();
+                let fd = jail.open_path(&folder, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                Ok(Listing::Folder(DirStream::new(fd)?, Some(pattern)))
+            }
+            (listing, _) => listing,
+        }
+    }
+
+    /// A folder's entries, or one file alone.
+    fn open_name(jail: &Jail, path: &VirtualPath) -> io::Result<Listing> {
         match jail.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?, pattern)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) && pattern.is_none() => {
+            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?, None)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
                 let meta = jail.stat(path)?;
                 Ok(Listing::Single(Some((
                     path.file_name().as_bytes().to_vec(),
@@ -643,10 +656,12 @@ mod tests {
             std::fs::write(dir.0.join(format!("f{i:03}.txt")), b"x").unwrap();
         }
         std::fs::write(dir.0.join("f1[x].jpg"), b"").unwrap();
+        std::fs::write(dir.0.join("f1x.jpg"), b"").unwrap();
         std::fs::write(dir.0.join(".pocketftpd-upload-1"), b"hidden").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
         let list = |glob: &str, prefix: &str| {
-            let mut listing = Listing::open(&jail, &vp("/"), pattern(glob, prefix)).unwrap();
+            let path = vp(&format!("/{glob}"));
+            let mut listing = Listing::open(&jail, &path, pattern(glob, prefix)).unwrap();
             let (mut out, mut batches) = (Vec::new(), 0);
             loop {
                 match listing.fill(&mut out, ListFormat::Names, false, 0) {
@@ -655,26 +670,29 @@ mod tests {
                 }
                 batches += 1;
             }
-            assert!(batches >= 3, "{glob}: {batches} batches");
             let mut names: Vec<String> = String::from_utf8(out)
                 .unwrap()
                 .lines()
                 .map(str::to_owned)
                 .collect();
             names.sort();
-            names
+            (names, batches)
         };
-        assert_eq!(list("f29?.txt", "pub/").len(), 10);
-        assert_eq!(list("f29?.txt", "pub/")[0], "pub/f290.txt");
-        assert_eq!(list("*.jpg", ""), ["f1[x].jpg"]);
-        // The name itself, though its brackets match "f1x.jpg" only.
-        assert_eq!(list("f1[x].jpg", ""), ["f1[x].jpg"]);
-        assert!(list("*.png", "").is_empty());
-        assert!(list(".pocketftpd*", "").is_empty());
-        // A pattern needs a folder.
+        let (names, batches) = list("f29?.txt", "pub/");
+        assert_eq!(names.len(), 10);
+        assert_eq!(names[0], "pub/f290.txt");
+        assert!(batches >= 3, "{batches} batches");
+        assert_eq!(list("*.jpg", "").0, ["f1[x].jpg", "f1x.jpg"]);
+        // A name that exists is listed as it is, though it holds brackets.
+        assert_eq!(list("f1[x].jpg", "").0, ["f1[x].jpg"]);
+        let (names, batches) = list("*.png", "");
+        assert!(names.is_empty() && batches >= 3, "{names:?} in {batches}");
+        // Wildcards in a folder that is a file: as for any path under it.
         std::fs::write(dir.0.join("plain"), b"").unwrap();
-        let err = Listing::open(&jail, &vp("/plain"), pattern("*", "")).err();
+        let err = Listing::open(&jail, &vp("/plain/*"), pattern("*", "")).err();
         assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOTDIR));
+        let err = Listing::open(&jail, &vp("/none/*"), pattern("*", "")).err();
+        assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
     }
 
     #[test]
@@ -684,13 +702,13 @@ mod tests {
             std::fs::write(dir.0.join(format!("{i:05}")), b"").unwrap();
         }
         let jail = Jail::open(&dir.0).unwrap();
-        let all = list_inline(&jail, &vp("/"), pattern("*", ""), usize::MAX, 0).unwrap();
+        let all = list_inline(&jail, &vp("/*"), pattern("*", ""), usize::MAX, 0).unwrap();
         let lines = String::from_utf8(all).unwrap().lines().count();
         assert!(
             (INLINE_ENTRY_LIMIT..INLINE_ENTRY_LIMIT + LISTING_BATCH).contains(&lines),
             "{lines}"
         );
-        let none = list_inline(&jail, &vp("/"), pattern("x*", ""), usize::MAX, 0).unwrap();
+        let none = list_inline(&jail, &vp("/x*"), pattern("x*", ""), usize::MAX, 0).unwrap();
         assert!(none.is_empty());
     }
 }

@@ -50,11 +50,10 @@ fn nlst_list_and_stat_expand_a_glob_in_the_last_component() {
     for name in [" b.jpg", " c.png"] {
         assert!(long.iter().any(|l| l.ends_with(name)), "{name}: {long:?}");
     }
-    // The file named with brackets can be named.
-    assert_eq!(
-        lines(c.download("NLST pub/odd[1].jpg")),
-        ["pub/odd1.jpg", "pub/odd[1].jpg"]
-    );
+    // Names that exist are listed as they are, wildcards or not.
+    assert_eq!(lines(c.download("NLST pub/odd[1].jpg")), ["odd[1].jpg"]);
+    d.put("x*/in.txt", b"");
+    assert_eq!(lines(c.download("NLST x*")), ["in.txt"]);
     let status = c.cmd_ok("STAT pub/*.png", 213);
     assert!(status.is_multiline(), "{status:?}");
     assert!(status.full().contains(" c.png"), "{status:?}");
