@@ -15,10 +15,11 @@ use std::time::Instant;
 use log::{info, warn};
 
 use crate::access::Access;
-use crate::action::{Action, ListFormat, OpenMode};
+use crate::action::{Action, ListFormat, ListPattern, OpenMode};
 use crate::command::{self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType};
 use crate::config::Config;
 use crate::event::{ErrorKind, Event, FileKind, Metadata};
+use crate::glob::Glob;
 use crate::line::{Line, LineReader};
 use crate::listing;
 use crate::path::{PathError, VirtualPath};
@@ -130,6 +131,8 @@ enum ChangeFor {
     Mkd,
     Rmd,
     Rnto,
+    /// `SITE CHMOD`.
+    Chmod,
 }
 
 /// The event the session is waiting for, if any.
@@ -481,7 +484,7 @@ impl Session {
                 "Help OK.",
             ),
             C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
-            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
             C::Allo => self.reply(202, "ALLO command ignored."),
             C::ModeStream => self.reply(200, "Mode set to S."),
             C::StruFile => self.reply(200, "Structure set to F."),
@@ -558,6 +561,15 @@ impl Session {
                 None => self.reply(503, "RNFR required first."),
             },
             C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
+            C::SiteChmod(mode, arg) => {
+                self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
+            }
+            C::SiteHelp => self.reply_multi(
+                214,
+                "The following SITE commands are recognized:",
+                ["CHMOD HELP"],
+                "Help OK.",
+            ),
             C::Mkd(arg) => {
                 if let Some(path) = self.permitted_path(arg, Access::may_create) {
                     let mkdir = Action::MakeDir(path.clone());
@@ -577,9 +589,11 @@ impl Session {
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
+                    let pattern = list_pattern(arg, &path, false);
                     let list = Action::ListToControl {
                         path: path.clone(),
                         max_bytes: STATUS_LISTING_CAP,
+                        pattern,
                     };
                     self.ask(list, Awaiting::StatusListing(path));
                 }
@@ -809,17 +823,38 @@ impl Session {
     // --- transfers ---
 
     fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
-        if self.config.tls_required && !self.security.private_data {
-            return self.reply(521, "Data connections must be protected: use PROT P.");
+        if !self.data_protection_ok() {
+            return;
         }
         let right: fn(Access) -> bool = match mode {
             OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
             OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
             OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
         };
-        let Some(path) = self.permitted_path(arg, right) else {
-            return;
-        };
+        if let Some(path) = self.permitted_path(arg, right) {
+            self.open_for_transfer(now, kind, path, mode);
+        }
+    }
+
+    /// Whether a transfer may go over this data protection level; answers
+    /// `521` when `--tls-required` wants `PROT P` first.
+    fn data_protection_ok(&mut self) -> bool {
+        let ok = !self.config.tls_required || self.security.private_data;
+        if !ok {
+            self.reply(521, "Data connections must be protected: use PROT P.");
+        }
+        ok
+    }
+
+    /// Asks for the source or sink of a transfer of `path`, once a data
+    /// connection is set up.
+    fn open_for_transfer(
+        &mut self,
+        now: Instant,
+        kind: TransferKind,
+        path: VirtualPath,
+        mode: OpenMode,
+    ) {
         if self.data == Data::None {
             return self.reply(425, "Use PORT or PASV first.");
         }
@@ -842,11 +877,24 @@ impl Session {
     }
 
     fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
+        if !self.data_protection_ok() {
+            return;
+        }
+        let arg = arg.unwrap_or(".");
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        // MLSD lists a folder (RFC 3659): no client sends it a glob.
+        let pattern = match format {
+            ListFormat::Machine => None,
+            _ => list_pattern(arg, &path, format == ListFormat::Names),
+        };
         let mode = OpenMode::List {
             format,
             writable: self.may_write(),
+            pattern,
         };
-        self.cmd_transfer(now, TransferKind::List, arg.unwrap_or("."), mode);
+        self.open_for_transfer(now, TransferKind::List, path, mode);
     }
 
     fn on_opened(
@@ -1072,6 +1120,7 @@ impl Session {
             ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
             ChangeFor::Rnto => self.reply(250, "Rename successful."),
+            ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
         }
     }
 
@@ -1272,6 +1321,37 @@ fn answered_during_transfer(line: &Line) -> bool {
     }
 }
 
+/// The pattern of a listing of `path` (as the client wrote it: `arg`)
+/// whose last component holds wildcards; `None` otherwise, and such a
+/// listing is exactly what it was before globs. `names` (NLST): the listed
+/// names carry the folder part of `arg`.
+fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
+    let glob = Glob::new(path.file_name())?;
+    let prefix = if names {
+        nlst_prefix(arg, glob.as_str(), &path.parent())
+    } else {
+        String::new()
+    };
+    Some(ListPattern { glob, prefix })
+}
+
+/// The folder part of an NLST argument that ends in the glob: `pub/` for
+/// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
+/// will ask for them. If `.` or `..` followed the glob in `arg`, the
+/// folder's absolute path instead.
+fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
+    let trimmed = arg.trim_end_matches('/');
+    let (written, last) = match trimmed.rfind('/') {
+        Some(cut) => (&trimmed[..=cut], &trimmed[cut + 1..]),
+        None => ("", trimmed),
+    };
+    match (last == glob, folder.is_root()) {
+        (true, _) => written.to_owned(),
+        (false, true) => "/".to_owned(),
+        (false, false) => format!("{folder}/"),
+    }
+}
+
 /// The names of anonymous login.
 fn is_anonymous_name(user: &str) -> bool {
     ["anonymous", "ftp"]
@@ -1315,7 +1395,7 @@ const FEATURES: [&str; 10] = [
     "EPSV",
     "MDTM",
     "MFMT",
-    "MLST type*;size*;modify*;perm*;",
+    "MLST type*;size*;modify*;perm*;UNIX.mode*;",
     "PASV",
     "REST STREAM",
     "SIZE",
@@ -1326,6 +1406,6 @@ const FEATURES: [&str; 10] = [
 const HELP: [&str; 4] = [
     "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
     "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
-    "RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD",
-    "XRMD",
+    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
+    "XPWD XRMD",
 ];

@@ -44,6 +44,8 @@ Options:
   --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
   --xferlog FILE          append a line per file transfer, in xferlog format
+  --umask OCTAL           permission bits new uploads and folders lack (default 022:
+                          files 644, folders 755)
   --tls-cert FILE         PEM certificate chain; with --tls-key turns FTPS on (AUTH TLS)
   --tls-key FILE          PEM private key (ECDSA, Ed25519 or RSA)
   --tls-required          every login needs AUTH TLS first, every transfer PROT P
@@ -82,6 +84,8 @@ pub struct Options {
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
+    /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
+    pub umask: u32,
     pub run_as: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -113,6 +117,7 @@ impl Default for Options {
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             xferlog: None,
+            umask: 0o022,
             run_as: None,
             tls_cert: None,
             tls_key: None,
@@ -164,6 +169,7 @@ impl Options {
             "anonymous" => self.anonymous = boolean(value)?,
             "users" => self.users = Some(PathBuf::from(value)),
             "xferlog" => self.xferlog = Some(PathBuf::from(value)),
+            "umask" => self.umask = umask(value)?,
             "run-as" => self.run_as = Some(value.to_owned()),
             "pasv-ports" => self.pasv_ports = Some(port_range(value)?),
             "pasv-address" => {
@@ -323,6 +329,18 @@ fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
         return Err(format!("{n} is too long: at most {max} {unit}"));
     }
     Ok(n)
+}
+
+/// An octal umask of permission bits only (`022`, `0077`, `7`).
+fn umask(value: &str) -> Result<u32, String> {
+    let octal =
+        !value.is_empty() && value.len() <= 4 && value.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(value, 8) {
+        Ok(mask) if octal && mask <= 0o777 => Ok(mask),
+        _ => Err(format!(
+            "{value:?} is not an octal umask of at most 777 (such as 022)"
+        )),
+    }
 }
 
 fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
@@ -501,6 +519,30 @@ mod tests {
             let got = parse_words(args).unwrap_err();
             assert!(got.starts_with(want), "{args:?}: {got}");
         }
+    }
+
+    #[test]
+    fn umask_is_octal_permission_bits() {
+        assert_eq!(run(&[]).unwrap().umask, 0o022);
+        for (value, want) in [("077", 0o077), ("0027", 0o027), ("0", 0), ("777", 0o777)] {
+            assert_eq!(run(&["--umask", value]).unwrap().umask, want, "{value}");
+        }
+        for bad in ["999", "1000", "0o22", "-22", "22 ", "", "u=rwx", "00022"] {
+            let got = run(&["--umask", bad]).unwrap_err();
+            let want = format!("--umask: {bad:?} is not an octal umask of at most 777");
+            assert!(got.starts_with(&want), "{bad:?}: {got}");
+        }
+        let dir = TempDir::new("cli-umask");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "umask = 077\n").unwrap();
+        let path = file.to_str().unwrap();
+        assert_eq!(run(&["--config", path]).unwrap().umask, 0o077);
+        std::fs::write(&file, "umask = 8\n").unwrap();
+        let got = run(&["--config", path]).unwrap_err();
+        assert!(
+            got.starts_with(&format!("{path}:1: umask: \"8\" is not")),
+            "{got}"
+        );
     }
 
     #[test]

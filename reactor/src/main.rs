@@ -99,6 +99,7 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
         config: Arc::new(config),
         limits,
         tls,
+        umask: options.umask,
     })
 }
 

@@ -179,11 +179,14 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
         Action::Delete(path) => changed(jail.delete(&path)),
         Action::MakeDir(path) => changed(jail.make_dir(&path)),
         Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(jail.set_mode(&path, mode)),
         Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
-        Action::ListToControl { path, max_bytes } => {
-            transfer::list_inline(jail, &path, max_bytes, wall_clock())
-                .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing)
-        }
+        Action::ListToControl {
+            path,
+            max_bytes,
+            pattern,
+        } => transfer::list_inline(jail, &path, pattern, max_bytes, wall_clock())
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
             Event::Failed(ErrorKind::Other)

@@ -80,13 +80,15 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
-/// What SIGHUP may change: the settings of new sessions, the limits, and
-/// the TLS certificate and key.
+/// What SIGHUP may change: the settings of new sessions, the limits, the
+/// TLS certificate and key, and the umask.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
     /// FTPS, when a certificate and key are configured.
     pub tls: Option<TlsConfigs>,
+    /// `--umask`: the process umask while serving (see [`apply_umask`]).
+    pub umask: u32,
 }
 
 /// Where to listen.
@@ -125,6 +127,7 @@ pub struct Server {
     jail: Rc<Jail>,
     limits: Limits,
     tls: Option<TlsConfigs>,
+    umask: u32,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
@@ -182,6 +185,7 @@ impl Server {
             jail: Rc::new(jail),
             limits: settings.limits,
             tls: settings.tls,
+            umask: settings.umask,
             passwords: None,
             users_file: None,
             reload: None,
@@ -220,6 +224,7 @@ impl Server {
     /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        apply_umask(self.umask);
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
@@ -430,6 +435,8 @@ impl Server {
                 self.config = settings.config;
                 self.limits = settings.limits;
                 self.tls = settings.tls;
+                self.umask = settings.umask;
+                apply_umask(self.umask);
                 info!("SIGHUP: settings re-read");
             }
             Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
@@ -707,6 +714,18 @@ impl Server {
             conn.write_interest_registered = conn.awaiting_writable;
         }
     }
+}
+
+/// Makes `--umask` the process umask. The daemon creates uploads with mode
+/// 0666 and folders with 0777 (see [`crate::jail`]) and the kernel takes
+/// the umask's bits away as it creates them, atomically — as vsftpd and
+/// pure-ftpd do. Passing modes without this would still be cut by whatever
+/// umask the daemon inherited. One thread creates files, so the
+/// process-wide setting is the daemon's own; a file that an upload
+/// replaces keeps its mode (`TempFile::create`).
+fn apply_umask(mask: u32) {
+    // SAFETY: umask(2) only swaps the process's file mode creation mask.
+    unsafe { libc::umask(mask as libc::mode_t) };
 }
 
 /// Out of descriptors or memory for sockets: worth retrying later.
