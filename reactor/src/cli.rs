@@ -12,6 +12,7 @@ use std::time::Duration;
 use log::LevelFilter;
 
 use crate::config_file;
+use crate::rate;
 
 pub const USAGE: &str = "\
 pocketftpd — a small, fast, safe FTP server
@@ -46,6 +47,10 @@ Options:
   --tls-required          every login needs AUTH TLS first, every transfer PROT P
   --listen-tls ADDR:PORT  implicit FTPS listener (TLS from the first byte; usually
                           port 990), repeatable
+  --max-rate-down RATE    per-session download limit, bytes/s; K/M/G suffixes are
+                          1024-based (10M); 0 means no limit (the default)
+  --max-rate-up RATE      per-session upload limit
+  --max-rate RATE         all sessions together, both directions
 ";
 
 /// What the command line asks for.
@@ -83,6 +88,10 @@ pub struct Options {
     pub tls_required: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
+    /// Bandwidth limits in bytes/s; `None` is no limit.
+    pub max_rate_down: Option<u64>,
+    pub max_rate_up: Option<u64>,
+    pub max_rate: Option<u64>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -113,6 +122,9 @@ impl Default for Options {
             tls_key: None,
             tls_required: false,
             listen_tls: Vec::new(),
+            max_rate_down: None,
+            max_rate_up: None,
+            max_rate: None,
             listen_from_file: false,
         }
     }
@@ -169,6 +181,9 @@ impl Options {
             }
             "max-login-failures" => self.max_login_failures = positive(value)?,
             "shutdown-grace" => self.shutdown_grace = seconds(number(value)?)?,
+            "max-rate-down" => self.max_rate_down = rate(value)?,
+            "max-rate-up" => self.max_rate_up = rate(value)?,
+            "max-rate" => self.max_rate = rate(value)?,
             "log-level" => {
                 self.log_level = match value.to_ascii_lowercase().as_str() {
                     "off" => LevelFilter::Off,
@@ -311,6 +326,33 @@ fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// A bandwidth in bytes/s: digits with an optional `K`, `M` or `G`
+/// (1024-based, as `10M` means to people who count files); `0` is no limit,
+/// so the command line can lift a limit the config file sets.
+fn rate(value: &str) -> Result<Option<u64>, String> {
+    let bad = || format!("{value:?} is not a rate in bytes/s such as 500K, 10M or 1G");
+    let (digits, shift) = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&value[..value.len() - 1], 10),
+        Some(b'M') => (&value[..value.len() - 1], 20),
+        Some(b'G') => (&value[..value.len() - 1], 30),
+        _ => (value, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let bytes = n
+        .checked_mul(1 << shift)
+        .filter(|b| *b <= rate::MAX_RATE)
+        .ok_or_else(|| format!("{value:?} is too fast: at most 1024G"))?;
+    if bytes < rate::MIN_RATE {
+        return Err(format!(
+            "{value:?} is too slow: at least 1K (0 for no limit)"
+        ));
+    }
+    Ok(Some(bytes))
+}
+
 fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
     let bad = || format!("{value:?} is not LO-HI with 1 <= LO <= HI <= 65535");
     let (lo, hi) = value.split_once('-').ok_or_else(bad)?;
@@ -410,6 +452,41 @@ mod tests {
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
         );
+    }
+
+    #[test]
+    fn rates_take_1024_based_suffixes() {
+        let o = run(&[
+            "--max-rate-down",
+            "10M",
+            "--max-rate-up",
+            "512k",
+            "--max-rate",
+            "1G",
+        ])
+        .unwrap();
+        assert_eq!(o.max_rate_down, Some(10 * 1024 * 1024));
+        assert_eq!(o.max_rate_up, Some(512 * 1024));
+        assert_eq!(o.max_rate, Some(1024 * 1024 * 1024));
+        assert_eq!(run(&["--max-rate", "4096"]).unwrap().max_rate, Some(4096));
+        // 0 lifts a limit the config file set.
+        let o = run(&["--max-rate-down", "1M", "--max-rate-down", "0"]).unwrap();
+        assert_eq!(o.max_rate_down, None);
+        assert_eq!(run(&[]).unwrap().max_rate, None);
+        let errors = [
+            ("10X", "is not a rate in bytes/s"),
+            ("M", "is not a rate in bytes/s"),
+            ("-1M", "is not a rate in bytes/s"),
+            ("1.5M", "is not a rate in bytes/s"),
+            ("1000", "is too slow: at least 1K"),
+            ("2048G", "is too fast: at most 1024G"),
+            ("18446744073709551615K", "is too fast"),
+        ];
+        for (value, want) in errors {
+            let got = run(&["--max-rate-up", value]).unwrap_err();
+            assert!(got.starts_with("--max-rate-up: "), "{got}");
+            assert!(got.contains(want), "{value}: {got}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
+use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
 use pocketftpd::tls;
 use pocketftpd::users::{self, PasswordWorker, Users};
@@ -92,6 +93,11 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
         max_per_ip: options.max_per_ip,
         pasv_ports: options.pasv_ports.clone(),
         shutdown_grace: options.shutdown_grace,
+        rates: Rates {
+            down: options.max_rate_down,
+            up: options.max_rate_up,
+            total: options.max_rate,
+        },
     };
     Ok(Settings {
         config: Arc::new(config),

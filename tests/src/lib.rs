@@ -13,7 +13,7 @@
 //! users, limits, signals), `ftplib.rs` (Python's ftplib via
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
-//! restart offsets, crowded folders).
+//! restart offsets, crowded folders), `rates.rs` (bandwidth limits, timed).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;

@@ -9,6 +9,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
 use pocketftp_core::Session;
 
+use crate::rate::Bucket;
 use crate::tls::{Channel, TlsLayer};
 use crate::transfer::{Opened, Transfer};
 
@@ -46,6 +47,11 @@ pub(super) struct Connection {
     pub transfer: Option<Transfer>,
     /// In the run queue.
     pub queued: bool,
+    /// The running transfer's own rate limit (`--max-rate-down`/`-up`).
+    pub bucket: Option<Bucket>,
+    /// Out of tokens: parked until its timer in `Server::throttled`, and
+    /// neither queued nor pumped before.
+    pub throttled: bool,
     /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](super::UPLOAD_SETTLE)
     /// before it is committed.
     pub settling: bool,
@@ -76,6 +82,8 @@ impl Connection {
             opened: None,
             transfer: None,
             queued: false,
+            bucket: None,
+            throttled: false,
             settling: false,
             reported: 0,
             progress_due: now,
@@ -94,6 +102,8 @@ impl Connection {
         self.opened = None;
         self.transfer = None;
         self.settling = false;
+        self.bucket = None;
+        self.throttled = false;
     }
 
     /// Drops the data stream alone (a refused passive connection, or an

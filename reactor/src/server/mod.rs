@@ -40,6 +40,7 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::jail::Jail;
+use crate::rate::{Bucket, Rates};
 use crate::tls::TlsLayer;
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
@@ -77,6 +78,9 @@ pub struct Limits {
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Bandwidth limits: a new transfer takes the per-session ones when it
+    /// starts, so SIGHUP changes them for transfers that start afterwards.
+    pub rates: Rates,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, and
@@ -110,6 +114,11 @@ pub struct Server {
     runnable: VecDeque<(usize, u32)>,
     /// Outcomes of actions on their way to their sessions.
     answers: VecDeque<(Tag, Event)>,
+    /// `--max-rate`: the bucket every transfer draws from, when set.
+    global_bucket: Option<Bucket>,
+    /// Rate-limited transfers out of tokens, each due back in the run
+    /// queue when its buckets hold enough again (a timer, never a busy loop).
+    throttled: Deadlines,
     /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
     settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
@@ -163,6 +172,8 @@ impl Server {
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             runnable: VecDeque::new(),
+            global_bucket: (settings.limits.rates.total).map(|r| Bucket::new(r, Instant::now())),
+            throttled: Deadlines::default(),
             answers: VecDeque::new(),
             settling: VecDeque::new(),
             unread: VecDeque::new(),
@@ -237,6 +248,7 @@ impl Server {
         let now = Instant::now();
         [
             self.deadlines.next(),
+            self.throttled.next(),
             self.settling.front().map(|(at, _, _)| *at),
             self.stop_by,
             self.accept_paused_until,
@@ -270,6 +282,7 @@ impl Server {
             }
         }
         self.deliver_answers(now);
+        self.wake_throttled(now);
         self.run_transfers(now);
         self.commit_settled_uploads(now);
         self.fire_timers(now);
@@ -396,6 +409,10 @@ impl Server {
         match reload() {
             Ok(settings) => {
                 self.config = settings.config;
+                let total = settings.limits.rates.total;
+                if total != self.global_bucket.as_ref().map(Bucket::rate) {
+                    self.global_bucket = total.map(|r| Bucket::new(r, Instant::now()));
+                }
                 self.limits = settings.limits;
                 self.tls = settings.tls;
                 info!("SIGHUP: settings re-read");
