@@ -87,6 +87,10 @@ mod event;
 pub mod fuzzing;
 mod line;
 pub mod listing;
+#[cfg(test)]
+mod log_capture;
+#[cfg(test)]
+mod log_tests;
 mod path;
 mod reply;
 mod session;
