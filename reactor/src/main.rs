@@ -5,7 +5,7 @@ use std::io::{self, BufRead};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use log::{debug, info, warn};
+use log::{debug, info, warn, LevelFilter};
 use pocketftp_core::Config;
 use pocketftpd::cli::{self, Command, Options, USAGE};
 use pocketftpd::jail::Jail;
@@ -42,6 +42,31 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Logs to stderr: our own crates at the configured level (SIGHUP may
+/// change it: `log::set_max_level`), dependencies at most at `info`, since
+/// their debug and trace lines are about their own internals (rustls
+/// handshakes, mio registrations), not what an admin looks for.
+fn start_logging(level: LevelFilter) {
+    const OURS: &str = "pocketftp"; // pocketftpd and pocketftp_core
+                                    // One thread, and the message says where: no thread id, no source line.
+    let config = || {
+        let mut builder = simplelog::ConfigBuilder::new();
+        builder
+            .set_time_format_rfc3339()
+            .set_thread_level(LevelFilter::Off)
+            .set_location_level(LevelFilter::Off);
+        builder
+    };
+    let ours = config().add_filter_allow_str(OURS).build();
+    let theirs = config().add_filter_ignore_str(OURS).build();
+    // Only fails if a logger is already set, which cannot happen here.
+    let _ = simplelog::CombinedLogger::init(vec![
+        simplelog::WriteLogger::new(LevelFilter::Trace, ours, io::stderr()),
+        simplelog::WriteLogger::new(LevelFilter::Info, theirs, io::stderr()),
+    ]);
+    log::set_max_level(level);
 }
 
 /// Reads one password line from stdin and prints its hash.
@@ -120,11 +145,7 @@ fn reloader(args: Vec<OsString>, users: bool) -> Reload {
 }
 
 fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
-    let logger_config = simplelog::ConfigBuilder::new()
-        .set_time_format_rfc3339()
-        .build();
-    // Only fails if a logger is already set, which cannot happen here.
-    let _ = simplelog::WriteLogger::init(options.log_level, logger_config, io::stderr());
+    start_logging(options.log_level);
 
     let users = match &options.users {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
@@ -191,8 +212,8 @@ fn sweep_stale_uploads(jail: &Jail) {
     let sweep = jail.sweep_stale_temps(SWEEP_LIMIT);
     if sweep.removed > 0 {
         info!(
-            "removed {} stale upload file(s) left by a daemon that died",
-            sweep.removed
+            "removed {} left by a daemon that died",
+            pocketftpd::count(sweep.removed, "stale upload file")
         );
     }
     if !sweep.complete {
@@ -203,8 +224,8 @@ fn sweep_stale_uploads(jail: &Jail) {
     }
     if sweep.skipped > 0 {
         debug!(
-            "did not look for stale upload files in {} unreadable or deep folder(s)",
-            sweep.skipped
+            "did not look for stale upload files in {}",
+            pocketftpd::count(sweep.skipped, "unreadable or deep folder")
         );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
-use pocketftp_core::Session;
+use pocketftp_core::{Event, Session};
 
 use crate::rate::Bucket;
 use crate::tls::{Channel, TlsLayer};
@@ -155,6 +155,22 @@ impl Connection {
         Ok(wrote)
     }
 
+    /// Tells the session how far its running transfer got, before news
+    /// that may end it: an interrupted transfer is then logged (and
+    /// written to the xferlog) with the bytes it really moved.
+    pub fn report_progress(&mut self, now: Instant) {
+        let Some(bytes) = self.transfer.as_ref().map(|t| t.bytes) else {
+            return;
+        };
+        if bytes != self.reported && !self.session.is_closed() {
+            self.reported = bytes;
+            // A transfer exists only while its session is running it.
+            let _ = self
+                .session
+                .handle_event(now, Event::TransferProgress { bytes });
+        }
+    }
+
     /// Reads control bytes into the session as far as its room allows;
     /// true if the session was told something (bytes or the end).
     pub fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
@@ -169,6 +185,7 @@ impl Connection {
         match channel.read(&mut buffer[..room]) {
             Ok(0) => {
                 self.control_readable = false;
+                self.report_progress(now);
                 self.session.handle_control_eof(now);
             }
             Ok(n) => self.session.handle_control_input(now, &buffer[..n]),
@@ -179,6 +196,7 @@ impl Connection {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
                 self.control_readable = false;
+                self.report_progress(now);
                 self.session.handle_control_lost(now);
             }
         }

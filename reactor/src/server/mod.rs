@@ -442,7 +442,8 @@ impl Server {
         if self.stop_by.is_some() {
             return;
         }
-        info!("stopping: {} session(s) to finish", self.connections.len());
+        let sessions = crate::count(self.connections.len(), "session");
+        info!("stopping: {sessions} to finish");
         for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -453,10 +454,8 @@ impl Server {
     /// The grace period is over: transfers still running get their final
     /// reply, every session its `421`, and all of them are closed.
     fn cut_off_sessions(&mut self) {
-        warn!(
-            "grace period over: closing {} session(s)",
-            self.connections.len()
-        );
+        let sessions = crate::count(self.connections.len(), "session");
+        warn!("grace period over: closing {sessions}");
         self.each_session(Instant::now(), Session::handle_shutdown_expired);
         self.remove_closed();
     }
@@ -605,6 +604,7 @@ impl Server {
                 Ok(true) => continue, // written replies may let more commands through
                 Ok(false) => {}
                 Err(_) => {
+                    conn.report_progress(now);
                     conn.session.handle_control_lost(now);
                     continue;
                 }

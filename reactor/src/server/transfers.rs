@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Instant;
 
-use log::debug;
+use log::{debug, trace};
 use mio::Interest;
 use pocketftp_core::Event;
 
@@ -155,6 +155,11 @@ impl Server {
             return Some(usize::try_from(allowed).unwrap_or(STEP));
         };
         conn.throttled = true;
+        let wait = at.saturating_duration_since(now);
+        trace!(
+            "{}: rate limit: waiting {wait:?} for tokens",
+            conn.session.peer()
+        );
         self.throttled.push(at.max(now), key, conn.tag.generation);
         None
     }
