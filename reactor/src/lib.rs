@@ -6,6 +6,7 @@ pub mod dir;
 pub mod errors;
 pub mod jail;
 pub mod privileges;
+pub mod prompt;
 pub mod rate;
 pub mod server;
 pub mod temps;

@@ -1,15 +1,16 @@
 //! The `pocketftpd` binary: parse the command line, set up, run the loop.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead};
+use std::io;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::{debug, info, warn, LevelFilter};
 use pocketftp_core::Config;
-use pocketftpd::cli::{self, Command, Options, USAGE};
+use pocketftpd::cli::{self, Command, Options, HASH_PASSWORD_USAGE, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
+use pocketftpd::prompt;
 use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
 use pocketftpd::tls;
@@ -34,6 +35,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::HashPassword => hash_password(),
+        Command::HashPasswordHelp => {
+            print!("{HASH_PASSWORD_USAGE}");
+            ExitCode::SUCCESS
+        }
         Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
@@ -69,19 +74,20 @@ fn start_logging(level: LevelFilter) {
     log::set_max_level(level);
 }
 
-/// Reads one password line from stdin and prints its hash.
+/// Reads a password (prompted, not echoed, at a terminal) and prints its hash.
 fn hash_password() -> ExitCode {
-    let mut line = String::new();
-    if let Err(e) = io::stdin().lock().read_line(&mut line) {
-        eprintln!("pocketftpd: cannot read the password: {e}");
-        return ExitCode::FAILURE;
-    }
-    let password = line.trim_end_matches(['\r', '\n']);
+    let password = match prompt::read_password() {
+        Ok(password) => password,
+        Err(e) => {
+            eprintln!("pocketftpd: cannot read the password: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if password.is_empty() {
         eprintln!("pocketftpd: the password is empty");
         return ExitCode::FAILURE;
     }
-    match users::hash_password(password) {
+    match users::hash_password(&password) {
         Ok(hash) => {
             println!("{hash}");
             ExitCode::SUCCESS
@@ -181,23 +187,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         server.set_password_worker(worker, path.clone());
     }
     info!(
-        "serving {} ({}{}{})",
+        "serving {} ({})",
         options.root.display(),
-        if options.write {
-            "anonymous may write"
-        } else {
-            "read-only for anonymous"
-        },
-        if options.users.is_some() {
-            ", with a users file"
-        } else {
-            ""
-        },
-        match (options.tls_cert.is_some(), options.tls_required) {
-            (true, true) => ", TLS required",
-            (true, false) => ", TLS offered",
-            (false, _) => "",
-        }
+        options.access_summary()
     );
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }
