@@ -19,6 +19,7 @@
 mod actions;
 mod connection;
 mod deadlines;
+mod listen;
 mod token;
 mod transfers;
 
@@ -158,7 +159,7 @@ impl Server {
         let plain = addresses.plain.iter().map(|addr| (addr, false));
         let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
         for (index, (addr, implicit_tls)) in plain.chain(implicit).enumerate() {
-            let mut listener = TcpListener::bind(*addr)
+            let mut listener = listen::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             let listener_token = token(index, Source::Daemon);
             (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
