@@ -13,7 +13,9 @@
 //! users, limits, signals), `ftplib.rs` (Python's ftplib via
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
-//! restart offsets, crowded folders), `rates.rs` (bandwidth limits, timed).
+//! restart offsets, crowded folders), `rates.rs` (bandwidth limits, timed),
+//! `logs.rs` (the log lines an admin looks for), `startup.rs` (hash-password
+//! at a terminal, command-line hints, the start line, dual-stack listening).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;
