@@ -88,6 +88,10 @@ pub mod fuzzing;
 mod glob;
 mod line;
 pub mod listing;
+#[cfg(test)]
+mod log_capture;
+#[cfg(test)]
+mod log_tests;
 mod path;
 mod reply;
 mod session;

@@ -391,7 +391,9 @@ impl Transfer {
                         offset,
                         end: *end,
                     };
-                    chunk.read(buffer, self.ascii, &mut self.unsent)?
+                    // Not much past the budget (a rate limit's tokens).
+                    let room = (budget - sent).min(buffer.len());
+                    chunk.read(&mut buffer[..room], self.ascii, &mut self.unsent)?
                 }
                 Opened::Upload { .. } => false,
             };
@@ -415,7 +417,9 @@ impl Transfer {
         }
         let mut received = 0;
         while received < budget {
-            match data.read(buffer) {
+            // No more than the budget: a rate limit's tokens are the budget.
+            let room = (budget - received).min(buffer.len());
+            match data.read(&mut buffer[..room]) {
                 Ok(0) => {
                     // Answer a client's close_notify with ours (ftplib waits
                     // for it); its 24 bytes fit the socket, so no waiting.

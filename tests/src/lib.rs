@@ -18,7 +18,10 @@
 //! (`--umask`, `SITE CHMOD`, lftp mirroring modes both ways), `globs.rs`
 //! (LIST/NLST/STAT globs, tnftp `mget`), `pressure.rs` (unread replies,
 //! pipelines, killed clients, descriptors), `accounts.rs` (roles, homes),
-//! `fallback.rs` (the resolver without openat2).
+//! `fallback.rs` (the resolver without openat2), `rates.rs`
+//! (bandwidth limits, timed), `logs.rs` (the log lines an admin looks for),
+//! `startup.rs` (hash-password at a terminal, command-line hints, the start
+//! line, dual-stack listening).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_SEED` replays the random bytes and names;

@@ -18,8 +18,9 @@ use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
 use crate::errors::kind_of;
 use crate::jail::Jail;
+use crate::rate::Bucket;
 use crate::tls::TlsLayer;
-use crate::transfer::{self, Transfer};
+use crate::transfer::{self, Opened, Transfer};
 use crate::users::Check;
 
 impl Server {
@@ -151,6 +152,12 @@ impl Server {
         let conn = &mut self.connections[key];
         match conn.opened.take() {
             Some(opened) if conn.data.is_some() => {
+                let rates = self.limits.rates;
+                let rate = match opened {
+                    Opened::Upload { .. } => rates.up,
+                    Opened::Download { .. } | Opened::Listing { .. } => rates.down,
+                };
+                conn.bucket = rate.map(|r| Bucket::new(r, now));
                 conn.transfer = Some(Transfer::new(opened, ascii, tls, wall_clock()));
                 conn.reported = 0;
                 conn.progress_due = now + PROGRESS_INTERVAL;

@@ -19,6 +19,7 @@
 mod actions;
 mod connection;
 mod deadlines;
+mod listen;
 mod token;
 mod transfers;
 
@@ -41,6 +42,7 @@ use slab::Slab;
 
 use crate::activation::Inherited;
 use crate::jail::Jail;
+use crate::rate::{Bucket, Rates};
 use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
@@ -78,6 +80,9 @@ pub struct Limits {
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Bandwidth limits: a new transfer takes the per-session ones when it
+    /// starts, so SIGHUP changes them for transfers that start afterwards.
+    pub rates: Rates,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the
@@ -116,6 +121,11 @@ pub struct Server {
     runnable: VecDeque<(usize, u32)>,
     /// Outcomes of actions on their way to their sessions.
     answers: VecDeque<(Tag, Event)>,
+    /// `--max-rate`: the bucket every transfer draws from, when set.
+    global_bucket: Option<Bucket>,
+    /// Rate-limited transfers out of tokens, each due back in the run
+    /// queue when its buckets hold enough again (a timer, never a busy loop).
+    throttled: Deadlines,
     /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
     settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
@@ -156,7 +166,7 @@ impl Server {
         let plain = addresses.plain.iter().map(|addr| (addr, false));
         let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
         for (addr, implicit_tls) in plain.chain(implicit) {
-            let listener = TcpListener::bind(*addr)
+            let listener = listen::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             bound.push((listener, implicit_tls));
         }
@@ -176,6 +186,8 @@ impl Server {
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             runnable: VecDeque::new(),
+            global_bucket: (settings.limits.rates.total).map(|r| Bucket::new(r, Instant::now())),
+            throttled: Deadlines::default(),
             answers: VecDeque::new(),
             settling: VecDeque::new(),
             unread: VecDeque::new(),
@@ -252,6 +264,7 @@ impl Server {
         let now = Instant::now();
         [
             self.deadlines.next(),
+            self.throttled.next(),
             self.settling.front().map(|(at, _, _)| *at),
             self.stop_by,
             self.accept_paused_until,
@@ -285,6 +298,7 @@ impl Server {
             }
         }
         self.deliver_answers(now);
+        self.wake_throttled(now);
         self.run_transfers(now);
         self.commit_settled_uploads(now);
         self.fire_timers(now);
@@ -433,6 +447,10 @@ impl Server {
         match reload() {
             Ok(settings) => {
                 self.config = settings.config;
+                let total = settings.limits.rates.total;
+                if total != self.global_bucket.as_ref().map(Bucket::rate) {
+                    self.global_bucket = total.map(|r| Bucket::new(r, Instant::now()));
+                }
                 self.limits = settings.limits;
                 self.tls = settings.tls;
                 self.umask = settings.umask;
@@ -464,7 +482,8 @@ impl Server {
         if self.stop_by.is_some() {
             return;
         }
-        info!("stopping: {} session(s) to finish", self.connections.len());
+        let sessions = crate::count(self.connections.len(), "session");
+        info!("stopping: {sessions} to finish");
         for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -475,10 +494,8 @@ impl Server {
     /// The grace period is over: transfers still running get their final
     /// reply, every session its `421`, and all of them are closed.
     fn cut_off_sessions(&mut self) {
-        warn!(
-            "grace period over: closing {} session(s)",
-            self.connections.len()
-        );
+        let sessions = crate::count(self.connections.len(), "session");
+        warn!("grace period over: closing {sessions}");
         self.each_session(Instant::now(), Session::handle_shutdown_expired);
         self.remove_closed();
     }
@@ -627,6 +644,7 @@ impl Server {
                 Ok(true) => continue, // written replies may let more commands through
                 Ok(false) => {}
                 Err(_) => {
+                    conn.report_progress(now);
                     conn.session.handle_control_lost(now);
                     continue;
                 }
