@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::glob::Glob;
 use crate::path::VirtualPath;
 use crate::xferlog::TransferRecord;
 
@@ -18,8 +19,21 @@ pub enum ListFormat {
     Machine,
 }
 
+/// The last component of a `LIST`, `NLST` or `STAT` path, when it holds
+/// wildcards: if no entry has that very name, the listing shows the entries
+/// of the folder that match it (none is an empty listing, not an error).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ListPattern {
+    pub glob: Glob,
+    /// Put before each name of an `NLST` listing: the folder part of the
+    /// client's argument (`pub/` for `NLST pub/*.txt`), so that the names
+    /// can be fed back to `RETR`, as `mget` does and vsftpd answers. Empty
+    /// for `LIST`, `MLSD` and `STAT`, whose lines carry bare names.
+    pub prefix: String,
+}
+
 /// How [`Action::Open`] opens its path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OpenMode {
     /// RETR: read from `offset` (REST). An offset beyond the end is
     /// `Failed(BadOffset)`.
@@ -40,8 +54,15 @@ pub enum OpenMode {
     /// (reported in `Opened::unique_name`).
     CreateUnique,
     /// LIST / NLST / MLSD of a folder (or of a single file). `writable` says
-    /// whether MLSD may advertise write permission facts.
-    List { format: ListFormat, writable: bool },
+    /// whether MLSD may advertise write permission facts. With a `pattern`
+    /// (`path`'s last component, compiled) and no entry named `path`, the
+    /// entries of `path`'s folder that match it are listed instead: an
+    /// existing name is listed as it is, wildcards or not, as by vsftpd.
+    List {
+        format: ListFormat,
+        writable: bool,
+        pattern: Option<ListPattern>,
+    },
 }
 
 /// A request from the session to its caller.
@@ -85,12 +106,20 @@ pub enum Action {
     MakeDir(VirtualPath),
     /// Remove an empty folder. Answer: `Done` or `Failed`.
     RemoveDir(VirtualPath),
+    /// `SITE CHMOD`: set the permission bits (at most `0o777`) of a file or
+    /// folder; a symlink's target inside the root. Answer: `Done` or `Failed`.
+    SetMode { path: VirtualPath, mode: u32 },
     /// MFMT: set a file's modification time (Unix seconds, UTC).
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
-    /// about `max_bytes`. Answer: `Listing` or `Failed`.
-    ListToControl { path: VirtualPath, max_bytes: usize },
+    /// about `max_bytes`; a `pattern` as for [`OpenMode::List`].
+    /// Answer: `Listing` or `Failed`.
+    ListToControl {
+        path: VirtualPath,
+        max_bytes: usize,
+        pattern: Option<ListPattern>,
+    },
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.
     VerifyPassword { user: String, password: String },

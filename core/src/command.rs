@@ -85,6 +85,10 @@ pub(crate) enum Command<'a> {
     Pbsz,
     /// `PROT` with its level.
     Prot(ProtectionLevel),
+    /// `SITE CHMOD MODE PATH`: permission bits (at most `0o777`) and path.
+    SiteChmod(u32, &'a str),
+    /// `SITE HELP`.
+    SiteHelp,
 }
 
 /// The data channel protection level of `PROT` (RFC 2228, 4217).
@@ -136,8 +140,8 @@ impl Command<'_> {
 
 /// Commands we know of but do not implement (`502`).
 const NOT_IMPLEMENTED: &[&[u8]] = &[
-    b"ACCT", b"ADAT", b"CCC", b"CONF", b"ENC", b"HOST", b"LANG", b"MIC", b"REIN", b"SITE", b"SMNT",
-    b"XRSQ", b"XSEM", b"XSEN",
+    b"ACCT", b"ADAT", b"CCC", b"CONF", b"ENC", b"HOST", b"LANG", b"MIC", b"REIN", b"SMNT", b"XRSQ",
+    b"XSEM", b"XSEN",
 ];
 
 /// Parses one line without its CRLF.
@@ -214,6 +218,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command<'_>, ParseError> {
             "S" | "E" => ProtectionLevel::Unsupported,
             _ => return Err(ParseError::Unsupported("PROT takes C or P.")),
         }),
+        b"SITE" => parse_site(arg)?,
         other if NOT_IMPLEMENTED.contains(&other) => return Err(ParseError::NotImplemented),
         _ => return Err(ParseError::Unknown),
     };
@@ -348,6 +353,38 @@ fn parse_mfmt(arg: &str) -> Result<Command<'_>, ParseError> {
     Ok(Command::Mfmt(time.to_unix(), required(path)?))
 }
 
+/// `SITE CHMOD MODE PATH` and `SITE HELP`; other `SITE` commands are
+/// known but not implemented (`502`).
+fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
+    const BAD_CHMOD: ParseError =
+        ParseError::Syntax("SITE CHMOD needs an octal mode of at most 777 and a path.");
+    let arg = arg.trim_start();
+    let (verb, rest) = arg.split_once(' ').unwrap_or((arg, ""));
+    if verb.is_empty() {
+        Err(ParseError::Syntax("SITE needs a command (see SITE HELP)."))
+    } else if verb.eq_ignore_ascii_case("HELP") {
+        Ok(Command::SiteHelp)
+    } else if verb.eq_ignore_ascii_case("CHMOD") {
+        let (mode, path) = rest.trim_start().split_once(' ').ok_or(BAD_CHMOD)?;
+        let mode = parse_mode(mode).ok_or(BAD_CHMOD)?;
+        Ok(Command::SiteChmod(
+            mode,
+            required(path).map_err(|_| BAD_CHMOD)?,
+        ))
+    } else {
+        Err(ParseError::NotImplemented)
+    }
+}
+
+/// Permission bits in octal (`644`, `0755`): at most four digits and
+/// `0o777`. Set-id and sticky bits, and symbolic modes (`u+x`), are refused.
+fn parse_mode(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    u32::from_str_radix(s, 8).ok().filter(|mode| *mode <= 0o777)
+}
+
 fn parse_opts(arg: &str) -> Result<Command<'_>, ParseError> {
     let (option, value) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
     if option.eq_ignore_ascii_case("UTF8") && (value.is_empty() || value.eq_ignore_ascii_case("ON"))
@@ -365,6 +402,9 @@ mod tests {
     use super::*;
     use Command as C;
     use ParseError as E;
+
+    const BAD_CHMOD: ParseError =
+        E::Syntax("SITE CHMOD needs an octal mode of at most 777 and a path.");
 
     fn v4(a: [u8; 4], port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)
@@ -446,6 +486,11 @@ mod tests {
             (b"prot c", C::Prot(ProtectionLevel::Clear)),
             (b"PROT S", C::Prot(ProtectionLevel::Unsupported)),
             (b"PROT E", C::Prot(ProtectionLevel::Unsupported)),
+            (b"SITE CHMOD 644 a b", C::SiteChmod(0o644, "a b")),
+            (b"site chmod 0755 /d", C::SiteChmod(0o755, "/d")),
+            (b"SITE  CHMOD  0 x", C::SiteChmod(0, "x")),
+            (b"SITE HELP", C::SiteHelp),
+            (b"site help chmod", C::SiteHelp),
         ];
         for (line, want) in cases {
             assert_eq!(
@@ -511,7 +556,18 @@ mod tests {
             (b"PBSZ x", E::Syntax("PBSZ needs a number.")),
             (b"PROT X", E::Unsupported("PROT takes C or P.")),
             (b"CCC", E::NotImplemented),
-            (b"SITE CHMOD 644 x", E::NotImplemented),
+            (b"SITE UMASK 022", E::NotImplemented),
+            (b"SITE EXEC rm", E::NotImplemented),
+            (b"SITE", E::Syntax("SITE needs a command (see SITE HELP).")),
+            (b"SITE CHMOD 1777 x", BAD_CHMOD),
+            (b"SITE CHMOD 4755 x", BAD_CHMOD),
+            (b"SITE CHMOD 00644 x", BAD_CHMOD),
+            (b"SITE CHMOD 8 x", BAD_CHMOD),
+            (b"SITE CHMOD u+x x", BAD_CHMOD),
+            (b"SITE CHMOD -644 x", BAD_CHMOD),
+            (b"SITE CHMOD 99999999999999999999 x", BAD_CHMOD),
+            (b"SITE CHMOD 644", BAD_CHMOD),
+            (b"SITE CHMOD 644 ", BAD_CHMOD),
         ];
         for (line, want) in cases {
             assert_eq!(

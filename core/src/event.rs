@@ -81,7 +81,7 @@ pub enum Event {
     },
     /// Answers [`Action::Stat`](crate::Action::Stat).
     Metadata(Metadata),
-    /// Answers `Rename`, `Delete`, `MakeDir`, `RemoveDir` and `SetModified`.
+    /// Answers `Rename`, `Delete`, `MakeDir`, `RemoveDir` and `SetMode`.
     Done,
     /// Sent now and then while a transfer runs: `bytes` moved so far. Keeps
     /// the stall timer from firing.

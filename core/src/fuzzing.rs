@@ -121,6 +121,12 @@ const DICTIONARY: &[&[u8]] = &[
     b"LIST\r\n",
     b"LIST -la\r\n",
     b"NLST pub\r\n",
+    b"NLST *.txt\r\n",
+    b"NLST pub/*\r\n",
+    b"LIST pub/[!a-c]*.bin\r\n",
+    b"LIST *a*a*a*a*b\r\n",
+    b"STAT ?ello.*\r\n",
+    b"STAT nothing*\r\n",
     b"MLSD\r\n",
     b"MLST hello.txt\r\n",
     b"STAT\r\n",
@@ -156,6 +162,12 @@ const DICTIONARY: &[&[u8]] = &[
     b"CCC\r\n",
     b"NOOP\n",
     b"HELP\r\n",
+    b"SITE HELP\r\n",
+    b"SITE CHMOD 600 hello.txt\r\n",
+    b"SITE CHMOD 0755 pub\r\n",
+    b"SITE CHMOD 1777 pub\r\n",
+    b"SITE CHMOD 644 /\r\n",
+    b"SITE UMASK 022\r\n",
 ];
 
 const KINDS: [ErrorKind; 15] = [

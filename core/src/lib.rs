@@ -85,8 +85,13 @@ mod config;
 mod event;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod glob;
 mod line;
 pub mod listing;
+#[cfg(test)]
+mod log_capture;
+#[cfg(test)]
+mod log_tests;
 mod path;
 mod reply;
 mod session;
@@ -99,9 +104,10 @@ mod timers;
 mod xferlog;
 
 pub use access::Access;
-pub use action::{Action, ListFormat, OpenMode};
+pub use action::{Action, ListFormat, ListPattern, OpenMode};
 pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
+pub use glob::Glob;
 pub use path::{PathError, VirtualPath};
 pub use reply::TOO_MANY_CONNECTIONS;
 pub use session::{canonical_ip, Session, UnexpectedEvent, MAX_LINE};

@@ -2,7 +2,7 @@
 //! [`Metadata`]. Pure functions: the reactor reads the folder in bounded
 //! batches and calls [`write_entry`] for each entry.
 
-use crate::action::ListFormat;
+use crate::action::{ListFormat, ListPattern};
 use crate::event::{FileKind, Metadata};
 use crate::time::CivilTime;
 
@@ -39,9 +39,40 @@ pub fn write_entry(
     true
 }
 
+/// [`write_entry`] for an entry of a folder listed through `pattern` (if
+/// any): an entry whose name does not match is skipped (false), and an
+/// `NLST` name gets the pattern's prefix. The reactor and the simulation
+/// both list through here, so they filter alike.
+pub fn write_listed(
+    out: &mut Vec<u8>,
+    format: ListFormat,
+    writable: bool,
+    pattern: Option<&ListPattern>,
+    name: &[u8],
+    meta: &Metadata,
+    now: i64,
+) -> bool {
+    match pattern {
+        None => write_entry(out, format, writable, name, meta, now),
+        Some(p) if !p.glob.matches(name) => false,
+        Some(p) if p.prefix.is_empty() || format != ListFormat::Names => {
+            write_entry(out, format, writable, name, meta, now)
+        }
+        Some(p) => {
+            let full = [p.prefix.as_bytes(), name].concat();
+            write_entry(out, format, writable, &full, meta, now)
+        }
+    }
+}
+
 /// Appends the RFC 3659 facts for one entry, each ending in `;`
-/// (`type=file;size=12;modify=20261125020000;perm=adfrw;`), without the
-/// space and name that follow them.
+/// (`type=file;size=12;modify=20261125020000;perm=adfrw;UNIX.mode=0644;`),
+/// without the space and name that follow them.
+///
+/// `UNIX.mode` is the permission bits in octal with a leading 0, as
+/// pure-ftpd and proFTPD write it: lftp's `mirror` gives downloaded files
+/// and folders these modes (from `perm` alone it makes them read-only).
+/// Set-id and sticky bits are left out: a copy must not become setuid.
 pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
     let (kind, perm) = match (meta.kind, writable) {
         (FileKind::Dir, true) => ("dir", "flcdmpe"),
@@ -57,7 +88,7 @@ pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
     write_timestamp(out, meta.modified);
     out.extend_from_slice(b";perm=");
     out.extend_from_slice(perm.as_bytes());
-    out.push(b';');
+    out.extend_from_slice(format!(";UNIX.mode=0{:03o};", meta.mode & 0o777).as_bytes());
 }
 
 /// Appends `YYYYMMDDHHMMSS` (UTC), the MDTM and MLST `modify` format.
@@ -165,11 +196,16 @@ mod tests {
         assert_eq!(line(ListFormat::Names, &m, 0), "a b.txt\r\n");
         assert_eq!(
             line(ListFormat::Machine, &m, 0),
-            "type=file;size=7;modify=20000229000000;perm=adfrw; a b.txt\r\n"
+            "type=file;size=7;modify=20000229000000;perm=adfrw;UNIX.mode=0644; a b.txt\r\n"
         );
+        let mut dir = meta(FileKind::Dir, 0, 0);
+        dir.mode = 0o2700;
         let mut out = Vec::new();
-        write_facts(&mut out, &meta(FileKind::Dir, 0, 0), false);
-        assert_eq!(out, b"type=dir;size=0;modify=19700101000000;perm=el;");
+        write_facts(&mut out, &dir, false);
+        assert_eq!(
+            out,
+            b"type=dir;size=0;modify=19700101000000;perm=el;UNIX.mode=0700;"
+        );
     }
 
     #[test]

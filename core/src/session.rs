@@ -12,13 +12,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use log::{info, warn};
+use log::{debug, info, trace, warn};
 
 use crate::access::Access;
-use crate::action::{Action, ListFormat, OpenMode};
+use crate::action::{Action, ListFormat, ListPattern, OpenMode};
 use crate::command::{self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType};
 use crate::config::Config;
 use crate::event::{ErrorKind, Event, FileKind, Metadata};
+use crate::glob::Glob;
 use crate::line::{Line, LineReader};
 use crate::listing;
 use crate::path::{PathError, VirtualPath};
@@ -75,6 +76,27 @@ enum TransferKind {
     List,
 }
 
+impl TransferKind {
+    /// The command, for log lines (`APPE` is a kind of `STOR`).
+    fn verb(self) -> &'static str {
+        match self {
+            TransferKind::Retr => "RETR",
+            TransferKind::Stor => "STOR",
+            TransferKind::Stou => "STOU",
+            TransferKind::List => "LIST",
+        }
+    }
+
+    /// What it moves, for log lines.
+    fn noun(self) -> &'static str {
+        match self {
+            TransferKind::Retr => "download",
+            TransferKind::Stor | TransferKind::Stou => "upload",
+            TransferKind::List => "listing",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Waiting for `Opened`.
@@ -124,12 +146,28 @@ enum StatFor {
 }
 
 /// Commands answered from a `Done` event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum ChangeFor {
     Dele,
     Mkd,
     Rmd,
-    Rnto,
+    /// What is being renamed (for the log line).
+    Rnto(VirtualPath),
+    /// `SITE CHMOD`.
+    Chmod,
+}
+
+impl ChangeFor {
+    /// The command, for log lines.
+    fn verb(&self) -> &'static str {
+        match self {
+            ChangeFor::Dele => "DELE",
+            ChangeFor::Mkd => "MKD",
+            ChangeFor::Rmd => "RMD",
+            ChangeFor::Rnto(_) => "RNTO",
+            ChangeFor::Chmod => "SITE CHMOD",
+        }
+    }
 }
 
 /// The event the session is waiting for, if any.
@@ -300,9 +338,9 @@ impl Session {
     /// The control connection broke (reset, or a write failed): nothing
     /// more can be said to the client, so the session ends now.
     pub fn handle_control_lost(&mut self, now: Instant) {
-        let _ = now;
         if !self.closed {
             info!("{}: control connection lost", self.peer);
+            self.record_interrupted(now);
             self.close();
         }
     }
@@ -335,6 +373,12 @@ impl Session {
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
         if self.closed {
             return Ok(());
+        }
+        match &event {
+            Event::Listing(lines) => {
+                trace!("{}: event Listing of {} bytes", self.peer, lines.len())
+            }
+            event => trace!("{}: event {event:?}", self.peer),
         }
         let result = match event {
             Event::DataConnected { peer } => self.on_data_connected(now, peer),
@@ -406,6 +450,7 @@ impl Session {
             };
             let Some(peeked) = self.input.peek() else {
                 if self.input_ended {
+                    self.record_interrupted(now);
                     self.close();
                 }
                 return;
@@ -424,6 +469,9 @@ impl Session {
     }
 
     fn handle_line(&mut self, now: Instant, line: &[u8]) {
+        if log::log_enabled!(log::Level::Debug) {
+            debug!("{}: <- {}", self.peer, loggable(line));
+        }
         if self.awaiting == Awaiting::None {
             self.arm_idle(now);
         }
@@ -481,7 +529,7 @@ impl Session {
                 "Help OK.",
             ),
             C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
-            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;"),
+            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
             C::Allo => self.reply(202, "ALLO command ignored."),
             C::ModeStream => self.reply(200, "Mode set to S."),
             C::StruFile => self.reply(200, "Structure set to F."),
@@ -548,25 +596,35 @@ impl Session {
                 if self.may_write() {
                     self.cmd_stat(StatFor::Rnfr, arg);
                 } else {
-                    self.reply(550, "Permission denied.");
+                    self.refuse_write("RNFR", arg);
                 }
             }
             C::Rnto(arg) => match self.rename_from.take() {
                 Some(from) => {
-                    self.cmd_change(ChangeFor::Rnto, arg, |to| Action::Rename { from, to })
+                    let purpose = ChangeFor::Rnto(from.clone());
+                    self.cmd_change(purpose, arg, |to| Action::Rename { from, to })
                 }
                 None => self.reply(503, "RNFR required first."),
             },
             C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
+            C::SiteChmod(mode, arg) => {
+                self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
+            }
+            C::SiteHelp => self.reply_multi(
+                214,
+                "The following SITE commands are recognized:",
+                ["CHMOD HELP"],
+                "Help OK.",
+            ),
             C::Mkd(arg) => {
-                if let Some(path) = self.permitted_path(arg, Access::may_create) {
+                if let Some(path) = self.permitted_path("MKD", arg, Access::may_create) {
                     let mkdir = Action::MakeDir(path.clone());
                     self.ask(mkdir, Awaiting::Change(ChangeFor::Mkd, path));
                 }
             }
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
-                if let Some(path) = self.writable_path(arg) {
+                if let Some(path) = self.writable_path("MFMT", arg) {
                     let set = Action::SetModified {
                         path: path.clone(),
                         modified,
@@ -577,9 +635,11 @@ impl Session {
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => {
                 if let Some(path) = self.resolve(arg) {
+                    let pattern = list_pattern(arg, &path, false);
                     let list = Action::ListToControl {
                         path: path.clone(),
                         max_bytes: STATUS_LISTING_CAP,
+                        pattern,
                     };
                     self.ask(list, Awaiting::StatusListing(path));
                 }
@@ -809,17 +869,38 @@ impl Session {
     // --- transfers ---
 
     fn cmd_transfer(&mut self, now: Instant, kind: TransferKind, arg: &str, mode: OpenMode) {
-        if self.config.tls_required && !self.security.private_data {
-            return self.reply(521, "Data connections must be protected: use PROT P.");
+        if !self.data_protection_ok() {
+            return;
         }
         let right: fn(Access) -> bool = match mode {
             OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
             OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
             OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
         };
-        let Some(path) = self.permitted_path(arg, right) else {
-            return;
-        };
+        if let Some(path) = self.permitted_path(kind.verb(), arg, right) {
+            self.open_for_transfer(now, kind, path, mode);
+        }
+    }
+
+    /// Whether a transfer may go over this data protection level; answers
+    /// `521` when `--tls-required` wants `PROT P` first.
+    fn data_protection_ok(&mut self) -> bool {
+        let ok = !self.config.tls_required || self.security.private_data;
+        if !ok {
+            self.reply(521, "Data connections must be protected: use PROT P.");
+        }
+        ok
+    }
+
+    /// Asks for the source or sink of a transfer of `path`, once a data
+    /// connection is set up.
+    fn open_for_transfer(
+        &mut self,
+        now: Instant,
+        kind: TransferKind,
+        path: VirtualPath,
+        mode: OpenMode,
+    ) {
         if self.data == Data::None {
             return self.reply(425, "Use PORT or PASV first.");
         }
@@ -842,11 +923,24 @@ impl Session {
     }
 
     fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
+        if !self.data_protection_ok() {
+            return;
+        }
+        let arg = arg.unwrap_or(".");
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        // MLSD lists a folder (RFC 3659): no client sends it a glob.
+        let pattern = match format {
+            ListFormat::Machine => None,
+            _ => list_pattern(arg, &path, format == ListFormat::Names),
+        };
         let mode = OpenMode::List {
             format,
             writable: self.may_write(),
+            pattern,
         };
-        self.cmd_transfer(now, TransferKind::List, arg.unwrap_or("."), mode);
+        self.open_for_transfer(now, TransferKind::List, path, mode);
     }
 
     fn on_opened(
@@ -929,36 +1023,56 @@ impl Session {
         self.timers.disarm(Timer::DataConnect);
         self.timers.disarm(Timer::Stall);
         self.arm_idle(now);
-        let user = match &self.login {
-            Login::LoggedIn { user, .. } => user.as_str(),
-            _ => "-",
-        };
+        self.log_transfer(now, transfer, code, text);
+        self.reply(code, text);
+    }
+
+    /// Logs how a transfer ended; one that started (`150`) and moved a file
+    /// also gets its xferlog record, incomplete unless it ended with `226`.
+    fn log_transfer(&mut self, now: Instant, transfer: &TransferState, code: u16, text: &str) {
+        let user = self.user_name().to_owned();
         let seconds = now
             .saturating_duration_since(transfer.started)
             .as_secs_f64();
-        info!(
-            "{}: {user:?} {:?} {} {} bytes in {seconds:.3}s, data in {}: {code} {text}",
-            self.peer,
-            transfer.kind,
-            transfer.path,
-            transfer.bytes,
-            if transfer.protected { "TLS" } else { "clear" }
-        );
+        let (peer, path, bytes) = (self.peer, &transfer.path, transfer.bytes);
+        let what = transfer.kind.noun();
+        let data = if transfer.protected { "TLS" } else { "clear" };
+        match transfer.phase {
+            Phase::Running if code == 226 => info!(
+                "{peer}: {user:?} {what} {path} complete: {bytes} bytes in {seconds:.3}s, data in {data}"
+            ),
+            Phase::Running => info!(
+                "{peer}: {user:?} {what} {path} interrupted after {bytes} bytes in {seconds:.3}s, data in {data}: {code} {text}"
+            ),
+            Phase::Opening | Phase::Connecting => {
+                info!("{peer}: {user:?} {what} {path} failed: {code} {text}")
+            }
+        }
         if transfer.phase == Phase::Running && transfer.kind != TransferKind::List {
             let record = TransferRecord {
-                peer: canonical_ip(self.peer.ip()),
+                peer: canonical_ip(peer.ip()),
                 path: transfer.path.clone(),
-                bytes: transfer.bytes,
+                bytes,
                 seconds,
                 ascii: transfer.ascii,
                 outgoing: transfer.kind == TransferKind::Retr,
                 anonymous: self.anonymous_login(),
-                user: user.to_owned(),
+                user,
                 complete: code == 226,
             };
             self.actions.push_back(Action::LogTransfer(record));
         }
-        self.reply(code, text);
+    }
+
+    /// The client is gone with a transfer pending: nobody will read its
+    /// final reply, but the log and the xferlog must still say it was
+    /// interrupted (the caller drops the transfer with the session).
+    fn record_interrupted(&mut self, now: Instant) {
+        if let Awaiting::Transfer(transfer) = &self.awaiting {
+            let transfer = transfer.clone();
+            let text = "Control connection gone; transfer interrupted.";
+            self.log_transfer(now, &transfer, 426, text);
+        }
     }
 
     /// Stops the pending transfer ourselves (`stop` tells the caller how)
@@ -1011,25 +1125,49 @@ impl Session {
         arg: &str,
         action: impl FnOnce(VirtualPath) -> Action,
     ) {
-        if let Some(path) = self.writable_path(arg) {
+        if let Some(path) = self.writable_path(purpose.verb(), arg) {
             self.ask(action(path.clone()), Awaiting::Change(purpose, path));
         }
     }
 
     /// The path of a change this session may make; `None` when the client
     /// was answered instead (no right to write, or a refused name).
-    fn writable_path(&mut self, arg: &str) -> Option<VirtualPath> {
-        self.permitted_path(arg, Access::may_change)
+    fn writable_path(&mut self, verb: &str, arg: &str) -> Option<VirtualPath> {
+        self.permitted_path(verb, arg, Access::may_change)
     }
 
     /// The path of `arg` if the session has `right`; `None` when the client
     /// was answered instead.
-    fn permitted_path(&mut self, arg: &str, right: fn(Access) -> bool) -> Option<VirtualPath> {
+    fn permitted_path(
+        &mut self,
+        verb: &str,
+        arg: &str,
+        right: fn(Access) -> bool,
+    ) -> Option<VirtualPath> {
         if !self.allows(right) {
-            self.reply(550, "Permission denied.");
+            self.refuse_write(verb, arg);
             return None;
         }
         self.resolve(arg)
+    }
+
+    /// `550` for a write this session has no right to; logged, since an
+    /// admin looks for refused writes (a client misconfigured, or probing).
+    fn refuse_write(&mut self, verb: &str, arg: &str) {
+        info!(
+            "{}: {:?} may not write: refused {verb} {arg}",
+            self.peer,
+            self.user_name()
+        );
+        self.reply(550, "Permission denied.");
+    }
+
+    /// The logged-in user's name, `-` before login (for log lines).
+    fn user_name(&self) -> &str {
+        match &self.login {
+            Login::LoggedIn { user, .. } => user,
+            _ => "-",
+        }
     }
 
     /// Asks the caller for `action` and waits for its answer.
@@ -1067,11 +1205,20 @@ impl Session {
     }
 
     fn on_done(&mut self, purpose: ChangeFor, path: VirtualPath) {
+        let (peer, user) = (self.peer, self.user_name());
+        match &purpose {
+            ChangeFor::Dele => info!("{peer}: {user:?} deleted {path}"),
+            ChangeFor::Mkd => info!("{peer}: {user:?} made folder {path}"),
+            ChangeFor::Rmd => info!("{peer}: {user:?} removed folder {path}"),
+            ChangeFor::Rnto(from) => info!("{peer}: {user:?} renamed {from} -> {path}"),
+            ChangeFor::Chmod => info!("{peer}: {user:?} changed the mode of {path}"),
+        }
         match purpose {
             ChangeFor::Dele => self.reply(250, "Delete operation successful."),
             ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
-            ChangeFor::Rnto => self.reply(250, "Rename successful."),
+            ChangeFor::Rnto(_) => self.reply(250, "Rename successful."),
+            ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
         }
     }
 
@@ -1094,10 +1241,17 @@ impl Session {
                 self.on_metadata(purpose, path, meta)
             }
             (Awaiting::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
-            (
-                Awaiting::Stat(..) | Awaiting::Change(..) | Awaiting::StatusListing(_),
-                Event::Failed(kind),
-            ) => {
+            (Awaiting::Change(purpose, path), Event::Failed(kind)) => {
+                let (code, text) = file_error_reply(kind);
+                info!(
+                    "{}: {:?} {} {path} failed: {code} {text}",
+                    self.peer,
+                    self.user_name(),
+                    purpose.verb()
+                );
+                self.reply(code, text);
+            }
+            (Awaiting::Stat(..) | Awaiting::StatusListing(_), Event::Failed(kind)) => {
                 let (code, text) = file_error_reply(kind);
                 self.reply(code, text);
             }
@@ -1118,11 +1272,14 @@ impl Session {
             }
             (Awaiting::Password, Event::LoginChecked(None)) => {
                 self.login_failures += 1;
+                let user = match std::mem::replace(&mut self.login, Login::Start) {
+                    Login::User(user) => user,
+                    _ => String::new(),
+                };
                 warn!(
-                    "{}: failed login ({} so far)",
+                    "{}: failed login as {user:?} ({} so far)",
                     self.peer, self.login_failures
                 );
-                self.login = Login::Start;
                 self.awaiting = Awaiting::LoginDelay;
                 self.timers
                     .arm(Timer::LoginDelay, now, self.config.login_delay);
@@ -1214,6 +1371,7 @@ impl Session {
     // --- replies ---
 
     fn reply(&mut self, code: u16, text: &str) {
+        trace!("{}: -> {code} {text}", self.peer);
         reply::push(&mut self.output, code, text);
     }
 
@@ -1224,6 +1382,7 @@ impl Session {
         lines: impl IntoIterator<Item = &'a str>,
         last: &str,
     ) {
+        trace!("{}: -> {code}-{first} (multi-line)", self.peer);
         reply::push_multi(&mut self.output, code, first, lines, last);
     }
 
@@ -1272,6 +1431,47 @@ fn answered_during_transfer(line: &Line) -> bool {
     }
 }
 
+/// The pattern of a listing of `path` (as the client wrote it: `arg`)
+/// whose last component holds wildcards; `None` otherwise, and such a
+/// listing is exactly what it was before globs. `names` (NLST): the listed
+/// names carry the folder part of `arg`.
+fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
+    let glob = Glob::new(path.file_name())?;
+    let prefix = if names {
+        nlst_prefix(arg, glob.as_str(), &path.parent())
+    } else {
+        String::new()
+    };
+    Some(ListPattern { glob, prefix })
+}
+
+/// The folder part of an NLST argument that ends in the glob: `pub/` for
+/// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
+/// will ask for them. If `.` or `..` followed the glob in `arg`, the
+/// folder's absolute path instead.
+fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
+    let trimmed = arg.trim_end_matches('/');
+    let (written, last) = match trimmed.rfind('/') {
+        Some(cut) => (&trimmed[..=cut], &trimmed[cut + 1..]),
+        None => ("", trimmed),
+    };
+    match (last == glob, folder.is_root()) {
+        (true, _) => written.to_owned(),
+        (false, true) => "/".to_owned(),
+        (false, false) => format!("{folder}/"),
+    }
+}
+
+/// A command line as the debug log shows it: `PASS` arguments masked,
+/// other bytes as they came (invalid UTF-8 replaced).
+fn loggable(line: &[u8]) -> std::borrow::Cow<'_, str> {
+    let verb = line.split(|b| *b == b' ').next().unwrap_or_default();
+    if verb.eq_ignore_ascii_case(b"PASS") {
+        return "PASS ****".into();
+    }
+    String::from_utf8_lossy(line)
+}
+
 /// The names of anonymous login.
 fn is_anonymous_name(user: &str) -> bool {
     ["anonymous", "ftp"]
@@ -1315,7 +1515,7 @@ const FEATURES: [&str; 10] = [
     "EPSV",
     "MDTM",
     "MFMT",
-    "MLST type*;size*;modify*;perm*;",
+    "MLST type*;size*;modify*;perm*;UNIX.mode*;",
     "PASV",
     "REST STREAM",
     "SIZE",
@@ -1326,6 +1526,6 @@ const FEATURES: [&str; 10] = [
 const HELP: [&str; 4] = [
     "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
     "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
-    "RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD",
-    "XRMD",
+    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
+    "XPWD XRMD",
 ];

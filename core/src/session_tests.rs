@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
-use crate::{Access, Action, Config, ErrorKind, OpenMode, VirtualPath};
+use crate::{
+    Access, Action, Config, ErrorKind, Glob, ListFormat, ListPattern, OpenMode, VirtualPath,
+};
 
 const LOGIN: Op<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
@@ -46,7 +48,7 @@ fn welcome_login_and_simple_commands() {
     let h = run(&[
         LOGIN,
         Send(b"SYST\r\nNOOP\r\nPWD\r\ntype a\r\nTYPE I\r\nTYPE L 8\r\nTYPE E\r\nTYPE X\r\n"),
-        Send(b"MODE S\r\nMODE B\r\nSTRU F\r\nSTRU R\r\nALLO 10\r\nOPTS UTF8 ON\r\nSITE CHMOD 644 x\r\nQUIT\r\n"),
+        Send(b"MODE S\r\nMODE B\r\nSTRU F\r\nSTRU R\r\nALLO 10\r\nOPTS UTF8 ON\r\nSITE ZONE\r\nQUIT\r\n"),
     ]);
     assert!(h.text().starts_with("220 pocketftpd ready.\r\n"));
     assert_eq!(
@@ -60,14 +62,15 @@ fn welcome_login_and_simple_commands() {
 
 #[test]
 fn feat_and_help_are_multiline_and_work_before_login() {
-    let h = run(&[Send(b"FEAT\r\nHELP\r\n")]);
+    let h = run(&[Send(b"FEAT\r\nHELP\r\nOPTS MLST type;UNIX.mode;\r\n")]);
     let text = h.text();
     assert!(text.contains(
-        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;\r\n \
+        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;UNIX.mode*;\r\n \
          PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n"
     ));
     assert!(text.contains("214-The following commands are recognized:\r\n ABOR"));
-    assert_eq!(h.codes(), [220, 211, 214]);
+    assert!(text.contains("200 MLST OPTS type;size;modify;perm;UNIX.mode;\r\n"));
+    assert_eq!(h.codes(), [220, 211, 214, 200]);
 }
 
 #[test]
@@ -310,7 +313,7 @@ fn sizes_times_and_facts() {
     let text = h.text();
     assert!(text.contains("213 12\r\n"));
     assert!(text.contains("213 20261125020000\r\n"));
-    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw; /hello.txt\r\n250 End.\r\n"));
+    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw;UNIX.mode=0644; /hello.txt\r\n250 End.\r\n"));
     assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
     assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
     assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
@@ -343,7 +346,9 @@ fn listings_in_three_formats() {
     assert_eq!(h.downloads[1], b"data.bin\r\n");
     let mlsd = String::from_utf8(h.downloads[2].clone()).unwrap();
     assert!(
-        mlsd.contains("type=dir;size=4096;modify=20261125010000;perm=flcdmpe; pub\r\n"),
+        mlsd.contains(
+            "type=dir;size=4096;modify=20261125010000;perm=flcdmpe;UNIX.mode=0755; pub\r\n"
+        ),
         "{mlsd}"
     );
 }
@@ -986,4 +991,163 @@ fn anonymous_role() {
         &[LOGIN, Send(b"RETR hello.txt\r\nMKD in\r\n")],
     );
     assert_eq!(codes_after_login(&h), [550, 257]);
+}
+
+fn pictures() -> MemFs {
+    files()
+        .with_file("/pub/a.jpg", b"1")
+        .with_file("/pub/b.jpg", b"22")
+        .with_file("/pub/c[1].txt", b"")
+        .with_file("/pub/c1.txt", b"")
+}
+
+/// Issue 15: `mget *.jpg` sends `NLST *.jpg`; LIST, NLST and STAT expand
+/// a glob in the last component; no match is an empty listing.
+#[test]
+fn globs_in_list_nlst_and_stat() {
+    let h = run_both(
+        &Config::default(),
+        &pictures(),
+        &[
+            LOGIN,
+            Send(b"PASV\r\nNLST pub/*.jpg\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"CWD pub\r\nPASV\r\nNLST *.jpg\r\n"),
+            ConnectData("127.0.0.1:40002"),
+            Send(b"PASV\r\nLIST -l [!a].jp?\r\n"),
+            ConnectData("127.0.0.1:40003"),
+            Send(b"PASV\r\nNLST *.png\r\n"),
+            ConnectData("127.0.0.1:40004"),
+            Send(b"PASV\r\nNLST nowhere/*.jpg\r\n"),
+            Send(b"STAT *.jpg\r\nSTAT x*\r\nSTAT c[1].txt\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [
+            227, 150, 226, 250, 227, 150, 226, 227, 150, 226, 227, 150, 226, 227, 550, 213, 213,
+            213
+        ]
+    );
+    assert_eq!(h.downloads[0], b"pub/a.jpg\r\npub/b.jpg\r\n");
+    assert_eq!(h.downloads[1], b"a.jpg\r\nb.jpg\r\n");
+    let long = String::from_utf8(h.downloads[2].clone()).unwrap();
+    assert_eq!(
+        long,
+        "-rw-r--r--   1 ftp      ftp                 2 Nov 25 02:00 b.jpg\r\n"
+    );
+    assert_eq!(h.downloads[3], b"");
+    let text = h.text();
+    assert!(
+        text.contains("213-Status of /pub/*.jpg:\r\n -rw-r--r--"),
+        "{text}"
+    );
+    assert!(text.contains(" a.jpg\r\n -rw-r--r--"), "{text}");
+    assert!(text.contains("213-Status of /pub/x*:\r\n213 End of status.\r\n"));
+    // A name that exists is listed as it is, though it holds brackets.
+    assert!(
+        text.contains("213-Status of /pub/c[1].txt:\r\n -rw-r--r--   1 ftp      ftp                 0 Nov 25 02:00 c[1].txt\r\n213 End"),
+        "{text}"
+    );
+    assert!(h.actions.contains(&Action::Open {
+        path: path("/pub/*.jpg"),
+        mode: OpenMode::List {
+            format: ListFormat::Names,
+            writable: false,
+            pattern: Some(ListPattern {
+                glob: Glob::new("*.jpg").unwrap(),
+                prefix: "pub/".to_owned(),
+            }),
+        },
+    }));
+}
+
+/// A last component without wildcards is looked up as it is, and so is
+/// one that exists; MLSD takes no glob; NLST names keep the folder part
+/// the client wrote.
+#[test]
+fn plain_names_and_mlsd_are_not_globbed() {
+    let h = run_both(
+        &Config::default(),
+        &pictures().with_dir("/x*").with_file("/x*/in.txt", b""),
+        &[
+            LOGIN,
+            Send(b"PASV\r\nNLST pub/c[1\r\n"),
+            Send(b"PASV\r\nNLST x*\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"PASV\r\nNLST /pub//?.jpg\r\n"),
+            ConnectData("127.0.0.1:40002"),
+            Send(b"PASV\r\nNLST pub/*.jpg/.\r\n"),
+            ConnectData("127.0.0.1:40003"),
+            Send(b"PASV\r\nLIST hello.txt/*\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 550, 227, 150, 226, 227, 150, 226, 227, 150, 226, 227, 550]
+    );
+    assert_eq!(h.downloads[0], b"in.txt\r\n");
+    assert_eq!(h.downloads[1], b"/pub//a.jpg\r\n/pub//b.jpg\r\n");
+    assert_eq!(h.downloads[2], b"/pub/a.jpg\r\n/pub/b.jpg\r\n");
+    let plain = h.actions.iter().find_map(|a| match a {
+        Action::Open {
+            path,
+            mode: OpenMode::List { pattern, .. },
+        } => Some((path.as_str().to_owned(), pattern.clone())),
+        _ => None,
+    });
+    assert_eq!(plain, Some(("/pub/c[1".to_owned(), None)));
+    let h = run_both(
+        &Config::default(),
+        &pictures().with_dir("/x*"),
+        &[LOGIN, Send(b"PASV\r\nMLSD *\r\n")],
+    );
+    assert_eq!(codes_after_login(&h), [227, 550]);
+}
+
+/// Issue 15: `SITE CHMOD` (lftp sends it after every upload of `mirror -R`)
+/// and `SITE HELP`; other SITE commands are 502.
+#[test]
+fn site_chmod_and_help() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"SITE HELP\r\nSITE CHMOD 600 hello.txt\r\nsite chmod 0750 pub\r\n"),
+        Send(b"SITE CHMOD 1777 pub\r\nSITE CHMOD 644 missing\r\nSITE CHMOD 644 /\r\n"),
+        Send(b"SITE UMASK 022\r\nSITE\r\nMLST hello.txt\r\n"),
+        Upload(b"new"),
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [214, 200, 200, 501, 550, 550, 502, 501, 250, 227, 150, 226]
+    );
+    let text = h.text();
+    assert!(text.contains(
+        "214-The following SITE commands are recognized:\r\n CHMOD HELP\r\n214 Help OK.\r\n"
+    ));
+    assert!(text.contains("200 SITE CHMOD command ok.\r\n"));
+    assert!(
+        text.contains("perm=adfrw;UNIX.mode=0600; /hello.txt\r\n"),
+        "{text}"
+    );
+    assert!(h.actions.contains(&Action::SetMode {
+        path: path("/pub"),
+        mode: 0o750
+    }));
+    // The replaced file kept the mode it was given.
+    assert_eq!(h.fs.mode("/hello.txt"), Some(0o600));
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new"[..]));
+    assert_eq!(h.fs.mode("/pub"), Some(0o750));
+}
+
+#[test]
+fn site_chmod_needs_a_session_that_may_write() {
+    let h = run(&[
+        Send(b"SITE CHMOD 777 hello.txt\r\n"),
+        LOGIN,
+        Send(b"SITE CHMOD 777 hello.txt\r\nSITE HELP\r\n"),
+    ]);
+    assert_eq!(h.codes(), [220, 530, 331, 230, 550, 214]);
+    assert_eq!(h.fs, files());
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::{
-    Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, Metadata, OpenMode, Session,
-    VirtualPath,
+    Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
+    OpenMode, Session, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -27,38 +27,65 @@ enum Node {
     Dir,
 }
 
+/// A file or folder with its modification time and permission bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inode {
+    node: Node,
+    modified: i64,
+    mode: u32,
+}
+
+impl Inode {
+    fn file(data: Vec<u8>, modified: i64) -> Inode {
+        Inode {
+            node: Node::File(data),
+            modified,
+            mode: 0o644,
+        }
+    }
+
+    fn dir(modified: i64) -> Inode {
+        Inode {
+            node: Node::Dir,
+            modified,
+            mode: 0o755,
+        }
+    }
+}
+
 /// A file system of absolute virtual paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemFs {
-    nodes: BTreeMap<String, (Node, i64)>,
+    nodes: BTreeMap<String, Inode>,
 }
 
 impl Default for MemFs {
     fn default() -> Self {
         let mut nodes = BTreeMap::new();
-        nodes.insert("/".to_owned(), (Node::Dir, WALL_CLOCK - 86_400));
+        nodes.insert("/".to_owned(), Inode::dir(WALL_CLOCK - 86_400));
         MemFs { nodes }
     }
 }
 
 impl MemFs {
     pub fn with_file(mut self, path: &str, data: &[u8]) -> Self {
-        self.nodes.insert(
-            path.to_owned(),
-            (Node::File(data.to_vec()), WALL_CLOCK - 3600),
-        );
+        let file = Inode::file(data.to_vec(), WALL_CLOCK - 3600);
+        self.nodes.insert(path.to_owned(), file);
         self
     }
 
     pub fn with_dir(mut self, path: &str) -> Self {
         self.nodes
-            .insert(path.to_owned(), (Node::Dir, WALL_CLOCK - 7200));
+            .insert(path.to_owned(), Inode::dir(WALL_CLOCK - 7200));
         self
     }
 
     pub fn file(&self, path: &str) -> Option<&[u8]> {
         match self.nodes.get(path) {
-            Some((Node::File(data), _)) => Some(data),
+            Some(Inode {
+                node: Node::File(data),
+                ..
+            }) => Some(data),
             _ => None,
         }
     }
@@ -67,17 +94,22 @@ impl MemFs {
         self.nodes.contains_key(path)
     }
 
+    /// The permission bits of `path`, if it exists.
+    pub fn mode(&self, path: &str) -> Option<u32> {
+        self.nodes.get(path).map(|inode| inode.mode)
+    }
+
     fn stat(&self, path: &VirtualPath) -> Result<Metadata, ErrorKind> {
-        let (node, modified) = self.nodes.get(path.as_str()).ok_or(ErrorKind::NotFound)?;
-        let (kind, size, mode) = match node {
-            Node::File(data) => (FileKind::File, data.len() as u64, 0o644),
-            Node::Dir => (FileKind::Dir, 4096, 0o755),
+        let inode = self.nodes.get(path.as_str()).ok_or(ErrorKind::NotFound)?;
+        let (kind, size) = match &inode.node {
+            Node::File(data) => (FileKind::File, data.len() as u64),
+            Node::Dir => (FileKind::Dir, 4096),
         };
         Ok(Metadata {
             kind,
             size,
-            modified: *modified,
-            mode,
+            modified: inode.modified,
+            mode: inode.mode,
             links: 1,
         })
     }
@@ -114,7 +146,7 @@ impl MemFs {
                     return Err(ErrorKind::AlreadyExists);
                 }
                 self.nodes
-                    .insert(p.as_str().to_owned(), (Node::Dir, WALL_CLOCK));
+                    .insert(p.as_str().to_owned(), Inode::dir(WALL_CLOCK));
                 Ok(())
             }
             Action::RemoveDir(p) => {
@@ -139,7 +171,16 @@ impl MemFs {
                     .get_mut(path.as_str())
                     .ok_or(ErrorKind::NotFound)?;
                 // As ext4 does: times before 1901-12-13 are stored as that.
-                entry.1 = (*modified).max(i64::from(i32::MIN));
+                entry.modified = (*modified).max(i64::from(i32::MIN));
+                Ok(())
+            }
+            Action::SetMode { path, .. } if path.is_root() => Err(ErrorKind::PermissionDenied),
+            Action::SetMode { path, mode } => {
+                let entry = self
+                    .nodes
+                    .get_mut(path.as_str())
+                    .ok_or(ErrorKind::NotFound)?;
+                entry.mode = *mode;
                 Ok(())
             }
             _ => Err(ErrorKind::Other),
@@ -474,15 +515,17 @@ impl Harness {
                 .fs
                 .stat(&path)
                 .map_or_else(Event::Failed, Event::Metadata),
-            Action::ListToControl { path, max_bytes } => {
-                match self.listing(&path, ListFormat::Long) {
-                    Ok(mut text) => {
-                        text.truncate(max_bytes);
-                        Event::Listing(text)
-                    }
-                    Err(kind) => Event::Failed(kind),
+            Action::ListToControl {
+                path,
+                max_bytes,
+                pattern,
+            } => match self.listing(&path, ListFormat::Long, pattern.as_ref()) {
+                Ok(mut text) => {
+                    text.truncate(max_bytes);
+                    Event::Listing(text)
                 }
-            }
+                Err(kind) => Event::Failed(kind),
+            },
             Action::SetModified { ref path, .. } => match self.fs.change(&action) {
                 Ok(()) => self
                     .fs
@@ -531,8 +574,13 @@ impl Harness {
                     .to_vec();
                 Ok((SimFile::Read(rest), Some(meta.size), None))
             }
-            OpenMode::List { format, .. } => {
-                Ok((SimFile::Read(self.listing(path, format)?), None, None))
+            OpenMode::List {
+                format,
+                ref pattern,
+                ..
+            } => {
+                let listing = self.listing(path, format, pattern.as_ref())?;
+                Ok((SimFile::Read(listing), None, None))
             }
             OpenMode::CreateNew if existing.is_ok() => Err(ErrorKind::AlreadyExists),
             OpenMode::Write | OpenMode::CreateNew | OpenMode::Append | OpenMode::WriteAt { .. } => {
@@ -566,15 +614,28 @@ impl Harness {
         }
     }
 
-    fn listing(&self, path: &VirtualPath, format: ListFormat) -> Result<Vec<u8>, ErrorKind> {
-        let meta = self.fs.stat(path)?;
-        let entries = match meta.kind {
-            FileKind::Dir => self.fs.children(path),
-            _ => vec![(path.file_name().to_owned(), meta)],
+    /// A listing as the reactor makes it: a folder's entries or one file;
+    /// when `path` does not exist, the entries of its folder that the
+    /// pattern (if any) matches.
+    fn listing(
+        &self,
+        path: &VirtualPath,
+        format: ListFormat,
+        pattern: Option<&ListPattern>,
+    ) -> Result<Vec<u8>, ErrorKind> {
+        let (entries, pattern) = match (self.fs.stat(path), pattern) {
+            (Ok(meta), _) if meta.kind == FileKind::Dir => (self.fs.children(path), None),
+            (Ok(meta), _) => (vec![(path.file_name().to_owned(), meta)], None),
+            (Err(ErrorKind::NotFound), Some(pattern)) => {
+                self.fs.require_dir(&path.parent())?;
+                (self.fs.children(&path.parent()), Some(pattern))
+            }
+            (Err(kind), _) => return Err(kind),
         };
         let mut out = Vec::new();
         for (name, meta) in entries {
-            crate::listing::write_entry(&mut out, format, true, name.as_bytes(), &meta, WALL_CLOCK);
+            let name = name.as_bytes();
+            crate::listing::write_listed(&mut out, format, true, pattern, name, &meta, WALL_CLOCK);
         }
         Ok(out)
     }
@@ -598,7 +659,11 @@ impl Harness {
             SimFile::Write { path, mut keep } => {
                 let upload = std::mem::take(&mut self.upload);
                 keep.extend_from_slice(&upload);
-                self.fs.nodes.insert(path, (Node::File(keep), WALL_CLOCK));
+                // A replaced file keeps its mode, as the reactor's do.
+                let mode = self.fs.mode(&path).unwrap_or(0o644);
+                let mut file = Inode::file(keep, WALL_CLOCK);
+                file.mode = mode;
+                self.fs.nodes.insert(path, file);
                 upload.len() as u64
             }
         };
@@ -624,8 +689,28 @@ impl Harness {
     }
 }
 
-/// No action may name a path outside the root or a malformed one.
+/// No action may name a path outside the root or a malformed one, nor a
+/// listing pattern that spans folders.
 fn check_action(action: &Action) {
+    if let Action::Open {
+        mode: OpenMode::List {
+            pattern: Some(p), ..
+        },
+        ..
+    }
+    | Action::ListToControl {
+        pattern: Some(p), ..
+    } = action
+    {
+        assert!(
+            !p.glob.as_str().contains('/'),
+            "pattern {p:?} spans folders"
+        );
+        assert!(
+            !p.prefix.contains(['\r', '\n']),
+            "prefix {p:?} breaks lines"
+        );
+    }
     let paths: Vec<&VirtualPath> = match action {
         Action::Open { path, .. }
         | Action::Stat(path)
@@ -634,6 +719,10 @@ fn check_action(action: &Action) {
         | Action::RemoveDir(path)
         | Action::ListToControl { path, .. }
         | Action::SetModified { path, .. } => vec![path],
+        Action::SetMode { path, mode } => {
+            assert!(*mode <= 0o777, "mode {mode:o} beyond permission bits");
+            vec![path]
+        }
         Action::Rename { from, to } => vec![from, to],
         _ => vec![],
     };

@@ -1,4 +1,4 @@
-//! The command line (PROTOCOL.md "Command line") and `--config FILE`.
+//! The command line (README "Run it", `--help`) and `--config FILE`.
 //!
 //! Both feed one [`Options::set`]: the config file's settings first, then the
 //! command line's, so a flag overrides the file.
@@ -14,13 +14,25 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::config_file;
+use crate::rate;
+
+/// `pocketftpd hash-password --help`.
+pub const HASH_PASSWORD_USAGE: &str = "\
+Usage: pocketftpd hash-password
+
+Reads a password (at a terminal: prompts for it without echoing it; from
+a pipe: one line) and prints its argon2id hash for a users file line
+NAME:HASH:ROLE, for example:
+
+  echo 'a long passphrase' | pocketftpd hash-password
+";
 
 pub const USAGE: &str = "\
 pocketftpd — a small, fast, safe FTP server
 
 Usage:
   pocketftpd [OPTIONS]          run the daemon (foreground; logs to stderr)
-  pocketftpd hash-password      read a password from stdin, print its hash for a users file
+  pocketftpd hash-password      read a password, print its hash for a users file
   pocketftpd --help | --version
 
 Options:
@@ -44,11 +56,17 @@ Options:
   --shutdown-grace S      on SIGTERM, seconds running transfers may finish (default 30)
   --log-level LEVEL       error | warn | info | debug | trace (default info)
   --xferlog FILE          append a line per file transfer, in xferlog format
+  --umask OCTAL           permission bits new uploads and folders lack (default 022:
+                          files 644, folders 755)
   --tls-cert FILE         PEM certificate chain; with --tls-key turns FTPS on (AUTH TLS)
   --tls-key FILE          PEM private key (ECDSA, Ed25519 or RSA)
   --tls-required          every login needs AUTH TLS first, every transfer PROT P
   --listen-tls ADDR:PORT  implicit FTPS listener (TLS from the first byte; usually
                           port 990), repeatable
+  --max-rate-down RATE    per-session download limit, bytes/s; K/M/G suffixes are
+                          1024-based (10M); 0 means no limit (the default)
+  --max-rate-up RATE      per-session upload limit
+  --max-rate RATE         all sessions together, both directions
 ";
 
 /// What the command line asks for.
@@ -56,6 +74,7 @@ Options:
 pub enum Command {
     Run(Box<Options>),
     HashPassword,
+    HashPasswordHelp,
     Help,
     Version,
 }
@@ -82,12 +101,18 @@ pub struct Options {
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
+    /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
+    pub umask: u32,
     pub run_as: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_required: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
+    /// Bandwidth limits in bytes/s; `None` is no limit.
+    pub max_rate_down: Option<u64>,
+    pub max_rate_up: Option<u64>,
+    pub max_rate: Option<u64>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -113,11 +138,15 @@ impl Default for Options {
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             xferlog: None,
+            umask: 0o022,
             run_as: None,
             tls_cert: None,
             tls_key: None,
             tls_required: false,
             listen_tls: Vec::new(),
+            max_rate_down: None,
+            max_rate_up: None,
+            max_rate: None,
             listen_from_file: false,
         }
     }
@@ -132,6 +161,40 @@ enum Origin {
 
 /// Options that take no value.
 const FLAGS: [&str; 3] = ["write", "anonymous", "tls-required"];
+
+/// Every option [`Options::set`] knows, for "did you mean" hints.
+const KNOWN: [&str; 30] = [
+    "root",
+    "listen",
+    "listen-tls",
+    "tls-cert",
+    "tls-key",
+    "tls-required",
+    "banner",
+    "write",
+    "anonymous",
+    "anonymous-role",
+    "users",
+    "umask",
+    "xferlog",
+    "run-as",
+    "pasv-ports",
+    "pasv-address",
+    "max-clients",
+    "max-per-ip",
+    "idle-timeout",
+    "data-timeout",
+    "login-delay",
+    "max-login-failures",
+    "shutdown-grace",
+    "max-rate-down",
+    "max-rate-up",
+    "max-rate",
+    "log-level",
+    "config",
+    "help",
+    "version",
+];
 
 impl Options {
     /// Applies one option by its name without dashes.
@@ -164,6 +227,7 @@ impl Options {
             "anonymous" => self.anonymous = boolean(value)?,
             "users" => self.users = Some(PathBuf::from(value)),
             "xferlog" => self.xferlog = Some(PathBuf::from(value)),
+            "umask" => self.umask = umask(value)?,
             "run-as" => self.run_as = Some(value.to_owned()),
             "pasv-ports" => self.pasv_ports = Some(port_range(value)?),
             "pasv-address" => {
@@ -183,6 +247,9 @@ impl Options {
             }
             "max-login-failures" => self.max_login_failures = positive(value)?,
             "shutdown-grace" => self.shutdown_grace = seconds(number(value)?)?,
+            "max-rate-down" => self.max_rate_down = rate(value)?,
+            "max-rate-up" => self.max_rate_up = rate(value)?,
+            "max-rate" => self.max_rate = rate(value)?,
             "log-level" => {
                 self.log_level = match value.to_ascii_lowercase().as_str() {
                     "off" => LevelFilter::Off,
@@ -198,7 +265,7 @@ impl Options {
                     }
                 }
             }
-            _ => return Err("unknown option".to_owned()),
+            _ => return Err(unknown_option(key, Some(value), origin)),
         }
         Ok(())
     }
@@ -215,6 +282,49 @@ impl Options {
             }
             (None, None) => Ok(None),
         }
+    }
+
+    /// Who may do what, for the start-up line: what is true, not what
+    /// the default would be (`--write` means nothing when anonymous is off).
+    pub fn access_summary(&self) -> String {
+        let anonymous = match (
+            self.users.is_some() && !self.anonymous,
+            self.anonymous_access,
+        ) {
+            (true, _) => "anonymous off",
+            (false, Access::Super) => "anonymous may write",
+            (false, Access::ReadOnly) => "anonymous read-only",
+            (false, Access::Upload) => "anonymous upload-only",
+        };
+        let users = match &self.users {
+            Some(path) => format!("users from {}", path.display()),
+            None => "no users file".to_owned(),
+        };
+        let tls = match (self.tls_cert.is_some(), self.tls_required) {
+            (true, true) => ", TLS required",
+            (true, false) => ", TLS offered",
+            (false, _) => "",
+        };
+        format!("{anonymous}, {users}{tls}")
+    }
+
+    /// `[::]:P` already takes IPv4 connections on port P (the daemon binds
+    /// it dual-stack), so `0.0.0.0:P` beside it could only fail with
+    /// "Address already in use": say so before binding.
+    fn check_listeners(&self) -> Result<(), String> {
+        let all = self.listen.iter().chain(&self.listen_tls);
+        for v6 in all
+            .clone()
+            .filter(|a| a.is_ipv6() && a.ip().is_unspecified())
+        {
+            let port = v6.port();
+            if all.clone().any(|a| a.is_ipv4() && a.port() == port) {
+                return Err(format!(
+                    "listen: {v6} already serves IPv4 too: drop the IPv4 address with port {port}"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The addresses to listen on (the default when none was given).
@@ -238,7 +348,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             Value(word) if word == "hash-password" && given.is_empty() => {
-                return Ok(Command::HashPassword)
+                return hash_password_arguments(parser)
             }
             Value(word) => {
                 return Err(format!(
@@ -250,6 +360,20 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 config = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?))
             }
             Long(name) if FLAGS.contains(&name) => given.push((name.to_owned(), "true".to_owned())),
+            // Before taking a value: `--writ` at the end is a typo, not a
+            // missing argument.
+            Long(name) if !KNOWN.contains(&name) => {
+                let name = name.to_owned();
+                // `--port 2121`: the port goes into the hint.
+                let value = if name == "port" {
+                    parser.value().ok()
+                } else {
+                    parser.optional_value()
+                };
+                let value = value.map(|v| v.to_string_lossy().into_owned());
+                let why = unknown_option(&name, value.as_deref(), Origin::CommandLine);
+                return Err(format!("--{name}: {why}"));
+            }
             Long(name) => {
                 let name = name.to_owned();
                 let value = parser.value().map_err(|e| format!("--{name}: {e}"))?;
@@ -261,6 +385,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             Short(c) => return Err(format!("unknown option -{c} (see --help)")),
         }
     }
+    let options = options_from(config, given)?;
+    Ok(Command::Run(Box::new(options)))
+}
+
+/// The config file's settings, then the command line's over them.
+fn options_from(config: Option<PathBuf>, given: Vec<(String, String)>) -> Result<Options, String> {
     let mut options = Options::default();
     if let Some(path) = config {
         for s in config_file::read(&path)? {
@@ -274,20 +404,103 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             .set(&name, &value, Origin::CommandLine)
             .map_err(|why| format!("--{name}: {why}"))?;
     }
-    Ok(Command::Run(Box::new(options)))
+    options.check_listeners()?;
+    Ok(options)
 }
 
+/// `hash-password [--help]`: nothing else follows it.
+fn hash_password_arguments(mut parser: lexopt::Parser) -> Result<Command, String> {
+    use lexopt::prelude::*;
+    match parser.next().map_err(|e| e.to_string())? {
+        None => Ok(Command::HashPassword),
+        Some(Short('h') | Long("help")) => Ok(Command::HashPasswordHelp),
+        Some(_) => Err("hash-password takes no arguments (see hash-password --help)".to_owned()),
+    }
+}
+
+/// The error for an option nobody knows, with the hint that saves the
+/// user an hour: `--port` is `--listen`, and a typo or an underscore gets
+/// "did you mean" the nearest known option.
+fn unknown_option(name: &str, value: Option<&str>, origin: Origin) -> String {
+    let dashes = if origin == Origin::CommandLine {
+        "--"
+    } else {
+        ""
+    };
+    let spelled = |option: &str| match origin {
+        Origin::CommandLine => format!("--{option} "),
+        Origin::File => format!("{option} = "),
+    };
+    if name.eq_ignore_ascii_case("port") {
+        let port = value.filter(|v| v.parse::<u16>().is_ok()).unwrap_or("PORT");
+        return format!(
+            "unknown option: to listen on a port, use {}0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)",
+            spelled("listen")
+        );
+    }
+    match nearest_option(name, origin) {
+        Some(known) => format!("unknown option (did you mean {dashes}{known}?)"),
+        None => "unknown option".to_owned(),
+    }
+}
+
+/// The known option `name` most likely meant: the same after lowercasing
+/// and turning `_` into `-`, or at most two edits away.
+fn nearest_option(name: &str, origin: Origin) -> Option<&'static str> {
+    let normal = name.to_ascii_lowercase().replace('_', "-");
+    let command_line_only = |k: &str| matches!(k, "help" | "version" | "config");
+    let candidates = (KNOWN.iter())
+        .filter(|k| !matches!(**k, "help" | "version"))
+        .filter(|k| origin == Origin::CommandLine || !command_line_only(k));
+    let (distance, known) = candidates
+        .map(|known| (edit_distance(&normal, known), *known))
+        .min()?;
+    let allowed = if normal.len() <= 4 { 1 } else { 2 };
+    (distance <= allowed).then_some(known)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), bytewise.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
+/// go in brackets, and a port alone needs an address.
 fn address(value: &str) -> Result<SocketAddr, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{value:?} is not ADDR:PORT"))
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    let mut why = format!("{value:?} is not ADDR:PORT");
+    if let Ok(port) = value.parse::<u16>() {
+        why += &format!(": give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)");
+    } else if let Some((host, port)) = value.rsplit_once(':') {
+        if host.parse::<std::net::Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok() {
+            why += &format!(": an IPv6 address goes in brackets, [{host}]:{port}");
+        }
+    }
+    Err(why)
 }
 
+/// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case
+/// (`write = YES` in a config file works).
 fn boolean(value: &str) -> Result<bool, String> {
-    match value {
-        "true" | "yes" | "on" => Ok(true),
-        "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{value:?} is not true or false")),
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!(
+            "{value:?} is not true or false (or yes/no, on/off, 1/0)"
+        )),
     }
 }
 
@@ -323,6 +536,45 @@ fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
         return Err(format!("{n} is too long: at most {max} {unit}"));
     }
     Ok(n)
+}
+
+/// An octal umask of permission bits only (`022`, `0077`, `7`).
+fn umask(value: &str) -> Result<u32, String> {
+    let octal =
+        !value.is_empty() && value.len() <= 4 && value.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match u32::from_str_radix(value, 8) {
+        Ok(mask) if octal && mask <= 0o777 => Ok(mask),
+        _ => Err(format!(
+            "{value:?} is not an octal umask of at most 777 (such as 022)"
+        )),
+    }
+}
+
+/// A bandwidth in bytes/s: digits with an optional `K`, `M` or `G`
+/// (1024-based, as `10M` means to people who count files); `0` is no limit,
+/// so the command line can lift a limit the config file sets.
+fn rate(value: &str) -> Result<Option<u64>, String> {
+    let bad = || format!("{value:?} is not a rate in bytes/s such as 500K, 10M or 1G");
+    let (digits, shift) = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&value[..value.len() - 1], 10),
+        Some(b'M') => (&value[..value.len() - 1], 20),
+        Some(b'G') => (&value[..value.len() - 1], 30),
+        _ => (value, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let bytes = n
+        .checked_mul(1 << shift)
+        .filter(|b| *b <= rate::MAX_RATE)
+        .ok_or_else(|| format!("{value:?} is too fast: at most 1024G"))?;
+    if bytes < rate::MIN_RATE {
+        return Err(format!(
+            "{value:?} is too slow: at least 1K (0 for no limit)"
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
@@ -432,6 +684,231 @@ mod tests {
     }
 
     #[test]
+    fn rates_take_1024_based_suffixes() {
+        let o = run(&[
+            "--max-rate-down",
+            "10M",
+            "--max-rate-up",
+            "512k",
+            "--max-rate",
+            "1G",
+        ])
+        .unwrap();
+        assert_eq!(o.max_rate_down, Some(10 * 1024 * 1024));
+        assert_eq!(o.max_rate_up, Some(512 * 1024));
+        assert_eq!(o.max_rate, Some(1024 * 1024 * 1024));
+        assert_eq!(run(&["--max-rate", "4096"]).unwrap().max_rate, Some(4096));
+        // 0 lifts a limit the config file set.
+        let o = run(&["--max-rate-down", "1M", "--max-rate-down", "0"]).unwrap();
+        assert_eq!(o.max_rate_down, None);
+        assert_eq!(run(&[]).unwrap().max_rate, None);
+        let errors = [
+            ("10X", "is not a rate in bytes/s"),
+            ("M", "is not a rate in bytes/s"),
+            ("-1M", "is not a rate in bytes/s"),
+            ("1.5M", "is not a rate in bytes/s"),
+            ("1000", "is too slow: at least 1K"),
+            ("2048G", "is too fast: at most 1024G"),
+            ("18446744073709551615K", "is too fast"),
+        ];
+        for (value, want) in errors {
+            let got = run(&["--max-rate-up", value]).unwrap_err();
+            assert!(got.starts_with("--max-rate-up: "), "{got}");
+            assert!(got.contains(want), "{value}: {got}");
+        }
+    }
+
+    #[test]
+    fn port_and_listen_mistakes_get_the_right_hint() {
+        let cases = [
+            (
+                &["--port", "2121"][..],
+                "--port: unknown option: to listen on a port, use --listen 0.0.0.0:2121 (or [::]:2121 for IPv6 and IPv4)",
+            ),
+            (
+                &["--port"],
+                "--port: unknown option: to listen on a port, use --listen 0.0.0.0:PORT (or [::]:PORT for IPv6 and IPv4)",
+            ),
+            (
+                &["--listen", "::1:2121"],
+                "--listen: \"::1:2121\" is not ADDR:PORT: an IPv6 address goes in brackets, [::1]:2121",
+            ),
+            (
+                &["--listen", "fe80::1:21"],
+                "--listen: \"fe80::1:21\" is not ADDR:PORT: an IPv6 address goes in brackets, [fe80::1]:21",
+            ),
+            (
+                &["--listen", "2121"],
+                "--listen: \"2121\" is not ADDR:PORT: give an address too, 0.0.0.0:2121 (or [::]:2121 for IPv6 and IPv4)",
+            ),
+            (
+                &["--listen", "[::]:21", "--listen", "0.0.0.0:21"],
+                "listen: [::]:21 already serves IPv4 too: drop the IPv4 address with port 21",
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(run(args).unwrap_err(), want, "{args:?}");
+        }
+        // Different ports, or one family each, are fine.
+        let o = run(&["--listen", "[::]:21", "--listen", "0.0.0.0:2121"]).unwrap();
+        assert_eq!(o.listen.len(), 2);
+        let o = run(&["--listen", "[::1]:21", "--listen", "127.0.0.1:21"]).unwrap();
+        assert_eq!(o.listen.len(), 2);
+    }
+
+    #[test]
+    fn typos_get_did_you_mean() {
+        let cases = [
+            (
+                &["--max-client", "5"][..],
+                "--max-client: unknown option (did you mean --max-clients?)",
+            ),
+            (
+                &["--max_clients", "5"],
+                "--max_clients: unknown option (did you mean --max-clients?)",
+            ),
+            (
+                &["--MAX-CLIENTS", "5"],
+                "--MAX-CLIENTS: unknown option (did you mean --max-clients?)",
+            ),
+            (
+                &["--writ"],
+                "--writ: unknown option (did you mean --write?)",
+            ),
+            (
+                &["--log_level", "debug"],
+                "--log_level: unknown option (did you mean --log-level?)",
+            ),
+            (
+                &["--max-rate-dwn", "1M"],
+                "--max-rate-dwn: unknown option (did you mean --max-rate-down?)",
+            ),
+            (&["--frobnicate", "1"], "--frobnicate: unknown option"),
+        ];
+        for (args, want) in cases {
+            assert_eq!(run(args).unwrap_err(), want, "{args:?}");
+        }
+        let dir = TempDir::new("cli-typos");
+        let file = dir.0.join("pocketftpd.conf");
+        let path = file.to_str().unwrap();
+        let cases = [
+            ("max_clients = 5\n", "max_clients: unknown option (did you mean max-clients?)"),
+            ("max-client = 5\n", "max-client: unknown option (did you mean max-clients?)"),
+            ("Write = yes\n", "Write: unknown option (did you mean write?)"),
+            (
+                "port = 21\n",
+                "port: unknown option: to listen on a port, use listen = 0.0.0.0:21 (or [::]:21 for IPv6 and IPv4)",
+            ),
+            ("config = /etc/x\n", "config: unknown option"),
+        ];
+        for (text, want) in cases {
+            std::fs::write(&file, text).unwrap();
+            assert_eq!(
+                run(&["--config", path]).unwrap_err(),
+                format!("{path}:1: {want}")
+            );
+        }
+    }
+
+    #[test]
+    fn every_known_option_is_one() {
+        for name in KNOWN
+            .iter()
+            .filter(|n| !matches!(**n, "config" | "help" | "version"))
+        {
+            let mut o = Options::default();
+            let value = match *name {
+                "listen" | "listen-tls" => "127.0.0.1:21",
+                "pasv-ports" => "1-2",
+                "pasv-address" => "192.0.2.1",
+                "log-level" => "info",
+                "write" | "anonymous" | "tls-required" => "true",
+                _ => "1K",
+            };
+            let result = o.set(name, value, Origin::CommandLine);
+            assert!(
+                !result.as_ref().is_err_and(|e| e.contains("unknown option")),
+                "{name}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn booleans_in_any_case_and_as_digits() {
+        for (value, want) in [
+            ("YES", true),
+            ("Yes", true),
+            ("1", true),
+            ("ON", true),
+            ("True", true),
+            ("No", false),
+            ("0", false),
+            ("OFF", false),
+            ("FALSE", false),
+        ] {
+            assert_eq!(boolean(value), Ok(want), "{value}");
+        }
+        assert!(boolean("maybe")
+            .unwrap_err()
+            .contains("is not true or false"));
+        let dir = TempDir::new("cli-bool");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "write = YES\nanonymous = No\n").unwrap();
+        let o = run(&["--config", file.to_str().unwrap()]).unwrap();
+        assert!(o.anonymous_access == Access::Super && !o.anonymous);
+    }
+
+    #[test]
+    fn hash_password_takes_help_and_nothing_else() {
+        let words = |args: &[&str]| parse(args.iter().map(OsString::from));
+        assert_eq!(words(&["hash-password"]), Ok(Command::HashPassword));
+        assert_eq!(
+            words(&["hash-password", "--help"]),
+            Ok(Command::HashPasswordHelp)
+        );
+        assert_eq!(
+            words(&["hash-password", "-h"]),
+            Ok(Command::HashPasswordHelp)
+        );
+        assert!(words(&["hash-password", "secret"])
+            .unwrap_err()
+            .contains("hash-password takes no arguments"));
+        assert!(HASH_PASSWORD_USAGE.starts_with("Usage: pocketftpd hash-password"));
+    }
+
+    #[test]
+    fn the_start_line_says_what_is_true() {
+        let summary = |args: &[&str]| run(args).unwrap().access_summary();
+        assert_eq!(summary(&[]), "anonymous read-only, no users file");
+        assert_eq!(summary(&["--write"]), "anonymous may write, no users file");
+        assert_eq!(
+            summary(&["--users", "/etc/u"]),
+            "anonymous off, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&["--users", "/etc/u", "--write"]),
+            "anonymous off, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&["--users", "/etc/u", "--anonymous"]),
+            "anonymous read-only, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&[
+                "--users",
+                "/etc/u",
+                "--anonymous",
+                "--write",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k"
+            ]),
+            "anonymous may write, users from /etc/u, TLS offered"
+        );
+    }
+
+    #[test]
     fn tls_options_come_in_pairs() {
         let o = run(&[
             "--tls-cert",
@@ -501,6 +978,30 @@ mod tests {
             let got = parse_words(args).unwrap_err();
             assert!(got.starts_with(want), "{args:?}: {got}");
         }
+    }
+
+    #[test]
+    fn umask_is_octal_permission_bits() {
+        assert_eq!(run(&[]).unwrap().umask, 0o022);
+        for (value, want) in [("077", 0o077), ("0027", 0o027), ("0", 0), ("777", 0o777)] {
+            assert_eq!(run(&["--umask", value]).unwrap().umask, want, "{value}");
+        }
+        for bad in ["999", "1000", "0o22", "-22", "22 ", "", "u=rwx", "00022"] {
+            let got = run(&["--umask", bad]).unwrap_err();
+            let want = format!("--umask: {bad:?} is not an octal umask of at most 777");
+            assert!(got.starts_with(&want), "{bad:?}: {got}");
+        }
+        let dir = TempDir::new("cli-umask");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "umask = 077\n").unwrap();
+        let path = file.to_str().unwrap();
+        assert_eq!(run(&["--config", path]).unwrap().umask, 0o077);
+        std::fs::write(&file, "umask = 8\n").unwrap();
+        let got = run(&["--config", path]).unwrap_err();
+        assert!(
+            got.starts_with(&format!("{path}:1: umask: \"8\" is not")),
+            "{got}"
+        );
     }
 
     #[test]

@@ -34,10 +34,12 @@ fn parse(text: &str) -> Result<Vec<Setting>, (usize, String)> {
             return Err((line, format!("expected `key = value`, found {trimmed:?}")));
         };
         let (key, value) = (key.trim(), unquote(value.trim()));
+        // Underscores and capitals pass here so that the option parser can
+        // answer `max_clients` with "did you mean max-clients?".
         if key.is_empty()
             || !key
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err((line, format!("invalid key {key:?}")));
         }

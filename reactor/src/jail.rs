@@ -28,6 +28,12 @@ use crate::temps::{self, Sweep};
 /// probed instead.
 pub const FORCE_FALLBACK_ENV: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
 
+/// The mode of a new file, before the process umask (`--umask`, 022 by
+/// default: 0644) takes bits away.
+pub const NEW_FILE_MODE: libc::mode_t = 0o666;
+/// The mode of a new folder, before the umask (by default: 0755).
+pub const NEW_FOLDER_MODE: libc::mode_t = 0o777;
+
 /// The served folder.
 #[derive(Debug)]
 pub struct Jail {
@@ -156,10 +162,11 @@ impl Jail {
         Ok(Entry { dir, name })
     }
 
+    /// Makes a folder with mode [`NEW_FOLDER_MODE`] less the umask.
     pub fn make_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
-        check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), 0o755) })
+        check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), NEW_FOLDER_MODE) })
     }
 
     /// Removes an empty folder. One that holds nothing but stale upload
@@ -195,6 +202,19 @@ impl Jail {
     pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
         let (a, b) = (self.entry(from)?, self.entry(to)?);
         rename_at(&a, &b.dir, &b.name)
+    }
+
+    /// `SITE CHMOD`: sets the permission bits of `path`. The entry is opened
+    /// beneath the root like every path, so a symlink is followed only to a
+    /// target inside the root (one leading out is `EXDEV`), and the change
+    /// goes to the very inode opened, whatever the tree does meanwhile. The
+    /// served root itself is refused, as for every change of a name.
+    pub fn set_mode(&self, path: &VirtualPath, mode: u32) -> io::Result<()> {
+        if path.is_root() {
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let target = self.open_path(path, libc::O_PATH, 0)?;
+        chmod_fd(target.as_raw_fd(), mode & 0o777)
     }
 
     /// Sets the modification time (MFMT), leaving the access time alone, and
@@ -338,11 +358,24 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
     check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
 }
 
-/// Creates `name` in `dir`; never follows a symlink and never replaces.
+/// `chmod` of what a descriptor opened, which may be an `O_PATH` one (no
+/// read permission needed, as for `chmod(1)`): `fchmod` refuses those, so
+/// the change goes through `/proc/self/fd/N`, a link to the very inode
+/// that is never resolved through the tree again (as glibc's `fchmodat`
+/// does for `AT_SYMLINK_NOFOLLOW`).
+fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
+    let link = CString::new(format!("/proc/self/fd/{fd}"))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a NUL-terminated path.
+    check(unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) })
+}
+
+/// Creates `name` in `dir` with mode [`NEW_FILE_MODE`] less the umask;
+/// never follows a symlink and never replaces.
 pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, 0o644 as libc::c_uint) };
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, NEW_FILE_MODE as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -512,6 +545,9 @@ pub(crate) mod tests {
         temp_files_vanish_unless_committed,
         new_only_uploads_never_replace,
         a_home_is_a_root_of_its_own,
+        new_files_and_folders_take_the_umask,
+        set_mode_changes_files_folders_and_inner_symlink_targets,
+        set_mode_never_reaches_outside_the_root,
     );
 
     fn setup(resolver: Resolver) -> (TempDir, Jail) {
@@ -594,6 +630,75 @@ pub(crate) mod tests {
         // Deleting the symlink removes the link, not /etc.
         jail.delete(&vp("/etc")).unwrap();
         assert!(Path::new("/etc").is_dir());
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    /// The process umask, read without changing it (Linux 4.7 and later).
+    fn current_umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+    }
+
+    /// New uploads and folders: 0666 and 0777 less the umask (the reactor
+    /// makes `--umask` the process's); a replaced file keeps its mode.
+    fn new_files_and_folders_take_the_umask(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
+        let root = dir.0.join("root");
+        let umask = current_umask();
+        jail.make_dir(&vp("/made")).unwrap();
+        assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
+        let (temp, _file) = TempFile::create(&jail, &vp("/made/new.txt"), true).unwrap();
+        temp.commit().unwrap();
+        assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
+        jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
+        let (temp, _file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        temp.commit().unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
+    }
+
+    fn set_mode_changes_files_folders_and_inner_symlink_targets(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
+        let root = dir.0.join("root");
+        jail.set_mode(&vp("/sub/file.txt"), 0o600).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o600);
+        jail.set_mode(&vp("/sub"), 0o750).unwrap();
+        assert_eq!(mode_of(&root.join("sub")), 0o750);
+        // No read permission needed: a 000 file can be given its mode back.
+        jail.set_mode(&vp("/sub/file.txt"), 0).unwrap();
+        jail.set_mode(&vp("/sub/file.txt"), 0o644).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o644);
+        // Through a symlink inside the root: its target changes.
+        jail.set_mode(&vp("/inner"), 0o640).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o640);
+        // Only permission bits, whatever the caller passed.
+        jail.set_mode(&vp("/sub/file.txt"), 0o4755).unwrap();
+        assert_eq!(mode_of(&root.join("sub/file.txt")), 0o755);
+    }
+
+    fn set_mode_never_reaches_outside_the_root(resolver: Resolver) {
+        let (dir, jail) = setup(resolver);
+        let secret = dir.0.join("secret");
+        let before = mode_of(&secret);
+        for path in ["/up", "/etc/passwd", "/etc"] {
+            let err = jail.set_mode(&vp(path), 0o777).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EXDEV), "{path}");
+        }
+        assert_eq!(mode_of(&secret), before);
+        let root = jail.set_mode(&vp("/"), 0o777).unwrap_err();
+        assert_eq!(root.raw_os_error(), Some(libc::EPERM));
+        let missing = jail.set_mode(&vp("/nothing"), 0o777).unwrap_err();
+        assert_eq!(missing.raw_os_error(), Some(libc::ENOENT));
+        let reserved = jail.set_mode(&vp("/.pocketftpd-upload-1"), 0o777);
+        assert_eq!(reserved.unwrap_err().raw_os_error(), Some(libc::EINVAL));
     }
 
     fn set_modified_returns_the_time_the_file_system_stored(resolver: Resolver) {

@@ -1,17 +1,19 @@
 //! The `pocketftpd` binary: parse the command line, set up, run the loop.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead};
+use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use log::{debug, info, warn};
-use pocketftp_core::Config;
+use log::{debug, info, warn, LevelFilter};
+use pocketftp_core::{Access, Config};
 use pocketftpd::activation;
-use pocketftpd::cli::{self, Command, Options, USAGE};
+use pocketftpd::cli::{self, Command, Options, HASH_PASSWORD_USAGE, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::privileges;
+use pocketftpd::prompt;
+use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
 use pocketftpd::tls;
 use pocketftpd::users::{self, PasswordWorker, Users};
@@ -35,6 +37,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::HashPassword => hash_password(),
+        Command::HashPasswordHelp => {
+            print!("{HASH_PASSWORD_USAGE}");
+            ExitCode::SUCCESS
+        }
         Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
@@ -45,19 +51,45 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads one password line from stdin and prints its hash.
+/// Logs to stderr: our own crates at the configured level (SIGHUP may
+/// change it: `log::set_max_level`), dependencies at most at `info`, since
+/// their debug and trace lines are about their own internals (rustls
+/// handshakes, mio registrations), not what an admin looks for.
+fn start_logging(level: LevelFilter) {
+    const OURS: &str = "pocketftp"; // pocketftpd and pocketftp_core
+                                    // One thread, and the message says where: no thread id, no source line.
+    let config = || {
+        let mut builder = simplelog::ConfigBuilder::new();
+        builder
+            .set_time_format_rfc3339()
+            .set_thread_level(LevelFilter::Off)
+            .set_location_level(LevelFilter::Off);
+        builder
+    };
+    let ours = config().add_filter_allow_str(OURS).build();
+    let theirs = config().add_filter_ignore_str(OURS).build();
+    // Only fails if a logger is already set, which cannot happen here.
+    let _ = simplelog::CombinedLogger::init(vec![
+        simplelog::WriteLogger::new(LevelFilter::Trace, ours, io::stderr()),
+        simplelog::WriteLogger::new(LevelFilter::Info, theirs, io::stderr()),
+    ]);
+    log::set_max_level(level);
+}
+
+/// Reads a password (prompted, not echoed, at a terminal) and prints its hash.
 fn hash_password() -> ExitCode {
-    let mut line = String::new();
-    if let Err(e) = io::stdin().lock().read_line(&mut line) {
-        eprintln!("pocketftpd: cannot read the password: {e}");
-        return ExitCode::FAILURE;
-    }
-    let password = line.trim_end_matches(['\r', '\n']);
+    let password = match prompt::read_password() {
+        Ok(password) => password,
+        Err(e) => {
+            eprintln!("pocketftpd: cannot read the password: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if password.is_empty() {
         eprintln!("pocketftpd: the password is empty");
         return ExitCode::FAILURE;
     }
-    match users::hash_password(password) {
+    match users::hash_password(&password) {
         Ok(hash) => {
             println!("{hash}");
             ExitCode::SUCCESS
@@ -94,11 +126,17 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
         max_per_ip: options.max_per_ip,
         pasv_ports: options.pasv_ports.clone(),
         shutdown_grace: options.shutdown_grace,
+        rates: Rates {
+            down: options.max_rate_down,
+            up: options.max_rate_up,
+            total: options.max_rate,
+        },
     };
     Ok(Settings {
         config: Arc::new(config),
         limits,
         tls,
+        umask: options.umask,
     })
 }
 
@@ -116,11 +154,7 @@ fn reloader(args: Vec<OsString>, users: bool) -> Reload {
 }
 
 fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
-    let logger_config = simplelog::ConfigBuilder::new()
-        .set_time_format_rfc3339()
-        .build();
-    // Only fails if a logger is already set, which cannot happen here.
-    let _ = simplelog::WriteLogger::init(options.log_level, logger_config, io::stderr());
+    start_logging(options.log_level);
 
     let users = match &options.users {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
@@ -143,8 +177,8 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         }
     } else {
         info!(
-            "socket activation: {} socket(s) from systemd; --listen and --listen-tls are not used",
-            inherited.len()
+            "socket activation: {} from systemd; --listen and --listen-tls are not used",
+            pocketftpd::count(inherited.len(), "socket")
         );
         Listeners {
             plain: Vec::new(),
@@ -165,7 +199,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");
-        let writes = options.anonymous_access.role() != "user" || options.users.is_some();
+        let writes = options.anonymous_access != Access::ReadOnly || options.users.is_some();
         let reread: Vec<&Path> = [&options.users, &options.tls_cert, &options.tls_key]
             .into_iter()
             .flatten()
@@ -180,23 +214,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         server.set_password_worker(worker, path.clone());
     }
     info!(
-        "serving {} ({}{}{})",
+        "serving {} ({})",
         options.root.display(),
-        if options.users.is_some() && !options.anonymous {
-            "anonymous login off".to_owned()
-        } else {
-            format!("anonymous role {}", options.anonymous_access.role())
-        },
-        if options.users.is_some() {
-            ", with a users file"
-        } else {
-            ""
-        },
-        match (options.tls_cert.is_some(), options.tls_required) {
-            (true, true) => ", TLS required",
-            (true, false) => ", TLS offered",
-            (false, _) => "",
-        }
+        options.access_summary()
     );
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }
@@ -211,8 +231,8 @@ fn sweep_stale_uploads(jail: &Jail) {
     let sweep = jail.sweep_stale_temps(SWEEP_LIMIT);
     if sweep.removed > 0 {
         info!(
-            "removed {} stale upload file(s) left by a daemon that died",
-            sweep.removed
+            "removed {} left by a daemon that died",
+            pocketftpd::count(sweep.removed, "stale upload file")
         );
     }
     if !sweep.complete {
@@ -223,8 +243,8 @@ fn sweep_stale_uploads(jail: &Jail) {
     }
     if sweep.skipped > 0 {
         debug!(
-            "did not look for stale upload files in {} unreadable or deep folder(s)",
-            sweep.skipped
+            "did not look for stale upload files in {}",
+            pocketftpd::count(sweep.skipped, "unreadable or deep folder")
         );
     }
 }

@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 
 use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
-use pocketftp_core::{listing, ListFormat, Metadata, OpenMode, VirtualPath};
+use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, OpenMode, VirtualPath};
 
 use crate::dir::DirStream;
 use crate::errors::bad_offset;
@@ -23,8 +23,15 @@ use crate::tls::{self, Channel, TlsLayer};
 
 /// Entries formatted per refill of a listing.
 const LISTING_BATCH: usize = 128;
+/// Entries `STAT path` looks at, at most: its listing is answered in one
+/// go, and a glob that matches little in a huge folder must not make it
+/// read the whole folder while every other session waits.
+const INLINE_ENTRY_LIMIT: usize = 64 * LISTING_BATCH;
 /// Bytes read from a file per refill of an ASCII or TLS download.
 const CHUNK: usize = 64 * 1024;
+/// Refills of the send buffer per step, at most: more than a step's byte
+/// budget of file chunks, and [`LISTING_BATCH`] entries each.
+const MAX_REFILLS: usize = 16;
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
@@ -72,8 +79,12 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
                 unique_name: None,
             })
         }
-        OpenMode::List { format, writable } => {
-            let listing = Listing::open(jail, path)?;
+        OpenMode::List {
+            format,
+            writable,
+            pattern,
+        } => {
+            let listing = Listing::open(jail, path, pattern)?;
             Ok(plain(Opened::Listing {
                 listing,
                 format,
@@ -93,7 +104,7 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-            let file = jail.open_file(path, flags, 0o644)?;
+            let file = jail.open_file(path, flags, jail::NEW_FILE_MODE)?;
             Ok(plain(Opened::Upload {
                 file,
                 temp: None,
@@ -128,11 +139,24 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
     }
 }
 
-/// `STAT path`: a `LIST`-style listing of at most about `cap` bytes.
-pub fn list_inline(jail: &Jail, path: &VirtualPath, cap: usize, now: i64) -> io::Result<Vec<u8>> {
-    let mut listing = Listing::open(jail, path)?;
+/// `STAT path`: a `LIST`-style listing of at most about `cap` bytes (of
+/// the entries `pattern` shows, if any).
+pub fn list_inline(
+    jail: &Jail,
+    path: &VirtualPath,
+    pattern: Option<ListPattern>,
+    cap: usize,
+    now: i64,
+) -> io::Result<Vec<u8>> {
+    let mut listing = Listing::open(jail, path, pattern)?;
     let mut out = Vec::new();
-    while out.len() < cap && listing.fill(&mut out, ListFormat::Long, false, now) {}
+    let mut looked_at = 0;
+    while out.len() < cap && looked_at < INLINE_ENTRY_LIMIT {
+        match listing.fill(&mut out, ListFormat::Long, false, now) {
+            0 => break,
+            read => looked_at += read,
+        }
+    }
     Ok(out)
 }
 
@@ -168,16 +192,31 @@ fn random_u64() -> u64 {
         .finish()
 }
 
-/// The entries of a folder read a batch at a time, or one file listed alone.
+/// The entries of a folder read a batch at a time (those a glob pattern
+/// matches, if there is one), or one file listed alone.
 pub enum Listing {
-    Folder(DirStream),
+    Folder(DirStream, Option<ListPattern>),
     Single(Option<(Vec<u8>, Metadata)>),
 }
 
 impl Listing {
-    fn open(jail: &Jail, path: &VirtualPath) -> io::Result<Listing> {
+    /// Lists `path`; if nothing has that name and there is a `pattern`
+    /// (see `OpenMode::List`), the entries of its folder that match it.
+    fn open(jail: &Jail, path: &VirtualPath, pattern: Option<ListPattern>) -> io::Result<Listing> {
+        match (Listing::open_name(jail, path), pattern) {
+            (Err(e), Some(pattern)) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let folder = path.parent();
+                let fd = jail.open_path(&folder, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                Ok(Listing::Folder(DirStream::new(fd)?, Some(pattern)))
+            }
+            (listing, _) => listing,
+        }
+    }
+
+    /// A folder's entries, or one file alone.
+    fn open_name(jail: &Jail, path: &VirtualPath) -> io::Result<Listing> {
         match jail.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?)),
+            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?, None)),
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
                 let meta = jail.stat(path)?;
                 Ok(Listing::Single(Some((
@@ -189,28 +228,32 @@ impl Listing {
         }
     }
 
-    /// Formats up to [`LISTING_BATCH`] more entries; false when none are left.
-    fn fill(&mut self, out: &mut Vec<u8>, format: ListFormat, writable: bool, now: i64) -> bool {
+    /// Formats up to [`LISTING_BATCH`] more entries and says how many it
+    /// read; 0 when none are left. Entries a pattern hides count: a big
+    /// folder with few matches is still read a bounded batch per step.
+    fn fill(&mut self, out: &mut Vec<u8>, format: ListFormat, writable: bool, now: i64) -> usize {
         match self {
             Listing::Single(entry) => match entry.take() {
                 Some((name, meta)) => {
                     listing::write_entry(out, format, writable, &name, &meta, now);
-                    true
+                    1
                 }
-                None => false,
+                None => 0,
             },
-            Listing::Folder(dir) => {
-                let mut any = false;
-                for _ in 0..LISTING_BATCH {
+            Listing::Folder(dir, pattern) => {
+                let mut read = 0;
+                while read < LISTING_BATCH {
                     let Some((name, meta)) = dir.next_entry() else {
                         break;
                     };
-                    any = true;
-                    if !temps::is_reserved(name.to_bytes()) {
-                        listing::write_entry(out, format, writable, name.to_bytes(), &meta, now);
+                    read += 1;
+                    let name = name.to_bytes();
+                    if !temps::is_reserved(name) {
+                        let pattern = pattern.as_ref();
+                        listing::write_listed(out, format, writable, pattern, name, &meta, now);
                     }
                 }
-                any
+                read
             }
         }
     }
@@ -313,6 +356,7 @@ impl Transfer {
         budget: usize,
     ) -> io::Result<Step> {
         let mut sent = 0;
+        let mut refills = 0;
         loop {
             while self.written < self.unsent.len() {
                 match data.write(&self.unsent[self.written..]) {
@@ -329,22 +373,27 @@ impl Transfer {
             }
             self.unsent.clear();
             self.written = 0;
-            if sent >= budget {
+            // A glob that matches little turns refills into reads of the
+            // folder with nothing to send: the step ends after a few all the same.
+            if sent >= budget || refills == MAX_REFILLS {
                 return Ok(Step::MoreWork);
             }
+            refills += 1;
             let more = match &mut self.opened {
                 Opened::Listing {
                     listing,
                     format,
                     writable,
-                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock),
+                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock) > 0,
                 Opened::Download { file, offset, end } => {
                     let chunk = Chunk {
                         file,
                         offset,
                         end: *end,
                     };
-                    chunk.read(buffer, self.ascii, &mut self.unsent)?
+                    // Not much past the budget (a rate limit's tokens).
+                    let room = (budget - sent).min(buffer.len());
+                    chunk.read(&mut buffer[..room], self.ascii, &mut self.unsent)?
                 }
                 Opened::Upload { .. } => false,
             };
@@ -368,7 +417,9 @@ impl Transfer {
         }
         let mut received = 0;
         while received < budget {
-            match data.read(buffer) {
+            // No more than the budget: a rate limit's tokens are the budget.
+            let room = (budget - received).min(buffer.len());
+            match data.read(&mut buffer[..room]) {
                 Ok(0) => {
                     // Answer a client's close_notify with ours (ftplib waits
                     // for it); its 24 bytes fit the socket, so no waiting.
@@ -589,15 +640,87 @@ mod tests {
         }
         std::fs::write(dir.0.join(".pocketftpd-upload-1"), b"hidden").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
-        let mut listing = Listing::open(&jail, &vp("/")).unwrap();
+        let mut listing = Listing::open(&jail, &vp("/"), None).unwrap();
         let mut out = Vec::new();
         let mut batches = 0;
-        while listing.fill(&mut out, ListFormat::Names, false, 0) {
+        while listing.fill(&mut out, ListFormat::Names, false, 0) > 0 {
             batches += 1;
         }
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 300);
         assert!(!text.contains("pocketftpd"));
         assert!(batches >= 3);
+    }
+
+    fn pattern(glob: &str, prefix: &str) -> Option<ListPattern> {
+        Some(ListPattern {
+            glob: pocketftp_core::Glob::new(glob).unwrap(),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// Every batch reads its share of the folder, matching or not: a glob
+    /// that matches nothing still ends, in bounded steps, with nothing.
+    #[test]
+    fn glob_listings_filter_as_they_read() {
+        let dir = TempDir::new("listing-glob");
+        for i in 0..300 {
+            std::fs::write(dir.0.join(format!("f{i:03}.txt")), b"x").unwrap();
+        }
+        std::fs::write(dir.0.join("f1[x].jpg"), b"").unwrap();
+        std::fs::write(dir.0.join("f1x.jpg"), b"").unwrap();
+        std::fs::write(dir.0.join(".pocketftpd-upload-1"), b"hidden").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let list = |glob: &str, prefix: &str| {
+            let path = vp(&format!("/{glob}"));
+            let mut listing = Listing::open(&jail, &path, pattern(glob, prefix)).unwrap();
+            let (mut out, mut batches) = (Vec::new(), 0);
+            loop {
+                match listing.fill(&mut out, ListFormat::Names, false, 0) {
+                    0 => break,
+                    read => assert!(read <= LISTING_BATCH),
+                }
+                batches += 1;
+            }
+            let mut names: Vec<String> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            names.sort();
+            (names, batches)
+        };
+        let (names, batches) = list("f29?.txt", "pub/");
+        assert_eq!(names.len(), 10);
+        assert_eq!(names[0], "pub/f290.txt");
+        assert!(batches >= 3, "{batches} batches");
+        assert_eq!(list("*.jpg", "").0, ["f1[x].jpg", "f1x.jpg"]);
+        // A name that exists is listed as it is, though it holds brackets.
+        assert_eq!(list("f1[x].jpg", "").0, ["f1[x].jpg"]);
+        let (names, batches) = list("*.png", "");
+        assert!(names.is_empty() && batches >= 3, "{names:?} in {batches}");
+        // Wildcards in a folder that is a file: as for any path under it.
+        std::fs::write(dir.0.join("plain"), b"").unwrap();
+        let err = Listing::open(&jail, &vp("/plain/*"), pattern("*", "")).err();
+        assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOTDIR));
+        let err = Listing::open(&jail, &vp("/none/*"), pattern("*", "")).err();
+        assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn inline_glob_listings_look_at_a_bounded_number_of_entries() {
+        let dir = TempDir::new("inline-glob");
+        for i in 0..(INLINE_ENTRY_LIMIT + 200) {
+            std::fs::write(dir.0.join(format!("{i:05}")), b"").unwrap();
+        }
+        let jail = Jail::open(&dir.0).unwrap();
+        let all = list_inline(&jail, &vp("/*"), pattern("*", ""), usize::MAX, 0).unwrap();
+        let lines = String::from_utf8(all).unwrap().lines().count();
+        assert!(
+            (INLINE_ENTRY_LIMIT..INLINE_ENTRY_LIMIT + LISTING_BATCH).contains(&lines),
+            "{lines}"
+        );
+        let none = list_inline(&jail, &vp("/x*"), pattern("x*", ""), usize::MAX, 0).unwrap();
+        assert!(none.is_empty());
     }
 }

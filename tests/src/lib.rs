@@ -14,7 +14,14 @@
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
 //! restart offsets, crowded folders), `ftps.rs` (FTPS with ftplib, curl,
-//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`).
+//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `modes.rs`
+//! (`--umask`, `SITE CHMOD`, lftp mirroring modes both ways), `globs.rs`
+//! (LIST/NLST/STAT globs, tnftp `mget`), `pressure.rs` (unread replies,
+//! pipelines, killed clients, descriptors), `accounts.rs` (roles, homes),
+//! `fallback.rs` (the resolver without openat2), `rates.rs`
+//! (bandwidth limits, timed), `logs.rs` (the log lines an admin looks for),
+//! `startup.rs` (hash-password at a terminal, command-line hints, the start
+//! line, dual-stack listening).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,

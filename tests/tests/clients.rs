@@ -7,6 +7,7 @@
 
 use pocketftpd_tests::*;
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -204,7 +205,8 @@ fn lftp_segmented_download_and_long_listing() {
     }
     let d = Daemon::start();
     let body = Rng::new(67).bytes((2 << 20) + 4321);
-    d.put("seg.bin", &body);
+    let put = d.put("seg.bin", &body);
+    fs::set_permissions(&put, fs::Permissions::from_mode(0o640)).unwrap();
     let local = TempDir::new("lftp-pget");
     let run = lftp(
         &d,
@@ -223,9 +225,9 @@ fn lftp_segmented_download_and_long_listing() {
         .lines()
         .find(|l| l.ends_with("seg.bin"))
         .unwrap_or_else(|| panic!("cls -l: {out:?}"));
-    // lftp reads MLSD: a read-only session's perm=r shows as -r--r--r--.
+    // lftp reads MLSD: its UNIX.mode fact is the mode shown.
     assert!(
-        line.starts_with("-r--") && line.contains(&body.len().to_string()),
+        line.starts_with("-rw-r----- ") && line.contains(&body.len().to_string()),
         "{line}"
     );
 }

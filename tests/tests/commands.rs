@@ -258,6 +258,7 @@ fn mlst_is_multiline_250_with_facts() {
     let d = Daemon::start();
     let p = d.put("dir/m.txt", b"0123456789");
     set_mtime(&p, old_mtime());
+    fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     let mut c = d.login();
     let r = c.cmd_ok("MLST dir/m.txt", 250);
     assert!(r.is_multiline(), "MLST must be multi-line: {:?}", r.lines);
@@ -278,6 +279,7 @@ fn mlst_is_multiline_250_with_facts() {
     assert!(facts.contains("size=10;"), "{facts}");
     assert!(facts.contains("modify=20210304050607;"), "{facts}");
     assert!(facts.contains("perm="), "{facts}");
+    assert!(facts.contains("unix.mode=0640;"), "{facts}");
     let r = c.cmd_ok("MLST dir", 250);
     assert!(
         r.lines[1].to_ascii_lowercase().contains("type=dir;"),

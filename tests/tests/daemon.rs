@@ -411,7 +411,7 @@ os.execvp(sys.argv[2], sys.argv[2:])
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(result.as_deref(), Some(&b"hi"[..]), "{stderr}");
     assert!(
-        stderr.contains("socket activation: 1 socket(s) from systemd"),
+        stderr.contains("socket activation: 1 socket from systemd"),
         "{stderr}"
     );
     assert!(

@@ -188,3 +188,49 @@ fn a_deleted_root_is_reported() {
         d.stderr()
     );
 }
+
+/// Issue 15: `timeout 1 curl -T big ftp://.../doc.bin` — curl ended by a
+/// signal mid-upload — keeps the old `doc.bin`, leaves no temporary file,
+/// and the transfer log says the upload was incomplete.
+#[test]
+fn curl_killed_mid_upload_keeps_the_old_file() {
+    if !need_program("curl") {
+        return;
+    }
+    let xferlog = TempDir::new("xferlog");
+    let log = xferlog.join("xferlog");
+    let d = Daemon::with(Options {
+        write: true,
+        extra: vec!["--xferlog".into(), log.to_str().unwrap().into()],
+        ..Options::default()
+    });
+    d.put("doc.bin", b"the old document");
+    let big = d.scratch().join("big.iso");
+    std::fs::write(&big, Rng::new(15).bytes(4 << 20)).unwrap();
+    let url = format!("ftp://127.0.0.1:{}/doc.bin", d.port);
+    let status = Command::new("timeout")
+        .args(["1", "curl", "-sS", "--limit-rate", "500K", "-T"])
+        .arg(&big)
+        .arg(&url)
+        .status()
+        .expect("run timeout curl");
+    assert_eq!(
+        status.code(),
+        Some(124),
+        "curl was not cut off by the signal"
+    );
+    let settled = wait_until(Duration::from_secs(10), || {
+        dir_names(d.root()) == ["doc.bin"]
+            && std::fs::read_to_string(&log).is_ok_and(|l| !l.is_empty())
+    });
+    assert!(settled, "{:?}", dir_names(d.root()));
+    assert_eq!(
+        std::fs::read(d.root().join("doc.bin")).unwrap(),
+        b"the old document"
+    );
+    let line = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        line.trim_end().ends_with(" i"),
+        "not logged incomplete: {line}"
+    );
+}

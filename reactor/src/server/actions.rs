@@ -18,8 +18,9 @@ use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
 use crate::errors::kind_of;
 use crate::jail::Jail;
+use crate::rate::Bucket;
 use crate::tls::TlsLayer;
-use crate::transfer::{self, Transfer};
+use crate::transfer::{self, Opened, Transfer};
 use crate::users::Check;
 
 impl Server {
@@ -151,6 +152,12 @@ impl Server {
         let conn = &mut self.connections[key];
         match conn.opened.take() {
             Some(opened) if conn.data.is_some() => {
+                let rates = self.limits.rates;
+                let rate = match opened {
+                    Opened::Upload { .. } => rates.up,
+                    Opened::Download { .. } | Opened::Listing { .. } => rates.down,
+                };
+                conn.bucket = rate.map(|r| Bucket::new(r, now));
                 conn.transfer = Some(Transfer::new(opened, ascii, tls, wall_clock()));
                 conn.reported = 0;
                 conn.progress_due = now + PROGRESS_INTERVAL;
@@ -179,11 +186,14 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
         Action::Delete(path) => changed(jail.delete(&path)),
         Action::MakeDir(path) => changed(jail.make_dir(&path)),
         Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(jail.set_mode(&path, mode)),
         Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
-        Action::ListToControl { path, max_bytes } => {
-            transfer::list_inline(jail, &path, max_bytes, wall_clock())
-                .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing)
-        }
+        Action::ListToControl {
+            path,
+            max_bytes,
+            pattern,
+        } => transfer::list_inline(jail, &path, pattern, max_bytes, wall_clock())
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
             Event::Failed(ErrorKind::Other)

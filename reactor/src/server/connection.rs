@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
-use pocketftp_core::Session;
+use pocketftp_core::{Event, Session};
 
 use crate::jail::Jail;
+use crate::rate::Bucket;
 use crate::tls::{Channel, TlsLayer};
 use crate::transfer::{Opened, Transfer};
 
@@ -50,6 +51,11 @@ pub(super) struct Connection {
     pub transfer: Option<Transfer>,
     /// In the run queue.
     pub queued: bool,
+    /// The running transfer's own rate limit (`--max-rate-down`/`-up`).
+    pub bucket: Option<Bucket>,
+    /// Out of tokens: parked until its timer in `Server::throttled`, and
+    /// neither queued nor pumped before.
+    pub throttled: bool,
     /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](super::UPLOAD_SETTLE)
     /// before it is committed.
     pub settling: bool,
@@ -81,6 +87,8 @@ impl Connection {
             opened: None,
             transfer: None,
             queued: false,
+            bucket: None,
+            throttled: false,
             settling: false,
             reported: 0,
             progress_due: now,
@@ -99,6 +107,8 @@ impl Connection {
         self.opened = None;
         self.transfer = None;
         self.settling = false;
+        self.bucket = None;
+        self.throttled = false;
     }
 
     /// Drops the data stream alone (a refused passive connection, or an
@@ -150,6 +160,22 @@ impl Connection {
         Ok(wrote)
     }
 
+    /// Tells the session how far its running transfer got, before news
+    /// that may end it: an interrupted transfer is then logged (and
+    /// written to the xferlog) with the bytes it really moved.
+    pub fn report_progress(&mut self, now: Instant) {
+        let Some(bytes) = self.transfer.as_ref().map(|t| t.bytes) else {
+            return;
+        };
+        if bytes != self.reported && !self.session.is_closed() {
+            self.reported = bytes;
+            // A transfer exists only while its session is running it.
+            let _ = self
+                .session
+                .handle_event(now, Event::TransferProgress { bytes });
+        }
+    }
+
     /// Reads control bytes into the session as far as its room allows;
     /// true if the session was told something (bytes or the end).
     pub fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
@@ -164,6 +190,7 @@ impl Connection {
         match channel.read(&mut buffer[..room]) {
             Ok(0) => {
                 self.control_readable = false;
+                self.report_progress(now);
                 self.session.handle_control_eof(now);
             }
             Ok(n) => self.session.handle_control_input(now, &buffer[..n]),
@@ -174,6 +201,7 @@ impl Connection {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
                 self.control_readable = false;
+                self.report_progress(now);
                 self.session.handle_control_lost(now);
             }
         }

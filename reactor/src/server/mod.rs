@@ -19,6 +19,7 @@
 mod actions;
 mod connection;
 mod deadlines;
+mod listen;
 mod token;
 mod transfers;
 
@@ -41,6 +42,7 @@ use slab::Slab;
 
 use crate::activation::Inherited;
 use crate::jail::Jail;
+use crate::rate::{Bucket, Rates};
 use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
@@ -78,15 +80,20 @@ pub struct Limits {
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Bandwidth limits: a new transfer takes the per-session ones when it
+    /// starts, so SIGHUP changes them for transfers that start afterwards.
+    pub rates: Rates,
 }
 
-/// What SIGHUP may change: the settings of new sessions, the limits, and
-/// the TLS certificate and key.
+/// What SIGHUP may change: the settings of new sessions, the limits, the
+/// TLS certificate and key, and the umask.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
     /// FTPS, when a certificate and key are configured.
     pub tls: Option<TlsConfigs>,
+    /// `--umask`: the process umask while serving (see [`apply_umask`]).
+    pub umask: u32,
 }
 
 /// Where to listen.
@@ -114,6 +121,11 @@ pub struct Server {
     runnable: VecDeque<(usize, u32)>,
     /// Outcomes of actions on their way to their sessions.
     answers: VecDeque<(Tag, Event)>,
+    /// `--max-rate`: the bucket every transfer draws from, when set.
+    global_bucket: Option<Bucket>,
+    /// Rate-limited transfers out of tokens, each due back in the run
+    /// queue when its buckets hold enough again (a timer, never a busy loop).
+    throttled: Deadlines,
     /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
     settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
@@ -125,6 +137,7 @@ pub struct Server {
     jail: Rc<Jail>,
     limits: Limits,
     tls: Option<TlsConfigs>,
+    umask: u32,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
@@ -153,7 +166,7 @@ impl Server {
         let plain = addresses.plain.iter().map(|addr| (addr, false));
         let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
         for (addr, implicit_tls) in plain.chain(implicit) {
-            let listener = TcpListener::bind(*addr)
+            let listener = listen::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             bound.push((listener, implicit_tls));
         }
@@ -173,6 +186,8 @@ impl Server {
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             runnable: VecDeque::new(),
+            global_bucket: (settings.limits.rates.total).map(|r| Bucket::new(r, Instant::now())),
+            throttled: Deadlines::default(),
             answers: VecDeque::new(),
             settling: VecDeque::new(),
             unread: VecDeque::new(),
@@ -182,6 +197,7 @@ impl Server {
             jail: Rc::new(jail),
             limits: settings.limits,
             tls: settings.tls,
+            umask: settings.umask,
             passwords: None,
             users_file: None,
             reload: None,
@@ -220,6 +236,7 @@ impl Server {
     /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        apply_umask(self.umask);
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
@@ -247,6 +264,7 @@ impl Server {
         let now = Instant::now();
         [
             self.deadlines.next(),
+            self.throttled.next(),
             self.settling.front().map(|(at, _, _)| *at),
             self.stop_by,
             self.accept_paused_until,
@@ -280,6 +298,7 @@ impl Server {
             }
         }
         self.deliver_answers(now);
+        self.wake_throttled(now);
         self.run_transfers(now);
         self.commit_settled_uploads(now);
         self.fire_timers(now);
@@ -428,8 +447,14 @@ impl Server {
         match reload() {
             Ok(settings) => {
                 self.config = settings.config;
+                let total = settings.limits.rates.total;
+                if total != self.global_bucket.as_ref().map(Bucket::rate) {
+                    self.global_bucket = total.map(|r| Bucket::new(r, Instant::now()));
+                }
                 self.limits = settings.limits;
                 self.tls = settings.tls;
+                self.umask = settings.umask;
+                apply_umask(self.umask);
                 info!("SIGHUP: settings re-read");
             }
             Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
@@ -457,7 +482,8 @@ impl Server {
         if self.stop_by.is_some() {
             return;
         }
-        info!("stopping: {} session(s) to finish", self.connections.len());
+        let sessions = crate::count(self.connections.len(), "session");
+        info!("stopping: {sessions} to finish");
         for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -468,10 +494,8 @@ impl Server {
     /// The grace period is over: transfers still running get their final
     /// reply, every session its `421`, and all of them are closed.
     fn cut_off_sessions(&mut self) {
-        warn!(
-            "grace period over: closing {} session(s)",
-            self.connections.len()
-        );
+        let sessions = crate::count(self.connections.len(), "session");
+        warn!("grace period over: closing {sessions}");
         self.each_session(Instant::now(), Session::handle_shutdown_expired);
         self.remove_closed();
     }
@@ -620,6 +644,7 @@ impl Server {
                 Ok(true) => continue, // written replies may let more commands through
                 Ok(false) => {}
                 Err(_) => {
+                    conn.report_progress(now);
                     conn.session.handle_control_lost(now);
                     continue;
                 }
@@ -707,6 +732,18 @@ impl Server {
             conn.write_interest_registered = conn.awaiting_writable;
         }
     }
+}
+
+/// Makes `--umask` the process umask. The daemon creates uploads with mode
+/// 0666 and folders with 0777 (see [`crate::jail`]) and the kernel takes
+/// the umask's bits away as it creates them, atomically — as vsftpd and
+/// pure-ftpd do. Passing modes without this would still be cut by whatever
+/// umask the daemon inherited. One thread creates files, so the
+/// process-wide setting is the daemon's own; a file that an upload
+/// replaces keeps its mode (`TempFile::create`).
+fn apply_umask(mask: u32) {
+    // SAFETY: umask(2) only swaps the process's file mode creation mask.
+    unsafe { libc::umask(mask as libc::mode_t) };
 }
 
 /// Out of descriptors or memory for sockets: worth retrying later.

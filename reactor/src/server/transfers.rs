@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Instant;
 
-use log::debug;
+use log::{debug, trace};
 use mio::Interest;
 use pocketftp_core::Event;
 
@@ -17,7 +17,8 @@ impl Server {
     /// Puts the connection's running transfer, if any, in the run queue (once).
     pub(super) fn schedule(&mut self, key: usize) {
         let conn = &mut self.connections[key];
-        if conn.transfer.is_some() && !conn.queued && !conn.settling && !conn.closing {
+        let idle = !conn.queued && !conn.settling && !conn.throttled && !conn.closing;
+        if conn.transfer.is_some() && idle {
             conn.queued = true;
             self.runnable.push_back((key, conn.tag.generation));
         }
@@ -81,14 +82,21 @@ impl Server {
 
     /// Moves one step of the running transfer; returns the bytes moved.
     pub(super) fn pump(&mut self, key: usize, now: Instant) -> usize {
+        let Some(budget) = self.allowance(key, now) else {
+            return 0;
+        };
         let conn = &mut self.connections[key];
         let (Some(transfer), Some(data)) = (&mut conn.transfer, &mut conn.data) else {
             return 0;
         };
         let before = transfer.bytes;
-        let step = transfer.step(data, &mut self.buffer, STEP);
+        let step = transfer.step(data, &mut self.buffer, budget);
         let bytes = transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
+        let paid = bytes - before;
+        for bucket in [conn.bucket.as_mut(), self.global_bucket.as_mut()] {
+            bucket.into_iter().for_each(|b| b.spend(paid));
+        }
         let event = match step {
             Ok(step @ (Step::Blocked | Step::MoreWork)) => {
                 if step == Step::MoreWork {
@@ -124,6 +132,47 @@ impl Server {
         };
         self.answer(key, event);
         moved
+    }
+
+    /// The bytes the transfer at `key` may move in this step: [`STEP`], or
+    /// what its rate limits allow. `None` when a limit's bucket is short:
+    /// the transfer is then parked until the bucket refills, so a limited
+    /// transfer costs no turns while it waits and an unlimited one never
+    /// waits for it.
+    fn allowance(&mut self, key: usize, now: Instant) -> Option<usize> {
+        let conn = &mut self.connections[key];
+        let buckets = [conn.bucket.as_mut(), self.global_bucket.as_mut()];
+        let mut allowed = STEP as u64;
+        let mut ready_at = None;
+        for bucket in buckets.into_iter().flatten() {
+            bucket.refill(now);
+            allowed = allowed.min(bucket.available());
+            if !bucket.ready() {
+                ready_at = ready_at.max(Some(bucket.ready_at()));
+            }
+        }
+        let Some(at) = ready_at else {
+            return Some(usize::try_from(allowed).unwrap_or(STEP));
+        };
+        conn.throttled = true;
+        let wait = at.saturating_duration_since(now);
+        trace!(
+            "{}: rate limit: waiting {wait:?} for tokens",
+            conn.session.peer()
+        );
+        self.throttled.push(at.max(now), key, conn.tag.generation);
+        None
+    }
+
+    /// Puts the parked transfers whose buckets have refilled back in the
+    /// run queue.
+    pub(super) fn wake_throttled(&mut self, now: Instant) {
+        while let Some((_, key, generation)) = self.throttled.pop_due(now) {
+            if let Some(conn) = self.live(key, generation).filter(|c| c.throttled) {
+                conn.throttled = false;
+                self.schedule(key);
+            }
+        }
     }
 
     /// Commits the uploads whose settling time is over.

@@ -1,0 +1,151 @@
+//! The log lines an admin looks for (issue 15), read from the daemon's
+//! stderr: changes to files and folders, refused writes, the name in a
+//! failed login, interrupted downloads (and their incomplete xferlog line),
+//! each command at `debug` with passwords masked, our own lines at `trace`.
+
+use pocketftpd_tests::*;
+use std::fs;
+use std::io::Read;
+use std::process::Command;
+use std::time::Duration;
+
+fn hash(password: &str) -> String {
+    let run = run_bounded(
+        Command::new(daemon_binary()).arg("hash-password"),
+        format!("{password}\n").as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(run.success(), "hash-password failed: {}", run.stderr);
+    String::from_utf8(run.stdout).unwrap().trim().to_string()
+}
+
+fn log_lines(d: &Daemon, want: &str) -> bool {
+    d.stderr().lines().any(|l| l.contains(want))
+}
+
+fn assert_logged(d: &Daemon, want: &str) {
+    assert!(
+        wait_until(Duration::from_secs(5), || log_lines(d, want)),
+        "no log line contains {want:?}; stderr:\n{}",
+        d.stderr()
+    );
+}
+
+#[test]
+fn an_admin_finds_changes_refusals_failed_logins_and_interrupted_downloads() {
+    let dir = TempDir::new("logs");
+    let users = dir.join("users");
+    fs::write(&users, format!("alice:{}:super\n", hash("alice pass"))).unwrap();
+    let xferlog = dir.join("xferlog");
+    let d = Daemon::with(Options {
+        extra: [
+            "--users",
+            users.to_str().unwrap(),
+            "--anonymous",
+            "--login-delay",
+            "10",
+            "--log-level",
+            "debug",
+            "--xferlog",
+            xferlog.to_str().unwrap(),
+            // Slow downloads, so one is surely cut off mid-way.
+            "--max-rate-down",
+            "1M",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    });
+    d.put("big.bin", &Rng::new(9).bytes(4 * 1024 * 1024));
+
+    let mut alice = d.connect();
+    alice.cmd_ok("USER alice", 331);
+    alice.cmd_ok("PASS alice pass", 230);
+    alice.cmd_ok("MKD made", 257);
+    alice.cmd_ok("RMD made", 250);
+    alice.upload("STOR a.txt", b"a");
+    alice.cmd_ok("RNFR a.txt", 350);
+    alice.cmd_ok("RNTO b.txt", 250);
+    alice.cmd_ok("DELE b.txt", 250);
+    alice.cmd_ok("QUIT", 221);
+
+    let mut anonymous = d.login();
+    anonymous.cmd_ok("DELE big.bin", 550);
+
+    let mut mallory = d.connect();
+    mallory.cmd_ok("USER mallory", 331);
+    mallory.cmd_ok("PASS guess", 530);
+
+    // A download whose client goes away mid-way.
+    let mut data = anonymous.begin_transfer("RETR big.bin");
+    let mut first = [0u8; 64 * 1024];
+    data.read_exact(&mut first).expect("the first bytes");
+    drop(anonymous);
+    drop(data);
+
+    assert_logged(&d, "\"alice\" made folder /made");
+    assert_logged(&d, "\"alice\" removed folder /made");
+    assert_logged(&d, "\"alice\" renamed /a.txt -> /b.txt");
+    assert_logged(&d, "\"alice\" deleted /b.txt");
+    assert_logged(&d, "\"anonymous\" may not write: refused DELE big.bin");
+    assert_logged(&d, "failed login as \"mallory\"");
+    assert_logged(&d, "\"anonymous\" download /big.bin interrupted after");
+    assert_logged(&d, "<- USER alice");
+    assert_logged(&d, "<- PASS ****");
+    assert!(!d.stderr().contains("alice pass"), "a password in the log");
+
+    // xferlog: the upload complete (c), the cut-off download incomplete (i).
+    let lines = || fs::read_to_string(&xferlog).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(5), || lines()
+        .lines()
+        .count()
+        == 2));
+    let lines = lines();
+    let ends: Vec<(&str, &str, &str)> = lines
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[8], f[11], f[17])
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        [("/a.txt", "i", "c"), ("/big.bin", "o", "i")],
+        "{lines}"
+    );
+    // With the bytes that went out before the client left.
+    let sent: u64 = lines
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(7)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((64 * 1024..4 * 1024 * 1024).contains(&sent), "{lines}");
+}
+
+#[test]
+fn trace_shows_what_the_sessions_do() {
+    let d = Daemon::with(Options {
+        extra: vec!["--log-level".into(), "trace".into()],
+        ..Options::default()
+    });
+    let mut c = d.login();
+    c.cmd_ok("NOOP", 200);
+    c.cmd_ok("QUIT", 221);
+    assert_logged(&d, "<- NOOP");
+    assert_logged(&d, "-> 200 NOOP ok.");
+    assert_logged(&d, "-> 221 Goodbye.");
+}
+
+#[test]
+fn info_is_the_default_and_shows_no_commands() {
+    let d = Daemon::start();
+    let mut c = d.login();
+    c.cmd_ok("NOOP", 200);
+    c.cmd_ok("QUIT", 221);
+    assert_logged(&d, "session end");
+    assert!(!log_lines(&d, "<- NOOP"), "{}", d.stderr());
+}
