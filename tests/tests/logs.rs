@@ -6,12 +6,11 @@
 use pocketftpd_tests::*;
 use std::fs;
 use std::io::Read;
-use std::process::Command;
 use std::time::Duration;
 
 fn hash(password: &str) -> String {
     let run = run_bounded(
-        Command::new(daemon_binary()).arg("hash-password"),
+        daemon_command().arg("hash-password"),
         format!("{password}\n").as_bytes(),
         Duration::from_secs(60),
     );

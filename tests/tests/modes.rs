@@ -93,7 +93,7 @@ fn sighup_rereads_the_umask() {
 #[test]
 fn a_bad_umask_is_refused_at_start_up_naming_the_option() {
     let run = run_bounded(
-        Command::new(daemon_binary()).args(["--umask", "0888"]),
+        daemon_command().args(["--umask", "0888"]),
         b"",
         Duration::from_secs(10),
     );

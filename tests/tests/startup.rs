@@ -25,7 +25,13 @@ fn at_a_terminal(command: &str, typed: &str) -> (String, bool) {
 
 #[test]
 fn hash_password_at_a_terminal_prompts_and_does_not_echo() {
-    let bin = daemon_binary().display().to_string();
+    // The daemon's command as shell words (POCKETFTPD_CMD's are split on
+    // whitespace, so joining them back with spaces loses nothing).
+    let bin = daemon_argv()
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let command = format!("{bin} hash-password && stty -a");
     let (shown, ok) = at_a_terminal(&command, "hunter2 secret\\n");
     assert!(ok, "{shown}");
@@ -50,7 +56,7 @@ fn hash_password_at_a_terminal_prompts_and_does_not_echo() {
 #[test]
 fn hash_password_from_a_pipe_and_its_help() {
     let run = run_bounded(
-        Command::new(daemon_binary()).arg("hash-password"),
+        daemon_command().arg("hash-password"),
         b"from a pipe\n",
         Duration::from_secs(60),
     );
@@ -59,7 +65,7 @@ fn hash_password_from_a_pipe_and_its_help() {
     assert_eq!(run.stderr, "", "no prompt without a terminal");
 
     let run = run_bounded(
-        Command::new(daemon_binary()).args(["hash-password", "--help"]),
+        daemon_command().args(["hash-password", "--help"]),
         b"",
         Duration::from_secs(10),
     );
@@ -83,11 +89,7 @@ fn mistakes_on_the_command_line_get_hints() {
         (&["--write", "--writ"], "did you mean --write?"),
     ];
     for (args, want) in cases {
-        let run = run_bounded(
-            Command::new(daemon_binary()).args(args),
-            b"",
-            Duration::from_secs(10),
-        );
+        let run = run_bounded(daemon_command().args(args), b"", Duration::from_secs(10));
         assert_eq!(run.status.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
     }
