@@ -257,6 +257,9 @@ pub struct Harness {
     epoch: u32,
     /// The client reads its replies.
     reading: bool,
+    /// The client closed its side: the session hears of it once it has read
+    /// every byte sent before, as a reactor reading the socket would.
+    closed: bool,
 }
 
 impl Harness {
@@ -295,6 +298,7 @@ impl Harness {
             deferred: VecDeque::new(),
             epoch: 0,
             reading: true,
+            closed: false,
         };
         harness.drain();
         harness
@@ -312,7 +316,8 @@ impl Harness {
     /// meaningful.
     fn step(&mut self, step: Op<'_>) {
         match step {
-            Op::Send(bytes) => self.input.extend(bytes),
+            Op::Send(bytes) if !self.closed => self.input.extend(bytes),
+            Op::Send(_) => {}
             Op::ConnectData(from) if self.listening && self.data_peer.is_none() => {
                 let peer = parse_addr(from);
                 self.data_peer = Some(peer);
@@ -354,10 +359,7 @@ impl Harness {
                 }
                 self.now = until;
             }
-            Op::Eof => {
-                self.session.handle_control_eof(self.now);
-                self.drain();
-            }
+            Op::Eof => self.closed = true,
         }
         self.settle();
     }
@@ -380,11 +382,19 @@ impl Harness {
         self.deferred.push_back((self.epoch, event));
     }
 
-    /// Feeds queued input as the session's room allows.
+    /// Feeds queued input as the session's room allows, then the end of
+    /// it if the client closed (a read finds the end only after the bytes).
     fn pump(&mut self) {
         loop {
             let room = self.session.control_read_room();
-            if room == 0 || self.input.is_empty() {
+            if room == 0 {
+                return;
+            }
+            if self.input.is_empty() {
+                if self.closed && !self.session.is_closed() {
+                    self.session.handle_control_eof(self.now);
+                    self.drain();
+                }
                 return;
             }
             let take = if self.byte_at_a_time {
