@@ -11,9 +11,19 @@ use pocketftp_core::Metadata;
 
 use crate::jail;
 
+#[cfg(not(target_env = "gnu"))]
+use libc::readdir;
+/// `readdir` with 64-bit offsets and inode numbers: on a 32-bit glibc board
+/// the plain one fails with EOVERFLOW on btrfs, XFS or NFS (musl's is
+/// always 64-bit).
+#[cfg(target_env = "gnu")]
+use libc::readdir64 as readdir;
+
 /// A folder open for `readdir(3)`.
 pub struct DirStream {
     dir: NonNull<libc::DIR>,
+    /// Why reading stopped early, if it did: not the end of the folder.
+    error: Option<io::Error>,
 }
 
 impl DirStream {
@@ -22,7 +32,7 @@ impl DirStream {
         let raw = fd.into_raw_fd();
         // SAFETY: fdopendir takes ownership of a valid directory fd.
         match NonNull::new(unsafe { libc::fdopendir(raw) }) {
-            Some(dir) => Ok(DirStream { dir }),
+            Some(dir) => Ok(DirStream { dir, error: None }),
             None => {
                 let error = io::Error::last_os_error();
                 // SAFETY: fdopendir failed, so the fd is still ours to close.
@@ -38,13 +48,24 @@ impl DirStream {
         unsafe { libc::dirfd(self.dir.as_ptr()) }
     }
 
+    /// Why the last `None` was not the end of the folder, if it was not
+    /// (a listing that stopped short must fail, not look complete).
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
     /// The next name other than `.` and `..`, with its `d_type` (which may
-    /// be `DT_UNKNOWN` on some file systems).
+    /// be `DT_UNKNOWN` on some file systems); `None` at the end, or on an
+    /// error kept for [`take_error`](Self::take_error).
     pub fn next_name(&mut self) -> Option<(CString, u8)> {
         loop {
+            // SAFETY: errno is this thread's; readdir sets it only on error.
+            unsafe { *libc::__errno_location() = 0 };
             // SAFETY: `dir` is a valid, open DIR stream owned by self.
-            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
+            let entry = unsafe { readdir(self.dir.as_ptr()) };
             if entry.is_null() {
+                let error = io::Error::last_os_error();
+                self.error = (error.raw_os_error() != Some(0)).then_some(error);
                 return None;
             }
             // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated;

@@ -152,7 +152,7 @@ pub fn list_inline(
     let mut out = Vec::new();
     let mut looked_at = 0;
     while out.len() < cap && looked_at < INLINE_ENTRY_LIMIT {
-        match listing.fill(&mut out, ListFormat::Long, false, now) {
+        match listing.fill(&mut out, ListFormat::Long, false, now)? {
             0 => break,
             read => looked_at += read,
         }
@@ -231,19 +231,28 @@ impl Listing {
     /// Formats up to [`LISTING_BATCH`] more entries and says how many it
     /// read; 0 when none are left. Entries a pattern hides count: a big
     /// folder with few matches is still read a bounded batch per step.
-    fn fill(&mut self, out: &mut Vec<u8>, format: ListFormat, writable: bool, now: i64) -> usize {
+    fn fill(
+        &mut self,
+        out: &mut Vec<u8>,
+        format: ListFormat,
+        writable: bool,
+        now: i64,
+    ) -> io::Result<usize> {
         match self {
             Listing::Single(entry) => match entry.take() {
                 Some((name, meta)) => {
                     listing::write_entry(out, format, writable, &name, &meta, now);
-                    1
+                    Ok(1)
                 }
-                None => 0,
+                None => Ok(0),
             },
             Listing::Folder(dir, pattern) => {
                 let mut read = 0;
                 while read < LISTING_BATCH {
                     let Some((name, meta)) = dir.next_entry() else {
+                        if let Some(error) = dir.take_error() {
+                            return Err(error);
+                        }
                         break;
                     };
                     read += 1;
@@ -253,7 +262,7 @@ impl Listing {
                         listing::write_listed(out, format, writable, pattern, name, &meta, now);
                     }
                 }
-                read
+                Ok(read)
             }
         }
     }
@@ -384,7 +393,7 @@ impl Transfer {
                     listing,
                     format,
                     writable,
-                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock) > 0,
+                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock)? > 0,
                 Opened::Download { file, offset, end } => {
                     let chunk = Chunk {
                         file,
@@ -643,7 +652,7 @@ mod tests {
         let mut listing = Listing::open(&jail, &vp("/"), None).unwrap();
         let mut out = Vec::new();
         let mut batches = 0;
-        while listing.fill(&mut out, ListFormat::Names, false, 0) > 0 {
+        while listing.fill(&mut out, ListFormat::Names, false, 0).unwrap() > 0 {
             batches += 1;
         }
         let text = String::from_utf8(out).unwrap();
@@ -676,7 +685,7 @@ mod tests {
             let mut listing = Listing::open(&jail, &path, pattern(glob, prefix)).unwrap();
             let (mut out, mut batches) = (Vec::new(), 0);
             loop {
-                match listing.fill(&mut out, ListFormat::Names, false, 0) {
+                match listing.fill(&mut out, ListFormat::Names, false, 0).unwrap() {
                     0 => break,
                     read => assert!(read <= LISTING_BATCH),
                 }
