@@ -19,17 +19,19 @@ use rustls::server::{ServerConfig, ServerConnection};
 /// idle connection small and a busy one bounded.
 const SEND_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// The TLS server configurations: one for control connections, one for
-/// data connections. Both hold the same certificate, session cache and
-/// ticket keys, so a data connection resumes its control connection's
-/// session; only the control one issues TLS 1.3 tickets. A ticket sent on a
-/// data connection is data its client never reads: when it closes right
-/// after its `close_notify` (curl, Go), its kernel answers that unread data
-/// with a reset, and ours drops the end of the upload.
+/// The TLS server configurations: for control connections, downloads and
+/// uploads. All hold the same certificate, session cache and ticket keys,
+/// so a data connection resumes its control connection's session. TLS 1.3
+/// tickets are single-use: the control connection and every download issue
+/// one, so the next data connection has one to resume with; an upload
+/// issues none — a ticket there is data its client never reads, and when it
+/// closes right after its `close_notify` (curl, Go) its kernel answers that
+/// unread data with a reset, and ours drops the end of the upload.
 #[derive(Clone)]
 pub struct TlsConfigs {
     pub control: Arc<ServerConfig>,
-    pub data: Arc<ServerConfig>,
+    pub download: Arc<ServerConfig>,
+    pub upload: Arc<ServerConfig>,
 }
 
 /// Builds the TLS server configurations from a PEM certificate chain and a
@@ -59,11 +61,13 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| format!("TLS tickets: {e}"))?;
     config.send_tls13_tickets = 1;
-    let mut data = config.clone();
-    data.send_tls13_tickets = 0;
+    let mut upload = config.clone();
+    upload.send_tls13_tickets = 0;
+    let config = Arc::new(config);
     Ok(TlsConfigs {
-        control: Arc::new(config),
-        data: Arc::new(data),
+        control: Arc::clone(&config),
+        download: config,
+        upload: Arc::new(upload),
     })
 }
 

@@ -137,9 +137,17 @@ impl Server {
     }
 
     fn start_transfer(&mut self, key: usize, ascii: bool, protected: bool, now: Instant) {
+        let upload = matches!(self.connections[key].opened, Some(Opened::Upload { .. }));
         let tls = match (protected, &self.tls) {
             (false, _) => Ok(None),
-            (true, Some(configs)) => TlsLayer::new(&configs.data, &[]).map(|t| Some(Box::new(t))),
+            (true, Some(configs)) => {
+                let config = if upload {
+                    &configs.upload
+                } else {
+                    &configs.download
+                };
+                TlsLayer::new(config, &[]).map(|t| Some(Box::new(t)))
+            }
             (true, None) => Err(io::Error::other("no TLS configuration")),
         };
         let tls = match tls {
