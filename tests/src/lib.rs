@@ -38,6 +38,8 @@
 //! and names; with `CI` set, a missing client program fails its test instead
 //! of skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
 
+pub mod traversal;
+
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};

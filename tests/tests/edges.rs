@@ -149,41 +149,7 @@ fn type_a_conversion_across_buffer_boundaries() {
 
 #[test]
 fn symlinks_out_of_the_root_are_refused_for_writes() {
-    let mut d = Daemon::start_write();
-    let outside = d.scratch();
-    fs::write(outside.join("victim.txt"), b"outside").unwrap();
-    std::os::unix::fs::symlink(&outside, d.root().join("out-dir")).unwrap();
-    std::os::unix::fs::symlink(outside.join("victim.txt"), d.root().join("out-file")).unwrap();
-    let mut c = d.login();
-    c.cmd_ok("TYPE I", 200);
-    for line in [
-        "STOR out-dir/new.txt",
-        "STOR out-dir/victim.txt",
-        "APPE out-file",
-        "APPE out-dir/victim.txt",
-    ] {
-        let r = c.transfer_reply(line);
-        assert_eq!(r.code, 550, "{line}: {:?}", r.lines);
-    }
-    c.cmd_ok("DELE out-dir/victim.txt", 550);
-    c.cmd_ok("MKD out-dir/sub", 550);
-    c.cmd_ok("RNFR out-dir/victim.txt", 550);
-    // Renaming the link itself may be refused; if not, it cannot go out.
-    if c.cmd_any("RNFR out-file", &[350, 550]).code == 350 {
-        c.cmd_any("RNTO out-dir/renamed.txt", &[550, 553]);
-    }
-    assert_eq!(
-        dir_names(&outside),
-        ["victim.txt"],
-        "something was written outside the root"
-    );
-    assert_eq!(fs::read(outside.join("victim.txt")).unwrap(), b"outside");
-    // Renames and deletes elsewhere cannot reach out either.
-    d.put("inside.txt", b"in");
-    c.cmd_ok("RNFR inside.txt", 350);
-    c.cmd_ok("RNTO ../../../escaped.txt", 250);
-    assert_eq!(fs::read(d.root().join("escaped.txt")).unwrap(), b"in");
-    d.assert_alive();
+    traversal::symlinks_out_of_the_root_are_refused_for_writes(&mut Daemon::start_write());
 }
 
 #[test]
@@ -366,16 +332,7 @@ fn a_fifo_in_the_root_never_blocks_the_daemon() {
 
 #[test]
 fn symlinks_inside_the_root_are_followed() {
-    let d = Daemon::start();
-    d.put("real/file.txt", b"real body");
-    std::os::unix::fs::symlink("real/file.txt", d.root().join("file-link")).unwrap();
-    std::os::unix::fs::symlink("real", d.root().join("dir-link")).unwrap();
-    let mut c = d.login();
-    assert_eq!(c.cmd_ok("SIZE file-link", 213).lines[0], "213 9");
-    assert_eq!(c.download("RETR file-link"), b"real body");
-    assert_eq!(c.download("RETR dir-link/file.txt"), b"real body");
-    c.cmd_ok("CWD dir-link", 250);
-    assert_eq!(c.download("RETR file.txt"), b"real body");
+    traversal::symlinks_inside_the_root_are_followed(&Daemon::start());
 }
 
 #[test]
