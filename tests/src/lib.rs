@@ -319,7 +319,7 @@ impl Daemon {
                 }
                 panic!("pocketftpd exited during start-up ({status}); stderr:\n{stderr}");
             }
-            if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok() {
+            if greets(self.addr(), limit) {
                 return Ok(());
             }
             assert!(
@@ -334,6 +334,15 @@ impl Daemon {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// For failure messages: is anything listening on the daemon's port now?
+    fn port_state(&self) -> &'static str {
+        match is_listening(self.port) {
+            Some(true) => "listening",
+            Some(false) => "NOT listening",
+            None => "unknown",
+        }
     }
 
     /// The served folder (removed with the guard unless it was
@@ -469,8 +478,10 @@ impl Drop for Daemon {
         }
         if std::thread::panicking() || crashed.is_some() || panicked {
             eprintln!(
-                "---- pocketftpd stderr (port {}, exited early: {:?}) ----\n{stderr}\n---- end ----",
-                self.port, crashed,
+                "---- pocketftpd stderr (port {} {}, exited early: {:?}) ----\n{stderr}\n---- end ----",
+                self.port,
+                self.port_state(),
+                crashed,
             );
         }
         // Whatever the test did, the daemon must neither have exited nor
@@ -502,6 +513,45 @@ pub fn password_hash(password: &str) -> String {
         .expect("utf-8 hash")
         .trim()
         .to_owned()
+}
+
+/// Does a server answer on `addr` with a reply line (`220`, or `421` when
+/// it is full)? A connection alone is not enough: another test's port
+/// check may hold the port for a moment before the daemon binds it.
+fn greets(addr: SocketAddr, limit: Duration) -> bool {
+    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(limit)).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    let read = BufReader::new(stream).read_line(&mut line);
+    read.is_ok() && line.len() >= 4 && line.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+}
+
+/// Whether a socket listens on `port` (any address), from /proc/net/tcp and
+/// tcp6; `None` if neither can be read.
+pub fn is_listening(port: u16) -> Option<bool> {
+    const LISTEN: &str = "0A";
+    let wanted = format!("{port:04X}");
+    let mut readable = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        readable = true;
+        let listening = text.lines().skip(1).any(|row| {
+            let mut fields = row.split_whitespace();
+            let local = fields.nth(1).unwrap_or("");
+            let state = fields.nth(1).unwrap_or("");
+            local.rsplit(':').next() == Some(wanted.as_str()) && state == LISTEN
+        });
+        if listening {
+            return Some(true);
+        }
+    }
+    readable.then_some(false)
 }
 
 /// A free TCP port on 127.0.0.1 (bound, checked, released).
@@ -577,7 +627,14 @@ pub struct Ctrl {
 
 impl Ctrl {
     pub fn connect(addr: SocketAddr) -> Ctrl {
-        let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).expect("connect control");
+        let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).unwrap_or_else(|e| {
+            let state = match is_listening(addr.port()) {
+                Some(true) => "a socket listens there",
+                Some(false) => "nothing listens there",
+                None => "/proc/net/tcp unreadable",
+            };
+            panic!("connect control to {addr}: {e} ({state})")
+        });
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
