@@ -8,9 +8,10 @@
 //!
 //! ```text
 //! ftpbench WORKLOAD --addr 127.0.0.1:PORT [--user U --pass P] [--tls CERT.pem] [options]
-//!   retr   --path P [--clients N] [--repeat R] [--pid PID]
+//!   retr   --path P [--clients N] [--repeat R] [--pid PID | --cpu N]
 //!                                                 aggregate download MB/s (server CPU s/GB)
-//!   stor   --path P --size BYTES [--pid PID]      upload MB/s (server CPU s/GB)
+//!   stor   --path P --size BYTES [--pid PID | --cpu N]
+//!                                                 upload MB/s (server CPU s/GB)
 //!   sessions [--threads N] [--secs S]             connect+USER+PASS+QUIT per s
 //!   small  --dir D [--count N]                    RETRs of f000.. per s, one session
 //!   list   --dir D [--count N]                    LIST round trip ms, entries
@@ -33,7 +34,11 @@
 //!
 //! With `--pid`, `retr` and `stor` also print the server's CPU time over the
 //! timed span (user + system of the process and all its descendants, so
-//! forking servers count every session's processes) per GB moved.
+//! forking servers count every session's processes) per GB moved. With
+//! `--cpu N` instead (a server pinned to CPU N, this client elsewhere), that
+//! time is CPU N's busy time from `/proc/stat`: everything the server made
+//! the machine do there, its kernel work on the sockets included, and the
+//! processes a forking server reaped and forgot.
 
 use std::collections::HashMap;
 use std::fs;
@@ -214,9 +219,11 @@ fn run(args: &[String]) -> Result<()> {
             None => None,
         },
     };
-    let pid = match o.0.get("pid") {
-        Some(_) => Some(o.num("pid", None)?),
-        None => None,
+    let meter = match (o.0.get("pid"), o.0.get("cpu")) {
+        (Some(_), Some(_)) => return Err("--pid or --cpu, not both".into()),
+        (Some(_), None) => CpuMeter::Tree(o.num("pid", None)?),
+        (None, Some(_)) => CpuMeter::Core(o.num("cpu", None)?),
+        (None, None) => CpuMeter::None,
     };
     match workload.as_str() {
         "retr" => retr(
@@ -224,9 +231,9 @@ fn run(args: &[String]) -> Result<()> {
             &o.str("path", None)?,
             o.num("clients", Some(1))?,
             o.num("repeat", Some(1))?,
-            pid,
+            meter,
         ),
-        "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?, pid),
+        "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?, meter),
         "sessions" => sessions(&target, o.num("threads", Some(8))?, o.num("secs", Some(2))?),
         "small" => small(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
         "list" => list(&target, &o.str("dir", None)?, o.num("count", Some(5))?),
@@ -599,14 +606,28 @@ fn join_all<T>(handles: Vec<thread::JoinHandle<Result<T>>>) -> Result<Vec<T>> {
     first_err.map_or(Ok(out), Err)
 }
 
-/// Server CPU seconds so far, if `pid` was given.
-fn cpu_now(pid: Option<u64>) -> Result<Option<f64>> {
-    pid.map(cpu_tree_secs).transpose()
+/// Where the server's CPU time is read.
+#[derive(Clone, Copy)]
+enum CpuMeter {
+    None,
+    /// A process and its descendants (`--pid`).
+    Tree(u64),
+    /// The busy time of the CPU the server is pinned to (`--cpu`).
+    Core(u64),
+}
+
+/// Server CPU seconds so far, if a meter was asked for.
+fn cpu_now(meter: CpuMeter) -> Result<Option<f64>> {
+    match meter {
+        CpuMeter::None => Ok(None),
+        CpuMeter::Tree(pid) => cpu_tree_secs(pid).map(Some),
+        CpuMeter::Core(cpu) => core_busy_secs(cpu).map(Some),
+    }
 }
 
 /// Prints the server's CPU time between `before` and now, per GB moved.
-fn print_cpu(pid: Option<u64>, before: Option<f64>, bytes: u64) -> Result<()> {
-    if let (Some(before), Some(after)) = (before, cpu_now(pid)?) {
+fn print_cpu(meter: CpuMeter, before: Option<f64>, bytes: u64) -> Result<()> {
+    if let (Some(before), Some(after)) = (before, cpu_now(meter)?) {
         let secs = after - before;
         println!("cpu_s={secs:.2}");
         println!("cpu_s_per_gb={:.3}", secs / (bytes.max(1) as f64 / 1e9));
@@ -633,7 +654,7 @@ fn print_tls(controls: &[Control]) {
 /// Logins are outside the timed span: this row measures data throughput.
 /// Sessions stay open until the last transfer ends, so the server's CPU time
 /// (with `pid`) covers the transfers alone, not logins nor teardowns.
-fn retr(t: &Target, path: &str, clients: u64, repeat: u64, pid: Option<u64>) -> Result<()> {
+fn retr(t: &Target, path: &str, clients: u64, repeat: u64, meter: CpuMeter) -> Result<()> {
     // Twice: once all have logged in (the CPU count starts), then to go.
     let barrier = Arc::new(Barrier::new(clients as usize + 1));
     let handles: Vec<_> = (0..clients)
@@ -654,7 +675,7 @@ fn retr(t: &Target, path: &str, clients: u64, repeat: u64, pid: Option<u64>) -> 
         })
         .collect();
     barrier.wait();
-    let cpu = cpu_now(pid)?;
+    let cpu = cpu_now(meter)?;
     barrier.wait();
     let start = Instant::now();
     let done = join_all(handles)?;
@@ -662,19 +683,19 @@ fn retr(t: &Target, path: &str, clients: u64, repeat: u64, pid: Option<u64>) -> 
     let bytes = done.iter().map(|d| d.0).sum();
     println!("bytes={bytes}");
     println!("mbps={:.1}", mbps(bytes, end - start));
-    print_cpu(pid, cpu, bytes)?;
+    print_cpu(meter, cpu, bytes)?;
     let controls: Vec<Control> = done.into_iter().map(|d| d.2).collect();
     print_tls(&controls);
     Ok(())
 }
 
 /// One session uploads `size` bytes to `path`, timed from STOR to its 226.
-fn stor(t: &Target, path: &str, size: u64, pid: Option<u64>) -> Result<()> {
+fn stor(t: &Target, path: &str, size: u64, meter: CpuMeter) -> Result<()> {
     let mut c = Control::login(t)?;
     c.binary()?;
     let buf: Vec<u8> = (0..CHUNK).map(|i| (i * 7 + 13) as u8).collect();
     let mut data = c.data()?;
-    let cpu = cpu_now(pid)?;
+    let cpu = cpu_now(meter)?;
     let start = Instant::now();
     c.start_transfer(&format!("STOR {path}"))?;
     let mut left = size;
@@ -693,7 +714,7 @@ fn stor(t: &Target, path: &str, size: u64, pid: Option<u64>) -> Result<()> {
     let elapsed = start.elapsed();
     println!("bytes={size}");
     println!("mbps={:.1}", mbps(size, elapsed));
-    print_cpu(pid, cpu, size)?;
+    print_cpu(meter, cpu, size)?;
     c.quit()?;
     print_tls(&[c]);
     Ok(())
@@ -831,6 +852,31 @@ fn cpu_tree_secs(pid: u64) -> Result<f64> {
         }
     }
     Ok(ticks as f64 / TICKS_PER_SEC)
+}
+
+/// Seconds CPU `cpu` has been busy since boot: every field of its
+/// `/proc/stat` line but idle and iowait.
+fn core_busy_secs(cpu: u64) -> Result<f64> {
+    /// `USER_HZ`, as for [`cpu_tree_secs`].
+    const TICKS_PER_SEC: f64 = 100.0;
+    let stat = fs::read_to_string("/proc/stat").map_err(|e| format!("/proc/stat: {e}"))?;
+    let name = format!("cpu{cpu}");
+    let fields: Vec<u64> = stat
+        .lines()
+        .map(|l| l.split_whitespace())
+        .find_map(|mut f| (f.next() == Some(name.as_str())).then_some(f))
+        .ok_or_else(|| format!("/proc/stat has no {name}"))?
+        .map(|v| v.parse().map_err(|e| format!("/proc/stat {name}: {e}")))
+        .collect::<Result<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let busy: u64 = fields
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Ok(busy as f64 / TICKS_PER_SEC)
 }
 
 /// Round trips of `n` NOOPs on `c`, sorted.
