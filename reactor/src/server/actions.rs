@@ -14,6 +14,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 use pocketftp_core::{canonical_ip, Action, ErrorKind, Event};
 
+use super::sockopt;
 use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
 use crate::errors::kind_of;
@@ -119,6 +120,7 @@ impl Server {
         let registry = self.poll.registry();
         let data_token = token(key, Source::Data);
         let connected = TcpStream::connect(addr).and_then(|mut stream| {
+            sockopt::tune_data(&stream);
             registry.register(
                 &mut stream,
                 data_token,

@@ -6,9 +6,11 @@
 use std::io;
 use std::mem::size_of;
 use std::net::{SocketAddr, SocketAddrV6};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use mio::net::TcpListener;
+
+use super::sockopt;
 
 /// Connections waiting to be accepted, as mio's own `bind` sets it.
 const BACKLOG: libc::c_int = 1024;
@@ -30,8 +32,8 @@ fn bind_dual_stack(addr: SocketAddrV6) -> io::Result<std::net::TcpListener> {
     }
     // SAFETY: `fd` is a fresh descriptor nothing else owns; closed on error.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_option(&socket, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-    set_option(&socket, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 0)?;
+    sockopt::set(&socket, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    sockopt::set(&socket, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 0)?;
     // SAFETY: all-zero bytes are a valid sockaddr_in6, filled in below.
     let mut raw: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
     raw.sin6_family = libc::AF_INET6 as libc::sa_family_t;
@@ -47,28 +49,6 @@ fn bind_dual_stack(addr: SocketAddrV6) -> io::Result<std::net::TcpListener> {
         return Err(io::Error::last_os_error());
     }
     Ok(std::net::TcpListener::from(socket))
-}
-
-fn set_option(
-    socket: &OwnedFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: a valid socket and a c_int option value of the size passed.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod actions;
 mod connection;
 mod deadlines;
 mod listen;
+mod sockopt;
 mod token;
 mod transfers;
 
@@ -27,7 +28,6 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -560,7 +560,7 @@ impl Server {
             Ok(local) => local,
             Err(e) => return warn!("{peer}: {e}"),
         };
-        if let Err(e) = set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
+        if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
         }
         if self.jail.is_deleted() {
@@ -752,26 +752,6 @@ fn is_out_of_resources(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
-}
-
-/// Python's ftplib sends ABOR's final byte as TCP urgent data: without
-/// SO_OOBINLINE that byte never reaches the stream and the line never ends.
-fn set_oob_inline(stream: &TcpStream) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: a valid socket fd and a c_int option value of the size passed.
-    let result = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_OOBINLINE,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The wall clock in Unix seconds, for listing dates.

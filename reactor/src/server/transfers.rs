@@ -8,6 +8,7 @@ use log::{debug, trace};
 use mio::Interest;
 use pocketftp_core::Event;
 
+use super::sockopt;
 use super::token::{token, Source};
 use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE};
 use crate::errors::kind_of;
@@ -41,6 +42,7 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
+            sockopt::tune_data(&stream);
             let interest = Interest::READABLE | Interest::WRITABLE;
             let data_token = token(key, Source::Data);
             if (self.poll.registry())
