@@ -71,11 +71,51 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
     })
 }
 
+/// How much ciphertext an upload reads from its socket at a time.
+const INBOX_SIZE: usize = 64 * 1024;
+
 /// The TLS server side of one connection.
 pub struct TlsLayer {
     conn: ServerConnection,
     /// `close_notify` was queued (the end of a download).
     closing: bool,
+    /// Uploads only: see [`Inbox`].
+    inbox: Option<Inbox>,
+}
+
+/// Ciphertext read from the socket ahead of rustls. rustls reads at most
+/// 4 KiB per `read_tls`, so reading the socket through it costs a system
+/// call (and its TCP bookkeeping) per 4 KiB; an upload reads up to
+/// [`INBOX_SIZE`] at once instead and feeds rustls from memory.
+struct Inbox {
+    /// Allocated at the first read, kept for the connection's life.
+    bytes: Vec<u8>,
+    /// The bytes read and not yet given to rustls.
+    start: usize,
+    end: usize,
+}
+
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox {
+            bytes: Vec::new(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Gives rustls the next bytes, reading the socket first if none are
+    /// left; how many it took (0: the socket's end, which rustls is told).
+    fn feed(&mut self, conn: &mut ServerConnection, socket: &mut TcpStream) -> io::Result<usize> {
+        if self.start == self.end {
+            self.bytes.resize(INBOX_SIZE, 0);
+            (self.start, self.end) = (0, 0);
+            self.end = socket.read(&mut self.bytes)?;
+        }
+        let taken = conn.read_tls(&mut &self.bytes[self.start..self.end])?;
+        self.start += taken;
+        Ok(taken)
+    }
 }
 
 impl TlsLayer {
@@ -92,7 +132,14 @@ impl TlsLayer {
         Ok(TlsLayer {
             conn,
             closing: false,
+            inbox: None,
         })
+    }
+
+    /// For an upload: reads the socket in large pieces (see [`Inbox`]).
+    pub fn with_inbox(mut self) -> TlsLayer {
+        self.inbox = Some(Inbox::new());
+        self
     }
 
     pub fn is_handshaking(&self) -> bool {
@@ -132,7 +179,11 @@ impl TlsLayer {
     /// Reads ciphertext from `socket` into rustls and processes it; false
     /// if the socket had nothing. A TCP end during the handshake is an error.
     fn receive(&mut self, socket: &mut TcpStream) -> io::Result<bool> {
-        match self.conn.read_tls(socket) {
+        let read = match &mut self.inbox {
+            Some(inbox) if !self.conn.is_handshaking() => inbox.feed(&mut self.conn, socket),
+            _ => self.conn.read_tls(socket),
+        };
+        match read {
             Ok(0) if self.conn.is_handshaking() => {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }

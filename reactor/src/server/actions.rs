@@ -143,12 +143,12 @@ impl Server {
         let tls = match (protected, &self.tls) {
             (false, _) => Ok(None),
             (true, Some(configs)) => {
-                let config = if upload {
-                    &configs.upload
+                let layer = if upload {
+                    TlsLayer::new(&configs.upload, &[]).map(TlsLayer::with_inbox)
                 } else {
-                    &configs.download
+                    TlsLayer::new(&configs.download, &[])
                 };
-                TlsLayer::new(config, &[]).map(|t| Some(Box::new(t)))
+                layer.map(|t| Some(Box::new(t)))
             }
             (true, None) => Err(io::Error::other("no TLS configuration")),
         };
