@@ -412,6 +412,9 @@ impl Transfer {
         }
     }
 
+    /// Reads what the client sent into `buffer` and writes it to the file
+    /// when the buffer is full and when the step ends: a TLS read gives one
+    /// record (16 KiB) at most, and the file is still written in large pieces.
     fn receive(
         &mut self,
         data: &mut Channel,
@@ -424,36 +427,46 @@ impl Transfer {
         if let Some(offset) = restart.take() {
             cut_at(file, offset)?;
         }
-        let mut received = 0;
-        while received < budget {
-            // No more than the budget: a rate limit's tokens are the budget.
-            let room = (budget - received).min(buffer.len());
-            match data.read(&mut buffer[..room]) {
+        // No more than the budget: a rate limit's tokens are the budget.
+        let size = budget.min(buffer.len());
+        let buffer = &mut buffer[..size];
+        let mut store = Store {
+            file,
+            ascii: self.ascii,
+            converter: &mut self.converter,
+            converted: &mut self.unsent,
+        };
+        let (mut received, mut filled) = (0, 0);
+        let outcome = loop {
+            if received >= budget {
+                break Ok(Step::MoreWork);
+            }
+            if filled == buffer.len() {
+                store.write(&buffer[..filled])?;
+                filled = 0;
+            }
+            let room = (budget - received).min(buffer.len() - filled);
+            match data.read(&mut buffer[filled..filled + room]) {
                 Ok(0) => {
                     // Answer a client's close_notify with ours (ftplib waits
                     // for it); its 24 bytes fit the socket, so no waiting.
                     if let Some(tls) = &mut data.tls {
                         let _ = tls.finish(data.socket);
                     }
-                    return Ok(Step::Received);
+                    break Ok(Step::Received);
                 }
                 Ok(n) => {
+                    filled += n;
                     received += n;
                     self.bytes += n as u64;
-                    if self.ascii {
-                        self.unsent.clear();
-                        self.converter.convert(&buffer[..n], &mut self.unsent);
-                        file.write_all(&self.unsent)?;
-                    } else {
-                        file.write_all(&buffer[..n])?;
-                    }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(Step::Blocked),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
-        }
-        Ok(Step::MoreWork)
+        };
+        store.write(&buffer[..filled])?;
+        outcome
     }
 
     /// Ends a received upload: writes the tail of a TYPE A conversion and
@@ -471,6 +484,26 @@ impl Transfer {
             Some(temp) => temp.commit(),
             None => Ok(()),
         }
+    }
+}
+
+/// Where an upload's bytes go: the file, through the TYPE A conversion
+/// (into `converted`) if `ascii`.
+struct Store<'a> {
+    file: &'a mut File,
+    ascii: bool,
+    converter: &'a mut CrlfToLf,
+    converted: &'a mut Vec<u8>,
+}
+
+impl Store<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.ascii {
+            return self.file.write_all(bytes);
+        }
+        self.converted.clear();
+        self.converter.convert(bytes, self.converted);
+        self.file.write_all(self.converted)
     }
 }
 
