@@ -318,6 +318,10 @@ impl Transfer {
         }
     }
 
+    pub fn is_upload(&self) -> bool {
+        matches!(self.opened, Opened::Upload { .. })
+    }
+
     /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.
     pub fn step(
         &mut self,

@@ -10,9 +10,9 @@ use pocketftp_core::Event;
 
 use super::sockopt;
 use super::token::{token, Source};
-use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE};
+use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE, UPLOAD_STEP};
 use crate::errors::kind_of;
-use crate::transfer::Step;
+use crate::transfer::{Step, Transfer};
 
 impl Server {
     /// Puts the connection's running transfer, if any, in the run queue (once).
@@ -136,15 +136,16 @@ impl Server {
         moved
     }
 
-    /// The bytes the transfer at `key` may move in this step: [`STEP`], or
-    /// what its rate limits allow. `None` when a limit's bucket is short:
+    /// The bytes the transfer at `key` may move in this step: [`STEP`]
+    /// ([`UPLOAD_STEP`] for an upload), or what its rate limits allow. `None` when a limit's bucket is short:
     /// the transfer is then parked until the bucket refills, so a limited
     /// transfer costs no turns while it waits and an unlimited one never
     /// waits for it.
     fn allowance(&mut self, key: usize, now: Instant) -> Option<usize> {
         let conn = &mut self.connections[key];
         let buckets = [conn.bucket.as_mut(), self.global_bucket.as_mut()];
-        let mut allowed = STEP as u64;
+        let upload = conn.transfer.as_ref().is_some_and(Transfer::is_upload);
+        let mut allowed = if upload { UPLOAD_STEP } else { STEP } as u64;
         let mut ready_at = None;
         for bucket in buckets.into_iter().flatten() {
             bucket.refill(now);
