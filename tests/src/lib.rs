@@ -38,6 +38,7 @@
 //! and names; with `CI` set, a missing client program fails its test instead
 //! of skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
 
+pub mod accounts;
 pub mod traversal;
 
 use std::fs;

@@ -5,6 +5,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
+use crate::accounts::login;
 use crate::{dir_names, Daemon};
 
 /// See the test of the same name.
@@ -119,4 +120,39 @@ pub fn symlinks_inside_the_root_are_followed(d: &Daemon) {
     assert_eq!(c.download("RETR dir-link/file.txt"), b"real body");
     c.cmd_ok("CWD dir-link", 250);
     assert_eq!(c.download("RETR file.txt"), b"real body");
+}
+
+/// `d` serves an [`accounts::Site`](crate::accounts::Site) where `ann`'s
+/// home is `homes/ann` and `root` has none.
+pub fn a_home_cannot_be_left(d: &Daemon) {
+    let home = d.root().join("homes/ann");
+    symlink("../../secret.txt", home.join("up.txt")).unwrap();
+    symlink(d.root().join("secret.txt"), home.join("abs.txt")).unwrap();
+    symlink("docs/a.txt", home.join("inside.txt")).unwrap();
+    let mut c = login(d, "ann");
+    let pwd = c.cmd_ok("PWD", 257);
+    assert!(pwd.text().contains("\"/\""), "{}", pwd.full());
+    c.cmd_ok("CWD ../..", 250);
+    c.cmd_ok("SIZE docs/a.txt", 213);
+    for outside in [
+        "../secret.txt",
+        "/secret.txt",
+        "../../secret.txt",
+        "up.txt",
+        "abs.txt",
+    ] {
+        let r = c.cmd(&format!("SIZE {outside}"));
+        assert_eq!(r.code, 550, "SIZE {outside}: {}", r.full());
+    }
+    assert_eq!(c.download("RETR inside.txt"), b"ann's");
+    assert_eq!(c.transfer_reply("RETR up.txt").code, 550);
+    let names = String::from_utf8(c.download("NLST /")).unwrap();
+    assert!(
+        !names.contains("secret") && !names.contains("homes"),
+        "{names}"
+    );
+    // A user without a home sees the whole root.
+    let mut admin = login(d, "root");
+    admin.cmd_ok("SIZE secret.txt", 213);
+    admin.cmd_ok("SIZE homes/ann/docs/a.txt", 213);
 }

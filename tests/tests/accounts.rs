@@ -2,62 +2,11 @@
 //! read-only `user`, a home its user cannot leave (not through `..`, not
 //! through a symlink), and the start-up check of every home.
 
-use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::Duration;
 
+use pocketftpd_tests::accounts::{login, Site};
 use pocketftpd_tests::*;
-
-/// A root with `/secret.txt`, `/homes/cam/old.pdf` and `/homes/ann/...`,
-/// and a users file for them.
-struct Site {
-    root: TempDir,
-    users: TempDir,
-}
-
-impl Site {
-    fn new(lines: &[(&str, &str)]) -> Site {
-        let root = TempDir::new("accounts");
-        std::fs::write(root.join("secret.txt"), b"top secret").unwrap();
-        std::fs::create_dir_all(root.join("homes/cam")).unwrap();
-        std::fs::create_dir_all(root.join("homes/ann/docs")).unwrap();
-        std::fs::write(root.join("homes/cam/old.pdf"), b"old scan").unwrap();
-        std::fs::write(root.join("homes/ann/docs/a.txt"), b"ann's").unwrap();
-        let users = TempDir::new("users");
-        let hash = password_hash("pw");
-        let text: String = lines
-            .iter()
-            .map(|(name, rest)| format!("{name}:{hash}:{rest}\n"))
-            .collect();
-        std::fs::write(users.join("users"), text).unwrap();
-        Site { root, users }
-    }
-
-    fn args(&self) -> Vec<String> {
-        let users = self.users.join("users");
-        vec![
-            "--users".into(),
-            users.to_str().unwrap().into(),
-            "--login-delay".into(),
-            "0".into(),
-        ]
-    }
-
-    fn start(&self) -> Daemon {
-        Daemon::with(Options {
-            root: Some(self.root.path().to_path_buf()),
-            extra: self.args(),
-            ..Options::default()
-        })
-    }
-}
-
-fn login(d: &Daemon, user: &str) -> Ctrl {
-    let mut c = d.connect();
-    c.cmd_ok(&format!("USER {user}"), 331);
-    c.cmd_ok("PASS pw", 230);
-    c
-}
 
 /// The "scanner uploads here" set-up: new files yes, anything else no.
 #[test]
@@ -87,37 +36,7 @@ fn an_upload_user_is_a_drop_box() {
 #[test]
 fn a_home_cannot_be_left() {
     let site = Site::new(&[("ann", "user:homes/ann"), ("root", "super")]);
-    let home = site.root.join("homes/ann");
-    symlink("../../secret.txt", home.join("up.txt")).unwrap();
-    symlink(site.root.join("secret.txt"), home.join("abs.txt")).unwrap();
-    symlink("docs/a.txt", home.join("inside.txt")).unwrap();
-    let d = site.start();
-    let mut c = login(&d, "ann");
-    let pwd = c.cmd_ok("PWD", 257);
-    assert!(pwd.text().contains("\"/\""), "{}", pwd.full());
-    c.cmd_ok("CWD ../..", 250);
-    c.cmd_ok("SIZE docs/a.txt", 213);
-    for outside in [
-        "../secret.txt",
-        "/secret.txt",
-        "../../secret.txt",
-        "up.txt",
-        "abs.txt",
-    ] {
-        let r = c.cmd(&format!("SIZE {outside}"));
-        assert_eq!(r.code, 550, "SIZE {outside}: {}", r.full());
-    }
-    assert_eq!(c.download("RETR inside.txt"), b"ann's");
-    assert_eq!(c.transfer_reply("RETR up.txt").code, 550);
-    let names = String::from_utf8(c.download("NLST /")).unwrap();
-    assert!(
-        !names.contains("secret") && !names.contains("homes"),
-        "{names}"
-    );
-    // A user without a home sees the whole root.
-    let mut admin = login(&d, "root");
-    admin.cmd_ok("SIZE secret.txt", 213);
-    admin.cmd_ok("SIZE homes/ann/docs/a.txt", 213);
+    traversal::a_home_cannot_be_left(&site.start());
 }
 
 /// A home that does not exist stops the daemon at start-up, naming the

@@ -9,8 +9,8 @@
 //! The whole suite can run on the fallback too: set the variable for
 //! `cargo test`, and every daemon inherits it.
 
+use pocketftpd_tests::accounts::Site;
 use pocketftpd_tests::*;
-use std::fs;
 use std::os::unix::fs::symlink;
 
 const FORCE: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
@@ -62,45 +62,8 @@ fn symlinks_inside_the_root_are_followed() {
 /// As `accounts::a_home_cannot_be_left`: a home is the user's `/`.
 #[test]
 fn a_home_cannot_be_left() {
-    let root = TempDir::new("fallback-home");
-    fs::write(root.join("secret.txt"), b"top secret").unwrap();
-    let home = root.join("homes/ann");
-    fs::create_dir_all(home.join("docs")).unwrap();
-    fs::write(home.join("docs/a.txt"), b"ann's").unwrap();
-    symlink("../../secret.txt", home.join("up.txt")).unwrap();
-    symlink(root.join("secret.txt"), home.join("abs.txt")).unwrap();
-    symlink("docs/a.txt", home.join("inside.txt")).unwrap();
-    let users = TempDir::new("fallback-users");
-    let hash = password_hash("pw");
-    fs::write(users.join("users"), format!("ann:{hash}:user:homes/ann\n")).unwrap();
-    let users = users.join("users").to_str().unwrap().to_owned();
-    let d = fallback(Options {
-        root: Some(root.path().to_path_buf()),
-        extra: vec!["--users".into(), users, "--login-delay".into(), "0".into()],
-        ..Options::default()
-    });
-    let mut c = d.connect();
-    c.cmd_ok("USER ann", 331);
-    c.cmd_ok("PASS pw", 230);
-    c.cmd_ok("CWD ../..", 250);
-    c.cmd_ok("SIZE docs/a.txt", 213);
-    for outside in [
-        "../secret.txt",
-        "/secret.txt",
-        "../../secret.txt",
-        "up.txt",
-        "abs.txt",
-    ] {
-        let r = c.cmd(&format!("SIZE {outside}"));
-        assert_eq!(r.code, 550, "SIZE {outside}: {}", r.full());
-    }
-    assert_eq!(c.download("RETR inside.txt"), b"ann's");
-    assert_eq!(c.transfer_reply("RETR up.txt").code, 550);
-    let names = String::from_utf8(c.download("NLST /")).unwrap();
-    assert!(
-        !names.contains("secret") && !names.contains("homes"),
-        "{names}"
-    );
+    let site = Site::new(&[("ann", "user:homes/ann"), ("root", "super")]);
+    traversal::a_home_cannot_be_left(&fallback(site.options()));
 }
 
 /// Links that climb with `..` and come back are followed, and so is a chain
