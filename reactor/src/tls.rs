@@ -109,6 +109,8 @@ impl Inbox {
     fn feed(&mut self, conn: &mut ServerConnection, socket: &mut TcpStream) -> io::Result<usize> {
         if self.start == self.end {
             self.bytes.resize(INBOX_SIZE, 0);
+            // Empty before the read: a read that fails (`WouldBlock`) must
+            // not leave bytes already given to rustls looking new.
             (self.start, self.end) = (0, 0);
             self.end = socket.read(&mut self.bytes)?;
         }

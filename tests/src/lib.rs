@@ -337,15 +337,6 @@ impl Daemon {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// For failure messages: is anything listening on the daemon's port now?
-    fn port_state(&self) -> &'static str {
-        match is_listening(self.port) {
-            Some(true) => "listening",
-            Some(false) => "NOT listening",
-            None => "unknown",
-        }
-    }
-
     /// The served folder (removed with the guard unless it was
     /// [`Options::root`]).
     pub fn root(&self) -> &Path {
@@ -481,7 +472,7 @@ impl Drop for Daemon {
             eprintln!(
                 "---- pocketftpd stderr (port {} {}, exited early: {:?}) ----\n{stderr}\n---- end ----",
                 self.port,
-                self.port_state(),
+                port_state(self.port),
                 crashed,
             );
         }
@@ -531,9 +522,9 @@ fn greets(addr: SocketAddr, limit: Duration) -> bool {
     read.is_ok() && line.len() >= 4 && line.as_bytes()[..3].iter().all(u8::is_ascii_digit)
 }
 
-/// Whether a socket listens on `port` (any address), from /proc/net/tcp and
-/// tcp6; `None` if neither can be read.
-pub fn is_listening(port: u16) -> Option<bool> {
+/// For failure messages: does a socket listen on `port` (any address) now,
+/// from /proc/net/tcp and tcp6?
+pub fn port_state(port: u16) -> &'static str {
     const LISTEN: &str = "0A";
     let wanted = format!("{port:04X}");
     let mut readable = false;
@@ -549,10 +540,14 @@ pub fn is_listening(port: u16) -> Option<bool> {
             local.rsplit(':').next() == Some(wanted.as_str()) && state == LISTEN
         });
         if listening {
-            return Some(true);
+            return "listening";
         }
     }
-    readable.then_some(false)
+    if readable {
+        "NOT listening"
+    } else {
+        "listening or not: /proc/net/tcp unreadable"
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (bound, checked, released).
@@ -629,12 +624,10 @@ pub struct Ctrl {
 impl Ctrl {
     pub fn connect(addr: SocketAddr) -> Ctrl {
         let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).unwrap_or_else(|e| {
-            let state = match is_listening(addr.port()) {
-                Some(true) => "a socket listens there",
-                Some(false) => "nothing listens there",
-                None => "/proc/net/tcp unreadable",
-            };
-            panic!("connect control to {addr}: {e} ({state})")
+            panic!(
+                "connect control to {addr}: {e} (port {})",
+                port_state(addr.port())
+            )
         });
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
@@ -1246,6 +1239,15 @@ pub fn have_program(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_state_sees_a_listener_come_and_go() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(port_state(port), "listening");
+        drop(listener);
+        assert_eq!(port_state(port), "NOT listening");
+    }
 
     #[test]
     fn parses_227_and_229() {

@@ -137,10 +137,10 @@ impl Server {
     }
 
     /// The bytes the transfer at `key` may move in this step: [`STEP`]
-    /// ([`UPLOAD_STEP`] for an upload), or what its rate limits allow. `None` when a limit's bucket is short:
-    /// the transfer is then parked until the bucket refills, so a limited
-    /// transfer costs no turns while it waits and an unlimited one never
-    /// waits for it.
+    /// ([`UPLOAD_STEP`] for an upload), or what its rate limits allow.
+    /// `None` when a limit's bucket is short: the transfer is then parked
+    /// until the bucket refills, so a limited transfer costs no turns while
+    /// it waits and an unlimited one never waits for it.
     fn allowance(&mut self, key: usize, now: Instant) -> Option<usize> {
         let conn = &mut self.connections[key];
         let buckets = [conn.bucket.as_mut(), self.global_bucket.as_mut()];
