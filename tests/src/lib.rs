@@ -39,6 +39,7 @@
 //! of skipping it. Needs Linux (`/proc`, `SO_LINGER`), `python3` and `curl`.
 
 pub mod accounts;
+pub mod clients;
 pub mod traversal;
 
 use std::fs;
@@ -486,6 +487,28 @@ impl Drop for Daemon {
             assert!(!panicked, "pocketftpd panicked during the test");
         }
     }
+}
+
+/// Runs the daemon in the foreground on `root` and a free port with
+/// `args`, for start-ups that must fail: its run (killed after `within`)
+/// and the port it was given.
+pub fn run_daemon<S: AsRef<std::ffi::OsStr>>(
+    root: &Path,
+    args: &[S],
+    within: Duration,
+) -> (Run, u16) {
+    let port = free_port();
+    let run = run_bounded(
+        daemon_command()
+            .arg("--root")
+            .arg(root)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args),
+        b"",
+        within,
+    );
+    (run, port)
 }
 
 /// `pocketftpd hash-password` for `password`.

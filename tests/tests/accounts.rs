@@ -44,16 +44,7 @@ fn a_home_cannot_be_left() {
 #[test]
 fn a_missing_home_is_a_start_up_error() {
     let site = Site::new(&[("ann", "user:/homes/ann"), ("bob", "user:/homes/bob")]);
-    let run = run_bounded(
-        daemon_command()
-            .arg("--root")
-            .arg(site.root.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", free_port()))
-            .args(site.args()),
-        b"",
-        Duration::from_secs(20),
-    );
+    let (run, _) = run_daemon(site.root.path(), &site.args(), Duration::from_secs(20));
     assert!(!run.success(), "started with a missing home");
     let users = site.users.join("users");
     let want = format!("{}:2: the home /homes/bob of \"bob\"", users.display());

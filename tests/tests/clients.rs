@@ -12,23 +12,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(120);
-
 fn lftp(d: &Daemon, script: &str) -> Run {
-    let full = format!(
-        "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
-         set ssl:verify-certificate no; set ftp:ssl-allow no; \
-         open -u anonymous,x ftp://127.0.0.1:{}; {script}",
-        d.port
-    );
-    let run = run_bounded(Command::new("lftp").arg("-c").arg(&full), b"", LIMIT);
-    assert!(
-        run.success(),
-        "lftp {script:?} failed ({}):\n{}",
-        run.status,
-        run.stderr
-    );
-    run
+    clients::lftp(
+        d.port,
+        "set ssl:verify-certificate no; set ftp:ssl-allow no;",
+        script,
+    )
 }
 
 #[test]
@@ -120,7 +109,7 @@ fn wget_mirror_download() {
             .arg(local.path())
             .arg(format!("ftp://127.0.0.1:{}/tree/", d.port)),
         b"",
-        LIMIT,
+        clients::CLIENT_LIMIT,
     );
     assert!(
         run.success(),
@@ -132,38 +121,15 @@ fn wget_mirror_download() {
 }
 
 fn rclone(d: &Daemon, conf_dir: &Path, args: &[String]) -> Run {
-    // rclone wants the password obscured.
-    let obscured = run_bounded(Command::new("rclone").args(["obscure", "x"]), b"", LIMIT);
-    assert!(obscured.success(), "rclone obscure: {}", obscured.stderr);
-    let pass = String::from_utf8(obscured.stdout).unwrap();
-    let run = run_bounded(
-        Command::new("rclone")
-            .env("RCLONE_CONFIG", conf_dir.join("rclone.conf"))
-            .env("RCLONE_FTP_HOST", "127.0.0.1")
-            .env("RCLONE_FTP_PORT", d.port.to_string())
-            .env("RCLONE_FTP_USER", "anonymous")
-            .env("RCLONE_FTP_PASS", pass.trim())
-            .args([
-                "--retries",
-                "1",
-                "--low-level-retries",
-                "1",
-                "--contimeout",
-                "10s",
-                "--timeout",
-                "20s",
-            ])
-            .args(args),
-        b"",
-        LIMIT,
-    );
-    assert!(
-        run.success(),
-        "rclone {args:?} failed ({}):\n{}",
-        run.status,
-        run.stderr
-    );
-    run
+    let port = d.port.to_string();
+    let pass = clients::rclone_obscured("x");
+    let remote = [
+        ("RCLONE_FTP_HOST", "127.0.0.1"),
+        ("RCLONE_FTP_PORT", port.as_str()),
+        ("RCLONE_FTP_USER", "anonymous"),
+        ("RCLONE_FTP_PASS", pass.as_str()),
+    ];
+    clients::rclone(conf_dir, &remote, args)
 }
 
 #[test]
@@ -301,7 +267,7 @@ fn tnftp_batch_session() {
             .arg("127.0.0.1")
             .arg(d.port.to_string()),
         script.as_bytes(),
-        LIMIT,
+        clients::CLIENT_LIMIT,
     );
     assert!(
         run.success(),

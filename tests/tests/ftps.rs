@@ -34,8 +34,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const LIMIT: Duration = Duration::from_secs(120);
-
 // ---------------------------------------------------------------------------
 // Certificates and daemons
 // ---------------------------------------------------------------------------
@@ -168,7 +166,7 @@ fn ftps_py_run(port: u16, scenario: &str, mode: &str, local: &Path, cafile: &Pat
             .arg(local)
             .arg(cafile),
         b"",
-        LIMIT,
+        clients::CLIENT_LIMIT,
     )
 }
 
@@ -230,57 +228,22 @@ fn lftp_tls(cert: &Cert, port: u16, script: &str) -> Run {
     // lftp (GnuTLS) verifies the self-signed certificate against
     // ssl:ca-file, host name included: GnuTLS matches the IP address
     // 127.0.0.1 against the certificate's IP SAN.
-    let full = format!(
-        "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
-         set ftp:ssl-force true; set ftp:ssl-protect-data true; \
-         set ssl:ca-file {}; set ssl:verify-certificate yes; \
-         open -u anonymous,x ftp://127.0.0.1:{port}; {script}",
+    let settings = format!(
+        "set ftp:ssl-force true; set ftp:ssl-protect-data true; \
+         set ssl:ca-file {}; set ssl:verify-certificate yes;",
         cert.cert.display()
     );
-    let run = run_bounded(Command::new("lftp").arg("-c").arg(&full), b"", LIMIT);
-    assert!(
-        run.success(),
-        "lftp {script:?} failed ({}):\n{}",
-        run.status,
-        run.stderr
-    );
-    run
+    clients::lftp(port, &settings, script)
 }
 
 fn rclone_tls(port: u16, conf_dir: &Path, args: &[String]) -> Run {
-    let obscured = run_bounded(Command::new("rclone").args(["obscure", "x"]), b"", LIMIT);
-    assert!(obscured.success(), "rclone obscure: {}", obscured.stderr);
-    let pass = String::from_utf8(obscured.stdout).unwrap();
     // rclone's FTP backend has no CA-file option: no_check_certificate.
     let remote = format!(
         ":ftp,host=127.0.0.1,port={port},user=anonymous,pass={},explicit_tls=true,no_check_certificate=true:",
-        pass.trim()
+        clients::rclone_obscured("x")
     );
     let args: Vec<String> = args.iter().map(|a| a.replace("REMOTE:", &remote)).collect();
-    let run = run_bounded(
-        Command::new("rclone")
-            .env("RCLONE_CONFIG", conf_dir.join("rclone.conf"))
-            .args([
-                "--retries",
-                "1",
-                "--low-level-retries",
-                "1",
-                "--contimeout",
-                "10s",
-                "--timeout",
-                "20s",
-            ])
-            .args(&args),
-        b"",
-        LIMIT,
-    );
-    assert!(
-        run.success(),
-        "rclone {args:?} failed ({}):\n{}",
-        run.status,
-        run.stderr
-    );
-    run
+    clients::rclone(conf_dir, &[], &args)
 }
 
 // ---------------------------------------------------------------------------
@@ -1433,17 +1396,7 @@ fn start_fails(args: &[&Path]) -> String {
 
 fn start_fails_with(args: &[&std::ffi::OsStr]) -> String {
     let dir = TempDir::new("tls-start");
-    let port = free_port();
-    let run = run_bounded(
-        daemon_command()
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(args),
-        b"",
-        Duration::from_secs(10),
-    );
+    let (run, port) = run_daemon(dir.path(), args, Duration::from_secs(10));
     assert!(
         !run.success(),
         "the daemon started with {args:?}:\n{}",

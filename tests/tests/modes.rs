@@ -7,7 +7,6 @@ use pocketftpd_tests::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 fn mode(p: &Path) -> u32 {
@@ -158,23 +157,7 @@ fn site_chmod_changes_modes_inside_the_root_only() {
 }
 
 fn lftp(d: &Daemon, script: &str) -> Run {
-    let full = format!(
-        "set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 15; \
-         set ftp:ssl-allow no; open -u anonymous,x ftp://127.0.0.1:{}; {script}",
-        d.port
-    );
-    let run = run_bounded(
-        Command::new("lftp").arg("-c").arg(&full),
-        b"",
-        Duration::from_secs(120),
-    );
-    assert!(
-        run.success(),
-        "lftp {script:?} exited {} (issue 15: it must exit 0):\n{}",
-        run.status,
-        run.stderr
-    );
-    run
+    clients::lftp(d.port, "set ftp:ssl-allow no;", script)
 }
 
 /// A folder of 0755, another of 0700, files of 0755, 0644 and 0600.

@@ -208,18 +208,8 @@ fn malformed_users_file_stops_start_up_naming_the_line() {
     let dir = TempDir::new("badusers");
     let file = dir.join("users");
     fs::write(&file, "# ok\nalice:nothash:super\nbroken line\n").unwrap();
-    let port = free_port();
-    let run = run_bounded(
-        daemon_command()
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--users")
-            .arg(&file),
-        b"",
-        Duration::from_secs(10),
-    );
+    let users = [std::ffi::OsStr::new("--users"), file.as_os_str()];
+    let (run, port) = run_daemon(dir.path(), &users, Duration::from_secs(10));
     assert!(!run.success(), "started with a malformed users file");
     assert!(
         run.stderr.contains(":2")
