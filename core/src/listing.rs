@@ -41,27 +41,31 @@ pub fn write_entry(
 
 /// [`write_entry`] for an entry of a folder listed through `pattern` (if
 /// any): an entry whose name does not match is skipped (false), and an
-/// `NLST` name gets the pattern's prefix. The reactor and the simulation
-/// both list through here, so they filter alike.
+/// `NLST` name gets the pattern's prefix. `meta` is asked for only once the
+/// name is listed (the reactor's `fstat`), and `None` skips the entry (it
+/// vanished). The reactor and the simulation both list through here, so
+/// they filter alike.
 pub fn write_listed(
     out: &mut Vec<u8>,
     format: ListFormat,
     writable: bool,
     pattern: Option<&ListPattern>,
     name: &[u8],
-    meta: &Metadata,
+    meta: impl FnOnce() -> Option<Metadata>,
     now: i64,
 ) -> bool {
+    if pattern.is_some_and(|p| !p.glob.matches(name)) {
+        return false;
+    }
+    let Some(meta) = meta() else {
+        return false;
+    };
     match pattern {
-        None => write_entry(out, format, writable, name, meta, now),
-        Some(p) if !p.glob.matches(name) => false,
-        Some(p) if p.prefix.is_empty() || format != ListFormat::Names => {
-            write_entry(out, format, writable, name, meta, now)
-        }
-        Some(p) => {
+        Some(p) if !p.prefix.is_empty() && format == ListFormat::Names => {
             let full = [p.prefix.as_bytes(), name].concat();
-            write_entry(out, format, writable, &full, meta, now)
+            write_entry(out, format, writable, &full, &meta, now)
         }
+        _ => write_entry(out, format, writable, name, &meta, now),
     }
 }
 

@@ -645,7 +645,8 @@ impl Harness {
         let mut out = Vec::new();
         for (name, meta) in entries {
             let name = name.as_bytes();
-            crate::listing::write_listed(&mut out, format, true, pattern, name, &meta, WALL_CLOCK);
+            let meta = || Some(meta);
+            crate::listing::write_listed(&mut out, format, true, pattern, name, meta, WALL_CLOCK);
         }
         Ok(out)
     }

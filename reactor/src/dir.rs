@@ -7,10 +7,6 @@ use std::io;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 
-use pocketftp_core::Metadata;
-
-use crate::jail;
-
 #[cfg(not(target_env = "gnu"))]
 use libc::readdir;
 /// `readdir` with 64-bit offsets and inode numbers: on a 32-bit glibc board
@@ -78,17 +74,6 @@ impl DirStream {
             };
             if !matches!(name.to_bytes(), b"." | b"..") {
                 return Some((name, kind));
-            }
-        }
-    }
-
-    /// The next entry other than `.` and `..`, with its metadata (a symlink
-    /// is described, not followed); entries that vanished are skipped.
-    pub fn next_entry(&mut self) -> Option<(CString, Metadata)> {
-        loop {
-            let (name, _) = self.next_name()?;
-            if let Ok(meta) = jail::fstat_at(self.fd(), &name) {
-                return Some((name, meta));
             }
         }
     }

@@ -249,18 +249,20 @@ impl Listing {
             Listing::Folder(dir, pattern) => {
                 let mut read = 0;
                 while read < LISTING_BATCH {
-                    let Some((name, meta)) = dir.next_entry() else {
+                    let Some((name, _)) = dir.next_name() else {
                         if let Some(error) = dir.take_error() {
                             return Err(error);
                         }
                         break;
                     };
                     read += 1;
-                    let name = name.to_bytes();
-                    if !temps::is_reserved(name) {
-                        let pattern = pattern.as_ref();
-                        listing::write_listed(out, format, writable, pattern, name, &meta, now);
+                    if temps::is_reserved(name.to_bytes()) {
+                        continue;
                     }
+                    // Only a name the pattern lists costs an `fstat`.
+                    let meta = || jail::fstat_at(dir.fd(), &name).ok();
+                    let (pattern, bytes) = (pattern.as_ref(), name.to_bytes());
+                    listing::write_listed(out, format, writable, pattern, bytes, meta, now);
                 }
                 Ok(read)
             }
