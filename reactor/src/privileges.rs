@@ -70,36 +70,28 @@ fn lookup(user: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
     Ok((entry.pw_uid, entry.pw_gid))
 }
 
-/// After the switch to `user`: says plainly what will not work as that
+/// After the switch to `user`: warns plainly of what will not work as that
 /// user — a root it cannot read (or write, when writes are allowed), and
-/// files SIGHUP re-reads that it cannot read (the users file, the
-/// certificate and key, the config file: readable by root at start-up is
-/// not enough). Returns the warnings, which are also logged.
-pub fn check_access(user: &str, root: &Path, writes: bool, reread: &[&Path]) -> Vec<String> {
-    let mut warnings = Vec::new();
+/// `reread`, files SIGHUP re-reads, that it cannot read (readable by root
+/// at start-up is not enough).
+pub fn check_access(user: &str, root: &Path, writes: bool, reread: &[&Path]) {
     if !accessible(root, libc::R_OK | libc::X_OK) {
-        warnings.push(format!(
+        warn!(
             "{user} cannot read {}: every listing and download will fail",
             root.display()
-        ));
+        );
     } else if writes && !accessible(root, libc::W_OK) {
-        warnings.push(format!(
+        warn!(
             "{user} cannot write to {}: uploads and new folders will fail (chown {user} it)",
             root.display()
-        ));
+        );
     }
-    for file in reread {
-        if !accessible(file, libc::R_OK) {
-            warnings.push(format!(
-                "{user} cannot read {}: SIGHUP will keep the old one (make it readable by {user}'s group, mode 640)",
-                file.display()
-            ));
-        }
+    for file in reread.iter().filter(|file| !accessible(file, libc::R_OK)) {
+        warn!(
+            "{user} cannot read {}: SIGHUP will keep the old one (make it readable by {user}'s group, mode 640)",
+            file.display()
+        );
     }
-    for warning in &warnings {
-        warn!("{warning}");
-    }
-    warnings
 }
 
 /// access(2) as the current (real = effective, after the switch) user.
