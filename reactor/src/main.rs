@@ -169,22 +169,19 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     raise_open_file_limit();
     let settings = settings(options, users.is_some())?;
     let inherited = activation::listeners()?;
-    let listeners = if inherited.is_empty() {
-        Listeners {
-            plain: options.listen_addresses(),
-            implicit_tls: options.listen_tls.clone(),
-            inherited,
-        }
+    let (plain, implicit_tls) = if inherited.is_empty() {
+        (options.listen_addresses(), options.listen_tls.clone())
     } else {
         info!(
             "socket activation: {} from systemd; --listen and --listen-tls are not used",
             pocketftpd::count(inherited.len(), "socket")
         );
-        Listeners {
-            plain: Vec::new(),
-            implicit_tls: Vec::new(),
-            inherited,
-        }
+        (Vec::new(), Vec::new())
+    };
+    let listeners = Listeners {
+        plain,
+        implicit_tls,
+        inherited,
     };
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reloader(args, users.is_some()));
