@@ -7,6 +7,8 @@
 use std::net::TcpListener;
 use std::os::fd::{FromRawFd, RawFd};
 
+use crate::sockopt;
+
 /// The first descriptor systemd passes.
 const FIRST_FD: RawFd = 3;
 /// More would be a misconfiguration (and descriptors we do not own).
@@ -63,21 +65,7 @@ fn var(name: &str) -> Option<String> {
 
 /// Refuses a passed descriptor that is not a listening TCP socket.
 fn check_listening_tcp(fd: RawFd) -> Result<(), String> {
-    let option = |name| {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes one c_int of the length passed.
-        let r = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                name,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        (r == 0).then_some(value)
-    };
+    let option = |name| sockopt::get(fd, libc::SOL_SOCKET, name).ok();
     match (option(libc::SO_ACCEPTCONN), option(libc::SO_TYPE)) {
         (Some(1), Some(libc::SOCK_STREAM)) => Ok(()),
         _ => Err(format!(

@@ -11,6 +11,7 @@ pub mod prompt;
 pub mod rate;
 pub mod resolve;
 pub mod server;
+mod sockopt;
 pub mod temps;
 pub mod tls;
 pub mod transfer;

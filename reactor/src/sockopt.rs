@@ -2,7 +2,7 @@
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// Unsent bytes a data connection's socket may hold before it stops
 /// taking more (`TCP_NOTSENT_LOWAT`). Without it the kernel queues
@@ -13,10 +13,10 @@ use std::os::fd::AsRawFd;
 /// when this little is left. Pinned, 32 downloads over loopback moved
 /// 2,200 MB/s without it and 4,600 with it (BENCHMARKS.md); 16 KiB did as
 /// well here, 64 KiB wakes the loop a quarter as often on a real link.
-pub(super) const DATA_NOTSENT_LOWAT: libc::c_int = 64 * 1024;
+pub(crate) const DATA_NOTSENT_LOWAT: libc::c_int = 64 * 1024;
 
 /// `setsockopt` of one `c_int`.
-pub(super) fn set(
+pub(crate) fn set(
     socket: &impl AsRawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -38,9 +38,29 @@ pub(super) fn set(
     Ok(())
 }
 
+/// `getsockopt` of one `c_int`, on a raw descriptor (systemd's, say).
+pub(crate) fn get(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes one c_int of the length passed.
+    let result = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
+}
+
 /// A new data connection: see [`DATA_NOTSENT_LOWAT`]. A kernel without the
 /// option (before 3.12) still moves the data, as before.
-pub(super) fn tune_data(socket: &impl AsRawFd) {
+pub(crate) fn tune_data(socket: &impl AsRawFd) {
     let _ = set(
         socket,
         libc::IPPROTO_TCP,
@@ -51,7 +71,7 @@ pub(super) fn tune_data(socket: &impl AsRawFd) {
 
 /// Python's ftplib sends ABOR's final byte as TCP urgent data: without
 /// `SO_OOBINLINE` that byte never reaches the stream and the line never ends.
-pub(super) fn set_oob_inline(socket: &impl AsRawFd) -> io::Result<()> {
+pub(crate) fn set_oob_inline(socket: &impl AsRawFd) -> io::Result<()> {
     set(socket, libc::SOL_SOCKET, libc::SO_OOBINLINE, 1)
 }
 
@@ -60,31 +80,15 @@ mod tests {
     use super::*;
     use std::net::{Ipv4Addr, TcpListener, TcpStream};
 
-    fn get(socket: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> libc::c_int {
-        let mut value: libc::c_int = -1;
-        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes one c_int of the length passed.
-        let r = unsafe {
-            libc::getsockopt(
-                socket.as_raw_fd(),
-                level,
-                name,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(r, 0, "getsockopt: {}", io::Error::last_os_error());
-        value
-    }
-
     #[test]
     fn data_sockets_keep_little_unsent() {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         tune_data(&socket);
-        let lowat = get(&socket, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT);
+        let fd = socket.as_raw_fd();
+        let lowat = get(fd, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT).unwrap();
         assert_eq!(lowat, DATA_NOTSENT_LOWAT);
         set_oob_inline(&socket).unwrap();
-        assert_eq!(get(&socket, libc::SOL_SOCKET, libc::SO_OOBINLINE), 1);
+        assert_eq!(get(fd, libc::SOL_SOCKET, libc::SO_OOBINLINE).unwrap(), 1);
     }
 }

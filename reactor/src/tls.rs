@@ -19,18 +19,19 @@ use rustls::server::{ServerConfig, ServerConnection};
 /// idle connection small and a busy one bounded.
 const SEND_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// The TLS server configurations: for control connections, downloads and
-/// uploads. All hold the same certificate, session cache and ticket keys,
-/// so a data connection resumes its control connection's session. TLS 1.3
-/// tickets are single-use: the control connection and every download issue
-/// one, so the next data connection has one to resume with; an upload
-/// issues none — a ticket there is data its client never reads, and when it
-/// closes right after its `close_notify` (curl, Go) its kernel answers that
-/// unread data with a reset, and ours drops the end of the upload.
+/// The TLS server configurations. Both hold the same certificate, session
+/// cache and ticket keys, so a data connection resumes its control
+/// connection's session. TLS 1.3 tickets are single-use: the control
+/// connection and every download issue one, so the next data connection
+/// has one to resume with; an upload issues none — a ticket there is data
+/// its client never reads, and when it closes right after its
+/// `close_notify` (curl, Go) its kernel answers that unread data with a
+/// reset, and ours drops the end of the upload.
 #[derive(Clone)]
 pub struct TlsConfigs {
-    pub control: Arc<ServerConfig>,
-    pub download: Arc<ServerConfig>,
+    /// Control connections and downloads: one ticket each.
+    pub ticketing: Arc<ServerConfig>,
+    /// Uploads: no ticket.
     pub upload: Arc<ServerConfig>,
 }
 
@@ -63,10 +64,8 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
     config.send_tls13_tickets = 1;
     let mut upload = config.clone();
     upload.send_tls13_tickets = 0;
-    let config = Arc::new(config);
     Ok(TlsConfigs {
-        control: Arc::clone(&config),
-        download: config,
+        ticketing: Arc::new(config),
         upload: Arc::new(upload),
     })
 }

@@ -14,12 +14,12 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 use pocketftp_core::{canonical_ip, Action, ErrorKind, Event};
 
-use super::sockopt;
 use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
 use crate::errors::kind_of;
 use crate::jail::Jail;
 use crate::rate::Bucket;
+use crate::sockopt;
 use crate::tls::TlsLayer;
 use crate::transfer::{self, Opened, Transfer};
 use crate::users::Check;
@@ -146,7 +146,7 @@ impl Server {
                 let layer = if upload {
                     TlsLayer::new(&configs.upload, &[]).map(TlsLayer::with_inbox)
                 } else {
-                    TlsLayer::new(&configs.download, &[])
+                    TlsLayer::new(&configs.ticketing, &[])
                 };
                 layer.map(|t| Some(Box::new(t)))
             }

@@ -20,7 +20,6 @@ mod actions;
 mod connection;
 mod deadlines;
 mod listen;
-mod sockopt;
 mod token;
 mod transfers;
 
@@ -43,6 +42,7 @@ use slab::Slab;
 use crate::activation::Inherited;
 use crate::jail::Jail;
 use crate::rate::{Bucket, Rates};
+use crate::sockopt;
 use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};
@@ -575,7 +575,7 @@ impl Server {
         }
         // Implicit FTPS: the handshake first; the 220 waits inside TLS.
         let (session, control_tls) = if implicit_tls {
-            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.control, &[])) else {
+            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.ticketing, &[])) else {
                 return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
             };
             let tls = match tls {
@@ -706,7 +706,7 @@ impl Server {
         let conn = &mut self.connections[key];
         let early = conn.securing.take().unwrap_or_default();
         let layer = match &self.tls {
-            Some(configs) => TlsLayer::new(&configs.control, &early),
+            Some(configs) => TlsLayer::new(&configs.ticketing, &early),
             None => Err(io::Error::other("no TLS configuration")),
         };
         match layer {

@@ -8,10 +8,10 @@ use log::{debug, trace};
 use mio::Interest;
 use pocketftp_core::Event;
 
-use super::sockopt;
 use super::token::{token, Source};
 use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE, UPLOAD_STEP};
 use crate::errors::kind_of;
+use crate::sockopt;
 use crate::transfer::{Step, Transfer};
 
 impl Server {
