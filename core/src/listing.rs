@@ -2,6 +2,8 @@
 //! [`Metadata`]. Pure functions: the reactor reads the folder in bounded
 //! batches and calls [`write_entry`] for each entry.
 
+use std::io::Write;
+
 use crate::action::{ListFormat, ListPattern};
 use crate::event::{FileKind, Metadata};
 use crate::time::CivilTime;
@@ -86,13 +88,12 @@ pub fn write_facts(out: &mut Vec<u8>, meta: &Metadata, writable: bool) {
     };
     out.extend_from_slice(b"type=");
     out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b";size=");
-    out.extend_from_slice(meta.size.to_string().as_bytes());
-    out.extend_from_slice(b";modify=");
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, ";size={};modify=", meta.size);
     write_timestamp(out, meta.modified);
     out.extend_from_slice(b";perm=");
     out.extend_from_slice(perm.as_bytes());
-    out.extend_from_slice(format!(";UNIX.mode=0{:03o};", meta.mode & 0o777).as_bytes());
+    let _ = write!(out, ";UNIX.mode=0{:03o};", meta.mode & 0o777);
 }
 
 /// Appends `YYYYMMDDHHMMSS` (UTC), the MDTM and MLST `modify` format.
