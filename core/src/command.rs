@@ -378,7 +378,8 @@ fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
 
 /// Permission bits in octal (`644`, `0755`): at most four digits and
 /// `0o777`. Set-id and sticky bits, and symbolic modes (`u+x`), are refused.
-fn parse_mode(s: &str) -> Option<u32> {
+/// SITE CHMOD's modes, and the daemon's `--umask`.
+pub fn parse_mode(s: &str) -> Option<u32> {
     if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         return None;
     }

@@ -105,6 +105,7 @@ mod xferlog;
 
 pub use access::Access;
 pub use action::{Action, ListFormat, ListPattern, OpenMode};
+pub use command::parse_mode;
 pub use config::Config;
 pub use event::{ErrorKind, Event, FileKind, Metadata};
 pub use glob::Glob;

@@ -540,14 +540,8 @@ fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
 
 /// An octal umask of permission bits only (`022`, `0077`, `7`).
 fn umask(value: &str) -> Result<u32, String> {
-    let octal =
-        !value.is_empty() && value.len() <= 4 && value.bytes().all(|b| (b'0'..=b'7').contains(&b));
-    match u32::from_str_radix(value, 8) {
-        Ok(mask) if octal && mask <= 0o777 => Ok(mask),
-        _ => Err(format!(
-            "{value:?} is not an octal umask of at most 777 (such as 022)"
-        )),
-    }
+    pocketftp_core::parse_mode(value)
+        .ok_or_else(|| format!("{value:?} is not an octal umask of at most 777 (such as 022)"))
 }
 
 /// A bandwidth in bytes/s: digits with an optional `K`, `M` or `G`
