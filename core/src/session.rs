@@ -168,6 +168,15 @@ impl ChangeFor {
             ChangeFor::Chmod => "SITE CHMOD",
         }
     }
+
+    /// The right the change needs: a new folder is a creation (an upload
+    /// role may make one), every other change alters what exists.
+    fn right(&self) -> fn(Access) -> bool {
+        match self {
+            ChangeFor::Mkd => Access::may_create,
+            _ => Access::may_change,
+        }
+    }
 }
 
 /// The event the session is waiting for, if any.
@@ -616,15 +625,10 @@ impl Session {
                 ["CHMOD HELP"],
                 "Help OK.",
             ),
-            C::Mkd(arg) => {
-                if let Some(path) = self.permitted_path("MKD", arg, Access::may_create) {
-                    let mkdir = Action::MakeDir(path.clone());
-                    self.ask(mkdir, Awaiting::Change(ChangeFor::Mkd, path));
-                }
-            }
+            C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => {
-                if let Some(path) = self.writable_path("MFMT", arg) {
+                if let Some(path) = self.permitted_path("MFMT", arg, Access::may_change) {
                     let set = Action::SetModified {
                         path: path.clone(),
                         modified,
@@ -1125,15 +1129,9 @@ impl Session {
         arg: &str,
         action: impl FnOnce(VirtualPath) -> Action,
     ) {
-        if let Some(path) = self.writable_path(purpose.verb(), arg) {
+        if let Some(path) = self.permitted_path(purpose.verb(), arg, purpose.right()) {
             self.ask(action(path.clone()), Awaiting::Change(purpose, path));
         }
-    }
-
-    /// The path of a change this session may make; `None` when the client
-    /// was answered instead (no right to write, or a refused name).
-    fn writable_path(&mut self, verb: &str, arg: &str) -> Option<VirtualPath> {
-        self.permitted_path(verb, arg, Access::may_change)
     }
 
     /// The path of `arg` if the session has `right`; `None` when the client
