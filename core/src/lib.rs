@@ -77,39 +77,29 @@
 
 #![forbid(unsafe_code)]
 
-mod access;
-mod action;
-pub mod ascii;
-mod command;
-mod config;
-mod event;
-#[cfg(any(test, feature = "fuzzing"))]
-pub mod fuzzing;
-mod glob;
-mod line;
-pub mod listing;
-#[cfg(test)]
-mod log_capture;
+mod boundary;
+mod format;
 #[cfg(test)]
 mod log_tests;
-mod path;
-mod reply;
 mod session;
 #[cfg(test)]
 mod session_tests;
 #[cfg(any(test, feature = "fuzzing"))]
-pub mod sim;
-mod time;
+mod testing;
 mod timers;
-mod xferlog;
+mod wire;
 
-pub use access::Access;
-pub use action::{Action, ListFormat, ListPattern, OpenMode};
-pub use command::parse_mode;
-pub use config::Config;
-pub use event::{ErrorKind, Event, FileKind, Metadata};
-pub use glob::Glob;
-pub use path::{PathError, VirtualPath};
-pub use reply::TOO_MANY_CONNECTIONS;
-pub use session::{canonical_ip, Session, UnexpectedEvent, MAX_LINE};
-pub use xferlog::TransferRecord;
+pub use boundary::access::Access;
+pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+pub use boundary::config::Config;
+pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
+pub use boundary::glob::Glob;
+pub use boundary::path::{PathError, VirtualPath};
+pub use format::xferlog::TransferRecord;
+pub use format::{ascii, listing};
+pub use session::{canonical_ip, Session, UnexpectedEvent};
+#[cfg(any(test, feature = "fuzzing"))]
+pub use testing::{fuzzing, sim};
+pub use wire::command::parse_mode;
+pub use wire::line::MAX_LINE;
+pub use wire::reply::TOO_MANY_CONNECTIONS;

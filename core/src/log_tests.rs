@@ -5,8 +5,8 @@
 
 use log::Level;
 
-use crate::log_capture::capture;
-use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
+use crate::testing::log_capture::capture;
+use crate::testing::sim::{run_both, Harness, MemFs, Op, Op::*};
 use crate::{Action, Config, ErrorKind};
 
 fn files() -> MemFs {

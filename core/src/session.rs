@@ -14,22 +14,21 @@ use std::time::Instant;
 
 use log::{debug, info, trace, warn};
 
-use crate::access::Access;
-use crate::action::{Action, ListFormat, ListPattern, OpenMode};
-use crate::command::{self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType};
-use crate::config::Config;
-use crate::event::{ErrorKind, Event, FileKind, Metadata};
-use crate::glob::Glob;
-use crate::line::{Line, LineReader};
-use crate::listing;
-use crate::path::{PathError, VirtualPath};
-use crate::reply::{self, quote_path};
-use crate::time::CivilTime;
+use crate::boundary::access::Access;
+use crate::boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+use crate::boundary::config::Config;
+use crate::boundary::event::{ErrorKind, Event, FileKind, Metadata};
+use crate::boundary::glob::Glob;
+use crate::boundary::path::{PathError, VirtualPath};
+use crate::format::listing;
+use crate::format::time::CivilTime;
+use crate::format::xferlog::TransferRecord;
 use crate::timers::{Timer, Timers};
-use crate::xferlog::TransferRecord;
-
-/// Longest command line accepted, CRLF included; longer lines get `500`.
-pub const MAX_LINE: usize = 4096;
+use crate::wire::command::{
+    self, Command, EpsvArg, Family, ParseError, ProtectionLevel, TransferType,
+};
+use crate::wire::line::{Line, LineReader};
+use crate::wire::reply::{self, quote_path};
 
 /// Queued reply bytes beyond which the session stops reading commands (a
 /// client that never reads its replies cannot make us buffer without end).

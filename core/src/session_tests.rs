@@ -1,9 +1,9 @@
 //! Scripted sessions against the in-memory harness; every script runs whole
-//! and byte at a time (see [`crate::sim`]).
+//! and byte at a time (see [`crate::testing::sim`]).
 
 use std::time::Duration;
 
-use crate::sim::{run_both, Harness, MemFs, Op, Op::*};
+use crate::testing::sim::{run_both, Harness, MemFs, Op, Op::*};
 use crate::{
     Access, Action, Config, ErrorKind, Glob, ListFormat, ListPattern, OpenMode, VirtualPath,
 };
@@ -869,7 +869,7 @@ fn without_a_certificate_tls_commands_are_502() {
 /// Implicit FTPS: the handshake came first; data is protected by default.
 #[test]
 fn implicit_tls_sessions_protect_data_by_default() {
-    let h = crate::sim::run_both_on(
+    let h = crate::testing::sim::run_both_on(
         &ftps(),
         &files(),
         &[

@@ -2,7 +2,7 @@
 //! ordinary `cargo test` compiles and runs them too (the seeded simulation
 //! below, and the corpus replay in `fuzz/`), on stable Rust.
 //!
-//! Invariants, asserted by [`crate::sim`]: no panic; every reply line is
+//! Invariants, asserted by [`crate::testing::sim`]: no panic; every reply line is
 //! `NNN text` / `NNN-text` / a continuation, and ends in CRLF; each `150` is
 //! followed by exactly one final transfer reply; buffers stay within their
 //! caps; no action names a path outside the root; a data connection from a
@@ -10,9 +10,10 @@
 
 use std::time::Duration;
 
-use crate::line::LineReader;
-use crate::sim::{run_both_on, MemFs, Op};
-use crate::{command, Access, Config, ErrorKind, VirtualPath};
+use crate::testing::sim::{run_both_on, MemFs, Op};
+use crate::wire::command;
+use crate::wire::line::{Line, LineReader, MAX_LINE};
+use crate::{Access, Config, ErrorKind, VirtualPath};
 
 /// Arbitrary bytes into the line reader and the command parser.
 pub fn command(data: &[u8]) {
@@ -22,12 +23,12 @@ pub fn command(data: &[u8]) {
         reader.push(chunk);
         while let Some(peeked) = reader.peek() {
             reader.consume(&peeked);
-            if let crate::line::Line::Command(line) = peeked.line {
-                assert!(line.len() < crate::MAX_LINE);
+            if let Line::Command(line) = peeked.line {
+                assert!(line.len() < MAX_LINE);
                 let _ = command::parse(&line);
             }
         }
-        assert!(reader.room() <= 2 * crate::MAX_LINE);
+        assert!(reader.room() <= 2 * MAX_LINE);
     }
 }
 

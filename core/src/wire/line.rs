@@ -1,7 +1,8 @@
 //! Splitting the control stream into command lines: bounded, TELNET-aware,
 //! strict about CRLF, and independent of how the bytes were chunked.
 
-use crate::session::MAX_LINE;
+/// Longest command line accepted, CRLF included; longer lines get `500`.
+pub const MAX_LINE: usize = 4096;
 
 /// How many unprocessed control bytes a session holds at most: one full line
 /// plus room for pipelined commands behind it.

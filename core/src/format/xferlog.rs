@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use crate::path::VirtualPath;
-use crate::time::CivilTime;
+use crate::boundary::path::VirtualPath;
+use crate::format::time::CivilTime;
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 

@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use crate::action::{ListFormat, ListPattern};
-use crate::event::{FileKind, Metadata};
-use crate::time::CivilTime;
+use crate::boundary::action::{ListFormat, ListPattern};
+use crate::boundary::event::{FileKind, Metadata};
+use crate::format::time::CivilTime;
 
 /// `ls -l` shows the year instead of the time for files older than this.
 const SIX_MONTHS: i64 = 182 * 24 * 3600;

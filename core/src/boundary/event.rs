@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use crate::access::Access;
-use crate::path::VirtualPath;
+use crate::boundary::access::Access;
+use crate::boundary::path::VirtualPath;
 
 /// Why an operation failed, as much as the protocol needs to know.
 ///

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::access::Access;
+use crate::boundary::access::Access;
 
 /// What a session needs to know about the daemon's configuration. The reactor
 /// builds one from the command line and shares it (`Arc`) between sessions.

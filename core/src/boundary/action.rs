@@ -4,9 +4,9 @@
 
 use std::net::SocketAddr;
 
-use crate::glob::Glob;
-use crate::path::VirtualPath;
-use crate::xferlog::TransferRecord;
+use crate::boundary::glob::Glob;
+use crate::boundary::path::VirtualPath;
+use crate::format::xferlog::TransferRecord;
 
 /// The format of a directory listing sent over a data connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::time::CivilTime;
+use crate::format::time::CivilTime;
 
 /// Representation type of file transfers (`TYPE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -646,7 +646,9 @@ impl Harness {
         for (name, meta) in entries {
             let name = name.as_bytes();
             let meta = || Some(meta);
-            crate::listing::write_listed(&mut out, format, true, pattern, name, meta, WALL_CLOCK);
+            crate::format::listing::write_listed(
+                &mut out, format, true, pattern, name, meta, WALL_CLOCK,
+            );
         }
         Ok(out)
     }

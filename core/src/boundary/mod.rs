@@ -1,0 +1,9 @@
+//! What crosses between a session and its caller: actions, events, the
+//! configuration, and the values they carry (rights, paths, globs).
+
+pub(crate) mod access;
+pub(crate) mod action;
+pub(crate) mod config;
+pub(crate) mod event;
+pub(crate) mod glob;
+pub(crate) mod path;
