@@ -1,0 +1,383 @@
+//! The per-connection protocol state machine: its API (getters, `handle_*`,
+//! `poll_*`) and the command input loop. Every state transition goes through
+//! the tables in [`table`]; each sub-machine has its own file.
+//!
+//! Commands arrive through the [`LineReader`], answers to actions through [`Session::handle_event`], and
+//! deadlines through [`Session::handle_timeout`]. While a command waits for its
+//! event the session stops taking input ([`Session::control_read_room`] is 0),
+//! so pipelined commands are answered strictly in order. During a transfer,
+//! only `ABOR` and `STAT` are answered at once; anything else waits its turn.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use log::{debug, info, trace};
+
+use crate::boundary::action::Action;
+use crate::boundary::config::Config;
+use crate::boundary::event::Event;
+use crate::boundary::path::VirtualPath;
+use crate::timers::{Timer, Timers};
+use crate::wire::command::{self, Command, TransferType};
+use crate::wire::line::{Line, LineReader};
+
+mod data;
+mod login;
+mod place;
+mod replies;
+mod security;
+mod table;
+mod transfer;
+
+pub use data::canonical_ip;
+use data::Data;
+use login::Login;
+use security::Security;
+use transfer::{Awaiting, Phase};
+
+/// Queued reply bytes beyond which the session stops reading commands (a
+/// client that never reads its replies cannot make us buffer without end).
+const OUTPUT_CAP: usize = 64 * 1024;
+
+/// The caller reported an event no pending action asked for (a bug in the
+/// caller, not in the client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnexpectedEvent(pub Event);
+
+/// The server side of one FTP control connection.
+#[derive(Debug)]
+pub struct Session {
+    config: Arc<Config>,
+    local: SocketAddr,
+    peer: SocketAddr,
+    input: LineReader,
+    output: Vec<u8>,
+    actions: VecDeque<Action>,
+    timers: Timers,
+    login: Login,
+    login_failures: u32,
+    cwd: VirtualPath,
+    transfer_type: TransferType,
+    restart_offset: u64,
+    rename_from: Option<VirtualPath>,
+    data: Data,
+    epsv_all: bool,
+    security: Security,
+    awaiting: Awaiting,
+    /// The client closed its side: end once the buffered lines are answered.
+    input_ended: bool,
+    /// The daemon is stopping: close as soon as nothing is pending.
+    shutting_down: bool,
+    closed: bool,
+}
+
+/// Mid-transfer, only ABOR and STAT are answered at once (and the silent
+/// tail of an over-long line dropped); every other line waits.
+fn answered_during_transfer(line: &Line) -> bool {
+    match line {
+        Line::Command(text) => matches!(
+            command::parse(text),
+            Ok(Command::Abor | Command::Stat(None))
+        ),
+        Line::Discard => true,
+        Line::TooLong | Line::NotCrlf => false,
+    }
+}
+
+/// A command line as the debug log shows it: `PASS` arguments masked,
+/// other bytes as they came (invalid UTF-8 replaced).
+fn loggable(line: &[u8]) -> std::borrow::Cow<'_, str> {
+    let verb = line.split(|b| *b == b' ').next().unwrap_or_default();
+    if verb.eq_ignore_ascii_case(b"PASS") {
+        return "PASS ****".into();
+    }
+    String::from_utf8_lossy(line)
+}
+
+impl Session {
+    /// A new session on a control connection from `peer` to our `local`
+    /// address; the welcome line is queued at once.
+    pub fn new(config: Arc<Config>, now: Instant, local: SocketAddr, peer: SocketAddr) -> Self {
+        Session::start(config, now, local, peer, Security::default())
+    }
+
+    /// A new session on an implicit FTPS connection: the caller finished
+    /// the TLS handshake first; data connections are protected by default.
+    pub fn new_implicit_tls(
+        config: Arc<Config>,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Self {
+        let security = Security {
+            control: true,
+            pbsz: true,
+            private_data: true,
+        };
+        Session::start(config, now, local, peer, security)
+    }
+
+    fn start(
+        config: Arc<Config>,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+        security: Security,
+    ) -> Self {
+        let mut session = Session {
+            config,
+            local,
+            peer,
+            input: LineReader::default(),
+            output: Vec::new(),
+            actions: VecDeque::new(),
+            timers: Timers::default(),
+            login: Login::Start,
+            login_failures: 0,
+            cwd: VirtualPath::root(),
+            transfer_type: TransferType::Binary,
+            restart_offset: 0,
+            rename_from: None,
+            data: Data::None,
+            epsv_all: false,
+            security,
+            awaiting: Awaiting::None,
+            input_ended: false,
+            shutting_down: false,
+            closed: false,
+        };
+        let banner = session.config.banner.clone();
+        session.reply(220, &banner);
+        session.arm_idle(now);
+        let tls = if security.control {
+            " (implicit TLS)"
+        } else {
+            ""
+        };
+        info!("{peer}: session start{tls}");
+        session
+    }
+
+    /// How many control bytes the caller may read and pass in now; 0 means
+    /// "do not read" (a command waits for its event, or replies pile up).
+    pub fn control_read_room(&self) -> usize {
+        let reading = match &self.awaiting {
+            Awaiting::None => true,
+            Awaiting::Transfer(t) => t.phase != Phase::Opening,
+            _ => false,
+        };
+        if self.closed || self.input_ended || !reading || self.output.len() > OUTPUT_CAP {
+            0
+        } else {
+            self.input.room()
+        }
+    }
+
+    /// The client's address on the control connection.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Our address on the control connection.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Whether the session has ended (after `Action::Close`).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Control bytes from the client; at most `control_read_room()` of them
+    /// are kept.
+    pub fn handle_control_input(&mut self, now: Instant, data: &[u8]) {
+        if self.closed {
+            return;
+        }
+        debug_assert!(
+            data.len() <= self.control_read_room(),
+            "read more than the room"
+        );
+        self.input.push(data);
+        self.process_input(now);
+    }
+
+    /// The client closed its side of the control connection. Commands it
+    /// sent before that are still answered (a `QUIT` pipelined behind an
+    /// upload lets the upload finish); with none left, the session ends at
+    /// once, and so does a transfer still running: an upload whose client is
+    /// gone is broken, since nobody will read its `226`.
+    pub fn handle_control_eof(&mut self, now: Instant) {
+        if !self.closed && !self.input_ended {
+            info!("{}: client closed the control connection", self.peer);
+            self.input_ended = true;
+            self.process_input(now);
+        }
+    }
+
+    /// The control connection broke (reset, or a write failed): nothing
+    /// more can be said to the client, so the session ends now.
+    pub fn handle_control_lost(&mut self, now: Instant) {
+        if !self.closed {
+            info!("{}: control connection lost", self.peer);
+            self.record_interrupted(now);
+            self.close();
+        }
+    }
+
+    /// The daemon is stopping: an idle session gets `421` and closes now; a
+    /// running transfer finishes (with its final reply) first.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        self.process_input(now);
+    }
+
+    /// The shutdown's grace period is over: a transfer still running is cut
+    /// off with its final reply, then `421`, and the session ends whatever
+    /// it was waiting for.
+    pub fn handle_shutdown_expired(&mut self, now: Instant) {
+        self.shutting_down = true;
+        self.stop_transfer(
+            now,
+            Action::AbortTransfer,
+            426,
+            "Server shutting down; transfer aborted.",
+        );
+        if !self.closed {
+            self.reply(421, "Server shutting down.");
+            self.close();
+        }
+    }
+
+    /// The outcome of an action this session asked for.
+    pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
+        if self.closed {
+            return Ok(());
+        }
+        match &event {
+            Event::Listing(lines) => {
+                trace!("{}: event Listing of {} bytes", self.peer, lines.len())
+            }
+            event => trace!("{}: event {event:?}", self.peer),
+        }
+        let result = match event {
+            Event::DataConnected { peer } => self.on_data_connected(now, peer),
+            Event::TransferProgress { bytes } => self.on_progress(now, bytes),
+            event => {
+                let awaiting = std::mem::replace(&mut self.awaiting, Awaiting::None);
+                self.on_answer(now, awaiting, event)
+            }
+        };
+        debug_assert!(result.is_ok(), "unexpected event: {result:?}");
+        self.process_input(now);
+        result
+    }
+
+    /// A deadline from `poll_timeout()` has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while !self.closed {
+            let Some(timer) = self.timers.take_due(now) else {
+                break;
+            };
+            self.on_timer(now, timer);
+        }
+        self.process_input(now);
+    }
+
+    /// Reply bytes waiting to be written to the control connection.
+    pub fn poll_control_transmit(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// The first `n` bytes of `poll_control_transmit()` were written. This
+    /// is an input too: once the replies fall below their cap, commands
+    /// that waited behind them are answered, so drain the outputs after it.
+    pub fn consume_control_transmit(&mut self, now: Instant, n: usize) {
+        self.output.drain(..n.min(self.output.len()));
+        if self.output.is_empty() && self.output.capacity() > 1024 {
+            self.output = Vec::new();
+        }
+        self.process_input(now);
+    }
+
+    /// The next thing to do, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When `handle_timeout` should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Answers buffered command lines in order, while nothing else must
+    /// come first: an awaited event, or replies over their cap (a client
+    /// that sends without reading cannot make us buffer without end).
+    fn process_input(&mut self, now: Instant) {
+        if self.shutting_down && self.awaiting == Awaiting::None && !self.closed {
+            self.reply(421, "Server shutting down.");
+            self.close();
+        }
+        while !self.closed && self.output.len() <= OUTPUT_CAP {
+            let running = match &self.awaiting {
+                Awaiting::None => false,
+                Awaiting::Transfer(t) if t.phase != Phase::Opening => true,
+                _ => return,
+            };
+            let Some(peeked) = self.input.peek() else {
+                if self.input_ended {
+                    self.record_interrupted(now);
+                    self.close();
+                }
+                return;
+            };
+            if running && !answered_during_transfer(&peeked.line) {
+                return;
+            }
+            self.input.consume(&peeked);
+            match peeked.line {
+                Line::Command(line) => self.handle_line(now, &line),
+                Line::TooLong => self.reply(500, "Command line too long."),
+                Line::NotCrlf => self.reply(500, "Command lines must end with CRLF."),
+                Line::Discard => {}
+            }
+        }
+    }
+
+    fn handle_line(&mut self, now: Instant, line: &[u8]) {
+        if log::log_enabled!(log::Level::Debug) {
+            debug!("{}: <- {}", self.peer, loggable(line));
+        }
+        if self.awaiting == Awaiting::None {
+            self.arm_idle(now);
+        }
+        let command = match command::parse(line) {
+            Ok(command) => command,
+            Err(error) => return self.reply_parse_error(error),
+        };
+        if !matches!(command, Command::Rnto(_)) {
+            self.rename_from = None;
+        }
+        let logged_in = matches!(self.login, Login::LoggedIn { .. });
+        if !logged_in && !command.allowed_before_login() {
+            return self.reply(530, "Please login with USER and PASS.");
+        }
+        self.dispatch(now, command);
+    }
+
+    fn arm_idle(&mut self, now: Instant) {
+        self.timers.arm(Timer::Idle, now, self.config.idle_timeout);
+    }
+
+    /// Ends the session; `Close` makes the caller drop everything, including
+    /// a running transfer and its unfinished upload.
+    fn close(&mut self) {
+        self.actions.push_back(Action::Close);
+        self.awaiting = Awaiting::None;
+        self.timers.disarm_all();
+        self.closed = true;
+        info!("{}: session end", self.peer);
+    }
+}

@@ -1,0 +1,203 @@
+//! The working folder and the file-system commands (`CWD`, `SIZE`,
+//! `MDTM`, `MLST`, `RNFR`/`RNTO`, `DELE`, `MKD`, `RMD`, `SITE CHMOD`, `MFMT`).
+
+use log::info;
+
+use crate::boundary::access::Access;
+use crate::boundary::action::{Action, ListPattern};
+use crate::boundary::event::{FileKind, Metadata};
+use crate::boundary::glob::Glob;
+use crate::boundary::path::{PathError, VirtualPath};
+use crate::format::listing;
+use crate::format::time::CivilTime;
+use crate::wire::reply::quote_path;
+
+use super::transfer::Awaiting;
+use super::Session;
+
+/// Most bytes of the listing in a `STAT path` reply.
+pub(super) const STATUS_LISTING_CAP: usize = 64 * 1024;
+
+/// Commands answered from a `Stat` action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StatFor {
+    Cwd,
+    Size,
+    Mdtm,
+    Mlst,
+    Rnfr,
+    /// After the change: the file system may clamp the time, so the reply
+    /// says what it stored.
+    Mfmt,
+}
+
+/// Commands answered from a `Done` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum ChangeFor {
+    Dele,
+    Mkd,
+    Rmd,
+    /// What is being renamed (for the log line).
+    Rnto(VirtualPath),
+    /// `SITE CHMOD`.
+    Chmod,
+}
+
+impl ChangeFor {
+    /// The command, for log lines.
+    pub(super) fn verb(&self) -> &'static str {
+        match self {
+            ChangeFor::Dele => "DELE",
+            ChangeFor::Mkd => "MKD",
+            ChangeFor::Rmd => "RMD",
+            ChangeFor::Rnto(_) => "RNTO",
+            ChangeFor::Chmod => "SITE CHMOD",
+        }
+    }
+
+    /// The right the change needs: a new folder is a creation (an upload
+    /// role may make one), every other change alters what exists.
+    pub(super) fn right(&self) -> fn(Access) -> bool {
+        match self {
+            ChangeFor::Mkd => Access::may_create,
+            _ => Access::may_change,
+        }
+    }
+}
+
+/// The pattern of a listing of `path` (as the client wrote it: `arg`)
+/// whose last component holds wildcards; `None` otherwise, and such a
+/// listing is exactly what it was before globs. `names` (NLST): the listed
+/// names carry the folder part of `arg`.
+pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
+    let glob = Glob::new(path.file_name())?;
+    let prefix = if names {
+        nlst_prefix(arg, glob.as_str(), &path.parent())
+    } else {
+        String::new()
+    };
+    Some(ListPattern { glob, prefix })
+}
+
+/// The folder part of an NLST argument that ends in the glob: `pub/` for
+/// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
+/// will ask for them. If `.` or `..` followed the glob in `arg`, the
+/// folder's absolute path instead.
+pub(super) fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
+    let trimmed = arg.trim_end_matches('/');
+    let (written, last) = match trimmed.rfind('/') {
+        Some(cut) => (&trimmed[..=cut], &trimmed[cut + 1..]),
+        None => ("", trimmed),
+    };
+    match (last == glob, folder.is_root()) {
+        (true, _) => written.to_owned(),
+        (false, true) => "/".to_owned(),
+        (false, false) => format!("{folder}/"),
+    }
+}
+
+impl Session {
+    /// Normalises a client path, answering the client itself when it is refused.
+    pub(super) fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
+        match VirtualPath::resolve(&self.cwd, arg) {
+            Ok(path) => Some(path),
+            Err(PathError::Nul | PathError::Empty) => {
+                self.reply(501, "Invalid file name.");
+                None
+            }
+            Err(PathError::Backslash) => {
+                self.reply(553, "File name not allowed.");
+                None
+            }
+        }
+    }
+
+    pub(super) fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
+        if let Some(path) = self.resolve(arg) {
+            self.ask(Action::Stat(path.clone()), Awaiting::Stat(purpose, path));
+        }
+    }
+
+    pub(super) fn cmd_change(
+        &mut self,
+        purpose: ChangeFor,
+        arg: &str,
+        action: impl FnOnce(VirtualPath) -> Action,
+    ) {
+        if let Some(path) = self.permitted_path(purpose.verb(), arg, purpose.right()) {
+            self.ask(action(path.clone()), Awaiting::Change(purpose, path));
+        }
+    }
+
+    /// The path of `arg` if the session has `right`; `None` when the client
+    /// was answered instead.
+    pub(super) fn permitted_path(
+        &mut self,
+        verb: &str,
+        arg: &str,
+        right: fn(Access) -> bool,
+    ) -> Option<VirtualPath> {
+        if !self.allows(right) {
+            self.refuse_write(verb, arg);
+            return None;
+        }
+        self.resolve(arg)
+    }
+
+    /// `550` for a write this session has no right to; logged, since an
+    /// admin looks for refused writes (a client misconfigured, or probing).
+    pub(super) fn refuse_write(&mut self, verb: &str, arg: &str) {
+        info!(
+            "{}: {:?} may not write: refused {verb} {arg}",
+            self.peer,
+            self.user_name()
+        );
+        self.reply(550, "Permission denied.");
+    }
+
+    pub(super) fn on_metadata(&mut self, purpose: StatFor, path: VirtualPath, meta: Metadata) {
+        let is_dir = meta.kind == FileKind::Dir;
+        match purpose {
+            StatFor::Cwd if is_dir => {
+                self.cwd = path;
+                self.reply(250, "Directory successfully changed.");
+            }
+            StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
+            StatFor::Size if is_dir => self.reply(550, "Could not get file size: not a file."),
+            StatFor::Size => self.reply(213, &meta.size.to_string()),
+            StatFor::Mdtm => self.reply(213, &CivilTime::from_unix(meta.modified).timestamp()),
+            StatFor::Mlst => {
+                let mut facts = Vec::new();
+                listing::write_facts(&mut facts, &meta, self.may_write());
+                let line = format!("{} {}", String::from_utf8_lossy(&facts), path);
+                self.reply_multi(250, &format!("Listing {path}"), [line.as_str()], "End.");
+            }
+            StatFor::Rnfr => {
+                self.rename_from = Some(path);
+                self.reply(350, "Ready for RNTO.");
+            }
+            StatFor::Mfmt => {
+                let stamp = CivilTime::from_unix(meta.modified).timestamp();
+                self.reply(213, &format!("Modify={stamp}; {path}"));
+            }
+        }
+    }
+
+    pub(super) fn on_done(&mut self, purpose: ChangeFor, path: VirtualPath) {
+        let (peer, user) = (self.peer, self.user_name());
+        match &purpose {
+            ChangeFor::Dele => info!("{peer}: {user:?} deleted {path}"),
+            ChangeFor::Mkd => info!("{peer}: {user:?} made folder {path}"),
+            ChangeFor::Rmd => info!("{peer}: {user:?} removed folder {path}"),
+            ChangeFor::Rnto(from) => info!("{peer}: {user:?} renamed {from} -> {path}"),
+            ChangeFor::Chmod => info!("{peer}: {user:?} changed the mode of {path}"),
+        }
+        match purpose {
+            ChangeFor::Dele => self.reply(250, "Delete operation successful."),
+            ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
+            ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
+            ChangeFor::Rnto(_) => self.reply(250, "Rename successful."),
+            ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Reply formatting for a session, and the reply texts that are tables.
+
+use log::trace;
+
+use crate::boundary::event::ErrorKind;
+use crate::wire::command::{ParseError, TransferType};
+use crate::wire::reply::{self};
+
+use super::login::Login;
+use super::transfer::Awaiting;
+use super::Session;
+
+/// The reply for a failed file-system operation.
+pub(super) fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
+    match kind {
+        ErrorKind::NotFound => (550, "No such file or folder."),
+        ErrorKind::PermissionDenied | ErrorKind::OutsideRoot => (550, "Permission denied."),
+        ErrorKind::AlreadyExists => (550, "Already exists."),
+        ErrorKind::NotADirectory => (550, "Not a folder."),
+        ErrorKind::IsADirectory => (550, "Is a folder."),
+        ErrorKind::DirectoryNotEmpty => (550, "Folder not empty."),
+        ErrorKind::InvalidName => (553, "File name not allowed."),
+        ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
+        ErrorKind::StorageFull => (452, "Insufficient storage space."),
+        ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionLost
+        | ErrorKind::TimedOut
+        | ErrorKind::HandshakeFailed
+        | ErrorKind::Other => (451, "Local error in processing."),
+    }
+}
+
+/// Features offered when a certificate is loaded.
+pub(super) const TLS_FEATURES: [&str; 3] = ["AUTH TLS", "PBSZ", "PROT"];
+
+pub(super) const FEATURES: [&str; 10] = [
+    "EPRT",
+    "EPSV",
+    "MDTM",
+    "MFMT",
+    "MLST type*;size*;modify*;perm*;UNIX.mode*;",
+    "PASV",
+    "REST STREAM",
+    "SIZE",
+    "TVFS",
+    "UTF8",
+];
+
+pub(super) const HELP: [&str; 4] = [
+    "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
+    "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
+    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
+    "XPWD XRMD",
+];
+
+impl Session {
+    pub(super) fn reply(&mut self, code: u16, text: &str) {
+        trace!("{}: -> {code} {text}", self.peer);
+        reply::push(&mut self.output, code, text);
+    }
+
+    pub(super) fn reply_multi<'a>(
+        &mut self,
+        code: u16,
+        first: &str,
+        lines: impl IntoIterator<Item = &'a str>,
+        last: &str,
+    ) {
+        trace!("{}: -> {code}-{first} (multi-line)", self.peer);
+        reply::push_multi(&mut self.output, code, first, lines, last);
+    }
+
+    pub(super) fn reply_status(&mut self) {
+        let mut lines = vec![format!("Connected to {}", self.peer)];
+        if let Login::LoggedIn { user, .. } = &self.login {
+            lines.push(format!("Logged in as {user}"));
+        }
+        let mode = match self.transfer_type {
+            TransferType::Ascii => "ASCII",
+            TransferType::Binary => "BINARY",
+        };
+        lines.push(format!("TYPE: {mode}"));
+        if let Awaiting::Transfer(t) = &self.awaiting {
+            lines.push(format!("Transferring {}: {} bytes so far", t.path, t.bytes));
+        }
+        self.reply_multi(
+            211,
+            "pocketftpd status:",
+            lines.iter().map(String::as_str),
+            "End of status.",
+        );
+    }
+
+    pub(super) fn reply_parse_error(&mut self, error: ParseError) {
+        match error {
+            ParseError::Unknown => self.reply(500, "Unknown command."),
+            ParseError::Syntax(why) => self.reply(501, why),
+            ParseError::NotImplemented => self.reply(502, "Command not implemented."),
+            ParseError::Unsupported(why) => self.reply(504, why),
+            ParseError::Protocol => self.reply(522, "Network protocol not supported, use (1,2)."),
+        }
+    }
+}

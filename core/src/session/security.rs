@@ -1,0 +1,82 @@
+//! FTPS (RFC 4217): `AUTH`, `PBSZ` and `PROT`.
+
+use log::info;
+
+use crate::boundary::action::Action;
+use crate::wire::command::ProtectionLevel;
+
+use super::Session;
+
+/// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Security {
+    /// The control connection is TLS (after `AUTH TLS`, or implicit).
+    pub(super) control: bool,
+    /// `PBSZ` was given (or implied by an implicit TLS connection).
+    pub(super) pbsz: bool,
+    /// `PROT P`: data connections are TLS.
+    pub(super) private_data: bool,
+}
+
+impl Session {
+    pub(super) fn cmd_auth(&mut self, known_mechanism: bool) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if self.security.control {
+            return self.reply(503, "The control connection is already protected.");
+        }
+        if !known_mechanism {
+            return self.reply(504, "Only AUTH TLS is supported.");
+        }
+        self.reply(234, "Proceed with negotiation.");
+        // Anything after the AUTH line is the client's TLS handshake.
+        let early = self.input.take_unread();
+        self.actions.push_back(Action::SecureControl { early });
+        self.security.control = true;
+        info!("{}: control connection switching to TLS", self.peer);
+    }
+
+    pub(super) fn cmd_pbsz(&mut self) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if !self.security.control {
+            return self.reply(503, "PBSZ needs AUTH TLS first.");
+        }
+        self.security.pbsz = true;
+        self.reply(200, "PBSZ=0");
+    }
+
+    pub(super) fn cmd_prot(&mut self, level: ProtectionLevel) {
+        if !self.config.tls {
+            return self.reply(502, "TLS is not configured on this server.");
+        }
+        if !self.security.pbsz {
+            return self.reply(503, "PROT needs PBSZ first.");
+        }
+        match level {
+            ProtectionLevel::Private => {
+                self.security.private_data = true;
+                self.reply(200, "Protection level set to Private.");
+            }
+            ProtectionLevel::Clear => {
+                self.security.private_data = false;
+                self.reply(200, "Protection level set to Clear.");
+            }
+            ProtectionLevel::Unsupported => {
+                self.reply(536, "Only the C and P protection levels are supported.")
+            }
+        }
+    }
+
+    /// Whether a transfer may go over this data protection level; answers
+    /// `521` when `--tls-required` wants `PROT P` first.
+    pub(super) fn data_protection_ok(&mut self) -> bool {
+        let ok = !self.config.tls_required || self.security.private_data;
+        if !ok {
+            self.reply(521, "Data connections must be protected: use PROT P.");
+        }
+        ok
+    }
+}

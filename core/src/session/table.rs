@@ -1,0 +1,304 @@
+//! Every transition entry point of a session: commands, answers, timers.
+
+use std::time::Instant;
+
+use log::{info, warn};
+
+use crate::boundary::access::Access;
+use crate::boundary::action::{Action, ListFormat, OpenMode};
+use crate::boundary::event::{ErrorKind, Event};
+use crate::timers::Timer;
+use crate::wire::command::{Command, EpsvArg, TransferType};
+use crate::wire::reply::quote_path;
+
+use super::login::Login;
+use super::place::{list_pattern, ChangeFor, StatFor, STATUS_LISTING_CAP};
+use super::replies::{file_error_reply, FEATURES, HELP, TLS_FEATURES};
+use super::transfer::{Awaiting, Phase, TransferKind};
+use super::{Session, UnexpectedEvent};
+
+impl Session {
+    pub(super) fn dispatch(&mut self, now: Instant, command: Command<'_>) {
+        use Command as C;
+        match command {
+            C::User(name) => self.cmd_user(name),
+            C::Pass(password) => self.cmd_pass(password),
+            C::Quit => {
+                self.reply(221, "Goodbye.");
+                self.close();
+            }
+            C::Noop => self.reply(200, "NOOP ok."),
+            C::Syst => self.reply(215, "UNIX Type: L8"),
+            C::Feat => {
+                let tls = if self.config.tls {
+                    &TLS_FEATURES[..]
+                } else {
+                    &[]
+                };
+                let features = tls.iter().chain(&FEATURES).copied();
+                self.reply_multi(211, "Features:", features, "End");
+            }
+            C::Auth(known) => self.cmd_auth(known),
+            C::Pbsz => self.cmd_pbsz(),
+            C::Prot(level) => self.cmd_prot(level),
+            C::Help => self.reply_multi(
+                214,
+                "The following commands are recognized:",
+                HELP,
+                "Help OK.",
+            ),
+            C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
+            C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
+            C::Allo => self.reply(202, "ALLO command ignored."),
+            C::ModeStream => self.reply(200, "Mode set to S."),
+            C::StruFile => self.reply(200, "Structure set to F."),
+            C::Type(t) => {
+                self.transfer_type = t;
+                match t {
+                    TransferType::Ascii => self.reply(200, "Switching to ASCII mode."),
+                    TransferType::Binary => self.reply(200, "Switching to Binary mode."),
+                }
+            }
+            C::Pwd => {
+                let text = format!("{} is the current directory", quote_path(self.cwd.as_str()));
+                self.reply(257, &text);
+            }
+            C::Cdup => {
+                self.cwd = self.cwd.parent();
+                self.reply(250, "Directory successfully changed.");
+            }
+            C::Rest(offset) => {
+                self.restart_offset = offset;
+                self.reply(350, &format!("Restart position accepted ({offset})."));
+                // REST applies to the very next command only; keep it past
+                // dispatch's reset below.
+                return;
+            }
+            C::Abor if matches!(self.awaiting, Awaiting::Transfer(_)) => self.abort_transfer(now),
+            C::Abor => self.reply(225, "No transfer to abort."),
+            C::Port(addr) => self.cmd_port(addr, "PORT"),
+            C::Eprt(addr) => self.cmd_port(addr, "EPRT"),
+            C::Pasv => self.cmd_passive(false, None),
+            C::Epsv(EpsvArg::All) => {
+                self.epsv_all = true;
+                self.reply(200, "EPSV ALL ok.");
+            }
+            C::Epsv(EpsvArg::Any) => self.cmd_passive(true, None),
+            C::Epsv(EpsvArg::Only(family)) => self.cmd_passive(true, Some(family)),
+            C::Retr(_) if !self.allows(Access::may_download) => {
+                self.reply(550, "Permission denied: this account may only upload.")
+            }
+            C::Retr(arg) => {
+                let mode = OpenMode::Read {
+                    offset: self.restart_offset,
+                };
+                self.cmd_transfer(now, TransferKind::Retr, arg, mode);
+            }
+            C::Stor(arg) => {
+                let mode = match self.restart_offset {
+                    0 if self.may_write() => OpenMode::Write,
+                    0 => OpenMode::CreateNew,
+                    offset => OpenMode::WriteAt { offset },
+                };
+                self.cmd_transfer(now, TransferKind::Stor, arg, mode);
+            }
+            C::Appe(arg) => self.cmd_transfer(now, TransferKind::Stor, arg, OpenMode::Append),
+            C::Stou => self.cmd_transfer(now, TransferKind::Stou, ".", OpenMode::CreateUnique),
+            C::List(arg) => self.cmd_list(now, arg, ListFormat::Long),
+            C::Nlst(arg) => self.cmd_list(now, arg, ListFormat::Names),
+            C::Mlsd(arg) => self.cmd_list(now, arg, ListFormat::Machine),
+            C::Cwd(arg) => self.cmd_stat(StatFor::Cwd, arg),
+            C::Size(arg) => self.cmd_stat(StatFor::Size, arg),
+            C::Mdtm(arg) => self.cmd_stat(StatFor::Mdtm, arg),
+            C::Mlst(arg) => self.cmd_stat(StatFor::Mlst, arg.unwrap_or(".")),
+            C::Rnfr(arg) => {
+                if self.may_write() {
+                    self.cmd_stat(StatFor::Rnfr, arg);
+                } else {
+                    self.refuse_write("RNFR", arg);
+                }
+            }
+            C::Rnto(arg) => match self.rename_from.take() {
+                Some(from) => {
+                    let purpose = ChangeFor::Rnto(from.clone());
+                    self.cmd_change(purpose, arg, |to| Action::Rename { from, to })
+                }
+                None => self.reply(503, "RNFR required first."),
+            },
+            C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
+            C::SiteChmod(mode, arg) => {
+                self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
+            }
+            C::SiteHelp => self.reply_multi(
+                214,
+                "The following SITE commands are recognized:",
+                ["CHMOD HELP"],
+                "Help OK.",
+            ),
+            C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
+            C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
+            C::Mfmt(modified, arg) => {
+                if let Some(path) = self.permitted_path("MFMT", arg, Access::may_change) {
+                    let set = Action::SetModified {
+                        path: path.clone(),
+                        modified,
+                    };
+                    self.ask(set, Awaiting::Stat(StatFor::Mfmt, path));
+                }
+            }
+            C::Stat(None) => self.reply_status(),
+            C::Stat(Some(arg)) => {
+                if let Some(path) = self.resolve(arg) {
+                    let pattern = list_pattern(arg, &path, false);
+                    let list = Action::ListToControl {
+                        path: path.clone(),
+                        max_bytes: STATUS_LISTING_CAP,
+                        pattern,
+                    };
+                    self.ask(list, Awaiting::StatusListing(path));
+                }
+            }
+        }
+        self.restart_offset = 0;
+    }
+
+    pub(super) fn on_answer(
+        &mut self,
+        now: Instant,
+        awaiting: Awaiting,
+        event: Event,
+    ) -> Result<(), UnexpectedEvent> {
+        match (awaiting, event) {
+            (Awaiting::Listen { extended }, Event::Listening { port }) => {
+                self.on_listening(extended, port)
+            }
+            (Awaiting::Listen { .. }, Event::Failed(_)) => {
+                self.reply(425, "Could not open a passive data connection.");
+            }
+            (Awaiting::Stat(purpose, path), Event::Metadata(meta)) => {
+                self.on_metadata(purpose, path, meta)
+            }
+            (Awaiting::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
+            (Awaiting::Change(purpose, path), Event::Failed(kind)) => {
+                let (code, text) = file_error_reply(kind);
+                info!(
+                    "{}: {:?} {} {path} failed: {code} {text}",
+                    self.peer,
+                    self.user_name(),
+                    purpose.verb()
+                );
+                self.reply(code, text);
+            }
+            (Awaiting::Stat(..) | Awaiting::StatusListing(_), Event::Failed(kind)) => {
+                let (code, text) = file_error_reply(kind);
+                self.reply(code, text);
+            }
+            (Awaiting::StatusListing(path), Event::Listing(lines)) => {
+                let text = String::from_utf8_lossy(&lines);
+                self.reply_multi(
+                    213,
+                    &format!("Status of {path}:"),
+                    text.lines(),
+                    "End of status.",
+                );
+            }
+            (Awaiting::Password, Event::LoginChecked(Some(access))) => {
+                let Login::User(user) = std::mem::replace(&mut self.login, Login::Start) else {
+                    return Err(UnexpectedEvent(Event::LoginChecked(Some(access))));
+                };
+                self.log_in(user, access);
+            }
+            (Awaiting::Password, Event::LoginChecked(None)) => {
+                self.login_failures += 1;
+                let user = match std::mem::replace(&mut self.login, Login::Start) {
+                    Login::User(user) => user,
+                    _ => String::new(),
+                };
+                warn!(
+                    "{}: failed login as {user:?} ({} so far)",
+                    self.peer, self.login_failures
+                );
+                self.awaiting = Awaiting::LoginDelay;
+                self.timers
+                    .arm(Timer::LoginDelay, now, self.config.login_delay);
+            }
+            (Awaiting::Transfer(t), Event::Opened { size, unique_name })
+                if t.phase == Phase::Opening =>
+            {
+                self.on_opened(now, t, size, unique_name);
+            }
+            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Opening => {
+                let (code, text) = file_error_reply(kind);
+                self.conclude_transfer(now, &t, Some(Action::CloseData), code, text);
+            }
+            (Awaiting::Transfer(t), Event::Failed(_)) if t.phase == Phase::Connecting => {
+                self.conclude_transfer(
+                    now,
+                    &t,
+                    Some(Action::CloseData),
+                    425,
+                    "Failed to establish connection.",
+                );
+            }
+            (Awaiting::Transfer(mut t), Event::TransferDone { bytes })
+                if t.phase == Phase::Running =>
+            {
+                t.bytes = bytes;
+                self.conclude_transfer(now, &t, None, 226, "Transfer complete.");
+            }
+            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Running => {
+                let (code, text) = match kind {
+                    ErrorKind::ConnectionLost
+                    | ErrorKind::ConnectionRefused
+                    | ErrorKind::TimedOut => (426, "Connection closed; transfer aborted."),
+                    ErrorKind::HandshakeFailed => {
+                        (426, "TLS on the data connection failed; transfer aborted.")
+                    }
+                    ErrorKind::StorageFull => {
+                        (452, "Insufficient storage space; transfer aborted.")
+                    }
+                    _ => (451, "Local error in processing; transfer aborted."),
+                };
+                self.conclude_transfer(now, &t, None, code, text);
+            }
+            (awaiting, event) => {
+                self.awaiting = awaiting;
+                return Err(UnexpectedEvent(event));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Idle => {
+                self.reply(421, "Timeout: closing control connection.");
+                self.close();
+            }
+            Timer::DataConnect => {
+                self.stop_transfer(
+                    now,
+                    Action::CloseData,
+                    425,
+                    "Failed to establish connection.",
+                );
+            }
+            Timer::Stall => {
+                self.stop_transfer(
+                    now,
+                    Action::AbortTransfer,
+                    426,
+                    "No progress; transfer aborted.",
+                );
+            }
+            Timer::LoginDelay => {
+                self.awaiting = Awaiting::None;
+                self.reply(530, "Login incorrect.");
+                if self.login_failures >= self.config.max_login_failures {
+                    self.reply(421, "Too many failed logins.");
+                    self.close();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Transfers: `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST`, `MLSD`.
+
+use std::time::Instant;
+
+use log::info;
+
+use crate::boundary::access::Access;
+use crate::boundary::action::{Action, ListFormat, OpenMode};
+use crate::boundary::event::Event;
+use crate::boundary::path::VirtualPath;
+use crate::format::xferlog::TransferRecord;
+use crate::timers::Timer;
+use crate::wire::command::TransferType;
+
+use super::data::{canonical_ip, Data};
+use super::place::{list_pattern, ChangeFor, StatFor};
+use super::{Session, UnexpectedEvent};
+
+/// What kind of transfer a transfer command started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TransferKind {
+    Retr,
+    Stor,
+    Stou,
+    List,
+}
+
+impl TransferKind {
+    /// The command, for log lines (`APPE` is a kind of `STOR`).
+    pub(super) fn verb(self) -> &'static str {
+        match self {
+            TransferKind::Retr => "RETR",
+            TransferKind::Stor => "STOR",
+            TransferKind::Stou => "STOU",
+            TransferKind::List => "LIST",
+        }
+    }
+
+    /// What it moves, for log lines.
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            TransferKind::Retr => "download",
+            TransferKind::Stor | TransferKind::Stou => "upload",
+            TransferKind::List => "listing",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Waiting for `Opened`.
+    Opening,
+    /// Waiting for the data connection.
+    Connecting,
+    /// `150` sent, bytes moving.
+    Running,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct TransferState {
+    pub(super) kind: TransferKind,
+    pub(super) path: VirtualPath,
+    pub(super) phase: Phase,
+    pub(super) size: Option<u64>,
+    pub(super) bytes: u64,
+    pub(super) started: Instant,
+    /// TYPE A conversion, fixed when the transfer starts.
+    pub(super) ascii: bool,
+    /// Over TLS (`PROT P`), fixed when the transfer command came.
+    pub(super) protected: bool,
+}
+
+/// The event the session is waiting for, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Awaiting {
+    None,
+    Listen { extended: bool },
+    Stat(StatFor, VirtualPath),
+    Change(ChangeFor, VirtualPath),
+    StatusListing(VirtualPath),
+    Password,
+    LoginDelay,
+    Transfer(TransferState),
+}
+
+impl Session {
+    /// Asks the caller for `action` and waits for its answer.
+    pub(super) fn ask(&mut self, action: Action, awaiting: Awaiting) {
+        self.actions.push_back(action);
+        self.awaiting = awaiting;
+    }
+
+    pub(super) fn cmd_transfer(
+        &mut self,
+        now: Instant,
+        kind: TransferKind,
+        arg: &str,
+        mode: OpenMode,
+    ) {
+        if !self.data_protection_ok() {
+            return;
+        }
+        let right: fn(Access) -> bool = match mode {
+            OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
+            OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
+            OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
+        };
+        if let Some(path) = self.permitted_path(kind.verb(), arg, right) {
+            self.open_for_transfer(now, kind, path, mode);
+        }
+    }
+
+    /// Asks for the source or sink of a transfer of `path`, once a data
+    /// connection is set up.
+    pub(super) fn open_for_transfer(
+        &mut self,
+        now: Instant,
+        kind: TransferKind,
+        path: VirtualPath,
+        mode: OpenMode,
+    ) {
+        if self.data == Data::None {
+            return self.reply(425, "Use PORT or PASV first.");
+        }
+        let open = Action::Open {
+            path: path.clone(),
+            mode,
+        };
+        let transfer = TransferState {
+            kind,
+            path,
+            phase: Phase::Opening,
+            size: None,
+            bytes: 0,
+            started: now,
+            ascii: false,
+            protected: self.security.private_data,
+        };
+        self.ask(open, Awaiting::Transfer(transfer));
+        self.timers.disarm(Timer::Idle);
+    }
+
+    pub(super) fn cmd_list(&mut self, now: Instant, arg: Option<&str>, format: ListFormat) {
+        if !self.data_protection_ok() {
+            return;
+        }
+        let arg = arg.unwrap_or(".");
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        // MLSD lists a folder (RFC 3659): no client sends it a glob.
+        let pattern = match format {
+            ListFormat::Machine => None,
+            _ => list_pattern(arg, &path, format == ListFormat::Names),
+        };
+        let mode = OpenMode::List {
+            format,
+            writable: self.may_write(),
+            pattern,
+        };
+        self.open_for_transfer(now, TransferKind::List, path, mode);
+    }
+
+    pub(super) fn on_opened(
+        &mut self,
+        now: Instant,
+        mut transfer: TransferState,
+        size: Option<u64>,
+        name: Option<VirtualPath>,
+    ) {
+        transfer.size = size;
+        if let Some(name) = name {
+            transfer.path = name;
+        }
+        transfer.phase = Phase::Connecting;
+        let connected = self.data == Data::Passive { connected: true };
+        if let Data::Active(addr) = self.data {
+            self.actions.push_back(Action::ConnectData(addr));
+        }
+        self.awaiting = Awaiting::Transfer(transfer);
+        if connected {
+            self.start_running(now);
+        } else {
+            self.timers
+                .arm(Timer::DataConnect, now, self.config.data_timeout);
+        }
+    }
+
+    pub(super) fn start_running(&mut self, now: Instant) {
+        let Awaiting::Transfer(transfer) = &mut self.awaiting else {
+            return;
+        };
+        transfer.phase = Phase::Running;
+        let ascii =
+            self.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
+        transfer.ascii = ascii;
+        let protected = transfer.protected;
+        let text = match transfer.kind {
+            TransferKind::Retr => format!(
+                "Opening {} mode data connection for {} ({} bytes).",
+                if ascii { "ASCII" } else { "BINARY" },
+                transfer.path.file_name(),
+                transfer.size.unwrap_or(0)
+            ),
+            TransferKind::Stor => "Ok to send data.".to_owned(),
+            TransferKind::Stou => format!("FILE: {}", transfer.path.file_name()),
+            TransferKind::List => "Here comes the directory listing.".to_owned(),
+        };
+        self.timers.disarm(Timer::DataConnect);
+        self.timers.arm(Timer::Stall, now, self.config.data_timeout);
+        self.actions
+            .push_back(Action::StartTransfer { ascii, protected });
+        self.reply(150, &text);
+    }
+
+    pub(super) fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
+        match &mut self.awaiting {
+            Awaiting::Transfer(t) if t.phase == Phase::Running => {
+                t.bytes = bytes;
+                self.timers.arm(Timer::Stall, now, self.config.data_timeout);
+                Ok(())
+            }
+            _ => Err(UnexpectedEvent(Event::TransferProgress { bytes })),
+        }
+    }
+
+    /// Ends the pending transfer (already stopped by the caller, or to be
+    /// stopped by `stop`), logs it, and answers `code text`.
+    pub(super) fn conclude_transfer(
+        &mut self,
+        now: Instant,
+        transfer: &TransferState,
+        stop: Option<Action>,
+        code: u16,
+        text: &str,
+    ) {
+        if let Some(action) = stop {
+            self.actions.push_back(action);
+        }
+        self.data = Data::None;
+        self.timers.disarm(Timer::DataConnect);
+        self.timers.disarm(Timer::Stall);
+        self.arm_idle(now);
+        self.log_transfer(now, transfer, code, text);
+        self.reply(code, text);
+    }
+
+    /// Logs how a transfer ended; one that started (`150`) and moved a file
+    /// also gets its xferlog record, incomplete unless it ended with `226`.
+    pub(super) fn log_transfer(
+        &mut self,
+        now: Instant,
+        transfer: &TransferState,
+        code: u16,
+        text: &str,
+    ) {
+        let user = self.user_name().to_owned();
+        let seconds = now
+            .saturating_duration_since(transfer.started)
+            .as_secs_f64();
+        let (peer, path, bytes) = (self.peer, &transfer.path, transfer.bytes);
+        let what = transfer.kind.noun();
+        let data = if transfer.protected { "TLS" } else { "clear" };
+        match transfer.phase {
+            Phase::Running if code == 226 => info!(
+                "{peer}: {user:?} {what} {path} complete: {bytes} bytes in {seconds:.3}s, data in {data}"
+            ),
+            Phase::Running => info!(
+                "{peer}: {user:?} {what} {path} interrupted after {bytes} bytes in {seconds:.3}s, data in {data}: {code} {text}"
+            ),
+            Phase::Opening | Phase::Connecting => {
+                info!("{peer}: {user:?} {what} {path} failed: {code} {text}")
+            }
+        }
+        if transfer.phase == Phase::Running && transfer.kind != TransferKind::List {
+            let record = TransferRecord {
+                peer: canonical_ip(peer.ip()),
+                path: transfer.path.clone(),
+                bytes,
+                seconds,
+                ascii: transfer.ascii,
+                outgoing: transfer.kind == TransferKind::Retr,
+                anonymous: self.anonymous_login(),
+                user,
+                complete: code == 226,
+            };
+            self.actions.push_back(Action::LogTransfer(record));
+        }
+    }
+
+    /// The client is gone with a transfer pending: nobody will read its
+    /// final reply, but the log and the xferlog must still say it was
+    /// interrupted (the caller drops the transfer with the session).
+    pub(super) fn record_interrupted(&mut self, now: Instant) {
+        if let Awaiting::Transfer(transfer) = &self.awaiting {
+            let transfer = transfer.clone();
+            let text = "Control connection gone; transfer interrupted.";
+            self.log_transfer(now, &transfer, 426, text);
+        }
+    }
+
+    /// Stops the pending transfer ourselves (`stop` tells the caller how)
+    /// and answers its command; false if no transfer was pending.
+    pub(super) fn stop_transfer(
+        &mut self,
+        now: Instant,
+        stop: Action,
+        code: u16,
+        text: &str,
+    ) -> bool {
+        match std::mem::replace(&mut self.awaiting, Awaiting::None) {
+            Awaiting::Transfer(transfer) => {
+                self.conclude_transfer(now, &transfer, Some(stop), code, text);
+                true
+            }
+            other => {
+                self.awaiting = other;
+                false
+            }
+        }
+    }
+
+    pub(super) fn abort_transfer(&mut self, now: Instant) {
+        if self.stop_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
+            self.reply(226, "ABOR successful.");
+        }
+    }
+}
