@@ -79,11 +79,7 @@
 
 mod boundary;
 mod format;
-#[cfg(test)]
-mod log_tests;
 mod session;
-#[cfg(test)]
-mod session_tests;
 #[cfg(any(test, feature = "fuzzing"))]
 mod testing;
 mod timers;

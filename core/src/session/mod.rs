@@ -381,3 +381,6 @@ impl Session {
         info!("{}: session end", self.peer);
     }
 }
+
+#[cfg(test)]
+mod tests;

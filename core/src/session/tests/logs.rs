@@ -6,22 +6,10 @@
 use log::Level;
 
 use crate::testing::log_capture::capture;
-use crate::testing::sim::{run_both, Harness, MemFs, Op, Op::*};
+use crate::testing::sim::{run_both, Harness, Op, Op::*};
 use crate::{Action, Config, ErrorKind};
 
-fn files() -> MemFs {
-    MemFs::default()
-        .with_file("/hello.txt", b"hello\nworld\n")
-        .with_dir("/pub")
-        .with_file("/pub/data.bin", &[7u8; 100])
-}
-
-fn writable() -> Config {
-    Config {
-        anonymous_access: crate::Access::Super,
-        ..Config::default()
-    }
-}
+use super::{files, writable, LOGIN};
 
 /// Runs `steps` (whole and byte at a time) and returns the harness and the
 /// log lines at `level` exactly.
@@ -42,8 +30,6 @@ fn assert_logged(lines: &[String], want: &str) {
         lines.join("\n")
     );
 }
-
-const LOGIN: Op<'static> = Send(b"USER anonymous\r\nPASS guest@\r\n");
 
 #[test]
 fn changes_to_files_and_folders_are_logged_with_the_user() {

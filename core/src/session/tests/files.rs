@@ -1,0 +1,99 @@
+//! The working folder and the file-system commands (`place.rs`).
+
+use crate::testing::sim::Op::*;
+use crate::Action;
+
+use super::{codes_after_login, path, run_writable, LOGIN};
+
+#[test]
+fn folders_and_names() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"CWD pub\r\nPWD\r\nCWD ../../..\r\nPWD\r\nCWD hello.txt\r\nCWD nowhere\r\nCWD pub\r\nCDUP\r\nPWD\r\n"),
+        Send(b"MKD a \"q\"\r\nMKD a \"q\"\r\nRMD a \"q\"\r\nRMD pub\r\nDELE pub\r\nDELE nothing\r\n"),
+        Send(b"RNTO x\r\nRNFR missing\r\nRNFR hello.txt\r\nRNTO pub/greeting.txt\r\n"),
+        Send(b"RETR a\\b\r\nRETR a\0b\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [
+            250, 257, 250, 257, 550, 550, 250, 250, 257, 257, 550, 250, 550, 550, 550, 503, 550,
+            350, 250, 553, 501
+        ]
+    );
+    let text = h.text();
+    assert!(text.contains("257 \"/pub\" is the current directory\r\n"));
+    assert!(text.contains("257 \"/a \"\"q\"\"\" created\r\n"));
+    assert_eq!(h.fs.file("/pub/greeting.txt"), Some(&b"hello\nworld\n"[..]));
+    assert!(!h.fs.exists("/hello.txt"));
+}
+
+#[test]
+fn sizes_times_and_facts() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"SIZE hello.txt\r\nSIZE pub\r\nSIZE none\r\nMDTM hello.txt\r\nMLST hello.txt\r\n"),
+        Send(b"MFMT 20000229120000 hello.txt\r\nMDTM hello.txt\r\nMFMT 2000 x\r\nSTAT pub\r\nSTAT\r\n"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [213, 550, 550, 213, 250, 213, 213, 501, 213, 211]
+    );
+    let text = h.text();
+    assert!(text.contains("213 12\r\n"));
+    assert!(text.contains("213 20261125020000\r\n"));
+    assert!(text.contains("250-Listing /hello.txt\r\n type=file;size=12;modify=20261125020000;perm=adfrw;UNIX.mode=0644; /hello.txt\r\n250 End.\r\n"));
+    assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
+    assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
+    assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
+}
+
+/// Issue 13, defect 12: MFMT answers with the time the file system stored.
+#[test]
+fn mfmt_answers_what_was_stored() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"MFMT 00000101000000 hello.txt\r\nMDTM hello.txt\r\n"),
+    ]);
+    let text = h.text();
+    assert!(
+        text.contains("213 Modify=19011213204552; /hello.txt\r\n213 19011213204552\r\n"),
+        "{text}"
+    );
+}
+
+/// Issue 15: `SITE CHMOD` (lftp sends it after every upload of `mirror -R`)
+/// and `SITE HELP`; other SITE commands are 502.
+#[test]
+fn site_chmod_and_help() {
+    let h = run_writable(&[
+        LOGIN,
+        Send(b"SITE HELP\r\nSITE CHMOD 600 hello.txt\r\nsite chmod 0750 pub\r\n"),
+        Send(b"SITE CHMOD 1777 pub\r\nSITE CHMOD 644 missing\r\nSITE CHMOD 644 /\r\n"),
+        Send(b"SITE UMASK 022\r\nSITE\r\nMLST hello.txt\r\n"),
+        Upload(b"new"),
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+    ]);
+    assert_eq!(
+        codes_after_login(&h),
+        [214, 200, 200, 501, 550, 550, 502, 501, 250, 227, 150, 226]
+    );
+    let text = h.text();
+    assert!(text.contains(
+        "214-The following SITE commands are recognized:\r\n CHMOD HELP\r\n214 Help OK.\r\n"
+    ));
+    assert!(text.contains("200 SITE CHMOD command ok.\r\n"));
+    assert!(
+        text.contains("perm=adfrw;UNIX.mode=0600; /hello.txt\r\n"),
+        "{text}"
+    );
+    assert!(h.actions.contains(&Action::SetMode {
+        path: path("/pub"),
+        mode: 0o750
+    }));
+    // The replaced file kept the mode it was given.
+    assert_eq!(h.fs.mode("/hello.txt"), Some(0o600));
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new"[..]));
+    assert_eq!(h.fs.mode("/pub"), Some(0o750));
+}
