@@ -210,6 +210,8 @@ pub enum Op<'a> {
     FinishTransfer,
     /// The held transfer fails.
     FailTransfer(ErrorKind),
+    /// The held transfer reports progress: this many bytes moved so far.
+    Progress(u64),
     /// Active connects from now on are refused.
     RefuseActive,
     /// Time passes (firing due timers).
@@ -332,6 +334,11 @@ impl Harness {
                     self.opened = None;
                     self.data_peer = None;
                     self.event(Event::Failed(kind));
+                }
+            }
+            Op::Progress(bytes) => {
+                if self.running.is_some() {
+                    self.event(Event::TransferProgress { bytes });
                 }
             }
             Op::Fault(kind) => self.fault = Some(kind),
@@ -681,6 +688,11 @@ impl Harness {
             }
         };
         Some(Event::TransferDone { bytes })
+    }
+
+    /// How many bytes the client sent that the session has not taken yet.
+    pub fn unread_input(&self) -> usize {
+        self.input.len()
     }
 
     /// The replies as text.

@@ -1,7 +1,7 @@
 //! The control connection: the welcome, simple commands, the line
 //! discipline, and the caps on what a client can make the session buffer.
 
-use crate::testing::sim::{Harness, Op::*};
+use crate::testing::sim::{run_both, Op::*};
 use crate::{Action, Config};
 
 use super::{codes_after_login, files, run, LOGIN};
@@ -61,16 +61,13 @@ fn telnet_abort_sequence_is_understood() {
 #[test]
 fn replies_do_not_outgrow_their_cap() {
     let flood = Box::leak(b"NOOP\r\n".repeat(100_000).into_boxed_slice());
-    let mut h = Harness::new(Config::default(), files(), false, false);
-    h.run(&[LOGIN]);
-    // A client that never reads its replies: stop taking input.
-    let mut fed = 0;
-    while h.session.control_read_room() > 0 && fed < flood.len() {
-        let n = h.session.control_read_room().min(flood.len() - fed);
-        h.session.handle_control_input(h.now, &flood[fed..fed + n]);
-        fed += n;
-    }
-    assert!(fed < flood.len());
+    // A client that never reads its replies: the session stops taking input.
+    let h = run_both(
+        &Config::default(),
+        &files(),
+        &[LOGIN, StopReading, Send(flood)],
+    );
+    assert!(h.unread_input() > 0);
     assert!(h.session.poll_control_transmit().len() < 80 * 1024);
 }
 
@@ -84,14 +81,15 @@ fn large_replies_wait_for_the_client_to_read() {
         fs = fs.with_file(&format!("/big/file-with-a-long-name-{i:05}.txt"), b"x");
     }
     let stats = b"STAT big\r\n".repeat(300);
-    let mut h = Harness::new(Config::default(), fs, false, false);
-    h.run(&[LOGIN, StopReading, Send(&stats)]);
-    let unread = h.session.poll_control_transmit().len();
+    let unread = [LOGIN, StopReading, Send(&stats)];
+    let h = run_both(&Config::default(), &fs, &unread);
+    let queued = h.session.poll_control_transmit().len();
     assert!(
-        (64 * 1024..160 * 1024).contains(&unread),
-        "{unread} bytes of replies queued"
+        (64 * 1024..160 * 1024).contains(&queued),
+        "{queued} bytes of replies queued"
     );
-    h.run(&[ReadReplies, Send(b"NOOP\r\n")]);
+    let read = [&unread[..], &[ReadReplies, Send(b"NOOP\r\n")]].concat();
+    let h = run_both(&Config::default(), &fs, &read);
     let codes = codes_after_login(&h);
     assert_eq!(codes.len(), 301);
     assert!(codes[..300].iter().all(|&c| c == 213));

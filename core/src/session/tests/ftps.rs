@@ -1,7 +1,7 @@
 //! FTPS (`security.rs`): `AUTH`, `PBSZ`, `PROT`, implicit TLS, protected
 //! transfers.
 
-use crate::testing::sim::{run_both, run_both_on, Harness, Op::*};
+use crate::testing::sim::{run_both, run_both_on, Op::*};
 use crate::{Action, Config, ErrorKind};
 
 use super::{codes_after_login, files, run, LOGIN};
@@ -43,8 +43,11 @@ fn ftps_auth_pbsz_prot() {
 /// session hands them over instead of reading them as commands.
 #[test]
 fn bytes_after_auth_go_to_the_handshake() {
-    let mut h = Harness::new(ftps(), files(), false, false);
-    h.run(&[Send(b"AUTH TLS\r\n\x16\x03\x01\x02\x00")]);
+    let h = run_both(
+        &ftps(),
+        &files(),
+        &[Send(b"AUTH TLS\r\n\x16\x03\x01\x02\x00")],
+    );
     let early = h.actions.iter().find_map(|a| match a {
         Action::SecureControl { early } => Some(early.clone()),
         _ => None,

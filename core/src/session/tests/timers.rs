@@ -7,16 +7,19 @@ use crate::{Action, Config};
 
 use super::{codes_after_login, files, writable, LOGIN};
 
-#[test]
-fn timers() {
-    let config = Config {
+fn config() -> Config {
+    Config {
         idle_timeout: Duration::from_secs(300),
         data_timeout: Duration::from_secs(60),
         ..writable()
-    };
-    // Idle: nothing for the idle timeout closes the session.
+    }
+}
+
+/// Idle: nothing for the idle timeout closes the session.
+#[test]
+fn idle_sessions_are_closed() {
     let h = run_both(
-        &config,
+        &config(),
         &files(),
         &[
             LOGIN,
@@ -27,15 +30,19 @@ fn timers() {
     );
     assert_eq!(codes_after_login(&h), [200]);
     let h = run_both(
-        &config,
+        &config(),
         &files(),
         &[LOGIN, Advance(Duration::from_secs(301))],
     );
     assert_eq!(codes_after_login(&h), [421]);
     assert_eq!(h.actions.last(), Some(&Action::Close));
-    // Data connect timeout: 425, and the session goes on.
+}
+
+/// Data connect timeout: 425, and the session goes on.
+#[test]
+fn a_data_connection_that_never_comes_is_425() {
     let h = run_both(
-        &config,
+        &config(),
         &files(),
         &[
             LOGIN,
@@ -45,9 +52,13 @@ fn timers() {
         ],
     );
     assert_eq!(codes_after_login(&h), [227, 425, 200]);
-    // Stall: a transfer without progress is aborted with 426; progress keeps it alive.
+}
+
+/// Stall: a transfer without progress is aborted with 426.
+#[test]
+fn a_stalled_transfer_is_aborted() {
     let h = run_both(
-        &config,
+        &config(),
         &files(),
         &[
             LOGIN,
@@ -60,26 +71,23 @@ fn timers() {
     );
     assert_eq!(codes_after_login(&h), [227, 150, 426, 200]);
     assert!(h.actions.contains(&Action::AbortTransfer));
-    // A long transfer does not trip the idle timer.
-    let h = run_both(
-        &config,
-        &files(),
-        &[
-            LOGIN,
-            HoldTransfers,
-            Send(b"PASV\r\nRETR hello.txt\r\n"),
-            ConnectData("127.0.0.1:40001"),
-            Advance(Duration::from_secs(50)),
-        ],
-    );
-    let mut h2 = h;
+}
+
+/// Progress keeps a transfer alive, and a long transfer does not trip the
+/// idle timer.
+#[test]
+fn progress_keeps_a_long_transfer_alive() {
+    let mut steps = vec![
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Advance(Duration::from_secs(50)),
+    ];
     for _ in 0..10 {
-        let result = h2
-            .session
-            .handle_event(h2.now, crate::Event::TransferProgress { bytes: 1 });
-        assert!(result.is_ok());
-        h2.run(&[Advance(Duration::from_secs(50))]);
+        steps.extend([Progress(1), Advance(Duration::from_secs(50))]);
     }
-    h2.run(&[FinishTransfer]);
-    assert_eq!(codes_after_login(&h2), [227, 150, 226]);
+    steps.push(FinishTransfer);
+    let h = run_both(&config(), &files(), &steps);
+    assert_eq!(codes_after_login(&h), [227, 150, 226]);
 }
