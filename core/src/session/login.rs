@@ -1,16 +1,31 @@
-//! Login: `USER`/`PASS`, and what the logged-in session may do.
+//! The login machine: `USER`/`PASS`, the pause after a failed password and
+//! the limit on failures, and what the logged-in session may do.
 
-use log::info;
+use std::time::Instant;
+
+use log::{info, warn};
 
 use crate::boundary::access::Access;
 use crate::boundary::action::Action;
+use crate::boundary::event::Event;
+use crate::timers::Timer;
 
 use super::transfer::Awaiting;
-use super::Session;
+use super::{Session, UnexpectedEvent};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Login {
+/// Who the client is, as far as `USER` and `PASS` got; written only here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Login {
+    state: LoginState,
+    /// Failed passwords since the last login; at `max_login_failures` the
+    /// session ends.
+    failures: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum LoginState {
     /// Waiting for `USER`.
+    #[default]
     Start,
     /// `USER` given, waiting for `PASS`.
     User(String),
@@ -20,8 +35,22 @@ pub(super) enum Login {
     },
 }
 
+impl Login {
+    pub(super) fn is_logged_in(&self) -> bool {
+        matches!(self.state, LoginState::LoggedIn { .. })
+    }
+
+    /// The logged-in user's name.
+    pub(super) fn user(&self) -> Option<&str> {
+        match &self.state {
+            LoginState::LoggedIn { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}
+
 /// The names of anonymous login.
-pub(super) fn is_anonymous_name(user: &str) -> bool {
+fn is_anonymous_name(user: &str) -> bool {
     ["anonymous", "ftp"]
         .iter()
         .any(|a| a.eq_ignore_ascii_case(user))
@@ -29,21 +58,21 @@ pub(super) fn is_anonymous_name(user: &str) -> bool {
 
 impl Session {
     pub(super) fn cmd_user(&mut self, name: &str) {
-        if matches!(self.login, Login::LoggedIn { .. }) {
+        if self.login.is_logged_in() {
             return self.reply(530, "Can't change to another user.");
         }
         if self.config.tls_required && !self.security.control {
             return self.reply(530, "TLS is required: use AUTH TLS first.");
         }
-        self.login = Login::User(name.to_owned());
+        self.login.state = LoginState::User(name.to_owned());
         self.reply(331, "Please specify the password.");
     }
 
     pub(super) fn cmd_pass(&mut self, password: &str) {
-        let user = match &self.login {
-            Login::Start => return self.reply(503, "Login with USER first."),
-            Login::LoggedIn { .. } => return self.reply(230, "Already logged in."),
-            Login::User(user) => user.clone(),
+        let user = match &self.login.state {
+            LoginState::Start => return self.reply(503, "Login with USER first."),
+            LoginState::LoggedIn { .. } => return self.reply(230, "Already logged in."),
+            LoginState::User(user) => user.clone(),
         };
         let anonymous = !self.config.users || (self.config.anonymous && is_anonymous_name(&user));
         if anonymous {
@@ -57,7 +86,46 @@ impl Session {
         }
     }
 
-    pub(super) fn log_in(&mut self, user: String, access: Access) {
+    /// The answer to `VerifyPassword`: logged in, or (`None`) refused once
+    /// the login delay is over.
+    pub(super) fn on_password_checked(
+        &mut self,
+        now: Instant,
+        access: Option<Access>,
+    ) -> Result<(), UnexpectedEvent> {
+        match (std::mem::take(&mut self.login.state), access) {
+            (LoginState::User(user), Some(access)) => self.log_in(user, access),
+            (_, Some(access)) => return Err(UnexpectedEvent(Event::LoginChecked(Some(access)))),
+            (state, None) => {
+                self.login.failures += 1;
+                let user = match state {
+                    LoginState::User(user) => user,
+                    _ => String::new(),
+                };
+                warn!(
+                    "{}: failed login as {user:?} ({} so far)",
+                    self.peer, self.login.failures
+                );
+                self.awaiting = Awaiting::LoginDelay;
+                self.timers
+                    .arm(Timer::LoginDelay, now, self.config.login_delay);
+            }
+        }
+        Ok(())
+    }
+
+    /// The pause after a failed password is over: answer it, and end the
+    /// session after too many.
+    pub(super) fn on_login_delay_over(&mut self) {
+        self.awaiting = Awaiting::None;
+        self.reply(530, "Login incorrect.");
+        if self.login.failures >= self.config.max_login_failures {
+            self.reply(421, "Too many failed logins.");
+            self.close();
+        }
+    }
+
+    fn log_in(&mut self, user: String, access: Access) {
         let control = if self.security.control {
             "TLS"
         } else {
@@ -68,22 +136,22 @@ impl Session {
             self.peer,
             access.role()
         );
-        self.login = Login::LoggedIn { user, access };
-        self.login_failures = 0;
+        self.login.state = LoginState::LoggedIn { user, access };
+        self.login.failures = 0;
         self.reply(230, "Login successful.");
     }
 
     /// Whether the logged-in user came in anonymously.
     pub(super) fn anonymous_login(&self) -> bool {
-        match &self.login {
-            Login::LoggedIn { user, .. } => !self.config.users || is_anonymous_name(user),
-            _ => false,
+        match self.login.user() {
+            Some(user) => !self.config.users || is_anonymous_name(user),
+            None => false,
         }
     }
 
     /// What the logged-in session may do (nothing before login).
     pub(super) fn allows(&self, right: fn(Access) -> bool) -> bool {
-        matches!(self.login, Login::LoggedIn { access, .. } if right(access))
+        matches!(self.login.state, LoginState::LoggedIn { access, .. } if right(access))
     }
 
     /// May change what exists (the `super` role).
@@ -93,9 +161,6 @@ impl Session {
 
     /// The logged-in user's name, `-` before login (for log lines).
     pub(super) fn user_name(&self) -> &str {
-        match &self.login {
-            Login::LoggedIn { user, .. } => user,
-            _ => "-",
-        }
+        self.login.user().unwrap_or("-")
     }
 }

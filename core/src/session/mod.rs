@@ -57,7 +57,6 @@ pub struct Session {
     actions: VecDeque<Action>,
     timers: Timers,
     login: Login,
-    login_failures: u32,
     cwd: VirtualPath,
     transfer_type: TransferType,
     restart_offset: u64,
@@ -134,8 +133,7 @@ impl Session {
             output: Vec::new(),
             actions: VecDeque::new(),
             timers: Timers::default(),
-            login: Login::Start,
-            login_failures: 0,
+            login: Login::default(),
             cwd: VirtualPath::root(),
             transfer_type: TransferType::Binary,
             restart_offset: 0,
@@ -360,8 +358,7 @@ impl Session {
         if !matches!(command, Command::Rnto(_)) {
             self.rename_from = None;
         }
-        let logged_in = matches!(self.login, Login::LoggedIn { .. });
-        if !logged_in && !command.allowed_before_login() {
+        if !self.login.is_logged_in() && !command.allowed_before_login() {
             return self.reply(530, "Please login with USER and PASS.");
         }
         self.dispatch(now, command);

@@ -6,7 +6,6 @@ use crate::boundary::event::ErrorKind;
 use crate::wire::command::{ParseError, TransferType};
 use crate::wire::reply::{self};
 
-use super::login::Login;
 use super::transfer::Awaiting;
 use super::Session;
 
@@ -72,7 +71,7 @@ impl Session {
 
     pub(super) fn reply_status(&mut self) {
         let mut lines = vec![format!("Connected to {}", self.peer)];
-        if let Login::LoggedIn { user, .. } = &self.login {
+        if let Some(user) = self.login.user() {
             lines.push(format!("Logged in as {user}"));
         }
         let mode = match self.transfer_type {

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use log::{info, warn};
+use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
@@ -11,7 +11,6 @@ use crate::timers::Timer;
 use crate::wire::command::{Command, EpsvArg, TransferType};
 use crate::wire::reply::quote_path;
 
-use super::login::Login;
 use super::place::{list_pattern, ChangeFor, StatFor, STATUS_LISTING_CAP};
 use super::replies::{file_error_reply, FEATURES, HELP, TLS_FEATURES};
 use super::transfer::{Awaiting, Phase, TransferKind};
@@ -202,25 +201,8 @@ impl Session {
                     "End of status.",
                 );
             }
-            (Awaiting::Password, Event::LoginChecked(Some(access))) => {
-                let Login::User(user) = std::mem::replace(&mut self.login, Login::Start) else {
-                    return Err(UnexpectedEvent(Event::LoginChecked(Some(access))));
-                };
-                self.log_in(user, access);
-            }
-            (Awaiting::Password, Event::LoginChecked(None)) => {
-                self.login_failures += 1;
-                let user = match std::mem::replace(&mut self.login, Login::Start) {
-                    Login::User(user) => user,
-                    _ => String::new(),
-                };
-                warn!(
-                    "{}: failed login as {user:?} ({} so far)",
-                    self.peer, self.login_failures
-                );
-                self.awaiting = Awaiting::LoginDelay;
-                self.timers
-                    .arm(Timer::LoginDelay, now, self.config.login_delay);
+            (Awaiting::Password, Event::LoginChecked(access)) => {
+                self.on_password_checked(now, access)?
             }
             (Awaiting::Transfer(t), Event::Opened { size, unique_name })
                 if t.phase == Phase::Opening =>
@@ -291,14 +273,7 @@ impl Session {
                     "No progress; transfer aborted.",
                 );
             }
-            Timer::LoginDelay => {
-                self.awaiting = Awaiting::None;
-                self.reply(530, "Login incorrect.");
-                if self.login_failures >= self.config.max_login_failures {
-                    self.reply(421, "Too many failed logins.");
-                    self.close();
-                }
-            }
+            Timer::LoginDelay => self.on_login_delay_over(),
         }
     }
 }
