@@ -61,7 +61,7 @@ impl Session {
         if self.login.is_logged_in() {
             return self.reply(530, "Can't change to another user.");
         }
-        if self.config.tls_required && !self.security.control {
+        if self.config.tls_required && !self.security.control() {
             return self.reply(530, "TLS is required: use AUTH TLS first.");
         }
         self.login.state = LoginState::User(name.to_owned());
@@ -126,7 +126,7 @@ impl Session {
     }
 
     fn log_in(&mut self, user: String, access: Access) {
-        let control = if self.security.control {
+        let control = if self.security.control() {
             "TLS"
         } else {
             "clear"

@@ -110,12 +110,7 @@ impl Session {
         local: SocketAddr,
         peer: SocketAddr,
     ) -> Self {
-        let security = Security {
-            control: true,
-            pbsz: true,
-            private_data: true,
-        };
-        Session::start(config, now, local, peer, security)
+        Session::start(config, now, local, peer, Security::implicit())
     }
 
     fn start(
@@ -149,7 +144,7 @@ impl Session {
         let banner = session.config.banner.clone();
         session.reply(220, &banner);
         session.arm_idle(now);
-        let tls = if security.control {
+        let tls = if security.control() {
             " (implicit TLS)"
         } else {
             ""

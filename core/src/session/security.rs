@@ -1,4 +1,5 @@
-//! FTPS (RFC 4217): `AUTH`, `PBSZ` and `PROT`.
+//! The security machine, FTPS (RFC 4217): `AUTH`, `PBSZ` and `PROT`, and
+//! whether a transfer may go over the data protection in force.
 
 use log::info;
 
@@ -7,15 +8,38 @@ use crate::wire::command::ProtectionLevel;
 
 use super::Session;
 
-/// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got.
+/// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got; written
+/// only here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Security {
     /// The control connection is TLS (after `AUTH TLS`, or implicit).
-    pub(super) control: bool,
+    control: bool,
     /// `PBSZ` was given (or implied by an implicit TLS connection).
-    pub(super) pbsz: bool,
+    pbsz: bool,
     /// `PROT P`: data connections are TLS.
-    pub(super) private_data: bool,
+    private_data: bool,
+}
+
+impl Security {
+    /// An implicit FTPS connection: the handshake came first, and data
+    /// connections are protected by default.
+    pub(super) fn implicit() -> Security {
+        Security {
+            control: true,
+            pbsz: true,
+            private_data: true,
+        }
+    }
+
+    /// Whether the control connection is TLS.
+    pub(super) fn control(&self) -> bool {
+        self.control
+    }
+
+    /// Whether data connections are TLS (`PROT P`).
+    pub(super) fn private_data(&self) -> bool {
+        self.private_data
+    }
 }
 
 impl Session {

@@ -134,7 +134,7 @@ impl Session {
             bytes: 0,
             started: now,
             ascii: false,
-            protected: self.security.private_data,
+            protected: self.security.private_data(),
         };
         self.ask(open, Awaiting::Transfer(transfer));
         self.timers.disarm(Timer::Idle);
