@@ -1,4 +1,5 @@
-//! The data connection's setup: `PORT`/`EPRT`, `PASV`/`EPSV`.
+//! The data-connection machine: `PORT`/`EPRT`, `PASV`/`EPSV`, `EPSV ALL`,
+//! who may connect, and the data connection a transfer gets.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -12,16 +13,31 @@ use crate::wire::command::Family;
 use super::transfer::{Awaiting, Phase};
 use super::{Session, UnexpectedEvent};
 
-/// What the data connection will be, as PORT/EPRT/PASV/EPSV set it up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Data {
+/// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
+/// up; written only here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct DataPlan {
+    next: Connection,
+    /// `EPSV ALL` (RFC 2428): from now on, only `EPSV` sets one up.
+    epsv_all: bool,
+}
+
+impl DataPlan {
+    /// Whether a data connection is set up for the next transfer.
+    pub(super) fn is_set_up(&self) -> bool {
+        self.next != Connection::None
+    }
+}
+
+/// What the data connection will be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Connection {
+    #[default]
     None,
     /// Connect to the client here when a transfer starts.
     Active(SocketAddr),
     /// A listener is open; `connected` once the client's connection arrived.
-    Passive {
-        connected: bool,
-    },
+    Passive { connected: bool },
 }
 
 /// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
@@ -34,7 +50,7 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 
 impl Session {
     pub(super) fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
-        if self.epsv_all {
+        if self.data.epsv_all {
             return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
         }
         let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
@@ -47,15 +63,20 @@ impl Session {
             );
         }
         self.close_data();
-        self.data = Data::Active(addr);
+        self.data.next = Connection::Active(addr);
         self.reply(
             200,
             &format!("{verb} command successful. Consider using PASV."),
         );
     }
 
+    pub(super) fn cmd_epsv_all(&mut self) {
+        self.data.epsv_all = true;
+        self.reply(200, "EPSV ALL ok.");
+    }
+
     pub(super) fn cmd_passive(&mut self, extended: bool, family: Option<Family>) {
-        if self.epsv_all && !extended {
+        if self.data.epsv_all && !extended {
             return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
         }
         let local_family = match canonical_ip(self.local.ip()) {
@@ -82,14 +103,18 @@ impl Session {
 
     /// Drops whatever data connection was set up before.
     pub(super) fn close_data(&mut self) {
-        if self.data != Data::None {
+        if self.data.is_set_up() {
             self.actions.push_back(Action::CloseData);
-            self.data = Data::None;
+            self.data.next = Connection::None;
         }
     }
 
+    pub(super) fn on_listen_failed(&mut self) {
+        self.reply(425, "Could not open a passive data connection.");
+    }
+
     pub(super) fn on_listening(&mut self, extended: bool, port: u16) {
-        self.data = Data::Passive { connected: false };
+        self.data.next = Connection::Passive { connected: false };
         if extended {
             return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
         }
@@ -115,23 +140,37 @@ impl Session {
     ) -> Result<(), UnexpectedEvent> {
         let connecting =
             matches!(&self.awaiting, Awaiting::Transfer(t) if t.phase == Phase::Connecting);
-        match self.data {
-            Data::Passive { connected: false } => {
+        match self.data.next {
+            Connection::Passive { connected: false } => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
                     warn!("{}: refused a data connection from {peer}", self.peer);
                     self.actions.push_back(Action::RejectData);
                     return Ok(());
                 }
                 // One connection per PASV: nobody else may come in now.
-                self.data = Data::Passive { connected: true };
+                self.data.next = Connection::Passive { connected: true };
                 self.actions.push_back(Action::StopListening);
             }
-            Data::Active(addr) if connecting && addr == peer => {}
+            Connection::Active(addr) if connecting && addr == peer => {}
             _ => return Err(UnexpectedEvent(Event::DataConnected { peer })),
         }
         if connecting {
             self.start_running(now);
         }
         Ok(())
+    }
+    /// The file of a transfer is open: connects to the client's active
+    /// address; true if a passive connection is already there.
+    pub(super) fn connect_data(&mut self) -> bool {
+        if let Connection::Active(addr) = self.data.next {
+            self.actions.push_back(Action::ConnectData(addr));
+        }
+        self.data.next == Connection::Passive { connected: true }
+    }
+
+    /// A transfer ended: its data connection went with it (the caller
+    /// closed it, or was told to), so the next one needs its own.
+    pub(super) fn data_used(&mut self) {
+        self.data.next = Connection::None;
     }
 }

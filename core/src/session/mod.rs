@@ -32,7 +32,7 @@ mod table;
 mod transfer;
 
 pub use data::canonical_ip;
-use data::Data;
+use data::DataPlan;
 use login::Login;
 use security::Security;
 use transfer::{Awaiting, Phase};
@@ -61,8 +61,7 @@ pub struct Session {
     transfer_type: TransferType,
     restart_offset: u64,
     rename_from: Option<VirtualPath>,
-    data: Data,
-    epsv_all: bool,
+    data: DataPlan,
     security: Security,
     awaiting: Awaiting,
     /// The client closed its side: end once the buffered lines are answered.
@@ -133,8 +132,7 @@ impl Session {
             transfer_type: TransferType::Binary,
             restart_offset: 0,
             rename_from: None,
-            data: Data::None,
-            epsv_all: false,
+            data: DataPlan::default(),
             security,
             awaiting: Awaiting::None,
             input_ended: false,

@@ -78,10 +78,7 @@ impl Session {
             C::Port(addr) => self.cmd_port(addr, "PORT"),
             C::Eprt(addr) => self.cmd_port(addr, "EPRT"),
             C::Pasv => self.cmd_passive(false, None),
-            C::Epsv(EpsvArg::All) => {
-                self.epsv_all = true;
-                self.reply(200, "EPSV ALL ok.");
-            }
+            C::Epsv(EpsvArg::All) => self.cmd_epsv_all(),
             C::Epsv(EpsvArg::Any) => self.cmd_passive(true, None),
             C::Epsv(EpsvArg::Only(family)) => self.cmd_passive(true, Some(family)),
             C::Retr(_) if !self.allows(Access::may_download) => {
@@ -171,9 +168,7 @@ impl Session {
             (Awaiting::Listen { extended }, Event::Listening { port }) => {
                 self.on_listening(extended, port)
             }
-            (Awaiting::Listen { .. }, Event::Failed(_)) => {
-                self.reply(425, "Could not open a passive data connection.");
-            }
+            (Awaiting::Listen { .. }, Event::Failed(_)) => self.on_listen_failed(),
             (Awaiting::Stat(purpose, path), Event::Metadata(meta)) => {
                 self.on_metadata(purpose, path, meta)
             }

@@ -12,7 +12,7 @@ use crate::format::xferlog::TransferRecord;
 use crate::timers::Timer;
 use crate::wire::command::TransferType;
 
-use super::data::{canonical_ip, Data};
+use super::data::canonical_ip;
 use super::place::{list_pattern, ChangeFor, StatFor};
 use super::{Session, UnexpectedEvent};
 
@@ -119,7 +119,7 @@ impl Session {
         path: VirtualPath,
         mode: OpenMode,
     ) {
-        if self.data == Data::None {
+        if !self.data.is_set_up() {
             return self.reply(425, "Use PORT or PASV first.");
         }
         let open = Action::Open {
@@ -173,10 +173,7 @@ impl Session {
             transfer.path = name;
         }
         transfer.phase = Phase::Connecting;
-        let connected = self.data == Data::Passive { connected: true };
-        if let Data::Active(addr) = self.data {
-            self.actions.push_back(Action::ConnectData(addr));
-        }
+        let connected = self.connect_data();
         self.awaiting = Awaiting::Transfer(transfer);
         if connected {
             self.start_running(now);
@@ -237,7 +234,7 @@ impl Session {
         if let Some(action) = stop {
             self.actions.push_back(action);
         }
-        self.data = Data::None;
+        self.data_used();
         self.timers.disarm(Timer::DataConnect);
         self.timers.disarm(Timer::Stall);
         self.arm_idle(now);
