@@ -18,7 +18,6 @@ use log::{debug, info, trace};
 use crate::boundary::action::Action;
 use crate::boundary::config::Config;
 use crate::boundary::event::Event;
-use crate::boundary::path::VirtualPath;
 use crate::timers::{Timer, Timers};
 use crate::wire::command::{self, Command, TransferType};
 use crate::wire::line::{Line, LineReader};
@@ -34,6 +33,7 @@ mod transfer;
 pub use data::canonical_ip;
 use data::DataPlan;
 use login::Login;
+use place::Place;
 use security::Security;
 use transfer::{Awaiting, Phase};
 
@@ -57,10 +57,9 @@ pub struct Session {
     actions: VecDeque<Action>,
     timers: Timers,
     login: Login,
-    cwd: VirtualPath,
+    place: Place,
     transfer_type: TransferType,
     restart_offset: u64,
-    rename_from: Option<VirtualPath>,
     data: DataPlan,
     security: Security,
     awaiting: Awaiting,
@@ -128,10 +127,9 @@ impl Session {
             actions: VecDeque::new(),
             timers: Timers::default(),
             login: Login::default(),
-            cwd: VirtualPath::root(),
+            place: Place::default(),
             transfer_type: TransferType::Binary,
             restart_offset: 0,
-            rename_from: None,
             data: DataPlan::default(),
             security,
             awaiting: Awaiting::None,
@@ -349,7 +347,7 @@ impl Session {
             Err(error) => return self.reply_parse_error(error),
         };
         if !matches!(command, Command::Rnto(_)) {
-            self.rename_from = None;
+            self.forget_rename();
         }
         if !self.login.is_logged_in() && !command.allowed_before_login() {
             return self.reply(530, "Please login with USER and PASS.");

@@ -1,22 +1,43 @@
-//! The working folder and the file-system commands (`CWD`, `SIZE`,
-//! `MDTM`, `MLST`, `RNFR`/`RNTO`, `DELE`, `MKD`, `RMD`, `SITE CHMOD`, `MFMT`).
+//! The place machine: the working folder and the commands on files and
+//! folders (`CWD`, `CDUP`, `PWD`, `SIZE`, `MDTM`, `MLST`, `STAT path`,
+//! `RNFR`/`RNTO`, `DELE`, `MKD`, `RMD`, `SITE CHMOD`, `MFMT`), and how a
+//! client's path becomes a [`VirtualPath`].
 
 use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListPattern};
-use crate::boundary::event::{FileKind, Metadata};
+use crate::boundary::event::{ErrorKind, FileKind, Metadata};
 use crate::boundary::glob::Glob;
 use crate::boundary::path::{PathError, VirtualPath};
 use crate::format::listing;
 use crate::format::time::CivilTime;
 use crate::wire::reply::quote_path;
 
+use super::replies::file_error_reply;
 use super::transfer::Awaiting;
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
 pub(super) const STATUS_LISTING_CAP: usize = 64 * 1024;
+
+/// Where the client is: the working folder, and the source of a rename in
+/// progress; written only here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Place {
+    cwd: VirtualPath,
+    /// `RNFR`'s path, for the `RNTO` right after it.
+    rename_from: Option<VirtualPath>,
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place {
+            cwd: VirtualPath::root(),
+            rename_from: None,
+        }
+    }
+}
 
 /// Commands answered from a `Stat` action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +120,7 @@ pub(super) fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String
 impl Session {
     /// Normalises a client path, answering the client itself when it is refused.
     pub(super) fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
-        match VirtualPath::resolve(&self.cwd, arg) {
+        match VirtualPath::resolve(&self.place.cwd, arg) {
             Ok(path) => Some(path),
             Err(PathError::Nul | PathError::Empty) => {
                 self.reply(501, "Invalid file name.");
@@ -110,6 +131,19 @@ impl Session {
                 None
             }
         }
+    }
+
+    pub(super) fn cmd_pwd(&mut self) {
+        let text = format!(
+            "{} is the current directory",
+            quote_path(self.place.cwd.as_str())
+        );
+        self.reply(257, &text);
+    }
+
+    pub(super) fn cmd_cdup(&mut self) {
+        self.place.cwd = self.place.cwd.parent();
+        self.reply(250, "Directory successfully changed.");
     }
 
     pub(super) fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
@@ -126,6 +160,52 @@ impl Session {
     ) {
         if let Some(path) = self.permitted_path(purpose.verb(), arg, purpose.right()) {
             self.ask(action(path.clone()), Awaiting::Change(purpose, path));
+        }
+    }
+
+    pub(super) fn cmd_rnfr(&mut self, arg: &str) {
+        if self.may_write() {
+            self.cmd_stat(StatFor::Rnfr, arg);
+        } else {
+            self.refuse_write("RNFR", arg);
+        }
+    }
+
+    pub(super) fn cmd_rnto(&mut self, arg: &str) {
+        match self.place.rename_from.take() {
+            Some(from) => {
+                let purpose = ChangeFor::Rnto(from.clone());
+                self.cmd_change(purpose, arg, |to| Action::Rename { from, to })
+            }
+            None => self.reply(503, "RNFR required first."),
+        }
+    }
+
+    /// A rename is `RNFR` and `RNTO` in a row: any other command forgets it.
+    pub(super) fn forget_rename(&mut self) {
+        self.place.rename_from = None;
+    }
+
+    pub(super) fn cmd_mfmt(&mut self, modified: i64, arg: &str) {
+        if let Some(path) = self.permitted_path("MFMT", arg, Access::may_change) {
+            let set = Action::SetModified {
+                path: path.clone(),
+                modified,
+            };
+            self.ask(set, Awaiting::Stat(StatFor::Mfmt, path));
+        }
+    }
+
+    /// `STAT path`: the listing comes back over the control connection.
+    pub(super) fn cmd_stat_listing(&mut self, arg: &str) {
+        if let Some(path) = self.resolve(arg) {
+            let pattern = list_pattern(arg, &path, false);
+            let list = Action::ListToControl {
+                path: path.clone(),
+                max_bytes: STATUS_LISTING_CAP,
+                pattern,
+            };
+            self.ask(list, Awaiting::StatusListing(path));
         }
     }
 
@@ -159,7 +239,7 @@ impl Session {
         let is_dir = meta.kind == FileKind::Dir;
         match purpose {
             StatFor::Cwd if is_dir => {
-                self.cwd = path;
+                self.place.cwd = path;
                 self.reply(250, "Directory successfully changed.");
             }
             StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
@@ -173,7 +253,7 @@ impl Session {
                 self.reply_multi(250, &format!("Listing {path}"), [line.as_str()], "End.");
             }
             StatFor::Rnfr => {
-                self.rename_from = Some(path);
+                self.place.rename_from = Some(path);
                 self.reply(350, "Ready for RNTO.");
             }
             StatFor::Mfmt => {
@@ -199,5 +279,36 @@ impl Session {
             ChangeFor::Rnto(_) => self.reply(250, "Rename successful."),
             ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
         }
+    }
+    pub(super) fn on_change_failed(
+        &mut self,
+        purpose: ChangeFor,
+        path: VirtualPath,
+        kind: ErrorKind,
+    ) {
+        let (code, text) = file_error_reply(kind);
+        info!(
+            "{}: {:?} {} {path} failed: {code} {text}",
+            self.peer,
+            self.user_name(),
+            purpose.verb()
+        );
+        self.reply(code, text);
+    }
+
+    /// A `Stat` or `ListToControl` failed.
+    pub(super) fn on_lookup_failed(&mut self, kind: ErrorKind) {
+        let (code, text) = file_error_reply(kind);
+        self.reply(code, text);
+    }
+
+    pub(super) fn on_status_listing(&mut self, path: VirtualPath, lines: &[u8]) {
+        let text = String::from_utf8_lossy(lines);
+        self.reply_multi(
+            213,
+            &format!("Status of {path}:"),
+            text.lines(),
+            "End of status.",
+        );
     }
 }

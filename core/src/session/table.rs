@@ -2,16 +2,13 @@
 
 use std::time::Instant;
 
-use log::info;
-
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
 use crate::boundary::event::{ErrorKind, Event};
 use crate::timers::Timer;
 use crate::wire::command::{Command, EpsvArg, TransferType};
-use crate::wire::reply::quote_path;
 
-use super::place::{list_pattern, ChangeFor, StatFor, STATUS_LISTING_CAP};
+use super::place::{ChangeFor, StatFor};
 use super::replies::{file_error_reply, FEATURES, HELP, TLS_FEATURES};
 use super::transfer::{Awaiting, Phase, TransferKind};
 use super::{Session, UnexpectedEvent};
@@ -58,14 +55,8 @@ impl Session {
                     TransferType::Binary => self.reply(200, "Switching to Binary mode."),
                 }
             }
-            C::Pwd => {
-                let text = format!("{} is the current directory", quote_path(self.cwd.as_str()));
-                self.reply(257, &text);
-            }
-            C::Cdup => {
-                self.cwd = self.cwd.parent();
-                self.reply(250, "Directory successfully changed.");
-            }
+            C::Pwd => self.cmd_pwd(),
+            C::Cdup => self.cmd_cdup(),
             C::Rest(offset) => {
                 self.restart_offset = offset;
                 self.reply(350, &format!("Restart position accepted ({offset})."));
@@ -107,20 +98,8 @@ impl Session {
             C::Size(arg) => self.cmd_stat(StatFor::Size, arg),
             C::Mdtm(arg) => self.cmd_stat(StatFor::Mdtm, arg),
             C::Mlst(arg) => self.cmd_stat(StatFor::Mlst, arg.unwrap_or(".")),
-            C::Rnfr(arg) => {
-                if self.may_write() {
-                    self.cmd_stat(StatFor::Rnfr, arg);
-                } else {
-                    self.refuse_write("RNFR", arg);
-                }
-            }
-            C::Rnto(arg) => match self.rename_from.take() {
-                Some(from) => {
-                    let purpose = ChangeFor::Rnto(from.clone());
-                    self.cmd_change(purpose, arg, |to| Action::Rename { from, to })
-                }
-                None => self.reply(503, "RNFR required first."),
-            },
+            C::Rnfr(arg) => self.cmd_rnfr(arg),
+            C::Rnto(arg) => self.cmd_rnto(arg),
             C::Dele(arg) => self.cmd_change(ChangeFor::Dele, arg, Action::Delete),
             C::SiteChmod(mode, arg) => {
                 self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
@@ -133,27 +112,9 @@ impl Session {
             ),
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
-            C::Mfmt(modified, arg) => {
-                if let Some(path) = self.permitted_path("MFMT", arg, Access::may_change) {
-                    let set = Action::SetModified {
-                        path: path.clone(),
-                        modified,
-                    };
-                    self.ask(set, Awaiting::Stat(StatFor::Mfmt, path));
-                }
-            }
+            C::Mfmt(modified, arg) => self.cmd_mfmt(modified, arg),
             C::Stat(None) => self.reply_status(),
-            C::Stat(Some(arg)) => {
-                if let Some(path) = self.resolve(arg) {
-                    let pattern = list_pattern(arg, &path, false);
-                    let list = Action::ListToControl {
-                        path: path.clone(),
-                        max_bytes: STATUS_LISTING_CAP,
-                        pattern,
-                    };
-                    self.ask(list, Awaiting::StatusListing(path));
-                }
-            }
+            C::Stat(Some(arg)) => self.cmd_stat_listing(arg),
         }
         self.restart_offset = 0;
     }
@@ -174,27 +135,13 @@ impl Session {
             }
             (Awaiting::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
             (Awaiting::Change(purpose, path), Event::Failed(kind)) => {
-                let (code, text) = file_error_reply(kind);
-                info!(
-                    "{}: {:?} {} {path} failed: {code} {text}",
-                    self.peer,
-                    self.user_name(),
-                    purpose.verb()
-                );
-                self.reply(code, text);
+                self.on_change_failed(purpose, path, kind)
             }
             (Awaiting::Stat(..) | Awaiting::StatusListing(_), Event::Failed(kind)) => {
-                let (code, text) = file_error_reply(kind);
-                self.reply(code, text);
+                self.on_lookup_failed(kind)
             }
             (Awaiting::StatusListing(path), Event::Listing(lines)) => {
-                let text = String::from_utf8_lossy(&lines);
-                self.reply_multi(
-                    213,
-                    &format!("Status of {path}:"),
-                    text.lines(),
-                    "End of status.",
-                );
+                self.on_status_listing(path, &lines)
             }
             (Awaiting::Password, Event::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
