@@ -19,7 +19,7 @@ use crate::boundary::action::Action;
 use crate::boundary::config::Config;
 use crate::boundary::event::Event;
 use crate::timers::{Timer, Timers};
-use crate::wire::command::{self, Command, TransferType};
+use crate::wire::command::{self, Command};
 use crate::wire::line::{Line, LineReader};
 
 mod data;
@@ -35,7 +35,7 @@ use data::DataPlan;
 use login::Login;
 use place::Place;
 use security::Security;
-use transfer::{Awaiting, Phase};
+use transfer::{Awaiting, Phase, Prefs};
 
 /// Queued reply bytes beyond which the session stops reading commands (a
 /// client that never reads its replies cannot make us buffer without end).
@@ -58,8 +58,7 @@ pub struct Session {
     timers: Timers,
     login: Login,
     place: Place,
-    transfer_type: TransferType,
-    restart_offset: u64,
+    prefs: Prefs,
     data: DataPlan,
     security: Security,
     awaiting: Awaiting,
@@ -128,8 +127,7 @@ impl Session {
             timers: Timers::default(),
             login: Login::default(),
             place: Place::default(),
-            transfer_type: TransferType::Binary,
-            restart_offset: 0,
+            prefs: Prefs::default(),
             data: DataPlan::default(),
             security,
             awaiting: Awaiting::None,

@@ -74,7 +74,7 @@ impl Session {
         if let Some(user) = self.login.user() {
             lines.push(format!("Logged in as {user}"));
         }
-        let mode = match self.transfer_type {
+        let mode = match self.prefs.transfer_type() {
             TransferType::Ascii => "ASCII",
             TransferType::Binary => "BINARY",
         };

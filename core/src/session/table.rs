@@ -2,11 +2,10 @@
 
 use std::time::Instant;
 
-use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
 use crate::boundary::event::{ErrorKind, Event};
 use crate::timers::Timer;
-use crate::wire::command::{Command, EpsvArg, TransferType};
+use crate::wire::command::{Command, EpsvArg};
 
 use super::place::{ChangeFor, StatFor};
 use super::replies::{file_error_reply, FEATURES, HELP, TLS_FEATURES};
@@ -16,6 +15,8 @@ use super::{Session, UnexpectedEvent};
 impl Session {
     pub(super) fn dispatch(&mut self, now: Instant, command: Command<'_>) {
         use Command as C;
+        // REST applies to the very next command only.
+        let restart = self.take_restart_offset();
         match command {
             C::User(name) => self.cmd_user(name),
             C::Pass(password) => self.cmd_pass(password),
@@ -48,22 +49,10 @@ impl Session {
             C::Allo => self.reply(202, "ALLO command ignored."),
             C::ModeStream => self.reply(200, "Mode set to S."),
             C::StruFile => self.reply(200, "Structure set to F."),
-            C::Type(t) => {
-                self.transfer_type = t;
-                match t {
-                    TransferType::Ascii => self.reply(200, "Switching to ASCII mode."),
-                    TransferType::Binary => self.reply(200, "Switching to Binary mode."),
-                }
-            }
+            C::Type(t) => self.cmd_type(t),
             C::Pwd => self.cmd_pwd(),
             C::Cdup => self.cmd_cdup(),
-            C::Rest(offset) => {
-                self.restart_offset = offset;
-                self.reply(350, &format!("Restart position accepted ({offset})."));
-                // REST applies to the very next command only; keep it past
-                // dispatch's reset below.
-                return;
-            }
+            C::Rest(offset) => self.cmd_rest(offset),
             C::Abor if matches!(self.awaiting, Awaiting::Transfer(_)) => self.abort_transfer(now),
             C::Abor => self.reply(225, "No transfer to abort."),
             C::Port(addr) => self.cmd_port(addr, "PORT"),
@@ -72,23 +61,8 @@ impl Session {
             C::Epsv(EpsvArg::All) => self.cmd_epsv_all(),
             C::Epsv(EpsvArg::Any) => self.cmd_passive(true, None),
             C::Epsv(EpsvArg::Only(family)) => self.cmd_passive(true, Some(family)),
-            C::Retr(_) if !self.allows(Access::may_download) => {
-                self.reply(550, "Permission denied: this account may only upload.")
-            }
-            C::Retr(arg) => {
-                let mode = OpenMode::Read {
-                    offset: self.restart_offset,
-                };
-                self.cmd_transfer(now, TransferKind::Retr, arg, mode);
-            }
-            C::Stor(arg) => {
-                let mode = match self.restart_offset {
-                    0 if self.may_write() => OpenMode::Write,
-                    0 => OpenMode::CreateNew,
-                    offset => OpenMode::WriteAt { offset },
-                };
-                self.cmd_transfer(now, TransferKind::Stor, arg, mode);
-            }
+            C::Retr(arg) => self.cmd_retr(now, arg, restart),
+            C::Stor(arg) => self.cmd_stor(now, arg, restart),
             C::Appe(arg) => self.cmd_transfer(now, TransferKind::Stor, arg, OpenMode::Append),
             C::Stou => self.cmd_transfer(now, TransferKind::Stou, ".", OpenMode::CreateUnique),
             C::List(arg) => self.cmd_list(now, arg, ListFormat::Long),
@@ -116,7 +90,6 @@ impl Session {
             C::Stat(None) => self.reply_status(),
             C::Stat(Some(arg)) => self.cmd_stat_listing(arg),
         }
-        self.restart_offset = 0;
     }
 
     pub(super) fn on_answer(

@@ -1,4 +1,6 @@
-//! Transfers: `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST`, `MLSD`.
+//! The transfer machine: `RETR`, `STOR`, `APPE`, `STOU`, `LIST`, `NLST`,
+//! `MLSD` through their phases (open the file, get the data connection,
+//! move the bytes), `ABOR`, and the `TYPE` and `REST` that shape them.
 
 use std::time::Instant;
 
@@ -15,6 +17,30 @@ use crate::wire::command::TransferType;
 use super::data::canonical_ip;
 use super::place::{list_pattern, ChangeFor, StatFor};
 use super::{Session, UnexpectedEvent};
+
+/// How the next transfers go, as `TYPE` and `REST` set them; written only
+/// here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Prefs {
+    transfer_type: TransferType,
+    /// Where the next `RETR` or `STOR` starts (`REST`).
+    restart_offset: u64,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            transfer_type: TransferType::Binary,
+            restart_offset: 0,
+        }
+    }
+}
+
+impl Prefs {
+    pub(super) fn transfer_type(&self) -> TransferType {
+        self.transfer_type
+    }
+}
 
 /// What kind of transfer a transfer command started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +114,41 @@ impl Session {
     pub(super) fn ask(&mut self, action: Action, awaiting: Awaiting) {
         self.actions.push_back(action);
         self.awaiting = awaiting;
+    }
+
+    pub(super) fn cmd_type(&mut self, transfer_type: TransferType) {
+        self.prefs.transfer_type = transfer_type;
+        match transfer_type {
+            TransferType::Ascii => self.reply(200, "Switching to ASCII mode."),
+            TransferType::Binary => self.reply(200, "Switching to Binary mode."),
+        }
+    }
+
+    pub(super) fn cmd_rest(&mut self, offset: u64) {
+        self.prefs.restart_offset = offset;
+        self.reply(350, &format!("Restart position accepted ({offset})."));
+    }
+
+    /// The offset `REST` gave, for the command after it; every command
+    /// takes it (and the next one gets 0), whether it uses it or not.
+    pub(super) fn take_restart_offset(&mut self) -> u64 {
+        std::mem::take(&mut self.prefs.restart_offset)
+    }
+
+    pub(super) fn cmd_retr(&mut self, now: Instant, arg: &str, offset: u64) {
+        if !self.allows(Access::may_download) {
+            return self.reply(550, "Permission denied: this account may only upload.");
+        }
+        self.cmd_transfer(now, TransferKind::Retr, arg, OpenMode::Read { offset });
+    }
+
+    pub(super) fn cmd_stor(&mut self, now: Instant, arg: &str, offset: u64) {
+        let mode = match offset {
+            0 if self.may_write() => OpenMode::Write,
+            0 => OpenMode::CreateNew,
+            offset => OpenMode::WriteAt { offset },
+        };
+        self.cmd_transfer(now, TransferKind::Stor, arg, mode);
     }
 
     pub(super) fn cmd_transfer(
@@ -189,7 +250,7 @@ impl Session {
         };
         transfer.phase = Phase::Running;
         let ascii =
-            self.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
+            self.prefs.transfer_type == TransferType::Ascii && transfer.kind != TransferKind::List;
         transfer.ascii = ascii;
         let protected = transfer.protected;
         let text = match transfer.kind {
