@@ -10,7 +10,6 @@ use crate::boundary::action::Action;
 use crate::boundary::event::Event;
 use crate::wire::command::Family;
 
-use super::transfer::{Awaiting, Phase};
 use super::{Session, UnexpectedEvent};
 
 /// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
@@ -38,6 +37,13 @@ enum Connection {
     Active(SocketAddr),
     /// A listener is open; `connected` once the client's connection arrived.
     Passive { connected: bool },
+}
+
+/// What the data-connection machine waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DataWait {
+    /// The answer to `ListenData` (`extended`: for `EPSV`).
+    Listen { extended: bool },
 }
 
 /// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
@@ -98,7 +104,7 @@ impl Session {
             return self.reply(425, "PASV needs IPv4; use EPSV.");
         }
         self.close_data();
-        self.ask(Action::ListenData, Awaiting::Listen { extended });
+        self.ask(Action::ListenData, DataWait::Listen { extended });
     }
 
     /// Drops whatever data connection was set up before.
@@ -138,8 +144,7 @@ impl Session {
         now: Instant,
         peer: SocketAddr,
     ) -> Result<(), UnexpectedEvent> {
-        let connecting =
-            matches!(&self.awaiting, Awaiting::Transfer(t) if t.phase == Phase::Connecting);
+        let connecting = self.work.waits_for_data();
         match self.data.next {
             Connection::Passive { connected: false } => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {

@@ -10,7 +10,6 @@ use crate::boundary::action::Action;
 use crate::boundary::event::Event;
 use crate::timers::Timer;
 
-use super::transfer::Awaiting;
 use super::{Session, UnexpectedEvent};
 
 /// Who the client is, as far as `USER` and `PASS` got; written only here.
@@ -49,6 +48,15 @@ impl Login {
     }
 }
 
+/// What the login machine waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LoginWait {
+    /// The answer to `VerifyPassword`.
+    Password,
+    /// The pause after a failed password (`Timer::LoginDelay`).
+    Delay,
+}
+
 /// The names of anonymous login.
 fn is_anonymous_name(user: &str) -> bool {
     ["anonymous", "ftp"]
@@ -82,7 +90,7 @@ impl Session {
                 user,
                 password: password.to_owned(),
             };
-            self.ask(verify, Awaiting::Password);
+            self.ask(verify, LoginWait::Password);
         }
     }
 
@@ -106,7 +114,7 @@ impl Session {
                     "{}: failed login as {user:?} ({} so far)",
                     self.peer, self.login.failures
                 );
-                self.awaiting = Awaiting::LoginDelay;
+                self.wait(LoginWait::Delay);
                 self.timers
                     .arm(Timer::LoginDelay, now, self.config.login_delay);
             }
@@ -117,7 +125,7 @@ impl Session {
     /// The pause after a failed password is over: answer it, and end the
     /// session after too many.
     pub(super) fn on_login_delay_over(&mut self) {
-        self.awaiting = Awaiting::None;
+        self.end_work();
         self.reply(530, "Login incorrect.");
         if self.login.failures >= self.config.max_login_failures {
             self.reply(421, "Too many failed logins.");

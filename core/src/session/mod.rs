@@ -35,7 +35,7 @@ use data::DataPlan;
 use login::Login;
 use place::Place;
 use security::Security;
-use transfer::{Awaiting, Phase, Prefs};
+use transfer::{Answering, Prefs, Work};
 
 /// Queued reply bytes beyond which the session stops reading commands (a
 /// client that never reads its replies cannot make us buffer without end).
@@ -61,7 +61,7 @@ pub struct Session {
     prefs: Prefs,
     data: DataPlan,
     security: Security,
-    awaiting: Awaiting,
+    work: Work,
     /// The client closed its side: end once the buffered lines are answered.
     input_ended: bool,
     /// The daemon is stopping: close as soon as nothing is pending.
@@ -130,7 +130,7 @@ impl Session {
             prefs: Prefs::default(),
             data: DataPlan::default(),
             security,
-            awaiting: Awaiting::None,
+            work: Work::Idle,
             input_ended: false,
             shutting_down: false,
             closed: false,
@@ -150,11 +150,7 @@ impl Session {
     /// How many control bytes the caller may read and pass in now; 0 means
     /// "do not read" (a command waits for its event, or replies pile up).
     pub fn control_read_room(&self) -> usize {
-        let reading = match &self.awaiting {
-            Awaiting::None => true,
-            Awaiting::Transfer(t) => t.phase != Phase::Opening,
-            _ => false,
-        };
+        let reading = self.work.answering() != Answering::Nothing;
         if self.closed || self.input_ended || !reading || self.output.len() > OUTPUT_CAP {
             0
         } else {
@@ -249,14 +245,7 @@ impl Session {
             }
             event => trace!("{}: event {event:?}", self.peer),
         }
-        let result = match event {
-            Event::DataConnected { peer } => self.on_data_connected(now, peer),
-            Event::TransferProgress { bytes } => self.on_progress(now, bytes),
-            event => {
-                let awaiting = std::mem::replace(&mut self.awaiting, Awaiting::None);
-                self.on_answer(now, awaiting, event)
-            }
-        };
+        let result = self.on_event(now, event);
         debug_assert!(result.is_ok(), "unexpected event: {result:?}");
         self.process_input(now);
         result
@@ -303,15 +292,15 @@ impl Session {
     /// come first: an awaited event, or replies over their cap (a client
     /// that sends without reading cannot make us buffer without end).
     fn process_input(&mut self, now: Instant) {
-        if self.shutting_down && self.awaiting == Awaiting::None && !self.closed {
+        if self.shutting_down && self.work.is_idle() && !self.closed {
             self.reply(421, "Server shutting down.");
             self.close();
         }
         while !self.closed && self.output.len() <= OUTPUT_CAP {
-            let running = match &self.awaiting {
-                Awaiting::None => false,
-                Awaiting::Transfer(t) if t.phase != Phase::Opening => true,
-                _ => return,
+            let running = match self.work.answering() {
+                Answering::All => false,
+                Answering::DuringTransfer => true,
+                Answering::Nothing => return,
             };
             let Some(peeked) = self.input.peek() else {
                 if self.input_ended {
@@ -337,7 +326,7 @@ impl Session {
         if log::log_enabled!(log::Level::Debug) {
             debug!("{}: <- {}", self.peer, loggable(line));
         }
-        if self.awaiting == Awaiting::None {
+        if self.work.is_idle() {
             self.arm_idle(now);
         }
         let command = match command::parse(line) {
@@ -361,7 +350,7 @@ impl Session {
     /// a running transfer and its unfinished upload.
     fn close(&mut self) {
         self.actions.push_back(Action::Close);
-        self.awaiting = Awaiting::None;
+        self.end_work();
         self.timers.disarm_all();
         self.closed = true;
         info!("{}: session end", self.peer);

@@ -15,7 +15,6 @@ use crate::format::time::CivilTime;
 use crate::wire::reply::quote_path;
 
 use super::replies::file_error_reply;
-use super::transfer::Awaiting;
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
@@ -37,6 +36,17 @@ impl Default for Place {
             rename_from: None,
         }
     }
+}
+
+/// What the place machine waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum PlaceWait {
+    /// The `Metadata` of a path (for `MFMT`, after the change).
+    Stat(StatFor, VirtualPath),
+    /// `Done`: a change was made.
+    Change(ChangeFor, VirtualPath),
+    /// The `Listing` for `STAT path`.
+    StatusListing(VirtualPath),
 }
 
 /// Commands answered from a `Stat` action.
@@ -148,7 +158,7 @@ impl Session {
 
     pub(super) fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
         if let Some(path) = self.resolve(arg) {
-            self.ask(Action::Stat(path.clone()), Awaiting::Stat(purpose, path));
+            self.ask(Action::Stat(path.clone()), PlaceWait::Stat(purpose, path));
         }
     }
 
@@ -159,7 +169,7 @@ impl Session {
         action: impl FnOnce(VirtualPath) -> Action,
     ) {
         if let Some(path) = self.permitted_path(purpose.verb(), arg, purpose.right()) {
-            self.ask(action(path.clone()), Awaiting::Change(purpose, path));
+            self.ask(action(path.clone()), PlaceWait::Change(purpose, path));
         }
     }
 
@@ -192,7 +202,7 @@ impl Session {
                 path: path.clone(),
                 modified,
             };
-            self.ask(set, Awaiting::Stat(StatFor::Mfmt, path));
+            self.ask(set, PlaceWait::Stat(StatFor::Mfmt, path));
         }
     }
 
@@ -205,7 +215,7 @@ impl Session {
                 max_bytes: STATUS_LISTING_CAP,
                 pattern,
             };
-            self.ask(list, Awaiting::StatusListing(path));
+            self.ask(list, PlaceWait::StatusListing(path));
         }
     }
 

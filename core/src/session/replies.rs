@@ -6,8 +6,19 @@ use crate::boundary::event::ErrorKind;
 use crate::wire::command::{ParseError, TransferType};
 use crate::wire::reply::{self};
 
-use super::transfer::Awaiting;
 use super::Session;
+
+/// The final reply of a transfer that broke after its `150`.
+pub(super) fn transfer_failure_reply(kind: ErrorKind) -> (u16, &'static str) {
+    match kind {
+        ErrorKind::ConnectionLost | ErrorKind::ConnectionRefused | ErrorKind::TimedOut => {
+            (426, "Connection closed; transfer aborted.")
+        }
+        ErrorKind::HandshakeFailed => (426, "TLS on the data connection failed; transfer aborted."),
+        ErrorKind::StorageFull => (452, "Insufficient storage space; transfer aborted."),
+        _ => (451, "Local error in processing; transfer aborted."),
+    }
+}
 
 /// The reply for a failed file-system operation.
 pub(super) fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
@@ -79,7 +90,7 @@ impl Session {
             TransferType::Binary => "BINARY",
         };
         lines.push(format!("TYPE: {mode}"));
-        if let Awaiting::Transfer(t) = &self.awaiting {
+        if let Some(t) = self.work.transfer() {
             lines.push(format!("Transferring {}: {} bytes so far", t.path, t.bytes));
         }
         self.reply_multi(

@@ -3,13 +3,16 @@
 use std::time::Instant;
 
 use crate::boundary::action::{Action, ListFormat, OpenMode};
-use crate::boundary::event::{ErrorKind, Event};
+use crate::boundary::event::Event;
 use crate::timers::Timer;
 use crate::wire::command::{Command, EpsvArg};
 
+use super::data::DataWait;
+use super::login::LoginWait;
+use super::place::PlaceWait;
 use super::place::{ChangeFor, StatFor};
-use super::replies::{file_error_reply, FEATURES, HELP, TLS_FEATURES};
-use super::transfer::{Awaiting, Phase, TransferKind};
+use super::replies::{FEATURES, HELP, TLS_FEATURES};
+use super::transfer::{Phase, TransferKind, Work};
 use super::{Session, UnexpectedEvent};
 
 impl Session {
@@ -53,8 +56,7 @@ impl Session {
             C::Pwd => self.cmd_pwd(),
             C::Cdup => self.cmd_cdup(),
             C::Rest(offset) => self.cmd_rest(offset),
-            C::Abor if matches!(self.awaiting, Awaiting::Transfer(_)) => self.abort_transfer(now),
-            C::Abor => self.reply(225, "No transfer to abort."),
+            C::Abor => self.cmd_abor(now),
             C::Port(addr) => self.cmd_port(addr, "PORT"),
             C::Eprt(addr) => self.cmd_port(addr, "EPRT"),
             C::Pasv => self.cmd_passive(false, None),
@@ -92,74 +94,60 @@ impl Session {
         }
     }
 
-    pub(super) fn on_answer(
-        &mut self,
-        now: Instant,
-        awaiting: Awaiting,
-        event: Event,
-    ) -> Result<(), UnexpectedEvent> {
-        match (awaiting, event) {
-            (Awaiting::Listen { extended }, Event::Listening { port }) => {
-                self.on_listening(extended, port)
+    /// An event from the caller: news of a data connection or of a running
+    /// transfer, or the answer to what the session waits for.
+    pub(super) fn on_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
+        match event {
+            Event::DataConnected { peer } => self.on_data_connected(now, peer),
+            Event::TransferProgress { bytes } => self.on_progress(now, bytes),
+            event => {
+                let work = self.take_work();
+                self.on_answer(now, work, event)
             }
-            (Awaiting::Listen { .. }, Event::Failed(_)) => self.on_listen_failed(),
-            (Awaiting::Stat(purpose, path), Event::Metadata(meta)) => {
-                self.on_metadata(purpose, path, meta)
-            }
-            (Awaiting::Change(purpose, path), Event::Done) => self.on_done(purpose, path),
-            (Awaiting::Change(purpose, path), Event::Failed(kind)) => {
-                self.on_change_failed(purpose, path, kind)
-            }
-            (Awaiting::Stat(..) | Awaiting::StatusListing(_), Event::Failed(kind)) => {
-                self.on_lookup_failed(kind)
-            }
-            (Awaiting::StatusListing(path), Event::Listing(lines)) => {
-                self.on_status_listing(path, &lines)
-            }
-            (Awaiting::Password, Event::LoginChecked(access)) => {
+        }
+    }
+
+    fn on_answer(&mut self, now: Instant, work: Work, event: Event) -> Result<(), UnexpectedEvent> {
+        use Event as E;
+        use Work as W;
+        match (work, event) {
+            (W::Login(LoginWait::Password), E::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
             }
-            (Awaiting::Transfer(t), Event::Opened { size, unique_name })
-                if t.phase == Phase::Opening =>
-            {
-                self.on_opened(now, t, size, unique_name);
+            (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
+                self.on_listening(extended, port)
             }
-            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Opening => {
-                let (code, text) = file_error_reply(kind);
-                self.conclude_transfer(now, &t, Some(Action::CloseData), code, text);
+            (W::Data(DataWait::Listen { .. }), E::Failed(_)) => self.on_listen_failed(),
+            (W::Place(PlaceWait::Stat(purpose, path)), E::Metadata(meta)) => {
+                self.on_metadata(purpose, path, meta)
             }
-            (Awaiting::Transfer(t), Event::Failed(_)) if t.phase == Phase::Connecting => {
-                self.conclude_transfer(
-                    now,
-                    &t,
-                    Some(Action::CloseData),
-                    425,
-                    "Failed to establish connection.",
-                );
+            (W::Place(PlaceWait::Change(purpose, path)), E::Done) => self.on_done(purpose, path),
+            (W::Place(PlaceWait::Change(purpose, path)), E::Failed(kind)) => {
+                self.on_change_failed(purpose, path, kind)
             }
-            (Awaiting::Transfer(mut t), Event::TransferDone { bytes })
-                if t.phase == Phase::Running =>
-            {
-                t.bytes = bytes;
-                self.conclude_transfer(now, &t, None, 226, "Transfer complete.");
+            (W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_)), E::Failed(kind)) => {
+                self.on_lookup_failed(kind)
             }
-            (Awaiting::Transfer(t), Event::Failed(kind)) if t.phase == Phase::Running => {
-                let (code, text) = match kind {
-                    ErrorKind::ConnectionLost
-                    | ErrorKind::ConnectionRefused
-                    | ErrorKind::TimedOut => (426, "Connection closed; transfer aborted."),
-                    ErrorKind::HandshakeFailed => {
-                        (426, "TLS on the data connection failed; transfer aborted.")
-                    }
-                    ErrorKind::StorageFull => {
-                        (452, "Insufficient storage space; transfer aborted.")
-                    }
-                    _ => (451, "Local error in processing; transfer aborted."),
-                };
-                self.conclude_transfer(now, &t, None, code, text);
+            (W::Place(PlaceWait::StatusListing(path)), E::Listing(lines)) => {
+                self.on_status_listing(path, &lines)
             }
-            (awaiting, event) => {
-                self.awaiting = awaiting;
+            (W::Transfer(t), E::Opened { size, unique_name }) if t.phase == Phase::Opening => {
+                self.on_opened(now, t, size, unique_name)
+            }
+            (W::Transfer(t), E::Failed(kind)) if t.phase == Phase::Opening => {
+                self.on_open_failed(now, t, kind)
+            }
+            (W::Transfer(t), E::Failed(_)) if t.phase == Phase::Connecting => {
+                self.on_connect_failed(now, t)
+            }
+            (W::Transfer(t), E::TransferDone { bytes }) if t.phase == Phase::Running => {
+                self.on_transfer_done(now, t, bytes)
+            }
+            (W::Transfer(t), E::Failed(kind)) if t.phase == Phase::Running => {
+                self.on_transfer_failed(now, t, kind)
+            }
+            (work, event) => {
+                self.resume_work(work);
                 return Err(UnexpectedEvent(event));
             }
         }
@@ -172,22 +160,8 @@ impl Session {
                 self.reply(421, "Timeout: closing control connection.");
                 self.close();
             }
-            Timer::DataConnect => {
-                self.stop_transfer(
-                    now,
-                    Action::CloseData,
-                    425,
-                    "Failed to establish connection.",
-                );
-            }
-            Timer::Stall => {
-                self.stop_transfer(
-                    now,
-                    Action::AbortTransfer,
-                    426,
-                    "No progress; transfer aborted.",
-                );
-            }
+            Timer::DataConnect => self.on_data_connect_timeout(now),
+            Timer::Stall => self.on_stall(now),
             Timer::LoginDelay => self.on_login_delay_over(),
         }
     }

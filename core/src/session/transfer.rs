@@ -8,14 +8,17 @@ use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
-use crate::boundary::event::Event;
+use crate::boundary::event::{ErrorKind, Event};
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
 use crate::timers::Timer;
 use crate::wire::command::TransferType;
 
 use super::data::canonical_ip;
-use super::place::{list_pattern, ChangeFor, StatFor};
+use super::data::DataWait;
+use super::login::LoginWait;
+use super::place::{list_pattern, PlaceWait};
+use super::replies::{file_error_reply, transfer_failure_reply};
 use super::{Session, UnexpectedEvent};
 
 /// How the next transfers go, as `TYPE` and `REST` set them; written only
@@ -96,24 +99,108 @@ pub(super) struct TransferState {
     pub(super) protected: bool,
 }
 
-/// The event the session is waiting for, if any.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Awaiting {
-    None,
-    Listen { extended: bool },
-    Stat(StatFor, VirtualPath),
-    Change(ChangeFor, VirtualPath),
-    StatusListing(VirtualPath),
-    Password,
-    LoginDelay,
+/// What the session is busy with between a command and its answer: one
+/// thing at a time, so pipelined commands are answered in order. Written
+/// only here; the other machines ask through [`Session::ask`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) enum Work {
+    #[default]
+    Idle,
+    /// The login machine waits (`login.rs`).
+    Login(LoginWait),
+    /// The data-connection machine waits (`data.rs`).
+    Data(DataWait),
+    /// The place machine waits for the file system (`place.rs`).
+    Place(PlaceWait),
+    /// A transfer, through its phases.
     Transfer(TransferState),
+}
+
+impl From<LoginWait> for Work {
+    fn from(wait: LoginWait) -> Work {
+        Work::Login(wait)
+    }
+}
+
+impl From<DataWait> for Work {
+    fn from(wait: DataWait) -> Work {
+        Work::Data(wait)
+    }
+}
+
+impl From<PlaceWait> for Work {
+    fn from(wait: PlaceWait) -> Work {
+        Work::Place(wait)
+    }
+}
+
+/// Which command lines the session answers now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Answering {
+    /// Every one: nothing is pending.
+    All,
+    /// Only `ABOR` and `STAT`: a transfer waits for its data connection, or
+    /// runs.
+    DuringTransfer,
+    /// None: an answer must come first.
+    Nothing,
+}
+
+impl Work {
+    pub(super) fn is_idle(&self) -> bool {
+        *self == Work::Idle
+    }
+
+    pub(super) fn answering(&self) -> Answering {
+        match self {
+            Work::Idle => Answering::All,
+            Work::Transfer(t) if t.phase != Phase::Opening => Answering::DuringTransfer,
+            _ => Answering::Nothing,
+        }
+    }
+
+    /// The pending transfer, if any.
+    pub(super) fn transfer(&self) -> Option<&TransferState> {
+        match self {
+            Work::Transfer(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether a transfer's file is open and it waits for its data
+    /// connection.
+    pub(super) fn waits_for_data(&self) -> bool {
+        self.transfer()
+            .is_some_and(|t| t.phase == Phase::Connecting)
+    }
 }
 
 impl Session {
     /// Asks the caller for `action` and waits for its answer.
-    pub(super) fn ask(&mut self, action: Action, awaiting: Awaiting) {
+    pub(super) fn ask(&mut self, action: Action, wait: impl Into<Work>) {
         self.actions.push_back(action);
-        self.awaiting = awaiting;
+        self.work = wait.into();
+    }
+
+    /// Waits for something that is not the answer to an action (a timer).
+    pub(super) fn wait(&mut self, wait: impl Into<Work>) {
+        self.work = wait.into();
+    }
+
+    /// The pending work, for the answer that ends it; the session is idle
+    /// until a handler asks again.
+    pub(super) fn take_work(&mut self) -> Work {
+        std::mem::take(&mut self.work)
+    }
+
+    /// Puts back work an event did not answer.
+    pub(super) fn resume_work(&mut self, work: Work) {
+        self.work = work;
+    }
+
+    /// Nothing is pending any more.
+    pub(super) fn end_work(&mut self) {
+        self.work = Work::Idle;
     }
 
     pub(super) fn cmd_type(&mut self, transfer_type: TransferType) {
@@ -197,7 +284,7 @@ impl Session {
             ascii: false,
             protected: self.security.private_data(),
         };
-        self.ask(open, Awaiting::Transfer(transfer));
+        self.ask(open, Work::Transfer(transfer));
         self.timers.disarm(Timer::Idle);
     }
 
@@ -235,7 +322,7 @@ impl Session {
         }
         transfer.phase = Phase::Connecting;
         let connected = self.connect_data();
-        self.awaiting = Awaiting::Transfer(transfer);
+        self.work = Work::Transfer(transfer);
         if connected {
             self.start_running(now);
         } else {
@@ -245,7 +332,7 @@ impl Session {
     }
 
     pub(super) fn start_running(&mut self, now: Instant) {
-        let Awaiting::Transfer(transfer) = &mut self.awaiting else {
+        let Work::Transfer(transfer) = &mut self.work else {
             return;
         };
         transfer.phase = Phase::Running;
@@ -272,8 +359,8 @@ impl Session {
     }
 
     pub(super) fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
-        match &mut self.awaiting {
-            Awaiting::Transfer(t) if t.phase == Phase::Running => {
+        match &mut self.work {
+            Work::Transfer(t) if t.phase == Phase::Running => {
                 t.bytes = bytes;
                 self.timers.arm(Timer::Stall, now, self.config.data_timeout);
                 Ok(())
@@ -350,7 +437,7 @@ impl Session {
     /// final reply, but the log and the xferlog must still say it was
     /// interrupted (the caller drops the transfer with the session).
     pub(super) fn record_interrupted(&mut self, now: Instant) {
-        if let Awaiting::Transfer(transfer) = &self.awaiting {
+        if let Some(transfer) = self.work.transfer() {
             let transfer = transfer.clone();
             let text = "Control connection gone; transfer interrupted.";
             self.log_transfer(now, &transfer, 426, text);
@@ -366,21 +453,83 @@ impl Session {
         code: u16,
         text: &str,
     ) -> bool {
-        match std::mem::replace(&mut self.awaiting, Awaiting::None) {
-            Awaiting::Transfer(transfer) => {
+        match self.take_work() {
+            Work::Transfer(transfer) => {
                 self.conclude_transfer(now, &transfer, Some(stop), code, text);
                 true
             }
             other => {
-                self.awaiting = other;
+                self.resume_work(other);
                 false
             }
         }
     }
 
-    pub(super) fn abort_transfer(&mut self, now: Instant) {
+    pub(super) fn cmd_abor(&mut self, now: Instant) {
         if self.stop_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
             self.reply(226, "ABOR successful.");
+        } else {
+            self.reply(225, "No transfer to abort.");
         }
+    }
+
+    pub(super) fn on_open_failed(
+        &mut self,
+        now: Instant,
+        transfer: TransferState,
+        kind: ErrorKind,
+    ) {
+        let (code, text) = file_error_reply(kind);
+        self.conclude_transfer(now, &transfer, Some(Action::CloseData), code, text);
+    }
+
+    pub(super) fn on_connect_failed(&mut self, now: Instant, transfer: TransferState) {
+        self.conclude_transfer(
+            now,
+            &transfer,
+            Some(Action::CloseData),
+            425,
+            "Failed to establish connection.",
+        );
+    }
+
+    pub(super) fn on_transfer_done(
+        &mut self,
+        now: Instant,
+        mut transfer: TransferState,
+        bytes: u64,
+    ) {
+        transfer.bytes = bytes;
+        self.conclude_transfer(now, &transfer, None, 226, "Transfer complete.");
+    }
+
+    pub(super) fn on_transfer_failed(
+        &mut self,
+        now: Instant,
+        transfer: TransferState,
+        kind: ErrorKind,
+    ) {
+        let (code, text) = transfer_failure_reply(kind);
+        self.conclude_transfer(now, &transfer, None, code, text);
+    }
+
+    /// The data connection did not come in `data_timeout`.
+    pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
+        self.stop_transfer(
+            now,
+            Action::CloseData,
+            425,
+            "Failed to establish connection.",
+        );
+    }
+
+    /// A running transfer made no progress in `data_timeout`.
+    pub(super) fn on_stall(&mut self, now: Instant) {
+        self.stop_transfer(
+            now,
+            Action::AbortTransfer,
+            426,
+            "No progress; transfer aborted.",
+        );
     }
 }
