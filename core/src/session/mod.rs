@@ -46,6 +46,53 @@ const OUTPUT_CAP: usize = 64 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnexpectedEvent(pub Event);
 
+/// How far the session is from its end; written only here. `Closed` ends
+/// everything: no input is taken, no event or timer acts any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Life {
+    Open,
+    /// The client closed its side: end once the buffered lines are answered.
+    InputEnded,
+    /// The daemon is stopping: close as soon as nothing is pending. The
+    /// client may close its side too, before or after (`input_ended`).
+    ShuttingDown {
+        input_ended: bool,
+    },
+    /// `Action::Close` was sent.
+    Closed,
+}
+
+impl Life {
+    fn input_ended(self) -> bool {
+        matches!(
+            self,
+            Life::InputEnded | Life::ShuttingDown { input_ended: true }
+        )
+    }
+
+    fn shutting_down(self) -> bool {
+        matches!(self, Life::ShuttingDown { .. })
+    }
+
+    /// After the client closed its side.
+    fn end_input(self) -> Life {
+        match self {
+            Life::Open => Life::InputEnded,
+            Life::ShuttingDown { .. } => Life::ShuttingDown { input_ended: true },
+            other => other,
+        }
+    }
+
+    /// After the daemon began to stop.
+    fn shut_down(self) -> Life {
+        match self {
+            Life::Open => Life::ShuttingDown { input_ended: false },
+            Life::InputEnded => Life::ShuttingDown { input_ended: true },
+            other => other,
+        }
+    }
+}
+
 /// The server side of one FTP control connection.
 #[derive(Debug)]
 pub struct Session {
@@ -62,11 +109,7 @@ pub struct Session {
     data: DataPlan,
     security: Security,
     work: Work,
-    /// The client closed its side: end once the buffered lines are answered.
-    input_ended: bool,
-    /// The daemon is stopping: close as soon as nothing is pending.
-    shutting_down: bool,
-    closed: bool,
+    life: Life,
 }
 
 /// Mid-transfer, only ABOR and STAT are answered at once (and the silent
@@ -131,9 +174,7 @@ impl Session {
             data: DataPlan::default(),
             security,
             work: Work::Idle,
-            input_ended: false,
-            shutting_down: false,
-            closed: false,
+            life: Life::Open,
         };
         let banner = session.config.banner.clone();
         session.reply(220, &banner);
@@ -151,7 +192,8 @@ impl Session {
     /// "do not read" (a command waits for its event, or replies pile up).
     pub fn control_read_room(&self) -> usize {
         let reading = self.work.answering() != Answering::Nothing;
-        if self.closed || self.input_ended || !reading || self.output.len() > OUTPUT_CAP {
+        if self.is_closed() || self.life.input_ended() || !reading || self.output.len() > OUTPUT_CAP
+        {
             0
         } else {
             self.input.room()
@@ -170,13 +212,13 @@ impl Session {
 
     /// Whether the session has ended (after `Action::Close`).
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.life == Life::Closed
     }
 
     /// Control bytes from the client; at most `control_read_room()` of them
     /// are kept.
     pub fn handle_control_input(&mut self, now: Instant, data: &[u8]) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         debug_assert!(
@@ -193,9 +235,9 @@ impl Session {
     /// once, and so does a transfer still running: an upload whose client is
     /// gone is broken, since nobody will read its `226`.
     pub fn handle_control_eof(&mut self, now: Instant) {
-        if !self.closed && !self.input_ended {
+        if !self.is_closed() && !self.life.input_ended() {
             info!("{}: client closed the control connection", self.peer);
-            self.input_ended = true;
+            self.life = self.life.end_input();
             self.process_input(now);
         }
     }
@@ -203,7 +245,7 @@ impl Session {
     /// The control connection broke (reset, or a write failed): nothing
     /// more can be said to the client, so the session ends now.
     pub fn handle_control_lost(&mut self, now: Instant) {
-        if !self.closed {
+        if !self.is_closed() {
             info!("{}: control connection lost", self.peer);
             self.record_interrupted(now);
             self.close();
@@ -213,7 +255,7 @@ impl Session {
     /// The daemon is stopping: an idle session gets `421` and closes now; a
     /// running transfer finishes (with its final reply) first.
     pub fn handle_shutdown(&mut self, now: Instant) {
-        self.shutting_down = true;
+        self.life = self.life.shut_down();
         self.process_input(now);
     }
 
@@ -221,22 +263,21 @@ impl Session {
     /// off with its final reply, then `421`, and the session ends whatever
     /// it was waiting for.
     pub fn handle_shutdown_expired(&mut self, now: Instant) {
-        self.shutting_down = true;
+        self.life = self.life.shut_down();
         self.stop_transfer(
             now,
             Action::AbortTransfer,
             426,
             "Server shutting down; transfer aborted.",
         );
-        if !self.closed {
-            self.reply(421, "Server shutting down.");
-            self.close();
+        if !self.is_closed() {
+            self.close_for_shutdown();
         }
     }
 
     /// The outcome of an action this session asked for.
     pub fn handle_event(&mut self, now: Instant, event: Event) -> Result<(), UnexpectedEvent> {
-        if self.closed {
+        if self.is_closed() {
             return Ok(());
         }
         match &event {
@@ -253,7 +294,7 @@ impl Session {
 
     /// A deadline from `poll_timeout()` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while !self.closed {
+        while !self.is_closed() {
             let Some(timer) = self.timers.take_due(now) else {
                 break;
             };
@@ -292,18 +333,17 @@ impl Session {
     /// come first: an awaited event, or replies over their cap (a client
     /// that sends without reading cannot make us buffer without end).
     fn process_input(&mut self, now: Instant) {
-        if self.shutting_down && self.work.is_idle() && !self.closed {
-            self.reply(421, "Server shutting down.");
-            self.close();
+        if self.life.shutting_down() && self.work.is_idle() {
+            self.close_for_shutdown();
         }
-        while !self.closed && self.output.len() <= OUTPUT_CAP {
+        while !self.is_closed() && self.output.len() <= OUTPUT_CAP {
             let running = match self.work.answering() {
                 Answering::All => false,
                 Answering::DuringTransfer => true,
                 Answering::Nothing => return,
             };
             let Some(peeked) = self.input.peek() else {
-                if self.input_ended {
+                if self.life.input_ended() {
                     self.record_interrupted(now);
                     self.close();
                 }
@@ -352,8 +392,23 @@ impl Session {
         self.actions.push_back(Action::Close);
         self.end_work();
         self.timers.disarm_all();
-        self.closed = true;
+        self.life = Life::Closed;
         info!("{}: session end", self.peer);
+    }
+
+    fn close_for_shutdown(&mut self) {
+        self.reply(421, "Server shutting down.");
+        self.close();
+    }
+
+    fn cmd_quit(&mut self) {
+        self.reply(221, "Goodbye.");
+        self.close();
+    }
+
+    fn on_idle_timeout(&mut self) {
+        self.reply(421, "Timeout: closing control connection.");
+        self.close();
     }
 }
 

@@ -23,10 +23,7 @@ impl Session {
         match command {
             C::User(name) => self.cmd_user(name),
             C::Pass(password) => self.cmd_pass(password),
-            C::Quit => {
-                self.reply(221, "Goodbye.");
-                self.close();
-            }
+            C::Quit => self.cmd_quit(),
             C::Noop => self.reply(200, "NOOP ok."),
             C::Syst => self.reply(215, "UNIX Type: L8"),
             C::Feat => {
@@ -156,10 +153,7 @@ impl Session {
 
     pub(super) fn on_timer(&mut self, now: Instant, timer: Timer) {
         match timer {
-            Timer::Idle => {
-                self.reply(421, "Timeout: closing control connection.");
-                self.close();
-            }
+            Timer::Idle => self.on_idle_timeout(),
             Timer::DataConnect => self.on_data_connect_timeout(now),
             Timer::Stall => self.on_stall(now),
             Timer::LoginDelay => self.on_login_delay_over(),

@@ -86,3 +86,29 @@ fn grace_over_cuts_a_transfer_with_a_final_reply() {
     assert!(h.actions.contains(&Action::AbortTransfer));
     assert!(h.session.is_closed());
 }
+
+/// The daemon stopping and the client closing its side can come in either
+/// order; each keeps its rule. EOF after the shutdown, with nothing left to
+/// answer, ends the session and its transfer at once; a shutdown after the
+/// EOF lets the transfer finish, then says `421` instead of answering the
+/// `QUIT` still waiting.
+#[test]
+fn shutdown_and_eof_in_either_order() {
+    let running = [
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+    ];
+    let h = run(&[&running[..], &[Shutdown, Eof, FinishTransfer]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    let interrupted =
+        (h.actions.iter()).any(|a| matches!(a, Action::LogTransfer(r) if !r.complete));
+    assert!(interrupted, "{:?}", h.actions);
+
+    let quit = [Send(b"QUIT\r\n"), Eof, Shutdown, FinishTransfer];
+    let h = run(&[&running[..], &quit].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
+    assert!(h.session.is_closed());
+}
