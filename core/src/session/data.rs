@@ -10,6 +10,7 @@ use crate::boundary::action::Action;
 use crate::boundary::event::Event;
 use crate::wire::command::Family;
 
+use super::replies::{EPSV_ALL_ONLY, PASV_NEEDS_IPV4};
 use super::{Session, UnexpectedEvent};
 
 /// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
@@ -57,7 +58,7 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 impl Session {
     pub(super) fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
         if self.data.epsv_all {
-            return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
+            return self.reply_with(EPSV_ALL_ONLY);
         }
         let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
             && addr.port() == self.local.port();
@@ -83,7 +84,7 @@ impl Session {
 
     pub(super) fn cmd_passive(&mut self, extended: bool, family: Option<Family>) {
         if self.data.epsv_all && !extended {
-            return self.reply(503, "EPSV ALL in effect; only EPSV is allowed.");
+            return self.reply_with(EPSV_ALL_ONLY);
         }
         let local_family = match canonical_ip(self.local.ip()) {
             IpAddr::V4(_) => Family::V4,
@@ -101,7 +102,7 @@ impl Session {
             );
         }
         if !extended && local_family == Family::V6 && self.config.pasv_address.is_none() {
-            return self.reply(425, "PASV needs IPv4; use EPSV.");
+            return self.reply_with(PASV_NEEDS_IPV4);
         }
         self.close_data();
         self.ask(Action::ListenData, DataWait::Listen { extended });
@@ -128,7 +129,7 @@ impl Session {
             (Some(ip), _) | (None, IpAddr::V4(ip)) => ip,
             (None, IpAddr::V6(_)) => {
                 self.close_data();
-                return self.reply(425, "PASV needs IPv4; use EPSV.");
+                return self.reply_with(PASV_NEEDS_IPV4);
             }
         };
         let [a, b, c, d] = ip.octets();

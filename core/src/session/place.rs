@@ -14,7 +14,7 @@ use crate::format::listing;
 use crate::format::time::CivilTime;
 use crate::wire::reply::quote_path;
 
-use super::replies::file_error_reply;
+use super::replies::{file_error_reply, DIRECTORY_CHANGED};
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
@@ -153,7 +153,7 @@ impl Session {
 
     pub(super) fn cmd_cdup(&mut self) {
         self.place.cwd = self.place.cwd.parent();
-        self.reply(250, "Directory successfully changed.");
+        self.reply_with(DIRECTORY_CHANGED);
     }
 
     pub(super) fn cmd_stat(&mut self, purpose: StatFor, arg: &str) {
@@ -250,7 +250,7 @@ impl Session {
         match purpose {
             StatFor::Cwd if is_dir => {
                 self.place.cwd = path;
-                self.reply(250, "Directory successfully changed.");
+                self.reply_with(DIRECTORY_CHANGED);
             }
             StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
             StatFor::Size if is_dir => self.reply(550, "Could not get file size: not a file."),
@@ -308,8 +308,7 @@ impl Session {
 
     /// A `Stat` or `ListToControl` failed.
     pub(super) fn on_lookup_failed(&mut self, kind: ErrorKind) {
-        let (code, text) = file_error_reply(kind);
-        self.reply(code, text);
+        self.reply_with(file_error_reply(kind));
     }
 
     pub(super) fn on_status_listing(&mut self, path: VirtualPath, lines: &[u8]) {

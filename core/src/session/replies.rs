@@ -1,15 +1,35 @@
-//! Reply formatting for a session, and the reply texts that are tables.
+//! What a session says: how replies are written, and the reply texts that
+//! are tables or are said from more than one place (`FEAT`, `HELP`, the
+//! status lines, the replies for failed file-system operations and broken
+//! transfers). A reply said by one handler only stays next to the rule
+//! that says it.
 
 use log::trace;
 
 use crate::boundary::event::ErrorKind;
 use crate::wire::command::{ParseError, TransferType};
-use crate::wire::reply::{self};
+use crate::wire::reply;
 
 use super::Session;
 
+/// A reply code and its text.
+pub(super) type Reply = (u16, &'static str);
+
+/// A transfer's data connection was not made (refused, or not in time).
+pub(super) const NO_DATA_CONNECTION: Reply = (425, "Failed to establish connection.");
+
+/// `EPSV ALL` refuses every other way to set up a data connection.
+pub(super) const EPSV_ALL_ONLY: Reply = (503, "EPSV ALL in effect; only EPSV is allowed.");
+
+/// `PASV` answers with an IPv4 address, and there is none to give.
+pub(super) const PASV_NEEDS_IPV4: Reply = (425, "PASV needs IPv4; use EPSV.");
+
+pub(super) const TLS_NOT_CONFIGURED: Reply = (502, "TLS is not configured on this server.");
+
+pub(super) const DIRECTORY_CHANGED: Reply = (250, "Directory successfully changed.");
+
 /// The final reply of a transfer that broke after its `150`.
-pub(super) fn transfer_failure_reply(kind: ErrorKind) -> (u16, &'static str) {
+pub(super) fn transfer_failure_reply(kind: ErrorKind) -> Reply {
     match kind {
         ErrorKind::ConnectionLost | ErrorKind::ConnectionRefused | ErrorKind::TimedOut => {
             (426, "Connection closed; transfer aborted.")
@@ -21,7 +41,7 @@ pub(super) fn transfer_failure_reply(kind: ErrorKind) -> (u16, &'static str) {
 }
 
 /// The reply for a failed file-system operation.
-pub(super) fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
+pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
     match kind {
         ErrorKind::NotFound => (550, "No such file or folder."),
         ErrorKind::PermissionDenied | ErrorKind::OutsideRoot => (550, "Permission denied."),
@@ -41,9 +61,9 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> (u16, &'static str) {
 }
 
 /// Features offered when a certificate is loaded.
-pub(super) const TLS_FEATURES: [&str; 3] = ["AUTH TLS", "PBSZ", "PROT"];
+const TLS_FEATURES: [&str; 3] = ["AUTH TLS", "PBSZ", "PROT"];
 
-pub(super) const FEATURES: [&str; 10] = [
+const FEATURES: [&str; 10] = [
     "EPRT",
     "EPSV",
     "MDTM",
@@ -56,17 +76,23 @@ pub(super) const FEATURES: [&str; 10] = [
     "UTF8",
 ];
 
-pub(super) const HELP: [&str; 4] = [
+const HELP: [&str; 4] = [
     "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
     "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
     "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
     "XPWD XRMD",
 ];
 
+const SITE_HELP: [&str; 1] = ["CHMOD HELP"];
+
 impl Session {
     pub(super) fn reply(&mut self, code: u16, text: &str) {
         trace!("{}: -> {code} {text}", self.peer);
         reply::push(&mut self.output, code, text);
+    }
+
+    pub(super) fn reply_with(&mut self, (code, text): Reply) {
+        self.reply(code, text);
     }
 
     pub(super) fn reply_multi<'a>(
@@ -80,6 +106,27 @@ impl Session {
         reply::push_multi(&mut self.output, code, first, lines, last);
     }
 
+    pub(super) fn reply_features(&mut self) {
+        let tls = if self.config.tls {
+            &TLS_FEATURES[..]
+        } else {
+            &[]
+        };
+        let features = tls.iter().chain(&FEATURES).copied();
+        self.reply_multi(211, "Features:", features, "End");
+    }
+
+    pub(super) fn reply_help(&mut self) {
+        let first = "The following commands are recognized:";
+        self.reply_multi(214, first, HELP, "Help OK.");
+    }
+
+    pub(super) fn reply_site_help(&mut self) {
+        let first = "The following SITE commands are recognized:";
+        self.reply_multi(214, first, SITE_HELP, "Help OK.");
+    }
+
+    /// `STAT` without an argument: who, how, and the transfer running.
     pub(super) fn reply_status(&mut self) {
         let mut lines = vec![format!("Connected to {}", self.peer)];
         if let Some(user) = self.login.user() {

@@ -6,6 +6,7 @@ use log::info;
 use crate::boundary::action::Action;
 use crate::wire::command::ProtectionLevel;
 
+use super::replies::TLS_NOT_CONFIGURED;
 use super::Session;
 
 /// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got; written
@@ -44,8 +45,8 @@ impl Security {
 
 impl Session {
     pub(super) fn cmd_auth(&mut self, known_mechanism: bool) {
-        if !self.config.tls {
-            return self.reply(502, "TLS is not configured on this server.");
+        if !self.tls_configured() {
+            return;
         }
         if self.security.control {
             return self.reply(503, "The control connection is already protected.");
@@ -62,8 +63,8 @@ impl Session {
     }
 
     pub(super) fn cmd_pbsz(&mut self) {
-        if !self.config.tls {
-            return self.reply(502, "TLS is not configured on this server.");
+        if !self.tls_configured() {
+            return;
         }
         if !self.security.control {
             return self.reply(503, "PBSZ needs AUTH TLS first.");
@@ -73,8 +74,8 @@ impl Session {
     }
 
     pub(super) fn cmd_prot(&mut self, level: ProtectionLevel) {
-        if !self.config.tls {
-            return self.reply(502, "TLS is not configured on this server.");
+        if !self.tls_configured() {
+            return;
         }
         if !self.security.pbsz {
             return self.reply(503, "PROT needs PBSZ first.");
@@ -102,5 +103,12 @@ impl Session {
             self.reply(521, "Data connections must be protected: use PROT P.");
         }
         ok
+    }
+    /// Whether a certificate is loaded; answers `502` when none is.
+    fn tls_configured(&mut self) -> bool {
+        if !self.config.tls {
+            self.reply_with(TLS_NOT_CONFIGURED);
+        }
+        self.config.tls
     }
 }

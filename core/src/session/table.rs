@@ -1,4 +1,32 @@
-//! Every transition entry point of a session: commands, answers, timers.
+//! The transition table: every change of a session's state starts in one
+//! of the three tables below, and nowhere else (h11's rule: what affects a
+//! transition lives here, or in a handler named here).
+//!
+//! A session is five small machines and its life. Each machine's state is
+//! a typed part of [`Session`] whose fields are private to its file, so
+//! that file is its only writer; a handler elsewhere may read a part, and
+//! changes it only through a method of the part's file (`ask`,
+//! `data_used`, `forget_rename`, ...):
+//!
+//! | machine         | part                                     | written only in |
+//! |-----------------|------------------------------------------|-----------------|
+//! | login           | `Login`: USER/PASS state, failures       | `login.rs`      |
+//! | security        | `Security`: AUTH, PBSZ, PROT             | `security.rs`   |
+//! | data connection | `DataPlan`: the next one, EPSV ALL       | `data.rs`       |
+//! | transfer        | `Work`: what the session waits for; `Prefs`: TYPE, REST | `transfer.rs` |
+//! | place           | `Place`: working folder, pending rename  | `place.rs`      |
+//! | life            | `Life`: open, input ended, shutting down, closed | `mod.rs` |
+//!
+//! Three kinds of input move them:
+//! - a command line: [`Session::dispatch`], one arm a command;
+//! - an event: [`Session::on_event`], news of a data connection or a
+//!   transfer's progress, or else the answer to what `Work` waits for,
+//!   matched as a pair `(Work, Event)` in [`Session::on_answer`];
+//! - a deadline: [`Session::on_timer`], one arm a timer.
+//!
+//! The caller's own inputs (the client's EOF, a lost connection, the
+//! daemon's shutdown) are `Life`'s transitions, in `mod.rs` where the API
+//! receives them.
 
 use std::time::Instant;
 
@@ -9,13 +37,12 @@ use crate::wire::command::{Command, EpsvArg};
 
 use super::data::DataWait;
 use super::login::LoginWait;
-use super::place::PlaceWait;
-use super::place::{ChangeFor, StatFor};
-use super::replies::{FEATURES, HELP, TLS_FEATURES};
+use super::place::{ChangeFor, PlaceWait, StatFor};
 use super::transfer::{Phase, TransferKind, Work};
 use super::{Session, UnexpectedEvent};
 
 impl Session {
+    /// A command from the client, logged in (or allowed before login).
     pub(super) fn dispatch(&mut self, now: Instant, command: Command<'_>) {
         use Command as C;
         // REST applies to the very next command only.
@@ -26,24 +53,11 @@ impl Session {
             C::Quit => self.cmd_quit(),
             C::Noop => self.reply(200, "NOOP ok."),
             C::Syst => self.reply(215, "UNIX Type: L8"),
-            C::Feat => {
-                let tls = if self.config.tls {
-                    &TLS_FEATURES[..]
-                } else {
-                    &[]
-                };
-                let features = tls.iter().chain(&FEATURES).copied();
-                self.reply_multi(211, "Features:", features, "End");
-            }
+            C::Feat => self.reply_features(),
             C::Auth(known) => self.cmd_auth(known),
             C::Pbsz => self.cmd_pbsz(),
             C::Prot(level) => self.cmd_prot(level),
-            C::Help => self.reply_multi(
-                214,
-                "The following commands are recognized:",
-                HELP,
-                "Help OK.",
-            ),
+            C::Help => self.reply_help(),
             C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
             C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
             C::Allo => self.reply(202, "ALLO command ignored."),
@@ -77,12 +91,7 @@ impl Session {
             C::SiteChmod(mode, arg) => {
                 self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
             }
-            C::SiteHelp => self.reply_multi(
-                214,
-                "The following SITE commands are recognized:",
-                ["CHMOD HELP"],
-                "Help OK.",
-            ),
+            C::SiteHelp => self.reply_site_help(),
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => self.cmd_mfmt(modified, arg),
@@ -104,6 +113,7 @@ impl Session {
         }
     }
 
+    /// The answer to the pending work; anything else is the caller's bug.
     fn on_answer(&mut self, now: Instant, work: Work, event: Event) -> Result<(), UnexpectedEvent> {
         use Event as E;
         use Work as W;
@@ -151,6 +161,7 @@ impl Session {
         Ok(())
     }
 
+    /// A deadline of the timer table has passed.
     pub(super) fn on_timer(&mut self, now: Instant, timer: Timer) {
         match timer {
             Timer::Idle => self.on_idle_timeout(),

@@ -18,7 +18,7 @@ use super::data::canonical_ip;
 use super::data::DataWait;
 use super::login::LoginWait;
 use super::place::{list_pattern, PlaceWait};
-use super::replies::{file_error_reply, transfer_failure_reply};
+use super::replies::{file_error_reply, transfer_failure_reply, NO_DATA_CONNECTION};
 use super::{Session, UnexpectedEvent};
 
 /// How the next transfers go, as `TYPE` and `REST` set them; written only
@@ -484,13 +484,8 @@ impl Session {
     }
 
     pub(super) fn on_connect_failed(&mut self, now: Instant, transfer: TransferState) {
-        self.conclude_transfer(
-            now,
-            &transfer,
-            Some(Action::CloseData),
-            425,
-            "Failed to establish connection.",
-        );
+        let (code, text) = NO_DATA_CONNECTION;
+        self.conclude_transfer(now, &transfer, Some(Action::CloseData), code, text);
     }
 
     pub(super) fn on_transfer_done(
@@ -515,12 +510,8 @@ impl Session {
 
     /// The data connection did not come in `data_timeout`.
     pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
-        self.stop_transfer(
-            now,
-            Action::CloseData,
-            425,
-            "Failed to establish connection.",
-        );
+        let (code, text) = NO_DATA_CONNECTION;
+        self.stop_transfer(now, Action::CloseData, code, text);
     }
 
     /// A running transfer made no progress in `data_timeout`.
