@@ -109,7 +109,7 @@ impl Session {
     }
 
     /// Drops whatever data connection was set up before.
-    pub(super) fn close_data(&mut self) {
+    fn close_data(&mut self) {
         if self.data.is_set_up() {
             self.actions.push_back(Action::CloseData);
             self.data.next = Connection::None;

@@ -18,7 +18,7 @@ use super::replies::{file_error_reply, DIRECTORY_CHANGED};
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
-pub(super) const STATUS_LISTING_CAP: usize = 64 * 1024;
+const STATUS_LISTING_CAP: usize = 64 * 1024;
 
 /// Where the client is: the working folder, and the source of a rename in
 /// progress; written only here.
@@ -76,7 +76,7 @@ pub(super) enum ChangeFor {
 
 impl ChangeFor {
     /// The command, for log lines.
-    pub(super) fn verb(&self) -> &'static str {
+    fn verb(&self) -> &'static str {
         match self {
             ChangeFor::Dele => "DELE",
             ChangeFor::Mkd => "MKD",
@@ -88,7 +88,7 @@ impl ChangeFor {
 
     /// The right the change needs: a new folder is a creation (an upload
     /// role may make one), every other change alters what exists.
-    pub(super) fn right(&self) -> fn(Access) -> bool {
+    fn right(&self) -> fn(Access) -> bool {
         match self {
             ChangeFor::Mkd => Access::may_create,
             _ => Access::may_change,
@@ -114,7 +114,7 @@ pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option
 /// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
 /// will ask for them. If `.` or `..` followed the glob in `arg`, the
 /// folder's absolute path instead.
-pub(super) fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
+fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
     let trimmed = arg.trim_end_matches('/');
     let (written, last) = match trimmed.rfind('/') {
         Some(cut) => (&trimmed[..=cut], &trimmed[cut + 1..]),
@@ -236,7 +236,7 @@ impl Session {
 
     /// `550` for a write this session has no right to; logged, since an
     /// admin looks for refused writes (a client misconfigured, or probing).
-    pub(super) fn refuse_write(&mut self, verb: &str, arg: &str) {
+    fn refuse_write(&mut self, verb: &str, arg: &str) {
         info!(
             "{}: {:?} may not write: refused {verb} {arg}",
             self.peer,

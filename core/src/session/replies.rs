@@ -138,7 +138,11 @@ impl Session {
         };
         lines.push(format!("TYPE: {mode}"));
         if let Some(t) = self.work.transfer() {
-            lines.push(format!("Transferring {}: {} bytes so far", t.path, t.bytes));
+            lines.push(format!(
+                "Transferring {}: {} bytes so far",
+                t.path(),
+                t.bytes()
+            ));
         }
         self.reply_multi(
             211,

@@ -138,19 +138,19 @@ impl Session {
             (W::Place(PlaceWait::StatusListing(path)), E::Listing(lines)) => {
                 self.on_status_listing(path, &lines)
             }
-            (W::Transfer(t), E::Opened { size, unique_name }) if t.phase == Phase::Opening => {
+            (W::Transfer(t), E::Opened { size, unique_name }) if t.phase() == Phase::Opening => {
                 self.on_opened(now, t, size, unique_name)
             }
-            (W::Transfer(t), E::Failed(kind)) if t.phase == Phase::Opening => {
+            (W::Transfer(t), E::Failed(kind)) if t.phase() == Phase::Opening => {
                 self.on_open_failed(now, t, kind)
             }
-            (W::Transfer(t), E::Failed(_)) if t.phase == Phase::Connecting => {
+            (W::Transfer(t), E::Failed(_)) if t.phase() == Phase::Connecting => {
                 self.on_connect_failed(now, t)
             }
-            (W::Transfer(t), E::TransferDone { bytes }) if t.phase == Phase::Running => {
+            (W::Transfer(t), E::TransferDone { bytes }) if t.phase() == Phase::Running => {
                 self.on_transfer_done(now, t, bytes)
             }
-            (W::Transfer(t), E::Failed(kind)) if t.phase == Phase::Running => {
+            (W::Transfer(t), E::Failed(kind)) if t.phase() == Phase::Running => {
                 self.on_transfer_failed(now, t, kind)
             }
             (work, event) => {

@@ -14,8 +14,7 @@ use crate::format::xferlog::TransferRecord;
 use crate::timers::Timer;
 use crate::wire::command::TransferType;
 
-use super::data::canonical_ip;
-use super::data::DataWait;
+use super::data::{canonical_ip, DataWait};
 use super::login::LoginWait;
 use super::place::{list_pattern, PlaceWait};
 use super::replies::{file_error_reply, transfer_failure_reply, NO_DATA_CONNECTION};
@@ -56,7 +55,7 @@ pub(super) enum TransferKind {
 
 impl TransferKind {
     /// The command, for log lines (`APPE` is a kind of `STOR`).
-    pub(super) fn verb(self) -> &'static str {
+    fn verb(self) -> &'static str {
         match self {
             TransferKind::Retr => "RETR",
             TransferKind::Stor => "STOR",
@@ -66,7 +65,7 @@ impl TransferKind {
     }
 
     /// What it moves, for log lines.
-    pub(super) fn noun(self) -> &'static str {
+    fn noun(self) -> &'static str {
         match self {
             TransferKind::Retr => "download",
             TransferKind::Stor | TransferKind::Stou => "upload",
@@ -85,18 +84,35 @@ pub(super) enum Phase {
     Running,
 }
 
+/// One transfer, from its command to its final reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct TransferState {
-    pub(super) kind: TransferKind,
-    pub(super) path: VirtualPath,
-    pub(super) phase: Phase,
-    pub(super) size: Option<u64>,
-    pub(super) bytes: u64,
-    pub(super) started: Instant,
+    kind: TransferKind,
+    path: VirtualPath,
+    phase: Phase,
+    size: Option<u64>,
+    bytes: u64,
+    started: Instant,
     /// TYPE A conversion, fixed when the transfer starts.
-    pub(super) ascii: bool,
+    ascii: bool,
     /// Over TLS (`PROT P`), fixed when the transfer command came.
-    pub(super) protected: bool,
+    protected: bool,
+}
+
+impl TransferState {
+    pub(super) fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The file's path (the unique name, for `STOU`, once opened).
+    pub(super) fn path(&self) -> &VirtualPath {
+        &self.path
+    }
+
+    /// Bytes moved so far.
+    pub(super) fn bytes(&self) -> u64 {
+        self.bytes
+    }
 }
 
 /// What the session is busy with between a command and its answer: one
@@ -260,7 +276,7 @@ impl Session {
 
     /// Asks for the source or sink of a transfer of `path`, once a data
     /// connection is set up.
-    pub(super) fn open_for_transfer(
+    fn open_for_transfer(
         &mut self,
         now: Instant,
         kind: TransferKind,
@@ -371,7 +387,7 @@ impl Session {
 
     /// Ends the pending transfer (already stopped by the caller, or to be
     /// stopped by `stop`), logs it, and answers `code text`.
-    pub(super) fn conclude_transfer(
+    fn conclude_transfer(
         &mut self,
         now: Instant,
         transfer: &TransferState,
@@ -392,13 +408,7 @@ impl Session {
 
     /// Logs how a transfer ended; one that started (`150`) and moved a file
     /// also gets its xferlog record, incomplete unless it ended with `226`.
-    pub(super) fn log_transfer(
-        &mut self,
-        now: Instant,
-        transfer: &TransferState,
-        code: u16,
-        text: &str,
-    ) {
+    fn log_transfer(&mut self, now: Instant, transfer: &TransferState, code: u16, text: &str) {
         let user = self.user_name().to_owned();
         let seconds = now
             .saturating_duration_since(transfer.started)
