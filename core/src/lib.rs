@@ -74,6 +74,27 @@
 //! Paths are [`VirtualPath`]s: absolute, normalised, inside the root by
 //! construction. Time is an [`Instant`](std::time::Instant) passed in;
 //! wall-clock values (modification times) arrive in [`Metadata`].
+//!
+//! ## Where things are
+//!
+//! - `session/`: the [`Session`]. `mod.rs` holds the API above and the
+//!   command loop; `table.rs` every transition (commands, answers, timers)
+//!   and the map of the machines; then one file a machine, each the only
+//!   writer of its state: `login.rs`, `security.rs` (FTPS), `data.rs`
+//!   (PORT, PASV, EPSV), `transfer.rs` (transfers, and what the session
+//!   waits for), `place.rs` (working folder, file commands); `replies.rs`
+//!   the reply tables. `session/tests/` mirrors the machines.
+//! - `wire/`: the bytes of the protocol. `line.rs` splits command lines
+//!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies.
+//! - `boundary/`: what crosses to the caller. `action.rs`, `event.rs`,
+//!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
+//!   `glob.rs` (listing patterns).
+//! - `format/`: pure formatters the reactor calls too. `listing.rs`,
+//!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`.
+//! - `timers.rs`: a session's deadlines, a fixed table.
+//! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
+//!   simulated caller that runs every script whole and byte at a time;
+//!   `fuzzing.rs`, the bodies of the fuzz targets; `log_capture.rs`.
 
 #![forbid(unsafe_code)]
 
