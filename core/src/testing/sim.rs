@@ -445,66 +445,93 @@ impl Harness {
         }
     }
 
+    /// Carries out one action; an answer it gives at once is returned, one
+    /// for later is deferred.
     fn carry_out(&mut self, action: Action) -> Option<Event> {
-        // Faults apply to actions whose answer may be `Failed`.
-        let answers = !matches!(
-            action,
-            Action::RejectData
-                | Action::StopListening
-                | Action::CloseData
-                | Action::AbortTransfer
-                | Action::Close
-                | Action::StartTransfer { .. }
-                | Action::SecureControl { .. }
-                | Action::VerifyPassword { .. }
-                | Action::LogTransfer(_)
-        );
-        if let Some(kind) = self.fault.take_if(|_| answers) {
+        if let Some(kind) = self.fault.take_if(|_| may_fail(&action)) {
             if matches!(action, Action::ConnectData(_)) {
                 self.defer(Event::Failed(kind));
                 return None;
             }
             return Some(Event::Failed(kind));
         }
-        let answer = match action {
-            Action::LogTransfer(_) => return None,
+        match action {
+            Action::LogTransfer(_) => None,
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
                 for byte in early.into_iter().rev() {
                     self.input.push_front(byte);
                 }
-                return None;
+                None
             }
             Action::RejectData => {
                 self.data_peer = None;
-                return None;
+                None
             }
             Action::StopListening => {
                 self.listening = false;
-                return None;
+                None
             }
             Action::CloseData | Action::AbortTransfer | Action::Close => {
-                self.opened = None;
-                self.running = None;
-                self.listening = false;
-                self.data_peer = None;
-                self.epoch += 1;
-                return None;
+                self.drop_data();
+                None
             }
             Action::ListenData => {
                 self.listening = true;
-                Event::Listening { port: 50_001 }
-            }
-            Action::ConnectData(_) if self.refuse_active => {
-                self.defer(Event::Failed(ErrorKind::ConnectionRefused));
-                return None;
+                Some(Event::Listening { port: 50_001 })
             }
             Action::ConnectData(addr) => {
-                self.data_peer = Some(addr);
-                self.defer(Event::DataConnected { peer: addr });
-                return None;
+                self.connect(addr);
+                None
             }
+            Action::StartTransfer { .. } => {
+                self.start_transfer();
+                None
+            }
+            Action::VerifyPassword { user, password } => Some(verify_password(&user, &password)),
+            file => Some(self.file_action(file)),
+        }
+    }
+
+    /// The data connection, a running transfer and answers still to come
+    /// for them are gone.
+    fn drop_data(&mut self) {
+        self.opened = None;
+        self.running = None;
+        self.listening = false;
+        self.data_peer = None;
+        self.epoch += 1;
+    }
+
+    fn connect(&mut self, addr: SocketAddr) {
+        if self.refuse_active {
+            self.defer(Event::Failed(ErrorKind::ConnectionRefused));
+        } else {
+            self.data_peer = Some(addr);
+            self.defer(Event::DataConnected { peer: addr });
+        }
+    }
+
+    fn start_transfer(&mut self) {
+        let client = parse_addr(CLIENT).ip();
+        assert_eq!(
+            self.data_peer.map(|p| p.ip()),
+            Some(client),
+            "transfer over a foreign data connection"
+        );
+        assert!(self.opened.is_some(), "transfer without an opened file");
+        self.running = Some(true);
+        if !self.hold {
+            if let Some(done) = self.complete_transfer() {
+                self.defer(done);
+            }
+        }
+    }
+
+    /// An action on the file system, answered at once.
+    fn file_action(&mut self, action: Action) -> Event {
+        match action {
             Action::Open { path, mode } => match self.open(&path, mode) {
                 Ok((opened, size, unique_name)) => {
                     self.opened = Some(opened);
@@ -512,22 +539,6 @@ impl Harness {
                 }
                 Err(kind) => Event::Failed(kind),
             },
-            Action::StartTransfer { .. } => {
-                let client = parse_addr(CLIENT).ip();
-                assert_eq!(
-                    self.data_peer.map(|p| p.ip()),
-                    Some(client),
-                    "transfer over a foreign data connection"
-                );
-                assert!(self.opened.is_some(), "transfer without an opened file");
-                self.running = Some(true);
-                if !self.hold {
-                    if let Some(done) = self.complete_transfer() {
-                        self.defer(done);
-                    }
-                }
-                return None;
-            }
             Action::Stat(path) => self
                 .fs
                 .stat(&path)
@@ -550,22 +561,11 @@ impl Harness {
                     .map_or_else(Event::Failed, Event::Metadata),
                 Err(kind) => Event::Failed(kind),
             },
-            Action::VerifyPassword { user, password } => {
-                // One account per role, all with the password "secret".
-                let role = match user.as_str() {
-                    "alice" => Some(Access::Super),
-                    "bob" => Some(Access::ReadOnly),
-                    "dropbox" => Some(Access::Upload),
-                    _ => None,
-                };
-                Event::LoginChecked(role.filter(|_| password == "secret"))
-            }
             change => self
                 .fs
                 .change(&change)
                 .map_or_else(Event::Failed, |()| Event::Done),
-        };
-        Some(answer)
+        }
     }
 
     fn open(
@@ -808,6 +808,34 @@ pub fn check_replies(replies: &[u8]) {
             other => assert!(!in_transfer, "{other} between 150 and its final reply"),
         }
     }
+}
+
+/// Whether a fault (`Op::Fault`) applies: only to actions whose answer
+/// may be `Failed`.
+fn may_fail(action: &Action) -> bool {
+    !matches!(
+        action,
+        Action::RejectData
+            | Action::StopListening
+            | Action::CloseData
+            | Action::AbortTransfer
+            | Action::Close
+            | Action::StartTransfer { .. }
+            | Action::SecureControl { .. }
+            | Action::VerifyPassword { .. }
+            | Action::LogTransfer(_)
+    )
+}
+
+/// One account per role, all with the password "secret".
+fn verify_password(user: &str, password: &str) -> Event {
+    let role = match user {
+        "alice" => Some(Access::Super),
+        "bob" => Some(Access::ReadOnly),
+        "dropbox" => Some(Access::Upload),
+        _ => None,
+    };
+    Event::LoginChecked(role.filter(|_| password == "secret"))
 }
 
 fn parse_addr(s: &str) -> SocketAddr {
