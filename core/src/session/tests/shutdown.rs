@@ -1,20 +1,22 @@
 //! How a session ends: the client's EOF, the daemon's shutdown and its
 //! grace period.
 
-use crate::testing::sim::Op::*;
+use crate::testing::sim::{Op, Op::*};
 use crate::Action;
 
 use super::{codes_after_login, run, run_writable, LOGIN};
 
+/// Logged in, with a download running until the script finishes it.
+const DOWNLOADING: [Op<'static>; 4] = [
+    LOGIN,
+    HoldTransfers,
+    Send(b"PASV\r\nRETR hello.txt\r\n"),
+    ConnectData("127.0.0.1:40001"),
+];
+
 #[test]
 fn eof_closes_and_stops_everything() {
-    let h = run(&[
-        LOGIN,
-        HoldTransfers,
-        Send(b"PASV\r\nRETR hello.txt\r\n"),
-        ConnectData("127.0.0.1:40001"),
-        Eof,
-    ]);
+    let h = run(&[&DOWNLOADING[..], &[Eof]].concat());
     assert_eq!(h.actions.last(), Some(&Action::Close));
     assert!(h.session.is_closed());
     assert_eq!(h.session.poll_timeout(), None);
@@ -58,14 +60,10 @@ fn shutdown_lets_a_running_transfer_finish() {
     assert_eq!(h.actions.last(), Some(&Action::Close));
 
     let h = run(&[
-        LOGIN,
-        HoldTransfers,
-        Send(b"PASV\r\nRETR hello.txt\r\n"),
-        ConnectData("127.0.0.1:40001"),
-        Shutdown,
-        Send(b"NOOP\r\n"),
-        FinishTransfer,
-    ]);
+        &DOWNLOADING[..],
+        &[Shutdown, Send(b"NOOP\r\n"), FinishTransfer],
+    ]
+    .concat());
     assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
     assert!(h.session.is_closed());
 }
@@ -74,14 +72,7 @@ fn shutdown_lets_a_running_transfer_finish() {
 /// gets its final reply before the `421`.
 #[test]
 fn grace_over_cuts_a_transfer_with_a_final_reply() {
-    let h = run(&[
-        LOGIN,
-        HoldTransfers,
-        Send(b"PASV\r\nRETR hello.txt\r\n"),
-        ConnectData("127.0.0.1:40001"),
-        Shutdown,
-        GraceOver,
-    ]);
+    let h = run(&[&DOWNLOADING[..], &[Shutdown, GraceOver]].concat());
     assert_eq!(codes_after_login(&h), [227, 150, 426, 421]);
     assert!(h.actions.contains(&Action::AbortTransfer));
     assert!(h.session.is_closed());
@@ -94,13 +85,7 @@ fn grace_over_cuts_a_transfer_with_a_final_reply() {
 /// `QUIT` still waiting.
 #[test]
 fn shutdown_and_eof_in_either_order() {
-    let running = [
-        LOGIN,
-        HoldTransfers,
-        Send(b"PASV\r\nRETR hello.txt\r\n"),
-        ConnectData("127.0.0.1:40001"),
-    ];
-    let h = run(&[&running[..], &[Shutdown, Eof, FinishTransfer]].concat());
+    let h = run(&[&DOWNLOADING[..], &[Shutdown, Eof, FinishTransfer]].concat());
     assert_eq!(codes_after_login(&h), [227, 150]);
     assert_eq!(h.actions.last(), Some(&Action::Close));
     let interrupted =
@@ -108,7 +93,7 @@ fn shutdown_and_eof_in_either_order() {
     assert!(interrupted, "{:?}", h.actions);
 
     let quit = [Send(b"QUIT\r\n"), Eof, Shutdown, FinishTransfer];
-    let h = run(&[&running[..], &quit].concat());
+    let h = run(&[&DOWNLOADING[..], &quit].concat());
     assert_eq!(codes_after_login(&h), [227, 150, 226, 421]);
     assert!(h.session.is_closed());
 }
