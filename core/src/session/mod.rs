@@ -1,11 +1,13 @@
 //! The per-connection protocol state machine: its API (getters, `handle_*`,
-//! `poll_*`) and the command input loop. Every state transition goes through
-//! the tables in [`table`]; each sub-machine has its own file.
+//! `poll_*`), the command input loop, and the session's `Life`. Every state
+//! transition goes through the tables in [`table`], which also maps the
+//! sub-machines to their files.
 //!
-//! Commands arrive through the [`LineReader`], answers to actions through [`Session::handle_event`], and
-//! deadlines through [`Session::handle_timeout`]. While a command waits for its
-//! event the session stops taking input ([`Session::control_read_room`] is 0),
-//! so pipelined commands are answered strictly in order. During a transfer,
+//! Commands arrive through the [`LineReader`], answers to actions through
+//! [`Session::handle_event`], and deadlines through
+//! [`Session::handle_timeout`]. While a command waits for its event the
+//! session stops taking input ([`Session::control_read_room`] is 0), so
+//! pipelined commands are answered strictly in order. During a transfer,
 //! only `ABOR` and `STAT` are answered at once; anything else waits its turn.
 
 use std::collections::VecDeque;
@@ -96,6 +98,8 @@ impl Life {
 /// The server side of one FTP control connection.
 #[derive(Debug)]
 pub struct Session {
+    // What every session has: settings, addresses, buffers, the action
+    // queue and the timer table.
     config: Arc<Config>,
     local: SocketAddr,
     peer: SocketAddr,
@@ -103,6 +107,7 @@ pub struct Session {
     output: Vec<u8>,
     actions: VecDeque<Action>,
     timers: Timers,
+    // The machines' parts, each written only in its own file (table.rs).
     login: Login,
     place: Place,
     prefs: Prefs,
@@ -191,9 +196,9 @@ impl Session {
     /// How many control bytes the caller may read and pass in now; 0 means
     /// "do not read" (a command waits for its event, or replies pile up).
     pub fn control_read_room(&self) -> usize {
-        let reading = self.work.answering() != Answering::Nothing;
-        if self.is_closed() || self.life.input_ended() || !reading || self.output.len() > OUTPUT_CAP
-        {
+        let input_over = self.is_closed() || self.life.input_ended();
+        let busy = self.work.answering() == Answering::Nothing;
+        if input_over || busy || self.output.len() > OUTPUT_CAP {
             0
         } else {
             self.input.room()
