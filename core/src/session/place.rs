@@ -290,6 +290,7 @@ impl Session {
             ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
         }
     }
+
     pub(super) fn on_change_failed(
         &mut self,
         purpose: ChangeFor,
