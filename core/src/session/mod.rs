@@ -269,12 +269,8 @@ impl Session {
     /// it was waiting for.
     pub fn handle_shutdown_expired(&mut self, now: Instant) {
         self.life = self.life.shut_down();
-        self.stop_transfer(
-            now,
-            Action::AbortTransfer,
-            426,
-            "Server shutting down; transfer aborted.",
-        );
+        let reply = (426, "Server shutting down; transfer aborted.");
+        self.stop_transfer(now, Action::AbortTransfer, reply);
         if !self.is_closed() {
             self.close_for_shutdown();
         }

@@ -17,7 +17,7 @@ use crate::wire::command::TransferType;
 use super::data::{canonical_ip, DataWait};
 use super::login::LoginWait;
 use super::place::{list_pattern, PlaceWait};
-use super::replies::{file_error_reply, transfer_failure_reply, NO_DATA_CONNECTION};
+use super::replies::{file_error_reply, transfer_failure_reply, Reply, NO_DATA_CONNECTION};
 use super::{Session, UnexpectedEvent};
 
 /// How the next transfers go, as `TYPE` and `REST` set them; written only
@@ -386,14 +386,13 @@ impl Session {
     }
 
     /// Ends the pending transfer (already stopped by the caller, or to be
-    /// stopped by `stop`), logs it, and answers `code text`.
+    /// stopped by `stop`), logs it, and answers its command with `reply`.
     fn conclude_transfer(
         &mut self,
         now: Instant,
         transfer: &TransferState,
         stop: Option<Action>,
-        code: u16,
-        text: &str,
+        (code, text): Reply,
     ) {
         if let Some(action) = stop {
             self.actions.push_back(action);
@@ -455,17 +454,12 @@ impl Session {
     }
 
     /// Stops the pending transfer ourselves (`stop` tells the caller how)
-    /// and answers its command; false if no transfer was pending.
-    pub(super) fn stop_transfer(
-        &mut self,
-        now: Instant,
-        stop: Action,
-        code: u16,
-        text: &str,
-    ) -> bool {
+    /// and answers its command with `reply`; false if no transfer was
+    /// pending.
+    pub(super) fn stop_transfer(&mut self, now: Instant, stop: Action, reply: Reply) -> bool {
         match self.take_work() {
             Work::Transfer(transfer) => {
-                self.conclude_transfer(now, &transfer, Some(stop), code, text);
+                self.conclude_transfer(now, &transfer, Some(stop), reply);
                 true
             }
             other => {
@@ -476,7 +470,7 @@ impl Session {
     }
 
     pub(super) fn cmd_abor(&mut self, now: Instant) {
-        if self.stop_transfer(now, Action::AbortTransfer, 426, "Transfer aborted.") {
+        if self.stop_transfer(now, Action::AbortTransfer, (426, "Transfer aborted.")) {
             self.reply(226, "ABOR successful.");
         } else {
             self.reply(225, "No transfer to abort.");
@@ -489,13 +483,13 @@ impl Session {
         transfer: TransferState,
         kind: ErrorKind,
     ) {
-        let (code, text) = file_error_reply(kind);
-        self.conclude_transfer(now, &transfer, Some(Action::CloseData), code, text);
+        let reply = file_error_reply(kind);
+        self.conclude_transfer(now, &transfer, Some(Action::CloseData), reply);
     }
 
     pub(super) fn on_connect_failed(&mut self, now: Instant, transfer: TransferState) {
-        let (code, text) = NO_DATA_CONNECTION;
-        self.conclude_transfer(now, &transfer, Some(Action::CloseData), code, text);
+        let reply = NO_DATA_CONNECTION;
+        self.conclude_transfer(now, &transfer, Some(Action::CloseData), reply);
     }
 
     pub(super) fn on_transfer_done(
@@ -505,7 +499,7 @@ impl Session {
         bytes: u64,
     ) {
         transfer.bytes = bytes;
-        self.conclude_transfer(now, &transfer, None, 226, "Transfer complete.");
+        self.conclude_transfer(now, &transfer, None, (226, "Transfer complete."));
     }
 
     pub(super) fn on_transfer_failed(
@@ -514,23 +508,18 @@ impl Session {
         transfer: TransferState,
         kind: ErrorKind,
     ) {
-        let (code, text) = transfer_failure_reply(kind);
-        self.conclude_transfer(now, &transfer, None, code, text);
+        let reply = transfer_failure_reply(kind);
+        self.conclude_transfer(now, &transfer, None, reply);
     }
 
     /// The data connection did not come in `data_timeout`.
     pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
-        let (code, text) = NO_DATA_CONNECTION;
-        self.stop_transfer(now, Action::CloseData, code, text);
+        self.stop_transfer(now, Action::CloseData, NO_DATA_CONNECTION);
     }
 
     /// A running transfer made no progress in `data_timeout`.
     pub(super) fn on_stall(&mut self, now: Instant) {
-        self.stop_transfer(
-            now,
-            Action::AbortTransfer,
-            426,
-            "No progress; transfer aborted.",
-        );
+        let reply = (426, "No progress; transfer aborted.");
+        self.stop_transfer(now, Action::AbortTransfer, reply);
     }
 }
