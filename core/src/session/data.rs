@@ -165,6 +165,7 @@ impl Session {
         }
         Ok(())
     }
+
     /// The file of a transfer is open: connects to the client's active
     /// address; true if a passive connection is already there.
     pub(super) fn connect_data(&mut self) -> bool {

@@ -104,6 +104,7 @@ impl Session {
         }
         ok
     }
+
     /// Whether a certificate is loaded; answers `502` when none is.
     fn tls_configured(&mut self) -> bool {
         if !self.config.tls {
