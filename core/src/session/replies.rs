@@ -24,8 +24,6 @@ pub(super) const EPSV_ALL_ONLY: Reply = (503, "EPSV ALL in effect; only EPSV is 
 /// `PASV` answers with an IPv4 address, and there is none to give.
 pub(super) const PASV_NEEDS_IPV4: Reply = (425, "PASV needs IPv4; use EPSV.");
 
-pub(super) const TLS_NOT_CONFIGURED: Reply = (502, "TLS is not configured on this server.");
-
 pub(super) const DIRECTORY_CHANGED: Reply = (250, "Directory successfully changed.");
 
 /// The final reply of a transfer that broke after its `150`.

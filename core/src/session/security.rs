@@ -6,7 +6,6 @@ use log::info;
 use crate::boundary::action::Action;
 use crate::wire::command::ProtectionLevel;
 
-use super::replies::TLS_NOT_CONFIGURED;
 use super::Session;
 
 /// FTPS state (RFC 4217): how far `AUTH`, `PBSZ` and `PROT` got; written
@@ -108,7 +107,7 @@ impl Session {
     /// Whether a certificate is loaded; answers `502` when none is.
     fn tls_configured(&mut self) -> bool {
         if !self.config.tls {
-            self.reply_with(TLS_NOT_CONFIGURED);
+            self.reply(502, "TLS is not configured on this server.");
         }
         self.config.tls
     }
