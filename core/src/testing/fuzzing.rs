@@ -2,11 +2,12 @@
 //! ordinary `cargo test` compiles and runs them too (the seeded simulation
 //! below, and the corpus replay in `fuzz/`), on stable Rust.
 //!
-//! Invariants, asserted by [`crate::testing::sim`]: no panic; every reply line is
-//! `NNN text` / `NNN-text` / a continuation, and ends in CRLF; each `150` is
-//! followed by exactly one final transfer reply; buffers stay within their
-//! caps; no action names a path outside the root; a data connection from a
-//! foreign address is never used; whole and byte-at-a-time input agree.
+//! Invariants, asserted by [`sim`](crate::testing::sim): no panic; every
+//! reply line is `NNN text` / `NNN-text` / a continuation, and ends in CRLF;
+//! each `150` is followed by exactly one final transfer reply; buffers stay
+//! within their caps; no action names a path outside the root; a data
+//! connection from a foreign address is never used; whole and byte-at-a-time
+//! input agree.
 
 use std::time::Duration;
 
