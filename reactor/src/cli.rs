@@ -13,8 +13,8 @@ use log::LevelFilter;
 
 use pocketftp_core::Access;
 
-use crate::config_file;
 use crate::rate;
+use crate::startup::config_file;
 
 /// `pocketftpd hash-password --help`.
 pub const HASH_PASSWORD_USAGE: &str = "\

@@ -8,13 +8,11 @@ use std::sync::Arc;
 
 use log::{debug, info, warn, LevelFilter};
 use pocketftp_core::{Access, Config};
-use pocketftpd::activation;
 use pocketftpd::cli::{self, Command, Options, HASH_PASSWORD_USAGE, USAGE};
 use pocketftpd::jail::Jail;
-use pocketftpd::privileges;
-use pocketftpd::prompt;
 use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
+use pocketftpd::startup::{activation, privileges, prompt};
 use pocketftpd::tls;
 use pocketftpd::users::{self, PasswordWorker, Users};
 
