@@ -2,6 +2,7 @@
 //! the server's settings, and preparing the process (sockets systemd passed,
 //! the switch to `--run-as`).
 //!
+//! - `values`: the values options take, checked and bounded.
 //! - `config_file`: the `--config FILE` format.
 //! - `activation`: listening sockets passed by systemd.
 //! - `privileges`: `--run-as`, and what that user will not be able to do.
@@ -11,3 +12,4 @@ pub mod activation;
 pub mod config_file;
 pub mod privileges;
 pub mod prompt;
+pub mod values;
