@@ -1,6 +1,5 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
-pub mod cli;
 pub mod dir;
 pub mod errors;
 pub mod jail;

@@ -8,17 +8,19 @@ use std::sync::Arc;
 
 use log::{debug, info, warn, LevelFilter};
 use pocketftp_core::{Access, Config};
-use pocketftpd::cli::{self, Command, Options, HASH_PASSWORD_USAGE, USAGE};
 use pocketftpd::jail::Jail;
 use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
+use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
+use pocketftpd::startup::help;
+use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{activation, privileges, prompt};
 use pocketftpd::tls;
 use pocketftpd::users::{self, PasswordWorker, Users};
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let command = match cli::parse(args.clone()) {
+    let command = match command_line::parse(args.clone()) {
         Ok(command) => command,
         Err(why) => {
             eprintln!("pocketftpd: {why}");
@@ -27,7 +29,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Help => {
-            print!("{USAGE}");
+            print!("{}", help::usage());
             ExitCode::SUCCESS
         }
         Command::Version => {
@@ -142,7 +144,7 @@ fn settings(options: &Options, users: bool) -> Result<Settings, String> {
 /// Where to listen, the root, the users file's path, `run-as` and the
 /// transfer log stay as they were started.
 fn reloader(args: Vec<OsString>, users: bool) -> Reload {
-    Box::new(move || match cli::parse(args.clone())? {
+    Box::new(move || match command_line::parse(args.clone())? {
         Command::Run(options) => {
             log::set_max_level(options.log_level);
             settings(&options, users)

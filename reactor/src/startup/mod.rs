@@ -1,15 +1,18 @@
-//! What runs once, before the loop: reading the options, turning them into
-//! the server's settings, and preparing the process (sockets systemd passed,
-//! the switch to `--run-as`).
+//! What runs once, before the loop.
 //!
-//! - `values`: the values options take, checked and bounded.
-//! - `config_file`: the `--config FILE` format.
+//! - `options`: every option in one table, and the `Options` it fills;
+//!   `values` parses and bounds what the options take.
+//! - `command_line`: the command line and the config file (its format in
+//!   `config_file`) applied through that table; `help` is `--help`.
 //! - `activation`: listening sockets passed by systemd.
 //! - `privileges`: `--run-as`, and what that user will not be able to do.
 //! - `prompt`: the password `hash-password` reads.
 
 pub mod activation;
+pub mod command_line;
 pub mod config_file;
+pub mod help;
+pub mod options;
 pub mod privileges;
 pub mod prompt;
 pub mod values;

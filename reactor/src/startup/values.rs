@@ -2,9 +2,12 @@
 //! umasks. Each error says what was expected, for the caller to prefix with
 //! the option's name.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
+
+use log::LevelFilter;
+use pocketftp_core::Access;
 
 use crate::rate;
 
@@ -64,7 +67,12 @@ pub fn seconds(n: u64) -> Result<Duration, String> {
     at_most(n, MAX_SECONDS, "seconds (a day)").map(Duration::from_secs)
 }
 
-pub fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
+/// A pause given in milliseconds, at most `max`.
+pub fn milliseconds(value: &str, max: u64) -> Result<Duration, String> {
+    at_most(number(value)?, max, "milliseconds").map(Duration::from_millis)
+}
+
+fn at_most(n: u64, max: u64, unit: &str) -> Result<u64, String> {
     if n > max {
         return Err(format!("{n} is too long: at most {max} {unit}"));
     }
@@ -104,6 +112,32 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
+/// What anonymous sessions may do: `super`, `user` or `upload`.
+pub fn role(value: &str) -> Result<Access, String> {
+    Access::from_role(value).ok_or_else(|| format!("{value:?} is not super, user or upload"))
+}
+
+pub fn ipv4(value: &str) -> Result<Ipv4Addr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not an IPv4 address"))
+}
+
+/// A log level, in any case (`off` too, though `--help` does not offer it).
+pub fn log_level(value: &str) -> Result<LevelFilter, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "off" => Ok(LevelFilter::Off),
+        "error" => Ok(LevelFilter::Error),
+        "warn" => Ok(LevelFilter::Warn),
+        "info" => Ok(LevelFilter::Info),
+        "debug" => Ok(LevelFilter::Debug),
+        "trace" => Ok(LevelFilter::Trace),
+        _ => Err(format!(
+            "{value:?} is not one of error, warn, info, debug, trace"
+        )),
+    }
+}
+
 pub fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
     let bad = || format!("{value:?} is not LO-HI with 1 <= LO <= HI <= 65535");
     let (lo, hi) = value.split_once('-').ok_or_else(bad)?;
@@ -120,9 +154,8 @@ pub fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::tests::run;
     use crate::jail::tests::TempDir;
-    use pocketftp_core::Access;
+    use crate::startup::command_line::tests::run;
 
     #[test]
     fn rates_take_1024_based_suffixes() {
