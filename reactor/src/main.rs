@@ -7,15 +7,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::{debug, info, warn, LevelFilter};
-use pocketftp_core::{Access, Config};
+use pocketftp_core::Access;
 use pocketftpd::jail::Jail;
-use pocketftpd::rate::Rates;
-use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
+use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
-use pocketftpd::startup::{activation, privileges, prompt};
-use pocketftpd::tls;
+use pocketftpd::startup::{privileges, prompt, settings};
 use pocketftpd::users::{self, PasswordWorker, Users};
 
 fn main() -> ExitCode {
@@ -101,58 +99,6 @@ fn hash_password() -> ExitCode {
     }
 }
 
-/// What the options say about sessions, limits and TLS (at start and on
-/// SIGHUP); a certificate or key that cannot be used is an error naming it.
-fn settings(options: &Options, users: bool) -> Result<Settings, String> {
-    let tls = match options.tls_files()? {
-        Some((cert, key)) => Some(tls::load(cert, key)?),
-        None => None,
-    };
-    let config = Config {
-        banner: options.banner.clone(),
-        users,
-        anonymous: !users || options.anonymous,
-        anonymous_access: options.anonymous_access,
-        pasv_address: options.pasv_address,
-        idle_timeout: options.idle_timeout,
-        data_timeout: options.data_timeout,
-        login_delay: options.login_delay,
-        max_login_failures: options.max_login_failures,
-        tls: tls.is_some(),
-        tls_required: options.tls_required,
-    };
-    let limits = Limits {
-        max_clients: options.max_clients,
-        max_per_ip: options.max_per_ip,
-        pasv_ports: options.pasv_ports.clone(),
-        shutdown_grace: options.shutdown_grace,
-        rates: Rates {
-            down: options.max_rate_down,
-            up: options.max_rate_up,
-            total: options.max_rate,
-        },
-    };
-    Ok(Settings {
-        config: Arc::new(config),
-        limits,
-        tls,
-        umask: options.umask,
-    })
-}
-
-/// SIGHUP parses the same arguments again, so an edited config file counts.
-/// Where to listen, the root, the users file's path, `run-as` and the
-/// transfer log stay as they were started.
-fn reloader(args: Vec<OsString>, users: bool) -> Reload {
-    Box::new(move || match command_line::parse(args.clone())? {
-        Command::Run(options) => {
-            log::set_max_level(options.log_level);
-            settings(&options, users)
-        }
-        _ => Err("the arguments no longer ask to run the daemon".to_owned()),
-    })
-}
-
 fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     start_logging(options.log_level);
 
@@ -167,24 +113,10 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     }
     sweep_stale_uploads(&jail);
     raise_open_file_limit();
-    let settings = settings(options, users.is_some())?;
-    let inherited = activation::listeners()?;
-    let (plain, implicit_tls) = if inherited.is_empty() {
-        (options.listen_addresses(), options.listen_tls.clone())
-    } else {
-        info!(
-            "socket activation: {} from systemd; --listen and --listen-tls are not used",
-            pocketftpd::count(inherited.len(), "socket")
-        );
-        (Vec::new(), Vec::new())
-    };
-    let listeners = Listeners {
-        plain,
-        implicit_tls,
-        inherited,
-    };
+    let settings = settings::from_options(options, users.is_some())?;
+    let listeners = settings::listeners(options)?;
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
-    server.set_reload(reloader(args, users.is_some()));
+    server.set_reload(settings::reloader(args, users.is_some()));
     if let Some(path) = &options.xferlog {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -213,7 +145,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     info!(
         "serving {} ({})",
         options.root.display(),
-        options.access_summary()
+        settings::access_summary(options)
     );
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

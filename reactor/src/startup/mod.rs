@@ -4,6 +4,8 @@
 //!   `values` parses and bounds what the options take.
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
+//! - `settings`: what the options make of the server, at start and on
+//!   SIGHUP.
 //! - `activation`: listening sockets passed by systemd.
 //! - `privileges`: `--run-as`, and what that user will not be able to do.
 //! - `prompt`: the password `hash-password` reads.
@@ -15,4 +17,5 @@ pub mod help;
 pub mod options;
 pub mod privileges;
 pub mod prompt;
+pub mod settings;
 pub mod values;

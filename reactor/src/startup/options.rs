@@ -359,44 +359,6 @@ impl Options {
         self.listen_from_file = !self.listen.is_empty();
     }
 
-    /// The certificate and key files, when FTPS is on; an error for half
-    /// a pair, or for TLS options without one.
-    pub fn tls_files(&self) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
-        match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Ok(Some((cert, key))),
-            (Some(_), None) => Err("--tls-cert needs --tls-key".to_owned()),
-            (None, Some(_)) => Err("--tls-key needs --tls-cert".to_owned()),
-            (None, None) if self.tls_required || !self.listen_tls.is_empty() => {
-                Err("--tls-required and --listen-tls need --tls-cert and --tls-key".to_owned())
-            }
-            (None, None) => Ok(None),
-        }
-    }
-
-    /// Who may do what, for the start-up line: what is true, not what
-    /// the default would be (`--write` means nothing when anonymous is off).
-    pub fn access_summary(&self) -> String {
-        let anonymous = match (
-            self.users.is_some() && !self.anonymous,
-            self.anonymous_access,
-        ) {
-            (true, _) => "anonymous off",
-            (false, Access::Super) => "anonymous may write",
-            (false, Access::ReadOnly) => "anonymous read-only",
-            (false, Access::Upload) => "anonymous upload-only",
-        };
-        let users = match &self.users {
-            Some(path) => format!("users from {}", path.display()),
-            None => "no users file".to_owned(),
-        };
-        let tls = match (self.tls_cert.is_some(), self.tls_required) {
-            (true, true) => ", TLS required",
-            (true, false) => ", TLS offered",
-            (false, _) => "",
-        };
-        format!("{anonymous}, {users}{tls}")
-    }
-
     /// `[::]:P` already takes IPv4 connections on port P (the daemon binds
     /// it dual-stack), so `0.0.0.0:P` beside it could only fail with
     /// "Address already in use": say so before binding.
@@ -541,71 +503,5 @@ mod tests {
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
         );
-    }
-
-    #[test]
-    fn the_start_line_says_what_is_true() {
-        let summary = |args: &[&str]| run(args).unwrap().access_summary();
-        assert_eq!(summary(&[]), "anonymous read-only, no users file");
-        assert_eq!(summary(&["--write"]), "anonymous may write, no users file");
-        assert_eq!(
-            summary(&["--users", "/etc/u"]),
-            "anonymous off, users from /etc/u"
-        );
-        assert_eq!(
-            summary(&["--users", "/etc/u", "--write"]),
-            "anonymous off, users from /etc/u"
-        );
-        assert_eq!(
-            summary(&["--users", "/etc/u", "--anonymous"]),
-            "anonymous read-only, users from /etc/u"
-        );
-        assert_eq!(
-            summary(&[
-                "--users",
-                "/etc/u",
-                "--anonymous",
-                "--write",
-                "--tls-cert",
-                "c",
-                "--tls-key",
-                "k"
-            ]),
-            "anonymous may write, users from /etc/u, TLS offered"
-        );
-    }
-
-    #[test]
-    fn tls_options_come_in_pairs() {
-        let o = run(&[
-            "--tls-cert",
-            "c.pem",
-            "--tls-key",
-            "k.pem",
-            "--tls-required",
-            "--listen-tls",
-            "127.0.0.1:990",
-        ])
-        .unwrap();
-        let (cert, key) = o.tls_files().unwrap().unwrap();
-        assert_eq!(
-            (cert.to_str(), key.to_str()),
-            (Some("c.pem"), Some("k.pem"))
-        );
-        assert!(o.tls_required);
-        assert_eq!(o.listen_tls, vec!["127.0.0.1:990".parse().unwrap()]);
-        assert_eq!(run(&[]).unwrap().tls_files(), Ok(None));
-        for (args, want) in [
-            (&["--tls-cert", "c.pem"][..], "--tls-cert needs --tls-key"),
-            (&["--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
-            (&["--tls-required"], "--tls-required and --listen-tls need"),
-            (
-                &["--listen-tls", "[::]:990"],
-                "--tls-required and --listen-tls need",
-            ),
-        ] {
-            let got = run(args).unwrap().tls_files().unwrap_err();
-            assert!(got.starts_with(want), "{args:?}: {got}");
-        }
     }
 }
