@@ -6,6 +6,8 @@
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
 //!   SIGHUP.
+//! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
+//!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
 //! - `privileges`: `--run-as`, and what that user will not be able to do.
 //! - `prompt`: the password `hash-password` reads.
@@ -14,7 +16,9 @@ pub mod activation;
 pub mod command_line;
 pub mod config_file;
 pub mod help;
+pub mod logging;
 pub mod options;
+pub mod prepare;
 pub mod privileges;
 pub mod prompt;
 pub mod settings;
