@@ -102,22 +102,24 @@ fn unknown_on_command_line(name: &str, parser: &mut lexopt::Parser) -> String {
 /// command line over them.
 fn options_from(given: &[(&Opt, String)]) -> Result<Options, String> {
     let mut options = Options::default();
-    let (own, shared): (Vec<_>, Vec<_>) = given.iter().partition(|(opt, _)| !opt.in_file);
-    let set = |options: &mut Options, (opt, value): &(&Opt, String)| {
-        (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))
-    };
-    for given in own {
-        set(&mut options, given)?;
+    let (first, rest): (Vec<_>, Vec<_>) = given.iter().partition(|(opt, _)| !opt.in_file);
+    for (opt, value) in first {
+        set_from_command_line(&mut options, opt, value)?;
     }
     if let Some(path) = options.config.clone() {
         read_config_file(&mut options, &path)?;
     }
     options.file_read();
-    for given in shared {
-        set(&mut options, given)?;
+    for (opt, value) in rest {
+        set_from_command_line(&mut options, opt, value)?;
     }
     options.check_listeners()?;
     Ok(options)
+}
+
+/// `--name VALUE` applied; an error names the option.
+fn set_from_command_line(options: &mut Options, opt: &Opt, value: &str) -> Result<(), String> {
+    (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))
 }
 
 /// Applies the config file's settings; an error names the file, the line
