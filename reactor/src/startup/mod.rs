@@ -14,7 +14,7 @@
 
 pub mod activation;
 pub mod command_line;
-pub mod config_file;
+mod config_file;
 pub mod help;
 pub mod logging;
 pub mod options;
@@ -22,4 +22,4 @@ pub mod prepare;
 pub mod privileges;
 pub mod prompt;
 pub mod settings;
-pub mod values;
+mod values;

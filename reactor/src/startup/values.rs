@@ -57,7 +57,7 @@ pub fn positive<T: std::str::FromStr + Default + PartialEq>(value: &str) -> Resu
 /// The longest timeout or shutdown grace, in seconds: a day. Longer is of
 /// no use, and a huge one overflowed `Instant + Duration`, a panic at the
 /// first connection.
-pub const MAX_SECONDS: u64 = 24 * 3600;
+const MAX_SECONDS: u64 = 24 * 3600;
 
 /// The longest pause before answering a failed login, in milliseconds.
 pub const MAX_LOGIN_DELAY_MS: u64 = 60_000;
