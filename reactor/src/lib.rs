@@ -1,17 +1,13 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
-pub mod activation;
-pub mod cli;
-pub mod config_file;
 pub mod dir;
 pub mod errors;
 pub mod jail;
-pub mod privileges;
-pub mod prompt;
 pub mod rate;
 pub mod resolve;
 pub mod server;
 mod sockopt;
+pub mod startup;
 pub mod temps;
 pub mod tls;
 pub mod transfer;

@@ -39,10 +39,10 @@ use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS}
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::activation::Inherited;
 use crate::jail::Jail;
 use crate::rate::{Bucket, Rates};
 use crate::sockopt;
+use crate::startup::activation::Inherited;
 use crate::tls::{TlsConfigs, TlsLayer};
 use crate::users::{PasswordWorker, Users};
 use connection::{Connection, Tag};

@@ -7,6 +7,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use log::warn;
+use pocketftp_core::Access;
+
+use crate::startup::options::Options;
 
 /// Switches the process to `user` (its uid, its primary gid, no
 /// supplementary groups) and checks root cannot be regained.
@@ -72,9 +75,12 @@ fn lookup(user: &str) -> Result<(libc::uid_t, libc::gid_t), String> {
 
 /// After the switch to `user`: warns plainly of what will not work as that
 /// user — a root it cannot read (or write, when writes are allowed), and
-/// `reread`, files SIGHUP re-reads, that it cannot read (readable by root
-/// at start-up is not enough).
-pub fn check_access(user: &str, root: &Path, writes: bool, reread: &[&Path]) {
+/// files SIGHUP re-reads that it cannot read (readable by root at start-up
+/// is not enough).
+pub fn check_access(user: &str, options: &Options) {
+    let root = &options.root;
+    let writes = options.anonymous_access != Access::ReadOnly || options.users.is_some();
+    let reread = [&options.users, &options.tls_cert, &options.tls_key];
     if !accessible(root, libc::R_OK | libc::X_OK) {
         warn!(
             "{user} cannot read {}: every listing and download will fail",
@@ -86,7 +92,8 @@ pub fn check_access(user: &str, root: &Path, writes: bool, reread: &[&Path]) {
             root.display()
         );
     }
-    for file in reread.iter().filter(|file| !accessible(file, libc::R_OK)) {
+    let reread = reread.into_iter().flatten();
+    for file in reread.filter(|file| !accessible(file, libc::R_OK)) {
         warn!(
             "{user} cannot read {}: SIGHUP will keep the old one (make it readable by {user}'s group, mode 640)",
             file.display()

@@ -1,0 +1,507 @@
+//! Every option the daemon takes, in one table: [`OPTIONS`]. The command
+//! line's parser and the config file's keys (`command_line`), `--help`
+//! (`help`) and the "did you mean" hints are all read from it, so an option
+//! is one row: its name, how it takes a value, its help, and how it sets
+//! [`Options`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use log::LevelFilter;
+use pocketftp_core::Access;
+
+use crate::startup::values::{
+    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
+    seconds, umask, MAX_LOGIN_DELAY_MS,
+};
+use Kind::{Flag, Repeatable, Value};
+
+/// How an option takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `--write`: nothing follows it on the command line; in the config file
+    /// it takes `true` or `false`.
+    Flag,
+    /// `--root DIR`: one value (given twice, the last one counts), and what
+    /// `--help` calls it.
+    Value(&'static str),
+    /// `--listen ADDR:PORT`: each time adds one.
+    Repeatable(&'static str),
+}
+
+/// One option.
+pub struct Opt {
+    /// Without dashes: `--name` on the command line, `name =` in the file.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Whether the config file may set it (`--config` itself may not).
+    pub in_file: bool,
+    /// Its `--help` text; each `\n` continues it on a line of its own.
+    pub help: &'static str,
+    /// Applies one value: the word given (`true` for a flag on the command
+    /// line), or an error saying what was expected.
+    pub set: fn(&mut Options, &str) -> Result<(), String>,
+}
+
+/// Every option, in the order `--help` lists them.
+pub const OPTIONS: &[Opt] = &[
+    Opt {
+        name: "config",
+        kind: Value("FILE"),
+        in_file: false,
+        help: "key = value file; keys are these options without dashes",
+        set: |o, v| assign(&mut o.config, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "root",
+        kind: Value("DIR"),
+        in_file: true,
+        help: "folder to serve (default: the current folder)",
+        set: |o, v| assign(&mut o.root, Ok(v.into())),
+    },
+    Opt {
+        name: "run-as",
+        kind: Value("USER"),
+        in_file: true,
+        help: "started as root: become USER once the ports are bound",
+        set: |o, v| assign(&mut o.run_as, Ok(Some(v.to_owned()))),
+    },
+    Opt {
+        name: "listen",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "address to listen on (default 0.0.0.0:52305)",
+        set: |o, v| address(v).map(|a| o.add_listen(a)),
+    },
+    Opt {
+        name: "banner",
+        kind: Value("TEXT"),
+        in_file: true,
+        help: "text of the 220 welcome (default \"pocketftpd ready.\")",
+        set: |o, v| assign(&mut o.banner, Ok(v.replace(['\r', '\n'], " "))),
+    },
+    Opt {
+        name: "write",
+        kind: Flag,
+        in_file: true,
+        help: "anonymous users may upload and change files (= --anonymous-role super)",
+        set: |o, v| assign(&mut o.anonymous_access, boolean(v).map(write_access)),
+    },
+    Opt {
+        name: "anonymous-role",
+        kind: Value("ROLE"),
+        in_file: true,
+        help: "super | user | upload (a drop box) for anonymous sessions (default user)",
+        set: |o, v| assign(&mut o.anonymous_access, role(v)),
+    },
+    Opt {
+        name: "users",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "users file (NAME:HASH:ROLE lines); turns anonymous login off",
+        set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "anonymous",
+        kind: Flag,
+        in_file: true,
+        help: "keep anonymous login on alongside --users",
+        set: |o, v| assign(&mut o.anonymous, boolean(v)),
+    },
+    Opt {
+        name: "pasv-ports",
+        kind: Value("LO-HI"),
+        in_file: true,
+        help: "passive port range (default: any free port)",
+        set: |o, v| assign(&mut o.pasv_ports, port_range(v).map(Some)),
+    },
+    Opt {
+        name: "pasv-address",
+        kind: Value("IP"),
+        in_file: true,
+        help: "IPv4 address announced in 227 replies (NAT)",
+        set: |o, v| assign(&mut o.pasv_address, ipv4(v).map(Some)),
+    },
+    Opt {
+        name: "max-clients",
+        kind: Value("N"),
+        in_file: true,
+        help: "concurrent control connections (default 512)",
+        set: |o, v| assign(&mut o.max_clients, positive(v)),
+    },
+    Opt {
+        name: "max-per-ip",
+        kind: Value("N"),
+        in_file: true,
+        help: "control connections per client address (default 32)",
+        set: |o, v| assign(&mut o.max_per_ip, positive(v)),
+    },
+    Opt {
+        name: "idle-timeout",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds without a command before closing (default 300)",
+        set: |o, v| assign(&mut o.idle_timeout, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "data-timeout",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds to connect or without transfer progress (default 60)",
+        set: |o, v| assign(&mut o.data_timeout, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "login-delay",
+        kind: Value("MS"),
+        in_file: true,
+        help: "pause before answering a failed login (default 1000)",
+        set: |o, v| assign(&mut o.login_delay, milliseconds(v, MAX_LOGIN_DELAY_MS)),
+    },
+    Opt {
+        name: "max-login-failures",
+        kind: Value("N"),
+        in_file: true,
+        help: "failed logins before closing (default 3)",
+        set: |o, v| assign(&mut o.max_login_failures, positive(v)),
+    },
+    Opt {
+        name: "shutdown-grace",
+        kind: Value("S"),
+        in_file: true,
+        help: "on SIGTERM, seconds running transfers may finish (default 30)",
+        set: |o, v| assign(&mut o.shutdown_grace, number(v).and_then(seconds)),
+    },
+    Opt {
+        name: "log-level",
+        kind: Value("LEVEL"),
+        in_file: true,
+        help: "error | warn | info | debug | trace (default info)",
+        set: |o, v| assign(&mut o.log_level, log_level(v)),
+    },
+    Opt {
+        name: "xferlog",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "append a line per file transfer, in xferlog format",
+        set: |o, v| assign(&mut o.xferlog, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "umask",
+        kind: Value("OCTAL"),
+        in_file: true,
+        help: "permission bits new uploads and folders lack (default 022:\n\
+               files 644, folders 755)",
+        set: |o, v| assign(&mut o.umask, umask(v)),
+    },
+    Opt {
+        name: "tls-cert",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "PEM certificate chain; with --tls-key turns FTPS on (AUTH TLS)",
+        set: |o, v| assign(&mut o.tls_cert, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "tls-key",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "PEM private key (ECDSA, Ed25519 or RSA)",
+        set: |o, v| assign(&mut o.tls_key, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "tls-required",
+        kind: Flag,
+        in_file: true,
+        help: "every login needs AUTH TLS first, every transfer PROT P",
+        set: |o, v| assign(&mut o.tls_required, boolean(v)),
+    },
+    Opt {
+        name: "listen-tls",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "implicit FTPS listener (TLS from the first byte; usually\n\
+               port 990)",
+        set: |o, v| address(v).map(|a| o.listen_tls.push(a)),
+    },
+    Opt {
+        name: "max-rate-down",
+        kind: Value("RATE"),
+        in_file: true,
+        help: "per-session download limit, bytes/s; K/M/G suffixes are\n\
+               1024-based (10M); 0 means no limit (the default)",
+        set: |o, v| assign(&mut o.max_rate_down, rate(v)),
+    },
+    Opt {
+        name: "max-rate-up",
+        kind: Value("RATE"),
+        in_file: true,
+        help: "per-session upload limit",
+        set: |o, v| assign(&mut o.max_rate_up, rate(v)),
+    },
+    Opt {
+        name: "max-rate",
+        kind: Value("RATE"),
+        in_file: true,
+        help: "all sessions together, both directions",
+        set: |o, v| assign(&mut o.max_rate, rate(v)),
+    },
+];
+
+/// A setter's one step: the parsed value into its field, or the parser's
+/// error.
+fn assign<T>(field: &mut T, value: Result<T, String>) -> Result<(), String> {
+    *field = value?;
+    Ok(())
+}
+
+/// `--write` is `--anonymous-role super`; `write = false`, read-only.
+fn write_access(write: bool) -> Access {
+    if write {
+        Access::Super
+    } else {
+        Access::ReadOnly
+    }
+}
+
+/// The option spelled `name` (without dashes, exactly).
+pub fn find(name: &str) -> Option<&'static Opt> {
+    OPTIONS.iter().find(|opt| opt.name == name)
+}
+
+/// Everything the daemon is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--config`: the file read before the command line's other options.
+    pub config: Option<PathBuf>,
+    pub root: PathBuf,
+    pub listen: Vec<SocketAddr>,
+    pub banner: String,
+    /// What anonymous sessions may do (`--anonymous-role`; `--write` is
+    /// `super`).
+    pub anonymous_access: Access,
+    pub users: Option<PathBuf>,
+    pub anonymous: bool,
+    pub pasv_ports: Option<RangeInclusive<u16>>,
+    pub pasv_address: Option<Ipv4Addr>,
+    pub max_clients: usize,
+    pub max_per_ip: usize,
+    pub idle_timeout: Duration,
+    pub data_timeout: Duration,
+    pub login_delay: Duration,
+    pub max_login_failures: u32,
+    pub shutdown_grace: Duration,
+    pub log_level: LevelFilter,
+    pub xferlog: Option<PathBuf>,
+    /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
+    pub umask: u32,
+    pub run_as: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_required: bool,
+    /// Implicit FTPS listeners.
+    pub listen_tls: Vec<SocketAddr>,
+    /// Bandwidth limits in bytes/s; `None` is no limit.
+    pub max_rate_down: Option<u64>,
+    pub max_rate_up: Option<u64>,
+    pub max_rate: Option<u64>,
+    /// `listen` still holds what the config file said: the first `--listen`
+    /// on the command line replaces it rather than adding to it.
+    listen_from_file: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: None,
+            root: PathBuf::from("."),
+            listen: Vec::new(),
+            banner: "pocketftpd ready.".to_owned(),
+            anonymous_access: Access::ReadOnly,
+            users: None,
+            anonymous: false,
+            pasv_ports: None,
+            pasv_address: None,
+            max_clients: 512,
+            max_per_ip: 32,
+            idle_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(60),
+            login_delay: Duration::from_millis(1000),
+            max_login_failures: 3,
+            shutdown_grace: Duration::from_secs(30),
+            log_level: LevelFilter::Info,
+            xferlog: None,
+            umask: 0o022,
+            run_as: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
+            listen_tls: Vec::new(),
+            max_rate_down: None,
+            max_rate_up: None,
+            max_rate: None,
+            listen_from_file: false,
+        }
+    }
+}
+
+impl Options {
+    fn add_listen(&mut self, addr: SocketAddr) {
+        if std::mem::take(&mut self.listen_from_file) {
+            self.listen.clear();
+        }
+        self.listen.push(addr);
+    }
+
+    /// The config file has been read: what follows comes from the command
+    /// line.
+    pub(super) fn file_read(&mut self) {
+        self.listen_from_file = !self.listen.is_empty();
+    }
+
+    /// `[::]:P` already takes IPv4 connections on port P (the daemon binds
+    /// it dual-stack), so `0.0.0.0:P` beside it could only fail with
+    /// "Address already in use": say so before binding.
+    pub(super) fn check_listeners(&self) -> Result<(), String> {
+        let all = self.listen.iter().chain(&self.listen_tls);
+        for v6 in all
+            .clone()
+            .filter(|a| a.is_ipv6() && a.ip().is_unspecified())
+        {
+            let port = v6.port();
+            if all.clone().any(|a| a.is_ipv4() && a.port() == port) {
+                return Err(format!(
+                    "listen: {v6} already serves IPv4 too: drop the IPv4 address with port {port}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The addresses to listen on (the default when none was given).
+    pub fn listen_addresses(&self) -> Vec<SocketAddr> {
+        if self.listen.is_empty() {
+            vec![SocketAddr::from(([0, 0, 0, 0], 52305))]
+        } else {
+            self.listen.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::startup::command_line::tests::run;
+
+    #[test]
+    fn the_table_is_well_formed() {
+        for (i, opt) in OPTIONS.iter().enumerate() {
+            let name = opt.name;
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !name.starts_with('-'),
+                "{name}: a name is lowercase words joined by dashes"
+            );
+            assert!(
+                !matches!(name, "help" | "version"),
+                "{name}: answered before the table is read"
+            );
+            assert!(
+                OPTIONS[..i].iter().all(|other| other.name != name),
+                "{name} twice"
+            );
+            assert!(
+                !opt.help.is_empty() && !opt.help.ends_with('\n'),
+                "{name}: help"
+            );
+            if opt.kind == Flag {
+                // `--write` sets `true`; the config file may say either.
+                let mut o = Options::default();
+                assert_eq!((opt.set)(&mut o, "true"), Ok(()), "{name}");
+                assert_eq!((opt.set)(&mut o, "false"), Ok(()), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = run(&[]).unwrap();
+        assert_eq!(o.root, PathBuf::from("."));
+        assert_eq!(o.listen_addresses(), vec!["0.0.0.0:52305".parse().unwrap()]);
+        assert_eq!(o.anonymous_access, Access::ReadOnly);
+        assert!(!o.anonymous && o.users.is_none());
+        assert_eq!(
+            (o.max_clients, o.max_per_ip, o.max_login_failures),
+            (512, 32, 3)
+        );
+        assert_eq!(o.idle_timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn every_option() {
+        let o = run(&[
+            "--root",
+            "/srv",
+            "--listen",
+            "127.0.0.1:2121",
+            "--listen=[::1]:2121",
+            "--banner",
+            "hi",
+            "--write",
+            "--users",
+            "/etc/u",
+            "--anonymous",
+            "--pasv-ports",
+            "50000-50010",
+            "--pasv-address",
+            "192.0.2.1",
+            "--max-clients",
+            "5",
+            "--max-per-ip",
+            "2",
+            "--idle-timeout",
+            "30",
+            "--data-timeout",
+            "7",
+            "--login-delay",
+            "0",
+            "--max-login-failures",
+            "9",
+            "--log-level",
+            "debug",
+        ])
+        .unwrap();
+        assert_eq!(o.root, PathBuf::from("/srv"));
+        assert_eq!(
+            o.listen_addresses(),
+            vec![
+                "127.0.0.1:2121".parse().unwrap(),
+                "[::1]:2121".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            (
+                o.banner.as_str(),
+                o.anonymous_access == Access::Super,
+                o.anonymous
+            ),
+            ("hi", true, true)
+        );
+        assert_eq!(o.users, Some(PathBuf::from("/etc/u")));
+        assert_eq!(o.pasv_ports, Some(50000..=50010));
+        assert_eq!(o.pasv_address, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(
+            (o.max_clients, o.max_per_ip, o.max_login_failures),
+            (5, 2, 9)
+        );
+        assert_eq!(
+            (o.idle_timeout, o.data_timeout),
+            (Duration::from_secs(30), Duration::from_secs(7))
+        );
+        assert_eq!(
+            (o.login_delay, o.log_level),
+            (Duration::ZERO, LevelFilter::Debug)
+        );
+    }
+}

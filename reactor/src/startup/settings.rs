@@ -1,0 +1,198 @@
+//! What the options make of the server: its [`Settings`] (at start, and
+//! again on SIGHUP), where it listens, and the start line's summary of who
+//! may do what.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use log::info;
+use pocketftp_core::{Access, Config};
+
+use crate::rate::Rates;
+use crate::server::{Limits, Listeners, Reload, Settings};
+use crate::startup::activation;
+use crate::startup::command_line::{self, Command};
+use crate::startup::options::Options;
+use crate::tls;
+
+/// What the options say about sessions, limits and TLS (at start and on
+/// SIGHUP); a certificate or key that cannot be used is an error naming it.
+pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> {
+    let tls = match tls_files(options)? {
+        Some((cert, key)) => Some(tls::load(cert, key)?),
+        None => None,
+    };
+    let config = Config {
+        banner: options.banner.clone(),
+        users,
+        anonymous: !users || options.anonymous,
+        anonymous_access: options.anonymous_access,
+        pasv_address: options.pasv_address,
+        idle_timeout: options.idle_timeout,
+        data_timeout: options.data_timeout,
+        login_delay: options.login_delay,
+        max_login_failures: options.max_login_failures,
+        tls: tls.is_some(),
+        tls_required: options.tls_required,
+    };
+    let limits = Limits {
+        max_clients: options.max_clients,
+        max_per_ip: options.max_per_ip,
+        pasv_ports: options.pasv_ports.clone(),
+        shutdown_grace: options.shutdown_grace,
+        rates: Rates {
+            down: options.max_rate_down,
+            up: options.max_rate_up,
+            total: options.max_rate,
+        },
+    };
+    Ok(Settings {
+        config: Arc::new(config),
+        limits,
+        tls,
+        umask: options.umask,
+    })
+}
+
+/// SIGHUP parses the same arguments again, so an edited config file counts.
+/// Where to listen, the root, the users file's path, `run-as` and the
+/// transfer log stay as they were started.
+pub fn reloader(args: Vec<OsString>, users: bool) -> Reload {
+    Box::new(move || match command_line::parse(args.clone())? {
+        Command::Run(options) => {
+            log::set_max_level(options.log_level);
+            from_options(&options, users)
+        }
+        _ => Err("the arguments no longer ask to run the daemon".to_owned()),
+    })
+}
+
+/// The sockets systemd passed, or else the addresses the options name.
+pub fn listeners(options: &Options) -> Result<Listeners, String> {
+    let inherited = activation::listeners()?;
+    let (plain, implicit_tls) = if inherited.is_empty() {
+        (options.listen_addresses(), options.listen_tls.clone())
+    } else {
+        info!(
+            "socket activation: {} from systemd; --listen and --listen-tls are not used",
+            crate::count(inherited.len(), "socket")
+        );
+        (Vec::new(), Vec::new())
+    };
+    Ok(Listeners {
+        plain,
+        implicit_tls,
+        inherited,
+    })
+}
+
+/// The certificate and key files, when FTPS is on; an error for half
+/// a pair, or for TLS options without one.
+fn tls_files(options: &Options) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
+    match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (Some(_), None) => Err("--tls-cert needs --tls-key".to_owned()),
+        (None, Some(_)) => Err("--tls-key needs --tls-cert".to_owned()),
+        (None, None) if options.tls_required || !options.listen_tls.is_empty() => {
+            Err("--tls-required and --listen-tls need --tls-cert and --tls-key".to_owned())
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Who may do what, for the start-up line: what is true, not what
+/// the default would be (`--write` means nothing when anonymous is off).
+pub fn access_summary(options: &Options) -> String {
+    let anonymous = match (
+        options.users.is_some() && !options.anonymous,
+        options.anonymous_access,
+    ) {
+        (true, _) => "anonymous off",
+        (false, Access::Super) => "anonymous may write",
+        (false, Access::ReadOnly) => "anonymous read-only",
+        (false, Access::Upload) => "anonymous upload-only",
+    };
+    let users = match &options.users {
+        Some(path) => format!("users from {}", path.display()),
+        None => "no users file".to_owned(),
+    };
+    let tls = match (options.tls_cert.is_some(), options.tls_required) {
+        (true, true) => ", TLS required",
+        (true, false) => ", TLS offered",
+        (false, _) => "",
+    };
+    format!("{anonymous}, {users}{tls}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::startup::command_line::tests::run;
+
+    #[test]
+    fn the_start_line_says_what_is_true() {
+        let summary = |args: &[&str]| access_summary(&run(args).unwrap());
+        assert_eq!(summary(&[]), "anonymous read-only, no users file");
+        assert_eq!(summary(&["--write"]), "anonymous may write, no users file");
+        assert_eq!(
+            summary(&["--users", "/etc/u"]),
+            "anonymous off, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&["--users", "/etc/u", "--write"]),
+            "anonymous off, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&["--users", "/etc/u", "--anonymous"]),
+            "anonymous read-only, users from /etc/u"
+        );
+        assert_eq!(
+            summary(&[
+                "--users",
+                "/etc/u",
+                "--anonymous",
+                "--write",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k"
+            ]),
+            "anonymous may write, users from /etc/u, TLS offered"
+        );
+    }
+
+    #[test]
+    fn tls_options_come_in_pairs() {
+        let o = run(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-required",
+            "--listen-tls",
+            "127.0.0.1:990",
+        ])
+        .unwrap();
+        let (cert, key) = tls_files(&o).unwrap().unwrap();
+        assert_eq!(
+            (cert.to_str(), key.to_str()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        assert!(o.tls_required);
+        assert_eq!(o.listen_tls, vec!["127.0.0.1:990".parse().unwrap()]);
+        assert_eq!(tls_files(&run(&[]).unwrap()), Ok(None));
+        for (args, want) in [
+            (&["--tls-cert", "c.pem"][..], "--tls-cert needs --tls-key"),
+            (&["--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
+            (&["--tls-required"], "--tls-required and --listen-tls need"),
+            (
+                &["--listen-tls", "[::]:990"],
+                "--tls-required and --listen-tls need",
+            ),
+        ] {
+            let got = tls_files(&run(args).unwrap()).unwrap_err();
+            assert!(got.starts_with(want), "{args:?}: {got}");
+        }
+    }
+}
