@@ -5,6 +5,7 @@
 //! `hash-password`, and `wait_until`, the bounded poll with which tests
 //! watch the daemon.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -307,11 +308,7 @@ impl Drop for Daemon {
 /// Runs the daemon in the foreground on `root` and a free port with
 /// `args`, for start-ups that must fail: its run (killed after `within`)
 /// and the port it was given.
-pub fn run_daemon<S: AsRef<std::ffi::OsStr>>(
-    root: &Path,
-    args: &[S],
-    within: Duration,
-) -> (Run, u16) {
+pub fn run_daemon<S: AsRef<OsStr>>(root: &Path, args: &[S], within: Duration) -> (Run, u16) {
     let port = free_port();
     let run = run_bounded(
         daemon_command()
@@ -324,6 +321,22 @@ pub fn run_daemon<S: AsRef<std::ffi::OsStr>>(
         within,
     );
     (run, port)
+}
+
+/// Runs the daemon with `args` after `--root` (a fresh folder) and
+/// `--listen`: it must exit non-zero within 10 s, listening nowhere.
+/// Returns its stderr.
+pub fn start_fails<S: AsRef<OsStr>>(args: &[S]) -> String {
+    let dir = TempDir::new("start");
+    let (run, port) = run_daemon(dir.path(), args, Duration::from_secs(10));
+    let shown: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
+    assert!(
+        !run.success(),
+        "the daemon started with {shown:?}:\n{}",
+        run.stderr
+    );
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    run.stderr
 }
 
 /// `pocketftpd hash-password` for `password`.

@@ -43,7 +43,8 @@
 //!
 //! 1. `binary.rs`: which program is the daemon (`daemon_command`).
 //! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`]; start-ups
-//!    that must fail (`run_daemon`); `password_hash`; `wait_until`.
+//!    that must fail (`run_daemon`, `start_fails`); `password_hash`;
+//!    `wait_until`.
 //! 3. `ports.rs`: a free port per daemon, and whether one listens.
 //! 4. `ctrl.rs`: the raw control client [`Ctrl`] and its [`Reply`]s.
 //! 5. `data.rs`: data connections ([`DataPlan`]) and transfers over them.
@@ -53,11 +54,13 @@
 //!    byte comparisons.
 //!
 //! Beside them, modules for a few test files, used by their path:
-//! [`accounts`] (users and homes), [`clients`] (lftp, rclone) and
-//! [`traversal`] (the path-traversal cases).
+//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
+//! (certificates and TLS clients) and [`traversal`] (the path-traversal
+//! cases).
 
 pub mod accounts;
 pub mod clients;
+pub mod tls;
 pub mod traversal;
 
 mod binary;
@@ -73,7 +76,7 @@ mod tests;
 
 pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
-pub use daemon::{password_hash, run_daemon, wait_until, Daemon, Options};
+pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, DataPlan};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, run_bounded, skip, Run};
