@@ -1,6 +1,7 @@
 //! Data connections: announcing them on the control connection (`PASV`,
-//! `EPSV`, `PORT`, `EPRT`), making them, and whole transfers over them;
-//! and the `SO_LINGER` trick that makes a socket end with a reset.
+//! `EPSV`, `PORT`, `EPRT`), making them, whole transfers over them and the
+//! names in a listing; and the `SO_LINGER` trick that makes a socket end
+//! with a reset.
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -153,6 +154,16 @@ impl DataPlan {
         s.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         s
     }
+}
+
+/// The lines of a name listing (NLST's, CRLF or LF), sorted.
+pub fn sorted_lines(listing: &[u8]) -> Vec<String> {
+    let mut names: Vec<String> = String::from_utf8_lossy(listing)
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Accept one connection within `timeout` (bounded poll).

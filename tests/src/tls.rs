@@ -1,6 +1,7 @@
 //! FTPS for the end-to-end tests (ftps.rs): self-signed certificates made
-//! with the `openssl` CLI, daemons that serve them, the TLS clients pointed
-//! at them (tests/py/ftps_client.py, curl, lftp, rclone) and raw sockets
+//! with the `openssl` CLI, daemons that serve them (and start-ups that must
+//! fail), the TLS clients pointed at them (tests/py/ftps_client.py with the
+//! checks of what its scenarios moved; curl, lftp, rclone) and raw sockets
 //! for hostile clients.
 //!
 //! Certificates are made per test for `localhost` and `127.0.0.1` (SAN),
@@ -15,8 +16,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::{
-    assert_bytes_eq, clients, free_port, need_program, run_bounded, wait_until, Ctrl, Daemon,
-    Options, Rng, Run, TempDir,
+    assert_bytes_eq, clients, free_port, need_program, run_bounded, start_fails, wait_until, Ctrl,
+    Daemon, Options, Rng, Run, TempDir,
 };
 
 // ---------------------------------------------------------------------------
@@ -116,18 +117,35 @@ pub fn tls_daemon(cert: &Cert, write: bool, extra: &[&str]) -> Daemon {
 /// listener's port.
 pub fn implicit_daemon(cert: &Cert, write: bool) -> (Daemon, u16) {
     let tls_port = free_port();
-    let listen = format!("127.0.0.1:{tls_port}");
-    let d = tls_daemon(cert, write, &["--listen-tls", &listen]);
+    let d = tls_daemon(
+        cert,
+        write,
+        &["--listen-tls", &format!("127.0.0.1:{tls_port}")],
+    );
+    assert_listening(&d, tls_port);
+    (d, tls_port)
+}
+
+/// Waits (bounded) until `d` accepts on its `--listen-tls` port `port`.
+pub fn assert_listening(d: &Daemon, port: u16) {
     assert!(
         wait_until(Duration::from_secs(5), || TcpStream::connect((
             "127.0.0.1",
-            tls_port
+            port
         ))
         .is_ok()),
-        "nothing listens on --listen-tls {listen}; stderr:\n{}",
+        "nothing listens on --listen-tls 127.0.0.1:{port}; stderr:\n{}",
         d.stderr()
     );
-    (d, tls_port)
+}
+
+/// The daemon, given `--tls-cert cert --tls-key key`, must refuse to start
+/// (see [`start_fails`]) with an error that names `named`.
+#[track_caller]
+pub fn assert_start_fails_naming(cert: &Path, key: &Path, named: &Path) {
+    let err = start_fails(&[Path::new("--tls-cert"), cert, Path::new("--tls-key"), key]);
+    let shown = named.display().to_string();
+    assert!(err.contains(&shown), "the error must name {shown}: {err}");
 }
 
 // ---------------------------------------------------------------------------
@@ -163,35 +181,116 @@ pub fn ftps_py(port: u16, scenario: &str, mode: &str, local: &Path, cafile: &Pat
     );
 }
 
+/// [`ftps_py`] against `d`'s explicit listener, from a fresh local folder,
+/// for the scenarios that check what they do themselves.
+pub fn ftps_scenario(d: &Daemon, cert: &Cert, scenario: &str, mode: &str) {
+    let local = TempDir::new("ftps");
+    ftps_py(d.port, scenario, mode, local.path(), &cert.cert);
+}
+
 /// Files as (name, bytes).
 pub type Files = Vec<(String, Vec<u8>)>;
 
-/// Few-MB random files for the Python transfers, in `local/up`.
-pub fn upload_set(local: &TempDir, seed: u64) -> Files {
-    for sub in ["up", "down"] {
-        fs::create_dir(local.join(sub)).unwrap();
-    }
+/// Few-MB random files for the Python transfers: empty, one byte, 100 kB
+/// and 3 MiB, under random names.
+pub fn upload_set(seed: u64) -> Files {
     let mut rng = Rng::new(seed);
     let mut files = Vec::new();
     for size in [0usize, 1, 100_000, (3 << 20) + 4321] {
         let name = format!("{}-{size}.bin", rng.name(8));
-        let body = rng.bytes(size);
-        fs::write(local.join("up").join(&name), &body).unwrap();
-        files.push((name, body));
+        files.push((name, rng.bytes(size)));
     }
     files
 }
 
-/// Each of `files` is in the daemon's root and in `local/down`, whole, and
-/// the root holds nothing else.
-pub fn assert_transferred(d: &Daemon, local: &TempDir, files: &[(String, Vec<u8>)]) {
+/// A local folder for an upload scenario: `up/` holds `files`, `down/` is
+/// where a scenario that fetches them again puts them.
+pub fn uploads_folder(files: &[(String, Vec<u8>)]) -> TempDir {
+    let local = TempDir::new("ftps");
+    for sub in ["up", "down"] {
+        fs::create_dir(local.join(sub)).unwrap();
+    }
+    for (name, body) in files {
+        fs::write(local.join("up").join(name), body).unwrap();
+    }
+    local
+}
+
+/// `scenario` (passive) uploads every one of `files` from its `up/` folder
+/// to a fresh writable FTPS daemon: each must arrive whole.
+pub fn assert_uploads_arrive(scenario: &str, files: &[(String, Vec<u8>)]) {
+    upload_scenario(scenario, "passive", files, |_, _| {});
+}
+
+/// `scenario` (in `mode`) uploads [`upload_set`]`(seed)` to a fresh
+/// writable FTPS daemon and downloads it again: each file must arrive whole
+/// both ways, and the root hold nothing else (no temporaries).
+pub fn assert_round_trip(scenario: &str, mode: &str, seed: u64) {
+    let files = upload_set(seed);
+    upload_scenario(scenario, mode, &files, |d, local| {
+        assert_downloaded(local, &files, scenario);
+        assert_holds_only(d, &files);
+    });
+}
+
+/// Runs `scenario` in `mode` from an [`uploads_folder`] of `files` against
+/// a fresh writable FTPS daemon, asserts the files arrived whole, then
+/// hands the daemon and the local folder to `then`.
+fn upload_scenario(
+    scenario: &str,
+    mode: &str,
+    files: &[(String, Vec<u8>)],
+    then: impl FnOnce(&Daemon, &Path),
+) {
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let local = uploads_folder(files);
+    ftps_py(d.port, scenario, mode, local.path(), &cert.cert);
+    assert_uploaded(&d, files, scenario);
+    then(&d, local.path());
+}
+
+/// `files` are put in `d`'s root and named in the local `expect/` folder;
+/// `scenario` (passive, at `port`) fetches each into `down/`, where it must
+/// arrive whole.
+pub fn assert_downloads_arrive(
+    d: &Daemon,
+    port: u16,
+    cert: &Cert,
+    scenario: &str,
+    files: &[(String, Vec<u8>)],
+) {
+    let local = TempDir::new("ftps");
+    for sub in ["expect", "down"] {
+        fs::create_dir(local.join(sub)).unwrap();
+    }
+    for (name, body) in files {
+        d.put(name, body);
+        fs::write(local.join("expect").join(name), b"").unwrap();
+    }
+    ftps_py(port, scenario, "passive", local.path(), &cert.cert);
+    assert_downloaded(local.path(), files, scenario);
+}
+
+/// Each of `files` is in `d`'s root, whole.
+pub fn assert_uploaded(d: &Daemon, files: &[(String, Vec<u8>)], how: &str) {
     for (name, body) in files {
         let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} stored over TLS"), &on_disk, body);
-        let down = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} retrieved over TLS"), &down, body);
+        assert_bytes_eq(&format!("{name} stored ({how})"), &on_disk, body);
     }
-    let mut want: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+}
+
+/// Each of `files` is in `local/down`, whole.
+pub fn assert_downloaded(local: &Path, files: &[(String, Vec<u8>)], how: &str) {
+    for (name, body) in files {
+        let down = fs::read(local.join("down").join(name)).unwrap();
+        assert_bytes_eq(&format!("{name} retrieved ({how})"), &down, body);
+    }
+}
+
+/// `d`'s root holds the uploaded `files` and nothing else (no temporaries).
+pub fn assert_holds_only<'a>(d: &Daemon, files: impl IntoIterator<Item = &'a (String, Vec<u8>)>) {
+    let mut want: Vec<&str> = files.into_iter().map(|f| f.0.as_str()).collect();
     want.sort();
     assert_eq!(d.names(""), want, "only the uploaded files, no temporaries");
 }
@@ -205,16 +304,6 @@ pub fn peer_cert(port: u16, cafile: &Path) -> Result<Vec<u8>, String> {
         return Err(run.stderr);
     }
     Ok(fs::read(local.join("peer.der")).expect("peer.der"))
-}
-
-/// A start-up error must name the file it is about.
-#[track_caller]
-pub fn assert_names(stderr: &str, file: &Path) {
-    let shown = file.display().to_string();
-    assert!(
-        stderr.contains(&shown),
-        "the error must name {shown}: {stderr}"
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -246,6 +335,22 @@ pub fn curl_tls_ok(cert: &Cert, args: &[&str]) -> Run {
         out.stderr
     );
     out
+}
+
+/// curl uploads `body` with `args` then `-T file url`, where `url` ends in
+/// `/up.bin`; it must succeed and `up.bin` arrive whole in `d`'s root.
+pub fn curl_tls_upload(cert: &Cert, d: &Daemon, args: &[&str], url: &str, body: &[u8]) -> Run {
+    let local = TempDir::new("curl");
+    let up = local.join("up.bin");
+    fs::write(&up, body).unwrap();
+    let up = up.display().to_string();
+    let run = curl_tls_ok(cert, &[args, &["-T", &up, url]].concat());
+    assert_bytes_eq(
+        &format!("curl {args:?} -T {url}"),
+        &fs::read(d.root().join("up.bin")).unwrap(),
+        body,
+    );
+    run
 }
 
 /// curl's `-v` log shows PBSZ/PROT P were accepted and the data connection
@@ -322,6 +427,15 @@ pub fn read_until_closed(s: &TcpStream, within: Duration) -> Result<Vec<u8>, Vec
             Err(e) => panic!("reading a closing connection: {e}"),
         }
     }
+}
+
+/// The daemon must close `s` within 10 s, sending at most a TLS alert
+/// (see [`assert_alert_or_nothing`]); `what` the client did, for failures.
+#[track_caller]
+pub fn assert_dropped(s: &TcpStream, what: &str) {
+    let got = read_until_closed(s, Duration::from_secs(10))
+        .unwrap_or_else(|got| panic!("{what}: still open 10 s later; got {got:?}"));
+    assert_alert_or_nothing(&got, what);
 }
 
 /// After `234` the daemon may answer a broken handshake with a TLS alert

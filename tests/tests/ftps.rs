@@ -132,10 +132,9 @@ fn prot_s_and_e_are_536_after_pbsz() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, false, &[]);
     d.put("hello.txt", b"hello over TLS\n");
-    let local = TempDir::new("ftps");
     // PROT before PBSZ 503, PBSZ 0 → "200 PBSZ=0" (any size), PROT S/E 536,
     // PROT X 504, CCC 502, a second AUTH 503, then a protected NLST.
-    ftps_py(d.port, "protection", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "protection", "passive");
 }
 
 #[test]
@@ -175,10 +174,9 @@ fn tls_required_refuses_transfers_under_prot_c_with_521() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &["--tls-required"]);
     d.put("hello.txt", b"hello over TLS\n");
-    let local = TempDir::new("ftps");
     // After a TLS login: NLST/RETR/STOR/LIST/MLSD without PROT, then with
     // PROT C → 521; PROT P → the transfer works.
-    ftps_py(d.port, "required", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "required", "passive");
     assert_eq!(d.names(""), ["hello.txt"], "a refused STOR left a file");
 }
 
@@ -186,23 +184,14 @@ fn tls_required_refuses_transfers_under_prot_c_with_521() {
 // Python ftplib.FTP_TLS
 // ---------------------------------------------------------------------------
 
-fn ftplib_transfer(mode: &str, seed: u64) {
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, seed);
-    ftps_py(d.port, "transfer", mode, local.path(), &cert.cert);
-    assert_transferred(&d, &local, &files);
-}
-
 #[test]
 fn ftplib_prot_p_passive_list_mlsd_retr_stor() {
-    ftplib_transfer("passive", 0xf7_0001);
+    assert_round_trip("transfer", "passive", 0xf7_0001);
 }
 
 #[test]
 fn ftplib_prot_p_active_list_mlsd_retr_stor() {
-    ftplib_transfer("active", 0xf7_0002);
+    assert_round_trip("transfer", "active", 0xf7_0002);
 }
 
 #[test]
@@ -211,21 +200,7 @@ fn ftplib_storbinary_gets_the_servers_close_notify() {
     // server's (TLS 1.3 and 1.2 both require a close_notify before a party
     // closes its write side). Without it every ftplib upload raises
     // SSLEOFError although the file arrived.
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, 0xf7_0006);
-    ftps_py(
-        d.port,
-        "stor_close_notify",
-        "passive",
-        local.path(),
-        &cert.cert,
-    );
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} stored with storbinary"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_close_notify", &upload_set(0xf7_0006));
 }
 
 #[test]
@@ -233,42 +208,17 @@ fn uploads_closed_right_after_close_notify_arrive_whole() {
     // curl 7.88 and rclone (Go) end an upload with close_notify and close()
     // at once, not waiting for anything from the server; 20 such uploads of
     // 1 MiB must each end 226 with every byte on disk.
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("up")).unwrap();
     let mut rng = Rng::new(0xf7_0007);
-    let files: Vec<(String, Vec<u8>)> = (0..20)
+    let files: Files = (0..20)
         .map(|i| (format!("fast-{i:02}.bin"), rng.bytes((1 << 20) + i)))
         .collect();
-    for (name, body) in &files {
-        fs::write(local.join("up").join(name), body).unwrap();
-    }
-    ftps_py(
-        d.port,
-        "stor_fast_close",
-        "passive",
-        local.path(),
-        &cert.cert,
-    );
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} on disk"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_fast_close", &files);
 }
 
 #[test]
 fn stor_ended_by_a_bare_eof_is_complete() {
     // "STOR reads until the client's close_notify or EOF".
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, 0xf7_0008);
-    ftps_py(d.port, "stor_eof", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} ended by EOF"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_eof", &upload_set(0xf7_0008));
 }
 
 #[test]
@@ -276,8 +226,7 @@ fn protected_type_a_converts_line_ends_both_ways() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
     d.put("text.txt", &b"line one\nline two\n".repeat(5000));
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "ascii", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "ascii", "passive");
     assert_bytes_eq(
         "TYPE A STOR over TLS",
         &fs::read(d.root().join("up.txt")).unwrap(),
@@ -291,8 +240,7 @@ fn abor_during_a_protected_download() {
     let mut d = tls_daemon(&cert, false, &[]);
     d.put("big.bin", &Rng::new(0xab_0001).bytes(16 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "abort", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "abort", "passive");
     d.assert_alive();
 }
 
@@ -303,9 +251,8 @@ fn concurrent_protected_sessions_transfer_correctly() {
     let d = tls_daemon(&cert, true, &[]);
     let runs: Vec<(TempDir, Files)> = (0..6)
         .map(|i| {
-            let local = TempDir::new("ftps-many");
-            let files = upload_set(&local, 0xf7_0100 + i);
-            (local, files)
+            let files = upload_set(0xf7_0100 + i);
+            (uploads_folder(&files), files)
         })
         .collect();
     std::thread::scope(|s| {
@@ -315,42 +262,26 @@ fn concurrent_protected_sessions_transfer_correctly() {
             s.spawn(move || ftps_py(port, "transfer", mode, local.path(), cafile));
         }
     });
-    let mut all = Vec::new();
     for (local, files) in &runs {
-        for (name, body) in files {
-            let on_disk = fs::read(d.root().join(name)).unwrap();
-            assert_bytes_eq(&format!("{name} stored"), &on_disk, body);
-            let down = fs::read(local.join("down").join(name)).unwrap();
-            assert_bytes_eq(&format!("{name} retrieved"), &down, body);
-            all.push(name.clone());
-        }
+        assert_uploaded(&d, files, "concurrent");
+        assert_downloaded(local.path(), files, "concurrent");
     }
-    all.sort();
-    assert_eq!(d.names(""), all, "only the uploaded files, no temporaries");
-}
-
-fn resumption(scenario: &str, mode: &str, seed: u64) {
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, seed);
-    ftps_py(d.port, scenario, mode, local.path(), &cert.cert);
-    assert_transferred(&d, &local, &files);
+    assert_holds_only(&d, runs.iter().flat_map(|(_, files)| files));
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls13() {
-    resumption("resume13", "passive", 0xf7_0003);
+    assert_round_trip("resume13", "passive", 0xf7_0003);
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls12() {
-    resumption("resume12", "passive", 0xf7_0004);
+    assert_round_trip("resume12", "passive", 0xf7_0004);
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls13_active() {
-    resumption("resume13", "active", 0xf7_0005);
+    assert_round_trip("resume13", "active", 0xf7_0005);
 }
 
 #[test]
@@ -360,23 +291,12 @@ fn data_handshake_started_before_the_transfer_command_works() {
     // and so before the 150 (pyftpdlib issue 604 resets it; curl #10666).
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, false, &[]);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("expect")).unwrap();
-    fs::create_dir(local.join("down")).unwrap();
     let mut rng = Rng::new(0xea_0001);
     let files = [
         ("a.bin".to_string(), rng.bytes((1 << 20) + 5)),
         ("b.txt".to_string(), b"early\n".to_vec()),
     ];
-    for (name, body) in &files {
-        d.put(name, body);
-        fs::write(local.join("expect").join(name), b"").unwrap();
-    }
-    ftps_py(d.port, "earlyhello", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let got = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("early-handshake RETR {name}"), &got, body);
-    }
+    assert_downloads_arrive(&d, d.port, &cert, "earlyhello", &files);
 }
 
 #[test]
@@ -385,18 +305,16 @@ fn commands_pipelined_inside_tls_are_answered_in_order() {
     let d = tls_daemon(&cert, false, &[]);
     d.put("a.txt", b"12345");
     d.put("sub/b.txt", b"b");
-    let local = TempDir::new("ftps");
     // Then PROT C: clear data on a protected control channel is the
     // client's choice without --tls-required.
-    ftps_py(d.port, "pipeline", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "pipeline", "passive");
 }
 
 #[test]
 fn client_hello_sent_with_auth_tls_starts_the_handshake() {
     let Some(cert) = cert() else { return };
     let mut d = tls_daemon(&cert, false, &[]);
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "early_auth", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "early_auth", "passive");
     d.assert_alive();
 }
 
@@ -413,8 +331,7 @@ fn idle_tls_sessions_stay_small() {
         &["--max-per-ip", "1000", "--max-clients", "1000"],
     );
     d.put("hello.txt", b"hello over TLS\n");
-    let warm = TempDir::new("ftps");
-    ftps_py(d.port, "handshake", "passive", warm.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "handshake", "passive");
     let before = d.rss_kib();
     let local = TempDir::new("ftps-idle");
     fs::write(local.join("count"), SESSIONS.to_string()).unwrap();
@@ -580,17 +497,9 @@ fn curl_ssl_reqd_upload() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
     let body = Rng::new(0xc0_0002).bytes((2 << 20) + 31);
-    let local = TempDir::new("curl");
-    fs::write(local.join("up.bin"), &body).unwrap();
     let url = format!("ftp://127.0.0.1:{}/up.bin", d.port);
-    let up = local.join("up.bin").display().to_string();
-    let run = curl_tls_ok(&cert, &["--ssl-reqd", "-T", &up, &url]);
+    let run = curl_tls_upload(&cert, &d, &["--ssl-reqd"], &url, &body);
     assert_curl_protected(&run);
-    assert_bytes_eq(
-        "curl --ssl-reqd -T",
-        &fs::read(d.root().join("up.bin")).unwrap(),
-        &body,
-    );
     assert_eq!(d.names(""), ["up.bin"], "no temporaries left");
 }
 
@@ -615,12 +524,11 @@ fn curl_ssl_reqd_lists_a_folder() {
         );
     }
     let run = curl_tls_ok(&cert, &["--ssl-reqd", "--list-only", &url]);
-    let mut names: Vec<String> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["one.txt", "sub", "two words.txt"], "NLST over TLS");
+    assert_eq!(
+        sorted_lines(&run.stdout),
+        ["one.txt", "sub", "two words.txt"],
+        "NLST over TLS"
+    );
 }
 
 #[test]
@@ -639,12 +547,11 @@ fn curl_implicit_listener_download_and_listing() {
         &cert,
         &["--list-only", &format!("ftps://127.0.0.1:{tls_port}/")],
     );
-    let mut names: Vec<String> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["f.bin", "g.txt"], "NLST on the implicit listener");
+    assert_eq!(
+        sorted_lines(&run.stdout),
+        ["f.bin", "g.txt"],
+        "NLST on the implicit listener"
+    );
     // The explicit listener is still plain-first.
     let mut c = d.connect();
     c.cmd_ok("AUTH TLS", 234);
@@ -658,18 +565,8 @@ fn curl_implicit_listener_upload() {
     let Some(cert) = cert() else { return };
     let (d, tls_port) = implicit_daemon(&cert, true);
     let body = Rng::new(0xc0_0004).bytes(777_777);
-    let local = TempDir::new("curl");
-    fs::write(local.join("up.bin"), &body).unwrap();
-    let up = local.join("up.bin").display().to_string();
-    curl_tls_ok(
-        &cert,
-        &["-T", &up, &format!("ftps://127.0.0.1:{tls_port}/up.bin")],
-    );
-    assert_bytes_eq(
-        "curl ftps:// upload",
-        &fs::read(d.root().join("up.bin")).unwrap(),
-        &body,
-    );
+    let url = format!("ftps://127.0.0.1:{tls_port}/up.bin");
+    curl_tls_upload(&cert, &d, &[], &url, &body);
 }
 
 #[test]
@@ -704,24 +601,13 @@ fn curl_refuses_a_certificate_it_was_not_given() {
 fn implicit_listener_handshake_first_then_220_and_prot_p_by_default() {
     let Some(cert) = cert() else { return };
     let (d, tls_port) = implicit_daemon(&cert, false);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("expect")).unwrap();
-    fs::create_dir(local.join("down")).unwrap();
     let mut rng = Rng::new(0x1c_0001);
     let files = [
         ("a.bin".to_string(), rng.bytes(1 << 20)),
         ("b.txt".to_string(), b"bee\n".to_vec()),
     ];
-    for (name, body) in &files {
-        d.put(name, body);
-        fs::write(local.join("expect").join(name), b"").unwrap();
-    }
     // No PBSZ/PROT sent: the data connections must be TLS anyway.
-    ftps_py(tls_port, "implicit", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let got = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("implicit RETR {name}"), &got, body);
-    }
+    assert_downloads_arrive(&d, tls_port, &cert, "implicit", &files);
 }
 
 #[test]
@@ -730,23 +616,10 @@ fn two_implicit_listeners_both_serve() {
     let (p1, p2) = (free_port(), free_port());
     let (l1, l2) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
     let d = tls_daemon(&cert, false, &["--listen-tls", &l1, "--listen-tls", &l2]);
-    d.put("x.txt", b"x marks\n");
+    let files = [("x.txt".to_string(), b"x marks\n".to_vec())];
     for port in [p1, p2] {
-        assert!(
-            wait_until(Duration::from_secs(5), || TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "nothing listens on 127.0.0.1:{port}; stderr:\n{}",
-            d.stderr()
-        );
-        let local = TempDir::new("ftps");
-        fs::create_dir(local.join("expect")).unwrap();
-        fs::create_dir(local.join("down")).unwrap();
-        fs::write(local.join("expect").join("x.txt"), b"").unwrap();
-        ftps_py(port, "implicit", "passive", local.path(), &cert.cert);
-        assert_eq!(fs::read(local.join("down/x.txt")).unwrap(), b"x marks\n");
+        assert_listening(&d, port);
+        assert_downloads_arrive(&d, port, &cert, "implicit", &files);
     }
 }
 
@@ -761,9 +634,7 @@ fn implicit_listener_sends_no_plaintext_and_drops_plaintext_clients() {
         Ok(got) => panic!("closed at once, after {got:?}"),
     }
     s.write_all(b"USER anonymous\r\n").unwrap();
-    let got = read_until_closed(&s, Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("plaintext on the TLS port: still open, got {got:?}"));
-    assert_alert_or_nothing(&got, "plaintext on the implicit listener");
+    assert_dropped(&s, "plaintext on the implicit listener");
     d.assert_alive();
 }
 
@@ -835,16 +706,22 @@ fn rclone_explicit_tls_copy_and_check() {
 /// `hostile` misbehaves after `234`; the daemon must drop that connection
 /// (an alert at most, no reply), and a session opened before keeps working.
 fn hostile_after_234(hostile: &[u8], what: &str) {
+    survives_hostile_clients(|d| {
+        let mut c = after_234(d);
+        c.send_raw(hostile);
+        assert_dropped(c.stream(), what);
+    });
+}
+
+/// `hostile` misbehaves against an FTPS daemon; a session opened before
+/// must not notice, and the daemon's descriptors come back to what they
+/// were.
+fn survives_hostile_clients(hostile: impl FnOnce(&Daemon)) {
     let Some(cert) = cert() else { return };
     let mut d = tls_daemon(&cert, false, &[]);
     let mut other = d.login();
     let fds = d.fd_count();
-    let mut c = after_234(&d);
-    c.send_raw(hostile);
-    let got = read_until_closed(c.stream(), Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("{what}: still open 10 s later; got {got:?}"));
-    assert_alert_or_nothing(&got, what);
-    drop(c);
+    hostile(&d);
     other.cmd_ok("NOOP", 200);
     other.cmd_ok("PWD", 257);
     assert_fds_back_to(&d, fds);
@@ -873,9 +750,7 @@ fn plaintext_pipelined_behind_auth_drops_that_client() {
     // the first "handshake" bytes.
     c.send_raw(b"AUTH TLS\r\nUSER anonymous\r\n");
     c.expect_reply(234);
-    let got = read_until_closed(c.stream(), Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("still open 10 s later; got {got:?}"));
-    assert_alert_or_nothing(&got, "plaintext pipelined behind AUTH TLS");
+    assert_dropped(c.stream(), "plaintext pipelined behind AUTH TLS");
     other.cmd_ok("NOOP", 200);
     d.assert_alive();
 }
@@ -907,32 +782,24 @@ fn silent_client_after_234_is_closed_by_the_idle_timeout() {
 
 #[test]
 fn client_vanishing_mid_handshake_leaves_the_daemon_serving() {
-    let Some(cert) = cert() else { return };
-    let mut d = tls_daemon(&cert, false, &[]);
-    let mut other = d.login();
-    let fds = d.fd_count();
-    let hello = half_client_hello();
-    // Half a ClientHello, then FIN.
-    let c = after_234(&d);
-    let mut s = c.stream().try_clone().unwrap();
-    s.write_all(&hello).unwrap();
-    s.shutdown(Shutdown::Write).unwrap();
-    let got = read_until_closed(&s, Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("half a ClientHello then FIN: still open; got {got:?}"));
-    assert_alert_or_nothing(&got, "half a ClientHello then FIN");
-    drop((s, c));
-    // Half a ClientHello, then RST.
-    let c = after_234(&d);
-    let mut s = c.stream().try_clone().unwrap();
-    s.write_all(&hello).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    set_linger_zero(&s);
-    drop((s, c));
-    // The daemon is fine and the other session did not notice.
-    other.cmd_ok("NOOP", 200);
-    other.cmd_ok("PWD", 257);
-    assert_fds_back_to(&d, fds);
-    d.assert_alive();
+    // Afterwards the daemon is fine and the other session did not notice.
+    survives_hostile_clients(|d| {
+        let hello = half_client_hello();
+        // Half a ClientHello, then FIN.
+        let c = after_234(d);
+        let mut s = c.stream().try_clone().unwrap();
+        s.write_all(&hello).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        assert_dropped(&s, "half a ClientHello then FIN");
+        drop((s, c));
+        // Half a ClientHello, then RST.
+        let c = after_234(d);
+        let mut s = c.stream().try_clone().unwrap();
+        s.write_all(&hello).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        set_linger_zero(&s);
+        drop((s, c));
+    });
 }
 
 fn failed_data_handshake(mode: &str) {
@@ -940,10 +807,9 @@ fn failed_data_handshake(mode: &str) {
     let mut d = tls_daemon(&cert, false, &[]);
     d.put("big.bin", &Rng::new(0xda7a).bytes(1 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
     // After the 150 the data connection gets garbage, not a ClientHello:
     // 425/426, no file bytes, NOOP 200 and a good RETR on the same session.
-    ftps_py(d.port, "datagarbage", mode, local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "datagarbage", mode);
     d.assert_alive();
 }
 
@@ -963,9 +829,8 @@ fn data_handshake_that_never_starts_ends_with_the_data_timeout() {
     let mut d = tls_daemon(&cert, false, &["--data-timeout", "2"]);
     d.put("big.bin", &Rng::new(0xda7b).bytes(1 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
     let start = Instant::now();
-    ftps_py(d.port, "datasilent", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "datasilent", "passive");
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "took {:?}",
@@ -1062,26 +927,14 @@ fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_file_is_broken() {
 fn missing_certificate_file_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let missing = cert.dir.join("no-such-cert.pem");
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &missing,
-        Path::new("--tls-key"),
-        &cert.key,
-    ]);
-    assert_names(&err, &missing);
+    assert_start_fails_naming(&missing, &cert.key, &missing);
 }
 
 #[test]
 fn missing_key_file_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let missing = cert.dir.join("no-such-key.pem");
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &missing,
-    ]);
-    assert_names(&err, &missing);
+    assert_start_fails_naming(&cert.cert, &missing, &missing);
 }
 
 #[test]
@@ -1093,29 +946,14 @@ fn malformed_key_stops_start_up_naming_it() {
         "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &bad,
-    ]);
-    assert_names(&err, &bad);
+    assert_start_fails_naming(&cert.cert, &bad, &bad);
 }
 
 #[test]
 fn key_file_without_a_key_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     // The certificate given as the key: a valid PEM file holding no key.
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &cert.cert,
-    ]);
-    assert!(
-        err.contains(&cert.cert.display().to_string()),
-        "the error must name the key file: {err}"
-    );
+    assert_start_fails_naming(&cert.cert, &cert.cert, &cert.cert);
 }
 
 #[test]
@@ -1124,13 +962,7 @@ fn unreadable_key_stops_start_up_naming_it() {
     // A folder cannot be read as a file, even by root (chmod 000 can).
     let folder = cert.dir.join("key-folder.pem");
     fs::create_dir(&folder).unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &folder,
-    ]);
-    assert_names(&err, &folder);
+    assert_start_fails_naming(&cert.cert, &folder, &folder);
 }
 
 #[test]
@@ -1138,13 +970,7 @@ fn malformed_certificate_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let bad = cert.dir.join("bad-cert.pem");
     fs::write(&bad, "this is not PEM\n").unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &bad,
-        Path::new("--tls-key"),
-        &cert.key,
-    ]);
-    assert_names(&err, &bad);
+    assert_start_fails_naming(&bad, &cert.key, &bad);
 }
 
 #[test]
@@ -1153,13 +979,7 @@ fn key_that_does_not_fit_the_certificate_stops_start_up_naming_it() {
     let Some(other) = Cert::make(KeyType::EcP256, "other") else {
         return;
     };
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &other.key,
-    ]);
-    assert_names(&err, &other.key);
+    assert_start_fails_naming(&cert.cert, &other.key, &other.key);
 }
 
 #[test]
