@@ -7,7 +7,7 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -339,23 +339,22 @@ pub fn start_fails<S: AsRef<OsStr>>(args: &[S]) -> String {
     run.stderr
 }
 
-/// `pocketftpd hash-password` for `password`.
+/// `pocketftpd hash-password` for `password` (read from a pipe), bounded
+/// in time; the hash must not show the password.
 pub fn password_hash(password: &str) -> String {
-    let mut child = daemon_command()
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run hash-password");
-    let mut stdin = child.stdin.take().expect("stdin");
-    writeln!(stdin, "{password}").expect("write password");
-    drop(stdin);
-    let out = child.wait_with_output().expect("hash-password output");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .expect("utf-8 hash")
-        .trim()
-        .to_owned()
+    let run = run_bounded(
+        daemon_command().arg("hash-password"),
+        format!("{password}\n").as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(run.success(), "hash-password failed: {}", run.stderr);
+    let hash = String::from_utf8(run.stdout).expect("utf-8 hash");
+    let hash = hash.trim();
+    assert!(
+        !hash.is_empty() && !hash.contains(password),
+        "hash-password printed {hash:?}"
+    );
+    hash.to_owned()
 }
 
 /// Does a server answer on `addr` with a reply line (`220`, or `421` when
