@@ -20,325 +20,18 @@
 //! on SIGHUP (a broken or mismatched file keeps the old pair); start-up
 //! errors naming the file.
 //!
-//! Certificates are self-signed, made per test with the `openssl` CLI for
-//! `localhost` and `127.0.0.1` (SAN), and verified by the clients against
-//! that very file, host name checks on (rclone is the exception: its FTP
-//! backend takes no CA file). A missing client program skips its test with
-//! a note, except under `CI`, where it fails.
+//! The certificates (self-signed, made per test, verified by every client
+//! but rclone) and the clients are in `tests/src/tls.rs`. A missing client
+//! program skips its test with a note, except under `CI`, where it fails.
 
+use pocketftpd_tests::tls::*;
 use pocketftpd_tests::*;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-// ---------------------------------------------------------------------------
-// Certificates and daemons
-// ---------------------------------------------------------------------------
-
-/// The key types the spec names.
-#[derive(Clone, Copy, Debug)]
-enum KeyType {
-    EcP256,
-    Rsa2048,
-    Ed25519,
-}
-
-/// A self-signed certificate and its key, in their own folder (removed on
-/// drop: declare it before the daemon that reads it).
-struct Cert {
-    dir: TempDir,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Cert {
-    /// A certificate for `CN=<cn>`, SAN `DNS:localhost, IP:127.0.0.1`, valid
-    /// two days. `None` when `openssl` is missing (and not under CI).
-    fn make(kind: KeyType, cn: &str) -> Option<Cert> {
-        if !need_program("openssl") {
-            return None;
-        }
-        let dir = TempDir::new("cert");
-        let cert = dir.join("cert.pem");
-        let key = dir.join("key.pem");
-        let mut cmd = Command::new("openssl");
-        cmd.args(["req", "-x509", "-newkey"]);
-        match kind {
-            KeyType::EcP256 => cmd.args(["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-            KeyType::Rsa2048 => cmd.arg("rsa:2048"),
-            KeyType::Ed25519 => cmd.arg("ed25519"),
-        };
-        cmd.args(["-nodes", "-days", "2", "-subj", &format!("/CN={cn}")])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert);
-        let run = run_bounded(&mut cmd, b"", Duration::from_secs(60));
-        assert!(
-            run.success() && cert.is_file() && key.is_file(),
-            "openssl req ({kind:?}) failed ({}): {}",
-            run.status,
-            run.stderr
-        );
-        Some(Cert { dir, cert, key })
-    }
-
-    /// The certificate in DER, as a TLS peer sees it.
-    fn der(&self) -> Vec<u8> {
-        der_of(&self.cert)
-    }
-}
-
-fn der_of(pem: &Path) -> Vec<u8> {
-    let run = run_bounded(
-        Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
-            .arg(pem),
-        b"",
-        Duration::from_secs(30),
-    );
-    assert!(run.success(), "openssl x509 -outform DER: {}", run.stderr);
-    run.stdout
-}
-
-/// The first test-wide certificate: ECDSA P-256, `CN=localhost`.
-fn cert() -> Option<Cert> {
-    Cert::make(KeyType::EcP256, "localhost")
-}
-
-/// `--tls-cert`/`--tls-key` options, then `extra`.
-fn tls_opts(cert: &Path, key: &Path, write: bool, extra: &[&str]) -> Options {
-    let mut all = vec![
-        "--tls-cert".to_string(),
-        cert.display().to_string(),
-        "--tls-key".to_string(),
-        key.display().to_string(),
-    ];
-    all.extend(extra.iter().map(|s| s.to_string()));
-    Options {
-        write,
-        extra: all,
-        ..Options::default()
-    }
-}
-
-/// A daemon with FTPS on (`cert` must outlive it).
-fn tls_daemon(cert: &Cert, write: bool, extra: &[&str]) -> Daemon {
-    Daemon::with(tls_opts(&cert.cert, &cert.key, write, extra))
-}
-
-/// A daemon with FTPS on and an implicit listener; returns it and that
-/// listener's port.
-fn implicit_daemon(cert: &Cert, write: bool) -> (Daemon, u16) {
-    let tls_port = free_port();
-    let listen = format!("127.0.0.1:{tls_port}");
-    let d = tls_daemon(cert, write, &["--listen-tls", &listen]);
-    assert!(
-        wait_until(Duration::from_secs(5), || TcpStream::connect((
-            "127.0.0.1",
-            tls_port
-        ))
-        .is_ok()),
-        "nothing listens on --listen-tls {listen}; stderr:\n{}",
-        d.stderr()
-    );
-    (d, tls_port)
-}
-
-// ---------------------------------------------------------------------------
-// Clients
-// ---------------------------------------------------------------------------
-
-/// Runs tests/py/ftps_client.py; does not judge the outcome.
-fn ftps_py_run(port: u16, scenario: &str, mode: &str, local: &Path, cafile: &Path) -> Run {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/ftps_client.py");
-    run_bounded(
-        Command::new("python3")
-            .arg(&script)
-            .arg("127.0.0.1")
-            .arg(port.to_string())
-            .arg(scenario)
-            .arg(mode)
-            .arg(local)
-            .arg(cafile),
-        b"",
-        clients::CLIENT_LIMIT,
-    )
-}
-
-/// Runs tests/py/ftps_client.py and asserts it succeeded.
-fn ftps_py(port: u16, scenario: &str, mode: &str, local: &Path, cafile: &Path) {
-    let out = ftps_py_run(port, scenario, mode, local, cafile);
-    assert!(
-        out.success(),
-        "ftps_client.py {scenario} {mode} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        out.stderr
-    );
-}
-
-/// curl with `--cacert` (verification on) and `-v` (the dialogue goes to
-/// stderr); does not judge the outcome.
-fn curl_tls(cert: &Cert, args: &[&str]) -> Run {
-    let out = run_bounded(
-        Command::new("curl")
-            .args(["-s", "-S", "-v", "--max-time", "60", "--cacert"])
-            .arg(&cert.cert)
-            .args(args),
-        b"",
-        Duration::from_secs(90),
-    );
-    eprintln!("curl {args:?} -> {}", out.status);
-    out
-}
-
-fn curl_tls_ok(cert: &Cert, args: &[&str]) -> Run {
-    let out = curl_tls(cert, args);
-    assert!(
-        out.success(),
-        "curl {args:?} failed ({}):\n{}",
-        out.status,
-        out.stderr
-    );
-    out
-}
-
-/// curl's `-v` log shows PBSZ/PROT P were accepted and the data connection
-/// had its own TLS handshake.
-fn assert_curl_protected(run: &Run) {
-    let log = &run.stderr;
-    assert!(
-        log.contains("> PBSZ 0") && log.contains("< 200 PBSZ=0"),
-        "curl did not get 200 PBSZ=0:\n{log}"
-    );
-    assert!(log.contains("> PROT P"), "curl did not send PROT P:\n{log}");
-    let handshakes = log.matches("SSL connection using").count();
-    assert!(
-        handshakes >= 2,
-        "curl shows {handshakes} TLS handshake(s); the data connection needs its own:\n{log}"
-    );
-}
-
-fn lftp_tls(cert: &Cert, port: u16, script: &str) -> Run {
-    // lftp (GnuTLS) verifies the self-signed certificate against
-    // ssl:ca-file, host name included: GnuTLS matches the IP address
-    // 127.0.0.1 against the certificate's IP SAN.
-    let settings = format!(
-        "set ftp:ssl-force true; set ftp:ssl-protect-data true; \
-         set ssl:ca-file {}; set ssl:verify-certificate yes;",
-        cert.cert.display()
-    );
-    clients::lftp(port, &settings, script)
-}
-
-fn rclone_tls(port: u16, conf_dir: &Path, args: &[String]) -> Run {
-    // rclone's FTP backend has no CA-file option: no_check_certificate.
-    let remote = format!(
-        ":ftp,host=127.0.0.1,port={port},user=anonymous,pass={},explicit_tls=true,no_check_certificate=true:",
-        clients::rclone_obscured("x")
-    );
-    let args: Vec<String> = args.iter().map(|a| a.replace("REMOTE:", &remote)).collect();
-    clients::rclone(conf_dir, &[], &args)
-}
-
-// ---------------------------------------------------------------------------
-// Raw sockets
-// ---------------------------------------------------------------------------
-
-/// Reads until the peer closes (EOF or reset). `Ok(bytes)` if it closed
-/// within `within`, `Err(bytes)` if it was still open then.
-fn read_until_closed(s: &TcpStream, within: Duration) -> Result<Vec<u8>, Vec<u8>> {
-    let deadline = Instant::now() + within;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    let mut s = s;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(got);
-        }
-        s.set_read_timeout(Some(left.min(Duration::from_millis(200))))
-            .unwrap();
-        match s.read(&mut buf) {
-            Ok(0) => return Ok(got),
-            Ok(n) => {
-                got.extend_from_slice(&buf[..n]);
-                assert!(got.len() < 1 << 20, "endless bytes from the daemon");
-            }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(got),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("reading a closing connection: {e}"),
-        }
-    }
-}
-
-/// After `234` the daemon may answer a broken handshake with a TLS alert
-/// record, but never with a plaintext FTP reply.
-#[track_caller]
-fn assert_alert_or_nothing(got: &[u8], what: &str) {
-    assert!(
-        got.is_empty() || (got[0] == 0x15 && got.get(1) == Some(&0x03)),
-        "{what}: the daemon sent {:?}, not a TLS alert (or nothing)",
-        String::from_utf8_lossy(&got[..got.len().min(200)])
-    );
-}
-
-/// A fresh connection that got `234` for `AUTH TLS`.
-fn after_234(d: &Daemon) -> Ctrl {
-    let mut c = d.connect();
-    c.cmd_ok("AUTH TLS", 234);
-    c
-}
-
-/// The start of a TLS 1.2/1.3 ClientHello: a record header announcing 512
-/// bytes, the handshake header and the first fields.
-fn half_client_hello() -> Vec<u8> {
-    let mut v = vec![
-        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
-    ];
-    v.extend(Rng::new(77).bytes(32)); // random
-    v.push(32); // legacy session id
-    v.extend(Rng::new(78).bytes(32));
-    v.extend([0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b]); // suites
-    v
-}
-
-/// Wait (bounded) until the daemon holds no more descriptors than `fds`.
-fn assert_fds_back_to(d: &Daemon, fds: usize) {
-    assert!(
-        wait_until(Duration::from_secs(10), || d.fd_count() <= fds),
-        "the daemon holds {} descriptors, {fds} before the hostile clients",
-        d.fd_count()
-    );
-}
-
-/// `hostile` misbehaves after `234`; the daemon must drop that connection
-/// (an alert at most, no reply), and a session opened before keeps working.
-fn hostile_after_234(hostile: &[u8], what: &str) {
-    let Some(cert) = cert() else { return };
-    let mut d = tls_daemon(&cert, false, &[]);
-    let mut other = d.login();
-    let fds = d.fd_count();
-    let mut c = after_234(&d);
-    c.send_raw(hostile);
-    let got = read_until_closed(c.stream(), Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("{what}: still open 10 s later; got {got:?}"));
-    assert_alert_or_nothing(&got, what);
-    drop(c);
-    other.cmd_ok("NOOP", 200);
-    other.cmd_ok("PWD", 257);
-    assert_fds_back_to(&d, fds);
-    d.assert_alive();
-}
 
 // ---------------------------------------------------------------------------
 // Commands and refusals
@@ -439,10 +132,9 @@ fn prot_s_and_e_are_536_after_pbsz() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, false, &[]);
     d.put("hello.txt", b"hello over TLS\n");
-    let local = TempDir::new("ftps");
     // PROT before PBSZ 503, PBSZ 0 → "200 PBSZ=0" (any size), PROT S/E 536,
     // PROT X 504, CCC 502, a second AUTH 503, then a protected NLST.
-    ftps_py(d.port, "protection", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "protection", "passive");
 }
 
 #[test]
@@ -482,10 +174,9 @@ fn tls_required_refuses_transfers_under_prot_c_with_521() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &["--tls-required"]);
     d.put("hello.txt", b"hello over TLS\n");
-    let local = TempDir::new("ftps");
     // After a TLS login: NLST/RETR/STOR/LIST/MLSD without PROT, then with
     // PROT C → 521; PROT P → the transfer works.
-    ftps_py(d.port, "required", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "required", "passive");
     assert_eq!(d.names(""), ["hello.txt"], "a refused STOR left a file");
 }
 
@@ -493,54 +184,14 @@ fn tls_required_refuses_transfers_under_prot_c_with_521() {
 // Python ftplib.FTP_TLS
 // ---------------------------------------------------------------------------
 
-/// Files as (name, bytes).
-type Files = Vec<(String, Vec<u8>)>;
-
-/// Few-MB random files for the Python transfers, in `local/up`.
-fn upload_set(local: &TempDir, seed: u64) -> Files {
-    for sub in ["up", "down"] {
-        fs::create_dir(local.join(sub)).unwrap();
-    }
-    let mut rng = Rng::new(seed);
-    let mut files = Vec::new();
-    for size in [0usize, 1, 100_000, (3 << 20) + 4321] {
-        let name = format!("{}-{size}.bin", rng.name(8));
-        let body = rng.bytes(size);
-        fs::write(local.join("up").join(&name), &body).unwrap();
-        files.push((name, body));
-    }
-    files
-}
-
-fn assert_transferred(d: &Daemon, local: &TempDir, files: &[(String, Vec<u8>)]) {
-    for (name, body) in files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} stored over TLS"), &on_disk, body);
-        let down = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} retrieved over TLS"), &down, body);
-    }
-    let mut want: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
-    want.sort();
-    assert_eq!(d.names(""), want, "only the uploaded files, no temporaries");
-}
-
-fn ftplib_transfer(mode: &str, seed: u64) {
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, seed);
-    ftps_py(d.port, "transfer", mode, local.path(), &cert.cert);
-    assert_transferred(&d, &local, &files);
-}
-
 #[test]
 fn ftplib_prot_p_passive_list_mlsd_retr_stor() {
-    ftplib_transfer("passive", 0xf7_0001);
+    assert_round_trip("transfer", "passive", 0xf7_0001);
 }
 
 #[test]
 fn ftplib_prot_p_active_list_mlsd_retr_stor() {
-    ftplib_transfer("active", 0xf7_0002);
+    assert_round_trip("transfer", "active", 0xf7_0002);
 }
 
 #[test]
@@ -549,21 +200,7 @@ fn ftplib_storbinary_gets_the_servers_close_notify() {
     // server's (TLS 1.3 and 1.2 both require a close_notify before a party
     // closes its write side). Without it every ftplib upload raises
     // SSLEOFError although the file arrived.
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, 0xf7_0006);
-    ftps_py(
-        d.port,
-        "stor_close_notify",
-        "passive",
-        local.path(),
-        &cert.cert,
-    );
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} stored with storbinary"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_close_notify", &upload_set(0xf7_0006));
 }
 
 #[test]
@@ -571,42 +208,17 @@ fn uploads_closed_right_after_close_notify_arrive_whole() {
     // curl 7.88 and rclone (Go) end an upload with close_notify and close()
     // at once, not waiting for anything from the server; 20 such uploads of
     // 1 MiB must each end 226 with every byte on disk.
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("up")).unwrap();
     let mut rng = Rng::new(0xf7_0007);
-    let files: Vec<(String, Vec<u8>)> = (0..20)
+    let files: Files = (0..20)
         .map(|i| (format!("fast-{i:02}.bin"), rng.bytes((1 << 20) + i)))
         .collect();
-    for (name, body) in &files {
-        fs::write(local.join("up").join(name), body).unwrap();
-    }
-    ftps_py(
-        d.port,
-        "stor_fast_close",
-        "passive",
-        local.path(),
-        &cert.cert,
-    );
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} on disk"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_fast_close", &files);
 }
 
 #[test]
 fn stor_ended_by_a_bare_eof_is_complete() {
     // "STOR reads until the client's close_notify or EOF".
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, 0xf7_0008);
-    ftps_py(d.port, "stor_eof", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let on_disk = fs::read(d.root().join(name)).unwrap();
-        assert_bytes_eq(&format!("{name} ended by EOF"), &on_disk, body);
-    }
+    assert_uploads_arrive("stor_eof", &upload_set(0xf7_0008));
 }
 
 #[test]
@@ -614,8 +226,7 @@ fn protected_type_a_converts_line_ends_both_ways() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
     d.put("text.txt", &b"line one\nline two\n".repeat(5000));
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "ascii", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "ascii", "passive");
     assert_bytes_eq(
         "TYPE A STOR over TLS",
         &fs::read(d.root().join("up.txt")).unwrap(),
@@ -629,8 +240,7 @@ fn abor_during_a_protected_download() {
     let mut d = tls_daemon(&cert, false, &[]);
     d.put("big.bin", &Rng::new(0xab_0001).bytes(16 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "abort", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "abort", "passive");
     d.assert_alive();
 }
 
@@ -641,9 +251,8 @@ fn concurrent_protected_sessions_transfer_correctly() {
     let d = tls_daemon(&cert, true, &[]);
     let runs: Vec<(TempDir, Files)> = (0..6)
         .map(|i| {
-            let local = TempDir::new("ftps-many");
-            let files = upload_set(&local, 0xf7_0100 + i);
-            (local, files)
+            let files = upload_set(0xf7_0100 + i);
+            (uploads_folder(&files), files)
         })
         .collect();
     std::thread::scope(|s| {
@@ -653,42 +262,26 @@ fn concurrent_protected_sessions_transfer_correctly() {
             s.spawn(move || ftps_py(port, "transfer", mode, local.path(), cafile));
         }
     });
-    let mut all = Vec::new();
     for (local, files) in &runs {
-        for (name, body) in files {
-            let on_disk = fs::read(d.root().join(name)).unwrap();
-            assert_bytes_eq(&format!("{name} stored"), &on_disk, body);
-            let down = fs::read(local.join("down").join(name)).unwrap();
-            assert_bytes_eq(&format!("{name} retrieved"), &down, body);
-            all.push(name.clone());
-        }
+        assert_uploaded(&d, files, "concurrent");
+        assert_downloaded(local.path(), files, "concurrent");
     }
-    all.sort();
-    assert_eq!(d.names(""), all, "only the uploaded files, no temporaries");
-}
-
-fn resumption(scenario: &str, mode: &str, seed: u64) {
-    let Some(cert) = cert() else { return };
-    let d = tls_daemon(&cert, true, &[]);
-    let local = TempDir::new("ftps");
-    let files = upload_set(&local, seed);
-    ftps_py(d.port, scenario, mode, local.path(), &cert.cert);
-    assert_transferred(&d, &local, &files);
+    assert_holds_only(&d, runs.iter().flat_map(|(_, files)| files));
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls13() {
-    resumption("resume13", "passive", 0xf7_0003);
+    assert_round_trip("resume13", "passive", 0xf7_0003);
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls12() {
-    resumption("resume12", "passive", 0xf7_0004);
+    assert_round_trip("resume12", "passive", 0xf7_0004);
 }
 
 #[test]
 fn data_connections_resume_the_control_session_tls13_active() {
-    resumption("resume13", "active", 0xf7_0005);
+    assert_round_trip("resume13", "active", 0xf7_0005);
 }
 
 #[test]
@@ -698,23 +291,12 @@ fn data_handshake_started_before_the_transfer_command_works() {
     // and so before the 150 (pyftpdlib issue 604 resets it; curl #10666).
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, false, &[]);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("expect")).unwrap();
-    fs::create_dir(local.join("down")).unwrap();
     let mut rng = Rng::new(0xea_0001);
     let files = [
         ("a.bin".to_string(), rng.bytes((1 << 20) + 5)),
         ("b.txt".to_string(), b"early\n".to_vec()),
     ];
-    for (name, body) in &files {
-        d.put(name, body);
-        fs::write(local.join("expect").join(name), b"").unwrap();
-    }
-    ftps_py(d.port, "earlyhello", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let got = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("early-handshake RETR {name}"), &got, body);
-    }
+    assert_downloads_arrive(&d, d.port, &cert, "earlyhello", &files);
 }
 
 #[test]
@@ -723,18 +305,16 @@ fn commands_pipelined_inside_tls_are_answered_in_order() {
     let d = tls_daemon(&cert, false, &[]);
     d.put("a.txt", b"12345");
     d.put("sub/b.txt", b"b");
-    let local = TempDir::new("ftps");
     // Then PROT C: clear data on a protected control channel is the
     // client's choice without --tls-required.
-    ftps_py(d.port, "pipeline", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "pipeline", "passive");
 }
 
 #[test]
 fn client_hello_sent_with_auth_tls_starts_the_handshake() {
     let Some(cert) = cert() else { return };
     let mut d = tls_daemon(&cert, false, &[]);
-    let local = TempDir::new("ftps");
-    ftps_py(d.port, "early_auth", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "early_auth", "passive");
     d.assert_alive();
 }
 
@@ -751,8 +331,7 @@ fn idle_tls_sessions_stay_small() {
         &["--max-per-ip", "1000", "--max-clients", "1000"],
     );
     d.put("hello.txt", b"hello over TLS\n");
-    let warm = TempDir::new("ftps");
-    ftps_py(d.port, "handshake", "passive", warm.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "handshake", "passive");
     let before = d.rss_kib();
     let local = TempDir::new("ftps-idle");
     fs::write(local.join("count"), SESSIONS.to_string()).unwrap();
@@ -918,17 +497,9 @@ fn curl_ssl_reqd_upload() {
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
     let body = Rng::new(0xc0_0002).bytes((2 << 20) + 31);
-    let local = TempDir::new("curl");
-    fs::write(local.join("up.bin"), &body).unwrap();
     let url = format!("ftp://127.0.0.1:{}/up.bin", d.port);
-    let up = local.join("up.bin").display().to_string();
-    let run = curl_tls_ok(&cert, &["--ssl-reqd", "-T", &up, &url]);
+    let run = curl_tls_upload(&cert, &d, &["--ssl-reqd"], &url, &body);
     assert_curl_protected(&run);
-    assert_bytes_eq(
-        "curl --ssl-reqd -T",
-        &fs::read(d.root().join("up.bin")).unwrap(),
-        &body,
-    );
     assert_eq!(d.names(""), ["up.bin"], "no temporaries left");
 }
 
@@ -953,12 +524,11 @@ fn curl_ssl_reqd_lists_a_folder() {
         );
     }
     let run = curl_tls_ok(&cert, &["--ssl-reqd", "--list-only", &url]);
-    let mut names: Vec<String> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["one.txt", "sub", "two words.txt"], "NLST over TLS");
+    assert_eq!(
+        sorted_lines(&run.stdout),
+        ["one.txt", "sub", "two words.txt"],
+        "NLST over TLS"
+    );
 }
 
 #[test]
@@ -977,12 +547,11 @@ fn curl_implicit_listener_download_and_listing() {
         &cert,
         &["--list-only", &format!("ftps://127.0.0.1:{tls_port}/")],
     );
-    let mut names: Vec<String> = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["f.bin", "g.txt"], "NLST on the implicit listener");
+    assert_eq!(
+        sorted_lines(&run.stdout),
+        ["f.bin", "g.txt"],
+        "NLST on the implicit listener"
+    );
     // The explicit listener is still plain-first.
     let mut c = d.connect();
     c.cmd_ok("AUTH TLS", 234);
@@ -996,18 +565,8 @@ fn curl_implicit_listener_upload() {
     let Some(cert) = cert() else { return };
     let (d, tls_port) = implicit_daemon(&cert, true);
     let body = Rng::new(0xc0_0004).bytes(777_777);
-    let local = TempDir::new("curl");
-    fs::write(local.join("up.bin"), &body).unwrap();
-    let up = local.join("up.bin").display().to_string();
-    curl_tls_ok(
-        &cert,
-        &["-T", &up, &format!("ftps://127.0.0.1:{tls_port}/up.bin")],
-    );
-    assert_bytes_eq(
-        "curl ftps:// upload",
-        &fs::read(d.root().join("up.bin")).unwrap(),
-        &body,
-    );
+    let url = format!("ftps://127.0.0.1:{tls_port}/up.bin");
+    curl_tls_upload(&cert, &d, &[], &url, &body);
 }
 
 #[test]
@@ -1042,24 +601,13 @@ fn curl_refuses_a_certificate_it_was_not_given() {
 fn implicit_listener_handshake_first_then_220_and_prot_p_by_default() {
     let Some(cert) = cert() else { return };
     let (d, tls_port) = implicit_daemon(&cert, false);
-    let local = TempDir::new("ftps");
-    fs::create_dir(local.join("expect")).unwrap();
-    fs::create_dir(local.join("down")).unwrap();
     let mut rng = Rng::new(0x1c_0001);
     let files = [
         ("a.bin".to_string(), rng.bytes(1 << 20)),
         ("b.txt".to_string(), b"bee\n".to_vec()),
     ];
-    for (name, body) in &files {
-        d.put(name, body);
-        fs::write(local.join("expect").join(name), b"").unwrap();
-    }
     // No PBSZ/PROT sent: the data connections must be TLS anyway.
-    ftps_py(tls_port, "implicit", "passive", local.path(), &cert.cert);
-    for (name, body) in &files {
-        let got = fs::read(local.join("down").join(name)).unwrap();
-        assert_bytes_eq(&format!("implicit RETR {name}"), &got, body);
-    }
+    assert_downloads_arrive(&d, tls_port, &cert, "implicit", &files);
 }
 
 #[test]
@@ -1068,23 +616,10 @@ fn two_implicit_listeners_both_serve() {
     let (p1, p2) = (free_port(), free_port());
     let (l1, l2) = (format!("127.0.0.1:{p1}"), format!("127.0.0.1:{p2}"));
     let d = tls_daemon(&cert, false, &["--listen-tls", &l1, "--listen-tls", &l2]);
-    d.put("x.txt", b"x marks\n");
+    let files = [("x.txt".to_string(), b"x marks\n".to_vec())];
     for port in [p1, p2] {
-        assert!(
-            wait_until(Duration::from_secs(5), || TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "nothing listens on 127.0.0.1:{port}; stderr:\n{}",
-            d.stderr()
-        );
-        let local = TempDir::new("ftps");
-        fs::create_dir(local.join("expect")).unwrap();
-        fs::create_dir(local.join("down")).unwrap();
-        fs::write(local.join("expect").join("x.txt"), b"").unwrap();
-        ftps_py(port, "implicit", "passive", local.path(), &cert.cert);
-        assert_eq!(fs::read(local.join("down/x.txt")).unwrap(), b"x marks\n");
+        assert_listening(&d, port);
+        assert_downloads_arrive(&d, port, &cert, "implicit", &files);
     }
 }
 
@@ -1099,9 +634,7 @@ fn implicit_listener_sends_no_plaintext_and_drops_plaintext_clients() {
         Ok(got) => panic!("closed at once, after {got:?}"),
     }
     s.write_all(b"USER anonymous\r\n").unwrap();
-    let got = read_until_closed(&s, Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("plaintext on the TLS port: still open, got {got:?}"));
-    assert_alert_or_nothing(&got, "plaintext on the implicit listener");
+    assert_dropped(&s, "plaintext on the implicit listener");
     d.assert_alive();
 }
 
@@ -1170,6 +703,31 @@ fn rclone_explicit_tls_copy_and_check() {
 // Hostile clients
 // ---------------------------------------------------------------------------
 
+/// `hostile` misbehaves after `234`; the daemon must drop that connection
+/// (an alert at most, no reply), and a session opened before keeps working.
+fn hostile_after_234(hostile: &[u8], what: &str) {
+    survives_hostile_clients(|d| {
+        let mut c = after_234(d);
+        c.send_raw(hostile);
+        assert_dropped(c.stream(), what);
+    });
+}
+
+/// `hostile` misbehaves against an FTPS daemon; a session opened before
+/// must not notice, and the daemon's descriptors come back to what they
+/// were.
+fn survives_hostile_clients(hostile: impl FnOnce(&Daemon)) {
+    let Some(cert) = cert() else { return };
+    let mut d = tls_daemon(&cert, false, &[]);
+    let mut other = d.login();
+    let fds = d.fd_count();
+    hostile(&d);
+    other.cmd_ok("NOOP", 200);
+    other.cmd_ok("PWD", 257);
+    assert_fds_back_to(&d, fds);
+    d.assert_alive();
+}
+
 #[test]
 fn plaintext_after_234_drops_only_that_client() {
     hostile_after_234(b"USER x\r\n", "plaintext after 234");
@@ -1192,9 +750,7 @@ fn plaintext_pipelined_behind_auth_drops_that_client() {
     // the first "handshake" bytes.
     c.send_raw(b"AUTH TLS\r\nUSER anonymous\r\n");
     c.expect_reply(234);
-    let got = read_until_closed(c.stream(), Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("still open 10 s later; got {got:?}"));
-    assert_alert_or_nothing(&got, "plaintext pipelined behind AUTH TLS");
+    assert_dropped(c.stream(), "plaintext pipelined behind AUTH TLS");
     other.cmd_ok("NOOP", 200);
     d.assert_alive();
 }
@@ -1226,32 +782,24 @@ fn silent_client_after_234_is_closed_by_the_idle_timeout() {
 
 #[test]
 fn client_vanishing_mid_handshake_leaves_the_daemon_serving() {
-    let Some(cert) = cert() else { return };
-    let mut d = tls_daemon(&cert, false, &[]);
-    let mut other = d.login();
-    let fds = d.fd_count();
-    let hello = half_client_hello();
-    // Half a ClientHello, then FIN.
-    let c = after_234(&d);
-    let mut s = c.stream().try_clone().unwrap();
-    s.write_all(&hello).unwrap();
-    s.shutdown(Shutdown::Write).unwrap();
-    let got = read_until_closed(&s, Duration::from_secs(10))
-        .unwrap_or_else(|got| panic!("half a ClientHello then FIN: still open; got {got:?}"));
-    assert_alert_or_nothing(&got, "half a ClientHello then FIN");
-    drop((s, c));
-    // Half a ClientHello, then RST.
-    let c = after_234(&d);
-    let mut s = c.stream().try_clone().unwrap();
-    s.write_all(&hello).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    set_linger_zero(&s);
-    drop((s, c));
-    // The daemon is fine and the other session did not notice.
-    other.cmd_ok("NOOP", 200);
-    other.cmd_ok("PWD", 257);
-    assert_fds_back_to(&d, fds);
-    d.assert_alive();
+    // Afterwards the daemon is fine and the other session did not notice.
+    survives_hostile_clients(|d| {
+        let hello = half_client_hello();
+        // Half a ClientHello, then FIN.
+        let c = after_234(d);
+        let mut s = c.stream().try_clone().unwrap();
+        s.write_all(&hello).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        assert_dropped(&s, "half a ClientHello then FIN");
+        drop((s, c));
+        // Half a ClientHello, then RST.
+        let c = after_234(d);
+        let mut s = c.stream().try_clone().unwrap();
+        s.write_all(&hello).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        set_linger_zero(&s);
+        drop((s, c));
+    });
 }
 
 fn failed_data_handshake(mode: &str) {
@@ -1259,10 +807,9 @@ fn failed_data_handshake(mode: &str) {
     let mut d = tls_daemon(&cert, false, &[]);
     d.put("big.bin", &Rng::new(0xda7a).bytes(1 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
     // After the 150 the data connection gets garbage, not a ClientHello:
     // 425/426, no file bytes, NOOP 200 and a good RETR on the same session.
-    ftps_py(d.port, "datagarbage", mode, local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "datagarbage", mode);
     d.assert_alive();
 }
 
@@ -1282,9 +829,8 @@ fn data_handshake_that_never_starts_ends_with_the_data_timeout() {
     let mut d = tls_daemon(&cert, false, &["--data-timeout", "2"]);
     d.put("big.bin", &Rng::new(0xda7b).bytes(1 << 20));
     d.put("small.txt", b"small file\n");
-    let local = TempDir::new("ftps");
     let start = Instant::now();
-    ftps_py(d.port, "datasilent", "passive", local.path(), &cert.cert);
+    ftps_scenario(&d, &cert, "datasilent", "passive");
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "took {:?}",
@@ -1296,17 +842,6 @@ fn data_handshake_that_never_starts_ends_with_the_data_timeout() {
 // ---------------------------------------------------------------------------
 // Reload and start-up
 // ---------------------------------------------------------------------------
-
-/// The certificate (DER) a new session's `AUTH TLS` gets, verified against
-/// `cafile`.
-fn peer_cert(port: u16, cafile: &Path) -> Result<Vec<u8>, String> {
-    let local = TempDir::new("peer");
-    let run = ftps_py_run(port, "peercert", "passive", local.path(), cafile);
-    if !run.success() {
-        return Err(run.stderr);
-    }
-    Ok(fs::read(local.join("peer.der")).expect("peer.der"))
-}
 
 #[test]
 fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_file_is_broken() {
@@ -1388,57 +923,18 @@ fn sighup_reloads_the_certificate_and_keeps_it_when_the_new_file_is_broken() {
     d.assert_alive();
 }
 
-/// Runs the daemon with `args` after `--root` and `--listen`; it must exit
-/// non-zero within 10 s, listening nowhere. Returns its stderr.
-fn start_fails(args: &[&Path]) -> String {
-    start_fails_with(&args.iter().map(|p| p.as_os_str()).collect::<Vec<_>>())
-}
-
-fn start_fails_with(args: &[&std::ffi::OsStr]) -> String {
-    let dir = TempDir::new("tls-start");
-    let (run, port) = run_daemon(dir.path(), args, Duration::from_secs(10));
-    assert!(
-        !run.success(),
-        "the daemon started with {args:?}:\n{}",
-        run.stderr
-    );
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
-    run.stderr
-}
-
-#[track_caller]
-fn assert_names(stderr: &str, file: &Path) {
-    let shown = file.display().to_string();
-    assert!(
-        stderr.contains(&shown),
-        "the error must name {shown}: {stderr}"
-    );
-}
-
 #[test]
 fn missing_certificate_file_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let missing = cert.dir.join("no-such-cert.pem");
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &missing,
-        Path::new("--tls-key"),
-        &cert.key,
-    ]);
-    assert_names(&err, &missing);
+    assert_start_fails_naming(&missing, &cert.key, &missing);
 }
 
 #[test]
 fn missing_key_file_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let missing = cert.dir.join("no-such-key.pem");
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &missing,
-    ]);
-    assert_names(&err, &missing);
+    assert_start_fails_naming(&cert.cert, &missing, &missing);
 }
 
 #[test]
@@ -1450,29 +946,14 @@ fn malformed_key_stops_start_up_naming_it() {
         "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &bad,
-    ]);
-    assert_names(&err, &bad);
+    assert_start_fails_naming(&cert.cert, &bad, &bad);
 }
 
 #[test]
 fn key_file_without_a_key_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     // The certificate given as the key: a valid PEM file holding no key.
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &cert.cert,
-    ]);
-    assert!(
-        err.contains(&cert.cert.display().to_string()),
-        "the error must name the key file: {err}"
-    );
+    assert_start_fails_naming(&cert.cert, &cert.cert, &cert.cert);
 }
 
 #[test]
@@ -1481,13 +962,7 @@ fn unreadable_key_stops_start_up_naming_it() {
     // A folder cannot be read as a file, even by root (chmod 000 can).
     let folder = cert.dir.join("key-folder.pem");
     fs::create_dir(&folder).unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &folder,
-    ]);
-    assert_names(&err, &folder);
+    assert_start_fails_naming(&cert.cert, &folder, &folder);
 }
 
 #[test]
@@ -1495,13 +970,7 @@ fn malformed_certificate_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     let bad = cert.dir.join("bad-cert.pem");
     fs::write(&bad, "this is not PEM\n").unwrap();
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &bad,
-        Path::new("--tls-key"),
-        &cert.key,
-    ]);
-    assert_names(&err, &bad);
+    assert_start_fails_naming(&bad, &cert.key, &bad);
 }
 
 #[test]
@@ -1510,22 +979,16 @@ fn key_that_does_not_fit_the_certificate_stops_start_up_naming_it() {
     let Some(other) = Cert::make(KeyType::EcP256, "other") else {
         return;
     };
-    let err = start_fails(&[
-        Path::new("--tls-cert"),
-        &cert.cert,
-        Path::new("--tls-key"),
-        &other.key,
-    ]);
-    assert_names(&err, &other.key);
+    assert_start_fails_naming(&cert.cert, &other.key, &other.key);
 }
 
 #[test]
 fn tls_required_or_listen_tls_without_a_certificate_stops_start_up() {
     // Nobody could log in (or finish a handshake): refuse to start.
-    let err = start_fails_with(&["--tls-required".as_ref()]);
+    let err = start_fails(&["--tls-required"]);
     assert!(err.contains("--tls-cert"), "{err}");
     let listen = format!("127.0.0.1:{}", free_port());
-    let err = start_fails_with(&["--listen-tls".as_ref(), listen.as_ref()]);
+    let err = start_fails(&["--listen-tls", listen.as_str()]);
     assert!(err.contains("--tls-cert"), "{err}");
 }
 

@@ -8,16 +8,6 @@ use std::fs;
 use std::io::Read;
 use std::time::Duration;
 
-fn hash(password: &str) -> String {
-    let run = run_bounded(
-        daemon_command().arg("hash-password"),
-        format!("{password}\n").as_bytes(),
-        Duration::from_secs(60),
-    );
-    assert!(run.success(), "hash-password failed: {}", run.stderr);
-    String::from_utf8(run.stdout).unwrap().trim().to_string()
-}
-
 fn log_lines(d: &Daemon, want: &str) -> bool {
     d.stderr().lines().any(|l| l.contains(want))
 }
@@ -34,7 +24,11 @@ fn assert_logged(d: &Daemon, want: &str) {
 fn an_admin_finds_changes_refusals_failed_logins_and_interrupted_downloads() {
     let dir = TempDir::new("logs");
     let users = dir.join("users");
-    fs::write(&users, format!("alice:{}:super\n", hash("alice pass"))).unwrap();
+    fs::write(
+        &users,
+        format!("alice:{}:super\n", password_hash("alice pass")),
+    )
+    .unwrap();
     let xferlog = dir.join("xferlog");
     let d = Daemon::with(Options {
         extra: [

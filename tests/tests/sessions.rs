@@ -107,21 +107,6 @@ fn stou_stores_under_a_new_name() {
     );
 }
 
-fn hash(password: &str) -> String {
-    let run = run_bounded(
-        daemon_command().arg("hash-password"),
-        format!("{password}\n").as_bytes(),
-        Duration::from_secs(60),
-    );
-    assert!(run.success(), "hash-password failed: {}", run.stderr);
-    let h = String::from_utf8(run.stdout).unwrap().trim().to_string();
-    assert!(
-        !h.is_empty() && !h.contains(password),
-        "hash-password printed {h:?}"
-    );
-    h
-}
-
 fn users_daemon(extra: &[&str]) -> (Daemon, TempDir) {
     let dir = TempDir::new("users");
     let file = dir.join("users");
@@ -129,8 +114,8 @@ fn users_daemon(extra: &[&str]) -> (Daemon, TempDir) {
         &file,
         format!(
             "# accounts\n\nalice:{}:super\nbob:{}:user\n",
-            hash("alice pass"),
-            hash("bob pass")
+            password_hash("alice pass"),
+            password_hash("bob pass")
         ),
     )
     .unwrap();
@@ -203,24 +188,26 @@ fn login_delay_never_slows_other_sessions() {
     );
 }
 
+/// `option` names a file `name` holding `text`: the daemon must refuse to
+/// start, and listen nowhere. Returns its error.
+fn start_fails_with_file(option: &str, name: &str, text: &str) -> String {
+    let dir = TempDir::new("badfile");
+    let file = dir.join(name);
+    fs::write(&file, text).unwrap();
+    start_fails(&[std::ffi::OsStr::new(option), file.as_os_str()])
+}
+
 #[test]
 fn malformed_users_file_stops_start_up_naming_the_line() {
-    let dir = TempDir::new("badusers");
-    let file = dir.join("users");
-    fs::write(&file, "# ok\nalice:nothash:super\nbroken line\n").unwrap();
-    let users = [std::ffi::OsStr::new("--users"), file.as_os_str()];
-    let (run, port) = run_daemon(dir.path(), &users, Duration::from_secs(10));
-    assert!(!run.success(), "started with a malformed users file");
+    let users = "# ok\nalice:nothash:super\nbroken line\n";
+    let err = start_fails_with_file("--users", "users", users);
     assert!(
-        run.stderr.contains(":2")
-            || run.stderr.contains("line 2")
-            || run.stderr.contains(":3")
-            || run.stderr.contains("line 3"),
-        "the error must name the line: {}",
-        run.stderr
+        err.contains(":2")
+            || err.contains("line 2")
+            || err.contains(":3")
+            || err.contains("line 3"),
+        "the error must name the line: {err}"
     );
-    // Nothing listens.
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
 #[test]
@@ -259,28 +246,12 @@ fn config_file_options_and_flags_override_it() {
 
 #[test]
 fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
-    let dir = TempDir::new("badconfig");
-    let cfg = dir.join("bad.conf");
-    fs::write(&cfg, "banner = ok\nno-such-option = 1\n").unwrap();
-    let port = free_port();
-    let run = run_bounded(
-        daemon_command()
-            .arg("--config")
-            .arg(&cfg)
-            .arg("--root")
-            .arg(dir.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}")),
-        b"",
-        Duration::from_secs(10),
-    );
-    assert!(!run.success(), "started with an unknown config key");
+    let config = "banner = ok\nno-such-option = 1\n";
+    let err = start_fails_with_file("--config", "bad.conf", config);
     assert!(
-        run.stderr.contains("bad.conf") && run.stderr.contains('2'),
-        "the error must name the file and line: {}",
-        run.stderr
+        err.contains("bad.conf") && err.contains('2'),
+        "the error must name the file and line: {err}"
     );
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
 #[test]
