@@ -1,21 +1,16 @@
 //! pocketftpd: the reactor around pocketftp-core.
 
 pub mod activation;
+pub mod auth;
 pub mod cli;
 pub mod config_file;
-pub mod dir;
-pub mod errors;
-pub mod jail;
+mod conn;
+pub mod net;
 pub mod privileges;
 pub mod prompt;
 pub mod rate;
-pub mod resolve;
 pub mod server;
-mod sockopt;
-pub mod temps;
-pub mod tls;
-pub mod transfer;
-pub mod users;
+pub mod storage;
 
 /// `1 session`, `2 sessions`: a count in a log line, in words that read
 /// right for every number (not "1 sessions", not "session(s)").

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use log::{debug, info, warn, LevelFilter};
 use pocketftp_core::{Access, Config};
 use pocketftpd::activation;
+use pocketftpd::auth::users::{self, PasswordWorker, Users};
 use pocketftpd::cli::{self, Command, Options, HASH_PASSWORD_USAGE, USAGE};
-use pocketftpd::jail::Jail;
+use pocketftpd::net::tls;
 use pocketftpd::privileges;
 use pocketftpd::prompt;
 use pocketftpd::rate::Rates;
 use pocketftpd::server::{Limits, Listeners, Reload, Server, Settings};
-use pocketftpd::tls;
-use pocketftpd::users::{self, PasswordWorker, Users};
+use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();

@@ -16,13 +16,15 @@ use pocketftp_core::{canonical_ip, Action, ErrorKind, Event};
 
 use super::token::{token, Source};
 use super::{wall_clock, Server, PROGRESS_INTERVAL};
-use crate::errors::kind_of;
-use crate::jail::Jail;
+use crate::auth::users::Check;
+use crate::conn::listing;
+use crate::conn::open::{self, Opened};
+use crate::conn::transfer::Transfer;
+use crate::net::sockopt;
+use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
-use crate::sockopt;
-use crate::tls::TlsLayer;
-use crate::transfer::{self, Opened, Transfer};
-use crate::users::Check;
+use crate::storage::error_kind::kind_of;
+use crate::storage::jail::Jail;
 
 impl Server {
     /// Carries out one action of the session at `key`.
@@ -55,7 +57,7 @@ impl Server {
             }
             Action::SecureControl { early } => self.connections[key].securing = Some(early),
             Action::Open { path, mode } => {
-                let event = match transfer::open(&self.jail_of(key), &path, mode) {
+                let event = match open::open(&self.jail_of(key), &path, mode) {
                     Ok(result) => {
                         self.connections[key].opened = Some(result.opened);
                         Event::Opened {
@@ -202,7 +204,7 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
             path,
             max_bytes,
             pattern,
-        } => transfer::list_inline(jail, &path, pattern, max_bytes, wall_clock())
+        } => listing::list_inline(jail, &path, pattern, max_bytes, wall_clock())
             .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");

@@ -16,12 +16,11 @@
 //! its actions, writes its replies, feeds it more control bytes while it has
 //! room, and re-arms its timer. The reactor makes no protocol decision.
 
+mod accept;
 mod actions;
-mod connection;
 mod deadlines;
-mod listen;
+mod schedule;
 mod token;
-mod transfers;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
@@ -40,12 +39,12 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::activation::Inherited;
-use crate::jail::Jail;
+use crate::auth::users::{PasswordWorker, Users};
+use crate::conn::{Connection, Tag};
+use crate::net::sockopt;
+use crate::net::tls::{TlsConfigs, TlsLayer};
 use crate::rate::{Bucket, Rates};
-use crate::sockopt;
-use crate::tls::{TlsConfigs, TlsLayer};
-use crate::users::{PasswordWorker, Users};
-use connection::{Connection, Tag};
+use crate::storage::jail::Jail;
 use deadlines::Deadlines;
 use token::{token, untoken, Source, MAX_KEY, SIGNALS_KEY, WAKER_KEY};
 
@@ -173,7 +172,7 @@ impl Server {
         let plain = addresses.plain.iter().map(|addr| (addr, false));
         let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
         for (addr, implicit_tls) in plain.chain(implicit) {
-            let listener = listen::bind(*addr)
+            let listener = accept::bind(*addr)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             bound.push((listener, implicit_tls));
         }
@@ -742,7 +741,7 @@ impl Server {
 }
 
 /// Makes `--umask` the process umask. The daemon creates uploads with mode
-/// 0666 and folders with 0777 (see [`crate::jail`]) and the kernel takes
+/// 0666 and folders with 0777 (see [`crate::storage::jail`]) and the kernel takes
 /// the umask's bits away as it creates them, atomically — as vsftpd and
 /// pure-ftpd do. Passing modes without this would still be cut by whatever
 /// umask the daemon inherited. One thread creates files, so the

@@ -1,6 +1,10 @@
 //! One client's connection: its session, its sockets, and what the session
 //! asked the reactor to hold for it.
 
+pub(crate) mod listing;
+pub(crate) mod open;
+pub(crate) mod transfer;
+
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -10,23 +14,24 @@ use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
 use pocketftp_core::{Event, Session};
 
-use crate::jail::Jail;
+use crate::net::tls::{Channel, TlsLayer};
 use crate::rate::Bucket;
-use crate::tls::{Channel, TlsLayer};
-use crate::transfer::{Opened, Transfer};
+use crate::storage::jail::Jail;
+use open::Opened;
+use transfer::Transfer;
 
 /// Who an answer is for: a connection (key and generation, so a reused key
 /// is told apart) and its data epoch, which moves on whenever the session
 /// drops its data connection — so an answer about a transfer that was
 /// aborted, or a connection that closed, is dropped instead of delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Tag {
+pub(crate) struct Tag {
     pub key: usize,
     pub generation: u32,
     pub epoch: u32,
 }
 
-pub(super) struct Connection {
+pub(crate) struct Connection {
     pub tag: Tag,
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
@@ -56,7 +61,7 @@ pub(super) struct Connection {
     /// Out of tokens: parked until its timer in `Server::throttled`, and
     /// neither queued nor pumped before.
     pub throttled: bool,
-    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](super::UPLOAD_SETTLE)
+    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](crate::server::UPLOAD_SETTLE)
     /// before it is committed.
     pub settling: bool,
     /// Bytes last reported with `TransferProgress`, and when the next report

@@ -10,9 +10,9 @@ use pocketftp_core::Event;
 
 use super::token::{token, Source};
 use super::{Server, PROGRESS_INTERVAL, STEP, UPLOAD_SETTLE, UPLOAD_STEP};
-use crate::errors::kind_of;
-use crate::sockopt;
-use crate::transfer::{Step, Transfer};
+use crate::conn::transfer::{Step, Transfer};
+use crate::net::sockopt;
+use crate::storage::error_kind::kind_of;
 
 impl Server {
     /// Puts the connection's running transfer, if any, in the run queue (once).

@@ -10,7 +10,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use mio::net::TcpListener;
 
-use crate::sockopt;
+use crate::net::sockopt;
 
 /// Connections waiting to be accepted, as mio's own `bind` sets it.
 const BACKLOG: libc::c_int = 1024;
