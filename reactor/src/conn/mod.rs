@@ -16,20 +16,10 @@ use pocketftp_core::{Event, Session};
 
 use crate::net::tls::{Channel, TlsLayer};
 use crate::rate::Bucket;
+use crate::server::Tag;
 use crate::storage::jail::Jail;
 use open::Opened;
 use transfer::Transfer;
-
-/// Who an answer is for: a connection (key and generation, so a reused key
-/// is told apart) and its data epoch, which moves on whenever the session
-/// drops its data connection — so an answer about a transfer that was
-/// aborted, or a connection that closed, is dropped instead of delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tag {
-    pub key: usize,
-    pub generation: u32,
-    pub epoch: u32,
-}
 
 pub(crate) struct Connection {
     pub tag: Tag,
@@ -61,7 +51,7 @@ pub(crate) struct Connection {
     /// Out of tokens: parked until its timer in `Server::throttled`, and
     /// neither queued nor pumped before.
     pub throttled: bool,
-    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](crate::server::UPLOAD_SETTLE)
+    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE)
     /// before it is committed.
     pub settling: bool,
     /// Bytes last reported with `TransferProgress`, and when the next report

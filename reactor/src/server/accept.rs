@@ -1,19 +1,133 @@
-//! Listening sockets. An IPv6 listener is bound dual-stack (`IPV6_V6ONLY`
+//! New clients: accepting them (within `--max-clients` and `--max-per-ip`,
+//! pausing when the daemon is out of descriptors), and the listening
+//! sockets they come through. An IPv6 listener is bound dual-stack (`IPV6_V6ONLY`
 //! off), whatever `net.ipv6.bindv6only` says: `[::]:21` alone then serves
 //! IPv4 clients too (as `::ffff:a.b.c.d`, which the core compares as IPv4),
 //! so one `listen = [::]:21` line is the whole setup for both families.
 
-use std::io;
+use std::io::{self, Write};
 use std::mem::size_of;
 use std::net::{SocketAddr, SocketAddrV6};
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use mio::net::TcpListener;
+use log::{error, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::Interest;
+use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
 
+use super::token::{token, Source, MAX_KEY};
+use super::{Server, Tag};
+use crate::conn::Connection;
 use crate::net::sockopt;
+use crate::net::tls::TlsLayer;
 
 /// Connections waiting to be accepted, as mio's own `bind` sets it.
 const BACKLOG: libc::c_int = 1024;
+/// How long accepting pauses when the daemon is out of descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+impl Server {
+    pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
+        while self.accept_paused_until.is_none() {
+            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+                return;
+            };
+            let implicit_tls = *implicit_tls;
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_out_of_resources(&e) => {
+                    // The connections wait in the backlog; no new edge will
+                    // tell us when descriptors are free again: retry on a timer.
+                    warn!(
+                        "cannot accept: {e}; retrying in {} ms",
+                        ACCEPT_BACKOFF.as_millis()
+                    );
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                }
+                Err(e) => return error!("accept failed: {e}"),
+            }
+        }
+    }
+
+    pub(super) fn resume_accepting(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|at| at <= now) {
+            self.accept_paused_until = None;
+            for index in 0..self.listeners.len() {
+                self.accept_clients(index, now);
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
+        let ip = canonical_ip(peer.ip());
+        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        let sessions = self.connections.len() - self.closed.len();
+        let full = sessions >= self.limits.max_clients.min(MAX_KEY);
+        if full || from_ip >= self.limits.max_per_ip {
+            warn!("{peer}: refused, too many connections");
+            let _ = stream.write(TOO_MANY_CONNECTIONS);
+            return;
+        }
+        let local = match stream.local_addr() {
+            Ok(local) => local,
+            Err(e) => return warn!("{peer}: {e}"),
+        };
+        if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
+            return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if self.jail.is_deleted() {
+            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
+        }
+        // Implicit FTPS: the handshake first; the 220 waits inside TLS.
+        let (session, control_tls) = if implicit_tls {
+            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.ticketing, &[])) else {
+                return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
+            };
+            let tls = match tls {
+                Ok(tls) => Box::new(tls),
+                Err(e) => return warn!("{peer}: cannot start TLS: {e}"),
+            };
+            let session = Session::new_implicit_tls(Arc::clone(&self.config), now, local, peer);
+            (session, Some(tls))
+        } else {
+            (
+                Session::new(Arc::clone(&self.config), now, local, peer),
+                None,
+            )
+        };
+        let entry = self.connections.vacant_entry();
+        let key = entry.key();
+        let control_token = token(key, Source::Control);
+        if let Err(e) =
+            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
+        {
+            return warn!("{peer}: cannot register: {e}");
+        }
+        let tag = Tag {
+            key,
+            generation: self.next_generation,
+            epoch: 0,
+        };
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let mut connection = Connection::new(tag, session, stream, now);
+        connection.control_tls = control_tls;
+        entry.insert(connection);
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.drive(key, now);
+    }
+}
+
+/// Out of descriptors or memory for sockets: worth retrying later.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
 
 /// Binds and listens on `addr`; IPv6 addresses dual-stack.
 pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {

@@ -18,12 +18,14 @@
 
 mod accept;
 mod actions;
+mod answers;
 mod deadlines;
-mod schedule;
+pub(crate) mod schedule;
+mod signals;
 mod token;
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -31,35 +33,23 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{error, info, warn};
-use mio::net::{TcpListener, TcpStream};
+use log::{info, warn};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use pocketftp_core::{canonical_ip, Config, Event, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{canonical_ip, Config, Event};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::activation::Inherited;
-use crate::auth::users::{PasswordWorker, Users};
-use crate::conn::{Connection, Tag};
-use crate::net::sockopt;
+use crate::auth::users::PasswordWorker;
+use crate::conn::Connection;
 use crate::net::tls::{TlsConfigs, TlsLayer};
 use crate::rate::{Bucket, Rates};
 use crate::storage::jail::Jail;
+pub(crate) use answers::Tag;
 use deadlines::Deadlines;
-use token::{token, untoken, Source, MAX_KEY, SIGNALS_KEY, WAKER_KEY};
+use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
-/// Bytes the transfers together may move per turn of the loop before
-/// sockets are polled again: a fraction of a millisecond of work, so a NOOP
-/// is answered promptly however many transfers run.
-const TURN_BUDGET: usize = 256 * 1024;
-/// Bytes one download moves per step: large system calls, fair turns.
-const STEP: usize = 128 * 1024;
-/// Bytes one upload moves per step: a whole buffer, so the file is
-/// written in pieces that size and the socket read until it is empty or
-/// the buffer full. Pinned STOR of 512 MiB, three runs each: 128 KiB
-/// 850-1,440 MB/s, 512 KiB 1,630-1,840, 1 MiB 1,590-2,460 (pure-ftpd,
-/// which reads and writes 512 KiB at a time, 1,700-2,310).
-const UPLOAD_STEP: usize = BUFFER_SIZE;
 /// Control reads one session gets per drive; past them it waits for the
 /// next turn, so a client pipelining without end cannot hold the loop.
 const READS_PER_DRIVE: usize = 16;
@@ -69,14 +59,6 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
 const BUFFER_SIZE: usize = 1024 * 1024;
-/// How long a received upload waits before it is committed, for the end of
-/// its control connection to show. A client killed mid-upload closes its
-/// data connection first (the kernel releases a dying process's sockets in
-/// reverse order): its control connection's end follows within
-/// microseconds, and must break the upload, not find it already in place.
-const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
-/// How long accepting pauses when the daemon is out of descriptors.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Limits the reactor enforces itself.
 #[derive(Debug, Clone)]
@@ -338,77 +320,12 @@ impl Server {
 
     /// The connection at `key` if it is still the one `generation` names
     /// and its session goes on.
-    fn live(&mut self, key: usize, generation: u32) -> Option<&mut Connection> {
+    pub(super) fn live(&mut self, key: usize, generation: u32) -> Option<&mut Connection> {
         (self.connections.get_mut(key)).filter(|c| c.tag.generation == generation && !c.closing)
     }
 
-    /// Queues `event` for the session at `key`, tagged with its data epoch.
-    fn answer(&mut self, key: usize, event: Event) {
-        self.answers.push_back((self.connections[key].tag, event));
-    }
-
-    /// Hands each queued answer to its session, unless the session ended or
-    /// moved to another data epoch since. Answers queued meanwhile wait for
-    /// the next turn, so one session's pipelined commands cannot hold the loop.
-    fn deliver_answers(&mut self, now: Instant) {
-        for _ in 0..self.answers.len() {
-            let Some((tag, event)) = self.answers.pop_front() else {
-                return;
-            };
-            let Some(conn) = self.live(tag.key, tag.generation) else {
-                continue;
-            };
-            if conn.tag.epoch != tag.epoch {
-                continue;
-            }
-            if let Err(e) = conn.session.handle_event(now, event) {
-                error!("reactor bug: {e:?}");
-            }
-            self.drive(tag.key, now);
-        }
-    }
-
-    fn run_transfers(&mut self, now: Instant) {
-        let mut spent = 0;
-        while spent < TURN_BUDGET {
-            let Some((key, generation)) = self.runnable.pop_front() else {
-                return;
-            };
-            if let Some(conn) = self.live(key, generation) {
-                conn.queued = false;
-                // A step that moved nothing still counts: the turn ends.
-                spent += self.pump(key, now).max(1);
-            }
-        }
-    }
-
-    fn password_answers(&mut self) {
-        let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
-        for answer in answers {
-            if self.live(answer.key, answer.generation).is_none() {
-                continue;
-            }
-            let access = answer.account.and_then(|account| {
-                let home = account.home.as_ref().map(|home| self.jail.home(home));
-                match home {
-                    Some(Err(e)) => {
-                        let peer = self.connections[answer.key].session.peer();
-                        error!("{peer}: login refused: its home folder cannot be opened: {e}");
-                        None
-                    }
-                    Some(Ok(home)) => {
-                        self.connections[answer.key].home = Some(Rc::new(home));
-                        Some(account.access)
-                    }
-                    None => Some(account.access),
-                }
-            });
-            self.answer(answer.key, Event::LoginChecked(access));
-        }
-    }
-
     /// The folder a session sees as `/`: its user's home, or the root.
-    fn jail_of(&self, key: usize) -> Rc<Jail> {
+    pub(super) fn jail_of(&self, key: usize) -> Rc<Jail> {
         let home = self.connections[key].home.as_ref();
         Rc::clone(home.unwrap_or(&self.jail))
     }
@@ -429,190 +346,9 @@ impl Server {
         }
     }
 
-    // --- signals ---
-
-    fn on_signals(&mut self, now: Instant) {
-        let pending: Vec<i32> = self.signals.pending().collect();
-        for signal in pending {
-            match signal {
-                libc::SIGHUP => {
-                    self.reload_settings();
-                    self.reload_users();
-                }
-                _ => self.begin_shutdown(now),
-            }
-        }
-    }
-
-    /// SIGHUP: good new settings apply to sessions that start from now on;
-    /// bad ones are logged and the old ones kept.
-    fn reload_settings(&mut self) {
-        let Some(reload) = &mut self.reload else {
-            return;
-        };
-        match reload() {
-            Ok(settings) => {
-                self.config = settings.config;
-                let total = settings.limits.rates.total;
-                if total != self.global_bucket.as_ref().map(Bucket::rate) {
-                    self.global_bucket = total.map(|r| Bucket::new(r, Instant::now()));
-                }
-                self.limits = settings.limits;
-                self.tls = settings.tls;
-                self.umask = settings.umask;
-                apply_umask(self.umask);
-                info!("SIGHUP: settings re-read");
-            }
-            Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
-        }
-    }
-
-    /// SIGHUP: a good new users file replaces the old one; a bad one is
-    /// logged and the old one stays. Sessions are not touched.
-    fn reload_users(&mut self) {
-        let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
-            return info!("SIGHUP: no users file to re-read");
-        };
-        match Users::load(path).and_then(|u| u.check_homes(path, &self.jail).map(|()| u)) {
-            Ok(users) => {
-                worker.replace_users(Arc::new(users));
-                info!("SIGHUP: re-read {}", path.display());
-            }
-            Err(e) => error!("SIGHUP: keeping the old users: {e}"),
-        }
-    }
-
-    /// SIGTERM/SIGINT: stop accepting, tell every session (idle ones close
-    /// with 421, transfers finish), and give them the grace period.
-    fn begin_shutdown(&mut self, now: Instant) {
-        if self.stop_by.is_some() {
-            return;
-        }
-        let sessions = crate::count(self.connections.len(), "session");
-        info!("stopping: {sessions} to finish");
-        for (mut listener, _) in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        self.stop_by = Some(now + self.limits.shutdown_grace);
-        self.each_session(now, Session::handle_shutdown);
-    }
-
-    /// The grace period is over: transfers still running get their final
-    /// reply, every session its `421`, and all of them are closed.
-    fn cut_off_sessions(&mut self) {
-        let sessions = crate::count(self.connections.len(), "session");
-        warn!("grace period over: closing {sessions}");
-        self.each_session(Instant::now(), Session::handle_shutdown_expired);
-        self.remove_closed();
-    }
-
-    /// Gives `input` to every session and drains it.
-    fn each_session(&mut self, now: Instant, input: fn(&mut Session, Instant)) {
-        let keys: Vec<usize> = self.connections.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            if let Some(conn) = self.connections.get_mut(key).filter(|c| !c.closing) {
-                input(&mut conn.session, now);
-                self.drive(key, now);
-            }
-        }
-    }
-
-    // --- accepting clients ---
-
-    fn accept_clients(&mut self, index: usize, now: Instant) {
-        while self.accept_paused_until.is_none() {
-            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
-                return;
-            };
-            let implicit_tls = *implicit_tls;
-            match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_out_of_resources(&e) => {
-                    // The connections wait in the backlog; no new edge will
-                    // tell us when descriptors are free again: retry on a timer.
-                    warn!(
-                        "cannot accept: {e}; retrying in {} ms",
-                        ACCEPT_BACKOFF.as_millis()
-                    );
-                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
-                }
-                Err(e) => return error!("accept failed: {e}"),
-            }
-        }
-    }
-
-    fn resume_accepting(&mut self, now: Instant) {
-        if self.accept_paused_until.is_some_and(|at| at <= now) {
-            self.accept_paused_until = None;
-            for index in 0..self.listeners.len() {
-                self.accept_clients(index, now);
-            }
-        }
-    }
-
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
-        let ip = canonical_ip(peer.ip());
-        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
-        let sessions = self.connections.len() - self.closed.len();
-        let full = sessions >= self.limits.max_clients.min(MAX_KEY);
-        if full || from_ip >= self.limits.max_per_ip {
-            warn!("{peer}: refused, too many connections");
-            let _ = stream.write(TOO_MANY_CONNECTIONS);
-            return;
-        }
-        let local = match stream.local_addr() {
-            Ok(local) => local,
-            Err(e) => return warn!("{peer}: {e}"),
-        };
-        if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
-            return warn!("{peer}: cannot set socket options: {e}");
-        }
-        if self.jail.is_deleted() {
-            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
-        }
-        // Implicit FTPS: the handshake first; the 220 waits inside TLS.
-        let (session, control_tls) = if implicit_tls {
-            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.ticketing, &[])) else {
-                return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
-            };
-            let tls = match tls {
-                Ok(tls) => Box::new(tls),
-                Err(e) => return warn!("{peer}: cannot start TLS: {e}"),
-            };
-            let session = Session::new_implicit_tls(Arc::clone(&self.config), now, local, peer);
-            (session, Some(tls))
-        } else {
-            (
-                Session::new(Arc::clone(&self.config), now, local, peer),
-                None,
-            )
-        };
-        let entry = self.connections.vacant_entry();
-        let key = entry.key();
-        let control_token = token(key, Source::Control);
-        if let Err(e) =
-            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
-        {
-            return warn!("{peer}: cannot register: {e}");
-        }
-        let tag = Tag {
-            key,
-            generation: self.next_generation,
-            epoch: 0,
-        };
-        self.next_generation = self.next_generation.wrapping_add(1);
-        let mut connection = Connection::new(tag, session, stream, now);
-        connection.control_tls = control_tls;
-        entry.insert(connection);
-        *self.per_ip.entry(ip).or_insert(0) += 1;
-        self.drive(key, now);
-    }
-
     /// Removes the connections whose sessions ended this turn, then lets the
     /// timer heap forget them.
-    fn remove_closed(&mut self) {
+    pub(super) fn remove_closed(&mut self) {
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
                 conn.close_data(self.poll.registry());
@@ -633,7 +369,7 @@ impl Server {
     /// The drain rule: carry out the session's actions and write its
     /// replies; read more commands while it has room; then re-arm its
     /// timer and say whether its replies wait for writability.
-    fn drive(&mut self, key: usize, now: Instant) {
+    pub(super) fn drive(&mut self, key: usize, now: Instant) {
         if self.connections[key].closing {
             return;
         }
@@ -750,14 +486,6 @@ impl Server {
 fn apply_umask(mask: u32) {
     // SAFETY: umask(2) only swaps the process's file mode creation mask.
     unsafe { libc::umask(mask as libc::mode_t) };
-}
-
-/// Out of descriptors or memory for sockets: worth retrying later.
-fn is_out_of_resources(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
 
 /// The wall clock in Unix seconds, for listing dates.
