@@ -1,25 +1,44 @@
 //! One client's connection: its session, its sockets, and what the session
 //! asked the reactor to hold for it.
+//!
+//! [`Connection::drive`] is the drain rule: after any input, the session's
+//! actions are carried out and its replies written, and more commands are
+//! read while it has room. [`Connection::perform`] sends each action to the
+//! part of the connection that owns it: the control connection
+//! (`control.rs`), the data connection (`data.rs`), the transfer's work
+//! (`work.rs`), or the served files. While it acts, a connection borrows
+//! what it needs of the server as one [`Cx`].
 
+mod control;
+mod data;
 pub(crate) mod listing;
 pub(crate) mod open;
 pub(crate) mod transfer;
+mod work;
 
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
+use log::{error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
-use pocketftp_core::{Event, Session};
+use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
 
-use crate::net::tls::{Channel, TlsLayer};
+use crate::auth::users::{Check, PasswordWorker};
+use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
-use crate::server::Tag;
+use crate::server::{Answers, Schedule, Settings, Tag};
+use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
 use open::Opened;
 use transfer::Transfer;
+
+/// Control reads one session gets per drive; past them it waits for the
+/// next turn, so a client pipelining without end cannot hold the loop.
+const READS_PER_DRIVE: usize = 16;
 
 pub(crate) struct Connection {
     pub tag: Tag,
@@ -48,8 +67,8 @@ pub(crate) struct Connection {
     pub queued: bool,
     /// The running transfer's own rate limit (`--max-rate-down`/`-up`).
     pub bucket: Option<Bucket>,
-    /// Out of tokens: parked until its timer in `Server::throttled`, and
-    /// neither queued nor pumped before.
+    /// Out of tokens: parked until its timer in the schedule, and neither
+    /// queued nor pumped before.
     pub throttled: bool,
     /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE)
     /// before it is committed.
@@ -62,6 +81,35 @@ pub(crate) struct Connection {
     pub timer: Option<Instant>,
     /// The session is over: the connection goes at the end of the turn.
     pub closing: bool,
+}
+
+/// What a connection borrows from the server while it acts: taken once
+/// for a whole drive (or a readiness event, an answer, a transfer step),
+/// so no action looks its connection up again.
+pub(crate) struct Cx<'a> {
+    pub now: Instant,
+    pub registry: &'a Registry,
+    pub settings: &'a Settings,
+    /// The served root (a session with a home folder sees that instead).
+    pub root: &'a Jail,
+    pub answers: &'a mut Answers,
+    pub schedule: &'a mut Schedule,
+    pub passwords: Option<&'a PasswordWorker>,
+    /// `--xferlog`: one line per file transfer.
+    pub xferlog: Option<&'a mut File>,
+    /// Where the search for a free passive port starts (see `data.rs`).
+    pub next_pasv_port: &'a mut usize,
+    /// The shared buffer for control reads and uploads.
+    pub buffer: &'a mut [u8],
+}
+
+/// What a drive leaves for the server to file.
+pub(crate) enum Drained {
+    /// The session is over: the connection goes at the end of the turn.
+    Closed,
+    /// The session goes on; `Some` when its timer is now due earlier than
+    /// the one in the timer heap.
+    Open(Option<Instant>),
 }
 
 impl Connection {
@@ -92,6 +140,115 @@ impl Connection {
         }
     }
 
+    /// The drain rule: carry out the session's actions and write its
+    /// replies; read more commands while it has room; then say whether its
+    /// replies wait for writability, and when its timer is due.
+    pub fn drive(&mut self, cx: &mut Cx) -> Drained {
+        let mut reads = 0;
+        loop {
+            while let Some(action) = self.session.poll_action() {
+                self.perform(action, cx);
+            }
+            if self.closing {
+                break;
+            }
+            match self.write_replies(cx.now) {
+                Ok(true) => continue, // written replies may let more commands through
+                Ok(false) => {}
+                Err(_) => {
+                    self.report_progress(cx.now);
+                    self.session.handle_control_lost(cx.now);
+                    continue;
+                }
+            }
+            if self.securing.is_some() && !self.awaiting_writable {
+                self.secure_control(cx);
+                continue;
+            }
+            if reads == READS_PER_DRIVE {
+                if self.control_readable && self.session.control_read_room() > 0 {
+                    cx.schedule.read_later(self.tag);
+                }
+                break;
+            }
+            if !self.read_commands(cx.buffer, cx.now) {
+                break;
+            }
+            reads += 1;
+        }
+        if self.closing {
+            // Best effort for the last reply (221, 421): the session is over.
+            let _ = self.write_replies(cx.now);
+            self.close_data(cx.registry);
+            return Drained::Closed;
+        }
+        // A handshake message may wait in TLS after the last read.
+        self.awaiting_writable |= self.control_tls.as_ref().is_some_and(|t| t.wants_write());
+        self.update_interest(cx.registry);
+        let due = self.session.poll_timeout();
+        let earlier = due.filter(|due| self.timer.is_none_or(|armed| *due < armed));
+        if earlier.is_some() {
+            self.timer = earlier;
+        }
+        Drained::Open(earlier)
+    }
+
+    /// Carries out one action of the session, in the part that owns it.
+    /// Whatever the outcome, it goes back through the one answer queue,
+    /// delivered after the drain, never while it runs.
+    fn perform(&mut self, action: Action, cx: &mut Cx) {
+        match action {
+            Action::CloseData | Action::AbortTransfer => {
+                self.close_data(cx.registry);
+                self.next_epoch();
+            }
+            Action::RejectData => self.reject_data(cx),
+            Action::StopListening => self.stop_listening(cx.registry),
+            Action::ListenData => self.listen_data(cx),
+            Action::ConnectData(addr) => self.connect_data(addr, cx),
+            Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::SecureControl { early } => self.securing = Some(early),
+            Action::Open { path, mode } => self.open(&path, mode, cx),
+            Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
+            Action::LogTransfer(record) => {
+                if let Some(log) = &mut cx.xferlog {
+                    let line = record.xferlog_line(wall_clock());
+                    if let Err(e) = writeln!(log, "{line}") {
+                        warn!("cannot write the transfer log: {e}");
+                    }
+                }
+            }
+            Action::Close => self.closing = true,
+            file_action => {
+                let event = file_answer(self.storage(cx.root), file_action);
+                self.answer(cx.answers, event);
+            }
+        }
+    }
+
+    /// Queues `event` for this session, tagged with its data epoch.
+    fn answer(&self, answers: &mut Answers, event: Event) {
+        answers.push(self.tag, event);
+    }
+
+    /// The folder the session sees as `/`: its user's home, or the root.
+    fn storage<'a>(&'a self, root: &'a Jail) -> &'a Jail {
+        self.home.as_deref().unwrap_or(root)
+    }
+
+    /// Hands the password to the worker, whose answer comes through the waker.
+    fn verify_password(&self, user: String, password: String, cx: &mut Cx) {
+        match cx.passwords {
+            Some(worker) => worker.check(Check {
+                key: self.tag.key,
+                generation: self.tag.generation,
+                user,
+                password,
+            }),
+            None => self.answer(cx.answers, Event::LoginChecked(None)),
+        }
+    }
+
     /// Drops the data connection and whatever was opened for it; an
     /// unfinished upload's temporary file goes with it.
     pub fn close_data(&mut self, registry: &Registry) {
@@ -106,100 +263,45 @@ impl Connection {
         self.throttled = false;
     }
 
-    /// Drops the data stream alone (a refused passive connection, or an
-    /// active connect that failed).
-    pub fn drop_data_stream(&mut self, registry: &Registry) {
-        if let Some(mut data) = self.data.take() {
-            let _ = registry.deregister(&mut data);
-        }
-        self.connecting = None;
-    }
-
     /// The session dropped its data side: answers still on their way about
     /// the old one must not reach it.
-    pub fn next_epoch(&mut self) {
+    fn next_epoch(&mut self) {
         self.tag.epoch = self.tag.epoch.wrapping_add(1);
     }
+}
 
-    /// Writes queued replies (through TLS if the connection has it); `Ok(true)`
-    /// if any bytes went out (telling the session may have let it answer
-    /// more commands). Sets [`awaiting_writable`](Self::awaiting_writable).
-    pub fn write_replies(&mut self, now: Instant) -> io::Result<bool> {
-        let mut channel = Channel {
-            socket: &mut self.control,
-            tls: self.control_tls.as_deref_mut(),
-        };
-        let mut wrote = false;
-        loop {
-            let replies = self.session.poll_control_transmit();
-            if replies.is_empty() {
-                break;
-            }
-            match channel.write(replies) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    wrote = true;
-                    self.session.consume_control_transmit(now, n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        match channel.flush() {
-            Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
-            _ => {}
-        }
-        self.awaiting_writable = !self.session.poll_control_transmit().is_empty()
-            || self.control_tls.as_ref().is_some_and(|t| t.wants_write());
-        Ok(wrote)
-    }
-
-    /// Tells the session how far its running transfer got, before news
-    /// that may end it: an interrupted transfer is then logged (and
-    /// written to the xferlog) with the bytes it really moved.
-    pub fn report_progress(&mut self, now: Instant) {
-        let Some(bytes) = self.transfer.as_ref().map(|t| t.bytes) else {
-            return;
-        };
-        if bytes != self.reported && !self.session.is_closed() {
-            self.reported = bytes;
-            // A transfer exists only while its session is running it.
-            let _ = self
-                .session
-                .handle_event(now, Event::TransferProgress { bytes });
+/// Carries out an action on the file system alone and says how it went.
+fn file_answer(jail: &Jail, action: Action) -> Event {
+    let changed = |result: io::Result<()>| {
+        result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
+    };
+    let described = |result: io::Result<Metadata>| {
+        result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
+    };
+    match action {
+        Action::Stat(path) => described(jail.stat(&path)),
+        Action::Rename { from, to } => changed(jail.rename(&from, &to)),
+        Action::Delete(path) => changed(jail.delete(&path)),
+        Action::MakeDir(path) => changed(jail.make_dir(&path)),
+        Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(jail.set_mode(&path, mode)),
+        Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
+        Action::ListToControl {
+            path,
+            max_bytes,
+            pattern,
+        } => listing::list_inline(jail, &path, pattern, max_bytes, wall_clock())
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
+        other => {
+            error!("reactor bug: {other:?} is not a file-system action");
+            Event::Failed(ErrorKind::Other)
         }
     }
+}
 
-    /// Reads control bytes into the session as far as its room allows;
-    /// true if the session was told something (bytes or the end).
-    pub fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
-        let room = self.session.control_read_room().min(buffer.len());
-        if room == 0 || !self.control_readable || self.closing || self.securing.is_some() {
-            return false;
-        }
-        let mut channel = Channel {
-            socket: &mut self.control,
-            tls: self.control_tls.as_deref_mut(),
-        };
-        match channel.read(&mut buffer[..room]) {
-            Ok(0) => {
-                self.control_readable = false;
-                self.report_progress(now);
-                self.session.handle_control_eof(now);
-            }
-            Ok(n) => self.session.handle_control_input(now, &buffer[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.control_readable = false;
-                return false;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => {
-                self.control_readable = false;
-                self.report_progress(now);
-                self.session.handle_control_lost(now);
-            }
-        }
-        true
-    }
+/// The wall clock in Unix seconds, for listing dates.
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -5,20 +5,21 @@
 //! IPv4 clients too (as `::ffff:a.b.c.d`, which the core compares as IPv4),
 //! so one `listen = [::]:21` line is the whole setup for both families.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::mem::size_of;
-use std::net::{SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, warn};
+use log::{error, info, warn};
 use mio::net::{TcpListener, TcpStream};
-use mio::Interest;
+use mio::{Interest, Poll};
 use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
 
 use super::token::{token, Source, MAX_KEY};
-use super::{Server, Tag};
+use super::{Listeners, Server, Tag};
 use crate::conn::Connection;
 use crate::net::sockopt;
 use crate::net::tls::TlsLayer;
@@ -63,11 +64,10 @@ impl Server {
     }
 
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
-        let ip = canonical_ip(peer.ip());
-        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        let limits = &self.settings.limits;
         let sessions = self.connections.len() - self.closed.len();
-        let full = sessions >= self.limits.max_clients.min(MAX_KEY);
-        if full || from_ip >= self.limits.max_per_ip {
+        let full = sessions >= limits.max_clients.min(MAX_KEY);
+        if full || self.per_ip.count(peer.ip()) >= limits.max_per_ip {
             warn!("{peer}: refused, too many connections");
             let _ = stream.write(TOO_MANY_CONNECTIONS);
             return;
@@ -79,25 +79,11 @@ impl Server {
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
         }
-        if self.jail.is_deleted() {
+        if self.root.is_deleted() {
             error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
         }
-        // Implicit FTPS: the handshake first; the 220 waits inside TLS.
-        let (session, control_tls) = if implicit_tls {
-            let Some(tls) = self.tls.as_ref().map(|c| TlsLayer::new(&c.ticketing, &[])) else {
-                return warn!("{peer}: refused: the implicit FTPS listener has no certificate");
-            };
-            let tls = match tls {
-                Ok(tls) => Box::new(tls),
-                Err(e) => return warn!("{peer}: cannot start TLS: {e}"),
-            };
-            let session = Session::new_implicit_tls(Arc::clone(&self.config), now, local, peer);
-            (session, Some(tls))
-        } else {
-            (
-                Session::new(Arc::clone(&self.config), now, local, peer),
-                None,
-            )
+        let Some((session, control_tls)) = self.new_session(local, peer, implicit_tls, now) else {
+            return;
         };
         let entry = self.connections.vacant_entry();
         let key = entry.key();
@@ -116,9 +102,89 @@ impl Server {
         let mut connection = Connection::new(tag, session, stream, now);
         connection.control_tls = control_tls;
         entry.insert(connection);
-        *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.per_ip.add(peer.ip());
         self.drive(key, now);
     }
+
+    /// The session of a new client. Implicit FTPS: the handshake first;
+    /// the 220 waits inside TLS. `None` (logged) when TLS cannot start.
+    fn new_session(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) -> Option<(Session, Option<Box<TlsLayer>>)> {
+        let config = Arc::clone(&self.settings.config);
+        if !implicit_tls {
+            return Some((Session::new(config, now, local, peer), None));
+        }
+        let Some(tls) = (self.settings.tls.as_ref()).map(|c| TlsLayer::new(&c.ticketing, &[]))
+        else {
+            warn!("{peer}: refused: the implicit FTPS listener has no certificate");
+            return None;
+        };
+        match tls {
+            Ok(tls) => {
+                let session = Session::new_implicit_tls(config, now, local, peer);
+                Some((session, Some(Box::new(tls))))
+            }
+            Err(e) => {
+                warn!("{peer}: cannot start TLS: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Sessions per client address, for `--max-per-ip` (IPv4 clients of a
+/// dual-stack listener count as the IPv4 addresses they are).
+#[derive(Default)]
+pub(super) struct PerIp(HashMap<IpAddr, usize>);
+
+impl PerIp {
+    fn count(&self, ip: IpAddr) -> usize {
+        self.0.get(&canonical_ip(ip)).copied().unwrap_or(0)
+    }
+
+    fn add(&mut self, ip: IpAddr) {
+        *self.0.entry(canonical_ip(ip)).or_insert(0) += 1;
+    }
+
+    /// A session of `ip` ended: its client no longer counts against the limits.
+    pub fn release(&mut self, ip: IpAddr) {
+        let ip = canonical_ip(ip);
+        if let Some(count) = self.0.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                self.0.remove(&ip);
+            }
+        }
+    }
+}
+
+/// Binds the listening sockets (or takes those systemd bound) and registers
+/// them, each with whether it is an implicit FTPS one.
+pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+    let mut bound = Vec::new();
+    let plain = addresses.plain.iter().map(|addr| (addr, false));
+    let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
+    for (addr, implicit_tls) in plain.chain(implicit) {
+        let listener = bind(*addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        bound.push((listener, implicit_tls));
+    }
+    let inherited = (addresses.inherited.into_iter())
+        .map(|i| (TcpListener::from_std(i.listener), i.implicit_tls));
+    let mut listeners = Vec::new();
+    for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
+        let listener_token = token(index, Source::Daemon);
+        (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
+        let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
+        info!("listening on {}{tls}", listener.local_addr()?);
+        listeners.push((listener, implicit_tls));
+    }
+    Ok(listeners)
 }
 
 /// Out of descriptors or memory for sockets: worth retrying later.
@@ -130,7 +196,7 @@ fn is_out_of_resources(e: &io::Error) -> bool {
 }
 
 /// Binds and listens on `addr`; IPv6 addresses dual-stack.
-pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     match addr {
         SocketAddr::V4(_) => TcpListener::bind(addr),
         SocketAddr::V6(v6) => bind_dual_stack(v6).map(TcpListener::from_std),

@@ -5,6 +5,7 @@
 //! answer for a session that ended, or for a data connection it dropped,
 //! is dropped here, in one place.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -24,21 +25,33 @@ pub(crate) struct Tag {
     pub epoch: u32,
 }
 
-impl Server {
-    /// Queues `event` for the session at `key`, tagged with its data epoch.
-    pub(super) fn answer(&mut self, key: usize, event: Event) {
-        self.answers.push_back((self.connections[key].tag, event));
+/// Outcomes of actions on their way to their sessions.
+#[derive(Default)]
+pub(crate) struct Answers {
+    queue: VecDeque<(Tag, Event)>,
+}
+
+impl Answers {
+    /// Queues `event` for the session `tag` names.
+    pub fn push(&mut self, tag: Tag, event: Event) {
+        self.queue.push_back((tag, event));
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+impl Server {
     /// Hands each queued answer to its session, unless the session ended or
     /// moved to another data epoch since. Answers queued meanwhile wait for
     /// the next turn, so one session's pipelined commands cannot hold the loop.
     pub(super) fn deliver_answers(&mut self, now: Instant) {
-        for _ in 0..self.answers.len() {
-            let Some((tag, event)) = self.answers.pop_front() else {
+        for _ in 0..self.answers.queue.len() {
+            let Some((tag, event)) = self.answers.queue.pop_front() else {
                 return;
             };
-            let Some(conn) = self.live(tag.key, tag.generation) else {
+            let Some((conn, _)) = self.live(tag.key, tag.generation, now) else {
                 continue;
             };
             if conn.tag.epoch != tag.epoch {
@@ -51,28 +64,30 @@ impl Server {
         }
     }
 
-    pub(super) fn password_answers(&mut self) {
+    /// The password worker's answers: a user with a home folder sees it as
+    /// `/` from now on.
+    pub(super) fn password_answers(&mut self, now: Instant) {
         let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
         for answer in answers {
-            if self.live(answer.key, answer.generation).is_none() {
+            let Some((conn, cx)) = self.live(answer.key, answer.generation, now) else {
                 continue;
-            }
+            };
             let access = answer.account.and_then(|account| {
-                let home = account.home.as_ref().map(|home| self.jail.home(home));
+                let home = account.home.as_ref().map(|home| cx.root.home(home));
                 match home {
                     Some(Err(e)) => {
-                        let peer = self.connections[answer.key].session.peer();
+                        let peer = conn.session.peer();
                         error!("{peer}: login refused: its home folder cannot be opened: {e}");
                         None
                     }
                     Some(Ok(home)) => {
-                        self.connections[answer.key].home = Some(Rc::new(home));
+                        conn.home = Some(Rc::new(home));
                         Some(account.access)
                     }
                     None => Some(account.access),
                 }
             });
-            self.answer(answer.key, Event::LoginChecked(access));
+            cx.answers.push(conn.tag, Event::LoginChecked(access));
         }
     }
 }

@@ -4,7 +4,7 @@
 //! 1. handles every ready socket: control sockets are read and written
 //!    until `WouldBlock` (readiness is edge-triggered), a ready data socket
 //!    only joins the run queue; new clients are accepted last;
-//! 2. delivers the answers queued for sessions ([`Server::answer`]): every
+//! 2. delivers the answers queued for sessions (`answers.rs`): every
 //!    outcome of an action travels this one path, tagged so an answer for
 //!    a transfer that was aborted, or a session that ended, is dropped;
 //! 3. moves transfers from the run queue until the turn's byte budget is
@@ -12,50 +12,46 @@
 //!    commands are answered between them;
 //! 4. fires due timers, and removes the connections that closed.
 //!
-//! After any input to a session, [`Server::drive`] drains it: carries out
-//! its actions, writes its replies, feeds it more control bytes while it has
-//! room, and re-arms its timer. The reactor makes no protocol decision.
+//! After any input to a session, [`Server::drive`] drains it
+//! ([`Connection::drive`]): carries out its actions, writes its replies,
+//! feeds it more control bytes while it has room, and re-arms its timer.
+//! The reactor makes no protocol decision.
 
 mod accept;
-mod actions;
 mod answers;
 mod deadlines;
 pub(crate) mod schedule;
 mod signals;
 mod token;
 
-use std::collections::{HashMap, VecDeque};
+use std::fs::File;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use log::{info, warn};
+use log::info;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use pocketftp_core::{canonical_ip, Config, Event};
+use pocketftp_core::Config;
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::activation::Inherited;
 use crate::auth::users::PasswordWorker;
-use crate::conn::Connection;
-use crate::net::tls::{TlsConfigs, TlsLayer};
-use crate::rate::{Bucket, Rates};
+use crate::conn::{Connection, Cx, Drained};
+use crate::net::tls::TlsConfigs;
+use crate::rate::Rates;
 use crate::storage::jail::Jail;
-pub(crate) use answers::Tag;
+use accept::PerIp;
+pub(crate) use answers::{Answers, Tag};
 use deadlines::Deadlines;
-use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+pub(crate) use schedule::Schedule;
+pub(crate) use token::{token, Source};
+use token::{untoken, SIGNALS_KEY, WAKER_KEY};
 
-/// Control reads one session gets per drive; past them it waits for the
-/// next turn, so a client pipelining without end cannot hold the loop.
-const READS_PER_DRIVE: usize = 16;
-/// How often a running transfer tells its session about progress (for the
-/// stall timer and STAT; seconds-scale, so a few times a second is plenty).
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
 const BUFFER_SIZE: usize = 1024 * 1024;
@@ -104,34 +100,19 @@ pub struct Server {
     listeners: Vec<(TcpListener, bool)>,
     connections: Slab<Connection>,
     deadlines: Deadlines,
-    /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
-    /// [`TURN_BUDGET`] per turn of the loop.
-    runnable: VecDeque<(usize, u32)>,
-    /// Outcomes of actions on their way to their sessions.
-    answers: VecDeque<(Tag, Event)>,
-    /// `--max-rate`: the bucket every transfer draws from, when set.
-    global_bucket: Option<Bucket>,
-    /// Rate-limited transfers out of tokens, each due back in the run
-    /// queue when its buckets hold enough again (a timer, never a busy loop).
-    throttled: Deadlines,
-    /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
-    settling: VecDeque<(Instant, usize, u32)>,
-    /// Sessions that had more input than one drive takes.
-    unread: VecDeque<(usize, u32)>,
+    answers: Answers,
+    schedule: Schedule,
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
-    per_ip: HashMap<IpAddr, usize>,
-    config: Arc<Config>,
-    jail: Rc<Jail>,
-    limits: Limits,
-    tls: Option<TlsConfigs>,
-    umask: u32,
+    per_ip: PerIp,
+    settings: Settings,
+    root: Jail,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
-    xferlog: Option<std::fs::File>,
+    xferlog: Option<File>,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -150,42 +131,18 @@ impl Server {
         let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
-        let mut bound = Vec::new();
-        let plain = addresses.plain.iter().map(|addr| (addr, false));
-        let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
-        for (addr, implicit_tls) in plain.chain(implicit) {
-            let listener = accept::bind(*addr)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            bound.push((listener, implicit_tls));
-        }
-        let inherited = (addresses.inherited.into_iter())
-            .map(|i| (TcpListener::from_std(i.listener), i.implicit_tls));
-        let mut listeners = Vec::new();
-        for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
-            let listener_token = token(index, Source::Daemon);
-            (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-            let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
-            info!("listening on {}{tls}", listener.local_addr()?);
-            listeners.push((listener, implicit_tls));
-        }
+        let listeners = accept::listen(&poll, addresses)?;
         Ok(Server {
             poll,
             listeners,
             connections: Slab::new(),
             deadlines: Deadlines::default(),
-            runnable: VecDeque::new(),
-            global_bucket: (settings.limits.rates.total).map(|r| Bucket::new(r, Instant::now())),
-            throttled: Deadlines::default(),
-            answers: VecDeque::new(),
-            settling: VecDeque::new(),
-            unread: VecDeque::new(),
+            answers: Answers::default(),
+            schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
-            per_ip: HashMap::new(),
-            config: settings.config,
-            jail: Rc::new(jail),
-            limits: settings.limits,
-            tls: settings.tls,
-            umask: settings.umask,
+            per_ip: PerIp::default(),
+            settings,
+            root: jail,
             passwords: None,
             users_file: None,
             reload: None,
@@ -216,7 +173,7 @@ impl Server {
     }
 
     /// Appends a line to `file` for every finished file transfer.
-    pub fn set_xferlog(&mut self, file: std::fs::File) {
+    pub fn set_xferlog(&mut self, file: File) {
         self.xferlog = Some(file);
     }
 
@@ -224,7 +181,7 @@ impl Server {
     /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        apply_umask(self.umask);
+        apply_umask(self.settings.umask);
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
@@ -246,14 +203,13 @@ impl Server {
 
     /// How long the next poll may wait: not at all while work is queued.
     fn poll_timeout(&self) -> Option<Duration> {
-        if !(self.runnable.is_empty() && self.answers.is_empty() && self.unread.is_empty()) {
+        if !(self.schedule.is_idle() && self.answers.is_empty()) {
             return Some(Duration::ZERO);
         }
         let now = Instant::now();
         [
             self.deadlines.next(),
-            self.throttled.next(),
-            self.settling.front().map(|(at, _, _)| *at),
+            self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
         ]
@@ -280,11 +236,7 @@ impl Server {
         for token in tokens().filter(is_listener) {
             self.on_ready(token, now);
         }
-        for (key, generation) in std::mem::take(&mut self.unread) {
-            if self.live(key, generation).is_some() {
-                self.drive(key, now);
-            }
-        }
+        self.read_unread(now);
         self.deliver_answers(now);
         self.wake_throttled(now);
         self.run_transfers(now);
@@ -298,12 +250,13 @@ impl Server {
         let (key, source) = untoken(token);
         if source == Source::Daemon {
             return match key {
-                WAKER_KEY => self.password_answers(),
+                WAKER_KEY => self.password_answers(now),
                 SIGNALS_KEY => self.on_signals(now),
                 index => self.accept_clients(index, now),
             };
         }
-        let Some(conn) = self.connections.get_mut(key).filter(|c| !c.closing) else {
+        let (connections, mut cx) = self.split(now);
+        let Some(conn) = connections.get_mut(key).filter(|c| !c.closing) else {
             return;
         };
         match source {
@@ -311,28 +264,66 @@ impl Server {
                 conn.control_readable = true;
                 self.drive(key, now);
             }
-            Source::DataListener => self.accept_data(key),
-            Source::Data if conn.connecting.is_some() => self.finish_connect(key),
-            Source::Data => self.schedule(key),
+            Source::DataListener => conn.accept_data(&mut cx),
+            Source::Data => conn.on_data_ready(&mut cx),
             Source::Daemon => {}
         }
     }
 
-    /// The connection at `key` if it is still the one `generation` names
-    /// and its session goes on.
-    pub(super) fn live(&mut self, key: usize, generation: u32) -> Option<&mut Connection> {
-        (self.connections.get_mut(key)).filter(|c| c.tag.generation == generation && !c.closing)
+    /// The connections, and the context one of them borrows to act.
+    fn split(&mut self, now: Instant) -> (&mut Slab<Connection>, Cx<'_>) {
+        let cx = Cx {
+            now,
+            registry: self.poll.registry(),
+            settings: &self.settings,
+            root: &self.root,
+            answers: &mut self.answers,
+            schedule: &mut self.schedule,
+            passwords: self.passwords.as_ref(),
+            xferlog: self.xferlog.as_mut(),
+            next_pasv_port: &mut self.next_pasv_port,
+            buffer: &mut self.buffer,
+        };
+        (&mut self.connections, cx)
     }
 
-    /// The folder a session sees as `/`: its user's home, or the root.
-    pub(super) fn jail_of(&self, key: usize) -> Rc<Jail> {
-        let home = self.connections[key].home.as_ref();
-        Rc::clone(home.unwrap_or(&self.jail))
+    /// The connection at `key` if it is still the one `generation` names
+    /// and its session goes on, with the context it acts in.
+    pub(super) fn live(
+        &mut self,
+        key: usize,
+        generation: u32,
+        now: Instant,
+    ) -> Option<(&mut Connection, Cx<'_>)> {
+        let (connections, cx) = self.split(now);
+        let conn = connections.get_mut(key)?;
+        (conn.tag.generation == generation && !conn.closing).then_some((conn, cx))
+    }
+
+    /// Drains the session at `key` (see [`Connection::drive`]), then files
+    /// what came of it: a session that ended leaves at the end of the turn
+    /// and no longer counts against the limits; one that goes on gets its
+    /// timer re-armed.
+    pub(super) fn drive(&mut self, key: usize, now: Instant) {
+        let (connections, mut cx) = self.split(now);
+        let Some(conn) = connections.get_mut(key).filter(|c| !c.closing) else {
+            return;
+        };
+        let drained = conn.drive(&mut cx);
+        let (peer, generation) = (conn.session.peer(), conn.tag.generation);
+        match drained {
+            Drained::Closed => {
+                self.closed.push(key);
+                self.per_ip.release(peer.ip());
+            }
+            Drained::Open(Some(due)) => self.deadlines.push(due, key, generation),
+            Drained::Open(None) => {}
+        }
     }
 
     fn fire_timers(&mut self, now: Instant) {
         while let Some((at, key, generation)) = self.deadlines.pop_due(now) {
-            let Some(conn) = self.live(key, generation) else {
+            let Some((conn, _)) = self.live(key, generation, now) else {
                 continue;
             };
             if conn.timer != Some(at) {
@@ -349,10 +340,11 @@ impl Server {
     /// Removes the connections whose sessions ended this turn, then lets the
     /// timer heap forget them.
     pub(super) fn remove_closed(&mut self) {
+        let registry = self.poll.registry();
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
-                conn.close_data(self.poll.registry());
-                let _ = self.poll.registry().deregister(&mut conn.control);
+                conn.close_data(registry);
+                let _ = registry.deregister(&mut conn.control);
             }
         }
         let connections = &self.connections;
@@ -362,117 +354,6 @@ impl Server {
                     .get(key)
                     .is_some_and(|c| c.tag.generation == generation && c.timer == Some(at))
             });
-    }
-
-    // --- driving a session ---
-
-    /// The drain rule: carry out the session's actions and write its
-    /// replies; read more commands while it has room; then re-arm its
-    /// timer and say whether its replies wait for writability.
-    pub(super) fn drive(&mut self, key: usize, now: Instant) {
-        if self.connections[key].closing {
-            return;
-        }
-        let mut reads = 0;
-        loop {
-            while let Some(action) = self.connections[key].session.poll_action() {
-                self.perform(key, action, now);
-            }
-            let conn = &mut self.connections[key];
-            if conn.closing {
-                break;
-            }
-            match conn.write_replies(now) {
-                Ok(true) => continue, // written replies may let more commands through
-                Ok(false) => {}
-                Err(_) => {
-                    conn.report_progress(now);
-                    conn.session.handle_control_lost(now);
-                    continue;
-                }
-            }
-            if conn.securing.is_some() && !conn.awaiting_writable {
-                self.secure_control(key, now);
-                continue;
-            }
-            if reads == READS_PER_DRIVE {
-                if conn.control_readable && conn.session.control_read_room() > 0 {
-                    self.unread.push_back((key, conn.tag.generation));
-                }
-                break;
-            }
-            if !conn.read_commands(&mut self.buffer, now) {
-                break;
-            }
-            reads += 1;
-        }
-        let conn = &mut self.connections[key];
-        if conn.closing {
-            // Best effort for the last reply (221, 421): the session is over.
-            let _ = conn.write_replies(now);
-            conn.close_data(self.poll.registry());
-            self.closed.push(key);
-            // Its client no longer counts against the limits.
-            let ip = canonical_ip(conn.session.peer().ip());
-            if let Some(count) = self.per_ip.get_mut(&ip) {
-                *count -= 1;
-                if *count == 0 {
-                    self.per_ip.remove(&ip);
-                }
-            }
-            return;
-        }
-        let conn = &mut self.connections[key];
-        // A handshake message may wait in TLS after the last read.
-        conn.awaiting_writable |= conn.control_tls.as_ref().is_some_and(|t| t.wants_write());
-        self.update_interest(key);
-        let conn = &mut self.connections[key];
-        if let Some(due) = conn.session.poll_timeout() {
-            if conn.timer.is_none_or(|armed| due < armed) {
-                conn.timer = Some(due);
-                self.deadlines.push(due, key, conn.tag.generation);
-            }
-        }
-    }
-
-    /// `AUTH TLS` was answered and its `234` is out in clear: from now on
-    /// the control connection is TLS, starting with the bytes that came early.
-    fn secure_control(&mut self, key: usize, now: Instant) {
-        let conn = &mut self.connections[key];
-        let early = conn.securing.take().unwrap_or_default();
-        let layer = match &self.tls {
-            Some(configs) => TlsLayer::new(&configs.ticketing, &early),
-            None => Err(io::Error::other("no TLS configuration")),
-        };
-        match layer {
-            Ok(layer) => conn.control_tls = Some(Box::new(layer)),
-            Err(e) => {
-                warn!(
-                    "{}: TLS on the control connection failed: {e}",
-                    conn.session.peer()
-                );
-                conn.session.handle_control_lost(now);
-            }
-        }
-    }
-
-    /// Registers WRITABLE interest for the control socket while replies
-    /// wait for room, and only then.
-    fn update_interest(&mut self, key: usize) {
-        let conn = &mut self.connections[key];
-        let interest = if conn.awaiting_writable {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        let control_token = token(key, Source::Control);
-        if conn.awaiting_writable != conn.write_interest_registered
-            && (self.poll.registry())
-                .reregister(&mut conn.control, control_token, interest)
-                .is_ok()
-        {
-            conn.write_interest_registered = conn.awaiting_writable;
-        }
     }
 }
 
@@ -486,30 +367,4 @@ impl Server {
 fn apply_umask(mask: u32) {
     // SAFETY: umask(2) only swaps the process's file mode creation mask.
     unsafe { libc::umask(mask as libc::mode_t) };
-}
-
-/// The wall clock in Unix seconds, for listing dates.
-fn wall_clock() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passive_ports_rotate_within_the_range() {
-        let ip = IpAddr::from([127, 0, 0, 1]);
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
-        let range = base..=base.saturating_add(3);
-        let mut next = 0;
-        let (first, p1) = actions::bind_passive(ip, Some(&range), &mut next).unwrap();
-        let (second, p2) = actions::bind_passive(ip, Some(&range), &mut next).unwrap();
-        assert!(range.contains(&p1) && range.contains(&p2) && p1 != p2);
-        drop((first, second));
-    }
 }

@@ -1,18 +1,14 @@
-//! Data connections as they come and go, and transfers moved in bounded
-//! steps from the run queue.
+//! Who moves next: transfers taken from the run queue in turn, a bounded
+//! step each, until the turn's byte budget is spent; rate-limited ones
+//! parked on a timer until their buckets refill; received uploads waiting
+//! to settle; and sessions with more input than one drive takes.
 
-use std::io;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use log::{debug, trace};
-use mio::Interest;
-use pocketftp_core::Event;
-
-use super::token::{token, Source};
-use super::{Server, BUFFER_SIZE, PROGRESS_INTERVAL};
-use crate::conn::transfer::{Step, Transfer};
-use crate::net::sockopt;
-use crate::storage::error_kind::kind_of;
+use super::deadlines::Deadlines;
+use super::{Server, Tag, BUFFER_SIZE};
+use crate::rate::Bucket;
 
 /// Bytes the transfers together may move per turn of the loop before
 /// sockets are polled again: a fraction of a millisecond of work, so a NOOP
@@ -33,216 +29,170 @@ const UPLOAD_STEP: usize = BUFFER_SIZE;
 /// microseconds, and must break the upload, not find it already in place.
 pub(crate) const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
 
-impl Server {
-    pub(super) fn run_transfers(&mut self, now: Instant) {
-        let mut spent = 0;
-        while spent < TURN_BUDGET {
-            let Some((key, generation)) = self.runnable.pop_front() else {
-                return;
-            };
-            if let Some(conn) = self.live(key, generation) {
-                conn.queued = false;
-                // A step that moved nothing still counts: the turn ends.
-                spent += self.pump(key, now).max(1);
-            }
+/// The queues of work waiting for a turn of the loop.
+pub(crate) struct Schedule {
+    /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
+    /// [`TURN_BUDGET`] per turn of the loop.
+    runnable: VecDeque<(usize, u32)>,
+    /// `--max-rate`: the bucket every transfer draws from, when set.
+    global_bucket: Option<Bucket>,
+    /// Rate-limited transfers out of tokens, each due back in the run
+    /// queue when its buckets hold enough again (a timer, never a busy loop).
+    throttled: Deadlines,
+    /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
+    settling: VecDeque<(Instant, usize, u32)>,
+    /// Sessions that had more input than one drive takes.
+    unread: VecDeque<(usize, u32)>,
+}
+
+impl Schedule {
+    /// An empty schedule; `total` is `--max-rate`.
+    pub fn new(total: Option<u64>, now: Instant) -> Schedule {
+        Schedule {
+            runnable: VecDeque::new(),
+            global_bucket: total.map(|r| Bucket::new(r, now)),
+            throttled: Deadlines::default(),
+            settling: VecDeque::new(),
+            unread: VecDeque::new(),
         }
     }
 
-    /// Puts the connection's running transfer, if any, in the run queue (once).
-    pub(super) fn schedule(&mut self, key: usize) {
-        let conn = &mut self.connections[key];
-        let idle = !conn.queued && !conn.settling && !conn.throttled && !conn.closing;
-        if conn.transfer.is_some() && idle {
-            conn.queued = true;
-            self.runnable.push_back((key, conn.tag.generation));
+    /// SIGHUP: a changed `--max-rate` starts a new bucket.
+    pub fn set_total_rate(&mut self, total: Option<u64>, now: Instant) {
+        if total != self.global_bucket.as_ref().map(Bucket::rate) {
+            self.global_bucket = total.map(|r| Bucket::new(r, now));
         }
     }
 
-    /// Takes one connection from the passive listener and offers it to the
-    /// session, which may reject it (a foreign address): then the next one
-    /// is taken. One waits for the session's word at a time.
-    pub(super) fn accept_data(&mut self, key: usize) {
-        loop {
-            let conn = &mut self.connections[key];
-            let Some(listener) = &conn.listener else {
-                return;
-            };
-            if conn.data.is_some() || conn.closing {
-                return;
-            }
-            let (mut stream, peer) = match listener.accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return,
-            };
-            sockopt::tune_data(&stream);
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            let data_token = token(key, Source::Data);
-            if (self.poll.registry())
-                .register(&mut stream, data_token, interest)
-                .is_ok()
-            {
-                conn.data = Some(stream);
-                self.answer(key, Event::DataConnected { peer });
-                return;
-            }
-        }
+    /// Nothing waits for the next turn: the loop may sleep.
+    pub fn is_idle(&self) -> bool {
+        self.runnable.is_empty() && self.unread.is_empty()
     }
 
-    /// The active connect finished, one way or the other.
-    pub(super) fn finish_connect(&mut self, key: usize) {
-        let conn = &mut self.connections[key];
-        let (Some(addr), Some(data)) = (conn.connecting, &conn.data) else {
-            return;
-        };
-        let outcome = match data.take_error() {
-            Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => data.peer_addr().map(|_| ()),
-        };
-        let event = match outcome {
-            Ok(()) => Event::DataConnected { peer: addr },
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => return, // not yet
-            Err(e) => {
-                debug!(
-                    "{}: data connection to {addr} failed: {e}",
-                    conn.session.peer()
-                );
-                conn.close_data(self.poll.registry());
-                Event::Failed(kind_of(&e))
-            }
-        };
-        conn.connecting = None;
-        self.answer(key, event);
+    /// When a parked transfer or a settling upload is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let settled = self.settling.front().map(|(at, _, _)| *at);
+        self.throttled.next().into_iter().chain(settled).min()
     }
 
-    /// Moves one step of the running transfer; returns the bytes moved.
-    pub(super) fn pump(&mut self, key: usize, now: Instant) -> usize {
-        let Some(budget) = self.allowance(key, now) else {
-            return 0;
-        };
-        let conn = &mut self.connections[key];
-        let (Some(transfer), Some(data)) = (&mut conn.transfer, &mut conn.data) else {
-            return 0;
-        };
-        let before = transfer.bytes;
-        let step = transfer.step(data, &mut self.buffer, budget);
-        let bytes = transfer.bytes;
-        let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
-        let paid = bytes - before;
-        for bucket in [conn.bucket.as_mut(), self.global_bucket.as_mut()] {
-            bucket.into_iter().for_each(|b| b.spend(paid));
-        }
-        let event = match step {
-            Ok(step @ (Step::Blocked | Step::MoreWork)) => {
-                if step == Step::MoreWork {
-                    self.schedule(key);
-                }
-                let conn = &mut self.connections[key];
-                if bytes == conn.reported || now < conn.progress_due {
-                    return moved;
-                }
-                conn.reported = bytes;
-                conn.progress_due = now + PROGRESS_INTERVAL;
-                Event::TransferProgress { bytes }
-            }
-            Ok(Step::Received) => {
-                conn.settling = true;
-                let generation = conn.tag.generation;
-                self.settling
-                    .push_back((now + UPLOAD_SETTLE, key, generation));
-                return moved;
-            }
-            Ok(Step::Done) => {
-                conn.close_data(self.poll.registry());
-                Event::TransferDone { bytes }
-            }
-            Err(e) => {
-                debug!(
-                    "{}: transfer failed after {bytes} bytes: {e}",
-                    conn.session.peer()
-                );
-                conn.close_data(self.poll.registry());
-                Event::Failed(kind_of(&e))
-            }
-        };
-        self.answer(key, event);
-        moved
+    /// Puts a transfer in the run queue.
+    pub fn run(&mut self, tag: Tag) {
+        self.runnable.push_back((tag.key, tag.generation));
     }
 
-    /// The bytes the transfer at `key` may move in this step: [`STEP`]
+    /// Gives a session that read its fill another drive next turn.
+    pub fn read_later(&mut self, tag: Tag) {
+        self.unread.push_back((tag.key, tag.generation));
+    }
+
+    /// Parks a rate-limited transfer until `at`.
+    pub fn park(&mut self, tag: Tag, at: Instant) {
+        self.throttled.push(at, tag.key, tag.generation);
+    }
+
+    /// A received upload waits [`UPLOAD_SETTLE`] before it is committed.
+    pub fn settle(&mut self, tag: Tag, now: Instant) {
+        (self.settling).push_back((now + UPLOAD_SETTLE, tag.key, tag.generation));
+    }
+
+    /// The bytes a transfer may move in this step: [`STEP`]
     /// ([`UPLOAD_STEP`] for an upload), or what its rate limits allow.
-    /// `None` when a limit's bucket is short: the transfer is then parked
-    /// until the bucket refills, so a limited transfer costs no turns while
-    /// it waits and an unlimited one never waits for it.
-    fn allowance(&mut self, key: usize, now: Instant) -> Option<usize> {
-        let conn = &mut self.connections[key];
-        let buckets = [conn.bucket.as_mut(), self.global_bucket.as_mut()];
-        let upload = conn.transfer.as_ref().is_some_and(Transfer::is_upload);
+    /// `Err` with the time its buckets will hold enough when a limit's
+    /// bucket is short: the transfer is then parked until then, so a
+    /// limited transfer costs no turns while it waits and an unlimited one
+    /// never waits for it.
+    pub fn allowance(
+        &mut self,
+        own: Option<&mut Bucket>,
+        upload: bool,
+        now: Instant,
+    ) -> Result<usize, Instant> {
         let mut allowed = if upload { UPLOAD_STEP } else { STEP } as u64;
         let mut ready_at = None;
-        for bucket in buckets.into_iter().flatten() {
+        for bucket in [own, self.global_bucket.as_mut()].into_iter().flatten() {
             bucket.refill(now);
             allowed = allowed.min(bucket.available());
             if !bucket.ready() {
                 ready_at = ready_at.max(Some(bucket.ready_at()));
             }
         }
-        let Some(at) = ready_at else {
-            return Some(usize::try_from(allowed).unwrap_or(STEP));
-        };
-        conn.throttled = true;
-        let wait = at.saturating_duration_since(now);
-        trace!(
-            "{}: rate limit: waiting {wait:?} for tokens",
-            conn.session.peer()
-        );
-        self.throttled.push(at.max(now), key, conn.tag.generation);
-        None
+        match ready_at {
+            Some(at) => Err(at),
+            None => Ok(usize::try_from(allowed).unwrap_or(STEP)),
+        }
+    }
+
+    /// Pays the daemon-wide bucket for `bytes` moved.
+    pub fn spend(&mut self, bytes: u64) {
+        if let Some(bucket) = &mut self.global_bucket {
+            bucket.spend(bytes);
+        }
+    }
+}
+
+impl Server {
+    /// Drives the sessions that had input left after their last drive.
+    pub(super) fn read_unread(&mut self, now: Instant) {
+        for (key, generation) in std::mem::take(&mut self.schedule.unread) {
+            if self.live(key, generation, now).is_some() {
+                self.drive(key, now);
+            }
+        }
+    }
+
+    /// Moves transfers from the run queue until the turn's budget is spent.
+    pub(super) fn run_transfers(&mut self, now: Instant) {
+        let mut spent = 0;
+        while spent < TURN_BUDGET {
+            let Some((key, generation)) = self.schedule.runnable.pop_front() else {
+                return;
+            };
+            if let Some((conn, mut cx)) = self.live(key, generation, now) {
+                conn.queued = false;
+                // A step that moved nothing still counts: the turn ends.
+                spent += conn.pump(&mut cx).max(1);
+            }
+        }
     }
 
     /// Puts the parked transfers whose buckets have refilled back in the
     /// run queue.
     pub(super) fn wake_throttled(&mut self, now: Instant) {
-        while let Some((_, key, generation)) = self.throttled.pop_due(now) {
-            if let Some(conn) = self.live(key, generation).filter(|c| c.throttled) {
+        while let Some((_, key, generation)) = self.schedule.throttled.pop_due(now) {
+            let Some((conn, cx)) = self.live(key, generation, now) else {
+                continue;
+            };
+            if conn.throttled {
                 conn.throttled = false;
-                self.schedule(key);
+                conn.schedule(cx.schedule);
             }
         }
     }
 
-    /// Commits the uploads whose settling time is over.
+    /// Commits the uploads whose settling time is over. Every byte of such
+    /// an upload is in, and its client must still be there to hear the
+    /// `226`: what waits on the control connection is read first (an EOF
+    /// there ends the session, and the upload with it, unless commands came
+    /// before it).
     pub(super) fn commit_settled_uploads(&mut self, now: Instant) {
-        while let Some(&(at, key, generation)) = self.settling.front() {
+        while let Some(&(at, key, generation)) = self.schedule.settling.front() {
             if at > now {
                 return;
             }
-            self.settling.pop_front();
-            if self.live(key, generation).is_some_and(|c| c.settling) {
-                if let Some(event) = self.commit_upload(key, now) {
-                    self.answer(key, event);
-                }
+            self.schedule.settling.pop_front();
+            let Some((conn, _)) = self.live(key, generation, now) else {
+                continue;
+            };
+            if !conn.settling {
+                continue;
+            }
+            // The control connection's end may be in its socket without an
+            // edge handled yet: look, whatever the last read said.
+            conn.control_readable = true;
+            self.drive(key, now);
+            if let Some((conn, mut cx)) = self.live(key, generation, now) {
+                conn.commit_upload(&mut cx);
             }
         }
-    }
-
-    /// Every byte of an upload is in. Its client must still be there to
-    /// hear the `226`: read what waits on the control connection first (an
-    /// EOF there ends the session, and the upload with it, unless commands
-    /// came before it). `None` if the upload is gone by then.
-    fn commit_upload(&mut self, key: usize, now: Instant) -> Option<Event> {
-        // The control connection's end may be in its socket without an edge
-        // handled yet: look, whatever the last read said.
-        self.connections[key].control_readable = true;
-        self.drive(key, now);
-        let conn = &mut self.connections[key];
-        let mut transfer = conn.transfer.take().filter(|_| !conn.closing)?;
-        let bytes = transfer.bytes;
-        let event = match transfer.commit() {
-            Ok(()) => Event::TransferDone { bytes },
-            Err(e) => Event::Failed(kind_of(&e)),
-        };
-        conn.close_data(self.poll.registry());
-        Some(event)
     }
 }

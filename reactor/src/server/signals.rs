@@ -10,7 +10,6 @@ use pocketftp_core::Session;
 
 use super::{apply_umask, Server};
 use crate::auth::users::Users;
-use crate::rate::Bucket;
 
 impl Server {
     pub(super) fn on_signals(&mut self, now: Instant) {
@@ -34,15 +33,10 @@ impl Server {
         };
         match reload() {
             Ok(settings) => {
-                self.config = settings.config;
                 let total = settings.limits.rates.total;
-                if total != self.global_bucket.as_ref().map(Bucket::rate) {
-                    self.global_bucket = total.map(|r| Bucket::new(r, Instant::now()));
-                }
-                self.limits = settings.limits;
-                self.tls = settings.tls;
-                self.umask = settings.umask;
-                apply_umask(self.umask);
+                self.schedule.set_total_rate(total, Instant::now());
+                self.settings = settings;
+                apply_umask(self.settings.umask);
                 info!("SIGHUP: settings re-read");
             }
             Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
@@ -55,7 +49,7 @@ impl Server {
         let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
             return info!("SIGHUP: no users file to re-read");
         };
-        match Users::load(path).and_then(|u| u.check_homes(path, &self.jail).map(|()| u)) {
+        match Users::load(path).and_then(|u| u.check_homes(path, &self.root).map(|()| u)) {
             Ok(users) => {
                 worker.replace_users(Arc::new(users));
                 info!("SIGHUP: re-read {}", path.display());
@@ -75,7 +69,7 @@ impl Server {
         for (mut listener, _) in self.listeners.drain(..) {
             let _ = self.poll.registry().deregister(&mut listener);
         }
-        self.stop_by = Some(now + self.limits.shutdown_grace);
+        self.stop_by = Some(now + self.settings.limits.shutdown_grace);
         self.each_session(now, Session::handle_shutdown);
     }
 
