@@ -10,6 +10,7 @@
 //! what it needs of the server as one [`Cx`].
 
 mod control;
+pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
 pub(crate) mod open;
@@ -28,7 +29,6 @@ use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
 
 use crate::auth::users::{Check, PasswordWorker};
-use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
 use crate::server::{Answers, Schedule, Settings, Tag};
 use crate::storage::error_kind::kind_of;
@@ -45,18 +45,7 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
-    pub control: TcpStream,
-    /// TLS on the control connection, after `AUTH TLS` or from the start.
-    pub control_tls: Option<Box<TlsLayer>>,
-    /// `AUTH TLS` was answered: TLS starts, with these early bytes, once
-    /// every reply before it is out in clear; nothing is read until then.
-    pub securing: Option<Vec<u8>>,
-    /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
-    pub control_readable: bool,
-    /// Replies wait for room in the socket.
-    pub awaiting_writable: bool,
-    /// WRITABLE interest is registered for the control socket.
-    pub write_interest_registered: bool,
+    pub control: Control,
     pub listener: Option<TcpListener>,
     pub data: Option<TcpStream>,
     /// An active connect in progress, to this address.
@@ -113,17 +102,12 @@ pub(crate) enum Drained {
 }
 
 impl Connection {
-    pub fn new(tag: Tag, session: Session, control: TcpStream, now: Instant) -> Connection {
+    pub fn new(tag: Tag, session: Session, control: Control, now: Instant) -> Connection {
         Connection {
             tag,
             session,
             home: None,
             control,
-            control_tls: None,
-            securing: None,
-            control_readable: true,
-            awaiting_writable: false,
-            write_interest_registered: false,
             listener: None,
             data: None,
             connecting: None,
@@ -161,12 +145,12 @@ impl Connection {
                     continue;
                 }
             }
-            if self.securing.is_some() && !self.awaiting_writable {
+            if self.control.may_secure() {
                 self.secure_control(cx);
                 continue;
             }
             if reads == READS_PER_DRIVE {
-                if self.control_readable && self.session.control_read_room() > 0 {
+                if self.has_unread() {
                     cx.schedule.read_later(self.tag);
                 }
                 break;
@@ -182,8 +166,6 @@ impl Connection {
             self.close_data(cx.registry);
             return Drained::Closed;
         }
-        // A handshake message may wait in TLS after the last read.
-        self.awaiting_writable |= self.control_tls.as_ref().is_some_and(|t| t.wants_write());
         self.update_interest(cx.registry);
         let due = self.session.poll_timeout();
         let earlier = due.filter(|due| self.timer.is_none_or(|armed| *due < armed));
@@ -207,7 +189,7 @@ impl Connection {
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
             Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
-            Action::SecureControl { early } => self.securing = Some(early),
+            Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
             Action::LogTransfer(record) => {
@@ -261,6 +243,12 @@ impl Connection {
         self.settling = false;
         self.bucket = None;
         self.throttled = false;
+    }
+
+    /// Leaves the poll with every socket: the session is over.
+    pub fn release(&mut self, registry: &Registry) {
+        self.close_data(registry);
+        self.control.deregister(registry);
     }
 
     /// The session dropped its data side: answers still on their way about

@@ -20,7 +20,7 @@ use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
 
 use super::token::{token, Source, MAX_KEY};
 use super::{Listeners, Server, Tag};
-use crate::conn::Connection;
+use crate::conn::{Connection, Control};
 use crate::net::sockopt;
 use crate::net::tls::TlsLayer;
 
@@ -99,9 +99,8 @@ impl Server {
             epoch: 0,
         };
         self.next_generation = self.next_generation.wrapping_add(1);
-        let mut connection = Connection::new(tag, session, stream, now);
-        connection.control_tls = control_tls;
-        entry.insert(connection);
+        let control = Control::new(stream, control_tls);
+        entry.insert(Connection::new(tag, session, control, now));
         self.per_ip.add(peer.ip());
         self.drive(key, now);
     }

@@ -261,7 +261,7 @@ impl Server {
         };
         match source {
             Source::Control => {
-                conn.control_readable = true;
+                conn.control.mark_readable();
                 self.drive(key, now);
             }
             Source::DataListener => conn.accept_data(&mut cx),
@@ -343,8 +343,7 @@ impl Server {
         let registry = self.poll.registry();
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
-                conn.close_data(registry);
-                let _ = registry.deregister(&mut conn.control);
+                conn.release(registry);
             }
         }
         let connections = &self.connections;

@@ -188,7 +188,7 @@ impl Server {
             }
             // The control connection's end may be in its socket without an
             // edge handled yet: look, whatever the last read said.
-            conn.control_readable = true;
+            conn.control.mark_readable();
             self.drive(key, now);
             if let Some((conn, mut cx)) = self.live(key, generation, now) {
                 conn.commit_upload(&mut cx);
