@@ -15,8 +15,105 @@ use crate::net::sockopt;
 use crate::server::{token, Source};
 use crate::storage::error_kind::kind_of;
 
+/// The data connection, as far as it got. Written here and nowhere else.
+#[derive(Default)]
+pub(crate) enum DataSide {
+    /// None is set up.
+    #[default]
+    Idle,
+    /// A passive listener waits for the client.
+    Listening(TcpListener),
+    /// An active connect to this address is in progress.
+    Connecting(TcpStream, SocketAddr),
+    /// A data connection. A passive one's listener stays until the session
+    /// takes the connection (`StopListening`) or refuses it (`RejectData`,
+    /// and the listener takes the next).
+    Connected {
+        stream: TcpStream,
+        listener: Option<TcpListener>,
+    },
+}
+
+impl DataSide {
+    /// Whether a transfer may run: a data connection is there.
+    pub fn is_connected(&self) -> bool {
+        matches!(self, DataSide::Connected { .. })
+    }
+
+    /// The connection a transfer runs over, once there is one.
+    pub fn stream(&mut self) -> Option<&mut TcpStream> {
+        match self {
+            DataSide::Connected { stream, .. } => Some(stream),
+            _ => None,
+        }
+    }
+
+    /// Drops everything, leaving the poll first.
+    pub fn close(&mut self, registry: &Registry) {
+        match std::mem::take(self) {
+            DataSide::Idle => {}
+            DataSide::Listening(mut listener) => deregister(registry, &mut listener),
+            DataSide::Connecting(mut stream, _) => deregister(registry, &mut stream),
+            DataSide::Connected {
+                mut stream,
+                listener,
+            } => {
+                deregister(registry, &mut stream);
+                listener
+                    .into_iter()
+                    .for_each(|mut l| deregister(registry, &mut l));
+            }
+        }
+    }
+
+    /// Drops the data stream alone (a refused passive connection): the
+    /// listener, if any, goes on.
+    fn drop_stream(&mut self, registry: &Registry) {
+        *self = match std::mem::take(self) {
+            DataSide::Connecting(mut stream, _) => {
+                deregister(registry, &mut stream);
+                DataSide::Idle
+            }
+            DataSide::Connected {
+                mut stream,
+                listener,
+            } => {
+                deregister(registry, &mut stream);
+                listener.map_or(DataSide::Idle, DataSide::Listening)
+            }
+            side => side,
+        };
+    }
+
+    /// Drops the listener alone: a `PASV` admits one connection.
+    fn stop_listening(&mut self, registry: &Registry) {
+        *self = match std::mem::take(self) {
+            DataSide::Listening(mut listener) => {
+                deregister(registry, &mut listener);
+                DataSide::Idle
+            }
+            DataSide::Connected {
+                stream,
+                listener: Some(mut listener),
+            } => {
+                deregister(registry, &mut listener);
+                DataSide::Connected {
+                    stream,
+                    listener: None,
+                }
+            }
+            side => side,
+        };
+    }
+}
+
+fn deregister(registry: &Registry, source: &mut impl mio::event::Source) {
+    let _ = registry.deregister(source);
+}
+
 impl Connection {
-    /// Opens a passive listener on the control connection's local address.
+    /// Opens a passive listener on the control connection's local address
+    /// (whatever data side there was goes first).
     pub(super) fn listen_data(&mut self, cx: &mut Cx) {
         let ip = canonical_ip(self.session.local().ip());
         let ports = cx.settings.limits.pasv_ports.as_ref();
@@ -33,7 +130,8 @@ impl Connection {
             .register(&mut listener, listener_token, Interest::READABLE)
         {
             Ok(()) => {
-                self.listener = Some(listener);
+                self.data.close(cx.registry);
+                self.data = DataSide::Listening(listener);
                 Event::Listening { port }
             }
             Err(e) => Event::Failed(kind_of(&e)),
@@ -56,8 +154,8 @@ impl Connection {
         });
         match connected {
             Ok(stream) => {
-                self.data = Some(stream);
-                self.connecting = Some(addr);
+                self.data.close(cx.registry);
+                self.data = DataSide::Connecting(stream, addr);
             }
             Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
         }
@@ -66,7 +164,7 @@ impl Connection {
     /// The data socket is ready: an active connect finished, or the running
     /// transfer may move on.
     pub fn on_data_ready(&mut self, cx: &mut Cx) {
-        if self.connecting.is_some() {
+        if let DataSide::Connecting(..) = self.data {
             self.finish_connect(cx);
         } else {
             self.schedule(cx.schedule);
@@ -78,10 +176,10 @@ impl Connection {
     /// is taken. One waits for the session's word at a time.
     pub fn accept_data(&mut self, cx: &mut Cx) {
         loop {
-            let Some(listener) = &self.listener else {
+            let DataSide::Listening(listener) = &self.data else {
                 return;
             };
-            if self.data.is_some() || self.closing {
+            if self.closing {
                 return;
             }
             let (mut stream, peer) = match listener.accept() {
@@ -97,7 +195,10 @@ impl Connection {
                 .register(&mut stream, data_token, interest)
                 .is_ok()
             {
-                self.data = Some(stream);
+                if let DataSide::Listening(listener) = std::mem::take(&mut self.data) {
+                    let listener = Some(listener);
+                    self.data = DataSide::Connected { stream, listener };
+                }
                 return self.answer(cx.answers, Event::DataConnected { peer });
             }
         }
@@ -105,15 +206,22 @@ impl Connection {
 
     /// The active connect finished, one way or the other.
     fn finish_connect(&mut self, cx: &mut Cx) {
-        let (Some(addr), Some(data)) = (self.connecting, &self.data) else {
+        let DataSide::Connecting(stream, addr) = &self.data else {
             return;
         };
-        let outcome = match data.take_error() {
+        let addr = *addr;
+        let outcome = match stream.take_error() {
             Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => data.peer_addr().map(|_| ()),
+            Ok(None) => stream.peer_addr().map(|_| ()),
         };
         let event = match outcome {
-            Ok(()) => Event::DataConnected { peer: addr },
+            Ok(()) => {
+                if let DataSide::Connecting(stream, _) = std::mem::take(&mut self.data) {
+                    let listener = None;
+                    self.data = DataSide::Connected { stream, listener };
+                }
+                Event::DataConnected { peer: addr }
+            }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return, // not yet
             Err(e) => {
                 debug!(
@@ -124,7 +232,6 @@ impl Connection {
                 Event::Failed(kind_of(&e))
             }
         };
-        self.connecting = None;
         self.answer(cx.answers, event);
     }
 
@@ -132,7 +239,7 @@ impl Connection {
     /// takes the next: connections may wait in the backlog, and no new
     /// edge will say so.
     pub(super) fn reject_data(&mut self, cx: &mut Cx) {
-        self.drop_data_stream(cx.registry);
+        self.data.drop_stream(cx.registry);
         self.next_epoch();
         self.accept_data(cx);
     }
@@ -140,18 +247,7 @@ impl Connection {
     /// A `PASV` admits one connection: the listener goes, the connection
     /// it gave stays.
     pub(super) fn stop_listening(&mut self, registry: &Registry) {
-        if let Some(mut listener) = self.listener.take() {
-            let _ = registry.deregister(&mut listener);
-        }
-    }
-
-    /// Drops the data stream alone (a refused passive connection, or an
-    /// active connect that failed).
-    pub(super) fn drop_data_stream(&mut self, registry: &Registry) {
-        if let Some(mut data) = self.data.take() {
-            let _ = registry.deregister(&mut data);
-        }
-        self.connecting = None;
+        self.data.stop_listening(registry);
     }
 }
 

@@ -19,12 +19,10 @@ mod work;
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use log::{error, warn};
-use mio::net::{TcpListener, TcpStream};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
 
@@ -33,6 +31,7 @@ use crate::rate::Bucket;
 use crate::server::{Answers, Schedule, Settings, Tag};
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
+use data::DataSide;
 use open::Opened;
 use transfer::Transfer;
 
@@ -46,10 +45,7 @@ pub(crate) struct Connection {
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
     pub control: Control,
-    pub listener: Option<TcpListener>,
-    pub data: Option<TcpStream>,
-    /// An active connect in progress, to this address.
-    pub connecting: Option<SocketAddr>,
+    pub data: DataSide,
     pub opened: Option<Opened>,
     pub transfer: Option<Transfer>,
     /// In the run queue.
@@ -108,9 +104,7 @@ impl Connection {
             session,
             home: None,
             control,
-            listener: None,
-            data: None,
-            connecting: None,
+            data: DataSide::default(),
             opened: None,
             transfer: None,
             queued: false,
@@ -234,10 +228,7 @@ impl Connection {
     /// Drops the data connection and whatever was opened for it; an
     /// unfinished upload's temporary file goes with it.
     pub fn close_data(&mut self, registry: &Registry) {
-        if let Some(mut listener) = self.listener.take() {
-            let _ = registry.deregister(&mut listener);
-        }
-        self.drop_data_stream(registry);
+        self.data.close(registry);
         self.opened = None;
         self.transfer = None;
         self.settling = false;

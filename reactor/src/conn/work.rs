@@ -59,7 +59,7 @@ impl Connection {
             }
         };
         match self.opened.take() {
-            Some(opened) if self.data.is_some() => {
+            Some(opened) if self.data.is_connected() => {
                 let rates = cx.settings.limits.rates;
                 let rate = match opened {
                     Opened::Upload { .. } => rates.up,
@@ -103,7 +103,7 @@ impl Connection {
                 return 0;
             }
         };
-        let (Some(transfer), Some(data)) = (&mut self.transfer, &mut self.data) else {
+        let (Some(transfer), Some(data)) = (&mut self.transfer, self.data.stream()) else {
             return 0;
         };
         let before = transfer.bytes;
