@@ -27,13 +27,11 @@ use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
 
 use crate::auth::users::{Check, PasswordWorker};
-use crate::rate::Bucket;
 use crate::server::{Answers, Schedule, Settings, Tag};
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
 use data::DataSide;
-use open::Opened;
-use transfer::Transfer;
+use work::Work;
 
 /// Control reads one session gets per drive; past them it waits for the
 /// next turn, so a client pipelining without end cannot hold the loop.
@@ -46,22 +44,7 @@ pub(crate) struct Connection {
     pub home: Option<Rc<Jail>>,
     pub control: Control,
     pub data: DataSide,
-    pub opened: Option<Opened>,
-    pub transfer: Option<Transfer>,
-    /// In the run queue.
-    pub queued: bool,
-    /// The running transfer's own rate limit (`--max-rate-down`/`-up`).
-    pub bucket: Option<Bucket>,
-    /// Out of tokens: parked until its timer in the schedule, and neither
-    /// queued nor pumped before.
-    pub throttled: bool,
-    /// An upload's every byte is in; it waits for [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE)
-    /// before it is committed.
-    pub settling: bool,
-    /// Bytes last reported with `TransferProgress`, and when the next report
-    /// is due.
-    pub reported: u64,
-    pub progress_due: Instant,
+    pub work: Work,
     /// The deadline this connection has in the timer heap.
     pub timer: Option<Instant>,
     /// The session is over: the connection goes at the end of the turn.
@@ -98,21 +81,14 @@ pub(crate) enum Drained {
 }
 
 impl Connection {
-    pub fn new(tag: Tag, session: Session, control: Control, now: Instant) -> Connection {
+    pub fn new(tag: Tag, session: Session, control: Control) -> Connection {
         Connection {
             tag,
             session,
             home: None,
             control,
             data: DataSide::default(),
-            opened: None,
-            transfer: None,
-            queued: false,
-            bucket: None,
-            throttled: false,
-            settling: false,
-            reported: 0,
-            progress_due: now,
+            work: Work::default(),
             timer: None,
             closing: false,
         }
@@ -229,11 +205,7 @@ impl Connection {
     /// unfinished upload's temporary file goes with it.
     pub fn close_data(&mut self, registry: &Registry) {
         self.data.close(registry);
-        self.opened = None;
-        self.transfer = None;
-        self.settling = false;
-        self.bucket = None;
-        self.throttled = false;
+        self.work.clear();
     }
 
     /// Leaves the poll with every socket: the session is over.

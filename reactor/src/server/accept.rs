@@ -100,7 +100,7 @@ impl Server {
         };
         self.next_generation = self.next_generation.wrapping_add(1);
         let control = Control::new(stream, control_tls);
-        entry.insert(Connection::new(tag, session, control, now));
+        entry.insert(Connection::new(tag, session, control));
         self.per_ip.add(peer.ip());
         self.drive(key, now);
     }

@@ -13,6 +13,7 @@ use log::error;
 use pocketftp_core::Event;
 
 use super::Server;
+use crate::conn::{Connection, Cx};
 
 /// Who an answer is for: a connection (key and generation, so a reused key
 /// is told apart) and its data epoch, which moves on whenever the session
@@ -43,6 +44,17 @@ impl Answers {
 }
 
 impl Server {
+    /// The connection `tag` names, if its session goes on and has not
+    /// dropped the data connection `tag` was about since.
+    pub(super) fn addressee(
+        &mut self,
+        tag: Tag,
+        now: Instant,
+    ) -> Option<(&mut Connection, Cx<'_>)> {
+        let (conn, cx) = self.live(tag.key, tag.generation, now)?;
+        (conn.tag.epoch == tag.epoch).then_some((conn, cx))
+    }
+
     /// Hands each queued answer to its session, unless the session ended or
     /// moved to another data epoch since. Answers queued meanwhile wait for
     /// the next turn, so one session's pipelined commands cannot hold the loop.
@@ -51,12 +63,9 @@ impl Server {
             let Some((tag, event)) = self.answers.queue.pop_front() else {
                 return;
             };
-            let Some((conn, _)) = self.live(tag.key, tag.generation, now) else {
+            let Some((conn, _)) = self.addressee(tag, now) else {
                 continue;
             };
-            if conn.tag.epoch != tag.epoch {
-                continue;
-            }
             if let Err(e) = conn.session.handle_event(now, event) {
                 error!("reactor bug: {e:?}");
             }

@@ -32,8 +32,9 @@ pub(crate) const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
 /// The queues of work waiting for a turn of the loop.
 pub(crate) struct Schedule {
     /// Transfers with work to do, served in turn, [`STEP`] bytes at a time,
-    /// [`TURN_BUDGET`] per turn of the loop.
-    runnable: VecDeque<(usize, u32)>,
+    /// [`TURN_BUDGET`] per turn of the loop. Addressed as answers are: an
+    /// entry for a transfer its session dropped meanwhile is skipped.
+    runnable: VecDeque<Tag>,
     /// `--max-rate`: the bucket every transfer draws from, when set.
     global_bucket: Option<Bucket>,
     /// Rate-limited transfers out of tokens, each due back in the run
@@ -77,7 +78,7 @@ impl Schedule {
 
     /// Puts a transfer in the run queue.
     pub fn run(&mut self, tag: Tag) {
-        self.runnable.push_back((tag.key, tag.generation));
+        self.runnable.push_back(tag);
     }
 
     /// Gives a session that read its fill another drive next turn.
@@ -144,11 +145,13 @@ impl Server {
     pub(super) fn run_transfers(&mut self, now: Instant) {
         let mut spent = 0;
         while spent < TURN_BUDGET {
-            let Some((key, generation)) = self.schedule.runnable.pop_front() else {
+            let Some(tag) = self.schedule.runnable.pop_front() else {
                 return;
             };
-            if let Some((conn, mut cx)) = self.live(key, generation, now) {
-                conn.queued = false;
+            let Some((conn, mut cx)) = self.addressee(tag, now) else {
+                continue;
+            };
+            if conn.work.dequeue() {
                 // A step that moved nothing still counts: the turn ends.
                 spent += conn.pump(&mut cx).max(1);
             }
@@ -159,12 +162,8 @@ impl Server {
     /// run queue.
     pub(super) fn wake_throttled(&mut self, now: Instant) {
         while let Some((_, key, generation)) = self.schedule.throttled.pop_due(now) {
-            let Some((conn, cx)) = self.live(key, generation, now) else {
-                continue;
-            };
-            if conn.throttled {
-                conn.throttled = false;
-                conn.schedule(cx.schedule);
+            if let Some((conn, cx)) = self.live(key, generation, now) {
+                conn.wake(cx.schedule);
             }
         }
     }
@@ -183,7 +182,7 @@ impl Server {
             let Some((conn, _)) = self.live(key, generation, now) else {
                 continue;
             };
-            if !conn.settling {
+            if !conn.work.is_settling() {
                 continue;
             }
             // The control connection's end may be in its socket without an
