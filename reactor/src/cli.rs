@@ -587,7 +587,7 @@ fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::jail::tests::TempDir;
+    use crate::storage::testing::TempDir;
 
     fn run(args: &[&str]) -> Result<Options, String> {
         match parse(args.iter().map(OsString::from))? {

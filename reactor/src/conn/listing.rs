@@ -6,7 +6,8 @@ use std::io;
 use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, VirtualPath};
 
 use crate::storage::dir::DirStream;
-use crate::storage::jail::{self, Jail};
+use crate::storage::jail::Jail;
+use crate::storage::sys;
 use crate::storage::temps;
 
 /// Entries formatted per refill of a listing.
@@ -109,7 +110,7 @@ impl Listing {
                         continue;
                     }
                     // Only a name the pattern lists costs an `fstat`.
-                    let meta = || jail::fstat_at(dir.fd(), &name).ok();
+                    let meta = || sys::fstat_at(dir.fd(), &name).ok();
                     let (pattern, bytes) = (pattern.as_ref(), name.to_bytes());
                     listing::write_listed(out, format, writable, pattern, bytes, meta, now);
                 }
@@ -122,7 +123,7 @@ impl Listing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::jail::tests::{vp, TempDir};
+    use crate::storage::testing::{vp, TempDir};
 
     #[test]
     fn listing_batches_cover_every_entry() {

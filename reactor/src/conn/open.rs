@@ -9,7 +9,8 @@ use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
 use crate::storage::error_kind::bad_offset;
-use crate::storage::jail::{self, Jail};
+use crate::storage::jail::Jail;
+use crate::storage::sys;
 use crate::storage::temps::TempFile;
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
@@ -74,7 +75,7 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
             // Atomic: a hidden file in the same folder, renamed over the
             // target only once the whole upload arrived (Transfer::commit).
             let replace = mode == OpenMode::Write;
-            let (temp, file) = TempFile::create(jail, path, replace)?;
+            let (temp, file) = TempFile::create(jail.entry(path)?, replace)?;
             Ok(plain(Opened::Upload {
                 file,
                 temp: Some(temp),
@@ -83,7 +84,7 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
         }
         OpenMode::Append => {
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-            let file = jail.open_file(path, flags, jail::NEW_FILE_MODE)?;
+            let file = jail.open_file(path, flags, sys::NEW_FILE_MODE)?;
             Ok(plain(Opened::Upload {
                 file,
                 temp: None,
@@ -131,7 +132,7 @@ fn create_unique_name(dir: RawFd) -> io::Result<(String, File)> {
         let name = format!("upload.{:016x}", random_u64());
         let c_name = std::ffi::CString::new(name.clone())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        match jail::create_at(dir, &c_name) {
+        match sys::create_at(dir, &c_name) {
             Ok(file) => return Ok((name, file)),
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
             Err(e) => return Err(e),
@@ -153,7 +154,7 @@ fn random_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::jail::tests::{vp, TempDir};
+    use crate::storage::testing::{vp, TempDir};
 
     #[test]
     fn open_modes() {

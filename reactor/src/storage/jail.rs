@@ -9,16 +9,17 @@
 //! way and then act on the last component with the `*at` calls, which never
 //! follow it out.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
 pub use super::resolve::Resolver;
+use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
 use super::temps::{self, Sweep};
 
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
@@ -28,24 +29,12 @@ use super::temps::{self, Sweep};
 /// probed instead.
 pub const FORCE_FALLBACK_ENV: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
 
-/// The mode of a new file, before the process umask (`--umask`, 022 by
-/// default: 0644) takes bits away.
-pub const NEW_FILE_MODE: libc::mode_t = 0o666;
-/// The mode of a new folder, before the umask (by default: 0755).
-pub const NEW_FOLDER_MODE: libc::mode_t = 0o777;
-
 /// The served folder.
 #[derive(Debug)]
 pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
-}
-
-/// A folder inside the jail and one name in it.
-pub struct Entry {
-    pub dir: OwnedFd,
-    pub name: CString,
 }
 
 impl Jail {
@@ -151,7 +140,7 @@ impl Jail {
     }
 
     /// The parent folder of `path` (resolved beneath the root) and its name.
-    pub fn entry(&self, path: &VirtualPath) -> io::Result<Entry> {
+    pub fn entry(&self, path: &VirtualPath) -> io::Result<NameAt> {
         if path.is_root() {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
@@ -159,7 +148,7 @@ impl Jail {
         let dir = self.open_path(&path.parent(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
         let name = CString::new(path.file_name())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok(Entry { dir, name })
+        Ok(NameAt { dir, name })
     }
 
     /// Makes a folder with mode [`NEW_FOLDER_MODE`] less the umask.
@@ -278,78 +267,6 @@ fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
     check(unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) })
 }
 
-/// Creates `name` in `dir` with mode [`NEW_FILE_MODE`] less the umask;
-/// never follows a symlink and never replaces.
-pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: a valid directory fd and a NUL-terminated name.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, NEW_FILE_MODE as libc::c_uint) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor owned by nobody else.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-}
-
-pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
-    // SAFETY: a valid directory fd and a NUL-terminated name.
-    check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
-}
-
-pub(crate) fn rename_at(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
-    // SAFETY: valid directory fds and NUL-terminated names.
-    check(unsafe {
-        libc::renameat(
-            from.dir.as_raw_fd(),
-            from.name.as_ptr(),
-            to_dir.as_raw_fd(),
-            to_name.as_ptr(),
-        )
-    })
-}
-
-/// Metadata of an open descriptor.
-pub fn fstat(fd: RawFd) -> io::Result<Metadata> {
-    fstat_at(fd, c"")
-}
-
-/// Metadata of `name` in `dir` without following a final symlink (an empty
-/// name means `dir` itself).
-pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
-    let st = stat_at(dir, name)?;
-    // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
-    #[allow(clippy::useless_conversion)]
-    let (modified, links) = (i64::from(st.st_mtime), u64::from(st.st_nlink));
-    let kind = match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG => FileKind::File,
-        libc::S_IFDIR => FileKind::Dir,
-        libc::S_IFLNK => FileKind::Symlink,
-        _ => FileKind::Other,
-    };
-    Ok(Metadata {
-        kind,
-        size: st.st_size.max(0) as u64,
-        modified,
-        mode: st.st_mode & 0o7777,
-        links,
-    })
-}
-
-/// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
-pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
-    let flags = if name.is_empty() {
-        libc::AT_EMPTY_PATH
-    } else {
-        libc::AT_SYMLINK_NOFOLLOW
-    };
-    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
-    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
-    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
-    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
-    // SAFETY: initialised by the successful call above.
-    Ok(unsafe { st.assume_init() })
-}
-
 /// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.
 fn set_blocking(file: &File) -> io::Result<()> {
     let fd = file.as_raw_fd();
@@ -362,46 +279,12 @@ fn set_blocking(file: &File) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
 }
 
-pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
-    if result < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::super::resolve::tests::both_resolvers;
     use super::*;
     use crate::storage::temps::TempFile;
-    use std::path::PathBuf;
-
-    /// A fresh folder under the system temp folder, removed on drop.
-    pub struct TempDir(pub PathBuf);
-
-    impl TempDir {
-        pub fn new(tag: &str) -> TempDir {
-            static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir =
-                std::env::temp_dir().join(format!("pocketftpd-{tag}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    pub fn vp(p: &str) -> VirtualPath {
-        VirtualPath::resolve(&VirtualPath::root(), p).unwrap()
-    }
-
+    use crate::storage::testing::{vp, TempDir};
     both_resolvers!(
         symlinks_out_of_the_root_are_refused,
         symlinks_inside_the_root_are_followed,
@@ -522,11 +405,13 @@ pub(crate) mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) = TempFile::create(&jail, &vp("/made/new.txt"), true).unwrap();
+        let (temp, _file) =
+            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, _file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -582,19 +467,21 @@ pub(crate) mod tests {
     fn temp_files_vanish_unless_committed(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(&jail, &vp("/sub"), true)
+            TempFile::create(jail.entry(&vp("/sub")).unwrap(), true)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -606,12 +493,13 @@ pub(crate) mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(&jail, &vp("/sub/file.txt"), false);
+        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), false);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/new.txt"), false).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), false).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
@@ -619,7 +507,8 @@ pub(crate) mod tests {
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/other.txt"), false).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), false).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

@@ -6,4 +6,7 @@ pub mod dir;
 pub mod error_kind;
 pub mod jail;
 pub mod resolve;
+pub(crate) mod sys;
 pub mod temps;
+#[cfg(test)]
+pub(crate) mod testing;

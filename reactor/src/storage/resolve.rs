@@ -32,7 +32,7 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::jail::stat_at;
+use super::sys::stat_at;
 
 /// Symlinks one path may pass through: the kernel's `MAXSYMLINKS`, so both
 /// resolvers answer `ELOOP` at the same point.
@@ -353,7 +353,7 @@ fn errno(code: i32) -> io::Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::storage::jail::tests::TempDir;
+    use crate::storage::testing::TempDir;
     use std::fs::File;
     use std::os::unix::fs::symlink;
     use std::path::Path;

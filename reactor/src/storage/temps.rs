@@ -17,13 +17,11 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use pocketftp_core::VirtualPath;
-
 use super::dir::DirStream;
-use super::jail::{self, check, create_at, rename_at, stat_at, unlink_at, Entry, Jail};
+use super::sys::{check, create_at, rename_at, stat_at, unlink_at, NameAt};
 
 /// Names starting with this are the daemon's own: clients can neither name
-/// them ([`Jail`] refuses them, `553`) nor see them in listings.
+/// them (the jail refuses them, `553`) nor see them in listings.
 pub const RESERVED_PREFIX: &str = ".pocketftpd-";
 
 /// Whether a name is one of the daemon's own.
@@ -88,7 +86,7 @@ fn claim(dir: RawFd, name: &CStr, file: &File) -> bool {
 /// (in any process, this one included) holds a lock on it.
 fn try_lock(fd: RawFd) -> io::Result<bool> {
     // SAFETY: flock on a valid descriptor.
-    match jail::check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
+    match check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
         Err(e) => Err(e),
@@ -223,7 +221,7 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
 /// The `File` that comes with it holds its lock (see [`temps`]): while that
 /// is open, no sweep takes it for a crashed daemon's.
 pub struct TempFile {
-    entry: Entry,
+    entry: NameAt,
     temp: CString,
     /// May take the place of an existing file (false for an `upload` user).
     replace: bool,
@@ -231,18 +229,14 @@ pub struct TempFile {
 }
 
 impl TempFile {
-    /// Creates a fresh hidden file in the folder of `target`. When it
+    /// Creates a fresh hidden file in the folder of `target` (a name in a
+    /// folder resolved beneath the root). When it
     /// replaces a regular file, it gets that file's permission bits (and
     /// owner, where we may), before any byte is written: a 0600 file must
     /// not come back 0644, nor its new content be readable meanwhile.
     /// With `replace` false, a target that exists is `EEXIST`, now and
     /// when the upload is committed.
-    pub fn create(
-        jail: &Jail,
-        target: &VirtualPath,
-        replace: bool,
-    ) -> io::Result<(TempFile, File)> {
-        let entry = jail.entry(target)?;
+    pub fn create(entry: NameAt, replace: bool) -> io::Result<(TempFile, File)> {
         let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
         let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
@@ -267,7 +261,7 @@ impl TempFile {
     /// Moves the finished upload over the target (or, without `replace`,
     /// into its place only if it is still free).
     pub fn commit(mut self) -> io::Result<()> {
-        let from = Entry {
+        let from = NameAt {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
         };
@@ -314,7 +308,7 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
 /// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
 /// replaces) and an unlink; on file systems with neither (FAT), a check
 /// right before the rename.
-fn rename_no_replace(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
+fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
     // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
     // no other pointers.
     let renamed = check(unsafe {
@@ -356,7 +350,8 @@ fn rename_no_replace(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::jail::tests::{vp, TempDir};
+    use crate::storage::jail::Jail;
+    use crate::storage::testing::{vp, TempDir};
     use std::path::Path;
 
     /// A stale temporary file: what a daemon killed mid-upload leaves.
