@@ -11,7 +11,7 @@ use mio::{Interest, Registry};
 
 use super::{Connection, Cx};
 use crate::net::tls::{Channel, TlsLayer};
-use crate::server::{token, Source};
+use crate::server::token::{token, Source};
 
 /// The control connection's socket, what its bytes go through, and what
 /// it waits for.

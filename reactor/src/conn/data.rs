@@ -12,7 +12,7 @@ use pocketftp_core::{canonical_ip, Event};
 
 use super::{Connection, Cx};
 use crate::net::sockopt;
-use crate::server::{token, Source};
+use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
 
 /// The data connection, as far as it got. Written here and nowhere else.

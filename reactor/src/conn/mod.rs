@@ -27,7 +27,9 @@ use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
 
 use crate::auth::users::{Check, PasswordWorker};
-use crate::server::{Answers, Schedule, Settings, Tag};
+use crate::server::answers::{Answers, Tag};
+use crate::server::schedule::Schedule;
+use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
 use data::DataSide;

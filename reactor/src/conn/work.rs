@@ -13,7 +13,8 @@ use super::transfer::{Step, Transfer};
 use super::{wall_clock, Connection, Cx};
 use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
-use crate::server::{Schedule, Tag};
+use crate::server::answers::Tag;
+use crate::server::schedule::Schedule;
 use crate::storage::error_kind::kind_of;
 
 /// How often a running transfer tells its session about progress (for the

@@ -18,8 +18,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
 use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
 
+use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
-use super::{Listeners, Server, Tag};
+use super::{Listeners, Server};
 use crate::conn::{Connection, Control};
 use crate::net::sockopt;
 use crate::net::tls::TlsLayer;

@@ -13,7 +13,6 @@ use log::error;
 use pocketftp_core::Event;
 
 use super::Server;
-use crate::conn::{Connection, Cx};
 
 /// Who an answer is for: a connection (key and generation, so a reused key
 /// is told apart) and its data epoch, which moves on whenever the session
@@ -44,17 +43,6 @@ impl Answers {
 }
 
 impl Server {
-    /// The connection `tag` names, if its session goes on and has not
-    /// dropped the data connection `tag` was about since.
-    pub(super) fn addressee(
-        &mut self,
-        tag: Tag,
-        now: Instant,
-    ) -> Option<(&mut Connection, Cx<'_>)> {
-        let (conn, cx) = self.live(tag.key, tag.generation, now)?;
-        (conn.tag.epoch == tag.epoch).then_some((conn, cx))
-    }
-
     /// Hands each queued answer to its session, unless the session ended or
     /// moved to another data epoch since. Answers queued meanwhile wait for
     /// the next turn, so one session's pipelined commands cannot hold the loop.

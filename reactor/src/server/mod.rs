@@ -18,81 +18,38 @@
 //! The reactor makes no protocol decision.
 
 mod accept;
-mod answers;
+pub(crate) mod answers;
 mod deadlines;
 pub(crate) mod schedule;
+pub(crate) mod settings;
 mod signals;
-mod token;
+pub(crate) mod token;
 
 use std::fs::File;
 use std::io;
-use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::info;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use pocketftp_core::Config;
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::activation::Inherited;
 use crate::auth::users::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
-use crate::net::tls::TlsConfigs;
-use crate::rate::Rates;
 use crate::storage::jail::Jail;
 use accept::PerIp;
-pub(crate) use answers::{Answers, Tag};
+use answers::{Answers, Tag};
 use deadlines::Deadlines;
-pub(crate) use schedule::Schedule;
-pub(crate) use token::{token, Source};
-use token::{untoken, SIGNALS_KEY, WAKER_KEY};
+use schedule::Schedule;
+use settings::apply_umask;
+pub use settings::{Limits, Listeners, Reload, Settings};
+use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
 const BUFFER_SIZE: usize = 1024 * 1024;
-
-/// Limits the reactor enforces itself.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub max_clients: usize,
-    pub max_per_ip: usize,
-    pub pasv_ports: Option<RangeInclusive<u16>>,
-    /// How long running transfers may go on after SIGTERM.
-    pub shutdown_grace: Duration,
-    /// Bandwidth limits: a new transfer takes the per-session ones when it
-    /// starts, so SIGHUP changes them for transfers that start afterwards.
-    pub rates: Rates,
-}
-
-/// What SIGHUP may change: the settings of new sessions, the limits, the
-/// TLS certificate and key, and the umask.
-pub struct Settings {
-    pub config: Arc<Config>,
-    pub limits: Limits,
-    /// FTPS, when a certificate and key are configured.
-    pub tls: Option<TlsConfigs>,
-    /// `--umask`: the process umask while serving (see [`apply_umask`]).
-    pub umask: u32,
-}
-
-/// Where to listen.
-pub struct Listeners {
-    /// Plain FTP (FTPS after `AUTH TLS`).
-    pub plain: Vec<SocketAddr>,
-    /// Implicit FTPS: TLS from the first byte.
-    pub implicit_tls: Vec<SocketAddr>,
-    /// Sockets systemd bound for us (socket activation); with them, the
-    /// addresses above are not bound.
-    pub inherited: Vec<Inherited>,
-}
-
-/// Re-reads the settings (the config file and flags) on SIGHUP.
-pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
 
 pub struct Server {
     poll: Poll,
@@ -300,6 +257,17 @@ impl Server {
         (conn.tag.generation == generation && !conn.closing).then_some((conn, cx))
     }
 
+    /// The connection `tag` names, if its session goes on and has not
+    /// dropped the data connection `tag` was about since.
+    pub(super) fn addressee(
+        &mut self,
+        tag: Tag,
+        now: Instant,
+    ) -> Option<(&mut Connection, Cx<'_>)> {
+        let (conn, cx) = self.live(tag.key, tag.generation, now)?;
+        (conn.tag.epoch == tag.epoch).then_some((conn, cx))
+    }
+
     /// Drains the session at `key` (see [`Connection::drive`]), then files
     /// what came of it: a session that ended leaves at the end of the turn
     /// and no longer counts against the limits; one that goes on gets its
@@ -354,16 +322,4 @@ impl Server {
                     .is_some_and(|c| c.tag.generation == generation && c.timer == Some(at))
             });
     }
-}
-
-/// Makes `--umask` the process umask. The daemon creates uploads with mode
-/// 0666 and folders with 0777 (see [`crate::storage::jail`]) and the kernel takes
-/// the umask's bits away as it creates them, atomically — as vsftpd and
-/// pure-ftpd do. Passing modes without this would still be cut by whatever
-/// umask the daemon inherited. One thread creates files, so the
-/// process-wide setting is the daemon's own; a file that an upload
-/// replaces keeps its mode (`TempFile::create`).
-fn apply_umask(mask: u32) {
-    // SAFETY: umask(2) only swaps the process's file mode creation mask.
-    unsafe { libc::umask(mask as libc::mode_t) };
 }

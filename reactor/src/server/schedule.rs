@@ -6,8 +6,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::answers::Tag;
 use super::deadlines::Deadlines;
-use super::{Server, Tag, BUFFER_SIZE};
+use super::{Server, BUFFER_SIZE};
 use crate::rate::Bucket;
 
 /// Bytes the transfers together may move per turn of the loop before

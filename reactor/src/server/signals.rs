@@ -8,7 +8,8 @@ use std::time::Instant;
 use log::{error, info, warn};
 use pocketftp_core::Session;
 
-use super::{apply_umask, Server};
+use super::settings::apply_umask;
+use super::Server;
 use crate::auth::users::Users;
 
 impl Server {
