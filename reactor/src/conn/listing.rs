@@ -5,10 +5,8 @@ use std::io;
 
 use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, VirtualPath};
 
-use crate::storage::dir::DirStream;
 use crate::storage::jail::Jail;
-use crate::storage::sys;
-use crate::storage::temps;
+use crate::storage::Entries;
 
 /// Entries formatted per refill of a listing.
 const LISTING_BATCH: usize = 128;
@@ -20,13 +18,13 @@ const INLINE_ENTRY_LIMIT: usize = 64 * LISTING_BATCH;
 /// `STAT path`: a `LIST`-style listing of at most about `cap` bytes (of
 /// the entries `pattern` shows, if any).
 pub fn list_inline(
-    jail: &Jail,
+    storage: &Jail,
     path: &VirtualPath,
     pattern: Option<ListPattern>,
     cap: usize,
     now: i64,
 ) -> io::Result<Vec<u8>> {
-    let mut listing = Listing::open(jail, path, pattern)?;
+    let mut listing = Listing::open(storage, path, pattern)?;
     let mut out = Vec::new();
     let mut looked_at = 0;
     while out.len() < cap && looked_at < INLINE_ENTRY_LIMIT {
@@ -41,7 +39,7 @@ pub fn list_inline(
 /// The entries of a folder read a batch at a time (those a glob pattern
 /// matches, if there is one), or one file listed alone.
 pub enum Listing {
-    Folder(DirStream, Option<ListPattern>),
+    Folder(Entries, Option<ListPattern>),
     Single(Option<(Vec<u8>, Metadata)>),
 }
 
@@ -49,26 +47,25 @@ impl Listing {
     /// Lists `path`; if nothing has that name and there is a `pattern`
     /// (see `OpenMode::List`), the entries of its folder that match it.
     pub(super) fn open(
-        jail: &Jail,
+        storage: &Jail,
         path: &VirtualPath,
         pattern: Option<ListPattern>,
     ) -> io::Result<Listing> {
-        match (Listing::open_name(jail, path), pattern) {
-            (Err(e), Some(pattern)) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let folder = path.parent();
-                let fd = jail.open_path(&folder, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-                Ok(Listing::Folder(DirStream::new(fd)?, Some(pattern)))
+        match (Listing::open_name(storage, path), pattern) {
+            (Err(e), Some(pattern)) if e.kind() == io::ErrorKind::NotFound => {
+                let entries = storage.entries(&path.parent())?;
+                Ok(Listing::Folder(entries, Some(pattern)))
             }
             (listing, _) => listing,
         }
     }
 
     /// A folder's entries, or one file alone.
-    fn open_name(jail: &Jail, path: &VirtualPath) -> io::Result<Listing> {
-        match jail.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-            Ok(fd) => Ok(Listing::Folder(DirStream::new(fd)?, None)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                let meta = jail.stat(path)?;
+    fn open_name(storage: &Jail, path: &VirtualPath) -> io::Result<Listing> {
+        match storage.entries(path) {
+            Ok(entries) => Ok(Listing::Folder(entries, None)),
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                let meta = storage.stat(path)?;
                 Ok(Listing::Single(Some((
                     path.file_name().as_bytes().to_vec(),
                     meta,
@@ -96,23 +93,20 @@ impl Listing {
                 }
                 None => Ok(0),
             },
-            Listing::Folder(dir, pattern) => {
+            Listing::Folder(entries, pattern) => {
                 let mut read = 0;
                 while read < LISTING_BATCH {
-                    let Some((name, _)) = dir.next_name() else {
-                        if let Some(error) = dir.take_error() {
-                            return Err(error);
-                        }
+                    let Some(entry) = entries.next()? else {
                         break;
                     };
                     read += 1;
-                    if temps::is_reserved(name.to_bytes()) {
+                    if entry.is_hidden() {
                         continue;
                     }
                     // Only a name the pattern lists costs an `fstat`.
-                    let meta = || sys::fstat_at(dir.fd(), &name).ok();
-                    let (pattern, bytes) = (pattern.as_ref(), name.to_bytes());
-                    listing::write_listed(out, format, writable, pattern, bytes, meta, now);
+                    let meta = || entries.metadata(&entry);
+                    let (pattern, name) = (pattern.as_ref(), entry.name());
+                    listing::write_listed(out, format, writable, pattern, name, meta, now);
                 }
                 Ok(read)
             }

@@ -1,34 +1,23 @@
 //! `Action::Open`: the source or sink of the next transfer, opened and
 //! held until `StartTransfer` (or until the session drops it).
 
-use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 
 use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
-use crate::storage::error_kind::bad_offset;
 use crate::storage::jail::Jail;
-use crate::storage::sys;
-use crate::storage::temps::TempFile;
+use crate::storage::{Folder, Sink, Source};
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
-    /// A file to send from `offset` up to `end` (its size when opened).
-    Download { file: File, offset: u64, end: u64 },
+    Download(Source),
     Listing {
         listing: Listing,
         format: ListFormat,
         writable: bool,
     },
-    Upload {
-        file: File,
-        temp: Option<TempFile>,
-        /// REST+STOR's offset: the file is cut there only when the transfer
-        /// starts, so a data connection that never comes leaves it whole.
-        restart: Option<u64>,
-    },
+    Upload(Sink),
 }
 
 /// What `Open` reports besides the opened thing.
@@ -39,7 +28,7 @@ pub struct OpenResult {
 }
 
 /// Opens `path` as `mode` asks (see `pocketftp_core::OpenMode`).
-pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenResult> {
+pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenResult> {
     let plain = |opened| OpenResult {
         opened,
         size: None,
@@ -47,15 +36,10 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
     };
     match mode {
         OpenMode::Read { offset } => {
-            let file = jail.open_read(path)?;
-            let end = file.metadata()?.len();
-            if offset > end {
-                return Err(bad_offset());
-            }
-            let opened = Opened::Download { file, offset, end };
+            let source = storage.open_source(path, offset)?;
             Ok(OpenResult {
-                opened,
-                size: Some(end),
+                size: Some(source.size()),
+                opened: Opened::Download(source),
                 unique_name: None,
             })
         }
@@ -64,56 +48,25 @@ pub fn open(jail: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenR
             writable,
             pattern,
         } => {
-            let listing = Listing::open(jail, path, pattern)?;
+            let listing = Listing::open(storage, path, pattern)?;
             Ok(plain(Opened::Listing {
                 listing,
                 format,
                 writable,
             }))
         }
-        OpenMode::Write | OpenMode::CreateNew => {
-            // Atomic: a hidden file in the same folder, renamed over the
-            // target only once the whole upload arrived (Transfer::commit).
-            let replace = mode == OpenMode::Write;
-            let (temp, file) = TempFile::create(jail.entry(path)?, replace)?;
-            Ok(plain(Opened::Upload {
-                file,
-                temp: Some(temp),
-                restart: None,
-            }))
-        }
-        OpenMode::Append => {
-            let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-            let file = jail.open_file(path, flags, sys::NEW_FILE_MODE)?;
-            Ok(plain(Opened::Upload {
-                file,
-                temp: None,
-                restart: None,
-            }))
-        }
-        OpenMode::WriteAt { offset } => {
-            let file = jail.open_file(path, libc::O_WRONLY, 0)?;
-            if offset > file.metadata()?.len() {
-                return Err(bad_offset());
-            }
-            Ok(plain(Opened::Upload {
-                file,
-                temp: None,
-                restart: Some(offset),
-            }))
-        }
+        // Atomic: the upload takes the target's place only once it has
+        // arrived whole (Transfer::commit).
+        OpenMode::Write => Ok(plain(Opened::Upload(storage.upload_to(path, true)?))),
+        OpenMode::CreateNew => Ok(plain(Opened::Upload(storage.upload_to(path, false)?))),
+        OpenMode::Append => Ok(plain(Opened::Upload(storage.append_to(path)?))),
+        OpenMode::WriteAt { offset } => Ok(plain(Opened::Upload(storage.write_at(path, offset)?))),
         OpenMode::CreateUnique => {
-            let dir = jail.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-            let (name, file) = create_unique_name(dir.as_raw_fd())?;
-            let unique_name = path.join(&name);
+            let (name, sink) = create_unique_name(&storage.folder(path)?)?;
             Ok(OpenResult {
-                opened: Opened::Upload {
-                    file,
-                    temp: None,
-                    restart: None,
-                },
+                opened: Opened::Upload(sink),
                 size: None,
-                unique_name,
+                unique_name: path.join(&name),
             })
         }
     }
@@ -127,18 +80,16 @@ const UNIQUE_ATTEMPTS: usize = 16;
 /// O_EXCL. A counter (`upload.1`, `upload.2`, ...) costs one failed create
 /// per existing name, blocking every session in a crowded folder; a random
 /// name costs one create, whatever the folder holds.
-fn create_unique_name(dir: RawFd) -> io::Result<(String, File)> {
+fn create_unique_name(folder: &Folder) -> io::Result<(String, Sink)> {
     for _ in 0..UNIQUE_ATTEMPTS {
         let name = format!("upload.{:016x}", random_u64());
-        let c_name = std::ffi::CString::new(name.clone())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        match sys::create_at(dir, &c_name) {
-            Ok(file) => return Ok((name, file)),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+        match folder.create_new(&name) {
+            Ok(sink) => return Ok((name, sink)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::from_raw_os_error(libc::EEXIST))
+    Err(io::ErrorKind::AlreadyExists.into())
 }
 
 /// 64 bits clients cannot predict, without a system call: every
@@ -164,14 +115,12 @@ mod tests {
         let jail = Jail::open(&dir.0).unwrap();
         let r = open(&jail, &vp("/f"), OpenMode::Read { offset: 4 }).unwrap();
         assert_eq!(r.size, Some(10));
-        assert!(matches!(
-            r.opened,
-            Opened::Download {
-                offset: 4,
-                end: 10,
-                ..
-            }
-        ));
+        let Opened::Download(mut source) = r.opened else {
+            panic!("RETR opened no download");
+        };
+        let mut rest = [0; 16];
+        let n = source.read(&mut rest).unwrap();
+        assert_eq!(&rest[..n], b"456789", "from the offset to the end");
         let err = open(&jail, &vp("/f"), OpenMode::Read { offset: 11 })
             .err()
             .unwrap();

@@ -1,22 +1,23 @@
 //! Moving bytes between what `Open` opened and a data connection, in bounded
 //! steps so one big transfer cannot starve the other sessions.
 //!
-//! Binary downloads use `sendfile(2)` with an offset we keep ourselves, so a
-//! `WouldBlock` loses nothing. ASCII downloads, listings and anything over
+//! A step sees the storage only through the handle `Open` gave: a
+//! [`Source`] sends a binary download straight to the socket (locally with
+//! `sendfile(2)`, from an offset it keeps itself, so a `WouldBlock` loses
+//! nothing) or hands out bytes; ASCII downloads, listings and anything over
 //! TLS (`PROT P`: rustls encrypts in user space) go through a small
-//! per-transfer buffer; uploads read into the reactor's one shared buffer.
+//! per-transfer buffer; uploads read into the reactor's one shared buffer
+//! and give their bytes to a [`Sink`].
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
+use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 
 use super::open::Opened;
 use crate::net::tls::{Channel, TlsLayer};
-use crate::storage::error_kind::{bad_offset, file_shrank, handshake_failed};
+use crate::storage::error_kind::handshake_failed;
+use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
 const CHUNK: usize = 64 * 1024;
@@ -108,10 +109,10 @@ impl Transfer {
         budget: usize,
     ) -> io::Result<Step> {
         match &mut self.opened {
-            Opened::Download { file, offset, end } if !self.ascii && channel.tls.is_none() => {
-                send_file(channel.socket, file, offset, *end, budget, &mut self.bytes)
+            Opened::Download(source) if !self.ascii && channel.tls.is_none() => {
+                send_file(channel.socket, source, budget, &mut self.bytes)
             }
-            Opened::Upload { .. } => self.receive(channel, buffer, budget),
+            Opened::Upload(_) => self.receive(channel, buffer, budget),
             _ => self.send_buffered(channel, buffer, budget),
         }
     }
@@ -154,17 +155,12 @@ impl Transfer {
                     format,
                     writable,
                 } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock)? > 0,
-                Opened::Download { file, offset, end } => {
-                    let chunk = Chunk {
-                        file,
-                        offset,
-                        end: *end,
-                    };
+                Opened::Download(source) => {
                     // Not much past the budget (a rate limit's tokens).
-                    let room = (budget - sent).min(buffer.len());
-                    chunk.read(&mut buffer[..room], self.ascii, &mut self.unsent)?
+                    let room = (budget - sent).min(buffer.len()).min(CHUNK);
+                    read_chunk(source, &mut buffer[..room], self.ascii, &mut self.unsent)?
                 }
-                Opened::Upload { .. } => false,
+                Opened::Upload(_) => false,
             };
             if !more {
                 return finish(data);
@@ -181,17 +177,15 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload { file, restart, .. } = &mut self.opened else {
+        let Opened::Upload(sink) = &mut self.opened else {
             return Ok(Step::Done);
         };
-        if let Some(offset) = restart.take() {
-            cut_at(file, offset)?;
-        }
+        sink.start()?;
         // No more than the budget: a rate limit's tokens are the budget.
         let size = budget.min(buffer.len());
         let buffer = &mut buffer[..size];
         let mut store = Store {
-            file,
+            sink,
             ascii: self.ascii,
             converter: &mut self.converter,
             converted: &mut self.unsent,
@@ -232,25 +226,22 @@ impl Transfer {
     /// Ends a received upload: writes the tail of a TYPE A conversion and
     /// puts the file in place (a `STOR` replaces its target only now).
     pub fn commit(&mut self) -> io::Result<()> {
-        let Opened::Upload { file, temp, .. } = &mut self.opened else {
+        let Opened::Upload(sink) = &mut self.opened else {
             return Ok(());
         };
         if self.ascii {
             self.unsent.clear();
             self.converter.finish(&mut self.unsent);
-            file.write_all(&self.unsent)?;
+            sink.write(&self.unsent)?;
         }
-        match temp.take() {
-            Some(temp) => temp.commit(),
-            None => Ok(()),
-        }
+        sink.commit()
     }
 }
 
-/// Where an upload's bytes go: the file, through the TYPE A conversion
+/// Where an upload's bytes go: the sink, through the TYPE A conversion
 /// (into `converted`) if `ascii`.
 struct Store<'a> {
-    file: &'a mut File,
+    sink: &'a mut Sink,
     ascii: bool,
     converter: &'a mut CrlfToLf,
     converted: &'a mut Vec<u8>,
@@ -259,92 +250,53 @@ struct Store<'a> {
 impl Store<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if !self.ascii {
-            return self.file.write_all(bytes);
+            return self.sink.write(bytes);
         }
         self.converted.clear();
         self.converter.convert(bytes, self.converted);
-        self.file.write_all(self.converted)
+        self.sink.write(self.converted)
     }
 }
 
-/// REST+STOR: drops what follows `offset` and writes from there; the file
-/// may have shrunk since it was opened, and a hole of zeros is no restart.
-fn cut_at(file: &mut File, offset: u64) -> io::Result<()> {
-    if offset > file.metadata()?.len() {
-        return Err(bad_offset());
+/// The next chunk of a download that goes through a buffer, read into
+/// `buffer` and appended to `out`, converted to CRLF if `ascii`; false
+/// once every byte is read.
+fn read_chunk(
+    source: &mut Source,
+    buffer: &mut [u8],
+    ascii: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let n = source.read(buffer)?;
+    if ascii {
+        lf_to_crlf(&buffer[..n], out);
+    } else {
+        out.extend_from_slice(&buffer[..n]);
     }
-    file.set_len(offset)?;
-    file.seek(SeekFrom::Start(offset))?;
-    Ok(())
+    Ok(n > 0)
 }
 
-/// The rest of a download that goes through a buffer: from our own offset
-/// (which starts at REST's, counted in file bytes as vsftpd does) up to the
-/// size announced at open.
-struct Chunk<'a> {
-    file: &'a File,
-    offset: &'a mut u64,
-    end: u64,
-}
-
-impl Chunk<'_> {
-    /// Appends the next chunk to `out`, converted to CRLF if `ascii`;
-    /// false once the end is reached.
-    fn read(self, buffer: &mut [u8], ascii: bool, out: &mut Vec<u8>) -> io::Result<bool> {
-        let left = usize::try_from(self.end.saturating_sub(*self.offset)).unwrap_or(usize::MAX);
-        let len = left.min(CHUNK).min(buffer.len());
-        if len == 0 {
-            return Ok(false);
-        }
-        let chunk = &mut buffer[..len];
-        let n = self.file.read_at(chunk, *self.offset)?;
-        if n == 0 {
-            return Err(file_shrank());
-        }
-        *self.offset += n as u64;
-        if ascii {
-            lf_to_crlf(&chunk[..n], out);
-        } else {
-            out.extend_from_slice(&chunk[..n]);
-        }
-        Ok(true)
-    }
-}
-
+/// A binary download without TLS: the source sends to the socket itself.
 fn send_file(
     data: &mut TcpStream,
-    file: &File,
-    offset: &mut u64,
-    end: u64,
+    source: &mut Source,
     budget: usize,
     bytes: &mut u64,
 ) -> io::Result<Step> {
     let mut sent = 0usize;
-    while *offset < end {
+    while !source.is_done() {
         if sent >= budget {
             return Ok(Step::MoreWork);
         }
-        // On a 32-bit board more than 4 GiB may be left: no `as usize` here.
-        let left = usize::try_from(end - *offset).unwrap_or(usize::MAX);
-        let count = left.min(budget - sent).min(0x7fff_f000);
-        let mut off = libc::off64_t::try_from(*offset).map_err(|_| bad_offset())?;
-        // SAFETY: valid socket and file descriptors; `off` is a valid offset
-        // that sendfile64 (64-bit even on 32-bit boards) advances.
-        let n = unsafe { libc::sendfile64(data.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
-                io::ErrorKind::Interrupted => continue,
-                _ => return Err(e),
+        match source.send_to(data, budget - sent) {
+            Ok(n) => {
+                *bytes += n as u64;
+                sent += n;
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        if n == 0 {
-            return Err(file_shrank());
-        }
-        *offset += n as u64;
-        *bytes += n as u64;
-        sent += n as usize;
     }
     finish(&mut Channel {
         socket: data,

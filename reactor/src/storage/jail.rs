@@ -106,21 +106,26 @@ impl Jail {
     }
 
     /// Opens `path` with `flags`, resolving beneath the root.
-    pub fn open_path(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    pub(super) fn open_path(
+        &self,
+        path: &VirtualPath,
+        flags: i32,
+        mode: u32,
+    ) -> io::Result<OwnedFd> {
         refuse_reserved(path)?;
         let relative = if path.is_root() { "." } else { path.relative() };
         self.resolve(relative, flags, mode)
     }
 
     /// Opens a regular file for reading.
-    pub fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
+    pub(super) fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
         self.open_file(path, libc::O_RDONLY, 0)
     }
 
     /// Opens a regular file. Opening never blocks (a named pipe would wait
     /// for a writer, stalling every session): anything but a regular file is
     /// refused once open.
-    pub fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
+    pub(super) fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
         let file = File::from(self.open_path(path, flags | libc::O_NONBLOCK, mode)?);
         let kind = fstat(file.as_raw_fd())?.kind;
         match kind {
@@ -140,7 +145,7 @@ impl Jail {
     }
 
     /// The parent folder of `path` (resolved beneath the root) and its name.
-    pub fn entry(&self, path: &VirtualPath) -> io::Result<NameAt> {
+    pub(super) fn entry(&self, path: &VirtualPath) -> io::Result<NameAt> {
         if path.is_root() {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }

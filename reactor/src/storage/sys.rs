@@ -11,19 +11,19 @@ use pocketftp_core::{FileKind, Metadata};
 
 /// The mode of a new file, before the process umask (`--umask`, 022 by
 /// default: 0644) takes bits away.
-pub const NEW_FILE_MODE: libc::mode_t = 0o666;
+pub(super) const NEW_FILE_MODE: libc::mode_t = 0o666;
 /// The mode of a new folder, before the umask (by default: 0755).
-pub const NEW_FOLDER_MODE: libc::mode_t = 0o777;
+pub(super) const NEW_FOLDER_MODE: libc::mode_t = 0o777;
 
 /// A folder and one name in it: what the `*at` calls act on.
-pub struct NameAt {
-    pub dir: OwnedFd,
-    pub name: CString,
+pub(super) struct NameAt {
+    pub(super) dir: OwnedFd,
+    pub(super) name: CString,
 }
 
 /// Creates `name` in `dir` with mode [`NEW_FILE_MODE`] less the umask;
 /// never follows a symlink and never replaces.
-pub(crate) fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
+pub(super) fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
     let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, NEW_FILE_MODE as libc::c_uint) };
@@ -34,12 +34,12 @@ pub(crate) fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
+pub(super) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
     // SAFETY: a valid directory fd and a NUL-terminated name.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
 }
 
-pub(crate) fn rename_at(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
+pub(super) fn rename_at(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
     // SAFETY: valid directory fds and NUL-terminated names.
     check(unsafe {
         libc::renameat(
@@ -52,13 +52,13 @@ pub(crate) fn rename_at(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::
 }
 
 /// Metadata of an open descriptor.
-pub(crate) fn fstat(fd: RawFd) -> io::Result<Metadata> {
+pub(super) fn fstat(fd: RawFd) -> io::Result<Metadata> {
     fstat_at(fd, c"")
 }
 
 /// Metadata of `name` in `dir` without following a final symlink (an empty
 /// name means `dir` itself).
-pub(crate) fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
+pub(super) fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
     let st = stat_at(dir, name)?;
     // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
     #[allow(clippy::useless_conversion)]
@@ -79,7 +79,7 @@ pub(crate) fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
 }
 
 /// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
-pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
+pub(super) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
     let flags = if name.is_empty() {
         libc::AT_EMPTY_PATH
     } else {
@@ -94,7 +94,7 @@ pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
 }
 
 /// A system call's `-1` as the `io::Error` of its `errno`.
-pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
+pub(super) fn check(result: libc::c_int) -> io::Result<()> {
     if result < 0 {
         Err(io::Error::last_os_error())
     } else {
