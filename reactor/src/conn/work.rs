@@ -3,6 +3,7 @@
 //! [`Work`] and everything in it are written here and nowhere else.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use log::{debug, error, trace, warn};
@@ -88,6 +89,23 @@ impl Work {
 }
 
 impl Running {
+    /// The bytes this step may move (see `Schedule::allowance`); `None`
+    /// when a rate limit's bucket is short: the transfer is then parked
+    /// until it refills.
+    fn budget(&mut self, tag: Tag, peer: SocketAddr, cx: &mut Cx) -> Option<usize> {
+        let upload = self.transfer.is_upload();
+        match cx.schedule.allowance(self.bucket.as_mut(), upload, cx.now) {
+            Ok(budget) => Some(budget),
+            Err(at) => {
+                self.sched = Sched::Throttled;
+                let wait = at.saturating_duration_since(cx.now);
+                trace!("{peer}: rate limit: waiting {wait:?} for tokens");
+                cx.schedule.park(tag, at.max(cx.now));
+                None
+            }
+        }
+    }
+
     /// Puts the transfer in the run queue, once.
     fn enqueue(&mut self, tag: Tag, schedule: &mut Schedule) {
         if self.sched == Sched::Idle {
@@ -186,20 +204,8 @@ impl Connection {
         let Work::Running(running) = &mut self.work else {
             return 0;
         };
-        let upload = running.transfer.is_upload();
-        let budget = match cx
-            .schedule
-            .allowance(running.bucket.as_mut(), upload, cx.now)
-        {
-            Ok(budget) => budget,
-            Err(at) => {
-                running.sched = Sched::Throttled;
-                let wait = at.saturating_duration_since(cx.now);
-                let peer = self.session.peer();
-                trace!("{peer}: rate limit: waiting {wait:?} for tokens");
-                cx.schedule.park(self.tag, at.max(cx.now));
-                return 0;
-            }
+        let Some(budget) = running.budget(self.tag, self.session.peer(), cx) else {
+            return 0;
         };
         let Some(data) = self.data.stream() else {
             return 0;

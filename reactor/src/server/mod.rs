@@ -13,7 +13,7 @@
 //! 4. fires due timers, and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
-//! ([`Connection::drive`]): carries out its actions, writes its replies,
+//! (`Connection::drive`): carries out its actions, writes its replies,
 //! feeds it more control bytes while it has room, and re-arms its timer.
 //! The reactor makes no protocol decision.
 

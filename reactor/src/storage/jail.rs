@@ -4,7 +4,7 @@
 //! `..` and symlinks that lead outside it fail with `EXDEV` at the moment of
 //! opening — no string prefix tests, no window between a check and its use:
 //! with `openat2(2)` and `RESOLVE_BENEATH` where the kernel has it, one
-//! `openat(2)` per component where it has not (see [`resolve`]). Operations
+//! `openat(2)` per component where it has not (see `resolve.rs`). Operations
 //! on a name (create, delete, rename, mkdir) resolve the *parent* folder that
 //! way and then act on the last component with the `*at` calls, which never
 //! follow it out.
@@ -156,7 +156,7 @@ impl Jail {
         Ok(NameAt { dir, name })
     }
 
-    /// Makes a folder with mode [`NEW_FOLDER_MODE`] less the umask.
+    /// Makes a folder with mode `NEW_FOLDER_MODE` (0777) less the umask.
     pub fn make_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
@@ -182,7 +182,7 @@ impl Jail {
     }
 
     /// Removes the stale upload files in the whole tree, looking at no more
-    /// than `limit` entries (see [`temps`]). For start-up, before serving.
+    /// than `limit` entries (see `temps.rs`). For start-up, before serving.
     pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
         temps::sweep_tree(self.root.as_raw_fd(), limit)
     }

@@ -10,13 +10,13 @@
 //! what a transfer moves as a handle, so that the transfer steps and the
 //! scheduler never see the jail:
 //!
-//! - a [`Source`], a download: "send this range to this socket"
-//!   ([`Source::send_to`]: here `sendfile(2)`, no copy of ours) or "give me
-//!   bytes" ([`Source::read`], for TYPE A and TLS);
-//! - a [`Sink`], an upload: "take these bytes", "commit" (a STOR replaces
-//!   its target only then), and, dropped before that, "discard";
-//! - [`Entries`], a folder being listed, an entry at a time;
-//! - a [`Folder`], where STOU creates a name that must be new.
+//! - a `Source` (`source.rs`), a download: "send this range to this
+//!   socket" (`send_to`: here `sendfile(2)`, no copy of ours) or "give me
+//!   bytes" (`read`, for TYPE A and TLS);
+//! - a `Sink` (`sink.rs`), an upload: "take these bytes", "commit" (a STOR
+//!   replaces its target only then), and, dropped before that, "discard";
+//! - `Entries` (`entries.rs`), a folder being listed, an entry at a time;
+//! - a `Folder` (`sink.rs`), where STOU creates a name that must be new.
 //!
 //! Errors leave it as `io::Error`s whose only meaning upstream is their
 //! [`ErrorKind`](pocketftp_core::ErrorKind) ([`error_kind`]): a reply that
