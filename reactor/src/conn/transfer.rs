@@ -76,7 +76,7 @@ impl Transfer {
     }
 
     pub fn is_upload(&self) -> bool {
-        matches!(self.opened, Opened::Upload { .. })
+        matches!(self.opened, Opened::Upload(_))
     }
 
     /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.

@@ -147,7 +147,7 @@ impl Connection {
     /// `Action::StartTransfer`: the opened file and the data connection
     /// become a running transfer (over TLS when `protected`).
     pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
-        let upload = matches!(self.work, Work::Opened(Opened::Upload { .. }));
+        let upload = matches!(self.work, Work::Opened(Opened::Upload(_)));
         let tls = match data_tls(protected, upload, cx) {
             Ok(tls) => tls,
             Err(e) => {
