@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session};
+use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session, TransferRecord};
 
 use crate::auth::users::{Check, PasswordWorker};
 use crate::server::answers::{Answers, Tag};
@@ -164,14 +164,7 @@ impl Connection {
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => {
-                if let Some(log) = &mut cx.xferlog {
-                    let line = record.xferlog_line(wall_clock());
-                    if let Err(e) = writeln!(log, "{line}") {
-                        warn!("cannot write the transfer log: {e}");
-                    }
-                }
-            }
+            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);
@@ -223,8 +216,18 @@ impl Connection {
     }
 }
 
-/// Carries out an action on the file system alone and says how it went.
-fn file_answer(jail: &Jail, action: Action) -> Event {
+/// `--xferlog`: a line for a finished file transfer.
+fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
+    if let Some(log) = log {
+        let line = record.xferlog_line(wall_clock());
+        if let Err(e) = writeln!(log, "{line}") {
+            warn!("cannot write the transfer log: {e}");
+        }
+    }
+}
+
+/// Carries out an action on the served files alone and says how it went.
+fn file_answer(storage: &Jail, action: Action) -> Event {
     let changed = |result: io::Result<()>| {
         result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
     };
@@ -232,18 +235,18 @@ fn file_answer(jail: &Jail, action: Action) -> Event {
         result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
     };
     match action {
-        Action::Stat(path) => described(jail.stat(&path)),
-        Action::Rename { from, to } => changed(jail.rename(&from, &to)),
-        Action::Delete(path) => changed(jail.delete(&path)),
-        Action::MakeDir(path) => changed(jail.make_dir(&path)),
-        Action::RemoveDir(path) => changed(jail.remove_dir(&path)),
-        Action::SetMode { path, mode } => changed(jail.set_mode(&path, mode)),
-        Action::SetModified { path, modified } => described(jail.set_modified(&path, modified)),
+        Action::Stat(path) => described(storage.stat(&path)),
+        Action::Rename { from, to } => changed(storage.rename(&from, &to)),
+        Action::Delete(path) => changed(storage.delete(&path)),
+        Action::MakeDir(path) => changed(storage.make_dir(&path)),
+        Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(storage.set_mode(&path, mode)),
+        Action::SetModified { path, modified } => described(storage.set_modified(&path, modified)),
         Action::ListToControl {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(jail, &path, pattern, max_bytes, wall_clock())
+        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
             .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");

@@ -63,6 +63,7 @@ pub struct Server {
     closed: Vec<usize>,
     per_ip: PerIp,
     settings: Settings,
+    /// The served folder, through which every file operation goes.
     root: Jail,
     passwords: Option<PasswordWorker>,
     /// Re-read on SIGHUP.
