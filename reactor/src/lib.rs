@@ -1,17 +1,55 @@
-//! pocketftpd: the reactor around pocketftp-core.
+//! pocketftpd: the reactor around pocketftp-core. One thread, one
+//! `mio::Poll`, one slab of connections; the sessions (the protocol) are
+//! the core's, and this crate owns every socket, file and clock for them.
+//! It makes no protocol decision.
+//!
+//! # The loop
+//!
+//! Each turn of the loop ([`server::Server`]) reads the clock once, then:
+//!
+//! 1. reads and writes every ready control socket until `WouldBlock` and
+//!    feeds the bytes to its session; a ready data socket joins the run
+//!    queue; new clients are accepted last;
+//! 2. delivers the answers of the actions sessions asked for (files
+//!    opened, data connections made, passwords checked), each through the
+//!    one answer queue, tagged so that an answer about a dropped data
+//!    connection or an ended session dies there;
+//! 3. moves the queued transfers a bounded step each until the turn's
+//!    byte budget is spent, parking rate-limited ones on a timer;
+//! 4. fires due timers and removes the connections whose session ended.
+//!
+//! After any input, a session is drained: its actions are carried out by
+//! the part of its connection that owns them, its replies written, and
+//! more of its commands read while it has room (`conn::Connection::drive`).
+//!
+//! # Where things are
+//!
+//! - `server/`: the loop: `mod.rs` (the turn, driving a session),
+//!   `accept.rs` (listening, admitting clients), `signals.rs` (SIGHUP,
+//!   SIGTERM), `answers.rs` (the answer queue), `schedule.rs` (the run
+//!   queue, step sizes, rate-limit parking), `settings.rs` (what SIGHUP
+//!   may change), `deadlines.rs` (the timer heap), `token.rs` (what a
+//!   readiness event is about).
+//! - `conn/`: one client: `mod.rs` (the connection, the drain rule, the
+//!   table from each action to the part that carries it out), `control.rs`
+//!   (the control connection, clear or TLS), `data.rs` (PASV, PORT: the
+//!   data connection), `work.rs` (a transfer: opened, running, scheduled),
+//!   `open.rs` (`Open`: what a transfer moves), `transfer.rs` (a step of a
+//!   transfer), `listing.rs` (LIST, NLST, MLSD, `STAT path`).
+//! - [`storage`]: the one way to the served files (the jail, its path
+//!   resolver, upload temp files, folder reading, error kinds).
+//! - [`net`]: TLS as a layer of a connection, socket options.
+//! - [`auth`]: the users file and the password worker.
+//! - [`rate`]: bandwidth limits as token buckets.
+//! - [`startup`]: what runs once, before the loop.
 
-pub mod dir;
-pub mod errors;
-pub mod jail;
+pub mod auth;
+mod conn;
+pub mod net;
 pub mod rate;
-pub mod resolve;
 pub mod server;
-mod sockopt;
 pub mod startup;
-pub mod temps;
-pub mod tls;
-pub mod transfer;
-pub mod users;
+pub mod storage;
 
 /// `1 session`, `2 sessions`: a count in a log line, in words that read
 /// right for every number (not "1 sessions", not "session(s)").

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
-use pocketftpd::jail::Jail;
+use pocketftpd::auth::users::{self, PasswordWorker, Users};
 use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{logging, prepare, privileges, prompt, settings};
-use pocketftpd::users::{self, PasswordWorker, Users};
+use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();

@@ -7,7 +7,7 @@ use mio::Token;
 
 /// What a token points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Source {
+pub(crate) enum Source {
     Control = 0,
     DataListener = 1,
     Data = 2,
@@ -21,7 +21,7 @@ pub(super) const MAX_KEY: usize = usize::MAX >> 2;
 pub(super) const WAKER_KEY: usize = MAX_KEY;
 pub(super) const SIGNALS_KEY: usize = MAX_KEY - 1;
 
-pub(super) fn token(key: usize, source: Source) -> Token {
+pub(crate) fn token(key: usize, source: Source) -> Token {
     debug_assert!(key <= MAX_KEY);
     Token((key << 2) | source as usize)
 }

@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::os::fd::{FromRawFd, RawFd};
 
-use crate::sockopt;
+use crate::net::sockopt;
 
 /// The first descriptor systemd passes.
 const FIRST_FD: RawFd = 3;

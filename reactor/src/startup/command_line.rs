@@ -203,7 +203,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::jail::tests::TempDir;
+    use crate::storage::testing::TempDir;
     use pocketftp_core::Access;
     use std::path::PathBuf;
 

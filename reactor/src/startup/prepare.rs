@@ -3,7 +3,7 @@
 
 use log::{debug, info, warn};
 
-use crate::jail::Jail;
+use crate::storage::jail::Jail;
 
 /// Thousands of idle sessions need thousands of descriptors: use all the
 /// hard limit allows.

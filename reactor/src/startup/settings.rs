@@ -9,12 +9,12 @@ use std::sync::Arc;
 use log::info;
 use pocketftp_core::{Access, Config};
 
+use crate::net::tls;
 use crate::rate::Rates;
 use crate::server::{Limits, Listeners, Reload, Settings};
 use crate::startup::activation;
 use crate::startup::command_line::{self, Command};
 use crate::startup::options::Options;
-use crate::tls;
 
 /// What the options say about sessions, limits and TLS (at start and on
 /// SIGHUP); a certificate or key that cannot be used is an error naming it.

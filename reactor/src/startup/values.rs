@@ -154,8 +154,8 @@ pub fn port_range(value: &str) -> Result<RangeInclusive<u16>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jail::tests::TempDir;
     use crate::startup::command_line::tests::run;
+    use crate::storage::testing::TempDir;
 
     #[test]
     fn rates_take_1024_based_suffixes() {

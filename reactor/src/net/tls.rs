@@ -14,6 +14,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, ServerConnection};
 
+use crate::storage::error_kind;
+
 /// Plaintext and ciphertext rustls may hold for sending, per connection:
 /// replies are capped by the session, transfers go in steps; this keeps an
 /// idle connection small and a busy one bounded.
@@ -286,27 +288,6 @@ impl Write for Channel<'_> {
 
 /// A TLS failure as an `io::Error` the reactor maps to
 /// [`ErrorKind::HandshakeFailed`](pocketftp_core::ErrorKind::HandshakeFailed).
-pub fn tls_error(e: rustls::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, TlsFailure(e.to_string()))
+fn tls_error(e: rustls::Error) -> io::Error {
+    error_kind::tls_failure(e.to_string())
 }
-
-/// Any error during a data connection's handshake (a reset, an early end,
-/// a TLS alert) is that handshake failing.
-pub fn failed(e: io::Error) -> io::Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<TlsFailure>()) {
-        return e;
-    }
-    io::Error::new(e.kind(), TlsFailure(e.to_string()))
-}
-
-/// The marker inside [`tls_error`]'s and [`failed`]'s errors.
-#[derive(Debug)]
-pub struct TlsFailure(String);
-
-impl std::fmt::Display for TlsFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TLS: {}", self.0)
-    }
-}
-
-impl std::error::Error for TlsFailure {}

@@ -1,4 +1,6 @@
-//! Mapping operating-system errors onto the core's [`ErrorKind`].
+//! Mapping operating-system errors onto the core's [`ErrorKind`], and the
+//! errors of our own that carry a kind no errno has (markers inside an
+//! `io::Error`).
 
 use std::io;
 
@@ -21,15 +23,45 @@ impl std::fmt::Display for BadOffset {
 
 impl std::error::Error for BadOffset {}
 
+/// The file ended before the size `150` announced: the client must not get
+/// `226` for a short copy. A local error (`451`), not a lost connection.
+pub fn file_shrank() -> io::Error {
+    io::Error::other("the file shrank during the transfer")
+}
+
+/// A TLS failure (rustls' error, in words) as an `io::Error` that maps to
+/// [`ErrorKind::HandshakeFailed`].
+pub fn tls_failure(why: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, TlsFailure(why))
+}
+
+/// Any error during a data connection's handshake (a reset, an early end,
+/// a TLS alert) is that handshake failing.
+pub fn handshake_failed(e: io::Error) -> io::Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<TlsFailure>()) {
+        return e;
+    }
+    io::Error::new(e.kind(), TlsFailure(e.to_string()))
+}
+
+/// The marker inside [`tls_failure`]'s and [`handshake_failed`]'s errors.
+#[derive(Debug)]
+struct TlsFailure(String);
+
+impl std::fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TLS: {}", self.0)
+    }
+}
+
+impl std::error::Error for TlsFailure {}
+
 /// What an `io::Error` means to the protocol.
 pub fn kind_of(error: &io::Error) -> ErrorKind {
     if error.get_ref().is_some_and(|e| e.is::<BadOffset>()) {
         return ErrorKind::BadOffset;
     }
-    if error
-        .get_ref()
-        .is_some_and(|e| e.is::<crate::tls::TlsFailure>())
-    {
+    if error.get_ref().is_some_and(|e| e.is::<TlsFailure>()) {
         return ErrorKind::HandshakeFailed;
     }
     if let Some(errno) = error.raw_os_error() {
@@ -103,5 +135,10 @@ mod tests {
             kind_of(&io::ErrorKind::UnexpectedEof.into()),
             ErrorKind::ConnectionLost
         );
+    }
+
+    #[test]
+    fn a_shrunk_file_is_a_local_error_not_a_lost_connection() {
+        assert_eq!(kind_of(&file_shrank()), ErrorKind::Other);
     }
 }

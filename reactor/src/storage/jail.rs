@@ -4,22 +4,23 @@
 //! `..` and symlinks that lead outside it fail with `EXDEV` at the moment of
 //! opening — no string prefix tests, no window between a check and its use:
 //! with `openat2(2)` and `RESOLVE_BENEATH` where the kernel has it, one
-//! `openat(2)` per component where it has not (see [`resolve`]). Operations
+//! `openat(2)` per component where it has not (see `resolve.rs`). Operations
 //! on a name (create, delete, rename, mkdir) resolve the *parent* folder that
 //! way and then act on the last component with the `*at` calls, which never
 //! follow it out.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
-pub use crate::resolve::Resolver;
-use crate::temps::{self, Sweep};
+pub use super::resolve::Resolver;
+use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
+use super::temps::{self, Sweep};
 
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
 /// [`Resolver::Fallback`] even where `openat2` works, so that the end-to-end
@@ -28,24 +29,12 @@ use crate::temps::{self, Sweep};
 /// probed instead.
 pub const FORCE_FALLBACK_ENV: &str = "POCKETFTPD_FORCE_FALLBACK_RESOLVER";
 
-/// The mode of a new file, before the process umask (`--umask`, 022 by
-/// default: 0644) takes bits away.
-pub const NEW_FILE_MODE: libc::mode_t = 0o666;
-/// The mode of a new folder, before the umask (by default: 0755).
-pub const NEW_FOLDER_MODE: libc::mode_t = 0o777;
-
 /// The served folder.
 #[derive(Debug)]
 pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
-}
-
-/// A folder inside the jail and one name in it.
-pub struct Entry {
-    pub dir: OwnedFd,
-    pub name: CString,
 }
 
 impl Jail {
@@ -117,21 +106,26 @@ impl Jail {
     }
 
     /// Opens `path` with `flags`, resolving beneath the root.
-    pub fn open_path(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    pub(super) fn open_path(
+        &self,
+        path: &VirtualPath,
+        flags: i32,
+        mode: u32,
+    ) -> io::Result<OwnedFd> {
         refuse_reserved(path)?;
         let relative = if path.is_root() { "." } else { path.relative() };
         self.resolve(relative, flags, mode)
     }
 
     /// Opens a regular file for reading.
-    pub fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
+    pub(super) fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
         self.open_file(path, libc::O_RDONLY, 0)
     }
 
     /// Opens a regular file. Opening never blocks (a named pipe would wait
     /// for a writer, stalling every session): anything but a regular file is
     /// refused once open.
-    pub fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
+    pub(super) fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
         let file = File::from(self.open_path(path, flags | libc::O_NONBLOCK, mode)?);
         let kind = fstat(file.as_raw_fd())?.kind;
         match kind {
@@ -151,7 +145,7 @@ impl Jail {
     }
 
     /// The parent folder of `path` (resolved beneath the root) and its name.
-    pub fn entry(&self, path: &VirtualPath) -> io::Result<Entry> {
+    pub(super) fn entry(&self, path: &VirtualPath) -> io::Result<NameAt> {
         if path.is_root() {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
@@ -159,10 +153,10 @@ impl Jail {
         let dir = self.open_path(&path.parent(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
         let name = CString::new(path.file_name())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok(Entry { dir, name })
+        Ok(NameAt { dir, name })
     }
 
-    /// Makes a folder with mode [`NEW_FOLDER_MODE`] less the umask.
+    /// Makes a folder with mode `NEW_FOLDER_MODE` (0777) less the umask.
     pub fn make_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
@@ -188,7 +182,7 @@ impl Jail {
     }
 
     /// Removes the stale upload files in the whole tree, looking at no more
-    /// than `limit` entries (see [`temps`]). For start-up, before serving.
+    /// than `limit` entries (see `temps.rs`). For start-up, before serving.
     pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
         temps::sweep_tree(self.root.as_raw_fd(), limit)
     }
@@ -266,98 +260,6 @@ fn refuse_reserved(path: &VirtualPath) -> io::Result<()> {
     Ok(())
 }
 
-/// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
-/// an upload that breaks leaves the old file as it was and no trace behind.
-/// The `File` that comes with it holds its lock (see [`temps`]): while that
-/// is open, no sweep takes it for a crashed daemon's.
-pub struct TempFile {
-    entry: Entry,
-    temp: CString,
-    /// May take the place of an existing file (false for an `upload` user).
-    replace: bool,
-    committed: bool,
-}
-
-impl TempFile {
-    /// Creates a fresh hidden file in the folder of `target`. When it
-    /// replaces a regular file, it gets that file's permission bits (and
-    /// owner, where we may), before any byte is written: a 0600 file must
-    /// not come back 0644, nor its new content be readable meanwhile.
-    /// With `replace` false, a target that exists is `EEXIST`, now and
-    /// when the upload is committed.
-    pub fn create(
-        jail: &Jail,
-        target: &VirtualPath,
-        replace: bool,
-    ) -> io::Result<(TempFile, File)> {
-        let entry = jail.entry(target)?;
-        let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
-        let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
-        if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
-            return Err(io::Error::from_raw_os_error(libc::EISDIR));
-        }
-        if existing.is_some() && !replace {
-            return Err(io::Error::from_raw_os_error(libc::EEXIST));
-        }
-        let (temp, file) = temps::create(entry.dir.as_raw_fd())?;
-        let temp = TempFile {
-            entry,
-            temp,
-            replace,
-            committed: false,
-        };
-        if let Some(old) = existing.filter(|st| kind(st) == libc::S_IFREG) {
-            take_owner_and_mode(&file, &old)?;
-        }
-        Ok((temp, file))
-    }
-
-    /// Moves the finished upload over the target (or, without `replace`,
-    /// into its place only if it is still free).
-    pub fn commit(mut self) -> io::Result<()> {
-        let from = Entry {
-            dir: self.entry.dir.try_clone()?,
-            name: self.temp.clone(),
-        };
-        if self.replace {
-            rename_at(&from, &self.entry.dir, &self.entry.name)?;
-        } else {
-            rename_no_replace(&from, &self.entry.dir, &self.entry.name)?;
-        }
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = unlink_at(self.entry.dir.as_raw_fd(), &self.temp, 0);
-        }
-    }
-}
-
-/// Gives a replacement the owner and permission bits of the file it
-/// replaces. A read-only (0444) file stays read-only but is replaced all the
-/// same, as by vsftpd: whether a name may be replaced is the folder's
-/// business. Set-id and sticky bits are not carried over: uploaded content
-/// must never become a setuid program. The owner is copied only where the
-/// kernel lets us (root, or our own file and group); otherwise the upload
-/// keeps ours.
-fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
-    let fd = file.as_raw_fd();
-    // EPERM: not ours to give away; EINVAL: an id this user namespace
-    // cannot map. Neither is a reason to refuse the upload.
-    // SAFETY: fchown on a valid descriptor.
-    match check(unsafe { libc::fchown(fd, old.st_uid, old.st_gid) }) {
-        Err(e) if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => return Err(e),
-        _ => {}
-    }
-    // After fchown, which may clear mode bits.
-    // SAFETY: fchmod on a valid descriptor.
-    check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
-}
-
 /// `chmod` of what a descriptor opened, which may be an `O_PATH` one (no
 /// read permission needed, as for `chmod(1)`): `fchmod` refuses those, so
 /// the change goes through `/proc/self/fd/N`, a link to the very inode
@@ -368,121 +270,6 @@ fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: a NUL-terminated path.
     check(unsafe { libc::chmod(link.as_ptr(), mode as libc::mode_t) })
-}
-
-/// Creates `name` in `dir` with mode [`NEW_FILE_MODE`] less the umask;
-/// never follows a symlink and never replaces.
-pub fn create_at(dir: RawFd, name: &CStr) -> io::Result<File> {
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: a valid directory fd and a NUL-terminated name.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, NEW_FILE_MODE as libc::c_uint) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor owned by nobody else.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-}
-
-pub(crate) fn unlink_at(dir: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
-    // SAFETY: a valid directory fd and a NUL-terminated name.
-    check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) })
-}
-
-/// Renames unless `to_name` exists (`EEXIST`), atomically where the file
-/// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
-/// replaces) and an unlink; on file systems with neither (FAT), a check
-/// right before the rename.
-fn rename_no_replace(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
-    // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
-    // no other pointers.
-    let renamed = check(unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            from.dir.as_raw_fd(),
-            from.name.as_ptr(),
-            to_dir.as_raw_fd(),
-            to_name.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        ) as libc::c_int
-    });
-    match renamed {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
-        other => return other,
-    }
-    // SAFETY: as above; linkat with no flags follows nothing.
-    let linked = check(unsafe {
-        libc::linkat(
-            from.dir.as_raw_fd(),
-            from.name.as_ptr(),
-            to_dir.as_raw_fd(),
-            to_name.as_ptr(),
-            0,
-        )
-    });
-    match linked {
-        Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
-                return Err(io::Error::from_raw_os_error(libc::EEXIST));
-            }
-            rename_at(from, to_dir, to_name)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn rename_at(from: &Entry, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
-    // SAFETY: valid directory fds and NUL-terminated names.
-    check(unsafe {
-        libc::renameat(
-            from.dir.as_raw_fd(),
-            from.name.as_ptr(),
-            to_dir.as_raw_fd(),
-            to_name.as_ptr(),
-        )
-    })
-}
-
-/// Metadata of an open descriptor.
-pub fn fstat(fd: RawFd) -> io::Result<Metadata> {
-    fstat_at(fd, c"")
-}
-
-/// Metadata of `name` in `dir` without following a final symlink (an empty
-/// name means `dir` itself).
-pub fn fstat_at(dir: RawFd, name: &CStr) -> io::Result<Metadata> {
-    let st = stat_at(dir, name)?;
-    // time_t and nlink_t are 32 bits on armv7 boards, 64 here.
-    #[allow(clippy::useless_conversion)]
-    let (modified, links) = (i64::from(st.st_mtime), u64::from(st.st_nlink));
-    let kind = match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG => FileKind::File,
-        libc::S_IFDIR => FileKind::Dir,
-        libc::S_IFLNK => FileKind::Symlink,
-        _ => FileKind::Other,
-    };
-    Ok(Metadata {
-        kind,
-        size: st.st_size.max(0) as u64,
-        modified,
-        mode: st.st_mode & 0o7777,
-        links,
-    })
-}
-
-/// The raw `stat` of `name` in `dir`, as [`fstat_at`] takes it.
-pub(crate) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat64> {
-    let flags = if name.is_empty() {
-        libc::AT_EMPTY_PATH
-    } else {
-        libc::AT_SYMLINK_NOFOLLOW
-    };
-    // The 64-bit-offset call, so that 32-bit boards see files over 2 GiB.
-    let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
-    // SAFETY: valid fd and name; fstatat64 fills `st` completely on success.
-    check(unsafe { libc::fstatat64(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
-    // SAFETY: initialised by the successful call above.
-    Ok(unsafe { st.assume_init() })
 }
 
 /// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.
@@ -497,45 +284,12 @@ fn set_blocking(file: &File) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
 }
 
-pub(crate) fn check(result: libc::c_int) -> io::Result<()> {
-    if result < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
+    use super::super::resolve::tests::both_resolvers;
     use super::*;
-    use crate::resolve::tests::both_resolvers;
-    use std::path::PathBuf;
-
-    /// A fresh folder under the system temp folder, removed on drop.
-    pub struct TempDir(pub PathBuf);
-
-    impl TempDir {
-        pub fn new(tag: &str) -> TempDir {
-            static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir =
-                std::env::temp_dir().join(format!("pocketftpd-{tag}-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    pub fn vp(p: &str) -> VirtualPath {
-        VirtualPath::resolve(&VirtualPath::root(), p).unwrap()
-    }
-
+    use crate::storage::temps::TempFile;
+    use crate::storage::testing::{vp, TempDir};
     both_resolvers!(
         symlinks_out_of_the_root_are_refused,
         symlinks_inside_the_root_are_followed,
@@ -656,11 +410,13 @@ pub(crate) mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) = TempFile::create(&jail, &vp("/made/new.txt"), true).unwrap();
+        let (temp, _file) =
+            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, _file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -716,19 +472,21 @@ pub(crate) mod tests {
     fn temp_files_vanish_unless_committed(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/file.txt"), true).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(&jail, &vp("/sub"), true)
+            TempFile::create(jail.entry(&vp("/sub")).unwrap(), true)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -740,12 +498,13 @@ pub(crate) mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(&jail, &vp("/sub/file.txt"), false);
+        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), false);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/new.txt"), false).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), false).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
@@ -753,7 +512,8 @@ pub(crate) mod tests {
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) = TempFile::create(&jail, &vp("/sub/other.txt"), false).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), false).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

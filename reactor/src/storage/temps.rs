@@ -17,11 +17,11 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::dir::DirStream;
-use crate::jail::{self, create_at, stat_at, unlink_at};
+use super::dir::DirStream;
+use super::sys::{check, create_at, rename_at, stat_at, unlink_at, NameAt};
 
 /// Names starting with this are the daemon's own: clients can neither name
-/// them ([`Jail`](crate::jail::Jail) refuses them, `553`) nor see them in listings.
+/// them (the jail refuses them, `553`) nor see them in listings.
 pub const RESERVED_PREFIX: &str = ".pocketftpd-";
 
 /// Whether a name is one of the daemon's own.
@@ -86,7 +86,7 @@ fn claim(dir: RawFd, name: &CStr, file: &File) -> bool {
 /// (in any process, this one included) holds a lock on it.
 fn try_lock(fd: RawFd) -> io::Result<bool> {
     // SAFETY: flock on a valid descriptor.
-    match jail::check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
+    match check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
         Err(e) => Err(e),
@@ -216,11 +216,142 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
     }
 }
 
+/// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
+/// an upload that breaks leaves the old file as it was and no trace behind.
+/// The `File` that comes with it holds its lock (see [`temps`]): while that
+/// is open, no sweep takes it for a crashed daemon's.
+pub struct TempFile {
+    entry: NameAt,
+    temp: CString,
+    /// May take the place of an existing file (false for an `upload` user).
+    replace: bool,
+    committed: bool,
+}
+
+impl TempFile {
+    /// Creates a fresh hidden file in the folder of `target` (a name in a
+    /// folder resolved beneath the root). When it
+    /// replaces a regular file, it gets that file's permission bits (and
+    /// owner, where we may), before any byte is written: a 0600 file must
+    /// not come back 0644, nor its new content be readable meanwhile.
+    /// With `replace` false, a target that exists is `EEXIST`, now and
+    /// when the upload is committed.
+    pub fn create(entry: NameAt, replace: bool) -> io::Result<(TempFile, File)> {
+        let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
+        let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
+        if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        if existing.is_some() && !replace {
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        let (temp, file) = create(entry.dir.as_raw_fd())?;
+        let temp = TempFile {
+            entry,
+            temp,
+            replace,
+            committed: false,
+        };
+        if let Some(old) = existing.filter(|st| kind(st) == libc::S_IFREG) {
+            take_owner_and_mode(&file, &old)?;
+        }
+        Ok((temp, file))
+    }
+
+    /// Moves the finished upload over the target (or, without `replace`,
+    /// into its place only if it is still free).
+    pub fn commit(mut self) -> io::Result<()> {
+        let from = NameAt {
+            dir: self.entry.dir.try_clone()?,
+            name: self.temp.clone(),
+        };
+        if self.replace {
+            rename_at(&from, &self.entry.dir, &self.entry.name)?;
+        } else {
+            rename_no_replace(&from, &self.entry.dir, &self.entry.name)?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = unlink_at(self.entry.dir.as_raw_fd(), &self.temp, 0);
+        }
+    }
+}
+
+/// Gives a replacement the owner and permission bits of the file it
+/// replaces. A read-only (0444) file stays read-only but is replaced all the
+/// same, as by vsftpd: whether a name may be replaced is the folder's
+/// business. Set-id and sticky bits are not carried over: uploaded content
+/// must never become a setuid program. The owner is copied only where the
+/// kernel lets us (root, or our own file and group); otherwise the upload
+/// keeps ours.
+fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // EPERM: not ours to give away; EINVAL: an id this user namespace
+    // cannot map. Neither is a reason to refuse the upload.
+    // SAFETY: fchown on a valid descriptor.
+    match check(unsafe { libc::fchown(fd, old.st_uid, old.st_gid) }) {
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => return Err(e),
+        _ => {}
+    }
+    // After fchown, which may clear mode bits.
+    // SAFETY: fchmod on a valid descriptor.
+    check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
+}
+
+/// Renames unless `to_name` exists (`EEXIST`), atomically where the file
+/// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
+/// replaces) and an unlink; on file systems with neither (FAT), a check
+/// right before the rename.
+fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
+    // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
+    // no other pointers.
+    let renamed = check(unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            from.dir.as_raw_fd(),
+            from.name.as_ptr(),
+            to_dir.as_raw_fd(),
+            to_name.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        ) as libc::c_int
+    });
+    match renamed {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
+        other => return other,
+    }
+    // SAFETY: as above; linkat with no flags follows nothing.
+    let linked = check(unsafe {
+        libc::linkat(
+            from.dir.as_raw_fd(),
+            from.name.as_ptr(),
+            to_dir.as_raw_fd(),
+            to_name.as_ptr(),
+            0,
+        )
+    });
+    match linked {
+        Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            rename_at(from, to_dir, to_name)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jail::tests::{vp, TempDir};
-    use crate::jail::Jail;
+    use crate::storage::jail::Jail;
+    use crate::storage::testing::{vp, TempDir};
     use std::path::Path;
 
     /// A stale temporary file: what a daemon killed mid-upload leaves.

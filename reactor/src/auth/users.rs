@@ -16,7 +16,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use pocketftp_core::{Access, VirtualPath};
 
-use crate::jail::Jail;
+use crate::storage::jail::Jail;
 
 /// A users file that could not be used, naming the file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]

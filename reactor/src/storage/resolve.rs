@@ -1,4 +1,4 @@
-//! The two ways a [`Jail`](crate::jail::Jail) resolves a client's path
+//! The two ways a [`Jail`](super::jail::Jail) resolves a client's path
 //! beneath its root, chosen once when the jail is opened.
 //!
 //! [`Resolver::Openat2`] hands the whole path to the kernel: `openat2(2)`
@@ -32,7 +32,7 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::jail::stat_at;
+use super::sys::stat_at;
 
 /// Symlinks one path may pass through: the kernel's `MAXSYMLINKS`, so both
 /// resolvers answer `ELOOP` at the same point.
@@ -353,7 +353,7 @@ fn errno(code: i32) -> io::Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::jail::tests::TempDir;
+    use crate::storage::testing::TempDir;
     use std::fs::File;
     use std::os::unix::fs::symlink;
     use std::path::Path;
@@ -366,14 +366,14 @@ pub(crate) mod tests {
             $(mod $name {
                 #[test]
                 fn openat2() {
-                    if let Some(resolver) = $crate::resolve::tests::openat2_here() {
+                    if let Some(resolver) = $crate::storage::resolve::tests::openat2_here() {
                         super::$name(resolver);
                     }
                 }
 
                 #[test]
                 fn fallback() {
-                    super::$name($crate::resolve::Resolver::Fallback);
+                    super::$name($crate::storage::resolve::Resolver::Fallback);
                 }
             })*
         };
@@ -587,7 +587,7 @@ pub(crate) mod tests {
             let (dir, _) = tree();
             let root = dir.0.join("root");
             let seen = without_openat2(errno, move || {
-                let jail = crate::jail::Jail::open(&root).unwrap();
+                let jail = crate::storage::jail::Jail::open(&root).unwrap();
                 let fd = File::open(&root).unwrap();
                 let probed = Resolver::probe(fd.as_raw_fd());
                 let inner = outcome(jail.resolver(), &fd, "inner", PATH);

@@ -1,0 +1,263 @@
+//! One client's connection: its session, its sockets, and what the session
+//! asked the reactor to hold for it.
+//!
+//! [`Connection::drive`] is the drain rule: after any input, the session's
+//! actions are carried out and its replies written, and more commands are
+//! read while it has room. [`Connection::perform`] sends each action to the
+//! part of the connection that owns it: the control connection
+//! (`control.rs`), the data connection (`data.rs`), the transfer's work
+//! (`work.rs`), or the served files. While it acts, a connection borrows
+//! what it needs of the server as one [`Cx`].
+
+mod control;
+pub(crate) use control::Control;
+mod data;
+pub(crate) mod listing;
+pub(crate) mod open;
+pub(crate) mod transfer;
+mod work;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::Instant;
+
+use log::{error, warn};
+use mio::Registry;
+use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session, TransferRecord};
+
+use crate::auth::users::{Check, PasswordWorker};
+use crate::server::answers::{Answers, Tag};
+use crate::server::schedule::Schedule;
+use crate::server::settings::Settings;
+use crate::storage::error_kind::kind_of;
+use crate::storage::jail::Jail;
+use data::DataSide;
+use work::Work;
+
+/// Control reads one session gets per drive; past them it waits for the
+/// next turn, so a client pipelining without end cannot hold the loop.
+const READS_PER_DRIVE: usize = 16;
+
+pub(crate) struct Connection {
+    pub tag: Tag,
+    pub session: Session,
+    /// The user's home folder, which the session sees as `/`; `None`: the root.
+    pub home: Option<Rc<Jail>>,
+    pub control: Control,
+    pub data: DataSide,
+    pub work: Work,
+    /// The deadline this connection has in the timer heap.
+    pub timer: Option<Instant>,
+    /// The session is over: the connection goes at the end of the turn.
+    pub closing: bool,
+}
+
+/// What a connection borrows from the server while it acts: taken once
+/// for a whole drive (or a readiness event, an answer, a transfer step),
+/// so no action looks its connection up again.
+pub(crate) struct Cx<'a> {
+    pub now: Instant,
+    pub registry: &'a Registry,
+    pub settings: &'a Settings,
+    /// The served root (a session with a home folder sees that instead).
+    pub root: &'a Jail,
+    pub answers: &'a mut Answers,
+    pub schedule: &'a mut Schedule,
+    pub passwords: Option<&'a PasswordWorker>,
+    /// `--xferlog`: one line per file transfer.
+    pub xferlog: Option<&'a mut File>,
+    /// Where the search for a free passive port starts (see `data.rs`).
+    pub next_pasv_port: &'a mut usize,
+    /// The shared buffer for control reads and uploads.
+    pub buffer: &'a mut [u8],
+}
+
+/// What a drive leaves for the server to file.
+pub(crate) enum Drained {
+    /// The session is over: the connection goes at the end of the turn.
+    Closed,
+    /// The session goes on; `Some` when its timer is now due earlier than
+    /// the one in the timer heap.
+    Open(Option<Instant>),
+}
+
+impl Connection {
+    pub fn new(tag: Tag, session: Session, control: Control) -> Connection {
+        Connection {
+            tag,
+            session,
+            home: None,
+            control,
+            data: DataSide::default(),
+            work: Work::default(),
+            timer: None,
+            closing: false,
+        }
+    }
+
+    /// The drain rule: carry out the session's actions and write its
+    /// replies; read more commands while it has room; then say whether its
+    /// replies wait for writability, and when its timer is due.
+    pub fn drive(&mut self, cx: &mut Cx) -> Drained {
+        let mut reads = 0;
+        loop {
+            while let Some(action) = self.session.poll_action() {
+                self.perform(action, cx);
+            }
+            if self.closing {
+                break;
+            }
+            match self.write_replies(cx.now) {
+                Ok(true) => continue, // written replies may let more commands through
+                Ok(false) => {}
+                Err(_) => {
+                    self.report_progress(cx.now);
+                    self.session.handle_control_lost(cx.now);
+                    continue;
+                }
+            }
+            if self.control.may_secure() {
+                self.secure_control(cx);
+                continue;
+            }
+            if reads == READS_PER_DRIVE {
+                if self.has_unread() {
+                    cx.schedule.read_later(self.tag);
+                }
+                break;
+            }
+            if !self.read_commands(cx.buffer, cx.now) {
+                break;
+            }
+            reads += 1;
+        }
+        if self.closing {
+            // Best effort for the last reply (221, 421): the session is over.
+            let _ = self.write_replies(cx.now);
+            self.close_data(cx.registry);
+            return Drained::Closed;
+        }
+        self.update_interest(cx.registry);
+        let due = self.session.poll_timeout();
+        let earlier = due.filter(|due| self.timer.is_none_or(|armed| *due < armed));
+        if earlier.is_some() {
+            self.timer = earlier;
+        }
+        Drained::Open(earlier)
+    }
+
+    /// Carries out one action of the session, in the part that owns it.
+    /// Whatever the outcome, it goes back through the one answer queue,
+    /// delivered after the drain, never while it runs.
+    fn perform(&mut self, action: Action, cx: &mut Cx) {
+        match action {
+            Action::CloseData | Action::AbortTransfer => {
+                self.close_data(cx.registry);
+                self.next_epoch();
+            }
+            Action::RejectData => self.reject_data(cx),
+            Action::StopListening => self.stop_listening(cx.registry),
+            Action::ListenData => self.listen_data(cx),
+            Action::ConnectData(addr) => self.connect_data(addr, cx),
+            Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::SecureControl { early } => self.control.secure_after_replies(early),
+            Action::Open { path, mode } => self.open(&path, mode, cx),
+            Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
+            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::Close => self.closing = true,
+            file_action => {
+                let event = file_answer(self.storage(cx.root), file_action);
+                self.answer(cx.answers, event);
+            }
+        }
+    }
+
+    /// Queues `event` for this session, tagged with its data epoch.
+    fn answer(&self, answers: &mut Answers, event: Event) {
+        answers.push(self.tag, event);
+    }
+
+    /// The folder the session sees as `/`: its user's home, or the root.
+    fn storage<'a>(&'a self, root: &'a Jail) -> &'a Jail {
+        self.home.as_deref().unwrap_or(root)
+    }
+
+    /// Hands the password to the worker, whose answer comes through the waker.
+    fn verify_password(&self, user: String, password: String, cx: &mut Cx) {
+        match cx.passwords {
+            Some(worker) => worker.check(Check {
+                key: self.tag.key,
+                generation: self.tag.generation,
+                user,
+                password,
+            }),
+            None => self.answer(cx.answers, Event::LoginChecked(None)),
+        }
+    }
+
+    /// Drops the data connection and whatever was opened for it; an
+    /// unfinished upload's temporary file goes with it.
+    pub fn close_data(&mut self, registry: &Registry) {
+        self.data.close(registry);
+        self.work.clear();
+    }
+
+    /// Leaves the poll with every socket: the session is over.
+    pub fn release(&mut self, registry: &Registry) {
+        self.close_data(registry);
+        self.control.deregister(registry);
+    }
+
+    /// The session dropped its data side: answers still on their way about
+    /// the old one must not reach it.
+    fn next_epoch(&mut self) {
+        self.tag.epoch = self.tag.epoch.wrapping_add(1);
+    }
+}
+
+/// `--xferlog`: a line for a finished file transfer.
+fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
+    if let Some(log) = log {
+        let line = record.xferlog_line(wall_clock());
+        if let Err(e) = writeln!(log, "{line}") {
+            warn!("cannot write the transfer log: {e}");
+        }
+    }
+}
+
+/// Carries out an action on the served files alone and says how it went.
+fn file_answer(storage: &Jail, action: Action) -> Event {
+    let changed = |result: io::Result<()>| {
+        result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
+    };
+    let described = |result: io::Result<Metadata>| {
+        result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
+    };
+    match action {
+        Action::Stat(path) => described(storage.stat(&path)),
+        Action::Rename { from, to } => changed(storage.rename(&from, &to)),
+        Action::Delete(path) => changed(storage.delete(&path)),
+        Action::MakeDir(path) => changed(storage.make_dir(&path)),
+        Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
+        Action::SetMode { path, mode } => changed(storage.set_mode(&path, mode)),
+        Action::SetModified { path, modified } => described(storage.set_modified(&path, modified)),
+        Action::ListToControl {
+            path,
+            max_bytes,
+            pattern,
+        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
+        other => {
+            error!("reactor bug: {other:?} is not a file-system action");
+            Event::Failed(ErrorKind::Other)
+        }
+    }
+}
+
+/// The wall clock in Unix seconds, for listing dates.
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,153 @@
+//! `Action::Open`: the source or sink of the next transfer, opened and
+//! held until `StartTransfer` (or until the session drops it).
+
+use std::io;
+
+use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
+
+use super::listing::Listing;
+use crate::storage::jail::Jail;
+use crate::storage::{Folder, Sink, Source};
+
+/// The source or sink of a transfer, opened and waiting for `StartTransfer`.
+pub enum Opened {
+    Download(Source),
+    Listing {
+        listing: Listing,
+        format: ListFormat,
+        writable: bool,
+    },
+    Upload(Sink),
+}
+
+/// What `Open` reports besides the opened thing.
+pub struct OpenResult {
+    pub opened: Opened,
+    pub size: Option<u64>,
+    pub unique_name: Option<VirtualPath>,
+}
+
+/// Opens `path` as `mode` asks (see `pocketftp_core::OpenMode`).
+pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenResult> {
+    let plain = |opened| OpenResult {
+        opened,
+        size: None,
+        unique_name: None,
+    };
+    match mode {
+        OpenMode::Read { offset } => {
+            let source = storage.open_source(path, offset)?;
+            Ok(OpenResult {
+                size: Some(source.size()),
+                opened: Opened::Download(source),
+                unique_name: None,
+            })
+        }
+        OpenMode::List {
+            format,
+            writable,
+            pattern,
+        } => {
+            let listing = Listing::open(storage, path, pattern)?;
+            Ok(plain(Opened::Listing {
+                listing,
+                format,
+                writable,
+            }))
+        }
+        // Atomic: the upload takes the target's place only once it has
+        // arrived whole (Transfer::commit).
+        OpenMode::Write => Ok(plain(Opened::Upload(storage.upload_to(path, true)?))),
+        OpenMode::CreateNew => Ok(plain(Opened::Upload(storage.upload_to(path, false)?))),
+        OpenMode::Append => Ok(plain(Opened::Upload(storage.append_to(path)?))),
+        OpenMode::WriteAt { offset } => Ok(plain(Opened::Upload(storage.write_at(path, offset)?))),
+        OpenMode::CreateUnique => {
+            let (name, sink) = create_unique_name(&storage.folder(path)?)?;
+            Ok(OpenResult {
+                opened: Opened::Upload(sink),
+                size: None,
+                unique_name: path.join(&name),
+            })
+        }
+    }
+}
+
+/// How many random STOU names are tried before giving up: with 64 random
+/// bits, even one collision means someone guessed or planted the names.
+const UNIQUE_ATTEMPTS: usize = 16;
+
+/// STOU: a new `upload.<16 hex digits>` with a random suffix, created with
+/// O_EXCL. A counter (`upload.1`, `upload.2`, ...) costs one failed create
+/// per existing name, blocking every session in a crowded folder; a random
+/// name costs one create, whatever the folder holds.
+fn create_unique_name(folder: &Folder) -> io::Result<(String, Sink)> {
+    for _ in 0..UNIQUE_ATTEMPTS {
+        let name = format!("upload.{:016x}", random_u64());
+        match folder.create_new(&name) {
+            Ok(sink) => return Ok((name, sink)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::ErrorKind::AlreadyExists.into())
+}
+
+/// 64 bits clients cannot predict, without a system call: every
+/// `RandomState` gets fresh SipHash keys (seeded from the OS once per
+/// thread, then stepped), and hashing nothing with them scrambles the keys.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::testing::{vp, TempDir};
+
+    #[test]
+    fn open_modes() {
+        let dir = TempDir::new("open");
+        std::fs::create_dir(dir.0.join("d")).unwrap();
+        std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let r = open(&jail, &vp("/f"), OpenMode::Read { offset: 4 }).unwrap();
+        assert_eq!(r.size, Some(10));
+        let Opened::Download(mut source) = r.opened else {
+            panic!("RETR opened no download");
+        };
+        let mut rest = [0; 16];
+        let n = source.read(&mut rest).unwrap();
+        assert_eq!(&rest[..n], b"456789", "from the offset to the end");
+        let err = open(&jail, &vp("/f"), OpenMode::Read { offset: 11 })
+            .err()
+            .unwrap();
+        assert_eq!(
+            crate::storage::error_kind::kind_of(&err),
+            pocketftp_core::ErrorKind::BadOffset
+        );
+        assert!(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 11 }).is_err());
+        // Opening alone changes nothing: the first step of the transfer cuts.
+        drop(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 3 }).unwrap());
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123456789");
+        assert_eq!(
+            open(&jail, &vp("/d"), OpenMode::Read { offset: 0 })
+                .err()
+                .unwrap()
+                .raw_os_error(),
+            Some(libc::EISDIR)
+        );
+        let unique = || {
+            let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+            let name = r.unique_name.unwrap().file_name().to_owned();
+            let suffix = name.strip_prefix("upload.").unwrap().to_owned();
+            assert_eq!(suffix.len(), 16, "{name}");
+            assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+            assert!(dir.0.join("d").join(&name).is_file(), "{name}");
+            name
+        };
+        assert_ne!(unique(), unique());
+    }
+}

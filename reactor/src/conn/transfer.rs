@@ -1,0 +1,322 @@
+//! Moving bytes between what `Open` opened and a data connection, in bounded
+//! steps so one big transfer cannot starve the other sessions.
+//!
+//! A step sees the storage only through the handle `Open` gave: a
+//! [`Source`] sends a binary download straight to the socket (locally with
+//! `sendfile(2)`, from an offset it keeps itself, so a `WouldBlock` loses
+//! nothing) or hands out bytes; ASCII downloads, listings and anything over
+//! TLS (`PROT P`: rustls encrypts in user space) go through a small
+//! per-transfer buffer; uploads read into the reactor's one shared buffer
+//! and give their bytes to a [`Sink`].
+
+use std::io::{self, Read, Write};
+
+use mio::net::TcpStream;
+use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
+
+use super::open::Opened;
+use crate::net::tls::{Channel, TlsLayer};
+use crate::storage::error_kind::handshake_failed;
+use crate::storage::{Sink, Source};
+
+/// Bytes read from a file per refill of an ASCII or TLS download.
+const CHUNK: usize = 64 * 1024;
+/// Refills of the send buffer per step, at most: more than a step's byte
+/// budget of file chunks, and [`LISTING_BATCH`](super::listing::LISTING_BATCH) entries each.
+const MAX_REFILLS: usize = 16;
+
+/// How far a transfer step got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The socket would block: wait for its readiness.
+    Blocked,
+    /// The budget ran out with work left: come back soon.
+    MoreWork,
+    /// Everything moved.
+    Done,
+    /// An upload's every byte is in: [`Transfer::commit`] it once its
+    /// client is known to be still there.
+    Received,
+}
+
+/// A running transfer.
+pub struct Transfer {
+    opened: Opened,
+    ascii: bool,
+    /// TLS on the data connection (`PROT P`); its handshake comes first.
+    tls: Option<Box<TlsLayer>>,
+    /// Bytes ready for the data connection, not yet written (ASCII
+    /// downloads, listings, downloads over TLS).
+    unsent: Vec<u8>,
+    written: usize,
+    converter: CrlfToLf,
+    /// The wall clock when the transfer started, for listing dates.
+    listing_clock: i64,
+    /// Bytes moved over the data connection.
+    pub bytes: u64,
+}
+
+impl Transfer {
+    pub fn new(
+        opened: Opened,
+        ascii: bool,
+        tls: Option<Box<TlsLayer>>,
+        listing_clock: i64,
+    ) -> Transfer {
+        Transfer {
+            opened,
+            ascii,
+            tls,
+            unsent: Vec::new(),
+            written: 0,
+            converter: CrlfToLf::default(),
+            listing_clock,
+            bytes: 0,
+        }
+    }
+
+    pub fn is_upload(&self) -> bool {
+        matches!(self.opened, Opened::Upload(_))
+    }
+
+    /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.
+    pub fn step(
+        &mut self,
+        data: &mut TcpStream,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        let mut tls = self.tls.take();
+        let step = match tls.as_deref_mut().map(|t| t.handshake(data)) {
+            Some(Err(e)) => Err(handshake_failed(e)),
+            Some(Ok(false)) => Ok(Step::Blocked),
+            _ => {
+                let mut channel = Channel {
+                    socket: data,
+                    tls: tls.as_deref_mut(),
+                };
+                self.move_bytes(&mut channel, buffer, budget)
+            }
+        };
+        self.tls = tls;
+        step
+    }
+
+    fn move_bytes(
+        &mut self,
+        channel: &mut Channel,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        match &mut self.opened {
+            Opened::Download(source) if !self.ascii && channel.tls.is_none() => {
+                send_file(channel.socket, source, budget, &mut self.bytes)
+            }
+            Opened::Upload(_) => self.receive(channel, buffer, budget),
+            _ => self.send_buffered(channel, buffer, budget),
+        }
+    }
+
+    /// ASCII downloads, listings and TLS downloads: refill `unsent`, write
+    /// it out.
+    fn send_buffered(
+        &mut self,
+        data: &mut Channel,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        let mut sent = 0;
+        let mut refills = 0;
+        loop {
+            while self.written < self.unsent.len() {
+                match data.write(&self.unsent[self.written..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.written += n;
+                        sent += n;
+                        self.bytes += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.unsent.clear();
+            self.written = 0;
+            // A glob that matches little turns refills into reads of the
+            // folder with nothing to send: the step ends after a few all the same.
+            if sent >= budget || refills == MAX_REFILLS {
+                return Ok(Step::MoreWork);
+            }
+            refills += 1;
+            let more = match &mut self.opened {
+                Opened::Listing {
+                    listing,
+                    format,
+                    writable,
+                } => listing.fill(&mut self.unsent, *format, *writable, self.listing_clock)? > 0,
+                Opened::Download(source) => {
+                    // Not much past the budget (a rate limit's tokens).
+                    let room = (budget - sent).min(buffer.len()).min(CHUNK);
+                    read_chunk(source, &mut buffer[..room], self.ascii, &mut self.unsent)?
+                }
+                Opened::Upload(_) => false,
+            };
+            if !more {
+                return finish(data);
+            }
+        }
+    }
+
+    /// Reads what the client sent into `buffer` and writes it to the file
+    /// when the buffer is full and when the step ends: a TLS read gives one
+    /// record (16 KiB) at most, and the file is still written in large pieces.
+    fn receive(
+        &mut self,
+        data: &mut Channel,
+        buffer: &mut [u8],
+        budget: usize,
+    ) -> io::Result<Step> {
+        let Opened::Upload(sink) = &mut self.opened else {
+            return Ok(Step::Done);
+        };
+        sink.start()?;
+        // No more than the budget: a rate limit's tokens are the budget.
+        let size = budget.min(buffer.len());
+        let buffer = &mut buffer[..size];
+        let mut store = Store {
+            sink,
+            ascii: self.ascii,
+            converter: &mut self.converter,
+            converted: &mut self.unsent,
+        };
+        let (mut received, mut filled) = (0, 0);
+        let outcome = loop {
+            if received >= budget {
+                break Ok(Step::MoreWork);
+            }
+            if filled == buffer.len() {
+                store.write(&buffer[..filled])?;
+                filled = 0;
+            }
+            let room = (budget - received).min(buffer.len() - filled);
+            match data.read(&mut buffer[filled..filled + room]) {
+                Ok(0) => {
+                    // Answer a client's close_notify with ours (ftplib waits
+                    // for it); its 24 bytes fit the socket, so no waiting.
+                    if let Some(tls) = &mut data.tls {
+                        let _ = tls.finish(data.socket);
+                    }
+                    break Ok(Step::Received);
+                }
+                Ok(n) => {
+                    filled += n;
+                    received += n;
+                    self.bytes += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(Step::Blocked),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        store.write(&buffer[..filled])?;
+        outcome
+    }
+
+    /// Ends a received upload: writes the tail of a TYPE A conversion and
+    /// puts the file in place (a `STOR` replaces its target only now).
+    pub fn commit(&mut self) -> io::Result<()> {
+        let Opened::Upload(sink) = &mut self.opened else {
+            return Ok(());
+        };
+        if self.ascii {
+            self.unsent.clear();
+            self.converter.finish(&mut self.unsent);
+            sink.write(&self.unsent)?;
+        }
+        sink.commit()
+    }
+}
+
+/// Where an upload's bytes go: the sink, through the TYPE A conversion
+/// (into `converted`) if `ascii`.
+struct Store<'a> {
+    sink: &'a mut Sink,
+    ascii: bool,
+    converter: &'a mut CrlfToLf,
+    converted: &'a mut Vec<u8>,
+}
+
+impl Store<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.ascii {
+            return self.sink.write(bytes);
+        }
+        self.converted.clear();
+        self.converter.convert(bytes, self.converted);
+        self.sink.write(self.converted)
+    }
+}
+
+/// The next chunk of a download that goes through a buffer, read into
+/// `buffer` and appended to `out`, converted to CRLF if `ascii`; false
+/// once every byte is read.
+fn read_chunk(
+    source: &mut Source,
+    buffer: &mut [u8],
+    ascii: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<bool> {
+    let n = source.read(buffer)?;
+    if ascii {
+        lf_to_crlf(&buffer[..n], out);
+    } else {
+        out.extend_from_slice(&buffer[..n]);
+    }
+    Ok(n > 0)
+}
+
+/// A binary download without TLS: the source sends to the socket itself.
+fn send_file(
+    data: &mut TcpStream,
+    source: &mut Source,
+    budget: usize,
+    bytes: &mut u64,
+) -> io::Result<Step> {
+    let mut sent = 0usize;
+    while !source.is_done() {
+        if sent >= budget {
+            return Ok(Step::MoreWork);
+        }
+        match source.send_to(data, budget - sent) {
+            Ok(n) => {
+                *bytes += n as u64;
+                sent += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Step::Blocked),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    finish(&mut Channel {
+        socket: data,
+        tls: None,
+    })
+}
+
+/// All data handed to the kernel: say so to the peer (over TLS, with a
+/// `close_notify` first: GnuTLS clients such as lftp insist on it).
+fn finish(data: &mut Channel) -> io::Result<Step> {
+    if let Some(tls) = &mut data.tls {
+        if !tls.finish(data.socket)? {
+            return Ok(Step::Blocked);
+        }
+    }
+    match data.socket.shutdown(std::net::Shutdown::Write) {
+        Ok(()) => Ok(Step::Done),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+            Err(io::ErrorKind::ConnectionReset.into())
+        }
+        Err(e) => Err(e),
+    }
+}

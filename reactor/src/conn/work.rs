@@ -1,0 +1,296 @@
+//! The work of a transfer: what `Open` opened, then the running transfer
+//! with its place in the schedule, its rate limit and its progress.
+//! [`Work`] and everything in it are written here and nowhere else.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use log::{debug, error, trace, warn};
+use pocketftp_core::{ErrorKind, Event, OpenMode, VirtualPath};
+
+use super::open::{self, Opened};
+use super::transfer::{Step, Transfer};
+use super::{wall_clock, Connection, Cx};
+use crate::net::tls::TlsLayer;
+use crate::rate::Bucket;
+use crate::server::answers::Tag;
+use crate::server::schedule::Schedule;
+use crate::storage::error_kind::kind_of;
+
+/// How often a running transfer tells its session about progress (for the
+/// stall timer and STAT; seconds-scale, so a few times a second is plenty).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What the connection holds for a transfer.
+#[derive(Default)]
+pub(crate) enum Work {
+    #[default]
+    Idle,
+    /// `Open` opened the source or sink; it waits for `StartTransfer`.
+    Opened(Opened),
+    Running(Running),
+}
+
+/// A transfer under way.
+pub(crate) struct Running {
+    transfer: Transfer,
+    sched: Sched,
+    /// The transfer's own rate limit (`--max-rate-down`/`-up`).
+    bucket: Option<Bucket>,
+    progress: Progress,
+}
+
+/// Where a running transfer stands in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sched {
+    /// Waits for its data socket's readiness.
+    Idle,
+    /// In the run queue.
+    Queued,
+    /// Out of tokens: parked until its timer in the schedule, and neither
+    /// queued nor pumped before.
+    Throttled,
+    /// An upload's every byte is in; it waits for
+    /// [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE) before it
+    /// is committed.
+    Settling,
+}
+
+/// Bytes last reported with `TransferProgress`, and when the next report
+/// is due.
+struct Progress {
+    reported: u64,
+    due: Instant,
+}
+
+impl Work {
+    /// Drops whatever it holds; an unfinished upload's temporary file goes
+    /// with it.
+    pub fn clear(&mut self) {
+        *self = Work::Idle;
+    }
+
+    /// Takes a queued transfer off the run queue: true if there was one.
+    pub fn dequeue(&mut self) -> bool {
+        match self {
+            Work::Running(running) if running.sched == Sched::Queued => {
+                running.sched = Sched::Idle;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A received upload waits to be committed.
+    pub fn is_settling(&self) -> bool {
+        matches!(self, Work::Running(r) if r.sched == Sched::Settling)
+    }
+}
+
+impl Running {
+    /// The bytes this step may move (see `Schedule::allowance`); `None`
+    /// when a rate limit's bucket is short: the transfer is then parked
+    /// until it refills.
+    fn budget(&mut self, tag: Tag, peer: SocketAddr, cx: &mut Cx) -> Option<usize> {
+        let upload = self.transfer.is_upload();
+        match cx.schedule.allowance(self.bucket.as_mut(), upload, cx.now) {
+            Ok(budget) => Some(budget),
+            Err(at) => {
+                self.sched = Sched::Throttled;
+                let wait = at.saturating_duration_since(cx.now);
+                trace!("{peer}: rate limit: waiting {wait:?} for tokens");
+                cx.schedule.park(tag, at.max(cx.now));
+                None
+            }
+        }
+    }
+
+    /// Puts the transfer in the run queue, once.
+    fn enqueue(&mut self, tag: Tag, schedule: &mut Schedule) {
+        if self.sched == Sched::Idle {
+            self.sched = Sched::Queued;
+            schedule.run(tag);
+        }
+    }
+}
+
+impl Progress {
+    /// Whether `bytes` are news worth a `TransferProgress` now; if so, they
+    /// are the last reported from now on.
+    fn report(&mut self, bytes: u64, now: Instant) -> bool {
+        if bytes == self.reported || now < self.due {
+            return false;
+        }
+        self.reported = bytes;
+        self.due = now + PROGRESS_INTERVAL;
+        true
+    }
+}
+
+impl Connection {
+    /// `Action::Open`: opens the source or sink of the next transfer.
+    pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
+        let event = match open::open(self.storage(cx.root), path, mode) {
+            Ok(result) => {
+                self.work = Work::Opened(result.opened);
+                Event::Opened {
+                    size: result.size,
+                    unique_name: result.unique_name,
+                }
+            }
+            Err(e) => Event::Failed(kind_of(&e)),
+        };
+        self.answer(cx.answers, event);
+    }
+
+    /// `Action::StartTransfer`: the opened file and the data connection
+    /// become a running transfer (over TLS when `protected`).
+    pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
+        let upload = matches!(self.work, Work::Opened(Opened::Upload(_)));
+        let tls = match data_tls(protected, upload, cx) {
+            Ok(tls) => tls,
+            Err(e) => {
+                warn!("cannot start TLS on a data connection: {e}");
+                return self.answer(cx.answers, Event::Failed(ErrorKind::HandshakeFailed));
+            }
+        };
+        let opened = match std::mem::take(&mut self.work) {
+            Work::Opened(opened) => Some(opened),
+            other => {
+                self.work = other;
+                None
+            }
+        };
+        let Some(opened) = opened.filter(|_| self.data.is_connected()) else {
+            error!("reactor bug: StartTransfer without an opened file and a data connection");
+            return self.answer(cx.answers, Event::Failed(ErrorKind::Other));
+        };
+        let rates = cx.settings.limits.rates;
+        let rate = if upload { rates.up } else { rates.down };
+        self.work = Work::Running(Running {
+            transfer: Transfer::new(opened, ascii, tls, wall_clock()),
+            sched: Sched::Idle,
+            bucket: rate.map(|r| Bucket::new(r, cx.now)),
+            progress: Progress {
+                reported: 0,
+                due: cx.now + PROGRESS_INTERVAL,
+            },
+        });
+        // Data may already be waiting: its edge will not come again.
+        self.schedule(cx.schedule);
+    }
+
+    /// Puts the running transfer, if any, in the run queue (once).
+    pub fn schedule(&mut self, schedule: &mut Schedule) {
+        if let (Work::Running(running), false) = (&mut self.work, self.closing) {
+            running.enqueue(self.tag, schedule);
+        }
+    }
+
+    /// A parked transfer's buckets have refilled: back in the run queue.
+    pub fn wake(&mut self, schedule: &mut Schedule) {
+        if let Work::Running(running) = &mut self.work {
+            if running.sched == Sched::Throttled {
+                running.sched = Sched::Idle;
+                self.schedule(schedule);
+            }
+        }
+    }
+
+    /// Moves one step of the running transfer, as far as its rate limits
+    /// allow; returns the bytes moved.
+    pub fn pump(&mut self, cx: &mut Cx) -> usize {
+        let Work::Running(running) = &mut self.work else {
+            return 0;
+        };
+        let Some(budget) = running.budget(self.tag, self.session.peer(), cx) else {
+            return 0;
+        };
+        let Some(data) = self.data.stream() else {
+            return 0;
+        };
+        let before = running.transfer.bytes;
+        let step = running.transfer.step(data, cx.buffer, budget);
+        let bytes = running.transfer.bytes;
+        let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
+        if let Some(bucket) = &mut running.bucket {
+            bucket.spend(bytes - before);
+        }
+        cx.schedule.spend(bytes - before);
+        let event = match step {
+            Ok(step @ (Step::Blocked | Step::MoreWork)) => {
+                if step == Step::MoreWork && !self.closing {
+                    running.enqueue(self.tag, cx.schedule);
+                }
+                if !running.progress.report(bytes, cx.now) {
+                    return moved;
+                }
+                Event::TransferProgress { bytes }
+            }
+            Ok(Step::Received) => {
+                running.sched = Sched::Settling;
+                cx.schedule.settle(self.tag, cx.now);
+                return moved;
+            }
+            Ok(Step::Done) => {
+                self.close_data(cx.registry);
+                Event::TransferDone { bytes }
+            }
+            Err(e) => {
+                let peer = self.session.peer();
+                debug!("{peer}: transfer failed after {bytes} bytes: {e}");
+                self.close_data(cx.registry);
+                Event::Failed(kind_of(&e))
+            }
+        };
+        self.answer(cx.answers, event);
+        moved
+    }
+
+    /// Commits the received upload (gone if the session dropped it meanwhile).
+    pub fn commit_upload(&mut self, cx: &mut Cx) {
+        let Work::Running(running) = &mut self.work else {
+            return;
+        };
+        let bytes = running.transfer.bytes;
+        let event = match running.transfer.commit() {
+            Ok(()) => Event::TransferDone { bytes },
+            Err(e) => Event::Failed(kind_of(&e)),
+        };
+        self.close_data(cx.registry);
+        self.answer(cx.answers, event);
+    }
+
+    /// Tells the session how far its running transfer got, before news
+    /// that may end it: an interrupted transfer is then logged (and
+    /// written to the xferlog) with the bytes it really moved.
+    pub(super) fn report_progress(&mut self, now: Instant) {
+        let Work::Running(running) = &mut self.work else {
+            return;
+        };
+        let bytes = running.transfer.bytes;
+        if bytes != running.progress.reported && !self.session.is_closed() {
+            running.progress.reported = bytes;
+            // A transfer exists only while its session is running it.
+            let _ = (self.session).handle_event(now, Event::TransferProgress { bytes });
+        }
+    }
+}
+
+/// The TLS layer of a protected data connection (`PROT P`): an upload's
+/// issues no ticket and reads the socket in large pieces (see `TlsLayer`).
+fn data_tls(protected: bool, upload: bool, cx: &Cx) -> io::Result<Option<Box<TlsLayer>>> {
+    match (protected, &cx.settings.tls) {
+        (false, _) => Ok(None),
+        (true, Some(configs)) => {
+            let layer = if upload {
+                TlsLayer::new(&configs.upload, &[]).map(TlsLayer::with_inbox)
+            } else {
+                TlsLayer::new(&configs.ticketing, &[])
+            };
+            layer.map(|t| Some(Box::new(t)))
+        }
+        (true, None) => Err(io::Error::other("no TLS configuration")),
+    }
+}

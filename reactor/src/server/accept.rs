@@ -1,0 +1,258 @@
+//! New clients: accepting them (within `--max-clients` and `--max-per-ip`,
+//! pausing when the daemon is out of descriptors), and the listening
+//! sockets they come through. An IPv6 listener is bound dual-stack (`IPV6_V6ONLY`
+//! off), whatever `net.ipv6.bindv6only` says: `[::]:21` alone then serves
+//! IPv4 clients too (as `::ffff:a.b.c.d`, which the core compares as IPv4),
+//! so one `listen = [::]:21` line is the whole setup for both families.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::mem::size_of;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Interest, Poll};
+use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+
+use super::answers::Tag;
+use super::token::{token, Source, MAX_KEY};
+use super::{Listeners, Server};
+use crate::conn::{Connection, Control};
+use crate::net::sockopt;
+use crate::net::tls::TlsLayer;
+
+/// Connections waiting to be accepted, as mio's own `bind` sets it.
+const BACKLOG: libc::c_int = 1024;
+/// How long accepting pauses when the daemon is out of descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+impl Server {
+    pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
+        while self.accept_paused_until.is_none() {
+            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+                return;
+            };
+            let implicit_tls = *implicit_tls;
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_out_of_resources(&e) => {
+                    // The connections wait in the backlog; no new edge will
+                    // tell us when descriptors are free again: retry on a timer.
+                    warn!(
+                        "cannot accept: {e}; retrying in {} ms",
+                        ACCEPT_BACKOFF.as_millis()
+                    );
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                }
+                Err(e) => return error!("accept failed: {e}"),
+            }
+        }
+    }
+
+    pub(super) fn resume_accepting(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|at| at <= now) {
+            self.accept_paused_until = None;
+            for index in 0..self.listeners.len() {
+                self.accept_clients(index, now);
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
+        let limits = &self.settings.limits;
+        let sessions = self.connections.len() - self.closed.len();
+        let full = sessions >= limits.max_clients.min(MAX_KEY);
+        if full || self.per_ip.count(peer.ip()) >= limits.max_per_ip {
+            warn!("{peer}: refused, too many connections");
+            let _ = stream.write(TOO_MANY_CONNECTIONS);
+            return;
+        }
+        let local = match stream.local_addr() {
+            Ok(local) => local,
+            Err(e) => return warn!("{peer}: {e}"),
+        };
+        if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
+            return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if self.root.is_deleted() {
+            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
+        }
+        let Some((session, control_tls)) = self.new_session(local, peer, implicit_tls, now) else {
+            return;
+        };
+        let entry = self.connections.vacant_entry();
+        let key = entry.key();
+        let control_token = token(key, Source::Control);
+        if let Err(e) =
+            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
+        {
+            return warn!("{peer}: cannot register: {e}");
+        }
+        let tag = Tag {
+            key,
+            generation: self.next_generation,
+            epoch: 0,
+        };
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let control = Control::new(stream, control_tls);
+        entry.insert(Connection::new(tag, session, control));
+        self.per_ip.add(peer.ip());
+        self.drive(key, now);
+    }
+
+    /// The session of a new client. Implicit FTPS: the handshake first;
+    /// the 220 waits inside TLS. `None` (logged) when TLS cannot start.
+    fn new_session(
+        &self,
+        local: SocketAddr,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) -> Option<(Session, Option<Box<TlsLayer>>)> {
+        let config = Arc::clone(&self.settings.config);
+        if !implicit_tls {
+            return Some((Session::new(config, now, local, peer), None));
+        }
+        let Some(tls) = (self.settings.tls.as_ref()).map(|c| TlsLayer::new(&c.ticketing, &[]))
+        else {
+            warn!("{peer}: refused: the implicit FTPS listener has no certificate");
+            return None;
+        };
+        match tls {
+            Ok(tls) => {
+                let session = Session::new_implicit_tls(config, now, local, peer);
+                Some((session, Some(Box::new(tls))))
+            }
+            Err(e) => {
+                warn!("{peer}: cannot start TLS: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Sessions per client address, for `--max-per-ip` (IPv4 clients of a
+/// dual-stack listener count as the IPv4 addresses they are).
+#[derive(Default)]
+pub(super) struct PerIp(HashMap<IpAddr, usize>);
+
+impl PerIp {
+    fn count(&self, ip: IpAddr) -> usize {
+        self.0.get(&canonical_ip(ip)).copied().unwrap_or(0)
+    }
+
+    fn add(&mut self, ip: IpAddr) {
+        *self.0.entry(canonical_ip(ip)).or_insert(0) += 1;
+    }
+
+    /// A session of `ip` ended: its client no longer counts against the limits.
+    pub fn release(&mut self, ip: IpAddr) {
+        let ip = canonical_ip(ip);
+        if let Some(count) = self.0.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                self.0.remove(&ip);
+            }
+        }
+    }
+}
+
+/// Binds the listening sockets (or takes those systemd bound) and registers
+/// them, each with whether it is an implicit FTPS one.
+pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+    let mut bound = Vec::new();
+    let plain = addresses.plain.iter().map(|addr| (addr, false));
+    let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
+    for (addr, implicit_tls) in plain.chain(implicit) {
+        let listener = bind(*addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        bound.push((listener, implicit_tls));
+    }
+    let inherited = (addresses.inherited.into_iter())
+        .map(|i| (TcpListener::from_std(i.listener), i.implicit_tls));
+    let mut listeners = Vec::new();
+    for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
+        let listener_token = token(index, Source::Daemon);
+        (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
+        let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
+        info!("listening on {}{tls}", listener.local_addr()?);
+        listeners.push((listener, implicit_tls));
+    }
+    Ok(listeners)
+}
+
+/// Out of descriptors or memory for sockets: worth retrying later.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Binds and listens on `addr`; IPv6 addresses dual-stack.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    match addr {
+        SocketAddr::V4(_) => TcpListener::bind(addr),
+        SocketAddr::V6(v6) => bind_dual_stack(v6).map(TcpListener::from_std),
+    }
+}
+
+fn bind_dual_stack(addr: SocketAddrV6) -> io::Result<std::net::TcpListener> {
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+    // SAFETY: socket(2) returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET6, kind, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nothing else owns; closed on error.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    sockopt::set(&socket, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    sockopt::set(&socket, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 0)?;
+    // SAFETY: all-zero bytes are a valid sockaddr_in6, filled in below.
+    let mut raw: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    raw.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    raw.sin6_port = addr.port().to_be();
+    raw.sin6_flowinfo = addr.flowinfo();
+    raw.sin6_addr.s6_addr = addr.ip().octets();
+    raw.sin6_scope_id = addr.scope_id();
+    let len = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    // SAFETY: a valid socket and a sockaddr_in6 of the length passed.
+    let bound = unsafe { libc::bind(fd, (&raw as *const libc::sockaddr_in6).cast(), len) };
+    // SAFETY: listen(2) on the socket just bound.
+    if bound < 0 || unsafe { libc::listen(fd, BACKLOG) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(std::net::TcpListener::from(socket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpStream};
+
+    #[test]
+    fn an_ipv6_wildcard_listener_takes_ipv4_clients() {
+        let listener = match bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))) {
+            Ok(listener) => listener,
+            // Under CI a missing prerequisite is a failure, not a pass.
+            Err(e) if std::env::var_os("CI").is_none() => {
+                return eprintln!("skipped: no IPv6 here: {e}");
+            }
+            Err(e) => panic!("no IPv6 here (CI is set): {e}"),
+        };
+        let port = listener.local_addr().unwrap().port();
+        let client = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+        assert!(
+            client.is_ok(),
+            "an IPv4 client could not connect: {client:?}"
+        );
+        // And the same port for IPv4 is then taken.
+        assert!(bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! The one path every outcome of an action takes back to its session: a
+//! queue of answers, each tagged with whom it is for, delivered on the
+//! answer phase of the loop's turn (after the session has read all the
+//! input it could, never while its action queue is being drained). An
+//! answer for a session that ended, or for a data connection it dropped,
+//! is dropped here, in one place.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Instant;
+
+use log::error;
+use pocketftp_core::Event;
+
+use super::Server;
+
+/// Who an answer is for: a connection (key and generation, so a reused key
+/// is told apart) and its data epoch, which moves on whenever the session
+/// drops its data connection — so an answer about a transfer that was
+/// aborted, or a connection that closed, is dropped instead of delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tag {
+    pub key: usize,
+    pub generation: u32,
+    pub epoch: u32,
+}
+
+/// Outcomes of actions on their way to their sessions.
+#[derive(Default)]
+pub(crate) struct Answers {
+    queue: VecDeque<(Tag, Event)>,
+}
+
+impl Answers {
+    /// Queues `event` for the session `tag` names.
+    pub fn push(&mut self, tag: Tag, event: Event) {
+        self.queue.push_back((tag, event));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
+impl Server {
+    /// Hands each queued answer to its session, unless the session ended or
+    /// moved to another data epoch since. Answers queued meanwhile wait for
+    /// the next turn, so one session's pipelined commands cannot hold the loop.
+    pub(super) fn deliver_answers(&mut self, now: Instant) {
+        for _ in 0..self.answers.queue.len() {
+            let Some((tag, event)) = self.answers.queue.pop_front() else {
+                return;
+            };
+            let Some((conn, _)) = self.addressee(tag, now) else {
+                continue;
+            };
+            if let Err(e) = conn.session.handle_event(now, event) {
+                error!("reactor bug: {e:?}");
+            }
+            self.drive(tag.key, now);
+        }
+    }
+
+    /// The password worker's answers: a user with a home folder sees it as
+    /// `/` from now on.
+    pub(super) fn password_answers(&mut self, now: Instant) {
+        let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
+        for answer in answers {
+            let Some((conn, cx)) = self.live(answer.key, answer.generation, now) else {
+                continue;
+            };
+            let access = answer.account.and_then(|account| {
+                let home = account.home.as_ref().map(|home| cx.root.home(home));
+                match home {
+                    Some(Err(e)) => {
+                        let peer = conn.session.peer();
+                        error!("{peer}: login refused: its home folder cannot be opened: {e}");
+                        None
+                    }
+                    Some(Ok(home)) => {
+                        conn.home = Some(Rc::new(home));
+                        Some(account.access)
+                    }
+                    None => Some(account.access),
+                }
+            });
+            cx.answers.push(conn.tag, Event::LoginChecked(access));
+        }
+    }
+}

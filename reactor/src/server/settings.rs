@@ -1,0 +1,64 @@
+//! What the server is started with and what SIGHUP may change: the
+//! settings of new sessions, the limits the reactor enforces, TLS and the
+//! umask; and where to listen.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pocketftp_core::Config;
+
+use crate::net::tls::TlsConfigs;
+use crate::rate::Rates;
+use crate::startup::activation::Inherited;
+
+/// Limits the reactor enforces itself.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_clients: usize,
+    pub max_per_ip: usize,
+    pub pasv_ports: Option<RangeInclusive<u16>>,
+    /// How long running transfers may go on after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// Bandwidth limits: a new transfer takes the per-session ones when it
+    /// starts, so SIGHUP changes them for transfers that start afterwards.
+    pub rates: Rates,
+}
+
+/// What SIGHUP may change: the settings of new sessions, the limits, the
+/// TLS certificate and key, and the umask.
+pub struct Settings {
+    pub config: Arc<Config>,
+    pub limits: Limits,
+    /// FTPS, when a certificate and key are configured.
+    pub tls: Option<TlsConfigs>,
+    /// `--umask`: the process umask while serving (see [`apply_umask`]).
+    pub umask: u32,
+}
+
+/// Where to listen.
+pub struct Listeners {
+    /// Plain FTP (FTPS after `AUTH TLS`).
+    pub plain: Vec<SocketAddr>,
+    /// Implicit FTPS: TLS from the first byte.
+    pub implicit_tls: Vec<SocketAddr>,
+    /// Sockets systemd bound for us (socket activation); with them, the
+    /// addresses above are not bound.
+    pub inherited: Vec<Inherited>,
+}
+
+/// Re-reads the settings (the config file and flags) on SIGHUP.
+pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
+
+/// Makes `--umask` the process umask. The daemon creates uploads with mode
+/// 0666 and folders with 0777 (see [`crate::storage::jail`]) and the kernel takes
+/// the umask's bits away as it creates them, atomically — as vsftpd and
+/// pure-ftpd do. Passing modes without this would still be cut by whatever
+/// umask the daemon inherited. One thread creates files, so the
+/// process-wide setting is the daemon's own; a file that an upload
+/// replaces keeps its mode (`TempFile::create`).
+pub(super) fn apply_umask(mask: u32) {
+    // SAFETY: umask(2) only swaps the process's file mode creation mask.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
