@@ -216,6 +216,11 @@ impl Jail {
     /// hold (ext4 keeps nothing before 1901-12-13), and MFMT's reply must
     /// say what MDTM will answer, not what was asked.
     pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<Metadata> {
+        // A time a 32-bit board's time_t cannot hold (past 2038) is refused,
+        // not wrapped into another date.
+        let seconds = unix
+            .try_into()
+            .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
         let times = [
             libc::timespec {
@@ -223,7 +228,7 @@ impl Jail {
                 tv_nsec: libc::UTIME_OMIT,
             },
             libc::timespec {
-                tv_sec: unix as libc::time_t,
+                tv_sec: seconds,
                 tv_nsec: 0,
             },
         ];
