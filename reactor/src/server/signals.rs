@@ -34,8 +34,7 @@ impl Server {
         };
         match reload() {
             Ok(settings) => {
-                let total = settings.limits.rates.total;
-                self.schedule.set_total_rate(total, Instant::now());
+                self.set_total_rate(settings.limits.rates.total, Instant::now());
                 self.settings = settings;
                 apply_umask(self.settings.umask);
                 info!("SIGHUP: settings re-read");
