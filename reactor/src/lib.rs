@@ -44,12 +44,15 @@
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
 //!   in turns (`rate/shared.rs`).
 //! - [`startup`]: what runs once, before the loop.
+//! - [`small_file`]: reading the config, users, certificate and key files,
+//!   bounded (at start-up and on every SIGHUP).
 
 pub mod auth;
 mod conn;
 pub mod net;
 pub mod rate;
 pub mod server;
+pub mod small_file;
 pub mod startup;
 pub mod storage;
 

@@ -104,9 +104,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     }
     if let (Some(users), Some(path)) = (users, &options.users) {
         let waker = server.waker().map_err(|e| e.to_string())?;
-        let worker = PasswordWorker::start(users, waker)
+        let worker = PasswordWorker::start(Arc::clone(&users), waker)
             .map_err(|e| format!("cannot start the password worker: {e}"))?;
-        server.set_password_worker(worker, path.clone());
+        server.set_password_worker(worker, path.clone(), users);
     }
     info!(
         "serving {} ({})",

@@ -21,7 +21,9 @@
 //! `fallback.rs` (the resolver without openat2), `rates.rs`
 //! (bandwidth limits, timed), `logs.rs` (the log lines an admin looks for),
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
-//! line, dual-stack listening).
+//! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
+//! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
+//! about, and what to do).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,

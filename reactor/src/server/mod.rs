@@ -28,6 +28,7 @@ pub(crate) mod token;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -36,7 +37,7 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::auth::users::PasswordWorker;
+use crate::auth::users::{PasswordWorker, Users};
 use crate::conn::{Connection, Cx, Drained};
 use crate::storage::jail::Jail;
 use accept::PerIp;
@@ -66,8 +67,8 @@ pub struct Server {
     /// The served folder, through which every file operation goes.
     root: Jail,
     passwords: Option<PasswordWorker>,
-    /// Re-read on SIGHUP.
-    users_file: Option<PathBuf>,
+    /// Re-read on SIGHUP, with the accounts the worker checks against.
+    users_file: Option<(PathBuf, Arc<Users>)>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
@@ -119,10 +120,16 @@ impl Server {
         mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))
     }
 
-    /// Checks passwords with `worker`; SIGHUP re-reads `users_file` into it.
-    pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
+    /// Checks passwords with `worker`, against `users` from `users_file`,
+    /// which SIGHUP re-reads into it.
+    pub fn set_password_worker(
+        &mut self,
+        worker: PasswordWorker,
+        users_file: PathBuf,
+        users: Arc<Users>,
+    ) {
         self.passwords = Some(worker);
-        self.users_file = Some(users_file);
+        self.users_file = Some((users_file, users));
     }
 
     /// On SIGHUP, `reload` supplies new settings for new sessions and limits.

@@ -46,12 +46,13 @@ impl Server {
     /// SIGHUP: a good new users file replaces the old one; a bad one is
     /// logged and the old one stays. Sessions are not touched.
     fn reload_users(&mut self) {
-        let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
+        let (Some((path, old)), Some(worker)) = (&mut self.users_file, &self.passwords) else {
             return info!("SIGHUP: no users file to re-read");
         };
         match Users::load(path).and_then(|u| u.check_homes(path, &self.root).map(|()| u)) {
             Ok(users) => {
-                worker.replace_users(Arc::new(users));
+                *old = Arc::new(users.with_decoy_of(Some(old)));
+                worker.replace_users(Arc::clone(old));
                 info!("SIGHUP: re-read {}", path.display());
             }
             Err(e) => error!("SIGHUP: keeping the old users: {e}"),
