@@ -81,7 +81,7 @@ pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use ports::{free_port, port_state};
-pub use programs::{have_program, need_program, run_bounded, skip, Run};
+pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,

@@ -27,7 +27,6 @@ pub(crate) mod token;
 
 use std::fs::File;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,7 @@ use answers::{Answers, Tag};
 use deadlines::Deadlines;
 use schedule::Schedule;
 use settings::apply_umask;
-pub use settings::{Limits, Listeners, Reload, Settings};
+pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
 use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
@@ -66,9 +65,11 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
-    /// Re-read on SIGHUP, with the accounts the worker checks against.
-    users_file: Option<(PathBuf, Arc<Users>)>,
+    /// The accounts in force (`None`: no users file), for a reload to
+    /// start from.
+    users: Option<Arc<Users>>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
@@ -103,7 +104,7 @@ impl Server {
             settings,
             root: jail,
             passwords: None,
-            users_file: None,
+            users: None,
             reload: None,
             xferlog: None,
             signals,
@@ -115,21 +116,24 @@ impl Server {
         })
     }
 
-    /// A waker for a thread that wants the loop's attention.
-    pub fn waker(&self) -> io::Result<mio::Waker> {
-        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))
-    }
-
-    /// Checks passwords with `worker`, against `users` from `users_file`,
-    /// which SIGHUP re-reads into it.
-    pub fn set_password_worker(
-        &mut self,
-        worker: PasswordWorker,
-        users_file: PathBuf,
-        users: Arc<Users>,
-    ) {
-        self.passwords = Some(worker);
-        self.users_file = Some((users_file, users));
+    /// The accounts passwords are checked against from now on (`None`: no
+    /// users file); the worker that checks them starts with the first.
+    pub fn set_users(&mut self, users: Option<Arc<Users>>) -> io::Result<()> {
+        if let Some(new) = &users {
+            match &self.passwords {
+                Some(worker) if !self.users.as_ref().is_some_and(|u| Arc::ptr_eq(u, new)) => {
+                    worker.replace_users(Arc::clone(new));
+                }
+                Some(_) => {}
+                None => {
+                    let waker =
+                        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))?;
+                    self.passwords = Some(PasswordWorker::start(Arc::clone(new), waker)?);
+                }
+            }
+        }
+        self.users = users;
+        Ok(())
     }
 
     /// On SIGHUP, `reload` supplies new settings for new sessions and limits.

@@ -5,7 +5,8 @@
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
-//!   SIGHUP.
+//!   SIGHUP; `reload`: what SIGHUP re-reads, and what it says needs a
+//!   restart.
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
@@ -21,5 +22,6 @@ pub mod options;
 pub mod prepare;
 pub mod privileges;
 pub mod prompt;
+pub mod reload;
 pub mod settings;
 mod values;
