@@ -10,7 +10,7 @@ use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
-use pocketftpd::startup::{logging, prepare, privileges, prompt, reload, settings};
+use pocketftpd::startup::{access, logging, prepare, privileges, prompt, reload, settings};
 use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
@@ -96,8 +96,8 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");
-        privileges::check_access(user, options);
     }
+    access::check_at_start(options, users.as_deref());
     server
         .set_users(users)
         .map_err(|e| format!("cannot start the password worker: {e}"))?;

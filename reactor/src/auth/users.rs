@@ -139,6 +139,11 @@ impl Users {
             .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
     }
 
+    /// Each account's name and what it gets.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &Account)> {
+        (self.users.iter()).map(|(name, user)| (name.as_str(), &user.account))
+    }
+
     /// Each user's home folder, with its line in the file.
     fn homes(&self) -> impl Iterator<Item = (&str, usize, &VirtualPath)> {
         (self.users.iter())

@@ -10,9 +10,11 @@
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
-//! - `privileges`: `--run-as`, and what that user will not be able to do.
+//! - `privileges`: `--run-as`; `access`: what the user the daemon serves
+//!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
 
+pub mod access;
 pub mod activation;
 pub mod command_line;
 mod config_file;

@@ -18,6 +18,7 @@ use log::{error, info, warn};
 use crate::auth::users::Users;
 use crate::net::tls::{self, TlsConfigs};
 use crate::server::{InForce, Reload, Reloaded};
+use crate::startup::access;
 use crate::startup::command_line::{self, Command};
 use crate::startup::options::Options;
 use crate::startup::settings::{build, open_xferlog, tls_files};
@@ -53,6 +54,7 @@ impl Reloader {
         let tls = tls_pair(&options, in_force.settings.tls.as_ref())?;
         self.name_what_needs_a_restart(&options);
         let users = users(&options, &in_force);
+        access::check_on_reload(&self.started.root, &options, users.as_deref());
         let settings = build(&options, users.is_some(), tls);
         Ok(Reloaded {
             settings,
