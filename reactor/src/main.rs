@@ -10,7 +10,9 @@ use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
-use pocketftpd::startup::{access, logging, prepare, privileges, prompt, reload, settings};
+use pocketftpd::startup::{
+    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+};
 use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn hash_password() -> ExitCode {
 
 fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     logging::start(options.log_level);
+    conflicts::warn(options);
 
     let users = match &options.users {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),

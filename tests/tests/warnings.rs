@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 fn a_certificate_that_is_a_device_is_refused_at_once() {
     // `/dev/zero` was read whole: a 2 GiB allocation, then an abort.
     let Some(cert) = cert() else { return };
+    let _ = daemon_command(); // built first: its build is not the daemon's time
     let start = Instant::now();
     let err = start_fails(&[
         Path::new("--tls-cert"),
@@ -111,4 +112,86 @@ fn folders_a_writing_role_cannot_write_are_named_with_the_fix() {
         std::fs::read(site.root.join("homes/cam/scan.pdf")).unwrap(),
         b"scanned"
     );
+}
+
+#[test]
+fn options_that_do_nothing_together_are_named() {
+    let site = accounts::Site::new(&[("ann", "user")]);
+    let users = site.users.join("users").display().to_string();
+    let mut cases = vec![
+        (
+            vec!["--write", "--users", &users],
+            "--write does nothing: with --users anonymous login is off (add --anonymous",
+        ),
+        (
+            vec!["--write", "--anonymous-role", "user"],
+            "--write and --anonymous-role user disagree (--write is --anonymous-role super): the last one given counts, so anonymous sessions have the role user",
+        ),
+    ];
+    if need_root() {
+        cases.push((
+            vec!["--run-as", "root"],
+            "--run-as root keeps every right of root: name an unprivileged user",
+        ));
+    }
+    for (args, want) in cases {
+        let d = Daemon::with(Options {
+            extra: args.iter().map(|a| a.to_string()).collect(),
+            ..Options::default()
+        });
+        assert!(
+            wait_until(Duration::from_secs(5), || d.stderr().contains(want)),
+            "{args:?}: {}",
+            d.stderr()
+        );
+    }
+}
+
+#[test]
+fn a_taken_port_says_what_to_do_and_no_listening_line_comes_before_a_fatal_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let err = start_fails(&["--listen", &format!("127.0.0.1:{port}")]);
+    let want = format!(
+        "cannot listen on 127.0.0.1:{port}: Address already in use (os error 98): another program listens there (another FTP server? `ss -ltnp 'sport = :{port}'` names it): stop it, or listen on another port"
+    );
+    assert!(err.contains(&want), "{err}");
+    // An error after the ports are bound: no line may claim the daemon
+    // listens (it logged `listening on` before dying).
+    let err = start_fails(&["--xferlog", "/nonexistent/folder/xferlog"]);
+    assert!(err.contains("cannot open the transfer log"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
+}
+
+#[test]
+fn a_port_below_1024_as_an_ordinary_user_says_what_to_do() {
+    let lowest = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+    if lowest.is_ok_and(|l| l.trim().parse::<u16>().is_ok_and(|l| l <= 21)) {
+        return skip("ordinary users may bind port 21 here");
+    }
+    // setpriv becomes an ordinary user, which only root may do.
+    if !need_root() || !need_program("setpriv") {
+        return;
+    }
+    let root = TempDir::new("low-port");
+    let run = run_bounded(
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(daemon_argv())
+            .arg("--root")
+            .arg(root.path())
+            .args(["--listen", "127.0.0.1:21"]),
+        b"",
+        Duration::from_secs(10),
+    );
+    assert!(!run.success(), "{}", run.stderr);
+    for want in [
+        "cannot listen on 127.0.0.1:21: Permission denied (os error 13): ports below 1024 need privileges: start pocketftpd as root with --run-as ftp",
+        "give it CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep ",
+        "let systemd pass it the socket (dist/pocketftpd.socket)",
+        "or listen on a port of 1024 or more (--listen 127.0.0.1:2121)",
+    ] {
+        assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("listening on"), "{}", run.stderr);
 }

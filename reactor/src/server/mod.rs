@@ -151,6 +151,7 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         apply_umask(self.settings.umask);
+        self.announce_listeners();
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
@@ -166,6 +167,22 @@ impl Server {
                 Ok(()) => self.turn(&events),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `listening on ...` for each listener: logged when the loop starts,
+    /// so never before an error that stops start-up.
+    fn announce_listeners(&self) {
+        for (listener, implicit_tls) in &self.listeners {
+            let tls = if *implicit_tls {
+                " (implicit FTPS)"
+            } else {
+                ""
+            };
+            match listener.local_addr() {
+                Ok(addr) => info!("listening on {addr}{tls}"),
+                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}"),
             }
         }
     }

@@ -7,6 +7,8 @@
 //! - `settings`: what the options make of the server, at start and on
 //!   SIGHUP; `reload`: what SIGHUP re-reads, and what it says needs a
 //!   restart.
+//! - `conflicts`: options that do nothing together, said at start-up and
+//!   on SIGHUP.
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
@@ -18,6 +20,7 @@ pub mod access;
 pub mod activation;
 pub mod command_line;
 mod config_file;
+pub mod conflicts;
 pub mod help;
 pub mod logging;
 pub mod options;

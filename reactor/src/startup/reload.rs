@@ -18,10 +18,10 @@ use log::{error, info, warn};
 use crate::auth::users::Users;
 use crate::net::tls::{self, TlsConfigs};
 use crate::server::{InForce, Reload, Reloaded};
-use crate::startup::access;
 use crate::startup::command_line::{self, Command};
 use crate::startup::options::Options;
 use crate::startup::settings::{build, open_xferlog, tls_files};
+use crate::startup::{access, conflicts};
 
 /// The reload SIGHUP runs: `args` are the daemon's arguments, `started`
 /// the options it started with, `socket_activated` whether systemd passed
@@ -51,6 +51,7 @@ impl Reloader {
             _ => return Err("the arguments no longer ask to run the daemon".to_owned()),
         };
         log::set_max_level(options.log_level);
+        conflicts::warn(&options);
         let tls = tls_pair(&options, in_force.settings.tls.as_ref())?;
         self.name_what_needs_a_restart(&options);
         let users = users(&options, &in_force);
