@@ -3,7 +3,7 @@
 //! the start line's summary of who may do what.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,9 +61,9 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
     }
 }
 
-/// Opens `--xferlog` to append to, made if missing. Non-blocking, and only
-/// a regular file: a FIFO without a reader would block the open (on
-/// SIGHUP, the loop).
+/// Opens `--xferlog` to append to, made if missing. Opened non-blocking (a
+/// FIFO without a reader would block the open: on SIGHUP, the loop), and
+/// neither a FIFO nor a socket, whose writes could block it.
 pub fn open_xferlog(path: &Path) -> Result<File, String> {
     let failed =
         |e: &dyn std::fmt::Display| format!("cannot open the transfer log {}: {e}", path.display());
@@ -73,11 +73,11 @@ pub fn open_xferlog(path: &Path) -> Result<File, String> {
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| failed(&e))?;
-    match file.metadata() {
-        Ok(meta) if meta.is_file() => Ok(file),
-        Ok(_) => Err(failed(&"not a regular file")),
-        Err(e) => Err(failed(&e)),
+    let kind = file.metadata().map_err(|e| failed(&e))?.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        return Err(failed(&"a FIFO or a socket, not a file"));
     }
+    Ok(file)
 }
 
 /// The sockets systemd passed, or else the addresses the options name.
@@ -141,6 +141,19 @@ pub fn access_summary(options: &Options) -> String {
 mod tests {
     use super::*;
     use crate::startup::command_line::tests::run;
+
+    #[test]
+    fn the_transfer_log_is_a_file_never_a_fifo() {
+        let dir = crate::storage::testing::TempDir::new("xferlog");
+        let log = dir.0.join("xferlog");
+        assert!(open_xferlog(&log).is_ok() && log.is_file());
+        assert!(open_xferlog(Path::new("/dev/null")).is_ok());
+        let fifo = dir.0.join("fifo");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(status.is_ok_and(|s| s.success()));
+        let err = open_xferlog(&fifo).unwrap_err();
+        assert!(err.starts_with("cannot open the transfer log"), "{err}");
+    }
 
     #[test]
     fn the_start_line_says_what_is_true() {
