@@ -15,7 +15,8 @@
 //!    one answer queue, tagged so that an answer about a dropped data
 //!    connection or an ended session dies there;
 //! 3. moves the queued transfers a bounded step each until the turn's
-//!    byte budget is spent, parking rate-limited ones on a timer;
+//!    byte budget is spent, parking rate-limited ones on a timer (or in
+//!    the queue of turns at the `--max-rate` bucket);
 //! 4. fires due timers and removes the connections whose session ended.
 //!
 //! After any input, a session is drained: its actions are carried out by
@@ -27,7 +28,7 @@
 //! - `server/`: the loop: `mod.rs` (the turn, driving a session),
 //!   `accept.rs` (listening, admitting clients), `signals.rs` (SIGHUP,
 //!   SIGTERM), `answers.rs` (the answer queue), `schedule.rs` (the run
-//!   queue, step sizes, rate-limit parking), `settings.rs` (what SIGHUP
+//!   queue, step sizes, rate-limit parking and turns), `settings.rs` (what SIGHUP
 //!   may change), `deadlines.rs` (the timer heap), `token.rs` (what a
 //!   readiness event is about).
 //! - `conn/`: one client: `mod.rs` (the connection, the drain rule, the
@@ -40,14 +41,18 @@
 //!   resolver, upload temp files, folder reading, error kinds).
 //! - [`net`]: TLS as a layer of a connection, socket options.
 //! - [`auth`]: the users file and the password worker.
-//! - [`rate`]: bandwidth limits as token buckets.
+//! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
+//!   in turns (`rate/shared.rs`).
 //! - [`startup`]: what runs once, before the loop.
+//! - [`small_file`]: reading the config, users, certificate and key files,
+//!   bounded (at start-up and on every SIGHUP).
 
 pub mod auth;
 mod conn;
 pub mod net;
 pub mod rate;
 pub mod server;
+pub mod small_file;
 pub mod startup;
 pub mod storage;
 

@@ -5,12 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
-use pocketftpd::auth::users::{self, PasswordWorker, Users};
+use pocketftpd::auth::users::{self, Users};
 use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
-use pocketftpd::startup::{logging, prepare, privileges, prompt, settings};
+use pocketftpd::startup::{
+    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+};
 use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn hash_password() -> ExitCode {
 
 fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     logging::start(options.log_level);
+    conflicts::warn(options);
 
     let users = match &options.users {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
@@ -87,27 +90,20 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     prepare::raise_open_file_limit();
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
+    let socket_activated = !listeners.inherited.is_empty();
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
-    server.set_reload(settings::reloader(args, users.is_some()));
+    server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open the transfer log {}: {e}", path.display()))?;
-        server.set_xferlog(file);
+        server.set_xferlog(settings::open_xferlog(path)?);
     }
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");
-        privileges::check_access(user, options);
     }
-    if let (Some(users), Some(path)) = (users, &options.users) {
-        let waker = server.waker().map_err(|e| e.to_string())?;
-        let worker = PasswordWorker::start(users, waker)
-            .map_err(|e| format!("cannot start the password worker: {e}"))?;
-        server.set_password_worker(worker, path.clone());
-    }
+    access::check_at_start(options, users.as_deref());
+    server
+        .set_users(users)
+        .map_err(|e| format!("cannot start the password worker: {e}"))?;
     info!(
         "serving {} ({})",
         options.root.display(),

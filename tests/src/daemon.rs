@@ -32,6 +32,9 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// Environment variables set for the daemon (on top of the tests' own).
     pub env: Vec<(String, String)>,
+    /// The root is named by a config file in `extra` (`root =`), not by
+    /// `--root`, which would win over it (for changing it on SIGHUP).
+    pub root_in_config: bool,
 }
 
 impl Options {
@@ -94,10 +97,10 @@ impl Daemon {
         let stderr = fs::File::create(dir.join("daemon.stderr")).expect("stderr file");
         let port = free_port();
         let mut cmd = daemon_command();
-        cmd.arg("--root")
-            .arg(&root)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
+        if !opts.root_in_config {
+            cmd.arg("--root").arg(&root);
+        }
+        cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
         if opts.write {
             cmd.arg("--write");
         }

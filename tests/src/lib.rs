@@ -21,7 +21,9 @@
 //! `fallback.rs` (the resolver without openat2), `rates.rs`
 //! (bandwidth limits, timed), `logs.rs` (the log lines an admin looks for),
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
-//! line, dual-stack listening).
+//! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
+//! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
+//! about, and what to do).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -79,7 +81,7 @@ pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use ports::{free_port, port_state};
-pub use programs::{have_program, need_program, run_bounded, skip, Run};
+pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,

@@ -185,3 +185,105 @@ fn sighup_changes_the_limits_of_new_transfers() {
         "after SIGHUP, 2 MiB at 1 MiB/s took {took:.2} s"
     );
 }
+
+/// Reads a download to its end, noting the longest wait for bytes (from
+/// `start`, then between reads); returns (bytes, longest wait).
+fn read_noting_gaps(data: &mut std::net::TcpStream, start: Instant) -> (usize, Duration) {
+    let (mut total, mut last, mut longest) = (0, start, Duration::ZERO);
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = data.read(&mut buf).expect("read the download");
+        let now = Instant::now();
+        longest = longest.max(now - last);
+        last = now;
+        if n == 0 {
+            return (total, longest);
+        }
+        total += n;
+    }
+}
+
+#[test]
+fn max_rate_is_shared_in_turns_and_never_stalls_a_transfer() {
+    // Issue 24: under one --max-rate, the first transfer took every refill
+    // of the bucket; a second download and a listing waited until it was
+    // done, and a short --data-timeout aborted them (426 No progress).
+    const KIB: usize = 1024;
+    let d = Daemon::with(Options {
+        data_timeout: Some(1),
+        extra: vec!["--max-rate".into(), "100K".into()],
+        ..Options::default()
+    });
+    d.put("a.bin", &Rng::new(9).bytes(200 * KIB));
+    d.put("b.bin", &Rng::new(10).bytes(200 * KIB));
+    let start = Instant::now();
+    thread::scope(|s| {
+        let downloads: Vec<_> = ["a.bin", "b.bin"]
+            .into_iter()
+            .map(|name| {
+                let mut c = d.login();
+                let mut data = c.begin_transfer(&format!("RETR {name}"));
+                s.spawn(move || {
+                    let (bytes, longest) = read_noting_gaps(&mut data, Instant::now());
+                    drop(data);
+                    let done = c.reply();
+                    (name, bytes, longest, done.code, done.text().to_owned())
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(300));
+        let mut c = d.login();
+        let listed = Instant::now();
+        let listing = c.download("LIST");
+        let took = listed.elapsed();
+        assert!(
+            String::from_utf8_lossy(&listing).contains("b.bin"),
+            "{listing:?}"
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "a LIST beside two limited downloads took {took:?}"
+        );
+        for download in downloads {
+            let (name, bytes, longest, code, text) = download.join().expect("a download");
+            assert_eq!(
+                (code, bytes),
+                (226, 200 * KIB),
+                "RETR {name}: {code} {text} after {bytes} bytes"
+            );
+            assert!(
+                longest < Duration::from_secs(1),
+                "RETR {name} waited {longest:?} for bytes"
+            );
+        }
+    });
+    // 400 KiB and a listing at 100 KiB/s: about 4 s, less the full bucket
+    // the daemon starts with (16 KiB).
+    let took = start.elapsed().as_secs_f64();
+    assert!(
+        took >= 3.6,
+        "400 KiB under --max-rate 100K took {took:.2} s"
+    );
+}
+
+#[test]
+fn a_transfer_waiting_longer_than_the_data_timeout_is_not_aborted() {
+    // At 1 KiB/s a download waits 4 s for each 4 KiB after its first
+    // 16 KiB: waiting for the server's tokens is no stall of the client.
+    let d = Daemon::with(Options {
+        data_timeout: Some(1),
+        extra: vec!["--max-rate-down".into(), "1K".into()],
+        ..Options::default()
+    });
+    let bytes = Rng::new(11).bytes(20 * 1024);
+    d.put("small.bin", &bytes);
+    let mut c = d.login();
+    c.cmd_ok("TYPE I", 200);
+    let start = Instant::now();
+    assert_eq!(c.download("RETR small.bin"), bytes);
+    let took = start.elapsed().as_secs_f64();
+    assert!(
+        (3.8..=5.0).contains(&took),
+        "20 KiB at 1 KiB/s took {took:.2} s"
+    );
+}

@@ -84,7 +84,13 @@ impl Session {
         };
         let anonymous = !self.config.users || (self.config.anonymous && is_anonymous_name(&user));
         if anonymous {
-            self.log_in(user, self.config.anonymous_access);
+            // Named `anonymous` from now on, never by the name typed: without
+            // a users file any name logs in, and it proves nothing.
+            self.log_in(
+                "anonymous".to_owned(),
+                Some(&user),
+                self.config.anonymous_access,
+            );
         } else {
             let verify = Action::VerifyPassword {
                 user,
@@ -102,7 +108,7 @@ impl Session {
         access: Option<Access>,
     ) -> Result<(), UnexpectedEvent> {
         match (std::mem::take(&mut self.login.state), access) {
-            (LoginState::User(user), Some(access)) => self.log_in(user, access),
+            (LoginState::User(user), Some(access)) => self.log_in(user, None, access),
             (_, Some(access)) => return Err(UnexpectedEvent(Event::LoginChecked(Some(access)))),
             (state, None) => {
                 self.login.failures += 1;
@@ -133,14 +139,19 @@ impl Session {
         }
     }
 
-    fn log_in(&mut self, user: String, access: Access) {
+    /// Logs in as `user`; `typed`: the name given at `USER`, if another.
+    fn log_in(&mut self, user: String, typed: Option<&str>, access: Access) {
         let control = if self.security.control() {
             "TLS"
         } else {
             "clear"
         };
+        let typed = match typed.filter(|typed| *typed != user) {
+            Some(typed) => format!("typed {typed:?}, "),
+            None => String::new(),
+        };
         info!(
-            "{}: logged in as {user:?} (role {}, control in {control})",
+            "{}: logged in as {user:?} ({typed}role {}, control in {control})",
             self.peer,
             access.role()
         );

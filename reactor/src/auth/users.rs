@@ -54,14 +54,16 @@ pub struct Users {
     /// time as a wrong password (no user enumeration by timing). Made on
     /// the password worker ([`Users::prepare`]), not when the file is
     /// loaded: a SIGHUP reload runs on the event loop, and one argon2 hash
-    /// there stalls every session.
-    decoy: OnceLock<String>,
+    /// there stalls every session. Shared with the users a reload replaces
+    /// ([`Users::with_decoy_of`]): one made per reload queued an argon2
+    /// hash per SIGHUP before the next check (300 reloads, a 6 s login).
+    decoy: Arc<OnceLock<String>>,
 }
 
 impl Users {
     /// Reads and validates a users file; any malformed line is an error.
     pub fn load(path: &Path) -> Result<Users, UsersError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::small_file::read_to_string(path)
             .map_err(|e| UsersError(format!("{}: cannot read users file: {e}", path.display())))?;
         Users::parse(&text)
             .map_err(|(line, why)| UsersError(format!("{}:{line}: {why}", path.display())))
@@ -114,8 +116,17 @@ impl Users {
         }
         Ok(Users {
             users,
-            decoy: OnceLock::new(),
+            decoy: Arc::default(),
         })
+    }
+
+    /// These users, with the decoy of `old` (the users they replace), made
+    /// or still to be made once for both.
+    pub fn with_decoy_of(mut self, old: Option<&Users>) -> Users {
+        if let Some(old) = old {
+            self.decoy = Arc::clone(&old.decoy);
+        }
+        self
     }
 
     /// Makes the decoy hash (slow: off the event loop). The worker does it
@@ -126,6 +137,11 @@ impl Users {
         // fail; if it did, unknown users would merely be refused faster.
         self.decoy
             .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
+    }
+
+    /// Each account's name and what it gets.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &Account)> {
+        (self.users.iter()).map(|(name, user)| (name.as_str(), &user.account))
     }
 
     /// Each user's home folder, with its line in the file.
@@ -360,6 +376,10 @@ mod tests {
             Some(Access::ReadOnly)
         );
         assert!(reloaded.decoy.get().is_some(), "the worker made no decoy");
+
+        // A reload that keeps the decoy of the users it replaces needs none.
+        let kept = Users::parse(&text).unwrap().with_decoy_of(Some(&reloaded));
+        assert_eq!(kept.decoy.get(), reloaded.decoy.get());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{wall_clock, Connection, Cx};
 use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
 use crate::server::answers::Tag;
-use crate::server::schedule::Schedule;
+use crate::server::schedule::{Schedule, Wait};
 use crate::storage::error_kind::kind_of;
 
 /// How often a running transfer tells its session about progress (for the
@@ -48,9 +48,12 @@ enum Sched {
     Idle,
     /// In the run queue.
     Queued,
-    /// Out of tokens: parked until its timer in the schedule, and neither
-    /// queued nor pumped before.
+    /// Out of its own bucket's tokens: parked until its timer in the
+    /// schedule, and neither queued nor pumped before.
     Throttled,
+    /// Waits its turn at the `--max-rate` bucket: woken by the schedule
+    /// when the turn is its own, and neither queued nor pumped before.
+    Turn,
     /// An upload's every byte is in; it waits for
     /// [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE) before it
     /// is committed.
@@ -90,17 +93,25 @@ impl Work {
 
 impl Running {
     /// The bytes this step may move (see `Schedule::allowance`); `None`
-    /// when a rate limit's bucket is short: the transfer is then parked
-    /// until it refills.
+    /// when a rate limit's bucket is short: the transfer then waits until
+    /// its own bucket refills, or for its turn at the shared one.
     fn budget(&mut self, tag: Tag, peer: SocketAddr, cx: &mut Cx) -> Option<usize> {
         let upload = self.transfer.is_upload();
-        match cx.schedule.allowance(self.bucket.as_mut(), upload, cx.now) {
+        match cx
+            .schedule
+            .allowance(tag, self.bucket.as_mut(), upload, cx.now)
+        {
             Ok(budget) => Some(budget),
-            Err(at) => {
+            Err(Wait::Until(at)) => {
                 self.sched = Sched::Throttled;
                 let wait = at.saturating_duration_since(cx.now);
                 trace!("{peer}: rate limit: waiting {wait:?} for tokens");
-                cx.schedule.park(tag, at.max(cx.now));
+                cx.schedule.park(tag, at, cx.now);
+                None
+            }
+            Err(Wait::Turn) => {
+                self.sched = Sched::Turn;
+                trace!("{peer}: rate limit: waiting its turn at --max-rate");
                 None
             }
         }
@@ -119,7 +130,13 @@ impl Progress {
     /// Whether `bytes` are news worth a `TransferProgress` now; if so, they
     /// are the last reported from now on.
     fn report(&mut self, bytes: u64, now: Instant) -> bool {
-        if bytes == self.reported || now < self.due {
+        bytes != self.reported && self.alive(bytes, now)
+    }
+
+    /// Whether a `TransferProgress` is due now, news or not (a transfer
+    /// waiting for tokens is alive); if so, `bytes` are the last reported.
+    fn alive(&mut self, bytes: u64, now: Instant) -> bool {
+        if now < self.due {
             return false;
         }
         self.reported = bytes;
@@ -188,14 +205,45 @@ impl Connection {
         }
     }
 
-    /// A parked transfer's buckets have refilled: back in the run queue.
+    /// A parked transfer is due: back in the run queue.
     pub fn wake(&mut self, schedule: &mut Schedule) {
-        if let Work::Running(running) = &mut self.work {
-            if running.sched == Sched::Throttled {
+        self.resume_from(Sched::Throttled, schedule);
+    }
+
+    /// Its turn at the shared bucket came: back in the run queue. False if
+    /// it was not waiting for one (the turn goes to the next in line).
+    pub fn take_turn(&mut self, schedule: &mut Schedule) -> bool {
+        self.resume_from(Sched::Turn, schedule)
+    }
+
+    /// Puts the running transfer in the run queue if it waits as `waiting`.
+    fn resume_from(&mut self, waiting: Sched, schedule: &mut Schedule) -> bool {
+        match &mut self.work {
+            Work::Running(running) if running.sched == waiting => {
                 running.sched = Sched::Idle;
                 self.schedule(schedule);
+                true
             }
+            _ => false,
         }
+    }
+
+    /// A transfer waiting for tokens: the wait is the server's, not a
+    /// stall, so its session hears that it is alive (which re-arms its
+    /// stall timer) every [`PROGRESS_INTERVAL`]. True while it waits its
+    /// turn at the shared bucket.
+    pub fn keep_alive(&mut self, cx: &mut Cx) -> bool {
+        let Work::Running(running) = &mut self.work else {
+            return false;
+        };
+        if !matches!(running.sched, Sched::Throttled | Sched::Turn) {
+            return false;
+        }
+        let (bytes, turn) = (running.transfer.bytes, running.sched == Sched::Turn);
+        if running.progress.alive(bytes, cx.now) {
+            self.answer(cx.answers, Event::TransferProgress { bytes });
+        }
+        turn
     }
 
     /// Moves one step of the running transfer, as far as its rate limits
@@ -205,6 +253,7 @@ impl Connection {
             return 0;
         };
         let Some(budget) = running.budget(self.tag, self.session.peer(), cx) else {
+            self.keep_alive(cx);
             return 0;
         };
         let Some(data) = self.data.stream() else {

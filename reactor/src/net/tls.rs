@@ -43,14 +43,19 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
     let named = |path: &Path, what: &str, e: &dyn std::fmt::Display| {
         format!("{what} {}: {e}", path.display())
     };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+    // Bounded reads: a FIFO or /dev/zero here must not hang or fill memory.
+    let read =
+        |path: &Path, what: &str| crate::small_file::read(path).map_err(|e| named(path, what, &e));
+    let cert_pem = read(cert, "cannot read the TLS certificate")?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| named(cert, "cannot read the TLS certificate", &e))?;
     if chain.is_empty() {
         return Err(named(cert, "no certificate in", &"no CERTIFICATE block"));
     }
-    let key_der =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| named(key, "cannot read the TLS key", &e))?;
+    let key_pem = read(key, "cannot read the TLS key")?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|e| named(key, "cannot read the TLS key", &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])

@@ -13,7 +13,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, info, warn};
+use log::{error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
 use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
@@ -170,8 +170,10 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     let plain = addresses.plain.iter().map(|addr| (addr, false));
     let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
     for (addr, implicit_tls) in plain.chain(implicit) {
-        let listener = bind(*addr)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let listener = bind(*addr).map_err(|e| {
+            let advice = bind_advice(*addr, &e);
+            io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{advice}"))
+        })?;
         bound.push((listener, implicit_tls));
     }
     let inherited = (addresses.inherited.into_iter())
@@ -180,11 +182,39 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
         let listener_token = token(index, Source::Daemon);
         (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-        let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
-        info!("listening on {}{tls}", listener.local_addr()?);
         listeners.push((listener, implicit_tls));
     }
     Ok(listeners)
+}
+
+/// What to do about the usual reasons a listening socket cannot be bound,
+/// after `: `; nothing for the others.
+fn bind_advice(addr: SocketAddr, e: &io::Error) -> String {
+    let port = addr.port();
+    match e.raw_os_error() {
+        Some(libc::EACCES) if port < 1024 => {
+            let exe = std::env::current_exe();
+            let exe = exe.as_deref().unwrap_or(std::path::Path::new("pocketftpd"));
+            format!(
+                ": ports below 1024 need privileges: start pocketftpd as root with --run-as ftp, \
+                 give it CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep {}, or \
+                 AmbientCapabilities= in its systemd unit), let systemd pass it the socket \
+                 (dist/pocketftpd.socket), or listen on a port of 1024 or more (--listen {})",
+                exe.display(),
+                SocketAddr::new(addr.ip(), 2121)
+            )
+        }
+        Some(libc::EADDRINUSE) => format!(
+            ": another program listens there (another FTP server? `ss -ltnp 'sport = :{port}'` \
+             names it): stop it, or listen on another port"
+        ),
+        Some(libc::EADDRNOTAVAIL) => format!(
+            ": no network interface of this machine has the address {} (`ip -br addr` lists \
+             them): listen on one of those, or on 0.0.0.0 or [::] for all",
+            addr.ip()
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Out of descriptors or memory for sockets: worth retrying later.

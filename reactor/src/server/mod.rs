@@ -27,7 +27,7 @@ pub(crate) mod token;
 
 use std::fs::File;
 use std::io;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -36,7 +36,7 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::auth::users::PasswordWorker;
+use crate::auth::users::{PasswordWorker, Users};
 use crate::conn::{Connection, Cx, Drained};
 use crate::storage::jail::Jail;
 use accept::PerIp;
@@ -44,7 +44,7 @@ use answers::{Answers, Tag};
 use deadlines::Deadlines;
 use schedule::Schedule;
 use settings::apply_umask;
-pub use settings::{Limits, Listeners, Reload, Settings};
+pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
 use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
@@ -65,9 +65,11 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
-    /// Re-read on SIGHUP.
-    users_file: Option<PathBuf>,
+    /// The accounts in force (`None`: no users file), for a reload to
+    /// start from.
+    users: Option<Arc<Users>>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
@@ -102,7 +104,7 @@ impl Server {
             settings,
             root: jail,
             passwords: None,
-            users_file: None,
+            users: None,
             reload: None,
             xferlog: None,
             signals,
@@ -114,15 +116,24 @@ impl Server {
         })
     }
 
-    /// A waker for a thread that wants the loop's attention.
-    pub fn waker(&self) -> io::Result<mio::Waker> {
-        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))
-    }
-
-    /// Checks passwords with `worker`; SIGHUP re-reads `users_file` into it.
-    pub fn set_password_worker(&mut self, worker: PasswordWorker, users_file: PathBuf) {
-        self.passwords = Some(worker);
-        self.users_file = Some(users_file);
+    /// The accounts passwords are checked against from now on (`None`: no
+    /// users file); the worker that checks them starts with the first.
+    pub fn set_users(&mut self, users: Option<Arc<Users>>) -> io::Result<()> {
+        if let Some(new) = &users {
+            match &self.passwords {
+                Some(worker) if !self.users.as_ref().is_some_and(|u| Arc::ptr_eq(u, new)) => {
+                    worker.replace_users(Arc::clone(new));
+                }
+                Some(_) => {}
+                None => {
+                    let waker =
+                        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))?;
+                    self.passwords = Some(PasswordWorker::start(Arc::clone(new), waker)?);
+                }
+            }
+        }
+        self.users = users;
+        Ok(())
     }
 
     /// On SIGHUP, `reload` supplies new settings for new sessions and limits.
@@ -140,6 +151,7 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         apply_umask(self.settings.umask);
+        self.announce_listeners();
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
@@ -155,6 +167,22 @@ impl Server {
                 Ok(()) => self.turn(&events),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `listening on ...` for each listener: logged when the loop starts,
+    /// so never before an error that stops start-up.
+    fn announce_listeners(&self) {
+        for (listener, implicit_tls) in &self.listeners {
+            let tls = if *implicit_tls {
+                " (implicit FTPS)"
+            } else {
+                ""
+            };
+            match listener.local_addr() {
+                Ok(addr) => info!("listening on {addr}{tls}"),
+                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}"),
             }
         }
     }

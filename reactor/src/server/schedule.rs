@@ -1,7 +1,13 @@
 //! Who moves next: transfers taken from the run queue in turn, a bounded
 //! step each, until the turn's byte budget is spent; rate-limited ones
-//! parked on a timer until their buckets refill; received uploads waiting
-//! to settle; and sessions with more input than one drive takes.
+//! parked on a timer until their own buckets refill, or waiting their turn
+//! at the `--max-rate` bucket ([`Shared`]); received uploads waiting to
+//! settle; and sessions with more input than one drive takes.
+//!
+//! A transfer that waits for tokens is told to its session as alive now
+//! and then (`Connection::keep_alive`): the wait is the server's, not the
+//! client's, and must not trip the stall timer (`--data-timeout`, at least
+//! a second): rate limits never fail a transfer.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -9,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::answers::Tag;
 use super::deadlines::Deadlines;
 use super::{Server, BUFFER_SIZE};
-use crate::rate::Bucket;
+use crate::rate::{Bucket, Shared};
 
 /// Bytes the transfers together may move per turn of the loop before
 /// sockets are polled again: a fraction of a millisecond of work, so a NOOP
@@ -29,6 +35,20 @@ const UPLOAD_STEP: usize = BUFFER_SIZE;
 /// reverse order): its control connection's end follows within
 /// microseconds, and must break the upload, not find it already in place.
 pub(crate) const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
+/// The longest a transfer waits for tokens before it is looked at again,
+/// to tell its session it is alive: well inside the shortest stall timer
+/// (one second).
+const LONGEST_WAIT: Duration = Duration::from_millis(250);
+
+/// Why a transfer may not move now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Its own bucket is short: it is parked on a timer until then.
+    Until(Instant),
+    /// It waits its turn at the `--max-rate` bucket, in the queue of
+    /// [`Shared`]: woken when the turn is its own.
+    Turn,
+}
 
 /// The queues of work waiting for a turn of the loop.
 pub(crate) struct Schedule {
@@ -36,10 +56,13 @@ pub(crate) struct Schedule {
     /// [`TURN_BUDGET`] per turn of the loop. Addressed as answers are: an
     /// entry for a transfer its session dropped meanwhile is skipped.
     runnable: VecDeque<Tag>,
-    /// `--max-rate`: the bucket every transfer draws from, when set.
-    global_bucket: Option<Bucket>,
-    /// Rate-limited transfers out of tokens, each due back in the run
-    /// queue when its buckets hold enough again (a timer, never a busy loop).
+    /// `--max-rate`: the bucket every transfer draws from in turns, when set.
+    shared: Option<Shared<Tag>>,
+    /// When the transfers waiting their turn are next told to be alive.
+    next_sweep: Instant,
+    /// Transfers out of their own bucket's tokens, each due back in the run
+    /// queue when it holds enough again, or after [`LONGEST_WAIT`] (a
+    /// timer, never a busy loop).
     throttled: Deadlines,
     /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
     settling: VecDeque<(Instant, usize, u32)>,
@@ -52,18 +75,29 @@ impl Schedule {
     pub fn new(total: Option<u64>, now: Instant) -> Schedule {
         Schedule {
             runnable: VecDeque::new(),
-            global_bucket: total.map(|r| Bucket::new(r, now)),
+            shared: total.map(|r| Shared::new(r, now)),
+            next_sweep: now,
             throttled: Deadlines::default(),
             settling: VecDeque::new(),
             unread: VecDeque::new(),
         }
     }
 
-    /// SIGHUP: a changed `--max-rate` starts a new bucket.
-    pub fn set_total_rate(&mut self, total: Option<u64>, now: Instant) {
-        if total != self.global_bucket.as_ref().map(Bucket::rate) {
-            self.global_bucket = total.map(|r| Bucket::new(r, now));
+    /// SIGHUP: a changed `--max-rate` starts a new bucket, and the
+    /// transfers waiting their turn keep their places; when the limit is
+    /// lifted, they are returned, to be woken.
+    pub fn set_total_rate(&mut self, total: Option<u64>, now: Instant) -> Vec<Tag> {
+        match (&mut self.shared, total) {
+            (Some(shared), Some(rate)) => shared.set_rate(rate, now),
+            (None, Some(rate)) => self.shared = Some(Shared::new(rate, now)),
+            (shared, None) => {
+                return shared
+                    .take()
+                    .map(|s| s.waiting().collect())
+                    .unwrap_or_default()
+            }
         }
+        Vec::new()
     }
 
     /// Nothing waits for the next turn: the loop may sleep.
@@ -71,10 +105,14 @@ impl Schedule {
         self.runnable.is_empty() && self.unread.is_empty()
     }
 
-    /// When a parked transfer or a settling upload is due.
+    /// When a parked transfer, the next turn at the shared bucket (or the
+    /// sweep of those waiting for it) or a settling upload is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let settled = self.settling.front().map(|(at, _, _)| *at);
-        self.throttled.next().into_iter().chain(settled).min()
+        let turn = self.shared.as_ref().and_then(Shared::next_turn_at);
+        let sweep = turn.map(|_| self.next_sweep);
+        let due = [self.throttled.next(), turn, sweep, settled];
+        due.into_iter().flatten().min()
     }
 
     /// Puts a transfer in the run queue.
@@ -87,8 +125,9 @@ impl Schedule {
         self.unread.push_back((tag.key, tag.generation));
     }
 
-    /// Parks a rate-limited transfer until `at`.
-    pub fn park(&mut self, tag: Tag, at: Instant) {
+    /// Parks a rate-limited transfer until `at`, or [`LONGEST_WAIT`].
+    pub fn park(&mut self, tag: Tag, at: Instant, now: Instant) {
+        let at = at.clamp(now, now + LONGEST_WAIT);
         self.throttled.push(at, tag.key, tag.generation);
     }
 
@@ -97,38 +136,53 @@ impl Schedule {
         (self.settling).push_back((now + UPLOAD_SETTLE, tag.key, tag.generation));
     }
 
-    /// The bytes a transfer may move in this step: [`STEP`]
-    /// ([`UPLOAD_STEP`] for an upload), or what its rate limits allow.
-    /// `Err` with the time its buckets will hold enough when a limit's
-    /// bucket is short: the transfer is then parked until then, so a
-    /// limited transfer costs no turns while it waits and an unlimited one
-    /// never waits for it.
+    /// The bytes the transfer `tag` may move in this step: [`STEP`]
+    /// ([`UPLOAD_STEP`] for an upload), or what its own bucket holds, or
+    /// its share of the shared one. A [`Wait`] when a bucket is short: the
+    /// transfer then costs no turns of the loop until it is due, and an
+    /// unlimited one never waits for it.
     pub fn allowance(
         &mut self,
+        tag: Tag,
         own: Option<&mut Bucket>,
         upload: bool,
         now: Instant,
-    ) -> Result<usize, Instant> {
+    ) -> Result<usize, Wait> {
         let mut allowed = if upload { UPLOAD_STEP } else { STEP } as u64;
-        let mut ready_at = None;
-        for bucket in [own, self.global_bucket.as_mut()].into_iter().flatten() {
-            bucket.refill(now);
-            allowed = allowed.min(bucket.available());
-            if !bucket.ready() {
-                ready_at = ready_at.max(Some(bucket.ready_at()));
+        if let Some(own) = own {
+            own.refill(now);
+            if !own.ready() {
+                return Err(Wait::Until(own.ready_at()));
             }
+            allowed = allowed.min(own.available());
         }
-        match ready_at {
-            Some(at) => Err(at),
-            None => Ok(usize::try_from(allowed).unwrap_or(STEP)),
+        if let Some(shared) = &mut self.shared {
+            allowed = allowed.min(shared.take(tag, now).ok_or(Wait::Turn)?);
+        }
+        Ok(usize::try_from(allowed).unwrap_or(STEP))
+    }
+
+    /// Pays the shared bucket for `bytes` moved.
+    pub fn spend(&mut self, bytes: u64) {
+        if let Some(shared) = &mut self.shared {
+            shared.spend(bytes);
         }
     }
 
-    /// Pays the daemon-wide bucket for `bytes` moved.
-    pub fn spend(&mut self, bytes: u64) {
-        if let Some(bucket) = &mut self.global_bucket {
-            bucket.spend(bytes);
+    /// The transfer whose turn it is at the shared bucket, if one is due.
+    fn next_turn(&mut self, now: Instant) -> Option<Tag> {
+        self.shared.as_mut()?.next_turn(now)
+    }
+
+    /// The transfers waiting their turn, if it is time to tell their
+    /// sessions they are alive.
+    fn sweep(&mut self, now: Instant) -> Option<Vec<Tag>> {
+        let shared = self.shared.as_ref()?;
+        if now < self.next_sweep || shared.next_turn_at().is_none() {
+            return None;
         }
+        self.next_sweep = now + LONGEST_WAIT;
+        Some(shared.waiting().collect())
     }
 }
 
@@ -159,12 +213,49 @@ impl Server {
         }
     }
 
-    /// Puts the parked transfers whose buckets have refilled back in the
-    /// run queue.
+    /// Puts the parked transfers that are due back in the run queue, and
+    /// the one whose turn it is at the shared bucket; tells those waiting
+    /// their turn that they are alive, now and then.
     pub(super) fn wake_throttled(&mut self, now: Instant) {
         while let Some((_, key, generation)) = self.schedule.throttled.pop_due(now) {
             if let Some((conn, cx)) = self.live(key, generation, now) {
                 conn.wake(cx.schedule);
+            }
+        }
+        // A turn for a transfer that ended meanwhile goes to the next one.
+        while let Some(tag) = self.schedule.next_turn(now) {
+            if let Some((conn, cx)) = self.addressee(tag, now) {
+                if conn.take_turn(cx.schedule) {
+                    break;
+                }
+            }
+        }
+        self.keep_waiting_alive(now);
+    }
+
+    /// Every [`LONGEST_WAIT`]: the sessions of the transfers waiting their
+    /// turn hear they are alive; the queue forgets those that ended.
+    fn keep_waiting_alive(&mut self, now: Instant) {
+        let Some(waiting) = self.schedule.sweep(now) else {
+            return;
+        };
+        let mut still = Vec::with_capacity(waiting.len());
+        for tag in waiting {
+            let alive = self.addressee(tag, now);
+            still.push(alive.is_some_and(|(conn, mut cx)| conn.keep_alive(&mut cx)));
+        }
+        if let Some(shared) = &mut self.schedule.shared {
+            let mut still = still.into_iter();
+            shared.retain(|_| still.next().unwrap_or(true));
+        }
+    }
+
+    /// SIGHUP: a new `--max-rate`; lifted, the transfers waiting their
+    /// turn go back to the run queue.
+    pub(super) fn set_total_rate(&mut self, total: Option<u64>, now: Instant) {
+        for tag in self.schedule.set_total_rate(total, now) {
+            if let Some((conn, cx)) = self.addressee(tag, now) {
+                conn.take_turn(cx.schedule);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! settings of new sessions, the limits the reactor enforces, TLS and the
 //! umask; and where to listen.
 
+use std::fs::File;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -9,9 +10,11 @@ use std::time::Duration;
 
 use pocketftp_core::Config;
 
+use crate::auth::users::Users;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
+use crate::storage::jail::Jail;
 
 /// Limits the reactor enforces itself.
 #[derive(Debug, Clone)]
@@ -48,8 +51,27 @@ pub struct Listeners {
     pub inherited: Vec<Inherited>,
 }
 
-/// Re-reads the settings (the config file and flags) on SIGHUP.
-pub type Reload = Box<dyn FnMut() -> Result<Settings, String>>;
+/// What is in force when SIGHUP comes, for a reload to start from (a
+/// users file or TLS pair that cannot be re-read is kept).
+pub struct InForce<'a> {
+    pub settings: &'a Settings,
+    pub users: Option<&'a Arc<Users>>,
+    /// The served folder, where the users' homes must be.
+    pub root: &'a Jail,
+}
+
+/// What SIGHUP made of the config file and flags.
+pub struct Reloaded {
+    pub settings: Settings,
+    /// The accounts from now on; `None`: no users file.
+    pub users: Option<Arc<Users>>,
+    /// `Some` when `--xferlog` changed: the file to append to now, if any.
+    pub xferlog: Option<Option<File>>,
+}
+
+/// Re-reads the settings (the config file and flags) on SIGHUP; an error
+/// keeps every old setting.
+pub type Reload = Box<dyn FnMut(InForce) -> Result<Reloaded, String>>;
 
 /// Makes `--umask` the process umask. The daemon creates uploads with mode
 /// 0666 and folders with 0777 (see [`crate::storage::jail`]) and the kernel takes

@@ -1,26 +1,22 @@
-//! Signals: SIGHUP re-reads the settings and the users file; SIGTERM and
-//! SIGINT stop accepting, let the sessions finish for the grace period,
-//! then cut off the rest.
+//! Signals: SIGHUP re-reads the settings, the users file among them
+//! (`startup::reload` says what changes); SIGTERM and SIGINT stop
+//! accepting, let the sessions finish for the grace period, then cut off
+//! the rest.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use log::{error, info, warn};
 use pocketftp_core::Session;
 
-use super::settings::apply_umask;
+use super::settings::{apply_umask, InForce, Reloaded};
 use super::Server;
-use crate::auth::users::Users;
 
 impl Server {
     pub(super) fn on_signals(&mut self, now: Instant) {
         let pending: Vec<i32> = self.signals.pending().collect();
         for signal in pending {
             match signal {
-                libc::SIGHUP => {
-                    self.reload_settings();
-                    self.reload_users();
-                }
+                libc::SIGHUP => self.reload(now),
                 _ => self.begin_shutdown(now),
             }
         }
@@ -28,35 +24,34 @@ impl Server {
 
     /// SIGHUP: good new settings apply to sessions that start from now on;
     /// bad ones are logged and the old ones kept.
-    fn reload_settings(&mut self) {
+    fn reload(&mut self, now: Instant) {
         let Some(reload) = &mut self.reload else {
             return;
         };
-        match reload() {
-            Ok(settings) => {
-                let total = settings.limits.rates.total;
-                self.schedule.set_total_rate(total, Instant::now());
-                self.settings = settings;
-                apply_umask(self.settings.umask);
-                info!("SIGHUP: settings re-read");
-            }
+        let in_force = InForce {
+            settings: &self.settings,
+            users: self.users.as_ref(),
+            root: &self.root,
+        };
+        match reload(in_force) {
+            Ok(reloaded) => self.apply(reloaded, now),
             Err(e) => error!("SIGHUP: keeping the old settings: {e}"),
         }
     }
 
-    /// SIGHUP: a good new users file replaces the old one; a bad one is
-    /// logged and the old one stays. Sessions are not touched.
-    fn reload_users(&mut self) {
-        let (Some(path), Some(worker)) = (&self.users_file, &self.passwords) else {
-            return info!("SIGHUP: no users file to re-read");
-        };
-        match Users::load(path).and_then(|u| u.check_homes(path, &self.root).map(|()| u)) {
-            Ok(users) => {
-                worker.replace_users(Arc::new(users));
-                info!("SIGHUP: re-read {}", path.display());
-            }
-            Err(e) => error!("SIGHUP: keeping the old users: {e}"),
+    /// What a reload made takes effect: the settings of new sessions and
+    /// transfers, the shared rate, the umask, the transfer log, the users.
+    fn apply(&mut self, reloaded: Reloaded, now: Instant) {
+        self.set_total_rate(reloaded.settings.limits.rates.total, now);
+        self.settings = reloaded.settings;
+        apply_umask(self.settings.umask);
+        if let Some(xferlog) = reloaded.xferlog {
+            self.xferlog = xferlog;
         }
+        if let Err(e) = self.set_users(reloaded.users) {
+            error!("SIGHUP: cannot start the password worker: {e}; logins with a password fail");
+        }
+        info!("SIGHUP: settings re-read");
     }
 
     /// SIGTERM/SIGINT: stop accepting, tell every session (idle ones close

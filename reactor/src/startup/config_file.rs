@@ -17,7 +17,7 @@ pub struct Setting {
 /// Reads a config file; a line that is not `key = value` is an error naming
 /// the file and line.
 pub fn read(path: &Path) -> Result<Vec<Setting>, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::small_file::read_to_string(path)
         .map_err(|e| format!("{}: cannot read config file: {e}", path.display()))?;
     parse(&text).map_err(|(line, why)| format!("{}:{line}: {why}", path.display()))
 }

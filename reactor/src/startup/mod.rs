@@ -5,21 +5,28 @@
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
-//!   SIGHUP.
+//!   SIGHUP; `reload`: what SIGHUP re-reads, and what it says needs a
+//!   restart.
+//! - `conflicts`: options that do nothing together, said at start-up and
+//!   on SIGHUP.
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
-//! - `privileges`: `--run-as`, and what that user will not be able to do.
+//! - `privileges`: `--run-as`; `access`: what the user the daemon serves
+//!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
 
+pub mod access;
 pub mod activation;
 pub mod command_line;
 mod config_file;
+pub mod conflicts;
 pub mod help;
 pub mod logging;
 pub mod options;
 pub mod prepare;
 pub mod privileges;
 pub mod prompt;
+pub mod reload;
 pub mod settings;
 mod values;

@@ -87,14 +87,22 @@ pub const OPTIONS: &[Opt] = &[
         kind: Flag,
         in_file: true,
         help: "anonymous users may upload and change files (= --anonymous-role super)",
-        set: |o, v| assign(&mut o.anonymous_access, boolean(v).map(write_access)),
+        set: |o, v| {
+            let write = boolean(v)?;
+            o.given_write = Some(write);
+            assign(&mut o.anonymous_access, Ok(write_access(write)))
+        },
     },
     Opt {
         name: "anonymous-role",
         kind: Value("ROLE"),
         in_file: true,
         help: "super | user | upload (a drop box) for anonymous sessions (default user)",
-        set: |o, v| assign(&mut o.anonymous_access, role(v)),
+        set: |o, v| {
+            let access = role(v)?;
+            o.given_role = Some(access);
+            assign(&mut o.anonymous_access, Ok(access))
+        },
     },
     Opt {
         name: "users",
@@ -280,6 +288,11 @@ pub struct Options {
     /// What anonymous sessions may do (`--anonymous-role`; `--write` is
     /// `super`).
     pub anonymous_access: Access,
+    /// What `--write` and `--anonymous-role` said, when given: both set
+    /// `anonymous_access` (the last one given counts), and a warning says
+    /// when they disagree.
+    pub given_write: Option<bool>,
+    pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
@@ -318,6 +331,8 @@ impl Default for Options {
             listen: Vec::new(),
             banner: "pocketftpd ready.".to_owned(),
             anonymous_access: Access::ReadOnly,
+            given_write: None,
+            given_role: None,
             users: None,
             anonymous: false,
             pasv_ports: None,

@@ -1,28 +1,34 @@
 //! What the options make of the server: its [`Settings`] (at start, and
-//! again on SIGHUP), where it listens, and the start line's summary of who
-//! may do what.
+//! again on SIGHUP: `reload.rs`), where it listens, the transfer log, and
+//! the start line's summary of who may do what.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use log::info;
 use pocketftp_core::{Access, Config};
 
-use crate::net::tls;
+use crate::net::tls::{self, TlsConfigs};
 use crate::rate::Rates;
-use crate::server::{Limits, Listeners, Reload, Settings};
+use crate::server::{Limits, Listeners, Settings};
 use crate::startup::activation;
-use crate::startup::command_line::{self, Command};
 use crate::startup::options::Options;
 
-/// What the options say about sessions, limits and TLS (at start and on
-/// SIGHUP); a certificate or key that cannot be used is an error naming it.
+/// What the options say about sessions, limits and TLS at start-up; a
+/// certificate or key that cannot be used is an error naming it.
 pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> {
     let tls = match tls_files(options)? {
         Some((cert, key)) => Some(tls::load(cert, key)?),
         None => None,
     };
+    Ok(build(options, users, tls))
+}
+
+/// The settings the options make, with `users` (whether a users file is in
+/// force) and `tls` (the pair in force) decided by the caller.
+pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> Settings {
     let config = Config {
         banner: options.banner.clone(),
         users,
@@ -47,25 +53,31 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
             total: options.max_rate,
         },
     };
-    Ok(Settings {
+    Settings {
         config: Arc::new(config),
         limits,
         tls,
         umask: options.umask,
-    })
+    }
 }
 
-/// SIGHUP parses the same arguments again, so an edited config file counts.
-/// Where to listen, the root, the users file's path, `run-as` and the
-/// transfer log stay as they were started.
-pub fn reloader(args: Vec<OsString>, users: bool) -> Reload {
-    Box::new(move || match command_line::parse(args.clone())? {
-        Command::Run(options) => {
-            log::set_max_level(options.log_level);
-            from_options(&options, users)
-        }
-        _ => Err("the arguments no longer ask to run the daemon".to_owned()),
-    })
+/// Opens `--xferlog` to append to, made if missing. Opened non-blocking (a
+/// FIFO without a reader would block the open: on SIGHUP, the loop), and
+/// neither a FIFO nor a socket, whose writes could block it.
+pub fn open_xferlog(path: &Path) -> Result<File, String> {
+    let failed =
+        |e: &dyn std::fmt::Display| format!("cannot open the transfer log {}: {e}", path.display());
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| failed(&e))?;
+    let kind = file.metadata().map_err(|e| failed(&e))?.file_type();
+    if kind.is_fifo() || kind.is_socket() {
+        return Err(failed(&"a FIFO or a socket, not a file"));
+    }
+    Ok(file)
 }
 
 /// The sockets systemd passed, or else the addresses the options name.
@@ -89,7 +101,7 @@ pub fn listeners(options: &Options) -> Result<Listeners, String> {
 
 /// The certificate and key files, when FTPS is on; an error for half
 /// a pair, or for TLS options without one.
-fn tls_files(options: &Options) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
+pub(super) fn tls_files(options: &Options) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
     match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => Ok(Some((cert, key))),
         (Some(_), None) => Err("--tls-cert needs --tls-key".to_owned()),
@@ -129,6 +141,19 @@ pub fn access_summary(options: &Options) -> String {
 mod tests {
     use super::*;
     use crate::startup::command_line::tests::run;
+
+    #[test]
+    fn the_transfer_log_is_a_file_never_a_fifo() {
+        let dir = crate::storage::testing::TempDir::new("xferlog");
+        let log = dir.0.join("xferlog");
+        assert!(open_xferlog(&log).is_ok() && log.is_file());
+        assert!(open_xferlog(Path::new("/dev/null")).is_ok());
+        let fifo = dir.0.join("fifo");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(status.is_ok_and(|s| s.success()));
+        let err = open_xferlog(&fifo).unwrap_err();
+        assert!(err.starts_with("cannot open the transfer log"), "{err}");
+    }
 
     #[test]
     fn the_start_line_says_what_is_true() {

@@ -9,8 +9,15 @@
 //! step, so the long-run rate holds. The reactor never sleeps on a bucket: a
 //! transfer without tokens is parked on a timer until
 //! [`Bucket::ready_at`] and takes no turn of the loop meanwhile.
+//!
+//! `--max-rate` is one bucket every transfer draws from; [`Shared`] hands
+//! it out in turns (`shared.rs`).
+
+mod shared;
 
 use std::time::{Duration, Instant};
+
+pub use shared::Shared;
 
 /// The fewest bytes a bucket holds when full: one good step even at small
 /// rates, so a limited transfer is not woken for a few bytes at a time.
@@ -124,6 +131,12 @@ impl Bucket {
         (self.origin.checked_add(wait))
             .or_else(|| self.origin.checked_add(Duration::from_secs(1)))
             .unwrap_or(self.origin)
+    }
+
+    /// One step's fair share of a bucket many transfers draw from: what a
+    /// parked transfer waits for.
+    pub fn share(&self) -> u64 {
+        self.wake_at()
     }
 
     /// The tokens a parked transfer waits for: about a twentieth of a
