@@ -217,7 +217,9 @@ impl Jail {
     /// say what MDTM will answer, not what was asked.
     pub fn set_modified(&self, path: &VirtualPath, unix: i64) -> io::Result<Metadata> {
         // A time a 32-bit board's time_t cannot hold (past 2038) is refused,
-        // not wrapped into another date.
+        // not wrapped into another date; on 64-bit targets this converts
+        // an i64 to itself.
+        #[allow(clippy::useless_conversion)]
         let seconds = unix
             .try_into()
             .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
