@@ -5,23 +5,50 @@
 //! `pocketftpd` reactor, a test harness, a fuzzer) feeds it input and carries
 //! out what it asks.
 //!
+//! ## Inputs and outputs
+//!
+//! A session takes three kinds of input:
+//!
+//! 1. the control connection: bytes from the client
+//!    (`handle_control_input`, at most `control_read_room()` of them), their
+//!    end (`handle_control_eof`) or its loss (`handle_control_lost`), and how
+//!    many reply bytes went out (`consume_control_transmit`);
+//! 2. answers: what came of an action it asked for, an [`Event`]
+//!    (`handle_event`), and the daemon's own news (`handle_shutdown`,
+//!    `handle_shutdown_expired`);
+//! 3. time going forward: `handle_timeout`, once the deadline has passed.
+//!
+//! In response, it has three kinds of output:
+//!
+//! 1. [`Action`]s, in order: what to do for it (open a file, connect, move
+//!    a transfer's bytes, close);
+//! 2. reply bytes for the control connection;
+//! 3. its next deadline.
+//!
+//! The first two come from one call, `poll_output()`, as an [`Output`]:
+//! every action first, then the reply bytes. The deadline is read after it
+//! has said `None`, from `poll_timeout()`.
+//!
 //! ```text
-//!   handle_control_input(now, bytes)    ──►  ┌─────────┐ ──►  poll_control_transmit()  reply bytes
-//!   handle_control_eof(now)             ──►  │ Session │ ──►  poll_action()            Action
-//!   handle_event(now, Event)            ──►  │         │ ──►  poll_timeout()           next deadline
-//!   handle_timeout(now)                 ──►  │         │      control_read_room()      may I read?
-//!   handle_control_lost(now)            ──►  │         │
+//!   handle_control_input(now, bytes)    ──►  ┌─────────┐
+//!   handle_control_eof(now)             ──►  │         │ ──►  poll_output()   Output::Action(Action)
+//!   handle_control_lost(now)            ──►  │         │                      Output::Reply(bytes)
+//!   consume_control_transmit(now, n)    ──►  │ Session │
+//!   handle_event(now, Event)            ──►  │         │ ──►  poll_timeout()  next deadline
 //!   handle_shutdown[_expired](now)      ──►  │         │
-//!   consume_control_transmit(now, n)    ──►  └─────────┘
+//!   handle_timeout(now)                 ──►  └─────────┘      control_read_room()  may I read?
 //! ```
 //!
-//! **The rule:** after every input — each `handle_*` call, and
-//! `consume_control_transmit`, which may let commands waiting behind a full
-//! reply buffer through — drain the outputs: write the reply bytes, carry
-//! out every action in order, and re-arm the timer at `poll_timeout()`. An
-//! action's answer ([`Event`]) goes back through `handle_event`. A
+//! **The rule:** after every input (`consume_control_transmit` included:
+//! written replies may let commands waiting behind them through), drain
+//! the outputs: call `poll_output()` until it says `None`, carrying out each
+//! action and writing the reply bytes; then re-arm the timer at
+//! `poll_timeout()`. A reply the socket will not take ends the writing, not
+//! the draining: actions that come later are still carried out (a transfer
+//! must not wait on a client that does not read its control connection).
+//! An action's answer ([`Event`]) goes back through `handle_event`. A
 //! file-system action may be answered at once; an answer about a data
-//! connection or a transfer never while the action queue is being drained:
+//! connection or a transfer never while the outputs are being drained:
 //! queue it, tagged, and deliver it once the session has read the input it
 //! has room for (the reactor queues every answer alike). An answer about
 //! a data connection or transfer that a later `CloseData`, `AbortTransfer`,
@@ -29,45 +56,66 @@
 //! `ABOR` cancels a connect that failed at once, however the client's bytes
 //! were split).
 //!
-//! The whole loop a caller writes, for one session:
+//! The whole loop a caller writes, for one session: it ends, like each
+//! drain, when the session has nothing more to say before its deadline.
 //!
 //! ```no_run
 //! # use std::collections::VecDeque;
 //! # use std::time::Instant;
-//! # use pocketftp_core::{Action, Config, Event, Session};
+//! # use pocketftp_core::{Action, Config, Event, Output, Session};
 //! # fn carry_out(_: Action, _: &mut VecDeque<(u32, Event)>, _: &mut u32) {}
 //! # fn read_socket() -> Option<Vec<u8>> { None }
 //! # fn write_socket(_: &[u8]) -> usize { 0 }
+//! # fn sleep_until(_: Option<Instant>) {}
 //! # let (local, peer) = ("127.0.0.1:21".parse().unwrap(), "127.0.0.1:40000".parse().unwrap());
+//! type Answers = VecDeque<(u32, Event)>; // (data epoch, event)
+//!
+//! /// The drain, after every input.
+//! fn drain(session: &mut Session, now: Instant, answers: &mut Answers, epoch: &mut u32) {
+//!     let mut writing = true;
+//!     while let Some(output) = session.poll_output() {
+//!         match output {
+//!             // May queue (epoch, event); bumps the epoch on CloseData,
+//!             // AbortTransfer, RejectData and Close.
+//!             Output::Action(action) => carry_out(action, answers, epoch),
+//!             Output::Reply(bytes) if writing => {
+//!                 let sent = write_socket(bytes);
+//!                 writing = sent > 0; // a full socket ends the writing...
+//!                 session.consume_control_transmit(now, sent);
+//!             }
+//!             Output::Reply(_) => break, // ...not the draining: no action is left
+//!         }
+//!     }
+//! }
+//!
 //! let mut session = Session::new(Config::default().into(), Instant::now(), local, peer);
-//! let mut answers = VecDeque::new(); // (data epoch, event)
-//! let mut epoch = 0; // carry_out bumps it on CloseData, AbortTransfer, RejectData, Close
+//! let (mut answers, mut epoch) = (Answers::new(), 0);
+//! drain(&mut session, Instant::now(), &mut answers, &mut epoch); // the welcome
 //! while !session.is_closed() {
 //!     let now = Instant::now(); // once per turn of the loop
-//!     // Input: as many bytes as the session has room for (0: don't read).
+//!     // 1. The control connection: as many bytes as the session has room for.
 //!     if session.control_read_room() > 0 {
 //!         match read_socket() {
 //!             Some(bytes) => session.handle_control_input(now, &bytes),
 //!             None => session.handle_control_eof(now),
 //!         }
+//!         drain(&mut session, now, &mut answers, &mut epoch);
 //!     }
-//!     // Outputs, drained after every input.
-//!     while let Some(action) = session.poll_action() {
-//!         carry_out(action, &mut answers, &mut epoch); // may queue (epoch, event)
-//!     }
-//!     let sent = write_socket(session.poll_control_transmit());
-//!     session.consume_control_transmit(now, sent);
-//!     // Answers, each an input again (drain after it), stale ones dropped.
+//!     // 2. Answers, each an input again, stale ones dropped.
 //!     while let Some((asked_in, event)) = answers.pop_front() {
 //!         if asked_in == epoch {
 //!             let _ = session.handle_event(now, event);
+//!             drain(&mut session, now, &mut answers, &mut epoch);
 //!         }
 //!     }
+//!     // 3. Time.
 //!     if session.poll_timeout().is_some_and(|at| at <= now) {
 //!         session.handle_timeout(now);
+//!         drain(&mut session, now, &mut answers, &mut epoch);
 //!     }
 //!     // On SIGTERM: session.handle_shutdown(now); when the grace period is
-//!     // over: session.handle_shutdown_expired(now).
+//!     // over: session.handle_shutdown_expired(now). Both are inputs too.
+//!     sleep_until(session.poll_timeout()); // or until a socket is ready
 //! }
 //! ```
 //!
@@ -111,6 +159,7 @@ pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
+pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
-    OpenMode, Session, VirtualPath,
+    OpenMode, Output, Session, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -421,26 +421,29 @@ impl Harness {
         self.drain();
     }
 
-    /// The drain rule: replies (if the client reads them), then every
-    /// action, answered at once.
+    /// The drain rule, as the reactor's: every action, then the replies
+    /// (while the client reads them), until the session has nothing more to
+    /// say; an action answered at once is answered here.
     fn drain(&mut self) {
-        loop {
-            let out = self.session.poll_control_transmit();
-            assert!(out.len() <= 160 * 1024, "reply buffer outgrew its cap");
-            if self.reading && !out.is_empty() {
-                let n = out.len();
-                self.replies.extend_from_slice(out);
-                self.session.consume_control_transmit(self.now, n);
-                continue;
-            }
-            let Some(action) = self.session.poll_action() else {
-                return;
-            };
-            check_action(&action);
-            self.actions.push(action.clone());
-            if let Some(answer) = self.carry_out(action) {
-                let result = self.session.handle_event(self.now, answer);
-                assert!(result.is_ok(), "{result:?}");
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Action(action) => {
+                    check_action(&action);
+                    self.actions.push(action.clone());
+                    if let Some(answer) = self.carry_out(action) {
+                        let result = self.session.handle_event(self.now, answer);
+                        assert!(result.is_ok(), "{result:?}");
+                    }
+                }
+                Output::Reply(replies) => {
+                    assert!(replies.len() <= 160 * 1024, "reply buffer outgrew its cap");
+                    if !self.reading {
+                        return;
+                    }
+                    self.replies.extend_from_slice(replies);
+                    let n = replies.len();
+                    self.session.consume_control_transmit(self.now, n);
+                }
             }
         }
     }
@@ -688,6 +691,15 @@ impl Harness {
             }
         };
         Some(Event::TransferDone { bytes })
+    }
+
+    /// How many reply bytes the session holds for a client that stopped
+    /// reading them.
+    pub fn unread_replies(&mut self) -> usize {
+        match self.session.poll_output() {
+            Some(Output::Reply(replies)) => replies.len(),
+            _ => 0,
+        }
     }
 
     /// How many bytes the client sent that the session has not taken yet.

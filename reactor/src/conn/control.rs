@@ -109,40 +109,35 @@ impl Control {
             self.write_interest = self.awaiting_writable;
         }
     }
-}
 
-impl Connection {
-    /// Writes queued replies (through TLS if the connection has it); `Ok(true)`
-    /// if any bytes went out (telling the session may have let it answer
-    /// more commands). Notes whether replies wait for writability.
-    pub(super) fn write_replies(&mut self, now: Instant) -> io::Result<bool> {
-        let mut channel = self.control.channel();
-        let mut wrote = false;
+    /// Writes what the socket takes of `replies` (through TLS if the
+    /// connection has it): the bytes taken, 0 when the socket is full.
+    pub fn send(&mut self, replies: &[u8]) -> io::Result<usize> {
+        let mut channel = self.channel();
         loop {
-            let replies = self.session.poll_control_transmit();
-            if replies.is_empty() {
-                break;
-            }
             match channel.write(replies) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    wrote = true;
-                    self.session.consume_control_transmit(now, n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        match channel.flush() {
+    }
+
+    /// After a drain's replies: pushes out what TLS still holds, and notes
+    /// whether replies (`unsent`) or TLS bytes wait for room in the socket.
+    pub fn end_writing(&mut self, unsent: bool) -> io::Result<()> {
+        match self.channel().flush() {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
             _ => {}
         }
-        self.control.awaiting_writable = !self.session.poll_control_transmit().is_empty()
-            || self.control.tls().is_some_and(TlsLayer::wants_write);
-        Ok(wrote)
+        self.awaiting_writable = unsent || self.tls().is_some_and(TlsLayer::wants_write);
+        Ok(())
     }
+}
 
+impl Connection {
     /// Reads control bytes into the session as far as its room allows;
     /// true if the session was told something (bytes or the end).
     pub(super) fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {

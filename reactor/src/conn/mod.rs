@@ -1,9 +1,10 @@
 //! One client's connection: its session, its sockets, and what the session
 //! asked the reactor to hold for it.
 //!
-//! [`Connection::drive`] is the drain rule: after any input, the session's
-//! actions are carried out and its replies written, and more commands are
-//! read while it has room. [`Connection::perform`] sends each action to the
+//! [`Connection::drive`] follows any input: it drains the session (the
+//! core's drain rule, the same loop as its simulation's: every action
+//! carried out, every reply written that the socket takes), and reads more
+//! commands while the session has room. [`Connection::perform`] sends each action to the
 //! part of the connection that owns it: the control connection
 //! (`control.rs`), the data connection (`data.rs`), the transfer's work
 //! (`work.rs`), or the served files. While it acts, a connection borrows
@@ -24,7 +25,7 @@ use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
 use crate::auth::users::{Check, PasswordWorker};
 use crate::server::answers::{Answers, Tag};
@@ -96,26 +97,20 @@ impl Connection {
         }
     }
 
-    /// The drain rule: carry out the session's actions and write its
-    /// replies; read more commands while it has room; then say whether its
-    /// replies wait for writability, and when its timer is due.
+    /// Drives the session after an input: drains it, reads more commands
+    /// while it has room, and starts TLS on the control connection when
+    /// its turn comes; then says whether its replies wait for writability,
+    /// and when its timer is due.
     pub fn drive(&mut self, cx: &mut Cx) -> Drained {
         let mut reads = 0;
         loop {
-            while let Some(action) = self.session.poll_action() {
-                self.perform(action, cx);
-            }
+            let drained = self.drain(cx);
             if self.closing {
                 break;
             }
-            match self.write_replies(cx.now) {
-                Ok(true) => continue, // written replies may let more commands through
-                Ok(false) => {}
-                Err(_) => {
-                    self.report_progress(cx.now);
-                    self.session.handle_control_lost(cx.now);
-                    continue;
-                }
+            if drained.is_err() {
+                self.control_lost(cx.now);
+                continue;
             }
             if self.control.may_secure() {
                 self.secure_control(cx);
@@ -133,8 +128,6 @@ impl Connection {
             reads += 1;
         }
         if self.closing {
-            // Best effort for the last reply (221, 421): the session is over.
-            let _ = self.write_replies(cx.now);
             self.close_data(cx.registry);
             return Drained::Closed;
         }
@@ -145,6 +138,38 @@ impl Connection {
             self.timer = earlier;
         }
         Drained::Open(earlier)
+    }
+
+    /// The drain rule (rule 1 of the core's guide): carries out the
+    /// session's actions and writes its replies until it has nothing more
+    /// to say. A socket that takes no more ends the writing, not the
+    /// draining: actions that come later are still carried out, so a
+    /// transfer never waits on a client that does not read its replies.
+    /// `Err`: the control connection broke.
+    fn drain(&mut self, cx: &mut Cx) -> io::Result<()> {
+        let mut writing = true;
+        let mut unsent = false;
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Action(action) => self.perform(action, cx),
+                Output::Reply(replies) if writing => match self.control.send(replies)? {
+                    0 => writing = false,
+                    n => self.session.consume_control_transmit(cx.now, n),
+                },
+                Output::Reply(_) => {
+                    unsent = true;
+                    break;
+                }
+            }
+        }
+        self.control.end_writing(unsent)
+    }
+
+    /// The control connection broke: the session ends, its running
+    /// transfer logged with the bytes it really moved.
+    fn control_lost(&mut self, now: Instant) {
+        self.report_progress(now);
+        self.session.handle_control_lost(now);
     }
 
     /// Carries out one action of the session, in the part that owns it.
