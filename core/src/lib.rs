@@ -39,25 +39,32 @@
 //!   handle_timeout(now)                 ──►  └─────────┘      control_read_room()  may I read?
 //! ```
 //!
-//! **The rule:** after every input (`consume_control_transmit` included:
-//! written replies may let commands waiting behind them through), drain
-//! the outputs: call `poll_output()` until it says `None`, carrying out each
-//! action and writing the reply bytes; then re-arm the timer at
-//! `poll_timeout()`. A reply the socket will not take ends the writing, not
-//! the draining: actions that come later are still carried out (a transfer
-//! must not wait on a client that does not read its control connection).
-//! An action's answer ([`Event`]) goes back through `handle_event`. A
-//! file-system action may be answered at once; an answer about a data
-//! connection or a transfer never while the outputs are being drained:
-//! queue it, tagged, and deliver it once the session has read the input it
-//! has room for (the reactor queues every answer alike). An answer about
-//! a data connection or transfer that a later `CloseData`, `AbortTransfer`,
-//! `RejectData` or `Close` dropped is discarded, not delivered (a pipelined
-//! `ABOR` cancels a connect that failed at once, however the client's bytes
-//! were split).
+//! ## The discipline
 //!
-//! The whole loop a caller writes, for one session: it ends, like each
-//! drain, when the session has nothing more to say before its deadline.
+//! Two rules, which the reactor and the simulation (`testing/sim.rs`)
+//! follow alike:
+//!
+//! 1. **Drain after every input.** After each `handle_*` call and each
+//!    `consume_control_transmit` (written replies may let the commands
+//!    waiting behind them through), call `poll_output()` until it says
+//!    `None`: carry out each action, in order, and write the reply bytes,
+//!    telling the session how many went out. A socket that takes no more
+//!    ends the writing, not the draining: actions that come later are
+//!    still carried out (a transfer must not wait on a client that does not
+//!    read its control connection). Then re-arm the timer at
+//!    `poll_timeout()`.
+//! 2. **Answers come after the drain.** What comes of an action (its
+//!    [`Event`], even one known at once) goes into one queue, tagged, and
+//!    is delivered through `handle_event` once the drain is over, in the
+//!    order it came, each an input again (rule 1). One about a data
+//!    connection or a transfer that a later `CloseData`, `AbortTransfer`,
+//!    `RejectData` or `Close` dropped is discarded, not delivered (a
+//!    pipelined `ABOR` cancels a connect that failed at once, however the
+//!    client's bytes were split).
+//!
+//! The whole loop a caller writes, for one session. As in str0m's loop,
+//! each input is followed by a drain that ends when the session has nothing
+//! more to say; then the caller waits for the next input, or the deadline.
 //!
 //! ```no_run
 //! # use std::collections::VecDeque;

@@ -251,10 +251,10 @@ pub struct Harness {
     listening: bool,
     /// Where the data connection in use came from.
     data_peer: Option<SocketAddr>,
-    /// Answers to data connections and transfers, given at the end of the
-    /// step like a reactor's next loop turn, each tagged with the data
-    /// epoch it belongs to: one asked before a `CloseData`, `AbortTransfer`
-    /// or `Close` is dropped, as the reactor drops it.
+    /// Answers, every one given after the drain (a file action's too, known
+    /// at once), as a reactor's answer queue gives them, each tagged with
+    /// the data epoch it belongs to: one asked before a `CloseData`,
+    /// `AbortTransfer` or `Close` is dropped, as the reactor drops it.
     deferred: VecDeque<(u32, Event)>,
     epoch: u32,
     /// The client reads its replies.
@@ -384,7 +384,7 @@ impl Harness {
         }
     }
 
-    /// Queues an answer for the end of the step.
+    /// Queues an answer, for after the drain.
     fn defer(&mut self, event: Event) {
         self.deferred.push_back((self.epoch, event));
     }
@@ -423,17 +423,14 @@ impl Harness {
 
     /// The drain rule, as the reactor's: every action, then the replies
     /// (while the client reads them), until the session has nothing more to
-    /// say; an action answered at once is answered here.
+    /// say. Answers wait in `deferred`, even those known at once.
     fn drain(&mut self) {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Action(action) => {
                     check_action(&action);
                     self.actions.push(action.clone());
-                    if let Some(answer) = self.carry_out(action) {
-                        let result = self.session.handle_event(self.now, answer);
-                        assert!(result.is_ok(), "{result:?}");
-                    }
+                    self.carry_out(action);
                 }
                 Output::Reply(replies) => {
                     assert!(replies.len() <= 160 * 1024, "reply buffer outgrew its cap");
@@ -448,52 +445,36 @@ impl Harness {
         }
     }
 
-    /// Carries out one action; an answer it gives at once is returned, one
-    /// for later is deferred.
-    fn carry_out(&mut self, action: Action) -> Option<Event> {
+    /// Carries out one action; its answer, if it has one, is deferred.
+    fn carry_out(&mut self, action: Action) {
         if let Some(kind) = self.fault.take_if(|_| may_fail(&action)) {
-            if matches!(action, Action::ConnectData(_)) {
-                self.defer(Event::Failed(kind));
-                return None;
-            }
-            return Some(Event::Failed(kind));
+            return self.defer(Event::Failed(kind));
         }
         match action {
-            Action::LogTransfer(_) => None,
+            Action::LogTransfer(_) => {}
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
                 for byte in early.into_iter().rev() {
                     self.input.push_front(byte);
                 }
-                None
             }
-            Action::RejectData => {
-                self.data_peer = None;
-                None
-            }
-            Action::StopListening => {
-                self.listening = false;
-                None
-            }
-            Action::CloseData | Action::AbortTransfer | Action::Close => {
-                self.drop_data();
-                None
-            }
+            Action::RejectData => self.data_peer = None,
+            Action::StopListening => self.listening = false,
+            Action::CloseData | Action::AbortTransfer | Action::Close => self.drop_data(),
             Action::ListenData => {
                 self.listening = true;
-                Some(Event::Listening { port: 50_001 })
+                self.defer(Event::Listening { port: 50_001 });
             }
-            Action::ConnectData(addr) => {
-                self.connect(addr);
-                None
+            Action::ConnectData(addr) => self.connect(addr),
+            Action::StartTransfer { .. } => self.start_transfer(),
+            Action::VerifyPassword { user, password } => {
+                self.defer(verify_password(&user, &password))
             }
-            Action::StartTransfer { .. } => {
-                self.start_transfer();
-                None
+            file => {
+                let answer = self.file_action(file);
+                self.defer(answer);
             }
-            Action::VerifyPassword { user, password } => Some(verify_password(&user, &password)),
-            file => Some(self.file_action(file)),
         }
     }
 
@@ -532,7 +513,7 @@ impl Harness {
         }
     }
 
-    /// An action on the file system, answered at once.
+    /// An action on the file system, and what came of it.
     fn file_action(&mut self, action: Action) -> Event {
         match action {
             Action::Open { path, mode } => match self.open(&path, mode) {
