@@ -15,7 +15,9 @@
 //!    one answer queue, tagged so that an answer about a dropped data
 //!    connection or an ended session dies there;
 //! 3. moves the queued transfers a bounded step each until the turn's
-//!    byte budget is spent, parking rate-limited ones on a timer;
+//!    byte budget is spent, parking rate-limited ones on a timer, and
+//!    delivers what they said (a transfer done, an upload received) in the
+//!    same turn;
 //! 4. fires due timers and removes the connections whose session ended.
 //!
 //! After any input, a session is drained: its actions are carried out by

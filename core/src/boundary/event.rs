@@ -86,9 +86,15 @@ pub enum Event {
     /// Sent now and then while a transfer runs: `bytes` moved so far. Keeps
     /// the stall timer from firing.
     TransferProgress { bytes: u64 },
-    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer): every
-    /// byte moved, the data connection flushed and closed, and an upload
-    /// committed to its final name.
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) of an
+    /// upload: every byte of it is in (the client closed the data
+    /// connection), `bytes` of them; it waits for
+    /// [`Action::CommitUpload`](crate::Action::CommitUpload).
+    UploadReceived { bytes: u64 },
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) of a
+    /// download or a listing (every byte moved, the data connection flushed
+    /// and closed) and [`Action::CommitUpload`](crate::Action::CommitUpload)
+    /// (the upload is in place under its final name).
     TransferDone { bytes: u64 },
     /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
     /// formatted listing lines (already bounded by the caller).

@@ -239,7 +239,9 @@ impl Session {
     /// sent before that are still answered (a `QUIT` pipelined behind an
     /// upload lets the upload finish); with none left, the session ends at
     /// once, and so does a transfer still running: an upload whose client is
-    /// gone is broken, since nobody will read its `226`.
+    /// gone is broken, since nobody will read its `226` (one whose bytes
+    /// are all in too, until its `upload_settle` is over and it is
+    /// committed).
     pub fn handle_control_eof(&mut self, now: Instant) {
         if !self.is_closed() && !self.life.input_ended() {
             info!("{}: client closed the control connection", self.peer);

@@ -192,7 +192,20 @@ impl MemFs {
 #[derive(Clone, Debug)]
 enum SimFile {
     Read(Vec<u8>),
-    Write { path: String, keep: Vec<u8> },
+    /// The file's new content, put at `path` by `CommitUpload`.
+    Write {
+        path: String,
+        keep: Vec<u8>,
+    },
+}
+
+/// The transfer `StartTransfer` started, until it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Running {
+    /// Bytes are moving.
+    Moving,
+    /// An upload's every byte is in, this many: it waits for `CommitUpload`.
+    Received(u64),
 }
 
 /// One step of a scripted client.
@@ -206,8 +219,12 @@ pub enum Op<'a> {
     Upload(&'a [u8]),
     /// Transfers started from now on wait for `FinishTransfer` (or a fault).
     HoldTransfers,
-    /// The held transfer completes.
+    /// The held transfer completes; an upload's commit follows, the
+    /// session's `upload_settle` later.
     FinishTransfer,
+    /// Every byte of the held upload comes in, and its commit waits for
+    /// the session's `upload_settle` to pass (`Advance`).
+    ReceiveUpload,
     /// The held transfer fails.
     FailTransfer(ErrorKind),
     /// The held transfer reports progress: this many bytes moved so far.
@@ -244,7 +261,12 @@ pub struct Harness {
     opened: Option<SimFile>,
     upload: Vec<u8>,
     hold: bool,
-    running: Option<bool>,
+    running: Option<Running>,
+    /// `Config::upload_settle`, which passes before an upload the script
+    /// finished (`FinishTransfer`) is committed.
+    upload_settle: Duration,
+    /// An upload was finished: its settle time passes at the end of the step.
+    upload_settling: bool,
     refuse_active: bool,
     fault: Option<ErrorKind>,
     /// A passive listener exists that no connection has been kept from yet.
@@ -274,6 +296,7 @@ impl Harness {
         } else {
             Session::new
         };
+        let upload_settle = config.upload_settle;
         let session = start(
             Arc::new(config),
             now,
@@ -293,6 +316,8 @@ impl Harness {
             upload: Vec::new(),
             hold: false,
             running: None,
+            upload_settle,
+            upload_settling: false,
             refuse_active: false,
             fault: None,
             listening: false,
@@ -317,6 +342,7 @@ impl Harness {
     /// transfer that is not running) are skipped, so fuzzed scripts stay
     /// meaningful.
     fn step(&mut self, step: Op<'_>) {
+        let mut until = self.now;
         match step {
             Op::Send(bytes) if !self.closed => self.input.extend(bytes),
             Op::Send(_) => {}
@@ -329,16 +355,16 @@ impl Harness {
             Op::Upload(bytes) => self.upload = bytes.to_vec(),
             Op::HoldTransfers => self.hold = true,
             Op::FinishTransfer => self.finish_transfer(),
+            Op::ReceiveUpload => self.receive_upload(),
             Op::FailTransfer(kind) => {
-                if self.running.take().is_some() {
-                    self.opened = None;
-                    self.data_peer = None;
-                    self.event(Event::Failed(kind));
+                if self.running == Some(Running::Moving) {
+                    self.end_transfer();
+                    self.defer(Event::Failed(kind));
                 }
             }
             Op::Progress(bytes) => {
-                if self.running.is_some() {
-                    self.event(Event::TransferProgress { bytes });
+                if self.running == Some(Running::Moving) {
+                    self.defer(Event::TransferProgress { bytes });
                 }
             }
             Op::Fault(kind) => self.fault = Some(kind),
@@ -356,32 +382,36 @@ impl Harness {
                 self.drain();
             }
             Op::RefuseActive => self.refuse_active = true,
-            Op::Advance(by) => {
-                let until = self.now + by;
-                while let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) {
-                    self.now = at.max(self.now);
-                    self.session.handle_timeout(self.now);
-                    self.drain();
-                    self.settle();
-                }
-                self.now = until;
-            }
+            Op::Advance(by) => until += by,
             Op::Eof => self.closed = true,
         }
-        self.settle();
+        self.settle(until);
     }
 
-    /// Feeds queued input, then the deferred answers, until neither is left.
-    fn settle(&mut self) {
+    /// Lets the world run until nothing is left to do by `until`, as a
+    /// reactor's turns would: queued input fed, then the deferred answers,
+    /// then each due timer, the clock moving to its deadline; an upload
+    /// the script finished lets `upload_settle` pass for its commit.
+    fn settle(&mut self, mut until: Instant) {
         loop {
             self.pump();
-            let Some((epoch, answer)) = self.deferred.pop_front() else {
-                return;
-            };
-            if epoch == self.epoch {
-                self.event(answer);
+            if let Some((epoch, answer)) = self.deferred.pop_front() {
+                if epoch == self.epoch {
+                    self.event(answer);
+                }
+                continue;
             }
+            if std::mem::take(&mut self.upload_settling) {
+                until = until.max(self.now + self.upload_settle);
+            }
+            let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) else {
+                break;
+            };
+            self.now = at.max(self.now);
+            self.session.handle_timeout(self.now);
+            self.drain();
         }
+        self.now = until;
     }
 
     /// Queues an answer, for after the drain.
@@ -448,6 +478,9 @@ impl Harness {
     /// Carries out one action; its answer, if it has one, is deferred.
     fn carry_out(&mut self, action: Action) {
         if let Some(kind) = self.fault.take_if(|_| may_fail(&action)) {
+            if action == Action::CommitUpload {
+                self.end_transfer();
+            }
             return self.defer(Event::Failed(kind));
         }
         match action {
@@ -468,6 +501,7 @@ impl Harness {
             }
             Action::ConnectData(addr) => self.connect(addr),
             Action::StartTransfer { .. } => self.start_transfer(),
+            Action::CommitUpload => self.commit_upload(),
             Action::VerifyPassword { user, password } => {
                 self.defer(verify_password(&user, &password))
             }
@@ -505,11 +539,9 @@ impl Harness {
             "transfer over a foreign data connection"
         );
         assert!(self.opened.is_some(), "transfer without an opened file");
-        self.running = Some(true);
+        self.running = Some(Running::Moving);
         if !self.hold {
-            if let Some(done) = self.complete_transfer() {
-                self.defer(done);
-            }
+            self.finish_transfer();
         }
     }
 
@@ -644,34 +676,59 @@ impl Harness {
         Ok(out)
     }
 
+    /// Moves every byte of the running transfer: a download is done, an
+    /// upload received, and committed once its settle time has passed.
     fn finish_transfer(&mut self) {
-        if let Some(done) = self.complete_transfer() {
-            self.event(done);
+        if self.running != Some(Running::Moving) {
+            return;
         }
+        if let Some(SimFile::Read(data)) = &self.opened {
+            let bytes = data.len() as u64;
+            if let Some(SimFile::Read(data)) = self.end_transfer() {
+                self.downloads.push(data);
+            }
+            return self.defer(Event::TransferDone { bytes });
+        }
+        self.receive_upload();
+        self.upload_settling = true;
     }
 
-    /// Moves the bytes of the running transfer and reports it done.
-    fn complete_transfer(&mut self) -> Option<Event> {
-        self.running.take()?;
-        self.data_peer = None;
-        let bytes = match self.opened.take()? {
-            SimFile::Read(data) => {
-                let n = data.len() as u64;
-                self.downloads.push(data);
-                n
-            }
-            SimFile::Write { path, mut keep } => {
-                let upload = std::mem::take(&mut self.upload);
-                keep.extend_from_slice(&upload);
-                // A replaced file keeps its mode, as the reactor's do.
-                let mode = self.fs.mode(&path).unwrap_or(0o644);
-                let mut file = Inode::file(keep, WALL_CLOCK);
-                file.mode = mode;
-                self.fs.nodes.insert(path, file);
-                upload.len() as u64
-            }
+    /// Every byte of the running upload is in.
+    fn receive_upload(&mut self) {
+        let Some(SimFile::Write { keep, .. }) = &mut self.opened else {
+            return;
         };
-        Some(Event::TransferDone { bytes })
+        if self.running != Some(Running::Moving) {
+            return;
+        }
+        let upload = std::mem::take(&mut self.upload);
+        keep.extend_from_slice(&upload);
+        let bytes = upload.len() as u64;
+        self.running = Some(Running::Received(bytes));
+        self.defer(Event::UploadReceived { bytes });
+    }
+
+    /// `CommitUpload`: the received upload takes its place.
+    fn commit_upload(&mut self) {
+        let Some(Running::Received(bytes)) = self.running else {
+            panic!("CommitUpload without a received upload");
+        };
+        if let Some(SimFile::Write { path, keep }) = self.end_transfer() {
+            // A replaced file keeps its mode, as the reactor's do.
+            let mode = self.fs.mode(&path).unwrap_or(0o644);
+            let mut file = Inode::file(keep, WALL_CLOCK);
+            file.mode = mode;
+            self.fs.nodes.insert(path, file);
+        }
+        self.defer(Event::TransferDone { bytes });
+    }
+
+    /// The running transfer ends, and its data connection with it; what it
+    /// had opened is returned.
+    fn end_transfer(&mut self) -> Option<SimFile> {
+        self.running = None;
+        self.data_peer = None;
+        self.opened.take()
     }
 
     /// How many reply bytes the session holds for a client that stopped

@@ -186,6 +186,7 @@ impl Connection {
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
             Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::CommitUpload => self.commit_upload(cx),
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),

@@ -30,6 +30,10 @@ pub(crate) enum Work {
     /// `Open` opened the source or sink; it waits for `StartTransfer`.
     Opened(Opened),
     Running(Running),
+    /// An upload's every byte is in; it waits for `CommitUpload`, which the
+    /// session asks for once the end of its control connection had time to
+    /// show (`Config::upload_settle`).
+    Received(Transfer),
 }
 
 /// A transfer under way.
@@ -51,10 +55,6 @@ enum Sched {
     /// Out of tokens: parked until its timer in the schedule, and neither
     /// queued nor pumped before.
     Throttled,
-    /// An upload's every byte is in; it waits for
-    /// [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE) before it
-    /// is committed.
-    Settling,
 }
 
 /// Bytes last reported with `TransferProgress`, and when the next report
@@ -80,11 +80,6 @@ impl Work {
             }
             _ => false,
         }
-    }
-
-    /// A received upload waits to be committed.
-    pub fn is_settling(&self) -> bool {
-        matches!(self, Work::Running(r) if r.sched == Sched::Settling)
     }
 }
 
@@ -229,9 +224,14 @@ impl Connection {
                 Event::TransferProgress { bytes }
             }
             Ok(Step::Received) => {
-                running.sched = Sched::Settling;
-                cx.schedule.settle(self.tag, cx.now);
-                return moved;
+                // The end of the control connection decides what becomes
+                // of it, and may be in its socket without an edge handled
+                // yet: the next drive looks, whatever the last read said.
+                self.control.mark_readable();
+                if let Work::Running(running) = std::mem::take(&mut self.work) {
+                    self.work = Work::Received(running.transfer);
+                }
+                Event::UploadReceived { bytes }
             }
             Ok(Step::Done) => {
                 self.close_data(cx.registry);
@@ -248,15 +248,20 @@ impl Connection {
         moved
     }
 
-    /// Commits the received upload (gone if the session dropped it meanwhile).
-    pub fn commit_upload(&mut self, cx: &mut Cx) {
-        let Work::Running(running) = &mut self.work else {
-            return;
-        };
-        let bytes = running.transfer.bytes;
-        let event = match running.transfer.commit() {
-            Ok(()) => Event::TransferDone { bytes },
-            Err(e) => Event::Failed(kind_of(&e)),
+    /// `Action::CommitUpload`: puts the received upload in place; its data
+    /// connection goes either way.
+    pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
+        let event = match &mut self.work {
+            Work::Received(transfer) => match transfer.commit() {
+                Ok(()) => Event::TransferDone {
+                    bytes: transfer.bytes,
+                },
+                Err(e) => Event::Failed(kind_of(&e)),
+            },
+            _ => {
+                error!("reactor bug: CommitUpload without a received upload");
+                Event::Failed(ErrorKind::Other)
+            }
         };
         self.close_data(cx.registry);
         self.answer(cx.answers, event);

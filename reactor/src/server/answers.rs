@@ -45,7 +45,8 @@ impl Answers {
 impl Server {
     /// Hands each queued answer to its session, unless the session ended or
     /// moved to another data epoch since. Answers queued meanwhile wait for
-    /// the next turn, so one session's pipelined commands cannot hold the loop.
+    /// the next delivery (twice a turn: after the sockets, after the
+    /// transfers), so one session's pipelined commands cannot hold the loop.
     pub(super) fn deliver_answers(&mut self, now: Instant) {
         for _ in 0..self.answers.queue.len() {
             let Some((tag, event)) = self.answers.queue.pop_front() else {

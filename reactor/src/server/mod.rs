@@ -9,7 +9,8 @@
 //!    a transfer that was aborted, or a session that ended, is dropped;
 //! 3. moves transfers from the run queue until the turn's byte budget is
 //!    spent, so a turn stays short however many transfers run and control
-//!    commands are answered between them;
+//!    commands are answered between them, and delivers what they said (a
+//!    transfer done, an upload received) in the same turn;
 //! 4. fires due timers, and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
@@ -198,7 +199,7 @@ impl Server {
         self.deliver_answers(now);
         self.wake_throttled(now);
         self.run_transfers(now);
-        self.commit_settled_uploads(now);
+        self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
         self.resume_accepting(now);
         self.remove_closed();

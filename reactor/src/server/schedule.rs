@@ -1,10 +1,10 @@
 //! Who moves next: transfers taken from the run queue in turn, a bounded
 //! step each, until the turn's byte budget is spent; rate-limited ones
-//! parked on a timer until their buckets refill; received uploads waiting
-//! to settle; and sessions with more input than one drive takes.
+//! parked on a timer until their buckets refill; and sessions with more
+//! input than one drive takes.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::answers::Tag;
 use super::deadlines::Deadlines;
@@ -23,12 +23,6 @@ const STEP: usize = 128 * 1024;
 /// 850-1,440 MB/s, 512 KiB 1,630-1,840, 1 MiB 1,590-2,460 (pure-ftpd,
 /// which reads and writes 512 KiB at a time, 1,700-2,310).
 const UPLOAD_STEP: usize = BUFFER_SIZE;
-/// How long a received upload waits before it is committed, for the end of
-/// its control connection to show. A client killed mid-upload closes its
-/// data connection first (the kernel releases a dying process's sockets in
-/// reverse order): its control connection's end follows within
-/// microseconds, and must break the upload, not find it already in place.
-pub(crate) const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
 
 /// The queues of work waiting for a turn of the loop.
 pub(crate) struct Schedule {
@@ -41,8 +35,6 @@ pub(crate) struct Schedule {
     /// Rate-limited transfers out of tokens, each due back in the run
     /// queue when its buckets hold enough again (a timer, never a busy loop).
     throttled: Deadlines,
-    /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
-    settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
     unread: VecDeque<(usize, u32)>,
 }
@@ -54,7 +46,6 @@ impl Schedule {
             runnable: VecDeque::new(),
             global_bucket: total.map(|r| Bucket::new(r, now)),
             throttled: Deadlines::default(),
-            settling: VecDeque::new(),
             unread: VecDeque::new(),
         }
     }
@@ -71,10 +62,9 @@ impl Schedule {
         self.runnable.is_empty() && self.unread.is_empty()
     }
 
-    /// When a parked transfer or a settling upload is due.
+    /// When a parked transfer is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let settled = self.settling.front().map(|(at, _, _)| *at);
-        self.throttled.next().into_iter().chain(settled).min()
+        self.throttled.next()
     }
 
     /// Puts a transfer in the run queue.
@@ -90,11 +80,6 @@ impl Schedule {
     /// Parks a rate-limited transfer until `at`.
     pub fn park(&mut self, tag: Tag, at: Instant) {
         self.throttled.push(at, tag.key, tag.generation);
-    }
-
-    /// A received upload waits [`UPLOAD_SETTLE`] before it is committed.
-    pub fn settle(&mut self, tag: Tag, now: Instant) {
-        (self.settling).push_back((now + UPLOAD_SETTLE, tag.key, tag.generation));
     }
 
     /// The bytes a transfer may move in this step: [`STEP`]
@@ -165,33 +150,6 @@ impl Server {
         while let Some((_, key, generation)) = self.schedule.throttled.pop_due(now) {
             if let Some((conn, cx)) = self.live(key, generation, now) {
                 conn.wake(cx.schedule);
-            }
-        }
-    }
-
-    /// Commits the uploads whose settling time is over. Every byte of such
-    /// an upload is in, and its client must still be there to hear the
-    /// `226`: what waits on the control connection is read first (an EOF
-    /// there ends the session, and the upload with it, unless commands came
-    /// before it).
-    pub(super) fn commit_settled_uploads(&mut self, now: Instant) {
-        while let Some(&(at, key, generation)) = self.schedule.settling.front() {
-            if at > now {
-                return;
-            }
-            self.schedule.settling.pop_front();
-            let Some((conn, _)) = self.live(key, generation, now) else {
-                continue;
-            };
-            if !conn.work.is_settling() {
-                continue;
-            }
-            // The control connection's end may be in its socket without an
-            // edge handled yet: look, whatever the last read said.
-            conn.control.mark_readable();
-            self.drive(key, now);
-            if let Some((conn, mut cx)) = self.live(key, generation, now) {
-                conn.commit_upload(&mut cx);
             }
         }
     }

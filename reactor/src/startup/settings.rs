@@ -35,6 +35,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
         max_login_failures: options.max_login_failures,
         tls: tls.is_some(),
         tls_required: options.tls_required,
+        ..Config::default() // upload_settle: no option sets it
     };
     let limits = Limits {
         max_clients: options.max_clients,
