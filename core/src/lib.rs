@@ -60,7 +60,18 @@
 //!    connection or a transfer that a later `CloseData`, `AbortTransfer`,
 //!    `RejectData` or `Close` dropped is discarded, not delivered (a
 //!    pipelined `ABOR` cancels a connect that failed at once, however the
-//!    client's bytes were split).
+//!    client's bytes were split). The end of the control connection takes
+//!    the same queue, behind the answers before it (a transfer done before
+//!    its client left is done), and reaches the session
+//!    (`handle_control_eof`, `handle_control_lost`) right after a
+//!    `TransferProgress` with the count of a transfer still running, read
+//!    then.
+//!
+//! So every outcome reaches the session one way, and a transfer's count
+//! with it: the events that end a transfer carry it (`UploadReceived`,
+//! `TransferDone`, `TransferFailed`), `TransferProgress` brings it now and
+//! then and last before the end of the control connection, so a transfer
+//! is logged, and written to the xferlog, with the bytes it really moved.
 //!
 //! The whole loop a caller writes, for one session. As in str0m's loop,
 //! each input is followed by a drain that ends when the session has nothing
@@ -70,21 +81,28 @@
 //! # use std::collections::VecDeque;
 //! # use std::time::Instant;
 //! # use pocketftp_core::{Action, Config, Event, Output, Session};
-//! # fn carry_out(_: Action, _: &mut VecDeque<(u32, Event)>, _: &mut u32) {}
+//! # fn carry_out(_: Action, _: &mut VecDeque<News>, _: &mut u32) {}
 //! # fn read_socket() -> Option<Vec<u8>> { None }
 //! # fn write_socket(_: &[u8]) -> usize { 0 }
+//! # fn transfer_count() -> Option<u64> { None }
 //! # fn sleep_until(_: Option<Instant>) {}
 //! # let (local, peer) = ("127.0.0.1:21".parse().unwrap(), "127.0.0.1:40000".parse().unwrap());
-//! type Answers = VecDeque<(u32, Event)>; // (data epoch, event)
+//! /// What reaches the session after the drain, in order (rule 2).
+//! enum News {
+//!     /// What came of an action, with the data epoch it was asked in.
+//!     Answer(u32, Event),
+//!     /// The client closed the control connection.
+//!     ControlEof,
+//! }
 //!
-//! /// The drain, after every input.
-//! fn drain(session: &mut Session, now: Instant, answers: &mut Answers, epoch: &mut u32) {
+//! /// The drain, after every input (rule 1).
+//! fn drain(session: &mut Session, now: Instant, queue: &mut VecDeque<News>, epoch: &mut u32) {
 //!     let mut writing = true;
 //!     while let Some(output) = session.poll_output() {
 //!         match output {
-//!             // May queue (epoch, event); bumps the epoch on CloseData,
+//!             // May queue an answer; bumps the epoch on CloseData,
 //!             // AbortTransfer, RejectData and Close.
-//!             Output::Action(action) => carry_out(action, answers, epoch),
+//!             Output::Action(action) => carry_out(action, queue, epoch),
 //!             Output::Reply(bytes) if writing => {
 //!                 let sent = write_socket(bytes);
 //!                 writing = sent > 0; // a full socket ends the writing...
@@ -96,29 +114,38 @@
 //! }
 //!
 //! let mut session = Session::new(Config::default().into(), Instant::now(), local, peer);
-//! let (mut answers, mut epoch) = (Answers::new(), 0);
-//! drain(&mut session, Instant::now(), &mut answers, &mut epoch); // the welcome
+//! let (mut queue, mut epoch) = (VecDeque::new(), 0);
+//! drain(&mut session, Instant::now(), &mut queue, &mut epoch); // the welcome
 //! while !session.is_closed() {
 //!     let now = Instant::now(); // once per turn of the loop
 //!     // 1. The control connection: as many bytes as the session has room for.
 //!     if session.control_read_room() > 0 {
 //!         match read_socket() {
 //!             Some(bytes) => session.handle_control_input(now, &bytes),
-//!             None => session.handle_control_eof(now),
+//!             None => queue.push_back(News::ControlEof),
 //!         }
-//!         drain(&mut session, now, &mut answers, &mut epoch);
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
-//!     // 2. Answers, each an input again, stale ones dropped.
-//!     while let Some((asked_in, event)) = answers.pop_front() {
-//!         if asked_in == epoch {
-//!             let _ = session.handle_event(now, event);
-//!             drain(&mut session, now, &mut answers, &mut epoch);
+//!     // 2. The news, each an input again, stale answers dropped.
+//!     while let Some(news) = queue.pop_front() {
+//!         match news {
+//!             News::Answer(asked_in, _) if asked_in != epoch => continue,
+//!             News::Answer(_, event) => {
+//!                 let _ = session.handle_event(now, event);
+//!             }
+//!             News::ControlEof => {
+//!                 if let Some(bytes) = transfer_count() {
+//!                     let _ = session.handle_event(now, Event::TransferProgress { bytes });
+//!                 }
+//!                 session.handle_control_eof(now);
+//!             }
 //!         }
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
 //!     // 3. Time.
 //!     if session.poll_timeout().is_some_and(|at| at <= now) {
 //!         session.handle_timeout(now);
-//!         drain(&mut session, now, &mut answers, &mut epoch);
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
 //!     // On SIGTERM: session.handle_shutdown(now); when the grace period is
 //!     // over: session.handle_shutdown_expired(now). Both are inputs too.

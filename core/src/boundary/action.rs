@@ -90,13 +90,14 @@ pub enum Action {
     /// Move bytes between what `Open` opened and the data connection
     /// (converting LF and CRLF when `ascii`), over TLS when `protected`
     /// (`PROT P`: the caller is the TLS server and its handshake comes
-    /// first). Answer: `TransferProgress`*, then `TransferDone` or `Failed`;
-    /// for an upload, `UploadReceived` instead of `TransferDone`, once every
-    /// byte is in (the session then asks for `CommitUpload`).
+    /// first). Answer: `TransferProgress`*, then `TransferDone` or
+    /// `TransferFailed`; for an upload, `UploadReceived` instead of
+    /// `TransferDone`, once every byte is in (the session then asks for
+    /// `CommitUpload`).
     StartTransfer { ascii: bool, protected: bool },
     /// Put the received upload in place (a `STOR` replaces its target only
     /// now) and close its data connection. Answer: `TransferDone` or
-    /// `Failed`.
+    /// `TransferFailed`.
     CommitUpload,
     /// Stop the running transfer at once: close the data connection and the
     /// file, discard an unfinished upload. No answer.

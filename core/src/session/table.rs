@@ -160,10 +160,10 @@ impl Session {
             (W::Transfer(t), E::TransferDone { bytes }) if t.phase() == Phase::Committing => {
                 self.on_transfer_done(now, t, bytes)
             }
-            (W::Transfer(t), E::Failed(kind))
+            (W::Transfer(t), E::TransferFailed { kind, bytes })
                 if matches!(t.phase(), Phase::Running | Phase::Committing) =>
             {
-                self.on_transfer_failed(now, t, kind)
+                self.on_transfer_failed(now, t, kind, bytes)
             }
             (work, event) => {
                 self.resume_work(work);

@@ -394,11 +394,18 @@ impl Session {
         self.reply(150, &text);
     }
 
+    /// How far the running transfer got: now and then while its bytes
+    /// move, and last right before the end of the control connection,
+    /// which may come while a received upload settles.
     pub(super) fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
         match &mut self.work {
             Work::Transfer(t) if t.phase == Phase::Running => {
                 t.bytes = bytes;
                 self.timers.arm(Timer::Stall, now, self.config.data_timeout);
+                Ok(())
+            }
+            Work::Transfer(t) if t.phase == Phase::Settling => {
+                t.bytes = bytes;
                 Ok(())
             }
             _ => Err(UnexpectedEvent(Event::TransferProgress { bytes })),
@@ -555,9 +562,11 @@ impl Session {
     pub(super) fn on_transfer_failed(
         &mut self,
         now: Instant,
-        transfer: TransferState,
+        mut transfer: TransferState,
         kind: ErrorKind,
+        bytes: u64,
     ) {
+        transfer.bytes = bytes;
         let reply = transfer_failure_reply(kind);
         self.conclude_transfer(now, &transfer, None, reply);
     }

@@ -202,10 +202,34 @@ enum SimFile {
 /// The transfer `StartTransfer` started, until it ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Running {
-    /// Bytes are moving.
-    Moving,
+    /// Bytes are moving, this many so far (`Op::Progress`).
+    Moving(u64),
     /// An upload's every byte is in, this many: it waits for `CommitUpload`.
     Received(u64),
+}
+
+/// What the harness tells the session after the drain, in order, as a
+/// reactor's answer queue does.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// What came of an action, with the data epoch it was asked in: one
+    /// asked before a `CloseData`, `AbortTransfer` or `Close` is dropped,
+    /// as the reactor drops it.
+    Event(u32, Event),
+    /// The end of the control connection, told after the running
+    /// transfer's count.
+    ControlEof,
+}
+
+/// How far the client's side of the control connection got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientEnd {
+    Open,
+    /// The client closed it: the session hears of it once it has read
+    /// every byte sent before, as a reactor reading the socket would.
+    Closed,
+    /// The end was read, and queued for the session.
+    Read,
 }
 
 /// One step of a scripted client.
@@ -229,6 +253,9 @@ pub enum Op<'a> {
     FailTransfer(ErrorKind),
     /// The held transfer reports progress: this many bytes moved so far.
     Progress(u64),
+    /// The held transfer has moved this many bytes so far, not reported
+    /// yet (a reactor reports progress only now and then).
+    Moved(u64),
     /// Active connects from now on are refused.
     RefuseActive,
     /// Time passes (firing due timers).
@@ -274,16 +301,12 @@ pub struct Harness {
     /// Where the data connection in use came from.
     data_peer: Option<SocketAddr>,
     /// Answers, every one given after the drain (a file action's too, known
-    /// at once), as a reactor's answer queue gives them, each tagged with
-    /// the data epoch it belongs to: one asked before a `CloseData`,
-    /// `AbortTransfer` or `Close` is dropped, as the reactor drops it.
-    deferred: VecDeque<(u32, Event)>,
+    /// at once), and the end of the control connection behind them.
+    deferred: VecDeque<Answer>,
     epoch: u32,
     /// The client reads its replies.
     reading: bool,
-    /// The client closed its side: the session hears of it once it has read
-    /// every byte sent before, as a reactor reading the socket would.
-    closed: bool,
+    client_end: ClientEnd,
 }
 
 impl Harness {
@@ -325,7 +348,7 @@ impl Harness {
             deferred: VecDeque::new(),
             epoch: 0,
             reading: true,
-            closed: false,
+            client_end: ClientEnd::Open,
         };
         harness.drain();
         harness
@@ -344,7 +367,7 @@ impl Harness {
     fn step(&mut self, step: Op<'_>) {
         let mut until = self.now;
         match step {
-            Op::Send(bytes) if !self.closed => self.input.extend(bytes),
+            Op::Send(bytes) if self.client_end == ClientEnd::Open => self.input.extend(bytes),
             Op::Send(_) => {}
             Op::ConnectData(from) if self.listening && self.data_peer.is_none() => {
                 let peer = parse_addr(from);
@@ -357,14 +380,20 @@ impl Harness {
             Op::FinishTransfer => self.finish_transfer(),
             Op::ReceiveUpload => self.receive_upload(),
             Op::FailTransfer(kind) => {
-                if self.running == Some(Running::Moving) {
+                if let Some(Running::Moving(bytes)) = self.running {
                     self.end_transfer();
-                    self.defer(Event::Failed(kind));
+                    self.defer(Event::TransferFailed { kind, bytes });
                 }
             }
             Op::Progress(bytes) => {
-                if self.running == Some(Running::Moving) {
+                if let Some(Running::Moving(_)) = self.running {
+                    self.running = Some(Running::Moving(bytes));
                     self.defer(Event::TransferProgress { bytes });
+                }
+            }
+            Op::Moved(bytes) => {
+                if let Some(Running::Moving(_)) = self.running {
+                    self.running = Some(Running::Moving(bytes));
                 }
             }
             Op::Fault(kind) => self.fault = Some(kind),
@@ -383,7 +412,8 @@ impl Harness {
             }
             Op::RefuseActive => self.refuse_active = true,
             Op::Advance(by) => until += by,
-            Op::Eof => self.closed = true,
+            Op::Eof if self.client_end == ClientEnd::Open => self.client_end = ClientEnd::Closed,
+            Op::Eof => {}
         }
         self.settle(until);
     }
@@ -395,10 +425,8 @@ impl Harness {
     fn settle(&mut self, mut until: Instant) {
         loop {
             self.pump();
-            if let Some((epoch, answer)) = self.deferred.pop_front() {
-                if epoch == self.epoch {
-                    self.event(answer);
-                }
+            if let Some(answer) = self.deferred.pop_front() {
+                self.deliver(answer);
                 continue;
             }
             if std::mem::take(&mut self.upload_settling) {
@@ -416,11 +444,29 @@ impl Harness {
 
     /// Queues an answer, for after the drain.
     fn defer(&mut self, event: Event) {
-        self.deferred.push_back((self.epoch, event));
+        self.deferred.push_back(Answer::Event(self.epoch, event));
     }
 
-    /// Feeds queued input as the session's room allows, then the end of
-    /// it if the client closed (a read finds the end only after the bytes).
+    /// Tells the session what came of an action, unless it dropped the
+    /// data connection it was about since; or that its control connection
+    /// ended, after how far its running transfer got, as the reactor does.
+    fn deliver(&mut self, answer: Answer) {
+        match answer {
+            Answer::Event(epoch, event) if epoch == self.epoch => self.event(event),
+            Answer::Event(..) => {}
+            Answer::ControlEof => {
+                if let Some(Running::Moving(bytes) | Running::Received(bytes)) = self.running {
+                    self.event(Event::TransferProgress { bytes });
+                }
+                self.session.handle_control_eof(self.now);
+                self.drain();
+            }
+        }
+    }
+
+    /// Feeds queued input as the session's room allows, then queues the
+    /// end of it if the client closed (a read finds the end only after the
+    /// bytes, and the reactor queues it behind the answers before it).
     fn pump(&mut self) {
         loop {
             let room = self.session.control_read_room();
@@ -428,9 +474,9 @@ impl Harness {
                 return;
             }
             if self.input.is_empty() {
-                if self.closed && !self.session.is_closed() {
-                    self.session.handle_control_eof(self.now);
-                    self.drain();
+                if self.client_end == ClientEnd::Closed {
+                    self.client_end = ClientEnd::Read;
+                    self.deferred.push_back(Answer::ControlEof);
                 }
                 return;
             }
@@ -478,8 +524,10 @@ impl Harness {
     /// Carries out one action; its answer, if it has one, is deferred.
     fn carry_out(&mut self, action: Action) {
         if let Some(kind) = self.fault.take_if(|_| may_fail(&action)) {
-            if action == Action::CommitUpload {
+            if let (Action::CommitUpload, Some(Running::Received(bytes))) = (&action, self.running)
+            {
                 self.end_transfer();
+                return self.defer(Event::TransferFailed { kind, bytes });
             }
             return self.defer(Event::Failed(kind));
         }
@@ -539,7 +587,7 @@ impl Harness {
             "transfer over a foreign data connection"
         );
         assert!(self.opened.is_some(), "transfer without an opened file");
-        self.running = Some(Running::Moving);
+        self.running = Some(Running::Moving(0));
         if !self.hold {
             self.finish_transfer();
         }
@@ -679,9 +727,9 @@ impl Harness {
     /// Moves every byte of the running transfer: a download is done, an
     /// upload received, and committed once its settle time has passed.
     fn finish_transfer(&mut self) {
-        if self.running != Some(Running::Moving) {
+        let Some(Running::Moving(_)) = self.running else {
             return;
-        }
+        };
         if let Some(SimFile::Read(data)) = &self.opened {
             let bytes = data.len() as u64;
             if let Some(SimFile::Read(data)) = self.end_transfer() {
@@ -695,12 +743,11 @@ impl Harness {
 
     /// Every byte of the running upload is in.
     fn receive_upload(&mut self) {
-        let Some(SimFile::Write { keep, .. }) = &mut self.opened else {
+        let (Some(SimFile::Write { keep, .. }), Some(Running::Moving(_))) =
+            (&mut self.opened, self.running)
+        else {
             return;
         };
-        if self.running != Some(Running::Moving) {
-            return;
-        }
         let upload = std::mem::take(&mut self.upload);
         keep.extend_from_slice(&upload);
         let bytes = upload.len() as u64;

@@ -28,7 +28,7 @@ use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
 use crate::auth::users::{Check, PasswordWorker};
-use crate::server::answers::{Answers, Tag};
+use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
@@ -109,8 +109,7 @@ impl Connection {
                 break;
             }
             if drained.is_err() {
-                self.control_lost(cx.now);
-                continue;
+                self.control_ended(ControlEnd::Lost, cx);
             }
             if self.control.may_secure() {
                 self.secure_control(cx);
@@ -122,7 +121,7 @@ impl Connection {
                 }
                 break;
             }
-            if !self.read_commands(cx.buffer, cx.now) {
+            if !self.read_commands(cx) {
                 break;
             }
             reads += 1;
@@ -147,7 +146,7 @@ impl Connection {
     /// transfer never waits on a client that does not read its replies.
     /// `Err`: the control connection broke.
     fn drain(&mut self, cx: &mut Cx) -> io::Result<()> {
-        let mut writing = true;
+        let mut writing = self.control.may_write();
         let mut unsent = false;
         while let Some(output) = self.session.poll_output() {
             match output {
@@ -165,11 +164,29 @@ impl Connection {
         self.control.end_writing(unsent)
     }
 
-    /// The control connection broke: the session ends, its running
-    /// transfer logged with the bytes it really moved.
-    fn control_lost(&mut self, now: Instant) {
-        self.report_progress(now);
-        self.session.handle_control_lost(now);
+    /// An answer from the queue reaches the session: what came of an
+    /// action, or the end of the control connection. The end comes right
+    /// after how far a running transfer got, read now: one it interrupts is
+    /// logged, and written to the xferlog, with the bytes it really moved,
+    /// whatever moved since the end was seen.
+    pub fn hear(&mut self, answer: Answer, now: Instant) {
+        let end = match answer {
+            Answer::Event(event) => return self.tell(event, now),
+            Answer::ControlEnded(end) => end,
+        };
+        if let Some(bytes) = self.work.count() {
+            self.tell(Event::TransferProgress { bytes }, now);
+        }
+        match end {
+            ControlEnd::Eof => self.session.handle_control_eof(now),
+            ControlEnd::Lost => self.session.handle_control_lost(now),
+        }
+    }
+
+    fn tell(&mut self, event: Event, now: Instant) {
+        if let Err(e) = self.session.handle_event(now, event) {
+            error!("reactor bug: {e:?}");
+        }
     }
 
     /// Carries out one action of the session, in the part that owns it.

@@ -71,6 +71,16 @@ impl Work {
         *self = Work::Idle;
     }
 
+    /// How far the running (or received) transfer got: what its session
+    /// is told right before the end of its control connection.
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            Work::Running(running) => Some(running.transfer.bytes),
+            Work::Received(transfer) => Some(transfer.bytes),
+            Work::Idle | Work::Opened(_) => None,
+        }
+    }
+
     /// Takes a queued transfer off the run queue: true if there was one.
     pub fn dequeue(&mut self) -> bool {
         match self {
@@ -147,7 +157,7 @@ impl Connection {
             Ok(tls) => tls,
             Err(e) => {
                 warn!("cannot start TLS on a data connection: {e}");
-                return self.answer(cx.answers, Event::Failed(ErrorKind::HandshakeFailed));
+                return self.answer(cx.answers, not_started(ErrorKind::HandshakeFailed));
             }
         };
         let opened = match std::mem::take(&mut self.work) {
@@ -159,7 +169,7 @@ impl Connection {
         };
         let Some(opened) = opened.filter(|_| self.data.is_connected()) else {
             error!("reactor bug: StartTransfer without an opened file and a data connection");
-            return self.answer(cx.answers, Event::Failed(ErrorKind::Other));
+            return self.answer(cx.answers, not_started(ErrorKind::Other));
         };
         let rates = cx.settings.limits.rates;
         let rate = if upload { rates.up } else { rates.down };
@@ -241,7 +251,8 @@ impl Connection {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
                 self.close_data(cx.registry);
-                Event::Failed(kind_of(&e))
+                let kind = kind_of(&e);
+                Event::TransferFailed { kind, bytes }
             }
         };
         self.answer(cx.answers, event);
@@ -252,35 +263,29 @@ impl Connection {
     /// connection goes either way.
     pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
         let event = match &mut self.work {
-            Work::Received(transfer) => match transfer.commit() {
-                Ok(()) => Event::TransferDone {
-                    bytes: transfer.bytes,
-                },
-                Err(e) => Event::Failed(kind_of(&e)),
-            },
+            Work::Received(transfer) => {
+                let bytes = transfer.bytes;
+                match transfer.commit() {
+                    Ok(()) => Event::TransferDone { bytes },
+                    Err(e) => Event::TransferFailed {
+                        kind: kind_of(&e),
+                        bytes,
+                    },
+                }
+            }
             _ => {
                 error!("reactor bug: CommitUpload without a received upload");
-                Event::Failed(ErrorKind::Other)
+                not_started(ErrorKind::Other)
             }
         };
         self.close_data(cx.registry);
         self.answer(cx.answers, event);
     }
+}
 
-    /// Tells the session how far its running transfer got, before news
-    /// that may end it: an interrupted transfer is then logged (and
-    /// written to the xferlog) with the bytes it really moved.
-    pub(super) fn report_progress(&mut self, now: Instant) {
-        let Work::Running(running) = &mut self.work else {
-            return;
-        };
-        let bytes = running.transfer.bytes;
-        if bytes != running.progress.reported && !self.session.is_closed() {
-            running.progress.reported = bytes;
-            // A transfer exists only while its session is running it.
-            let _ = (self.session).handle_event(now, Event::TransferProgress { bytes });
-        }
-    }
+/// The answer to a transfer that failed before it moved a byte.
+fn not_started(kind: ErrorKind) -> Event {
+    Event::TransferFailed { kind, bytes: 0 }
 }
 
 /// The TLS layer of a protected data connection (`PROT P`): an upload's
