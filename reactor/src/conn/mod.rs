@@ -4,11 +4,11 @@
 //! [`Connection::drive`] follows any input: it drains the session (the
 //! core's drain rule, the same loop as its simulation's: every action
 //! carried out, every reply written that the socket takes), and reads more
-//! commands while the session has room. [`Connection::perform`] sends each action to the
-//! part of the connection that owns it: the control connection
-//! (`control.rs`), the data connection (`data.rs`), the transfer's work
-//! (`work.rs`), or the served files. While it acts, a connection borrows
-//! what it needs of the server as one [`Cx`].
+//! commands while the session has room. [`Connection::perform`] sends each
+//! action to the part of the connection that owns it: the control
+//! connection (`control.rs`), the data connection (`data.rs`), the
+//! transfer's work (`work.rs`), or the served files. While it acts, a
+//! connection borrows what it needs of the server as one [`Cx`].
 
 mod control;
 pub(crate) use control::Control;
