@@ -5,69 +5,151 @@
 //! `pocketftpd` reactor, a test harness, a fuzzer) feeds it input and carries
 //! out what it asks.
 //!
+//! ## Inputs and outputs
+//!
+//! A session takes three kinds of input:
+//!
+//! 1. the control connection: bytes from the client
+//!    (`handle_control_input`, at most `control_read_room()` of them), their
+//!    end (`handle_control_eof`) or its loss (`handle_control_lost`), and how
+//!    many reply bytes went out (`consume_control_transmit`);
+//! 2. answers: what came of an action it asked for, an [`Event`]
+//!    (`handle_event`), and the daemon's own news (`handle_shutdown`,
+//!    `handle_shutdown_expired`);
+//! 3. time going forward: `handle_timeout`, once the deadline has passed.
+//!
+//! In response, it has three kinds of output:
+//!
+//! 1. [`Action`]s, in order: what to do for it (open a file, connect, move
+//!    a transfer's bytes, close);
+//! 2. reply bytes for the control connection;
+//! 3. its next deadline.
+//!
+//! The first two come from one call, `poll_output()`, as an [`Output`]:
+//! every action first, then the reply bytes. The deadline is read after it
+//! has said `None`, from `poll_timeout()`.
+//!
 //! ```text
-//!   handle_control_input(now, bytes)    ──►  ┌─────────┐ ──►  poll_control_transmit()  reply bytes
-//!   handle_control_eof(now)             ──►  │ Session │ ──►  poll_action()            Action
-//!   handle_event(now, Event)            ──►  │         │ ──►  poll_timeout()           next deadline
-//!   handle_timeout(now)                 ──►  │         │      control_read_room()      may I read?
-//!   handle_control_lost(now)            ──►  │         │
+//!   handle_control_input(now, bytes)    ──►  ┌─────────┐
+//!   handle_control_eof(now)             ──►  │         │ ──►  poll_output()   Output::Action(Action)
+//!   handle_control_lost(now)            ──►  │         │                      Output::Reply(bytes)
+//!   consume_control_transmit(now, n)    ──►  │ Session │
+//!   handle_event(now, Event)            ──►  │         │ ──►  poll_timeout()  next deadline
 //!   handle_shutdown[_expired](now)      ──►  │         │
-//!   consume_control_transmit(now, n)    ──►  └─────────┘
+//!   handle_timeout(now)                 ──►  └─────────┘      control_read_room()  may I read?
 //! ```
 //!
-//! **The rule:** after every input — each `handle_*` call, and
-//! `consume_control_transmit`, which may let commands waiting behind a full
-//! reply buffer through — drain the outputs: write the reply bytes, carry
-//! out every action in order, and re-arm the timer at `poll_timeout()`. An
-//! action's answer ([`Event`]) goes back through `handle_event`. A
-//! file-system action may be answered at once; an answer about a data
-//! connection or a transfer never while the action queue is being drained:
-//! queue it, tagged, and deliver it once the session has read the input it
-//! has room for (the reactor queues every answer alike). An answer about
-//! a data connection or transfer that a later `CloseData`, `AbortTransfer`,
-//! `RejectData` or `Close` dropped is discarded, not delivered (a pipelined
-//! `ABOR` cancels a connect that failed at once, however the client's bytes
-//! were split).
+//! ## The discipline
 //!
-//! The whole loop a caller writes, for one session:
+//! Two rules, which the reactor and the simulation (`testing/sim.rs`)
+//! follow alike:
+//!
+//! 1. **Drain after every input.** After each `handle_*` call and each
+//!    `consume_control_transmit` (written replies may let the commands
+//!    waiting behind them through), call `poll_output()` until it says
+//!    `None`: carry out each action, in order, and write the reply bytes,
+//!    telling the session how many went out. A socket that takes no more
+//!    ends the writing, not the draining: actions that come later are
+//!    still carried out (a transfer must not wait on a client that does not
+//!    read its control connection). Then re-arm the timer at
+//!    `poll_timeout()`.
+//! 2. **Answers come after the drain.** What comes of an action (its
+//!    [`Event`], even one known at once) goes into one queue, tagged, and
+//!    is delivered through `handle_event` once the drain is over, in the
+//!    order it came, each an input again (rule 1). One about a data
+//!    connection or a transfer that a later `CloseData`, `AbortTransfer`,
+//!    `RejectData` or `Close` dropped is discarded, not delivered (a
+//!    pipelined `ABOR` cancels a connect that failed at once, however the
+//!    client's bytes were split). The end of the control connection takes
+//!    the same queue, behind the answers before it (a transfer done before
+//!    its client left is done), and reaches the session
+//!    (`handle_control_eof`, `handle_control_lost`) right after a
+//!    `TransferProgress` with the count of a transfer still running, read
+//!    then.
+//!
+//! So every outcome reaches the session one way, and a transfer's count
+//! with it: the events that end a transfer carry it (`UploadReceived`,
+//! `TransferDone`, `TransferFailed`), `TransferProgress` brings it now and
+//! then and last before the end of the control connection, so a transfer
+//! is logged, and written to the xferlog, with the bytes it really moved.
+//!
+//! The whole loop a caller writes, for one session. As in str0m's loop,
+//! each input is followed by a drain that ends when the session has nothing
+//! more to say; then the caller waits for the next input, or the deadline.
 //!
 //! ```no_run
 //! # use std::collections::VecDeque;
 //! # use std::time::Instant;
-//! # use pocketftp_core::{Action, Config, Event, Session};
-//! # fn carry_out(_: Action, _: &mut VecDeque<(u32, Event)>, _: &mut u32) {}
+//! # use pocketftp_core::{Action, Config, Event, Output, Session};
+//! # fn carry_out(_: Action, _: &mut VecDeque<News>, _: &mut u32) {}
 //! # fn read_socket() -> Option<Vec<u8>> { None }
 //! # fn write_socket(_: &[u8]) -> usize { 0 }
+//! # fn transfer_count() -> Option<u64> { None }
+//! # fn sleep_until(_: Option<Instant>) {}
 //! # let (local, peer) = ("127.0.0.1:21".parse().unwrap(), "127.0.0.1:40000".parse().unwrap());
+//! /// What reaches the session after the drain, in order (rule 2).
+//! enum News {
+//!     /// What came of an action, with the data epoch it was asked in.
+//!     Answer(u32, Event),
+//!     /// The client closed the control connection.
+//!     ControlEof,
+//! }
+//!
+//! /// The drain, after every input (rule 1).
+//! fn drain(session: &mut Session, now: Instant, queue: &mut VecDeque<News>, epoch: &mut u32) {
+//!     let mut writing = true;
+//!     while let Some(output) = session.poll_output() {
+//!         match output {
+//!             // May queue an answer; bumps the epoch on CloseData,
+//!             // AbortTransfer, RejectData and Close.
+//!             Output::Action(action) => carry_out(action, queue, epoch),
+//!             Output::Reply(bytes) if writing => {
+//!                 let sent = write_socket(bytes);
+//!                 writing = sent > 0; // a full socket ends the writing...
+//!                 session.consume_control_transmit(now, sent);
+//!             }
+//!             Output::Reply(_) => break, // ...not the draining: no action is left
+//!         }
+//!     }
+//! }
+//!
 //! let mut session = Session::new(Config::default().into(), Instant::now(), local, peer);
-//! let mut answers = VecDeque::new(); // (data epoch, event)
-//! let mut epoch = 0; // carry_out bumps it on CloseData, AbortTransfer, RejectData, Close
+//! let (mut queue, mut epoch) = (VecDeque::new(), 0);
+//! drain(&mut session, Instant::now(), &mut queue, &mut epoch); // the welcome
 //! while !session.is_closed() {
 //!     let now = Instant::now(); // once per turn of the loop
-//!     // Input: as many bytes as the session has room for (0: don't read).
+//!     // 1. The control connection: as many bytes as the session has room for.
 //!     if session.control_read_room() > 0 {
 //!         match read_socket() {
 //!             Some(bytes) => session.handle_control_input(now, &bytes),
-//!             None => session.handle_control_eof(now),
+//!             None => queue.push_back(News::ControlEof),
 //!         }
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
-//!     // Outputs, drained after every input.
-//!     while let Some(action) = session.poll_action() {
-//!         carry_out(action, &mut answers, &mut epoch); // may queue (epoch, event)
-//!     }
-//!     let sent = write_socket(session.poll_control_transmit());
-//!     session.consume_control_transmit(now, sent);
-//!     // Answers, each an input again (drain after it), stale ones dropped.
-//!     while let Some((asked_in, event)) = answers.pop_front() {
-//!         if asked_in == epoch {
-//!             let _ = session.handle_event(now, event);
+//!     // 2. The news, each an input again, stale answers dropped.
+//!     while let Some(news) = queue.pop_front() {
+//!         match news {
+//!             News::Answer(asked_in, _) if asked_in != epoch => continue,
+//!             News::Answer(_, event) => {
+//!                 let _ = session.handle_event(now, event);
+//!             }
+//!             News::ControlEof => {
+//!                 if let Some(bytes) = transfer_count() {
+//!                     let _ = session.handle_event(now, Event::TransferProgress { bytes });
+//!                 }
+//!                 session.handle_control_eof(now);
+//!             }
 //!         }
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
+//!     // 3. Time.
 //!     if session.poll_timeout().is_some_and(|at| at <= now) {
 //!         session.handle_timeout(now);
+//!         drain(&mut session, now, &mut queue, &mut epoch);
 //!     }
 //!     // On SIGTERM: session.handle_shutdown(now); when the grace period is
-//!     // over: session.handle_shutdown_expired(now).
+//!     // over: session.handle_shutdown_expired(now). Both are inputs too.
+//!     sleep_until(session.poll_timeout()); // or until a socket is ready
 //! }
 //! ```
 //!
@@ -111,6 +193,7 @@ pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
+pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};

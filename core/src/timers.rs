@@ -13,15 +13,18 @@ pub(crate) enum Timer {
     DataConnect,
     /// A running transfer made no progress for `data_timeout`.
     Stall,
+    /// A received upload has waited `upload_settle`: it may be committed.
+    Settle,
     /// No command for `idle_timeout` (not armed during transfers).
     Idle,
 }
 
 impl Timer {
-    const ALL: [Timer; 4] = [
+    const ALL: [Timer; 5] = [
         Timer::LoginDelay,
         Timer::DataConnect,
         Timer::Stall,
+        Timer::Settle,
         Timer::Idle,
     ];
 }
@@ -29,7 +32,7 @@ impl Timer {
 /// One optional deadline per [`Timer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Timers {
-    slots: [Option<Instant>; 4],
+    slots: [Option<Instant>; Timer::ALL.len()],
 }
 
 impl Timers {
@@ -44,7 +47,7 @@ impl Timers {
     }
 
     pub fn disarm_all(&mut self) {
-        self.slots = [None; 4];
+        self.slots = [None; Timer::ALL.len()];
     }
 
     /// The earliest armed deadline.

@@ -9,14 +9,17 @@
 //!
 //! 1. reads and writes every ready control socket until `WouldBlock` and
 //!    feeds the bytes to its session; a ready data socket joins the run
-//!    queue; new clients are accepted last;
+//!    queue;
 //! 2. delivers the answers of the actions sessions asked for (files
-//!    opened, data connections made, passwords checked), each through the
-//!    one answer queue, tagged so that an answer about a dropped data
-//!    connection or an ended session dies there;
+//!    opened, data connections made, passwords checked) and the ends of
+//!    control connections, each through the one answer queue, tagged so
+//!    that an answer about a dropped data connection or an ended session
+//!    dies there; then accepts new clients, into the slots the sessions
+//!    that ended have freed;
 //! 3. moves the queued transfers a bounded step each until the turn's
 //!    byte budget is spent, parking rate-limited ones on a timer (or in
-//!    the queue of turns at the `--max-rate` bucket);
+//!    the queue of turns at the `--max-rate` bucket), and delivers what
+//!    they said (a transfer done, an upload received) in the same turn;
 //! 4. fires due timers and removes the connections whose session ended.
 //!
 //! After any input, a session is drained: its actions are carried out by

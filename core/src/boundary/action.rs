@@ -1,6 +1,7 @@
 //! What a [`Session`](crate::Session) asks its caller to do. Actions say *what*,
 //! never *how*; every action that expects an answer names the
-//! [`Event`](crate::Event)s that answer it.
+//! [`Event`](crate::Event)s that answer it, delivered after the drain (rule 2
+//! of the crate's guide), even when known at once.
 
 use std::net::SocketAddr;
 
@@ -75,8 +76,7 @@ pub enum Action {
     /// Answer: `Listening` or `Failed`; later, maybe, `DataConnected`.
     ListenData,
     /// Start a non-blocking connect to the client's data address (active mode).
-    /// Answer, later (never while draining the queue): `DataConnected` or
-    /// `Failed`.
+    /// Answer: `DataConnected` or `Failed`.
     ConnectData(SocketAddr),
     /// Close the data connection just reported by `DataConnected` (it came from
     /// a foreign address) and keep listening. No answer.
@@ -90,9 +90,15 @@ pub enum Action {
     /// Move bytes between what `Open` opened and the data connection
     /// (converting LF and CRLF when `ascii`), over TLS when `protected`
     /// (`PROT P`: the caller is the TLS server and its handshake comes
-    /// first). Answer, later (never while draining the queue):
-    /// `TransferProgress`*, then `TransferDone` or `Failed`.
+    /// first). Answer: `TransferProgress`*, then `TransferDone` or
+    /// `TransferFailed`; for an upload, `UploadReceived` instead of
+    /// `TransferDone`, once every byte is in (the session then asks for
+    /// `CommitUpload`).
     StartTransfer { ascii: bool, protected: bool },
+    /// Put the received upload in place (a `STOR` replaces its target only
+    /// now) and close its data connection. Answer: `TransferDone` or
+    /// `TransferFailed`.
+    CommitUpload,
     /// Stop the running transfer at once: close the data connection and the
     /// file, discard an unfinished upload. No answer.
     AbortTransfer,

@@ -25,6 +25,13 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Time to establish a data connection, and longest stall of a transfer.
     pub data_timeout: Duration,
+    /// How long a received upload waits before it is committed, for the end
+    /// of its control connection to show. A client killed mid-upload closes
+    /// its data connection first (the kernel releases a dying process's
+    /// sockets in reverse order): its control connection's end follows
+    /// within microseconds, and must break the upload, not find it already
+    /// in place.
+    pub upload_settle: Duration,
     /// Pause before answering a failed `PASS`.
     pub login_delay: Duration,
     /// Failed `PASS` attempts before `421` and close.
@@ -45,6 +52,7 @@ impl Default for Config {
             pasv_address: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
+            upload_settle: Duration::from_millis(5),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
             tls: false,

@@ -83,12 +83,20 @@ pub enum Event {
     Metadata(Metadata),
     /// Answers `Rename`, `Delete`, `MakeDir`, `RemoveDir` and `SetMode`.
     Done,
-    /// Sent now and then while a transfer runs: `bytes` moved so far. Keeps
-    /// the stall timer from firing.
+    /// News of a running transfer: `bytes` moved so far. Sent now and then
+    /// (it keeps the stall timer from firing), and last right before the
+    /// end of the control connection (see the crate's guide, rule 2), so a
+    /// transfer that end interrupts is logged with the bytes it moved.
     TransferProgress { bytes: u64 },
-    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer): every
-    /// byte moved, the data connection flushed and closed, and an upload
-    /// committed to its final name.
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) of an
+    /// upload: every byte of it is in (the client closed the data
+    /// connection), `bytes` of them; it waits for
+    /// [`Action::CommitUpload`](crate::Action::CommitUpload).
+    UploadReceived { bytes: u64 },
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) of a
+    /// download or a listing (every byte moved, the data connection flushed
+    /// and closed) and [`Action::CommitUpload`](crate::Action::CommitUpload)
+    /// (the upload is in place under its final name).
     TransferDone { bytes: u64 },
     /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
     /// formatted listing lines (already bounded by the caller).
@@ -96,7 +104,12 @@ pub enum Event {
     /// Answers [`Action::VerifyPassword`](crate::Action::VerifyPassword):
     /// `None` when the user is unknown or the password is wrong.
     LoginChecked(Option<Access>),
-    /// The pending action failed. After a failed transfer the caller has
-    /// already closed the data connection and discarded a partial upload.
+    /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) and
+    /// [`Action::CommitUpload`](crate::Action::CommitUpload): the transfer
+    /// broke after moving `bytes`. The caller has already closed the data
+    /// connection and discarded a partial upload.
+    TransferFailed { kind: ErrorKind, bytes: u64 },
+    /// The pending action failed (for a transfer that started,
+    /// `TransferFailed`).
     Failed(ErrorKind),
 }

@@ -1,9 +1,11 @@
-//! What crosses between a session and its caller: actions, events, the
-//! configuration, and the values they carry (rights, paths, globs).
+//! What crosses between a session and its caller: its outputs (actions,
+//! replies), events, the configuration, and the values they carry (rights,
+//! paths, globs).
 
 pub(crate) mod access;
 pub(crate) mod action;
 pub(crate) mod config;
 pub(crate) mod event;
 pub(crate) mod glob;
+pub(crate) mod output;
 pub(crate) mod path;

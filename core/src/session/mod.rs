@@ -1,7 +1,7 @@
 //! The per-connection protocol state machine: its API (getters, `handle_*`,
-//! `poll_*`), the command input loop, and the session's `Life`. Every state
-//! transition goes through the tables in [`table`], which also maps the
-//! sub-machines to their files.
+//! `poll_output`, `poll_timeout`), the command input loop, and the
+//! session's `Life`. Every state transition goes through the tables in
+//! [`table`], which also maps the sub-machines to their files.
 //!
 //! Commands arrive through the [`LineReader`], answers to actions through
 //! [`Session::handle_event`], and deadlines through
@@ -20,6 +20,7 @@ use log::{debug, info, trace};
 use crate::boundary::action::Action;
 use crate::boundary::config::Config;
 use crate::boundary::event::Event;
+use crate::boundary::output::Output;
 use crate::timers::{Timer, Timers};
 use crate::wire::command::{self, Command};
 use crate::wire::line::{Line, LineReader};
@@ -238,7 +239,9 @@ impl Session {
     /// sent before that are still answered (a `QUIT` pipelined behind an
     /// upload lets the upload finish); with none left, the session ends at
     /// once, and so does a transfer still running: an upload whose client is
-    /// gone is broken, since nobody will read its `226`.
+    /// gone is broken, since nobody will read its `226` (one whose bytes
+    /// are all in too, until its `upload_settle` is over and it is
+    /// committed).
     pub fn handle_control_eof(&mut self, now: Instant) {
         if !self.is_closed() && !self.life.input_ended() {
             info!("{}: client closed the control connection", self.peer);
@@ -304,14 +307,9 @@ impl Session {
         self.process_input(now);
     }
 
-    /// Reply bytes waiting to be written to the control connection.
-    pub fn poll_control_transmit(&self) -> &[u8] {
-        &self.output
-    }
-
-    /// The first `n` bytes of `poll_control_transmit()` were written. This
-    /// is an input too: once the replies fall below their cap, commands
-    /// that waited behind them are answered, so drain the outputs after it.
+    /// The first `n` bytes of the [`Output::Reply`] were written. This is
+    /// an input too: once the replies fall below their cap, commands that
+    /// waited behind them are answered, so drain the outputs after it.
     pub fn consume_control_transmit(&mut self, now: Instant, n: usize) {
         self.output.drain(..n.min(self.output.len()));
         if self.output.is_empty() && self.output.capacity() > 1024 {
@@ -320,12 +318,26 @@ impl Session {
         self.process_input(now);
     }
 
-    /// The next thing to do, in order.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+    /// What the session has for its caller: every action, in order, then
+    /// the reply bytes queued so far; `None` once neither is left. Call it
+    /// after every input until it says `None`, then read
+    /// [`poll_timeout`](Session::poll_timeout).
+    pub fn poll_output(&mut self) -> Option<Output<'_>> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(Output::Action(action));
+        }
+        (!self.output.is_empty()).then_some(Output::Reply(&self.output))
     }
 
-    /// When `handle_timeout` should be called next.
+    /// When [`handle_timeout`](Session::handle_timeout) should be called
+    /// next.
+    ///
+    /// The value returned may change after:
+    /// - control input, its end or its loss (`handle_control_*`);
+    /// - a call to `consume_control_transmit`;
+    /// - a call to `handle_event`;
+    /// - a call to `handle_timeout`;
+    /// - a call to `handle_shutdown` or `handle_shutdown_expired`.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }

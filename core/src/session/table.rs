@@ -147,11 +147,23 @@ impl Session {
             (W::Transfer(t), E::Failed(_)) if t.phase() == Phase::Connecting => {
                 self.on_connect_failed(now, t)
             }
-            (W::Transfer(t), E::TransferDone { bytes }) if t.phase() == Phase::Running => {
+            (W::Transfer(t), E::UploadReceived { bytes })
+                if t.phase() == Phase::Running && t.is_upload() =>
+            {
+                self.on_upload_received(now, t, bytes)
+            }
+            (W::Transfer(t), E::TransferDone { bytes })
+                if t.phase() == Phase::Running && !t.is_upload() =>
+            {
                 self.on_transfer_done(now, t, bytes)
             }
-            (W::Transfer(t), E::Failed(kind)) if t.phase() == Phase::Running => {
-                self.on_transfer_failed(now, t, kind)
+            (W::Transfer(t), E::TransferDone { bytes }) if t.phase() == Phase::Committing => {
+                self.on_transfer_done(now, t, bytes)
+            }
+            (W::Transfer(t), E::TransferFailed { kind, bytes })
+                if matches!(t.phase(), Phase::Running | Phase::Committing) =>
+            {
+                self.on_transfer_failed(now, t, kind, bytes)
             }
             (work, event) => {
                 self.resume_work(work);
@@ -167,6 +179,7 @@ impl Session {
             Timer::Idle => self.on_idle_timeout(),
             Timer::DataConnect => self.on_data_connect_timeout(now),
             Timer::Stall => self.on_stall(now),
+            Timer::Settle => self.on_settled(),
             Timer::LoginDelay => self.on_login_delay_over(),
         }
     }

@@ -64,6 +64,10 @@ impl TransferKind {
         }
     }
 
+    fn is_upload(self) -> bool {
+        matches!(self, TransferKind::Stor | TransferKind::Stou)
+    }
+
     /// What it moves, for log lines.
     fn noun(self) -> &'static str {
         match self {
@@ -82,6 +86,18 @@ pub(super) enum Phase {
     Connecting,
     /// `150` sent, bytes moving.
     Running,
+    /// An upload's every byte is in: it waits `upload_settle`, for the end
+    /// of its control connection to show before it is committed.
+    Settling,
+    /// `CommitUpload` was asked: waiting for its answer.
+    Committing,
+}
+
+impl Phase {
+    /// Whether the transfer started (`150` was sent).
+    fn started(self) -> bool {
+        !matches!(self, Phase::Opening | Phase::Connecting)
+    }
 }
 
 /// One transfer, from its command to its final reply.
@@ -102,6 +118,10 @@ pub(super) struct TransferState {
 impl TransferState {
     pub(super) fn phase(&self) -> Phase {
         self.phase
+    }
+
+    pub(super) fn is_upload(&self) -> bool {
+        self.kind.is_upload()
     }
 
     /// The file's path (the unique name, for `STOU`, once opened).
@@ -374,6 +394,9 @@ impl Session {
         self.reply(150, &text);
     }
 
+    /// How far the running transfer got: now and then while its bytes
+    /// move, and last right before the end of the control connection,
+    /// which may come while a received upload settles.
     pub(super) fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
         match &mut self.work {
             Work::Transfer(t) if t.phase == Phase::Running => {
@@ -381,7 +404,40 @@ impl Session {
                 self.timers.arm(Timer::Stall, now, self.config.data_timeout);
                 Ok(())
             }
+            Work::Transfer(t) if t.phase == Phase::Settling => {
+                t.bytes = bytes;
+                Ok(())
+            }
             _ => Err(UnexpectedEvent(Event::TransferProgress { bytes })),
+        }
+    }
+
+    /// Every byte of the upload is in. It is committed once `upload_settle`
+    /// has passed, unless its control connection ends first: a client
+    /// killed mid-upload closes its data connection just before, and its
+    /// upload is broken (see `handle_control_eof`), not put in place.
+    pub(super) fn on_upload_received(
+        &mut self,
+        now: Instant,
+        mut transfer: TransferState,
+        bytes: u64,
+    ) {
+        transfer.bytes = bytes;
+        transfer.phase = Phase::Settling;
+        self.work = Work::Transfer(transfer);
+        self.timers.arm(Timer::Stall, now, self.config.data_timeout);
+        self.timers
+            .arm(Timer::Settle, now, self.config.upload_settle);
+    }
+
+    /// The received upload has settled, its client still there to hear the
+    /// `226`: it may be put in place.
+    pub(super) fn on_settled(&mut self) {
+        if let Work::Transfer(t) = &mut self.work {
+            if t.phase == Phase::Settling {
+                t.phase = Phase::Committing;
+                self.actions.push_back(Action::CommitUpload);
+            }
         }
     }
 
@@ -400,6 +456,7 @@ impl Session {
         self.data_used();
         self.timers.disarm(Timer::DataConnect);
         self.timers.disarm(Timer::Stall);
+        self.timers.disarm(Timer::Settle);
         self.arm_idle(now);
         self.log_transfer(now, transfer, code, text);
         self.reply(code, text);
@@ -416,17 +473,17 @@ impl Session {
         let what = transfer.kind.noun();
         let data = if transfer.protected { "TLS" } else { "clear" };
         match transfer.phase {
-            Phase::Running if code == 226 => info!(
-                "{peer}: {user:?} {what} {path} complete: {bytes} bytes in {seconds:.3}s, data in {data}"
-            ),
-            Phase::Running => info!(
-                "{peer}: {user:?} {what} {path} interrupted after {bytes} bytes in {seconds:.3}s, data in {data}: {code} {text}"
-            ),
             Phase::Opening | Phase::Connecting => {
                 info!("{peer}: {user:?} {what} {path} failed: {code} {text}")
             }
+            _ if code == 226 => info!(
+                "{peer}: {user:?} {what} {path} complete: {bytes} bytes in {seconds:.3}s, data in {data}"
+            ),
+            _ => info!(
+                "{peer}: {user:?} {what} {path} interrupted after {bytes} bytes in {seconds:.3}s, data in {data}: {code} {text}"
+            ),
         }
-        if transfer.phase == Phase::Running && transfer.kind != TransferKind::List {
+        if transfer.phase.started() && transfer.kind != TransferKind::List {
             let record = TransferRecord {
                 peer: canonical_ip(peer.ip()),
                 path: transfer.path.clone(),
@@ -505,9 +562,11 @@ impl Session {
     pub(super) fn on_transfer_failed(
         &mut self,
         now: Instant,
-        transfer: TransferState,
+        mut transfer: TransferState,
         kind: ErrorKind,
+        bytes: u64,
     ) {
+        transfer.bytes = bytes;
         let reply = transfer_failure_reply(kind);
         self.conclude_transfer(now, &transfer, None, reply);
     }

@@ -66,7 +66,8 @@ pub fn path(data: &[u8]) {
 /// A whole session driven by an arbitrary list of operations against the
 /// in-memory file system: control bytes in arbitrary chunks, EOF, clock
 /// jumps, data connections from the client or elsewhere, transfer results
-/// and file-system faults.
+/// (an upload received, its commit waiting for its settle time) and
+/// file-system faults.
 pub fn session(data: &[u8]) {
     let Some((&settings, ops)) = data.split_first() else {
         return;
@@ -222,7 +223,8 @@ fn decode(mut ops: &[u8]) -> Vec<Op<'_>> {
                 1 => Op::GraceOver,
                 2 | 3 => Op::StopReading,
                 4 | 5 => Op::ReadReplies,
-                _ => Op::RefuseActive,
+                6 => Op::RefuseActive,
+                _ => Op::ReceiveUpload,
             },
             _ => Op::Eof,
         };

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
-    OpenMode, Session, VirtualPath,
+    OpenMode, Output, Session, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -192,7 +192,44 @@ impl MemFs {
 #[derive(Clone, Debug)]
 enum SimFile {
     Read(Vec<u8>),
-    Write { path: String, keep: Vec<u8> },
+    /// The file's new content, put at `path` by `CommitUpload`.
+    Write {
+        path: String,
+        keep: Vec<u8>,
+    },
+}
+
+/// The transfer `StartTransfer` started, until it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Running {
+    /// Bytes are moving, this many so far (`Op::Progress`).
+    Moving(u64),
+    /// An upload's every byte is in, this many: it waits for `CommitUpload`.
+    Received(u64),
+}
+
+/// What the harness tells the session after the drain, in order, as a
+/// reactor's answer queue does.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// What came of an action, with the data epoch it was asked in: one
+    /// asked before a `CloseData`, `AbortTransfer` or `Close` is dropped,
+    /// as the reactor drops it.
+    Event(u32, Event),
+    /// The end of the control connection, told after the running
+    /// transfer's count.
+    ControlEof,
+}
+
+/// How far the client's side of the control connection got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientEnd {
+    Open,
+    /// The client closed it: the session hears of it once it has read
+    /// every byte sent before, as a reactor reading the socket would.
+    Closed,
+    /// The end was read, and queued for the session.
+    Read,
 }
 
 /// One step of a scripted client.
@@ -206,12 +243,19 @@ pub enum Op<'a> {
     Upload(&'a [u8]),
     /// Transfers started from now on wait for `FinishTransfer` (or a fault).
     HoldTransfers,
-    /// The held transfer completes.
+    /// The held transfer completes; an upload's commit follows, the
+    /// session's `upload_settle` later.
     FinishTransfer,
+    /// Every byte of the held upload comes in, and its commit waits for
+    /// the session's `upload_settle` to pass (`Advance`).
+    ReceiveUpload,
     /// The held transfer fails.
     FailTransfer(ErrorKind),
     /// The held transfer reports progress: this many bytes moved so far.
     Progress(u64),
+    /// The held transfer has moved this many bytes so far, not reported
+    /// yet (a reactor reports progress only now and then).
+    Moved(u64),
     /// Active connects from now on are refused.
     RefuseActive,
     /// Time passes (firing due timers).
@@ -244,24 +288,25 @@ pub struct Harness {
     opened: Option<SimFile>,
     upload: Vec<u8>,
     hold: bool,
-    running: Option<bool>,
+    running: Option<Running>,
+    /// `Config::upload_settle`, which passes before an upload the script
+    /// finished (`FinishTransfer`) is committed.
+    upload_settle: Duration,
+    /// An upload was finished: its settle time passes at the end of the step.
+    upload_settling: bool,
     refuse_active: bool,
     fault: Option<ErrorKind>,
     /// A passive listener exists that no connection has been kept from yet.
     listening: bool,
     /// Where the data connection in use came from.
     data_peer: Option<SocketAddr>,
-    /// Answers to data connections and transfers, given at the end of the
-    /// step like a reactor's next loop turn, each tagged with the data
-    /// epoch it belongs to: one asked before a `CloseData`, `AbortTransfer`
-    /// or `Close` is dropped, as the reactor drops it.
-    deferred: VecDeque<(u32, Event)>,
+    /// Answers, every one given after the drain (a file action's too, known
+    /// at once), and the end of the control connection behind them.
+    deferred: VecDeque<Answer>,
     epoch: u32,
     /// The client reads its replies.
     reading: bool,
-    /// The client closed its side: the session hears of it once it has read
-    /// every byte sent before, as a reactor reading the socket would.
-    closed: bool,
+    client_end: ClientEnd,
 }
 
 impl Harness {
@@ -274,6 +319,7 @@ impl Harness {
         } else {
             Session::new
         };
+        let upload_settle = config.upload_settle;
         let session = start(
             Arc::new(config),
             now,
@@ -293,6 +339,8 @@ impl Harness {
             upload: Vec::new(),
             hold: false,
             running: None,
+            upload_settle,
+            upload_settling: false,
             refuse_active: false,
             fault: None,
             listening: false,
@@ -300,7 +348,7 @@ impl Harness {
             deferred: VecDeque::new(),
             epoch: 0,
             reading: true,
-            closed: false,
+            client_end: ClientEnd::Open,
         };
         harness.drain();
         harness
@@ -317,8 +365,9 @@ impl Harness {
     /// transfer that is not running) are skipped, so fuzzed scripts stay
     /// meaningful.
     fn step(&mut self, step: Op<'_>) {
+        let mut until = self.now;
         match step {
-            Op::Send(bytes) if !self.closed => self.input.extend(bytes),
+            Op::Send(bytes) if self.client_end == ClientEnd::Open => self.input.extend(bytes),
             Op::Send(_) => {}
             Op::ConnectData(from) if self.listening && self.data_peer.is_none() => {
                 let peer = parse_addr(from);
@@ -329,16 +378,22 @@ impl Harness {
             Op::Upload(bytes) => self.upload = bytes.to_vec(),
             Op::HoldTransfers => self.hold = true,
             Op::FinishTransfer => self.finish_transfer(),
+            Op::ReceiveUpload => self.receive_upload(),
             Op::FailTransfer(kind) => {
-                if self.running.take().is_some() {
-                    self.opened = None;
-                    self.data_peer = None;
-                    self.event(Event::Failed(kind));
+                if let Some(Running::Moving(bytes)) = self.running {
+                    self.end_transfer();
+                    self.defer(Event::TransferFailed { kind, bytes });
                 }
             }
             Op::Progress(bytes) => {
-                if self.running.is_some() {
-                    self.event(Event::TransferProgress { bytes });
+                if let Some(Running::Moving(_)) = self.running {
+                    self.running = Some(Running::Moving(bytes));
+                    self.defer(Event::TransferProgress { bytes });
+                }
+            }
+            Op::Moved(bytes) => {
+                if let Some(Running::Moving(_)) = self.running {
+                    self.running = Some(Running::Moving(bytes));
                 }
             }
             Op::Fault(kind) => self.fault = Some(kind),
@@ -356,41 +411,62 @@ impl Harness {
                 self.drain();
             }
             Op::RefuseActive => self.refuse_active = true,
-            Op::Advance(by) => {
-                let until = self.now + by;
-                while let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) {
-                    self.now = at.max(self.now);
-                    self.session.handle_timeout(self.now);
-                    self.drain();
-                    self.settle();
-                }
-                self.now = until;
-            }
-            Op::Eof => self.closed = true,
+            Op::Advance(by) => until += by,
+            Op::Eof if self.client_end == ClientEnd::Open => self.client_end = ClientEnd::Closed,
+            Op::Eof => {}
         }
-        self.settle();
+        self.settle(until);
     }
 
-    /// Feeds queued input, then the deferred answers, until neither is left.
-    fn settle(&mut self) {
+    /// Lets the world run until nothing is left to do by `until`, as a
+    /// reactor's turns would: queued input fed, then the deferred answers,
+    /// then each due timer, the clock moving to its deadline; an upload
+    /// the script finished lets `upload_settle` pass for its commit.
+    fn settle(&mut self, mut until: Instant) {
         loop {
             self.pump();
-            let Some((epoch, answer)) = self.deferred.pop_front() else {
-                return;
+            if let Some(answer) = self.deferred.pop_front() {
+                self.deliver(answer);
+                continue;
+            }
+            if std::mem::take(&mut self.upload_settling) {
+                until = until.max(self.now + self.upload_settle);
+            }
+            let Some(at) = self.session.poll_timeout().filter(|at| *at <= until) else {
+                break;
             };
-            if epoch == self.epoch {
-                self.event(answer);
+            self.now = at.max(self.now);
+            self.session.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = until;
+    }
+
+    /// Queues an answer, for after the drain.
+    fn defer(&mut self, event: Event) {
+        self.deferred.push_back(Answer::Event(self.epoch, event));
+    }
+
+    /// Tells the session what came of an action, unless it dropped the
+    /// data connection it was about since; or that its control connection
+    /// ended, after how far its running transfer got, as the reactor does.
+    fn deliver(&mut self, answer: Answer) {
+        match answer {
+            Answer::Event(epoch, event) if epoch == self.epoch => self.event(event),
+            Answer::Event(..) => {}
+            Answer::ControlEof => {
+                if let Some(Running::Moving(bytes) | Running::Received(bytes)) = self.running {
+                    self.event(Event::TransferProgress { bytes });
+                }
+                self.session.handle_control_eof(self.now);
+                self.drain();
             }
         }
     }
 
-    /// Queues an answer for the end of the step.
-    fn defer(&mut self, event: Event) {
-        self.deferred.push_back((self.epoch, event));
-    }
-
-    /// Feeds queued input as the session's room allows, then the end of
-    /// it if the client closed (a read finds the end only after the bytes).
+    /// Feeds queued input as the session's room allows, then queues the
+    /// end of it if the client closed (a read finds the end only after the
+    /// bytes, and the reactor queues it behind the answers before it).
     fn pump(&mut self) {
         loop {
             let room = self.session.control_read_room();
@@ -398,9 +474,9 @@ impl Harness {
                 return;
             }
             if self.input.is_empty() {
-                if self.closed && !self.session.is_closed() {
-                    self.session.handle_control_eof(self.now);
-                    self.drain();
+                if self.client_end == ClientEnd::Closed {
+                    self.client_end = ClientEnd::Read;
+                    self.deferred.push_back(Answer::ControlEof);
                 }
                 return;
             }
@@ -421,76 +497,66 @@ impl Harness {
         self.drain();
     }
 
-    /// The drain rule: replies (if the client reads them), then every
-    /// action, answered at once.
+    /// The drain rule, as the reactor's: every action, then the replies
+    /// (while the client reads them), until the session has nothing more to
+    /// say. Answers wait in `deferred`, even those known at once.
     fn drain(&mut self) {
-        loop {
-            let out = self.session.poll_control_transmit();
-            assert!(out.len() <= 160 * 1024, "reply buffer outgrew its cap");
-            if self.reading && !out.is_empty() {
-                let n = out.len();
-                self.replies.extend_from_slice(out);
-                self.session.consume_control_transmit(self.now, n);
-                continue;
-            }
-            let Some(action) = self.session.poll_action() else {
-                return;
-            };
-            check_action(&action);
-            self.actions.push(action.clone());
-            if let Some(answer) = self.carry_out(action) {
-                let result = self.session.handle_event(self.now, answer);
-                assert!(result.is_ok(), "{result:?}");
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Action(action) => {
+                    check_action(&action);
+                    self.actions.push(action.clone());
+                    self.carry_out(action);
+                }
+                Output::Reply(replies) => {
+                    assert!(replies.len() <= 160 * 1024, "reply buffer outgrew its cap");
+                    if !self.reading {
+                        return;
+                    }
+                    self.replies.extend_from_slice(replies);
+                    let n = replies.len();
+                    self.session.consume_control_transmit(self.now, n);
+                }
             }
         }
     }
 
-    /// Carries out one action; an answer it gives at once is returned, one
-    /// for later is deferred.
-    fn carry_out(&mut self, action: Action) -> Option<Event> {
+    /// Carries out one action; its answer, if it has one, is deferred.
+    fn carry_out(&mut self, action: Action) {
         if let Some(kind) = self.fault.take_if(|_| may_fail(&action)) {
-            if matches!(action, Action::ConnectData(_)) {
-                self.defer(Event::Failed(kind));
-                return None;
+            if let (Action::CommitUpload, Some(Running::Received(bytes))) = (&action, self.running)
+            {
+                self.end_transfer();
+                return self.defer(Event::TransferFailed { kind, bytes });
             }
-            return Some(Event::Failed(kind));
+            return self.defer(Event::Failed(kind));
         }
         match action {
-            Action::LogTransfer(_) => None,
+            Action::LogTransfer(_) => {}
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
                 for byte in early.into_iter().rev() {
                     self.input.push_front(byte);
                 }
-                None
             }
-            Action::RejectData => {
-                self.data_peer = None;
-                None
-            }
-            Action::StopListening => {
-                self.listening = false;
-                None
-            }
-            Action::CloseData | Action::AbortTransfer | Action::Close => {
-                self.drop_data();
-                None
-            }
+            Action::RejectData => self.data_peer = None,
+            Action::StopListening => self.listening = false,
+            Action::CloseData | Action::AbortTransfer | Action::Close => self.drop_data(),
             Action::ListenData => {
                 self.listening = true;
-                Some(Event::Listening { port: 50_001 })
+                self.defer(Event::Listening { port: 50_001 });
             }
-            Action::ConnectData(addr) => {
-                self.connect(addr);
-                None
+            Action::ConnectData(addr) => self.connect(addr),
+            Action::StartTransfer { .. } => self.start_transfer(),
+            Action::CommitUpload => self.commit_upload(),
+            Action::VerifyPassword { user, password } => {
+                self.defer(verify_password(&user, &password))
             }
-            Action::StartTransfer { .. } => {
-                self.start_transfer();
-                None
+            file => {
+                let answer = self.file_action(file);
+                self.defer(answer);
             }
-            Action::VerifyPassword { user, password } => Some(verify_password(&user, &password)),
-            file => Some(self.file_action(file)),
         }
     }
 
@@ -521,15 +587,13 @@ impl Harness {
             "transfer over a foreign data connection"
         );
         assert!(self.opened.is_some(), "transfer without an opened file");
-        self.running = Some(true);
+        self.running = Some(Running::Moving(0));
         if !self.hold {
-            if let Some(done) = self.complete_transfer() {
-                self.defer(done);
-            }
+            self.finish_transfer();
         }
     }
 
-    /// An action on the file system, answered at once.
+    /// An action on the file system, and what came of it.
     fn file_action(&mut self, action: Action) -> Event {
         match action {
             Action::Open { path, mode } => match self.open(&path, mode) {
@@ -660,34 +724,67 @@ impl Harness {
         Ok(out)
     }
 
+    /// Moves every byte of the running transfer: a download is done, an
+    /// upload received, and committed once its settle time has passed.
     fn finish_transfer(&mut self) {
-        if let Some(done) = self.complete_transfer() {
-            self.event(done);
+        let Some(Running::Moving(_)) = self.running else {
+            return;
+        };
+        if let Some(SimFile::Read(data)) = &self.opened {
+            let bytes = data.len() as u64;
+            if let Some(SimFile::Read(data)) = self.end_transfer() {
+                self.downloads.push(data);
+            }
+            return self.defer(Event::TransferDone { bytes });
         }
+        self.receive_upload();
+        self.upload_settling = true;
     }
 
-    /// Moves the bytes of the running transfer and reports it done.
-    fn complete_transfer(&mut self) -> Option<Event> {
-        self.running.take()?;
-        self.data_peer = None;
-        let bytes = match self.opened.take()? {
-            SimFile::Read(data) => {
-                let n = data.len() as u64;
-                self.downloads.push(data);
-                n
-            }
-            SimFile::Write { path, mut keep } => {
-                let upload = std::mem::take(&mut self.upload);
-                keep.extend_from_slice(&upload);
-                // A replaced file keeps its mode, as the reactor's do.
-                let mode = self.fs.mode(&path).unwrap_or(0o644);
-                let mut file = Inode::file(keep, WALL_CLOCK);
-                file.mode = mode;
-                self.fs.nodes.insert(path, file);
-                upload.len() as u64
-            }
+    /// Every byte of the running upload is in.
+    fn receive_upload(&mut self) {
+        let (Some(SimFile::Write { keep, .. }), Some(Running::Moving(_))) =
+            (&mut self.opened, self.running)
+        else {
+            return;
         };
-        Some(Event::TransferDone { bytes })
+        let upload = std::mem::take(&mut self.upload);
+        keep.extend_from_slice(&upload);
+        let bytes = upload.len() as u64;
+        self.running = Some(Running::Received(bytes));
+        self.defer(Event::UploadReceived { bytes });
+    }
+
+    /// `CommitUpload`: the received upload takes its place.
+    fn commit_upload(&mut self) {
+        let Some(Running::Received(bytes)) = self.running else {
+            panic!("CommitUpload without a received upload");
+        };
+        if let Some(SimFile::Write { path, keep }) = self.end_transfer() {
+            // A replaced file keeps its mode, as the reactor's do.
+            let mode = self.fs.mode(&path).unwrap_or(0o644);
+            let mut file = Inode::file(keep, WALL_CLOCK);
+            file.mode = mode;
+            self.fs.nodes.insert(path, file);
+        }
+        self.defer(Event::TransferDone { bytes });
+    }
+
+    /// The running transfer ends, and its data connection with it; what it
+    /// had opened is returned.
+    fn end_transfer(&mut self) -> Option<SimFile> {
+        self.running = None;
+        self.data_peer = None;
+        self.opened.take()
+    }
+
+    /// How many reply bytes the session holds for a client that stopped
+    /// reading them.
+    pub fn unread_replies(&mut self) -> usize {
+        match self.session.poll_output() {
+            Some(Output::Reply(replies)) => replies.len(),
+            _ => 0,
+        }
     }
 
     /// How many bytes the client sent that the session has not taken yet.

@@ -3,7 +3,6 @@
 //! implicit FTPS listener). [`Control`] is written here and nowhere else.
 
 use std::io::{self, Read, Write};
-use std::time::Instant;
 
 use log::warn;
 use mio::net::TcpStream;
@@ -11,6 +10,7 @@ use mio::{Interest, Registry};
 
 use super::{Connection, Cx};
 use crate::net::tls::{Channel, TlsLayer};
+use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
 
 /// The control connection's socket, what its bytes go through, and what
@@ -24,6 +24,9 @@ pub(crate) struct Control {
     awaiting_writable: bool,
     /// WRITABLE interest is registered for the socket.
     write_interest: bool,
+    /// The end of the connection was seen and queued for the session:
+    /// nothing more is read, and after a loss nothing more written.
+    ended: Option<ControlEnd>,
 }
 
 /// What the control connection's bytes go through.
@@ -46,6 +49,7 @@ impl Control {
             readable: true,
             awaiting_writable: false,
             write_interest: false,
+            ended: None,
         }
     }
 
@@ -63,7 +67,13 @@ impl Control {
 
     /// The replies before `AUTH TLS`'s switch are out: time to start TLS.
     pub fn may_secure(&self) -> bool {
-        matches!(self.layer, ControlLayer::Securing(_)) && !self.awaiting_writable
+        let securing = matches!(self.layer, ControlLayer::Securing(_));
+        securing && !self.awaiting_writable && self.ended.is_none()
+    }
+
+    /// Replies may still be written: the connection did not break.
+    pub fn may_write(&self) -> bool {
+        self.ended != Some(ControlEnd::Lost)
     }
 
     /// Leaves the poll: the session is over.
@@ -109,72 +119,85 @@ impl Control {
             self.write_interest = self.awaiting_writable;
         }
     }
-}
 
-impl Connection {
-    /// Writes queued replies (through TLS if the connection has it); `Ok(true)`
-    /// if any bytes went out (telling the session may have let it answer
-    /// more commands). Notes whether replies wait for writability.
-    pub(super) fn write_replies(&mut self, now: Instant) -> io::Result<bool> {
-        let mut channel = self.control.channel();
-        let mut wrote = false;
+    /// Writes what the socket takes of `replies` (through TLS if the
+    /// connection has it): the bytes taken, 0 when the socket is full.
+    pub fn send(&mut self, replies: &[u8]) -> io::Result<usize> {
+        let mut channel = self.channel();
         loop {
-            let replies = self.session.poll_control_transmit();
-            if replies.is_empty() {
-                break;
-            }
             match channel.write(replies) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    wrote = true;
-                    self.session.consume_control_transmit(now, n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        match channel.flush() {
+    }
+
+    /// After a drain's replies: pushes out what TLS still holds, and notes
+    /// whether replies (`unsent`) or TLS bytes wait for room in the socket.
+    pub fn end_writing(&mut self, unsent: bool) -> io::Result<()> {
+        if !self.may_write() {
+            self.awaiting_writable = false;
+            return Ok(());
+        }
+        match self.channel().flush() {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
             _ => {}
         }
-        self.control.awaiting_writable = !self.session.poll_control_transmit().is_empty()
-            || self.control.tls().is_some_and(TlsLayer::wants_write);
-        Ok(wrote)
+        self.awaiting_writable = unsent || self.tls().is_some_and(TlsLayer::wants_write);
+        Ok(())
     }
+}
 
+impl Connection {
     /// Reads control bytes into the session as far as its room allows;
-    /// true if the session was told something (bytes or the end).
-    pub(super) fn read_commands(&mut self, buffer: &mut [u8], now: Instant) -> bool {
-        let room = self.session.control_read_room().min(buffer.len());
+    /// true if it was given some. The end of the connection is queued for
+    /// it instead, behind the answers before it (see `Connection::hear`).
+    pub(super) fn read_commands(&mut self, cx: &mut Cx) -> bool {
+        let room = self.session.control_read_room().min(cx.buffer.len());
         let securing = matches!(self.control.layer, ControlLayer::Securing(_));
-        if room == 0 || !self.control.readable || self.closing || securing {
+        let ended = self.control.ended.is_some();
+        if room == 0 || !self.control.readable || self.closing || securing || ended {
             return false;
         }
-        match self.control.channel().read(&mut buffer[..room]) {
-            Ok(0) => {
-                self.control.readable = false;
-                self.report_progress(now);
-                self.session.handle_control_eof(now);
+        let end = match self.control.channel().read(&mut cx.buffer[..room]) {
+            Ok(0) => ControlEnd::Eof,
+            Ok(n) => {
+                self.session.handle_control_input(cx.now, &cx.buffer[..n]);
+                return true;
             }
-            Ok(n) => self.session.handle_control_input(now, &buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.control.readable = false;
                 return false;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => {
-                self.control.readable = false;
-                self.report_progress(now);
-                self.session.handle_control_lost(now);
-            }
+            Err(_) => ControlEnd::Lost,
+        };
+        self.control.readable = false;
+        self.control_ended(end, cx);
+        false
+    }
+
+    /// The control connection ended: the session hears of it through the
+    /// answer queue, once; a loss after the client's EOF (a write that
+    /// failed) is news too.
+    pub(super) fn control_ended(&mut self, end: ControlEnd, cx: &mut Cx) {
+        let news = match (self.control.ended, end) {
+            (None, _) | (Some(ControlEnd::Eof), ControlEnd::Lost) => true,
+            (Some(_), _) => false,
+        };
+        if news && !self.session.is_closed() {
+            self.control.ended = Some(end);
+            cx.answers.push_end(self.tag, end);
         }
-        true
     }
 
     /// Whether a drive that read its fill left input behind.
     pub(super) fn has_unread(&self) -> bool {
-        self.control.readable && self.session.control_read_room() > 0
+        let open = self.control.ended.is_none();
+        open && self.control.readable && self.session.control_read_room() > 0
     }
 
     /// `AUTH TLS` was answered and its `234` is out in clear: from now on
@@ -196,7 +219,7 @@ impl Connection {
                     "{}: TLS on the control connection failed: {e}",
                     self.session.peer()
                 );
-                self.session.handle_control_lost(cx.now);
+                self.control_ended(ControlEnd::Lost, cx);
             }
         }
     }

@@ -1,13 +1,14 @@
 //! One client's connection: its session, its sockets, and what the session
 //! asked the reactor to hold for it.
 //!
-//! [`Connection::drive`] is the drain rule: after any input, the session's
-//! actions are carried out and its replies written, and more commands are
-//! read while it has room. [`Connection::perform`] sends each action to the
-//! part of the connection that owns it: the control connection
-//! (`control.rs`), the data connection (`data.rs`), the transfer's work
-//! (`work.rs`), or the served files. While it acts, a connection borrows
-//! what it needs of the server as one [`Cx`].
+//! [`Connection::drive`] follows any input: it drains the session (the
+//! core's drain rule, the same loop as its simulation's: every action
+//! carried out, every reply written that the socket takes), and reads more
+//! commands while the session has room. [`Connection::perform`] sends each
+//! action to the part of the connection that owns it: the control
+//! connection (`control.rs`), the data connection (`data.rs`), the
+//! transfer's work (`work.rs`), or the served files. While it acts, a
+//! connection borrows what it needs of the server as one [`Cx`].
 
 mod control;
 pub(crate) use control::Control;
@@ -24,10 +25,10 @@ use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
 use crate::auth::users::{Check, PasswordWorker};
-use crate::server::answers::{Answers, Tag};
+use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
@@ -96,26 +97,19 @@ impl Connection {
         }
     }
 
-    /// The drain rule: carry out the session's actions and write its
-    /// replies; read more commands while it has room; then say whether its
-    /// replies wait for writability, and when its timer is due.
+    /// Drives the session after an input: drains it, reads more commands
+    /// while it has room, and starts TLS on the control connection when
+    /// its turn comes; then says whether its replies wait for writability,
+    /// and when its timer is due.
     pub fn drive(&mut self, cx: &mut Cx) -> Drained {
         let mut reads = 0;
         loop {
-            while let Some(action) = self.session.poll_action() {
-                self.perform(action, cx);
-            }
+            let drained = self.drain(cx);
             if self.closing {
                 break;
             }
-            match self.write_replies(cx.now) {
-                Ok(true) => continue, // written replies may let more commands through
-                Ok(false) => {}
-                Err(_) => {
-                    self.report_progress(cx.now);
-                    self.session.handle_control_lost(cx.now);
-                    continue;
-                }
+            if drained.is_err() {
+                self.control_ended(ControlEnd::Lost, cx);
             }
             if self.control.may_secure() {
                 self.secure_control(cx);
@@ -127,14 +121,12 @@ impl Connection {
                 }
                 break;
             }
-            if !self.read_commands(cx.buffer, cx.now) {
+            if !self.read_commands(cx) {
                 break;
             }
             reads += 1;
         }
         if self.closing {
-            // Best effort for the last reply (221, 421): the session is over.
-            let _ = self.write_replies(cx.now);
             self.close_data(cx.registry);
             return Drained::Closed;
         }
@@ -145,6 +137,56 @@ impl Connection {
             self.timer = earlier;
         }
         Drained::Open(earlier)
+    }
+
+    /// The drain rule (rule 1 of the core's guide): carries out the
+    /// session's actions and writes its replies until it has nothing more
+    /// to say. A socket that takes no more ends the writing, not the
+    /// draining: actions that come later are still carried out, so a
+    /// transfer never waits on a client that does not read its replies.
+    /// `Err`: the control connection broke.
+    fn drain(&mut self, cx: &mut Cx) -> io::Result<()> {
+        let mut writing = self.control.may_write();
+        let mut unsent = false;
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Action(action) => self.perform(action, cx),
+                Output::Reply(replies) if writing => match self.control.send(replies)? {
+                    0 => writing = false,
+                    n => self.session.consume_control_transmit(cx.now, n),
+                },
+                Output::Reply(_) => {
+                    unsent = true;
+                    break;
+                }
+            }
+        }
+        self.control.end_writing(unsent)
+    }
+
+    /// An answer from the queue reaches the session: what came of an
+    /// action, or the end of the control connection. The end comes right
+    /// after how far a running transfer got, read now: one it interrupts is
+    /// logged, and written to the xferlog, with the bytes it really moved,
+    /// whatever moved since the end was seen.
+    pub fn hear(&mut self, answer: Answer, now: Instant) {
+        let end = match answer {
+            Answer::Event(event) => return self.tell(event, now),
+            Answer::ControlEnded(end) => end,
+        };
+        if let Some(bytes) = self.work.count() {
+            self.tell(Event::TransferProgress { bytes }, now);
+        }
+        match end {
+            ControlEnd::Eof => self.session.handle_control_eof(now),
+            ControlEnd::Lost => self.session.handle_control_lost(now),
+        }
+    }
+
+    fn tell(&mut self, event: Event, now: Instant) {
+        if let Err(e) = self.session.handle_event(now, event) {
+            error!("reactor bug: {e:?}");
+        }
     }
 
     /// Carries out one action of the session, in the part that owns it.
@@ -161,6 +203,7 @@ impl Connection {
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
             Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::CommitUpload => self.commit_upload(cx),
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),

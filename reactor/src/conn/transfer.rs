@@ -34,8 +34,9 @@ pub enum Step {
     MoreWork,
     /// Everything moved.
     Done,
-    /// An upload's every byte is in: [`Transfer::commit`] it once its
-    /// client is known to be still there.
+    /// An upload's every byte is in: [`Transfer::commit`] it when the
+    /// session asks (`CommitUpload`), once its client is known to be still
+    /// there.
     Received,
 }
 

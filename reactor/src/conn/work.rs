@@ -30,6 +30,10 @@ pub(crate) enum Work {
     /// `Open` opened the source or sink; it waits for `StartTransfer`.
     Opened(Opened),
     Running(Running),
+    /// An upload's every byte is in; it waits for `CommitUpload`, which the
+    /// session asks for once the end of its control connection had time to
+    /// show (`Config::upload_settle`).
+    Received(Transfer),
 }
 
 /// A transfer under way.
@@ -54,10 +58,6 @@ enum Sched {
     /// Waits its turn at the `--max-rate` bucket: woken by the schedule
     /// when the turn is its own, and neither queued nor pumped before.
     Turn,
-    /// An upload's every byte is in; it waits for
-    /// [`UPLOAD_SETTLE`](crate::server::schedule::UPLOAD_SETTLE) before it
-    /// is committed.
-    Settling,
 }
 
 /// Bytes last reported with `TransferProgress`, and when the next report
@@ -74,6 +74,16 @@ impl Work {
         *self = Work::Idle;
     }
 
+    /// How far the running (or received) transfer got: what its session
+    /// is told right before the end of its control connection.
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            Work::Running(running) => Some(running.transfer.bytes),
+            Work::Received(transfer) => Some(transfer.bytes),
+            Work::Idle | Work::Opened(_) => None,
+        }
+    }
+
     /// Takes a queued transfer off the run queue: true if there was one.
     pub fn dequeue(&mut self) -> bool {
         match self {
@@ -83,11 +93,6 @@ impl Work {
             }
             _ => false,
         }
-    }
-
-    /// A received upload waits to be committed.
-    pub fn is_settling(&self) -> bool {
-        matches!(self, Work::Running(r) if r.sched == Sched::Settling)
     }
 }
 
@@ -169,7 +174,7 @@ impl Connection {
             Ok(tls) => tls,
             Err(e) => {
                 warn!("cannot start TLS on a data connection: {e}");
-                return self.answer(cx.answers, Event::Failed(ErrorKind::HandshakeFailed));
+                return self.answer(cx.answers, not_started(ErrorKind::HandshakeFailed));
             }
         };
         let opened = match std::mem::take(&mut self.work) {
@@ -181,7 +186,7 @@ impl Connection {
         };
         let Some(opened) = opened.filter(|_| self.data.is_connected()) else {
             error!("reactor bug: StartTransfer without an opened file and a data connection");
-            return self.answer(cx.answers, Event::Failed(ErrorKind::Other));
+            return self.answer(cx.answers, not_started(ErrorKind::Other));
         };
         let rates = cx.settings.limits.rates;
         let rate = if upload { rates.up } else { rates.down };
@@ -278,9 +283,14 @@ impl Connection {
                 Event::TransferProgress { bytes }
             }
             Ok(Step::Received) => {
-                running.sched = Sched::Settling;
-                cx.schedule.settle(self.tag, cx.now);
-                return moved;
+                // The end of the control connection decides what becomes
+                // of it, and may be in its socket without an edge handled
+                // yet: the next drive looks, whatever the last read said.
+                self.control.mark_readable();
+                if let Work::Running(running) = std::mem::take(&mut self.work) {
+                    self.work = Work::Received(running.transfer);
+                }
+                Event::UploadReceived { bytes }
             }
             Ok(Step::Done) => {
                 self.close_data(cx.registry);
@@ -290,41 +300,41 @@ impl Connection {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
                 self.close_data(cx.registry);
-                Event::Failed(kind_of(&e))
+                let kind = kind_of(&e);
+                Event::TransferFailed { kind, bytes }
             }
         };
         self.answer(cx.answers, event);
         moved
     }
 
-    /// Commits the received upload (gone if the session dropped it meanwhile).
-    pub fn commit_upload(&mut self, cx: &mut Cx) {
-        let Work::Running(running) = &mut self.work else {
-            return;
-        };
-        let bytes = running.transfer.bytes;
-        let event = match running.transfer.commit() {
-            Ok(()) => Event::TransferDone { bytes },
-            Err(e) => Event::Failed(kind_of(&e)),
+    /// `Action::CommitUpload`: puts the received upload in place; its data
+    /// connection goes either way.
+    pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
+        let event = match &mut self.work {
+            Work::Received(transfer) => {
+                let bytes = transfer.bytes;
+                match transfer.commit() {
+                    Ok(()) => Event::TransferDone { bytes },
+                    Err(e) => Event::TransferFailed {
+                        kind: kind_of(&e),
+                        bytes,
+                    },
+                }
+            }
+            _ => {
+                error!("reactor bug: CommitUpload without a received upload");
+                not_started(ErrorKind::Other)
+            }
         };
         self.close_data(cx.registry);
         self.answer(cx.answers, event);
     }
+}
 
-    /// Tells the session how far its running transfer got, before news
-    /// that may end it: an interrupted transfer is then logged (and
-    /// written to the xferlog) with the bytes it really moved.
-    pub(super) fn report_progress(&mut self, now: Instant) {
-        let Work::Running(running) = &mut self.work else {
-            return;
-        };
-        let bytes = running.transfer.bytes;
-        if bytes != running.progress.reported && !self.session.is_closed() {
-            running.progress.reported = bytes;
-            // A transfer exists only while its session is running it.
-            let _ = (self.session).handle_event(now, Event::TransferProgress { bytes });
-        }
-    }
+/// The answer to a transfer that failed before it moved a byte.
+fn not_started(kind: ErrorKind) -> Event {
+    Event::TransferFailed { kind, bytes: 0 }
 }
 
 /// The TLS layer of a protected data connection (`PROT P`): an upload's

@@ -38,7 +38,12 @@ impl Server {
             };
             let implicit_tls = *implicit_tls;
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
+                Ok((stream, peer)) => {
+                    self.admit(stream, peer, implicit_tls, now);
+                    // A client that left at once (its welcome's drive read
+                    // its end) frees its slot before the next is counted.
+                    self.deliver_answers(now);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_out_of_resources(&e) => {

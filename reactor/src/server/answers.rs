@@ -1,7 +1,8 @@
 //! The one path every outcome of an action takes back to its session: a
 //! queue of answers, each tagged with whom it is for, delivered on the
-//! answer phase of the loop's turn (after the session has read all the
-//! input it could, never while its action queue is being drained). An
+//! answer phases of the loop's turn (after the session has read all the
+//! input it could, never while it is being drained). The end of a control
+//! connection takes the same path, behind the answers before it. An
 //! answer for a session that ended, or for a data connection it dropped,
 //! is dropped here, in one place.
 
@@ -25,16 +26,40 @@ pub(crate) struct Tag {
     pub epoch: u32,
 }
 
+/// What the queue brings a session.
+pub(crate) enum Answer {
+    /// What came of an action, or news of a running transfer.
+    Event(Event),
+    /// The control connection ended. It waits behind the answers queued
+    /// before it, so the session hears first what happened first (a
+    /// transfer done before its client left is done).
+    ControlEnded(ControlEnd),
+}
+
+/// How a control connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ControlEnd {
+    /// The client closed its side.
+    Eof,
+    /// It broke: a reset, a failed write, a TLS start that failed.
+    Lost,
+}
+
 /// Outcomes of actions on their way to their sessions.
 #[derive(Default)]
 pub(crate) struct Answers {
-    queue: VecDeque<(Tag, Event)>,
+    queue: VecDeque<(Tag, Answer)>,
 }
 
 impl Answers {
     /// Queues `event` for the session `tag` names.
     pub fn push(&mut self, tag: Tag, event: Event) {
-        self.queue.push_back((tag, event));
+        self.queue.push_back((tag, Answer::Event(event)));
+    }
+
+    /// Queues the end of the control connection of the session `tag` names.
+    pub fn push_end(&mut self, tag: Tag, end: ControlEnd) {
+        self.queue.push_back((tag, Answer::ControlEnded(end)));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -44,19 +69,23 @@ impl Answers {
 
 impl Server {
     /// Hands each queued answer to its session, unless the session ended or
-    /// moved to another data epoch since. Answers queued meanwhile wait for
-    /// the next turn, so one session's pipelined commands cannot hold the loop.
+    /// (for an event) moved to another data epoch since. Answers queued
+    /// meanwhile wait for the next delivery (twice a turn: after the
+    /// sockets, after the transfers), so one session's pipelined commands
+    /// cannot hold the loop.
     pub(super) fn deliver_answers(&mut self, now: Instant) {
         for _ in 0..self.answers.queue.len() {
-            let Some((tag, event)) = self.answers.queue.pop_front() else {
+            let Some((tag, answer)) = self.answers.queue.pop_front() else {
                 return;
             };
-            let Some((conn, _)) = self.addressee(tag, now) else {
+            let addressee = match answer {
+                Answer::Event(_) => self.addressee(tag, now),
+                Answer::ControlEnded(_) => self.live(tag.key, tag.generation, now),
+            };
+            let Some((conn, _)) = addressee else {
                 continue;
             };
-            if let Err(e) = conn.session.handle_event(now, event) {
-                error!("reactor bug: {e:?}");
-            }
+            conn.hear(answer, now);
             self.drive(tag.key, now);
         }
     }

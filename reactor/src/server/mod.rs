@@ -3,13 +3,16 @@
 //! A turn of the loop ([`Server::turn`]) reads the clock once and then:
 //! 1. handles every ready socket: control sockets are read and written
 //!    until `WouldBlock` (readiness is edge-triggered), a ready data socket
-//!    only joins the run queue; new clients are accepted last;
+//!    only joins the run queue;
 //! 2. delivers the answers queued for sessions (`answers.rs`): every
-//!    outcome of an action travels this one path, tagged so an answer for
-//!    a transfer that was aborted, or a session that ended, is dropped;
+//!    outcome of an action, and the end of a control connection, travels
+//!    this one path, tagged so an answer for a transfer that was aborted,
+//!    or a session that ended, is dropped; then accepts new clients, once
+//!    the sessions that ended have freed their slots;
 //! 3. moves transfers from the run queue until the turn's byte budget is
 //!    spent, so a turn stays short however many transfers run and control
-//!    commands are answered between them;
+//!    commands are answered between them, and delivers what they said (a
+//!    transfer done, an upload received) in the same turn;
 //! 4. fires due timers, and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
@@ -208,8 +211,6 @@ impl Server {
     /// One turn of the loop; see the module docs.
     fn turn(&mut self, events: &Events) {
         let now = Instant::now();
-        // New clients last: sessions that ended in this batch free their
-        // slots (--max-clients, --max-per-ip) first.
         let listeners = self.listeners.len();
         let is_listener = |token: &Token| {
             let (key, source) = untoken(*token);
@@ -219,14 +220,17 @@ impl Server {
         for token in tokens().filter(|t| !is_listener(t)) {
             self.on_ready(token, now);
         }
+        self.read_unread(now);
+        self.deliver_answers(now);
+        // New clients after the answers: sessions that ended in this batch
+        // (a control connection's end travels the answer queue) free their
+        // slots (--max-clients, --max-per-ip) first.
         for token in tokens().filter(is_listener) {
             self.on_ready(token, now);
         }
-        self.read_unread(now);
-        self.deliver_answers(now);
         self.wake_throttled(now);
         self.run_transfers(now);
-        self.commit_settled_uploads(now);
+        self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
         self.resume_accepting(now);
         self.remove_closed();

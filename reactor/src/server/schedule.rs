@@ -1,8 +1,8 @@
 //! Who moves next: transfers taken from the run queue in turn, a bounded
 //! step each, until the turn's byte budget is spent; rate-limited ones
 //! parked on a timer until their own buckets refill, or waiting their turn
-//! at the `--max-rate` bucket ([`Shared`]); received uploads waiting to
-//! settle; and sessions with more input than one drive takes.
+//! at the `--max-rate` bucket ([`Shared`]); and sessions with more input
+//! than one drive takes.
 //!
 //! A transfer that waits for tokens is told to its session as alive now
 //! and then (`Connection::keep_alive`): the wait is the server's, not the
@@ -29,12 +29,6 @@ const STEP: usize = 128 * 1024;
 /// 850-1,440 MB/s, 512 KiB 1,630-1,840, 1 MiB 1,590-2,460 (pure-ftpd,
 /// which reads and writes 512 KiB at a time, 1,700-2,310).
 const UPLOAD_STEP: usize = BUFFER_SIZE;
-/// How long a received upload waits before it is committed, for the end of
-/// its control connection to show. A client killed mid-upload closes its
-/// data connection first (the kernel releases a dying process's sockets in
-/// reverse order): its control connection's end follows within
-/// microseconds, and must break the upload, not find it already in place.
-pub(crate) const UPLOAD_SETTLE: Duration = Duration::from_millis(5);
 /// The longest a transfer waits for tokens before it is looked at again,
 /// to tell its session it is alive: well inside the shortest stall timer
 /// (one second).
@@ -64,8 +58,6 @@ pub(crate) struct Schedule {
     /// queue when it holds enough again, or after [`LONGEST_WAIT`] (a
     /// timer, never a busy loop).
     throttled: Deadlines,
-    /// Received uploads waiting for [`UPLOAD_SETTLE`], in deadline order.
-    settling: VecDeque<(Instant, usize, u32)>,
     /// Sessions that had more input than one drive takes.
     unread: VecDeque<(usize, u32)>,
 }
@@ -78,7 +70,6 @@ impl Schedule {
             shared: total.map(|r| Shared::new(r, now)),
             next_sweep: now,
             throttled: Deadlines::default(),
-            settling: VecDeque::new(),
             unread: VecDeque::new(),
         }
     }
@@ -105,13 +96,12 @@ impl Schedule {
         self.runnable.is_empty() && self.unread.is_empty()
     }
 
-    /// When a parked transfer, the next turn at the shared bucket (or the
-    /// sweep of those waiting for it) or a settling upload is due.
+    /// When a parked transfer, or the next turn at the shared bucket (or
+    /// the sweep of those waiting for it), is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let settled = self.settling.front().map(|(at, _, _)| *at);
         let turn = self.shared.as_ref().and_then(Shared::next_turn_at);
         let sweep = turn.map(|_| self.next_sweep);
-        let due = [self.throttled.next(), turn, sweep, settled];
+        let due = [self.throttled.next(), turn, sweep];
         due.into_iter().flatten().min()
     }
 
@@ -129,11 +119,6 @@ impl Schedule {
     pub fn park(&mut self, tag: Tag, at: Instant, now: Instant) {
         let at = at.clamp(now, now + LONGEST_WAIT);
         self.throttled.push(at, tag.key, tag.generation);
-    }
-
-    /// A received upload waits [`UPLOAD_SETTLE`] before it is committed.
-    pub fn settle(&mut self, tag: Tag, now: Instant) {
-        (self.settling).push_back((now + UPLOAD_SETTLE, tag.key, tag.generation));
     }
 
     /// The bytes the transfer `tag` may move in this step: [`STEP`]
@@ -256,33 +241,6 @@ impl Server {
         for tag in self.schedule.set_total_rate(total, now) {
             if let Some((conn, cx)) = self.addressee(tag, now) {
                 conn.take_turn(cx.schedule);
-            }
-        }
-    }
-
-    /// Commits the uploads whose settling time is over. Every byte of such
-    /// an upload is in, and its client must still be there to hear the
-    /// `226`: what waits on the control connection is read first (an EOF
-    /// there ends the session, and the upload with it, unless commands came
-    /// before it).
-    pub(super) fn commit_settled_uploads(&mut self, now: Instant) {
-        while let Some(&(at, key, generation)) = self.schedule.settling.front() {
-            if at > now {
-                return;
-            }
-            self.schedule.settling.pop_front();
-            let Some((conn, _)) = self.live(key, generation, now) else {
-                continue;
-            };
-            if !conn.work.is_settling() {
-                continue;
-            }
-            // The control connection's end may be in its socket without an
-            // edge handled yet: look, whatever the last read said.
-            conn.control.mark_readable();
-            self.drive(key, now);
-            if let Some((conn, mut cx)) = self.live(key, generation, now) {
-                conn.commit_upload(&mut cx);
             }
         }
     }

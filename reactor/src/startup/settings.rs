@@ -41,6 +41,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         max_login_failures: options.max_login_failures,
         tls: tls.is_some(),
         tls_required: options.tls_required,
+        ..Config::default() // upload_settle: no option sets it
     };
     let limits = Limits {
         max_clients: options.max_clients,

@@ -191,3 +191,33 @@ fn interrupted_transfers_are_logged_and_recorded_incomplete() {
         "\"anonymous\" download /hello.txt complete: 12 bytes",
     );
 }
+
+/// An interrupted transfer is logged, and recorded, with the bytes it
+/// really moved, not the last count reported: a failure carries them, and
+/// the end of the control connection comes after them.
+#[test]
+fn interrupted_transfers_count_the_bytes_they_really_moved() {
+    let moving = [
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nRETR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Progress(4),
+        Moved(7),
+    ];
+    for end in [Eof, FailTransfer(ErrorKind::ConnectionLost)] {
+        let steps = [&moving[..], std::slice::from_ref(&end)].concat();
+        let (h, lines) = logged(&Config::default(), &steps, Level::Info);
+        assert_logged(
+            &lines,
+            "\"anonymous\" download /hello.txt interrupted after 7 bytes",
+        );
+        let records: Vec<_> = (h.actions.iter())
+            .filter_map(|a| match a {
+                Action::LogTransfer(r) => Some((r.bytes, r.complete)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(records, [(7, false)], "{end:?}");
+    }
+}

@@ -1,10 +1,14 @@
-//! How a session ends: the client's EOF, the daemon's shutdown and its
-//! grace period.
+//! How a session ends: the client's EOF (before and after an upload is
+//! committed), the daemon's shutdown and its grace period.
 
-use crate::testing::sim::{Op, Op::*};
-use crate::Action;
+use std::time::Duration;
 
-use super::{codes_after_login, run, run_writable, LOGIN};
+use crate::testing::sim::{Harness, Op, Op::*};
+use crate::{Action, Config};
+
+use super::{codes_after_login, files, run, run_writable, LOGIN};
+
+const SECOND: Duration = Duration::from_secs(1);
 
 /// Logged in, with a download running until the script finishes it.
 const DOWNLOADING: [Op<'static>; 4] = [
@@ -50,6 +54,70 @@ fn control_eof_breaks_an_upload_unless_quit_came_first() {
     let h = run_writable(&[&upload[..], &[Send(b"QUIT\r\n"), Eof, FinishTransfer]].concat());
     assert_eq!(codes_after_login(&h), [227, 150, 226, 221]);
     assert_eq!(h.fs.file("/up.bin"), Some(&b"new bytes"[..]));
+    assert!(h.session.is_closed());
+}
+
+/// An upload whose bytes are all in, waiting for its settle time, over
+/// the old `/hello.txt`.
+const RECEIVED: [Op<'static>; 6] = [
+    LOGIN,
+    HoldTransfers,
+    Send(b"PASV\r\nSTOR hello.txt\r\n"),
+    ConnectData("127.0.0.1:40001"),
+    Upload(b"new bytes"),
+    ReceiveUpload,
+];
+
+/// The xferlog records of a run: (bytes, complete).
+fn records(h: &Harness) -> Vec<(u64, bool)> {
+    (h.actions.iter())
+        .filter_map(|a| match a {
+            Action::LogTransfer(r) => Some((r.bytes, r.complete)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The end of the control connection before the upload's settle time is
+/// over breaks it, however near the end: a client killed mid-upload closes
+/// its data connection first, and its control connection within
+/// microseconds.
+#[test]
+fn control_eof_before_the_settle_time_breaks_a_received_upload() {
+    let just_before = Config::default().upload_settle - Duration::from_micros(1);
+    for wait in [Duration::ZERO, just_before] {
+        let steps = [&RECEIVED[..], &[Advance(wait), Eof, Advance(SECOND)]].concat();
+        let h = run_writable(&steps);
+        assert_eq!(codes_after_login(&h), [227, 150], "{wait:?}");
+        assert_eq!(h.actions.last(), Some(&Action::Close));
+        assert!(!h.actions.contains(&Action::CommitUpload));
+        assert_eq!(h.fs, files(), "a broken upload must not change the file");
+        assert_eq!(records(&h), [(9, false)]);
+    }
+}
+
+/// Once the settle time is over the upload is committed and answered; the
+/// end of the control connection after that ends the session only.
+#[test]
+fn control_eof_after_the_commit_ends_the_session_only() {
+    let settle = Config::default().upload_settle;
+    let h = run_writable(&[&RECEIVED[..], &[Advance(settle), Eof]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 226]);
+    assert!(h.actions.contains(&Action::CommitUpload));
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new bytes"[..]));
+    assert_eq!(records(&h), [(9, true)]);
+    assert!(h.session.is_closed());
+}
+
+/// A `QUIT` pipelined behind the upload, and the end of the control
+/// connection after it, let the received upload settle and finish first.
+#[test]
+fn quit_then_eof_lets_a_received_upload_finish() {
+    let quit = [Send(b"QUIT\r\n"), Eof, Advance(SECOND)];
+    let h = run_writable(&[&RECEIVED[..], &quit].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 226, 221]);
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new bytes"[..]));
+    assert_eq!(records(&h), [(9, true)]);
     assert!(h.session.is_closed());
 }
 
