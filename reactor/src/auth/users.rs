@@ -11,10 +11,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::thread;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::PasswordHash;
 use pocketftp_core::{Access, VirtualPath};
+
+use super::hashing;
 
 use crate::storage::jail::Jail;
 
@@ -85,12 +85,18 @@ impl Users {
             if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err((number, format!("invalid user name {name:?}")));
             }
-            if PasswordHash::new(hash).is_err() {
+            let Ok(parsed) = PasswordHash::new(hash) else {
                 return Err((
                     number,
                     format!(
                         "the hash of {name:?} is not a PHC string from `pocketftpd hash-password`"
                     ),
+                ));
+            };
+            if let Err(why) = hashing::check_usable(&parsed) {
+                return Err((
+                    number,
+                    format!("the hash of {name:?} cannot be used: {why}"),
                 ));
             }
             let Some(access) = Access::from_role(role) else {
@@ -124,8 +130,9 @@ impl Users {
     fn prepare(&self) -> &str {
         // Hashing with the default parameters and a fresh salt does not
         // fail; if it did, unknown users would merely be refused faster.
-        self.decoy
-            .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
+        self.decoy.get_or_init(|| {
+            hashing::hash_password("decoy password for unknown users").unwrap_or_default()
+        })
     }
 
     /// Each user's home folder, with its line in the file.
@@ -155,20 +162,9 @@ impl Users {
             None => (self.prepare(), None),
         };
         let parsed = PasswordHash::new(hash).ok()?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let ok = hashing::verify(&parsed, password.as_bytes());
         account.filter(|_| ok).cloned()
     }
-}
-
-/// Hashes a password with argon2id and a random salt, as a PHC string.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
 /// A password check asked for by session `key` (with its generation).
@@ -249,6 +245,7 @@ impl PasswordWorker {
 
 #[cfg(test)]
 mod tests {
+    use super::super::hashing::hash_password;
     use super::*;
 
     #[test]
