@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use log::info;
 use pocketftpd::auth::hashing;
-use pocketftpd::auth::users::{PasswordWorker, Users};
+use pocketftpd::auth::users::Users;
+use pocketftpd::auth::worker::PasswordWorker;
 use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;

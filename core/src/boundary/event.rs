@@ -34,6 +34,9 @@ pub enum ErrorKind {
     TimedOut,
     /// The TLS handshake on a protected data connection failed.
     HandshakeFailed,
+    /// Too much of this work waits already (password checks from this
+    /// client): it was not even begun.
+    Busy,
     /// Anything else: reported to the client as a local error.
     Other,
 }
@@ -94,7 +97,9 @@ pub enum Event {
     /// formatted listing lines (already bounded by the caller).
     Listing(Vec<u8>),
     /// Answers [`Action::VerifyPassword`](crate::Action::VerifyPassword):
-    /// `None` when the user is unknown or the password is wrong.
+    /// `None` when the user is unknown or the password is wrong. A check
+    /// that could not be made is [`Event::Failed`] with
+    /// [`ErrorKind::Busy`].
     LoginChecked(Option<Access>),
     /// The pending action failed. After a failed transfer the caller has
     /// already closed the data connection and discarded a partial upload.

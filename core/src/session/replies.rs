@@ -54,6 +54,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         | ErrorKind::ConnectionLost
         | ErrorKind::TimedOut
         | ErrorKind::HandshakeFailed
+        | ErrorKind::Busy
         | ErrorKind::Other => (451, "Local error in processing."),
     }
 }

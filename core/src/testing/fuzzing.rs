@@ -172,7 +172,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 15] = [
+const KINDS: [ErrorKind; 16] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -187,6 +187,7 @@ const KINDS: [ErrorKind; 15] = [
     ErrorKind::ConnectionLost,
     ErrorKind::TimedOut,
     ErrorKind::HandshakeFailed,
+    ErrorKind::Busy,
     ErrorKind::Other,
 ];
 

@@ -822,7 +822,6 @@ fn may_fail(action: &Action) -> bool {
             | Action::Close
             | Action::StartTransfer { .. }
             | Action::SecureControl { .. }
-            | Action::VerifyPassword { .. }
             | Action::LogTransfer(_)
     )
 }

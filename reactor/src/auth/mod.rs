@@ -3,3 +3,4 @@
 
 pub mod hashing;
 pub mod users;
+pub mod worker;

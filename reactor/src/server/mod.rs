@@ -36,7 +36,7 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::auth::users::PasswordWorker;
+use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
 use crate::storage::jail::Jail;
 use accept::PerIp;
@@ -313,6 +313,10 @@ impl Server {
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
                 conn.release(registry);
+                // A password check it still waits for is not run.
+                if let Some(worker) = &self.passwords {
+                    worker.cancel(key, conn.tag.generation, conn.session.peer().ip());
+                }
             }
         }
         let connections = &self.connections;
