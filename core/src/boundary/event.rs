@@ -34,6 +34,12 @@ pub enum ErrorKind {
     TimedOut,
     /// The TLS handshake on a protected data connection failed.
     HandshakeFailed,
+    /// A protected data connection did not resume its control connection's
+    /// TLS session, as the server requires: it may be another client's.
+    SessionNotResumed,
+    /// A protected upload ended without the client's `close_notify`: it may
+    /// have been cut short.
+    UploadCutShort,
     /// Too much of this work waits already (password checks from this
     /// client): it was not even begun.
     Busy,

@@ -172,7 +172,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 16] = [
+const KINDS: [ErrorKind; 18] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -187,6 +187,8 @@ const KINDS: [ErrorKind; 16] = [
     ErrorKind::ConnectionLost,
     ErrorKind::TimedOut,
     ErrorKind::HandshakeFailed,
+    ErrorKind::SessionNotResumed,
+    ErrorKind::UploadCutShort,
     ErrorKind::Busy,
     ErrorKind::Other,
 ];

@@ -38,6 +38,7 @@ use slab::Slab;
 
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
+use crate::net::resumption::Families;
 use crate::storage::jail::Jail;
 use accept::PerIp;
 use answers::{Answers, Tag};
@@ -62,6 +63,8 @@ pub struct Server {
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
     per_ip: PerIp,
+    /// Whose TLS sessions a data connection may resume.
+    tls_families: Families,
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
@@ -99,6 +102,7 @@ impl Server {
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
+            tls_families: Families::default(),
             settings,
             root: jail,
             passwords: None,
@@ -285,8 +289,15 @@ impl Server {
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
             }
-            Drained::Open(Some(due)) => self.deadlines.push(due, key, generation),
-            Drained::Open(None) => {}
+            Drained::Open(due) => {
+                if let Some(due) = due {
+                    self.deadlines.push(due, key, generation);
+                }
+                if let Some(conn) = self.connections.get_mut(key) {
+                    conn.control
+                        .join_family(&conn.session, &mut self.tls_families);
+                }
+            }
         }
     }
 
