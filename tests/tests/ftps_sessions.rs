@@ -128,7 +128,10 @@ fn basic_ftp_installed() -> bool {
 
 /// basic-ftp over explicit FTPS, certificate verified: uploads (ending
 /// with `close_notify`, so they count), lists, downloads, under the
-/// default rules.
+/// default rules. Not an empty file: basic-ftp 5.0.5 ends an empty upload
+/// with a bare TCP end, before its data connection's handshake is over
+/// about a quarter of the time (a failed handshake, with or without the
+/// rules) and without `close_notify` otherwise (docs/ftp.md).
 #[test]
 fn basic_ftp_uploads_lists_and_downloads_over_tls() {
     if !basic_ftp_installed() {
@@ -136,7 +139,8 @@ fn basic_ftp_uploads_lists_and_downloads_over_tls() {
     }
     let Some(cert) = cert() else { return };
     let d = tls_daemon(&cert, true, &[]);
-    let files = upload_set(0xf7_0020);
+    let mut files = upload_set(0xf7_0020);
+    files.retain(|(_, body)| !body.is_empty());
     let local = uploads_folder(&files);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/basic_ftp_client.js");
     let run = run_bounded(

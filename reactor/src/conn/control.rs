@@ -218,16 +218,13 @@ impl Connection {
         };
         let early = std::mem::take(early);
         let started = match &cx.settings.tls {
-            Some(configs) => configs.for_session().and_then(|tls| {
-                let layer = tls.control(&early)?;
-                Ok((tls, layer))
-            }),
+            Some(configs) => configs.start_session(&early),
             None => Err(io::Error::other("no TLS configuration")),
         };
         match started {
             Ok((tls, layer)) => {
                 self.control.session_tls = Some(tls);
-                self.control.layer = ControlLayer::Tls(Box::new(layer));
+                self.control.layer = ControlLayer::Tls(layer);
             }
             Err(e) => {
                 self.control.layer = ControlLayer::Clear;

@@ -95,7 +95,10 @@ impl Families {
                 family
             }
         };
-        family.members.borrow_mut().push(Arc::downgrade(keys));
+        let mut members = family.members.borrow_mut();
+        members.retain(|m| m.strong_count() > 0);
+        members.push(Arc::downgrade(keys));
+        drop(members);
         family
     }
 }
@@ -147,5 +150,67 @@ impl StoresServerSessions for AnyOf {
 
     fn can_cache(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Arc<SessionKeys> {
+        Arc::new(SessionKeys::new().unwrap())
+    }
+
+    /// A data connection of `own` takes the tickets and session IDs of its
+    /// family's live members, and issues its own session's; a session of
+    /// another user, or from another address, is no member.
+    #[test]
+    fn a_family_is_one_users_sessions_from_one_address() {
+        let mut families = Families::default();
+        let here: IpAddr = [192, 0, 2, 1].into();
+        let (alice1, alice2, bob, away) = (keys(), keys(), keys(), keys());
+        let family = families.join(here, "alice", &alice1);
+        families.join(here, "alice", &alice2);
+        families.join(here, "bob", &bob);
+        families.join([192, 0, 2, 2].into(), "alice", &away);
+        let ticket = |k: &SessionKeys| k.ticketer.encrypt(b"session").unwrap();
+        let (ticketer, cache) = family.resumable(&alice1);
+        assert!(ticketer.decrypt(&ticket(&alice1)).is_some());
+        assert!(ticketer.decrypt(&ticket(&alice2)).is_some());
+        assert!(ticketer.decrypt(&ticket(&bob)).is_none());
+        assert!(ticketer.decrypt(&ticket(&away)).is_none());
+        // What it issues, alice1's own key opens.
+        let issued = ticketer.encrypt(b"new").unwrap();
+        assert_eq!(
+            alice1.ticketer.decrypt(&issued).as_deref(),
+            Some(&b"new"[..])
+        );
+        assert!(alice2.ticketer.decrypt(&issued).is_none());
+        // TLS 1.2 session IDs: found in any member's cache, stored in its own.
+        alice2.cache.put(b"id2".to_vec(), b"v2".to_vec());
+        bob.cache.put(b"idb".to_vec(), b"vb".to_vec());
+        assert_eq!(cache.get(b"id2").as_deref(), Some(&b"v2"[..]));
+        assert!(cache.get(b"idb").is_none());
+        cache.put(b"id1".to_vec(), b"v1".to_vec());
+        assert!(alice1.cache.get(b"id1").is_some() && alice2.cache.get(b"id1").is_none());
+        // A member that ended no longer counts (once the data connections
+        // that hold its keys are gone too); a family alone is its own.
+        drop((ticketer, cache, alice2));
+        let (ticketer, _) = family.resumable(&alice1);
+        assert!(ticketer.decrypt(&ticket(&bob)).is_none());
+        assert_eq!(family.members.borrow().len(), 1);
+    }
+
+    /// Families go with their last member.
+    #[test]
+    fn families_are_forgotten_with_their_sessions() {
+        let mut families = Families::default();
+        let here: IpAddr = [192, 0, 2, 1].into();
+        for user in ["a", "b", "c"] {
+            drop(families.join(here, user, &keys()));
+        }
+        let kept = keys();
+        let _family = families.join(here, "d", &kept);
+        assert_eq!(families.by_client.len(), 1);
     }
 }

@@ -13,7 +13,7 @@
 //! (`--tls-session-reuse required`, as vsftpd's `require_ssl_reuse`), a
 //! data connection must resume its control connection's TLS session, which
 //! only that client holds the secrets of: each session gets a ticket key
-//! and a session cache of its own ([`TlsConfigs::for_session`]), so a
+//! and a session cache of its own ([`TlsConfigs::start_session`]), so a
 //! resumption on its data connection can only be of a session it made
 //! (TLS 1.3 tickets; TLS 1.2 tickets and session IDs alike), or one of the
 //! same user's from the same address (`resumption.rs`: rclone shares one
@@ -70,11 +70,11 @@ impl Default for DataRules {
 
 /// The TLS server configuration of the daemon: the certificate, and the
 /// rules for data connections. Each session takes its own copy
-/// ([`TlsConfigs::for_session`]).
+/// ([`TlsConfigs::start_session`]).
 #[derive(Clone)]
 pub struct TlsConfigs {
     config: Arc<ServerConfig>,
-    pub rules: DataRules,
+    rules: DataRules,
 }
 
 impl TlsConfigs {
@@ -83,10 +83,18 @@ impl TlsConfigs {
         TlsConfigs { rules, ..self }
     }
 
+    /// TLS for a new session's control connection, starting with `early`
+    /// bytes (sent right behind `AUTH TLS`; none on an implicit listener).
+    pub fn start_session(&self, early: &[u8]) -> io::Result<ControlTls> {
+        let tls = self.for_session()?;
+        let layer = TlsLayer::new(&tls.config, early)?;
+        Ok((tls, Box::new(layer)))
+    }
+
     /// The TLS of one new session: with session reuse required, a ticket
     /// key and a session cache of its own, which its data connections
     /// resume from and nobody else's can.
-    pub fn for_session(&self) -> io::Result<SessionTls> {
+    fn for_session(&self) -> io::Result<SessionTls> {
         let (config, keys) = if self.rules.session_reuse {
             let keys = Arc::new(SessionKeys::new().map_err(io::Error::other)?);
             let mut own = ServerConfig::clone(&self.config);
@@ -136,11 +144,6 @@ impl SessionTls {
     /// Whether [`join`](Self::join) has nothing (more) to do.
     pub fn joined(&self) -> bool {
         self.keys.is_none() || self.family.is_some()
-    }
-
-    /// The control connection's TLS, starting with `early` bytes.
-    pub fn control(&self, early: &[u8]) -> io::Result<TlsLayer> {
-        TlsLayer::new(&self.config, early)
     }
 
     /// A protected data connection's TLS: an upload's issues no ticket and

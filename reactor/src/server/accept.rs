@@ -123,11 +123,7 @@ impl Server {
             warn!("{peer}: refused: the implicit FTPS listener has no certificate");
             return None;
         };
-        let started = configs.for_session().and_then(|tls| {
-            let layer = tls.control(&[])?;
-            Ok((tls, Box::new(layer)))
-        });
-        match started {
+        match configs.start_session(&[]) {
             Ok(tls) => {
                 let session = Session::new_implicit_tls(config, now, local, peer);
                 Some((session, Some(tls)))
