@@ -80,6 +80,16 @@ def make_context(cafile, max_version=None):
     return ctx
 
 
+def recv_all(conn):
+    """Every byte up to the peer's end of the stream."""
+    chunks = []
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
 def pbsz_ok(resp):
     """RFC 4217: the reply to any PBSZ is 200 with PBSZ=0."""
     return resp == "200 PBSZ=0" or resp.startswith("200 PBSZ=0 ")
@@ -537,12 +547,7 @@ def ascii(host, port, mode, local, cafile):
     ftp = login_tls(host, port, mode, make_context(cafile))
     ftp.voidcmd("TYPE A")
     conn = ftp.transfercmd("RETR text.txt")
-    got = b""
-    while True:
-        b = conn.recv(65536)
-        if not b:
-            break
-        got += b
+    got = recv_all(conn)
     conn.close()
     check(ftp.voidresp().startswith("226"), "RETR text.txt in TYPE A")
     want = b"line one\r\nline two\r\n" * 5000
@@ -705,12 +710,7 @@ def hijack(host, port, mode, local, cafile, version):
     expect_code(raw_resp(sibling), ("150", "125"), "RETR on alice's session")
     conn.do_handshake()
     check(conn.session_reused, "alice's other session was not resumed")
-    got = b""
-    while True:
-        b = conn.recv(65536)
-        if not b:
-            break
-        got += b
+    got = recv_all(conn)
     conn.close()
     expect_code(raw_resp(sibling), ("226",), "RETR resuming alice's other session")
     check(got == b"victim's secret\n", "alice's second session got %r" % got)

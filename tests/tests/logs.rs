@@ -12,6 +12,17 @@ fn log_lines(d: &Daemon, want: &str) -> bool {
     d.stderr().lines().any(|l| l.contains(want))
 }
 
+/// The xferlog at `path` once it holds `n` lines (waited for, bounded).
+fn xferlog_lines(path: &std::path::Path, n: usize) -> String {
+    let lines = || fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(5), || lines().lines().count() == n),
+        "the xferlog: {:?}",
+        lines()
+    );
+    lines()
+}
+
 fn assert_logged(d: &Daemon, want: &str) {
     assert!(
         wait_until(Duration::from_secs(5), || log_lines(d, want)),
@@ -88,12 +99,7 @@ fn an_admin_finds_changes_refusals_failed_logins_and_interrupted_downloads() {
     assert!(!d.stderr().contains("alice pass"), "a password in the log");
 
     // xferlog: the upload complete (c), the cut-off download incomplete (i).
-    let lines = || fs::read_to_string(&xferlog).unwrap_or_default();
-    assert!(wait_until(Duration::from_secs(5), || lines()
-        .lines()
-        .count()
-        == 2));
-    let lines = lines();
+    let lines = xferlog_lines(&xferlog, 2);
     let ends: Vec<(&str, &str, &str)> = lines
         .lines()
         .map(|l| {
@@ -204,12 +210,7 @@ fn control_characters_in_names_reach_the_logs_escaped() {
         "log lines with control characters:\n{}",
         unsafe_lines.join("\n")
     );
-    let lines = || fs::read_to_string(&xferlog).unwrap_or_default();
-    assert!(wait_until(Duration::from_secs(5), || lines()
-        .lines()
-        .count()
-        == 2));
-    let lines = lines();
+    let lines = xferlog_lines(&xferlog, 2);
     for line in lines.lines() {
         assert!(!line.chars().any(acts_on_a_terminal), "xferlog: {line:?}");
         assert!(

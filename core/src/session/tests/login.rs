@@ -21,14 +21,19 @@ fn login_rules() {
     );
 }
 
-#[test]
-fn users_file_logins_with_delay_and_limit() {
-    let config = Config {
+/// Logins against a users file, a second's pause after a failed one.
+fn users_with_delay() -> Config {
+    Config {
         users: true,
         anonymous: false,
         login_delay: Duration::from_millis(1000),
         ..Config::default()
-    };
+    }
+}
+
+#[test]
+fn users_file_logins_with_delay_and_limit() {
+    let config = users_with_delay();
     let h = run_both(
         &config,
         &files(),
@@ -66,12 +71,7 @@ fn users_file_logins_with_delay_and_limit() {
 /// counted, no login delay.
 #[test]
 fn a_password_check_not_made_ends_the_session_plainly() {
-    let config = Config {
-        users: true,
-        anonymous: false,
-        login_delay: Duration::from_millis(1000),
-        ..Config::default()
-    };
+    let config = users_with_delay();
     let h = run_both(
         &config,
         &files(),
