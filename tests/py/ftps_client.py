@@ -688,7 +688,7 @@ def hijack(host, port, mode, local, cafile, version):
         check(not t.is_alive(), "the attacker's connection never ended")
         check(not outcome.get("got"), "%s: the attacker received %d bytes of the victim's file"
               % (line, len(outcome.get("got", b""))))
-        check(not outcome.get("resumed"), "the attacker resumed the victim's session?")
+        check(not outcome.get("resumed"), "the server let the attacker resume a TLS session on the victim's data connection")
         expect_code(final, ("425",), "the victim's %s taken over" % line)
         if own:
             own.close()
