@@ -172,7 +172,8 @@
 //!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
 //!   `glob.rs` (listing patterns).
 //! - `format/`: pure formatters the reactor calls too. `listing.rs`,
-//!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`.
+//!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`, `escape.rs`
+//!   (client text on its way into a log).
 //! - `timers.rs`: a session's deadlines, a fixed table.
 //! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
 //!   simulated caller that runs every script whole and byte at a time;
@@ -195,6 +196,7 @@ pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
 pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
+pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
 pub use session::{canonical_ip, Session, UnexpectedEvent};

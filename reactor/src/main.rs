@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
-use pocketftpd::auth::users::{self, Users};
+use pocketftpd::auth::hashing;
+use pocketftpd::auth::users::Users;
 use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
@@ -61,7 +62,7 @@ fn hash_password() -> ExitCode {
         eprintln!("pocketftpd: the password is empty");
         return ExitCode::FAILURE;
     }
-    match users::hash_password(&password) {
+    match hashing::hash_password(&password) {
         Ok(hash) => {
             println!("{hash}");
             ExitCode::SUCCESS

@@ -14,7 +14,10 @@
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
 //! restart offsets, crowded folders), `ftps.rs` (FTPS with ftplib, curl,
-//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `modes.rs`
+//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `ftps_sessions.rs`
+//! (data connections bound to their session's TLS; Node's basic-ftp,
+//! `tests/js/`), `logins.rs` (password checks under a flood, memory after
+//! logins), `modes.rs`
 //! (`--umask`, `SITE CHMOD`, lftp mirroring modes both ways), `globs.rs`
 //! (LIST/NLST/STAT globs, tnftp `mget`), `pressure.rs` (unread replies,
 //! pipelines, killed clients, descriptors), `accounts.rs` (roles, homes),

@@ -12,6 +12,17 @@ fn log_lines(d: &Daemon, want: &str) -> bool {
     d.stderr().lines().any(|l| l.contains(want))
 }
 
+/// The xferlog at `path` once it holds `n` lines (waited for, bounded).
+fn xferlog_lines(path: &std::path::Path, n: usize) -> String {
+    let lines = || fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(5), || lines().lines().count() == n),
+        "the xferlog: {:?}",
+        lines()
+    );
+    lines()
+}
+
 fn assert_logged(d: &Daemon, want: &str) {
     assert!(
         wait_until(Duration::from_secs(5), || log_lines(d, want)),
@@ -88,12 +99,7 @@ fn an_admin_finds_changes_refusals_failed_logins_and_interrupted_downloads() {
     assert!(!d.stderr().contains("alice pass"), "a password in the log");
 
     // xferlog: the upload complete (c), the cut-off download incomplete (i).
-    let lines = || fs::read_to_string(&xferlog).unwrap_or_default();
-    assert!(wait_until(Duration::from_secs(5), || lines()
-        .lines()
-        .count()
-        == 2));
-    let lines = lines();
+    let lines = xferlog_lines(&xferlog, 2);
     let ends: Vec<(&str, &str, &str)> = lines
         .lines()
         .map(|l| {
@@ -141,4 +147,75 @@ fn info_is_the_default_and_shows_no_commands() {
     c.cmd_ok("QUIT", 221);
     assert_logged(&d, "session end");
     assert!(!log_lines(&d, "<- NOOP"), "{}", d.stderr());
+}
+
+/// A character a terminal or a line-based reader acts on: C0, DEL, C1,
+/// the line and paragraph separators, the bidirectional overrides.
+fn acts_on_a_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Issue 23 (4): file names that hold terminal escape sequences (a window
+/// title, a cleared screen, a colour), CR, LF, U+2028 and a bidirectional
+/// override reach every log line and the xferlog escaped, as `{:?}` writes
+/// them, never as they are.
+#[test]
+fn control_characters_in_names_reach_the_logs_escaped() {
+    let dir = TempDir::new("escapes");
+    let xferlog = dir.join("xferlog");
+    let d = Daemon::with(Options {
+        write: true,
+        extra: [
+            "--log-level",
+            "trace",
+            "--xferlog",
+            xferlog.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    });
+    let evil = "e\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\u{2028}fake line\u{2029}\u{85}\u{9b}1m\u{202e}txt.exe";
+    let escaped = "e\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{1b}[31mred\\u{2028}fake line\\u{2029}\\u{85}\\u{9b}1m\\u{202e}txt.exe";
+    let mut c = d.connect();
+    c.cmd_ok("USER anonymous\u{1b}[8m", 331);
+    c.cmd_ok("PASS x", 230);
+    c.cmd_ok(&format!("MKD {evil}"), 257);
+    c.cmd_ok(&format!("CWD {evil}"), 250);
+    c.upload(&format!("STOR {evil}"), b"payload");
+    assert_eq!(c.download(&format!("RETR {evil}")), b"payload");
+    c.cmd_ok(&format!("RNFR {evil}"), 350);
+    c.cmd_ok("RNTO plain", 250);
+    c.cmd_ok("DELE plain", 250);
+    // A CR inside a line and a line ended by LF alone: refused, and logged.
+    c.send_raw(b"MKD a\rb\r\n");
+    c.expect_reply(500);
+    c.send_raw(b"NOOP\x1b[2J\n");
+    c.expect_reply(500);
+    c.cmd_ok("QUIT", 221);
+    assert_logged(&d, &format!("made folder /{escaped}"));
+    assert_logged(&d, &format!("upload /{escaped}/{escaped} complete"));
+    assert_logged(&d, &format!("download /{escaped}/{escaped} complete"));
+    let unsafe_lines: Vec<String> = d
+        .stderr()
+        .lines()
+        .filter(|l| l.chars().any(acts_on_a_terminal))
+        .map(|l| format!("{l:?}"))
+        .collect();
+    assert!(
+        unsafe_lines.is_empty(),
+        "log lines with control characters:\n{}",
+        unsafe_lines.join("\n")
+    );
+    let lines = xferlog_lines(&xferlog, 2);
+    for line in lines.lines() {
+        assert!(!line.chars().any(acts_on_a_terminal), "xferlog: {line:?}");
+        assert!(
+            line.contains(&format!("/{escaped}/{escaped}").replace(' ', "_")),
+            "xferlog: {line:?}"
+        );
+    }
 }

@@ -128,6 +128,19 @@ impl Session {
         Ok(())
     }
 
+    /// The password could not be checked (too many checks wait from this
+    /// client's address): not a wrong password, so not counted as one; the
+    /// session ends, and a login later may work.
+    pub(super) fn on_password_not_checked(&mut self) {
+        self.login.state = LoginState::Start;
+        warn!("{}: login not checked: too many checks waiting", self.peer);
+        self.reply(
+            421,
+            "Too many logins are being checked for your address; try again later.",
+        );
+        self.close();
+    }
+
     /// The pause after a failed password is over: answer it, and end the
     /// session after too many.
     pub(super) fn on_login_delay_over(&mut self) {

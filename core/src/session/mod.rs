@@ -216,6 +216,13 @@ impl Session {
         self.local
     }
 
+    /// The name the client logged in with; `None` before login. (The
+    /// reactor lets the data connections of one user's sessions from one
+    /// address resume each other's TLS sessions.)
+    pub fn user(&self) -> Option<&str> {
+        self.login.user()
+    }
+
     /// Whether the session has ended (after `Action::Close`).
     pub fn is_closed(&self) -> bool {
         self.life == Life::Closed

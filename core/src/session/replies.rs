@@ -33,6 +33,17 @@ pub(super) fn transfer_failure_reply(kind: ErrorKind) -> Reply {
             (426, "Connection closed; transfer aborted.")
         }
         ErrorKind::HandshakeFailed => (426, "TLS on the data connection failed; transfer aborted."),
+        // "session reuse required" is vsftpd's words too, what users search for.
+        ErrorKind::SessionNotResumed => (
+            425,
+            "Session reuse required: the data connection must resume the control \
+             connection's TLS session; use a client that does (see pocketftpd's README), \
+             or ask for tls-session-reuse = off.",
+        ),
+        ErrorKind::UploadCutShort => (
+            426,
+            "Upload ended without TLS close_notify, maybe cut short; transfer aborted.",
+        ),
         ErrorKind::StorageFull => (452, "Insufficient storage space; transfer aborted."),
         _ => (451, "Local error in processing; transfer aborted."),
     }
@@ -54,6 +65,9 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         | ErrorKind::ConnectionLost
         | ErrorKind::TimedOut
         | ErrorKind::HandshakeFailed
+        | ErrorKind::SessionNotResumed
+        | ErrorKind::UploadCutShort
+        | ErrorKind::Busy
         | ErrorKind::Other => (451, "Local error in processing."),
     }
 }

@@ -121,6 +121,7 @@ impl Session {
             (W::Login(LoginWait::Password), E::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
             }
+            (W::Login(LoginWait::Password), E::Failed(_)) => self.on_password_not_checked(),
             (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
                 self.on_listening(extended, port)
             }

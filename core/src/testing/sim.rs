@@ -900,7 +900,7 @@ pub fn check_replies(replies: &[u8]) {
                 assert!(!in_transfer, "150 twice without a final reply");
                 in_transfer = true;
             }
-            "226" | "426" | "451" | "452" => in_transfer = false,
+            "226" | "425" | "426" | "451" | "452" => in_transfer = false,
             "211" | "421" => {}
             other => assert!(!in_transfer, "{other} between 150 and its final reply"),
         }
@@ -919,7 +919,6 @@ fn may_fail(action: &Action) -> bool {
             | Action::Close
             | Action::StartTransfer { .. }
             | Action::SecureControl { .. }
-            | Action::VerifyPassword { .. }
             | Action::LogTransfer(_)
     )
 }

@@ -1,5 +1,14 @@
 //! Listings: a folder's entries read and formatted a bounded batch at a
 //! time, for a data connection (LIST, NLST, MLSD) or inline (`STAT path`).
+//!
+//! A glob may hide nearly every name, so a step over a data connection is
+//! bounded by the names it reads, matching or not, not by what it sends:
+//! `MAX_REFILLS` (`transfer.rs`) batches of [`LISTING_BATCH`] (2,048
+//! names, under a millisecond), then the step ends, and the run queue
+//! counts it as a full step (`server/schedule.rs`), so the loop polls its
+//! sockets again after two such steps. Eight sessions listing a
+//! 20,000-name folder with a hostile glob held every other session for
+//! 5.6 s when matching and the turn were unbounded (issue 23).
 
 use std::io;
 
@@ -8,7 +17,7 @@ use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, VirtualPath};
 use crate::storage::jail::Jail;
 use crate::storage::Entries;
 
-/// Entries formatted per refill of a listing.
+/// Entries read (and formatted, if shown) per refill of a listing.
 const LISTING_BATCH: usize = 128;
 /// Entries `STAT path` looks at, at most: its listing is answered in one
 /// go, and a glob that matches little in a huge folder must not make it

@@ -27,7 +27,7 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
-use crate::auth::users::{Check, PasswordWorker};
+use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
@@ -226,16 +226,21 @@ impl Connection {
         self.home.as_deref().unwrap_or(root)
     }
 
-    /// Hands the password to the worker, whose answer comes through the waker.
+    /// Hands the password to the worker, whose answer comes through the
+    /// waker (at once, if its queue has no room for this client).
     fn verify_password(&self, user: String, password: String, cx: &mut Cx) {
-        match cx.passwords {
-            Some(worker) => worker.check(Check {
-                key: self.tag.key,
-                generation: self.tag.generation,
-                user,
-                password,
-            }),
-            None => self.answer(cx.answers, Event::LoginChecked(None)),
+        let Some(worker) = cx.passwords else {
+            return self.answer(cx.answers, Event::LoginChecked(None));
+        };
+        let check = Check {
+            key: self.tag.key,
+            generation: self.tag.generation,
+            peer: self.session.peer().ip(),
+            user,
+            password,
+        };
+        if worker.check(check).is_err() {
+            self.answer(cx.answers, Event::Failed(ErrorKind::Busy));
         }
     }
 

@@ -23,7 +23,7 @@ use super::token::{token, Source, MAX_KEY};
 use super::{Listeners, Server};
 use crate::conn::{Connection, Control};
 use crate::net::sockopt;
-use crate::net::tls::TlsLayer;
+use crate::net::tls::ControlTls;
 
 /// Connections waiting to be accepted, as mio's own `bind` sets it.
 const BACKLOG: libc::c_int = 1024;
@@ -119,20 +119,19 @@ impl Server {
         peer: SocketAddr,
         implicit_tls: bool,
         now: Instant,
-    ) -> Option<(Session, Option<Box<TlsLayer>>)> {
+    ) -> Option<(Session, Option<ControlTls>)> {
         let config = Arc::clone(&self.settings.config);
         if !implicit_tls {
             return Some((Session::new(config, now, local, peer), None));
         }
-        let Some(tls) = (self.settings.tls.as_ref()).map(|c| TlsLayer::new(&c.ticketing, &[]))
-        else {
+        let Some(configs) = self.settings.tls.as_ref() else {
             warn!("{peer}: refused: the implicit FTPS listener has no certificate");
             return None;
         };
-        match tls {
+        match configs.start_session(&[]) {
             Ok(tls) => {
                 let session = Session::new_implicit_tls(config, now, local, peer);
-                Some((session, Some(Box::new(tls))))
+                Some((session, Some(tls)))
             }
             Err(e) => {
                 warn!("{peer}: cannot start TLS: {e}");

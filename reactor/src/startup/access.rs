@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn writing_roles_write_to_the_root_or_their_homes() {
-        let hash = crate::auth::users::hash_password("pw").unwrap();
+        let hash = crate::auth::hashing::hash_password("pw").unwrap();
         let text = format!(
             "ann:{hash}:super:/home/ann\nbob:{hash}:user:/home/bob\ncam:{hash}:upload:/inbox\nroot:{hash}:super\n"
         );

@@ -13,8 +13,8 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
-    seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, required,
+    role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
 use Kind::{Flag, Repeatable, Value};
 
@@ -225,6 +225,24 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.tls_required, boolean(v)),
     },
     Opt {
+        name: "tls-session-reuse",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected data connection must resume a TLS\n\
+               session of its user's from its address (default\n\
+               required: another client there cannot take it)",
+        set: |o, v| assign(&mut o.tls_session_reuse, required(v)),
+    },
+    Opt {
+        name: "tls-close-notify",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected upload must end with TLS\n\
+               close_notify, or it is broken and the old file\n\
+               kept (default required)",
+        set: |o, v| assign(&mut o.tls_close_notify, required(v)),
+    },
+    Opt {
         name: "listen-tls",
         kind: Repeatable("ADDR:PORT"),
         in_file: true,
@@ -312,6 +330,10 @@ pub struct Options {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_required: bool,
+    /// `--tls-session-reuse required`: see `net/tls.rs`.
+    pub tls_session_reuse: bool,
+    /// `--tls-close-notify required`: see `net/tls.rs`.
+    pub tls_close_notify: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
     /// Bandwidth limits in bytes/s; `None` is no limit.
@@ -351,6 +373,8 @@ impl Default for Options {
             tls_cert: None,
             tls_key: None,
             tls_required: false,
+            tls_session_reuse: true,
+            tls_close_notify: true,
             listen_tls: Vec::new(),
             max_rate_down: None,
             max_rate_up: None,

@@ -19,8 +19,12 @@ use crate::startup::options::Options;
 /// What the options say about sessions, limits and TLS at start-up; a
 /// certificate or key that cannot be used is an error naming it.
 pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> {
+    let rules = tls::DataRules {
+        session_reuse: options.tls_session_reuse,
+        close_notify: options.tls_close_notify,
+    };
     let tls = match tls_files(options)? {
-        Some((cert, key)) => Some(tls::load(cert, key)?),
+        Some((cert, key)) => Some(tls::load(cert, key)?.with_rules(rules)),
         None => None,
     };
     Ok(build(options, users, tls))

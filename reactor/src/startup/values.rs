@@ -112,6 +112,15 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
+/// A rule that is on (`required`, the default) or relaxed (`off`).
+pub fn required(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "required" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{value:?} is not required or off")),
+    }
+}
+
 /// What anonymous sessions may do: `super`, `user` or `upload`.
 pub fn role(value: &str) -> Result<Access, String> {
     Access::from_role(value).ok_or_else(|| format!("{value:?} is not super, user or upload"))
@@ -215,6 +224,27 @@ mod tests {
         std::fs::write(&file, "write = YES\nanonymous = No\n").unwrap();
         let o = run(&["--config", file.to_str().unwrap()]).unwrap();
         assert!(o.anonymous_access == Access::Super && !o.anonymous);
+    }
+
+    /// `--tls-session-reuse` and `--tls-close-notify`: required by
+    /// default, `off` relaxes them, from the command line or the file.
+    #[test]
+    fn tls_rules_are_required_or_off() {
+        let o = run(&[]).unwrap();
+        assert!(o.tls_session_reuse && o.tls_close_notify);
+        let o = run(&["--tls-session-reuse", "off", "--tls-close-notify", "OFF"]).unwrap();
+        assert!(!o.tls_session_reuse && !o.tls_close_notify);
+        let got = run(&["--tls-session-reuse", "no"]).unwrap_err();
+        assert!(got.contains("\"no\" is not required or off"), "{got}");
+        let dir = TempDir::new("cli-tls-rules");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(
+            &file,
+            "tls-session-reuse = off\ntls-close-notify = required\n",
+        )
+        .unwrap();
+        let o = run(&["--config", file.to_str().unwrap()]).unwrap();
+        assert!(!o.tls_session_reuse && o.tls_close_notify);
     }
 
     #[test]

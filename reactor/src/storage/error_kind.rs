@@ -36,13 +36,46 @@ pub fn tls_failure(why: String) -> io::Error {
 }
 
 /// Any error during a data connection's handshake (a reset, an early end,
-/// a TLS alert) is that handshake failing.
+/// a TLS alert) is that handshake failing, unless it already says why.
 pub fn handshake_failed(e: io::Error) -> io::Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<TlsFailure>()) {
-        return e;
+    if let Some(inner) = e.get_ref() {
+        if inner.is::<TlsFailure>() || inner.is::<TlsRefusal>() {
+            return e;
+        }
     }
     io::Error::new(e.kind(), TlsFailure(e.to_string()))
 }
+
+/// A protected data connection that did not resume its control
+/// connection's session: [`ErrorKind::SessionNotResumed`].
+pub fn session_not_resumed() -> io::Error {
+    io::Error::new(io::ErrorKind::PermissionDenied, TlsRefusal::NotResumed)
+}
+
+/// A protected upload that ended without `close_notify`:
+/// [`ErrorKind::UploadCutShort`].
+pub fn upload_cut_short() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, TlsRefusal::CutShort)
+}
+
+/// The marker inside [`session_not_resumed`]'s and [`upload_cut_short`]'s
+/// errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsRefusal {
+    NotResumed,
+    CutShort,
+}
+
+impl std::fmt::Display for TlsRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsRefusal::NotResumed => "the data connection did not resume the session's TLS",
+            TlsRefusal::CutShort => "the upload ended without TLS close_notify",
+        })
+    }
+}
+
+impl std::error::Error for TlsRefusal {}
 
 /// The marker inside [`tls_failure`]'s and [`handshake_failed`]'s errors.
 #[derive(Debug)]
@@ -63,6 +96,11 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
     }
     if error.get_ref().is_some_and(|e| e.is::<TlsFailure>()) {
         return ErrorKind::HandshakeFailed;
+    }
+    match error.get_ref().and_then(|e| e.downcast_ref::<TlsRefusal>()) {
+        Some(TlsRefusal::NotResumed) => return ErrorKind::SessionNotResumed,
+        Some(TlsRefusal::CutShort) => return ErrorKind::UploadCutShort,
+        None => {}
     }
     if let Some(errno) = error.raw_os_error() {
         return kind_of_errno(errno);
@@ -140,5 +178,16 @@ mod tests {
     #[test]
     fn a_shrunk_file_is_a_local_error_not_a_lost_connection() {
         assert_eq!(kind_of(&file_shrank()), ErrorKind::Other);
+    }
+
+    /// The refusals of a protected data connection keep their kind through
+    /// the handshake's wrapping.
+    #[test]
+    fn tls_refusals_say_why() {
+        let not_resumed = handshake_failed(session_not_resumed());
+        assert_eq!(kind_of(&not_resumed), ErrorKind::SessionNotResumed);
+        assert_eq!(kind_of(&upload_cut_short()), ErrorKind::UploadCutShort);
+        let reset = handshake_failed(io::ErrorKind::ConnectionReset.into());
+        assert_eq!(kind_of(&reset), ErrorKind::HandshakeFailed);
     }
 }
