@@ -199,7 +199,7 @@ pub use boundary::path::{PathError, VirtualPath};
 pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_ip, Session, UnexpectedEvent};
+pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;

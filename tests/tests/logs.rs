@@ -219,3 +219,51 @@ fn control_characters_in_names_reach_the_logs_escaped() {
         );
     }
 }
+
+/// An IPv4 client of a `[::]` listener is logged as the IPv4 address it
+/// is, in every line (fail2ban's patterns match `127.0.0.1`, not
+/// `::ffff:127.0.0.1`): its session, its failed login, a refused data
+/// connection's address.
+#[test]
+fn ipv4_clients_of_a_dual_stack_listener_are_logged_as_ipv4() {
+    if std::net::TcpListener::bind("[::]:0").is_err() {
+        return skip("no IPv6 on this machine");
+    }
+    let dir = TempDir::new("logs-v4");
+    let users = dir.join("users");
+    fs::write(&users, format!("alice:{}:user\n", password_hash("pw"))).unwrap();
+    let port = free_port();
+    let d = Daemon::with(Options {
+        extra: [
+            "--listen".into(),
+            format!("[::]:{port}"),
+            "--users".into(),
+            users.to_str().unwrap().into(),
+            "--anonymous".into(),
+            "--login-delay".into(),
+            "0".into(),
+        ]
+        .to_vec(),
+        ..Options::default()
+    });
+    let mut c = Ctrl::connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    c.expect_reply(220);
+    c.cmd_ok("USER mallory", 331);
+    c.cmd_ok("PASS guess", 530);
+    c.cmd_ok("USER anonymous", 331);
+    c.cmd_ok("PASS x", 230);
+    let plan = c.pasv();
+    assert!(c.download_via(plan, "LIST").is_empty());
+    c.cmd_ok("QUIT", 221);
+    assert_logged(&d, "127.0.0.1:");
+    assert_logged(&d, "failed login as \"mallory\"");
+    assert_logged(&d, "\"anonymous\" listing / complete");
+    let stderr = d.stderr();
+    assert!(!stderr.contains("::ffff:"), "{stderr}");
+    for line in stderr
+        .lines()
+        .filter(|l| l.contains("mallory") || l.contains("listing /"))
+    {
+        assert!(line.contains(" 127.0.0.1:"), "{line}");
+    }
+}

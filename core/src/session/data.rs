@@ -55,6 +55,14 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An address as logs show it: an IPv4 client of a dual-stack listener as
+/// the IPv4 address it is (`127.0.0.1:5000`, not `[::ffff:127.0.0.1]:5000`),
+/// so one client reads the same on every listener (and fail2ban's patterns
+/// match it).
+pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical_ip(addr.ip()), addr.port())
+}
+
 impl Session {
     pub(super) fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
         if self.data.epsv_all {
@@ -63,7 +71,7 @@ impl Session {
         let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
             && addr.port() == self.local.port();
         if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 || to_us {
-            warn!("{}: refused {verb} to {addr}", self.peer);
+            warn!("{}: refused {verb} to {}", self.peer, canonical_addr(addr));
             return self.reply(
                 504,
                 "Data connections go only to the client's own address, port 1024 or above.",
@@ -149,7 +157,8 @@ impl Session {
         match self.data.next {
             Connection::Passive { connected: false } => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
-                    warn!("{}: refused a data connection from {peer}", self.peer);
+                    let from = canonical_addr(peer);
+                    warn!("{}: refused a data connection from {from}", self.peer);
                     self.actions.push_back(Action::RejectData);
                     return Ok(());
                 }

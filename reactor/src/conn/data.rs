@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use log::{debug, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry};
-use pocketftp_core::{canonical_ip, Event};
+use pocketftp_core::{canonical_addr, canonical_ip, Event};
 
 use super::{Connection, Cx};
 use crate::net::sockopt;
@@ -199,6 +199,7 @@ impl Connection {
                     let listener = Some(listener);
                     self.data = DataSide::Connected { stream, listener };
                 }
+                let peer = canonical_addr(peer);
                 return self.answer(cx.answers, Event::DataConnected { peer });
             }
         }

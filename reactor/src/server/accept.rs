@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use log::{error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
-use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{canonical_addr, canonical_ip, Session, TOO_MANY_CONNECTIONS};
 
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
@@ -39,7 +39,10 @@ impl Server {
             let implicit_tls = *implicit_tls;
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    self.admit(stream, peer, implicit_tls, now);
+                    // An IPv4 client of a dual-stack listener is its IPv4
+                    // address from here on: in the session, its limits and
+                    // every log line.
+                    self.admit(stream, canonical_addr(peer), implicit_tls, now);
                     // A client that left at once (its welcome's drive read
                     // its end) frees its slot before the next is counted.
                     self.deliver_answers(now);
