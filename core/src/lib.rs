@@ -204,4 +204,4 @@ pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
-pub use wire::reply::TOO_MANY_CONNECTIONS;
+pub use wire::reply::{TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS};
