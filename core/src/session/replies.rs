@@ -88,12 +88,19 @@ const FEATURES: [&str; 10] = [
     "UTF8",
 ];
 
-const HELP: [&str; 4] = [
-    "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
-    "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
-    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
-    "XPWD XRMD",
+/// The commands `HELP` lists, in order.
+const COMMANDS: [&str; 44] = [
+    "ABOR", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
+    "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD",
+    "QUIT", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU", "STRU",
+    "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
+
+/// The commands `HELP` adds when a certificate is loaded.
+const TLS_COMMANDS: [&str; 3] = ["AUTH", "PBSZ", "PROT"];
+
+/// Commands on one line of the `HELP` reply.
+const HELP_LINE_WORDS: usize = 14;
 
 const SITE_HELP: [&str; 1] = ["CHMOD HELP"];
 
@@ -128,9 +135,21 @@ impl Session {
         self.reply_multi(211, "Features:", features, "End");
     }
 
+    /// `HELP`: the commands this server answers, those of FTPS with them
+    /// when it offers TLS.
     pub(super) fn reply_help(&mut self) {
+        let tls = if self.config.tls {
+            &TLS_COMMANDS[..]
+        } else {
+            &[]
+        };
+        let mut commands: Vec<&str> = COMMANDS.iter().chain(tls).copied().collect();
+        commands.sort_unstable();
+        let lines: Vec<String> = (commands.chunks(HELP_LINE_WORDS))
+            .map(|line| line.join(" "))
+            .collect();
         let first = "The following commands are recognized:";
-        self.reply_multi(214, first, HELP, "Help OK.");
+        self.reply_multi(214, first, lines.iter().map(String::as_str), "Help OK.");
     }
 
     pub(super) fn reply_site_help(&mut self) {
