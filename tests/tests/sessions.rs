@@ -93,6 +93,36 @@ fn passive_ports_come_from_the_range() {
     assert_eq!(c.download("RETR f"), b"data");
 }
 
+/// A `--pasv-ports` range whose every port is taken: the `425` and the
+/// log line say so (not a bare "Address in use").
+#[test]
+fn an_exhausted_passive_range_says_so() {
+    let port = free_port();
+    let d = Daemon::with(opts(&["--pasv-ports", &format!("{port}-{port}")]));
+    let mut first = d.login();
+    first.cmd_ok("PASV", 227);
+    let mut second = d.login();
+    let reply = second.cmd_ok("EPSV", 425);
+    assert!(
+        reply
+            .text()
+            .contains("Every passive port of this server is in use"),
+        "{reply:?}"
+    );
+    let want = format!("every port of --pasv-ports {port}-{port} is in use (1 port)");
+    assert!(
+        wait_until(Duration::from_secs(5), || d.stderr().contains(&want)),
+        "{}",
+        d.stderr()
+    );
+    // Once the first session's listener is gone, the port serves again.
+    first.cmd_ok("QUIT", 221);
+    assert!(wait_until(Duration::from_secs(5), || second
+        .cmd("PASV")
+        .code
+        == 227));
+}
+
 #[test]
 fn stou_stores_under_a_new_name() {
     let d = Daemon::start_write();

@@ -26,6 +26,8 @@ pub enum ErrorKind {
     BadOffset,
     /// Disk or quota full.
     StorageFull,
+    /// Every port of the passive range (`--pasv-ports`) is in use.
+    PortsExhausted,
     /// The peer refused or could not be reached (data connections).
     ConnectionRefused,
     /// The peer reset or closed the connection before the transfer finished.

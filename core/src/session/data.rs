@@ -7,10 +7,10 @@ use std::time::Instant;
 use log::warn;
 
 use crate::boundary::action::Action;
-use crate::boundary::event::Event;
+use crate::boundary::event::{ErrorKind, Event};
 use crate::wire::command::Family;
 
-use super::replies::{EPSV_ALL_ONLY, PASV_NEEDS_IPV4};
+use super::replies::{EPSV_ALL_ONLY, NO_PASSIVE_LISTENER, NO_PASSIVE_PORT, PASV_NEEDS_IPV4};
 use super::{Session, UnexpectedEvent};
 
 /// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
@@ -124,8 +124,11 @@ impl Session {
         }
     }
 
-    pub(super) fn on_listen_failed(&mut self) {
-        self.reply(425, "Could not open a passive data connection.");
+    pub(super) fn on_listen_failed(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::PortsExhausted => self.reply_with(NO_PASSIVE_PORT),
+            _ => self.reply_with(NO_PASSIVE_LISTENER),
+        }
     }
 
     pub(super) fn on_listening(&mut self, extended: bool, port: u16) {

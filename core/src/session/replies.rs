@@ -21,6 +21,15 @@ pub(super) const NO_DATA_CONNECTION: Reply = (425, "Failed to establish connecti
 /// `EPSV ALL` refuses every other way to set up a data connection.
 pub(super) const EPSV_ALL_ONLY: Reply = (503, "EPSV ALL in effect; only EPSV is allowed.");
 
+/// A passive listener could not be opened.
+pub(super) const NO_PASSIVE_LISTENER: Reply = (425, "Could not open a passive data connection.");
+
+/// Every port of the passive range is in use.
+pub(super) const NO_PASSIVE_PORT: Reply = (
+    425,
+    "Every passive port of this server is in use; try again later.",
+);
+
 /// `PASV` answers with an IPv4 address, and there is none to give.
 pub(super) const PASV_NEEDS_IPV4: Reply = (425, "PASV needs IPv4; use EPSV.");
 
@@ -61,7 +70,8 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         ErrorKind::InvalidName => (553, "File name not allowed."),
         ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
         ErrorKind::StorageFull => (452, "Insufficient storage space."),
-        ErrorKind::ConnectionRefused
+        ErrorKind::PortsExhausted
+        | ErrorKind::ConnectionRefused
         | ErrorKind::ConnectionLost
         | ErrorKind::TimedOut
         | ErrorKind::HandshakeFailed
