@@ -267,3 +267,91 @@ fn ipv4_clients_of_a_dual_stack_listener_are_logged_as_ipv4() {
         assert!(line.contains(" 127.0.0.1:"), "{line}");
     }
 }
+
+/// The daemon's stderr as systemd hands it over: `JOURNAL_STREAM` names its
+/// device and inode. The daemon (any `POCKETFTPD_CMD` wrapper `exec`s it)
+/// runs with `args` until `work` is done; returns what it wrote.
+fn under_the_journal(args: &[&str], work: impl FnOnce(u16)) -> String {
+    let dir = TempDir::new("journal");
+    let root = dir.join("root");
+    fs::create_dir(&root).unwrap();
+    let log = dir.join("stderr");
+    let port = free_port();
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$@""#)
+        .arg("sh")
+        .args(daemon_argv())
+        .arg("--root")
+        .arg(&root)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let mut child = command.spawn().expect("spawn the daemon");
+    let listening = wait_until(Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    if listening {
+        work(port);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let written = fs::read_to_string(&log).unwrap_or_default();
+    assert!(listening, "the daemon did not listen:\n{written}");
+    written
+}
+
+/// Under systemd (`JOURNAL_STREAM` names stderr), every line starts with
+/// its sd-daemon priority and carries no time of its own, so that
+/// `journalctl -p warning` finds the warnings.
+#[test]
+fn under_systemd_lines_carry_journal_priorities_and_no_time() {
+    let written = under_the_journal(&["--max-per-ip", "1"], |port| {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut first = Ctrl::connect(addr);
+        first.expect_reply(220);
+        let mut refused = Ctrl::connect(addr);
+        refused.expect_reply(421);
+        first.cmd_ok("QUIT", 221);
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let lines: Vec<&str> = written.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<6>listening on 127.0.0.1:")),
+        "{written}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<4>127.0.0.1:") && l.contains("refused")),
+        "{written}"
+    );
+    for line in lines {
+        assert!(
+            ["<3>", "<4>", "<6>", "<7>"]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "a line without a priority: {line:?}"
+        );
+        assert!(!line.contains("[INFO]") && !line.contains("Z ["), "{line}");
+    }
+}
+
+/// A `JOURNAL_STREAM` that names another stream (the service's stderr was
+/// redirected): plain lines, with their time.
+#[test]
+fn a_journal_stream_of_another_file_keeps_plain_lines() {
+    let d = Daemon::with(Options {
+        env: vec![("JOURNAL_STREAM".into(), "1:1".into())],
+        ..Options::default()
+    });
+    d.login().cmd_ok("QUIT", 221);
+    assert_logged(&d, "session end");
+    assert!(d.stderr().contains("[INFO] listening on"), "{}", d.stderr());
+    assert!(!d.stderr().contains("<6>"), "{}", d.stderr());
+}
