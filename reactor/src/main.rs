@@ -87,7 +87,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     if let (Some(users), Some(path)) = (&users, &options.users) {
         users.check_homes(path, &jail).map_err(|e| e.to_string())?;
     }
-    prepare::sweep_stale_uploads(&jail);
+    prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users.as_deref()));
     prepare::raise_open_file_limit();
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;

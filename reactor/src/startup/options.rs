@@ -417,6 +417,12 @@ impl Options {
         Ok(())
     }
 
+    /// Whether anonymous sessions may log in: always without a users file,
+    /// with one only with `--anonymous`.
+    pub fn anonymous_login(&self) -> bool {
+        self.users.is_none() || self.anonymous
+    }
+
     /// The addresses to listen on (the default when none was given).
     pub fn listen_addresses(&self) -> Vec<SocketAddr> {
         if self.listen.is_empty() {

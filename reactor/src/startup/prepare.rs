@@ -1,6 +1,8 @@
 //! The process and the served folder before serving: room for every
 //! session's descriptors, and no leftovers of a daemon that died.
 
+use std::time::{Duration, Instant};
+
 use log::{debug, info, warn};
 
 use crate::storage::jail::Jail;
@@ -26,10 +28,38 @@ pub fn raise_open_file_limit() {
 /// second or so on a small board, however big the served tree.
 const SWEEP_LIMIT: usize = 100_000;
 
+/// How often a long sweep says how far it got.
+const SWEEP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
+
 /// A daemon killed mid-upload leaves its hidden temporary file behind:
-/// remove those before serving (see `pocketftpd::temps`).
-pub fn sweep_stale_uploads(jail: &Jail) {
-    let sweep = jail.sweep_stale_temps(SWEEP_LIMIT);
+/// remove those before serving (see `pocketftpd::temps`). A server nobody
+/// may upload to (`anyone_writes` false) has no business deleting files,
+/// nor spending seconds walking a big tree at start-up: it skips the sweep.
+/// A long sweep says how far it got every few seconds, so that a slow
+/// start-up is not taken for a hang.
+pub fn sweep_stale_uploads(jail: &Jail, anyone_writes: bool) {
+    if !anyone_writes {
+        return debug!("nobody may upload: no sweep for stale upload files");
+    }
+    let started = Instant::now();
+    let mut reported = started;
+    let sweep = jail.sweep_stale_temps(SWEEP_LIMIT, &mut |sweep| {
+        if reported.elapsed() >= SWEEP_REPORT_INTERVAL {
+            reported = Instant::now();
+            info!(
+                "looking for stale upload files: {} so far ({:.0?})",
+                crate::count(sweep.visited, "name"),
+                started.elapsed()
+            );
+        }
+    });
+    if reported != started {
+        info!(
+            "looked for stale upload files: {} in {:.1?}",
+            crate::count(sweep.visited, "name"),
+            started.elapsed()
+        );
+    }
     if sweep.removed > 0 {
         info!(
             "removed {} left by a daemon that died",

@@ -182,9 +182,10 @@ impl Jail {
     }
 
     /// Removes the stale upload files in the whole tree, looking at no more
-    /// than `limit` entries (see `temps.rs`). For start-up, before serving.
-    pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
-        temps::sweep_tree(self.root.as_raw_fd(), limit)
+    /// than `limit` entries, calling `progress` now and then (see
+    /// `temps.rs`). For start-up, before serving.
+    pub fn sweep_stale_temps(&self, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
+        temps::sweep_tree(self.root.as_raw_fd(), limit, progress)
     }
 
     /// Deletes a file (a folder is `EISDIR`).

@@ -164,9 +164,14 @@ pub struct Sweep {
     pub complete: bool,
 }
 
+/// Entries between two calls of a sweep's progress callback.
+pub const PROGRESS_EVERY: usize = 1000;
+
 /// Removes the stale temporary files in the folder `root` and below, looking
-/// at no more than `limit` entries and never following a symlink.
-pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
+/// at no more than `limit` entries and never following a symlink; calls
+/// `progress` after every [`PROGRESS_EVERY`] entries (a big tree on an SD
+/// card takes seconds: the caller may say so).
+pub fn sweep_tree(root: RawFd, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
     let mut sweep = Sweep {
         complete: true,
         ..Sweep::default()
@@ -186,6 +191,9 @@ pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
             break;
         }
         sweep.visited += 1;
+        if sweep.visited % PROGRESS_EVERY == 0 {
+            progress(&sweep);
+        }
         let fd = folder.fd();
         if is_temp_name(name.to_bytes()) {
             sweep.removed += usize::from(remove_if_stale(fd, &name));
@@ -399,7 +407,7 @@ mod tests {
         let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
         let live = root.join("a").join(live.to_str().unwrap());
 
-        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100);
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &mut |_| {});
         assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
         assert_eq!(sweep.visited, 9);
         assert!(!deep.exists() && !top.exists());
@@ -414,12 +422,26 @@ mod tests {
         for n in 0..5 {
             stale(&dir.0, n);
         }
-        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3);
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3, &mut |_| {});
         assert_eq!(
             (sweep.removed, sweep.visited, sweep.complete),
             (3, 3, false)
         );
         assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_long_sweep_reports_its_progress() {
+        let dir = TempDir::new("temps-progress");
+        for n in 0..(2 * PROGRESS_EVERY + 10) {
+            std::fs::write(dir.0.join(format!("f{n}")), b"").unwrap();
+        }
+        let mut seen = Vec::new();
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), usize::MAX, &mut |s| {
+            seen.push(s.visited)
+        });
+        assert!(sweep.complete);
+        assert_eq!(seen, [PROGRESS_EVERY, 2 * PROGRESS_EVERY]);
     }
 
     #[test]
