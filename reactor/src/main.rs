@@ -53,8 +53,8 @@ fn main() -> ExitCode {
 fn hash_password() -> ExitCode {
     let password = match prompt::read_password() {
         Ok(password) => password,
-        Err(e) => {
-            eprintln!("pocketftpd: cannot read the password: {e}");
+        Err(why) => {
+            eprintln!("pocketftpd: {why}");
             return ExitCode::FAILURE;
         }
     };

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// Runs `command` on a pseudo-terminal, typing `typed` at the prompt;
-/// returns what the terminal showed, and whether the command succeeded.
-fn at_a_terminal(command: &str, typed: &str) -> (String, bool) {
+/// Runs `command` on a pseudo-terminal, typing each of `typed` at its
+/// prompt; returns what the terminal showed, and whether the command
+/// succeeded.
+fn at_a_terminal(command: &str, typed: &[&str]) -> (String, bool) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/tty_run.py");
     let run = run_bounded(
-        Command::new("python3").arg(script).arg(command).arg(typed),
+        Command::new("python3").arg(script).arg(command).args(typed),
         b"",
         Duration::from_secs(60),
     );
@@ -33,9 +34,11 @@ fn hash_password_at_a_terminal_prompts_and_does_not_echo() {
         .collect::<Vec<_>>()
         .join(" ");
     let command = format!("{bin} hash-password && stty -a");
-    let (shown, ok) = at_a_terminal(&command, "hunter2 secret\\n");
+    let typed = "hunter2 secret\\n";
+    let (shown, ok) = at_a_terminal(&command, &[typed, typed]);
     assert!(ok, "{shown}");
     assert!(shown.starts_with("Password: "), "{shown}");
+    assert!(shown.contains("Password again: "), "asked once: {shown}");
     assert!(shown.contains("$argon2id$"), "{shown}");
     assert!(
         !shown.contains("hunter2"),
@@ -44,8 +47,15 @@ fn hash_password_at_a_terminal_prompts_and_does_not_echo() {
     assert!(shown.contains(" echo "), "echo not restored: {shown}");
 
     // Ctrl-C at the prompt: the command dies, the terminal echoes again.
+    // Two that differ: nothing is hashed, and the terminal echoes again.
+    let command = format!("{bin} hash-password; stty -a");
+    let (shown, _) = at_a_terminal(&command, &["hunter2 secret\\n", "hunter3 secret\\n"]);
+    assert!(shown.contains("the two passwords differ"), "{shown}");
+    assert!(!shown.contains("$argon2id$"), "{shown}");
+    assert!(shown.contains(" echo "), "echo not restored: {shown}");
+
     let command = format!("trap '' INT; {bin} hash-password; stty -a");
-    let (shown, _) = at_a_terminal(&command, "\\x03");
+    let (shown, _) = at_a_terminal(&command, &["\\x03"]);
     assert!(!shown.contains("$argon2id$"), "{shown}");
     assert!(
         shown.contains(" echo "),

@@ -15,9 +15,9 @@ use crate::startup::options::{self, Kind, Opt, Options, OPTIONS};
 pub const HASH_PASSWORD_USAGE: &str = "\
 Usage: pocketftpd hash-password
 
-Reads a password (at a terminal: prompts for it without echoing it; from
-a pipe: one line) and prints its argon2id hash for a users file line
-NAME:HASH:ROLE, for example:
+Reads a password (at a terminal: prompts for it twice without echoing it;
+from a pipe: one line) and prints its argon2id hash for a users file line
+NAME:HASH:ROLE[:HOME], for example:
 
   echo 'a long passphrase' | pocketftpd hash-password
 ";
