@@ -97,12 +97,32 @@ fn mistakes_on_the_command_line_get_hints() {
         ),
         (&["--max_clients", "5"], "did you mean --max-clients?"),
         (&["--write", "--writ"], "did you mean --write?"),
+        (
+            &["--pasv-range", "50000-50100"],
+            "the passive port range is --pasv-ports LO-HI",
+        ),
+        (&["--logfile", "x.log"], "the log goes to stderr"),
+        (&["--daemon"], "pocketftpd runs in the foreground"),
+        (
+            &["--listen", "localhost:2130"],
+            "host names are not taken: 127.0.0.1:2130",
+        ),
+        (&["--listen", ":2130"], "give an address too, 0.0.0.0:2130"),
     ];
     for (args, want) in cases {
         let run = run_bounded(daemon_command().args(args), b"", Duration::from_secs(10));
         assert_eq!(run.status.code(), Some(2), "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
     }
+}
+
+/// `--help` shows the users file's lines whole, HOME too.
+#[test]
+fn help_shows_the_users_file_line_whole() {
+    let run = run_bounded(daemon_command().arg("--help"), b"", Duration::from_secs(10));
+    assert!(run.success(), "{}", run.stderr);
+    let help = String::from_utf8_lossy(&run.stdout);
+    assert!(help.contains("NAME:HASH:ROLE[:HOME]"), "{help}");
 }
 
 /// The start line is written once the ports are bound, so it may come a
