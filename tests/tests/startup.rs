@@ -170,3 +170,19 @@ fn one_ipv6_wildcard_listener_serves_ipv4_too() {
         c.cmd_ok("QUIT", 221);
     }
 }
+
+/// Mistakes in the config file are named by its keys, not by flags the
+/// admin never typed; a value may carry a comment after it.
+#[test]
+fn config_file_errors_name_its_keys() {
+    let dir = TempDir::new("config-keys");
+    let config = dir.join("pocketftpd.conf");
+    std::fs::write(
+        &config,
+        "max-clients = 8   # a Pi Zero\ntls-cert = /etc/pocketftpd/cert.pem\n",
+    )
+    .unwrap();
+    let err = start_fails(&[Path::new("--config"), &config]);
+    assert!(err.contains("tls-cert needs tls-key"), "{err}");
+    assert!(!err.contains("--tls"), "{err}");
+}

@@ -119,7 +119,9 @@ fn options_from(given: &[(&Opt, String)]) -> Result<Options, String> {
 
 /// `--name VALUE` applied; an error names the option.
 fn set_from_command_line(options: &mut Options, opt: &Opt, value: &str) -> Result<(), String> {
-    (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))
+    (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))?;
+    options.set_by(opt.name, false);
+    Ok(())
 }
 
 /// Applies the config file's settings; an error names the file, the line
@@ -127,7 +129,7 @@ fn set_from_command_line(options: &mut Options, opt: &Opt, value: &str) -> Resul
 fn read_config_file(options: &mut Options, path: &Path) -> Result<(), String> {
     for s in config_file::read(path)? {
         let result = match options::find(&s.key).filter(|opt| opt.in_file) {
-            Some(opt) => (opt.set)(options, &s.value),
+            Some(opt) => (opt.set)(options, &s.value).map(|()| options.set_by(opt.name, true)),
             None => Err(unknown_option(&s.key, Some(&s.value), Origin::File)),
         };
         result.map_err(|why| format!("{}:{}: {}: {why}", path.display(), s.line, s.key))?;

@@ -344,6 +344,9 @@ pub struct Options {
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
+    /// The options whose value the config file gave (and no flag replaced),
+    /// so that a message about them names the key, not the flag.
+    from_file: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -381,6 +384,7 @@ impl Default for Options {
             max_rate_up: None,
             max_rate: None,
             listen_from_file: false,
+            from_file: Vec::new(),
         }
     }
 }
@@ -391,6 +395,25 @@ impl Options {
             self.listen.clear();
         }
         self.listen.push(addr);
+    }
+
+    /// `name` was set, by the config file (`in_file`) or by a flag.
+    pub(super) fn set_by(&mut self, name: &'static str, in_file: bool) {
+        self.from_file.retain(|given| *given != name);
+        if in_file {
+            self.from_file.push(name);
+        }
+    }
+
+    /// How a message names the option `name`: as the config file's key
+    /// (`tls-key`) when the option `like` (the one the message is about)
+    /// came from the file, else as a flag (`--tls-key`).
+    pub fn spelled(&self, name: &str, like: &str) -> String {
+        if self.from_file.contains(&like) {
+            name.to_owned()
+        } else {
+            format!("--{name}")
+        }
     }
 
     /// The config file has been read: what follows comes from the command
