@@ -355,3 +355,58 @@ fn a_journal_stream_of_another_file_keeps_plain_lines() {
     assert!(d.stderr().contains("[INFO] listening on"), "{}", d.stderr());
     assert!(!d.stderr().contains("<6>"), "{}", d.stderr());
 }
+
+/// An upload the file system's permissions refuse is logged with its real
+/// path, the errno and the user the daemon runs as: not a bare "Permission
+/// denied" that reads like a role's refusal.
+#[test]
+fn a_refusal_by_the_file_system_names_the_path_the_user_and_the_cause() {
+    let root_user = running_as_root();
+    // As root, permissions bind only once the daemon is `nobody`; as
+    // anyone else, a folder without write permission refuses its owner.
+    let extra = if root_user {
+        vec!["--run-as".into(), "nobody".into()]
+    } else {
+        Vec::new()
+    };
+    let d = Daemon::with(Options {
+        write: true,
+        extra,
+        ..Options::default()
+    });
+    let locked = d.root().join("locked");
+    fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+    let user = if root_user {
+        "nobody".to_owned()
+    } else {
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&id.stdout).trim().to_owned()
+    };
+    let mut c = d.login();
+    let refused = c.transfer_reply("STOR locked/x.txt");
+    assert_eq!(refused.code, 550, "{refused:?}");
+    let host = fs::canonicalize(&locked).unwrap().join("x.txt");
+    assert_logged(
+        &d,
+        &format!(
+            "[WARN] cannot upload {}: permission denied to {user}, the user the daemon runs as (EACCES)",
+            host.display()
+        ),
+    );
+    assert_logged(
+        &d,
+        "\"anonymous\" upload /locked/x.txt failed: 550 Permission denied.",
+    );
+}
+
+/// Whether the tests run as root (whose permissions the kernel never
+/// checks).
+fn running_as_root() -> bool {
+    let id = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&id.stdout).trim() == "0"
+}

@@ -186,3 +186,23 @@ fn config_file_errors_name_its_keys() {
     assert!(err.contains("tls-cert needs tls-key"), "{err}");
     assert!(!err.contains("--tls"), "{err}");
 }
+
+/// Under systemd (`INVOCATION_ID` set), a root in /home that cannot be
+/// opened gets the hint about the unit's `ProtectHome=`.
+#[test]
+fn a_root_hidden_by_protect_home_gets_the_hint() {
+    let run = run_bounded(
+        daemon_command()
+            .env("INVOCATION_ID", "0123")
+            .args(["--root", "/home/no-such-user-here/share", "--listen"])
+            .arg(format!("127.0.0.1:{}", free_port())),
+        b"",
+        Duration::from_secs(10),
+    );
+    assert!(!run.success());
+    assert!(
+        run.stderr.contains("ProtectHome=yes hides /home"),
+        "{}",
+        run.stderr
+    );
+}

@@ -13,7 +13,11 @@ use crate::boundary::path::VirtualPath;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     NotFound,
+    /// The file system's permissions refuse it (not the session's role,
+    /// which the session knows itself).
     PermissionDenied,
+    /// The file system is read-only (or the daemon's sandbox makes it so).
+    ReadOnly,
     AlreadyExists,
     NotADirectory,
     IsADirectory,

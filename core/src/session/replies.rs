@@ -63,6 +63,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
     match kind {
         ErrorKind::NotFound => (550, "No such file or folder."),
         ErrorKind::PermissionDenied | ErrorKind::OutsideRoot => (550, "Permission denied."),
+        ErrorKind::ReadOnly => (550, "Read-only file system."),
         ErrorKind::AlreadyExists => (550, "Already exists."),
         ErrorKind::NotADirectory => (550, "Not a folder."),
         ErrorKind::IsADirectory => (550, "Is a folder."),

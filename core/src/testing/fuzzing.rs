@@ -173,7 +173,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 19] = [
+const KINDS: [ErrorKind; 20] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -193,6 +193,7 @@ const KINDS: [ErrorKind; 19] = [
     ErrorKind::Busy,
     ErrorKind::Other,
     ErrorKind::PortsExhausted,
+    ErrorKind::ReadOnly,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.

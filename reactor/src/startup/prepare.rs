@@ -1,6 +1,7 @@
 //! The process and the served folder before serving: room for every
 //! session's descriptors, and no leftovers of a daemon that died.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
@@ -21,6 +22,20 @@ pub fn raise_open_file_limit() {
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
+    }
+}
+
+/// Why a root under `/home` may be missing under systemd: the unit's
+/// `ProtectHome=yes` hides it from the daemon (systemd sets `INVOCATION_ID`
+/// for the processes of a unit). Empty elsewhere.
+pub fn sandbox_hint(root: &Path) -> &'static str {
+    let hidden = ["/home", "/root", "/run/user"];
+    let absolute = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    if std::env::var_os("INVOCATION_ID").is_some() && hidden.iter().any(|h| absolute.starts_with(h))
+    {
+        " (under systemd, pocketftpd.service's ProtectHome=yes hides /home: the comment above root = in the config file says what to change)"
+    } else {
+        ""
     }
 }
 

@@ -149,7 +149,8 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
 fn kind_of_errno(errno: i32) -> ErrorKind {
     match errno {
         libc::ENOENT => ErrorKind::NotFound,
-        libc::EACCES | libc::EPERM | libc::EROFS => ErrorKind::PermissionDenied,
+        libc::EACCES | libc::EPERM => ErrorKind::PermissionDenied,
+        libc::EROFS => ErrorKind::ReadOnly,
         libc::EEXIST => ErrorKind::AlreadyExists,
         libc::ENOTDIR => ErrorKind::NotADirectory,
         libc::EISDIR => ErrorKind::IsADirectory,
@@ -176,6 +177,7 @@ mod tests {
         let cases = [
             (libc::ENOENT, ErrorKind::NotFound),
             (libc::EACCES, ErrorKind::PermissionDenied),
+            (libc::EROFS, ErrorKind::ReadOnly),
             (libc::EEXIST, ErrorKind::AlreadyExists),
             (libc::ENOTDIR, ErrorKind::NotADirectory),
             (libc::EISDIR, ErrorKind::IsADirectory),

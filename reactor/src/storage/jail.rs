@@ -13,11 +13,12 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
+use super::refusal::{self, Doing};
 pub use super::resolve::Resolver;
 use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
 use super::temps::{self, Sweep};
@@ -35,6 +36,8 @@ pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
+    /// Where the root is, for the admin's log lines (never used to open).
+    host: PathBuf,
 }
 
 impl Jail {
@@ -49,7 +52,7 @@ impl Jail {
         } else {
             Resolver::probe(folder.as_raw_fd())
         };
-        let jail = Jail::with(folder, resolver)?;
+        let jail = Jail::with(folder, resolver, host_path(root))?;
         let why = match (resolver, forced) {
             (Resolver::Openat2, _) => "",
             (Resolver::Fallback, true) => {
@@ -67,7 +70,7 @@ impl Jail {
     /// offers: for tests, which run every case under both. `Openat2` on a
     /// kernel without it fails here, saying so.
     pub fn open_with(root: &Path, resolver: Resolver) -> io::Result<Jail> {
-        Jail::with(open_folder(root)?, resolver)
+        Jail::with(open_folder(root)?, resolver, host_path(root))
     }
 
     /// The resolver in use.
@@ -75,8 +78,12 @@ impl Jail {
         self.resolver
     }
 
-    fn with(root: OwnedFd, resolver: Resolver) -> io::Result<Jail> {
-        let jail = Jail { root, resolver };
+    fn with(root: OwnedFd, resolver: Resolver, host: PathBuf) -> io::Result<Jail> {
+        let jail = Jail {
+            root,
+            resolver,
+            host,
+        };
         jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
@@ -96,7 +103,24 @@ impl Jail {
         Ok(Jail {
             root,
             resolver: self.resolver,
+            host: self.host.join(path.relative()),
         })
+    }
+
+    /// Where the root is on this machine (for messages; absolute where it
+    /// could be made so).
+    pub fn host(&self) -> &Path {
+        &self.host
+    }
+
+    /// `error`, after logging why the file system refused `doing` at `path`
+    /// when that is the admin's to fix (see `refusal.rs`). The root itself
+    /// is refused by the jail, not the file system: nothing to log there.
+    pub(super) fn refused(&self, doing: Doing, path: &VirtualPath, error: io::Error) -> io::Error {
+        if path.is_root() {
+            return error;
+        }
+        refusal::note(doing, &self.host.join(path.relative()), error)
     }
 
     /// Whether the root folder was removed while being served (its link
@@ -134,13 +158,19 @@ impl Jail {
                 Ok(file)
             }
             FileKind::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-            _ => Err(io::Error::from_raw_os_error(libc::EACCES)),
+            // Ours, not the file system's: no errno, so no log line blames
+            // the permissions (see `refusal.rs`).
+            _ => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "not a regular file",
+            )),
         }
     }
 
     /// Metadata of `path`, following symlinks that stay inside the root.
     pub fn stat(&self, path: &VirtualPath) -> io::Result<Metadata> {
-        let fd = self.open_path(path, libc::O_PATH, 0)?;
+        let fd = (self.open_path(path, libc::O_PATH, 0))
+            .map_err(|e| self.refused(Doing::LookUp, path, e))?;
         fstat(fd.as_raw_fd())
     }
 
@@ -161,6 +191,7 @@ impl Jail {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
         check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), NEW_FOLDER_MODE) })
+            .map_err(|error| self.refused(Doing::MakeFolder, path, error))
     }
 
     /// Removes an empty folder. One that holds nothing but stale upload
@@ -169,7 +200,7 @@ impl Jail {
     pub fn remove_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         let dir = e.dir.as_raw_fd();
-        match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
+        let removed = match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
             Err(error) if error.raw_os_error() == Some(libc::ENOTEMPTY) => {
                 let Ok(folder) = temps::open_folder(dir, &e.name) else {
                     return Err(error);
@@ -178,7 +209,8 @@ impl Jail {
                 unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
             }
             done => done,
-        }
+        };
+        removed.map_err(|error| self.refused(Doing::RemoveFolder, path, error))
     }
 
     /// Removes the stale upload files in the whole tree, looking at no more
@@ -192,11 +224,12 @@ impl Jail {
     pub fn delete(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         unlink_at(e.dir.as_raw_fd(), &e.name, 0)
+            .map_err(|error| self.refused(Doing::Delete, path, error))
     }
 
     pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
         let (a, b) = (self.entry(from)?, self.entry(to)?);
-        rename_at(&a, &b.dir, &b.name)
+        rename_at(&a, &b.dir, &b.name).map_err(|error| self.refused(Doing::Rename, from, error))
     }
 
     /// `SITE CHMOD`: sets the permission bits of `path`. The entry is opened
@@ -210,6 +243,7 @@ impl Jail {
         }
         let target = self.open_path(path, libc::O_PATH, 0)?;
         chmod_fd(target.as_raw_fd(), mode & 0o777)
+            .map_err(|error| self.refused(Doing::ChangeMode, path, error))
     }
 
     /// Sets the modification time (MFMT), leaving the access time alone, and
@@ -224,7 +258,8 @@ impl Jail {
         let seconds = unix
             .try_into()
             .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
-        let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+        let fd = (self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0))
+            .map_err(|e| self.refused(Doing::SetTime, path, e))?;
         let times = [
             libc::timespec {
                 tv_sec: 0,
@@ -236,7 +271,8 @@ impl Jail {
             },
         ];
         // SAFETY: a valid fd and a two-element timespec array.
-        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })?;
+        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+            .map_err(|e| self.refused(Doing::SetTime, path, e))?;
         fstat(fd.as_raw_fd())
     }
 
@@ -244,6 +280,14 @@ impl Jail {
         self.resolver
             .open(self.root.as_raw_fd(), relative, flags, mode)
     }
+}
+
+/// The root as the admin's messages name it: absolute (symlinks resolved)
+/// where that works, as given otherwise.
+fn host_path(root: &Path) -> PathBuf {
+    std::fs::canonicalize(root)
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_path_buf())
 }
 
 /// A folder to serve, as a descriptor.
@@ -355,12 +399,13 @@ mod tests {
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let read = jail.open_read(&vp("/fifo")).unwrap_err();
-        assert_eq!(read.raw_os_error(), Some(libc::EACCES));
+        assert_eq!(read.kind(), io::ErrorKind::PermissionDenied);
         let write = jail
             .open_file(&vp("/fifo"), libc::O_WRONLY | libc::O_APPEND, 0)
             .unwrap_err();
         assert!(
-            matches!(write.raw_os_error(), Some(libc::EACCES | libc::ENXIO)),
+            write.kind() == io::ErrorKind::PermissionDenied
+                || write.raw_os_error() == Some(libc::ENXIO),
             "{write}"
         );
         jail.set_modified(&vp("/fifo"), 0).unwrap();
