@@ -190,7 +190,7 @@ mod timers;
 mod wire;
 
 pub use boundary::access::Access;
-pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;

@@ -12,7 +12,7 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+    access, conflicts, exposure, logging, prepare, privileges, prompt, reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -94,6 +94,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
+    let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
@@ -112,5 +113,6 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         options.root.display(),
         settings::access_summary(options)
     );
+    exposure::announce(options, &root, &reach);
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

@@ -33,6 +33,27 @@ pub struct ListPattern {
     pub prefix: String,
 }
 
+/// Which entries of a folder a listing shows; the daemon's own temporary
+/// files never. Its caller filters each name with [`Shown::shows`] as it
+/// reads the folder (the session never sees the names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shown {
+    /// Every entry (`--dotfiles`).
+    All,
+    /// Every entry but those whose name starts with a dot (the default).
+    NoDotfiles,
+}
+
+impl Shown {
+    /// Whether an entry named `name` is listed.
+    pub fn shows(self, name: &[u8]) -> bool {
+        match self {
+            Shown::All => true,
+            Shown::NoDotfiles => !name.starts_with(b"."),
+        }
+    }
+}
+
 /// How [`Action::Open`] opens its path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OpenMode {
@@ -59,10 +80,12 @@ pub enum OpenMode {
     /// (`path`'s last component, compiled) and no entry named `path`, the
     /// entries of `path`'s folder that match it are listed instead: an
     /// existing name is listed as it is, wildcards or not, as by vsftpd.
+    /// Only the entries `shown` shows are listed.
     List {
         format: ListFormat,
         writable: bool,
         pattern: Option<ListPattern>,
+        shown: Shown,
     },
 }
 
@@ -119,12 +142,13 @@ pub enum Action {
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
-    /// about `max_bytes`; a `pattern` as for [`OpenMode::List`].
+    /// about `max_bytes`; a `pattern` and `shown` as for [`OpenMode::List`].
     /// Answer: `Listing` or `Failed`.
     ListToControl {
         path: VirtualPath,
         max_bytes: usize,
         pattern: Option<ListPattern>,
+        shown: Shown,
     },
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.

@@ -40,6 +40,10 @@ pub struct Config {
     pub tls: bool,
     /// Every login needs `AUTH TLS` first and every transfer `PROT P`.
     pub tls_required: bool,
+    /// Names starting with a dot (`.ssh`, `.env`) are served: listed, read,
+    /// written and entered. Off, they are none of these: a client naming
+    /// one gets `550`, and listings leave them out (`--dotfiles`).
+    pub dotfiles: bool,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             max_login_failures: 3,
             tls: false,
             tls_required: false,
+            dotfiles: false,
         }
     }
 }

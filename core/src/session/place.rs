@@ -6,7 +6,7 @@
 use log::info;
 
 use crate::boundary::access::Access;
-use crate::boundary::action::{Action, ListPattern};
+use crate::boundary::action::{Action, ListPattern, Shown};
 use crate::boundary::event::{ErrorKind, FileKind, Metadata};
 use crate::boundary::glob::Glob;
 use crate::boundary::path::{PathError, VirtualPath};
@@ -14,7 +14,7 @@ use crate::format::listing;
 use crate::format::time::CivilTime;
 use crate::wire::reply::quote_path;
 
-use super::replies::{file_error_reply, DIRECTORY_CHANGED};
+use super::replies::{file_error_reply, DIRECTORY_CHANGED, DOT_NAME_REFUSED};
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
@@ -110,6 +110,12 @@ pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option
     Some(ListPattern { glob, prefix })
 }
 
+/// Whether a component of `path` starts with a dot (a normalised path
+/// holds no `.` or `..`, so every such component is a hidden name).
+fn has_dot_name(path: &VirtualPath) -> bool {
+    path.as_str().split('/').any(|name| name.starts_with('.'))
+}
+
 /// The folder part of an NLST argument that ends in the glob: `pub/` for
 /// `pub/*.txt`, nothing for `*.txt`, so that names come back as the client
 /// will ask for them. If `.` or `..` followed the glob in `arg`, the
@@ -128,9 +134,22 @@ fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
 }
 
 impl Session {
-    /// Normalises a client path, answering the client itself when it is refused.
+    /// Normalises a client path, answering the client itself when it is
+    /// refused. Every path a client names passes here, so this is where a
+    /// name starting with a dot is refused (without `--dotfiles`): it is
+    /// then neither read, written, entered nor named in any command, and
+    /// the listings leave it out ([`Session::shown`]).
     pub(super) fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
         match VirtualPath::resolve(&self.place.cwd, arg) {
+            Ok(path) if !self.config.dotfiles && has_dot_name(&path) => {
+                info!(
+                    "{}: {:?} refused {path}: names starting with a dot are not served (--dotfiles serves them)",
+                    self.peer,
+                    self.user_name()
+                );
+                self.reply_with(DOT_NAME_REFUSED);
+                None
+            }
             Ok(path) => Some(path),
             Err(PathError::Nul | PathError::Empty) => {
                 self.reply(501, "Invalid file name.");
@@ -140,6 +159,15 @@ impl Session {
                 self.reply(553, "File name not allowed.");
                 None
             }
+        }
+    }
+
+    /// Which entries this session's listings show.
+    pub(super) fn shown(&self) -> Shown {
+        if self.config.dotfiles {
+            Shown::All
+        } else {
+            Shown::NoDotfiles
         }
     }
 
@@ -214,6 +242,7 @@ impl Session {
                 path: path.clone(),
                 max_bytes: STATUS_LISTING_CAP,
                 pattern,
+                shown: self.shown(),
             };
             self.ask(list, PlaceWait::StatusListing(path));
         }

@@ -35,6 +35,10 @@ pub(super) const PASV_NEEDS_IPV4: Reply = (425, "PASV needs IPv4; use EPSV.");
 
 pub(super) const DIRECTORY_CHANGED: Reply = (250, "Directory successfully changed.");
 
+/// A path with a name starting with a dot, without `--dotfiles`: the same
+/// answer whether it exists or not.
+pub(super) const DOT_NAME_REFUSED: Reply = (550, "Names starting with a dot are not served.");
+
 /// The final reply of a transfer that broke after its `150`.
 pub(super) fn transfer_failure_reply(kind: ErrorKind) -> Reply {
     match kind {

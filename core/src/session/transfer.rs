@@ -341,6 +341,7 @@ impl Session {
             format,
             writable: self.may_write(),
             pattern,
+            shown: self.shown(),
         };
         self.open_for_transfer(now, TransferKind::List, path, mode);
     }

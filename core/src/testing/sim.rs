@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
-    OpenMode, Output, Session, VirtualPath,
+    OpenMode, Output, Session, Shown, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -611,7 +611,8 @@ impl Harness {
                 path,
                 max_bytes,
                 pattern,
-            } => match self.listing(&path, ListFormat::Long, pattern.as_ref()) {
+                shown,
+            } => match self.listing(&path, ListFormat::Long, pattern.as_ref(), shown) {
                 Ok(mut text) => {
                     text.truncate(max_bytes);
                     Event::Listing(text)
@@ -658,9 +659,10 @@ impl Harness {
             OpenMode::List {
                 format,
                 ref pattern,
+                shown,
                 ..
             } => {
-                let listing = self.listing(path, format, pattern.as_ref())?;
+                let listing = self.listing(path, format, pattern.as_ref(), shown)?;
                 Ok((SimFile::Read(listing), None, None))
             }
             OpenMode::CreateNew if existing.is_ok() => Err(ErrorKind::AlreadyExists),
@@ -697,12 +699,13 @@ impl Harness {
 
     /// A listing as the reactor makes it: a folder's entries or one file;
     /// when `path` does not exist, the entries of its folder that the
-    /// pattern (if any) matches.
+    /// pattern (if any) matches; only those `shown` shows.
     fn listing(
         &self,
         path: &VirtualPath,
         format: ListFormat,
         pattern: Option<&ListPattern>,
+        shown: Shown,
     ) -> Result<Vec<u8>, ErrorKind> {
         let (entries, pattern) = match (self.fs.stat(path), pattern) {
             (Ok(meta), _) if meta.kind == FileKind::Dir => (self.fs.children(path), None),
@@ -714,7 +717,10 @@ impl Harness {
             (Err(kind), _) => return Err(kind),
         };
         let mut out = Vec::new();
-        for (name, meta) in entries {
+        for (name, meta) in entries
+            .into_iter()
+            .filter(|(n, _)| shown.shows(n.as_bytes()))
+        {
             let name = name.as_bytes();
             let meta = || Some(meta);
             crate::format::listing::write_listed(

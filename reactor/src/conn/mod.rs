@@ -294,7 +294,8 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
+            shown,
+        } => listing::list_inline(storage, &path, pattern, shown, max_bytes, wall_clock())
             .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");

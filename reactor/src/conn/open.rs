@@ -47,8 +47,9 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
             format,
             writable,
             pattern,
+            shown,
         } => {
-            let listing = Listing::open(storage, path, pattern)?;
+            let listing = Listing::open(storage, path, pattern, shown)?;
             Ok(plain(Opened::Listing {
                 listing,
                 format,

@@ -62,6 +62,14 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.root, Ok(v.into())),
     },
     Opt {
+        name: "dotfiles",
+        kind: Flag,
+        in_file: true,
+        help: "serve names starting with a dot (.ssh, .env); without it they\n\
+               are neither listed, read, written nor entered",
+        set: |o, v| assign(&mut o.dotfiles, boolean(v)),
+    },
+    Opt {
         name: "run-as",
         kind: Value("USER"),
         in_file: true,
@@ -314,6 +322,8 @@ pub struct Options {
     pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
+    /// `--dotfiles`: names starting with a dot are served.
+    pub dotfiles: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     pub pasv_address: Option<Ipv4Addr>,
     pub max_clients: usize,
@@ -361,6 +371,7 @@ impl Default for Options {
             given_role: None,
             users: None,
             anonymous: false,
+            dotfiles: false,
             pasv_ports: None,
             pasv_address: None,
             max_clients: 512,

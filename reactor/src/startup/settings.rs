@@ -45,6 +45,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         max_login_failures: options.max_login_failures,
         tls: tls.is_some(),
         tls_required: options.tls_required,
+        dotfiles: options.dotfiles,
         ..Config::default() // upload_settle: no option sets it
     };
     let limits = Limits {
