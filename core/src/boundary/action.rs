@@ -42,6 +42,9 @@ pub enum Shown {
     All,
     /// Every entry but those whose name starts with a dot (the default).
     NoDotfiles,
+    /// None: an `upload` session's listing with `--upload-list-empty`. The
+    /// path is looked up all the same (a missing folder is `Failed`).
+    Nothing,
 }
 
 impl Shown {
@@ -50,6 +53,7 @@ impl Shown {
         match self {
             Shown::All => true,
             Shown::NoDotfiles => !name.starts_with(b"."),
+            Shown::Nothing => false,
         }
     }
 }
@@ -67,6 +71,13 @@ pub enum OpenMode {
     /// exist yet (`Failed(AlreadyExists)` otherwise, also if one appears
     /// before the upload completes).
     CreateNew,
+    /// STOR by an `upload` account with `--upload-replace-own`: like
+    /// `CreateNew`, except that a file `account` uploaded itself may be
+    /// replaced (now and at the commit). The upload is marked as
+    /// `account`'s, so that it may replace it later in turn; how the
+    /// caller marks and recognises a file is its business (a file it
+    /// cannot tell is `account`'s is never replaced).
+    CreateOrReplaceOwn { account: String },
     /// REST + STOR: write in place from `offset` (beyond the end:
     /// `Failed(BadOffset)`), truncating what follows it.
     WriteAt { offset: u64 },
@@ -129,6 +140,15 @@ pub enum Action {
     Stat(VirtualPath),
     /// Answer: `Done` or `Failed`.
     Rename { from: VirtualPath, to: VirtualPath },
+    /// An `upload` session renames a file it uploaded (`x.part` to `x`):
+    /// never over an existing name (`Failed(AlreadyExists)`), except, with
+    /// `account`, over a file that account uploaded (see
+    /// [`OpenMode::CreateOrReplaceOwn`]). Answer: `Done` or `Failed`.
+    RenameUpload {
+        from: VirtualPath,
+        to: VirtualPath,
+        account: Option<String>,
+    },
     /// Delete a file. Answer: `Done` or `Failed`.
     Delete(VirtualPath),
     /// Answer: `Done` or `Failed`.

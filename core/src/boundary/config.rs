@@ -44,6 +44,12 @@ pub struct Config {
     /// written and entered. Off, they are none of these: a client naming
     /// one gets `550`, and listings leave them out (`--dotfiles`).
     pub dotfiles: bool,
+    /// Listings of `upload` sessions are empty: a drop box nobody can look
+    /// into (`--upload-list-empty`).
+    pub upload_list_empty: bool,
+    /// An `upload` account (not an anonymous session) may replace a file it
+    /// uploaded itself (`--upload-replace-own`).
+    pub upload_replace_own: bool,
 }
 
 impl Default for Config {
@@ -62,6 +68,8 @@ impl Default for Config {
             tls: false,
             tls_required: false,
             dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
         }
     }
 }

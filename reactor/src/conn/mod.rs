@@ -285,6 +285,9 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
     match action {
         Action::Stat(path) => described(storage.stat(&path)),
         Action::Rename { from, to } => changed(storage.rename(&from, &to)),
+        Action::RenameUpload { from, to, account } => {
+            changed(storage.rename_upload(&from, &to, account.as_deref()))
+        }
         Action::Delete(path) => changed(storage.delete(&path)),
         Action::MakeDir(path) => changed(storage.make_dir(&path)),
         Action::RemoveDir(path) => changed(storage.remove_dir(&path)),

@@ -113,6 +113,22 @@ pub const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "upload-list-empty",
+        kind: Flag,
+        in_file: true,
+        help: "the upload role's listings are empty: a drop box nobody can\n\
+               look into",
+        set: |o, v| assign(&mut o.upload_list_empty, boolean(v)),
+    },
+    Opt {
+        name: "upload-replace-own",
+        kind: Flag,
+        in_file: true,
+        help: "an upload account may replace a file it uploaded itself (a\n\
+               camera's snapshot.jpg); anonymous sessions may not",
+        set: |o, v| assign(&mut o.upload_replace_own, boolean(v)),
+    },
+    Opt {
         name: "users",
         kind: Value("FILE"),
         in_file: true,
@@ -324,6 +340,10 @@ pub struct Options {
     pub anonymous: bool,
     /// `--dotfiles`: names starting with a dot are served.
     pub dotfiles: bool,
+    /// `--upload-list-empty`: the upload role lists nothing.
+    pub upload_list_empty: bool,
+    /// `--upload-replace-own`: an upload account replaces its own uploads.
+    pub upload_replace_own: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     pub pasv_address: Option<Ipv4Addr>,
     pub max_clients: usize,
@@ -372,6 +392,8 @@ impl Default for Options {
             users: None,
             anonymous: false,
             dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
             pasv_ports: None,
             pasv_address: None,
             max_clients: 512,

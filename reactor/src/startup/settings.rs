@@ -46,6 +46,8 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         tls: tls.is_some(),
         tls_required: options.tls_required,
         dotfiles: options.dotfiles,
+        upload_list_empty: options.upload_list_empty,
+        upload_replace_own: options.upload_replace_own,
         ..Config::default() // upload_settle: no option sets it
     };
     let limits = Limits {

@@ -21,7 +21,7 @@ use pocketftp_core::{FileKind, Metadata, VirtualPath};
 use super::refusal::{self, Doing};
 pub use super::resolve::Resolver;
 use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
-use super::temps::{self, Sweep};
+use super::temps::{self, Replace, Sweep};
 
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
 /// [`Resolver::Fallback`] even where `openat2` works, so that the end-to-end
@@ -230,6 +230,21 @@ impl Jail {
     pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
         let (a, b) = (self.entry(from)?, self.entry(to)?);
         rename_at(&a, &b.dir, &b.name).map_err(|error| self.refused(Doing::Rename, from, error))
+    }
+
+    /// An `upload` session's rename of what it uploaded: never over an
+    /// existing name (`EEXIST`), except, with `account`, that account's own
+    /// upload (see `owner.rs`).
+    pub fn rename_upload(
+        &self,
+        from: &VirtualPath,
+        to: &VirtualPath,
+        account: Option<&str>,
+    ) -> io::Result<()> {
+        let (a, b) = (self.entry(from)?, self.entry(to)?);
+        let replace = account.map_or(Replace::Nothing, |a| Replace::Own(a.to_owned()));
+        temps::rename_if(&a, &b.dir, &b.name, &replace)
+            .map_err(|error| self.refused(Doing::Rename, from, error))
     }
 
     /// `SITE CHMOD`: sets the permission bits of `path`. The entry is opened
@@ -464,12 +479,12 @@ mod tests {
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
         let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), true).unwrap();
+            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
         let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -526,20 +541,20 @@ mod tests {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
         let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
         let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(jail.entry(&vp("/sub")).unwrap(), true)
+            TempFile::create(jail.entry(&vp("/sub")).unwrap(), Replace::Any)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -551,13 +566,13 @@ mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), false);
+        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Nothing);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
         let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), false).unwrap();
+            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
@@ -566,7 +581,7 @@ mod tests {
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
         let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), false).unwrap();
+            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

@@ -33,6 +33,7 @@ mod dir;
 mod entries;
 pub mod error_kind;
 pub mod jail;
+mod owner;
 mod refusal;
 mod resolve;
 mod sink;
@@ -52,6 +53,7 @@ use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
 use sys::NEW_FILE_MODE;
+pub(crate) use temps::Replace;
 use temps::TempFile;
 
 /// What transfers move: each opened as the handle its transfer steps use.
@@ -65,9 +67,9 @@ impl Jail {
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
     /// once the whole upload arrived (atomic: a broken upload leaves the
-    /// old file as it was). Without `replace` (an `upload` user), a file
-    /// there is `AlreadyExists`, now and at the commit.
-    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: bool) -> io::Result<Sink> {
+    /// old file as it was). A file there that `replace` does not allow to
+    /// replace is `AlreadyExists`, now and at the commit.
+    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
         let (temp, file) = TempFile::create(self.entry(path)?, replace)
             .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
