@@ -21,25 +21,26 @@ if pid == 0:
     os.execv("/bin/sh", ["sh", "-c", command])
 
 shown = b""
-deadline = time.monotonic() + 30
-for prompt, typed in zip(PROMPTS, inputs):
-    while not shown.endswith(prompt) and time.monotonic() < deadline:
+
+
+def read_until(done):
+    """Reads what the terminal shows until done(shown) or its end."""
+    global shown
+    while not done(shown):
         try:
             chunk = os.read(fd, 1024)
         except OSError:  # the terminal closed with the command
-            break
+            return
         if not chunk:
-            break
+            return
         shown += chunk
+
+
+deadline = time.monotonic() + 30
+for prompt, typed in zip(PROMPTS, inputs):
+    read_until(lambda s: s.endswith(prompt) or time.monotonic() >= deadline)
     os.write(fd, typed)
-while True:
-    try:
-        chunk = os.read(fd, 1024)
-    except OSError:  # the terminal closed with the command
-        break
-    if not chunk:
-        break
-    shown += chunk
+read_until(lambda s: False)
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(shown.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
