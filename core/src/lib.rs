@@ -88,7 +88,8 @@
 //!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies.
 //! - `boundary/`: what crosses to the caller. `action.rs`, `event.rs`,
 //!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
-//!   `glob.rs` (listing patterns).
+//!   `glob.rs` (listing patterns), `network.rs` ([`Cidr`], local
+//!   networks), `notice.rs` (what the admin should hear, [`Notice`]).
 //! - `format/`: pure formatters the reactor calls too. `listing.rs`,
 //!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`.
 //! - `timers.rs`: a session's deadlines, a fixed table.
@@ -111,6 +112,8 @@ pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
+pub use boundary::network::{is_local_network, Cidr};
+pub use boundary::notice::Notice;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};

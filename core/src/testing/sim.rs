@@ -268,7 +268,6 @@ impl Harness {
     /// A harness around a plain-FTP session, or (`implicit_tls`) one on an
     /// implicit FTPS connection whose handshake is done.
     pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool, implicit_tls: bool) -> Self {
-        let now = Instant::now();
         let start = if implicit_tls {
             Session::new_implicit_tls
         } else {
@@ -276,10 +275,29 @@ impl Harness {
         };
         let session = start(
             Arc::new(config),
-            now,
+            Instant::now(),
             parse_addr(SERVER),
             parse_addr(CLIENT),
         );
+        Harness::around(session, fs, byte_at_a_time)
+    }
+
+    /// A harness around a plain-FTP session between `local` (ours) and
+    /// `peer` (the client's), as the addresses of its control connection.
+    pub fn between(
+        config: Config,
+        fs: MemFs,
+        byte_at_a_time: bool,
+        local: &str,
+        peer: &str,
+    ) -> Self {
+        let (local, peer) = (parse_addr(local), parse_addr(peer));
+        let session = Session::new(Arc::new(config), Instant::now(), local, peer);
+        Harness::around(session, fs, byte_at_a_time)
+    }
+
+    fn around(session: Session, fs: MemFs, byte_at_a_time: bool) -> Self {
+        let now = Instant::now();
         let mut harness = Harness {
             session,
             now,
@@ -456,7 +474,7 @@ impl Harness {
             return Some(Event::Failed(kind));
         }
         match action {
-            Action::LogTransfer(_) => None,
+            Action::LogTransfer(_) | Action::Notice(_) => None,
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
@@ -514,7 +532,7 @@ impl Harness {
     }
 
     fn start_transfer(&mut self) {
-        let client = parse_addr(CLIENT).ip();
+        let client = self.session.peer().ip();
         assert_eq!(
             self.data_peer.map(|p| p.ip()),
             Some(client),
@@ -824,6 +842,7 @@ fn may_fail(action: &Action) -> bool {
             | Action::SecureControl { .. }
             | Action::VerifyPassword { .. }
             | Action::LogTransfer(_)
+            | Action::Notice(_)
     )
 }
 
@@ -848,12 +867,32 @@ pub fn run_both(config: &Config, fs: &MemFs, steps: &[Op]) -> Harness {
     run_both_on(config, fs, steps, false)
 }
 
+/// [`run_both`] on a control connection between `local` (ours) and `peer`
+/// (the client's).
+pub fn run_both_between(
+    config: &Config,
+    fs: &MemFs,
+    steps: &[Op],
+    (local, peer): (&str, &str),
+) -> Harness {
+    let mut whole = Harness::between(config.clone(), fs.clone(), false, local, peer);
+    whole.run(steps);
+    let mut bytewise = Harness::between(config.clone(), fs.clone(), true, local, peer);
+    bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
 /// [`run_both`] on an implicit FTPS connection.
 pub fn run_both_on(config: &Config, fs: &MemFs, steps: &[Op], implicit_tls: bool) -> Harness {
     let mut whole = Harness::new(config.clone(), fs.clone(), false, implicit_tls);
     whole.run(steps);
     let mut bytewise = Harness::new(config.clone(), fs.clone(), true, implicit_tls);
     bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
+/// Both runs of a script gave the same replies and files: the whole run.
+fn compare_runs(whole: Harness, bytewise: &Harness) -> Harness {
     check_replies(&whole.replies);
     assert_eq!(
         whole.text(),

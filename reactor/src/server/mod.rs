@@ -20,6 +20,7 @@
 mod accept;
 pub(crate) mod answers;
 mod deadlines;
+pub(crate) mod notices;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -42,6 +43,7 @@ use crate::storage::jail::Jail;
 use accept::PerIp;
 use answers::{Answers, Tag};
 use deadlines::Deadlines;
+use notices::Notices;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{Limits, Listeners, Reload, Settings};
@@ -62,6 +64,8 @@ pub struct Server {
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
     per_ip: PerIp,
+    /// What sessions told the admin, and when (said only as often as it helps).
+    notices: Notices,
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
@@ -99,6 +103,7 @@ impl Server {
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
+            notices: Notices::default(),
             settings,
             root: jail,
             passwords: None,
@@ -240,6 +245,7 @@ impl Server {
             passwords: self.passwords.as_ref(),
             xferlog: self.xferlog.as_mut(),
             next_pasv_port: &mut self.next_pasv_port,
+            notices: &mut self.notices,
             buffer: &mut self.buffer,
         };
         (&mut self.connections, cx)

@@ -5,7 +5,8 @@
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
-//!   SIGHUP.
+//!   SIGHUP; `internet`, those of a server behind a router or on the
+//!   internet (the announced address, its map).
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
@@ -16,6 +17,7 @@ pub mod activation;
 pub mod command_line;
 mod config_file;
 pub mod help;
+pub mod internet;
 pub mod logging;
 pub mod options;
 pub mod prepare;

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use log::LevelFilter;
-use pocketftp_core::Access;
+use pocketftp_core::{Access, Cidr};
 
+use crate::startup::internet::add_pasv_map_entry;
 use crate::startup::values::{
     address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
     seconds, umask, MAX_LOGIN_DELAY_MS,
@@ -123,6 +124,14 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "IPv4 address announced in 227 replies (NAT)",
         set: |o, v| assign(&mut o.pasv_address, ipv4(v).map(Some)),
+    },
+    Opt {
+        name: "pasv-address-map",
+        kind: Repeatable("CIDR=IP"),
+        in_file: true,
+        help: "clients in network CIDR are told IP in 227 replies (a LAN, a\n\
+               VPN); without one, local clients get the address they reached",
+        set: |o, v| add_pasv_map_entry(&mut o.pasv_address_map, v),
     },
     Opt {
         name: "max-clients",
@@ -284,6 +293,8 @@ pub struct Options {
     pub anonymous: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     pub pasv_address: Option<Ipv4Addr>,
+    /// `--pasv-address-map`: disjoint networks, each with its address.
+    pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     pub max_clients: usize,
     pub max_per_ip: usize,
     pub idle_timeout: Duration,
@@ -322,6 +333,7 @@ impl Default for Options {
             anonymous: false,
             pasv_ports: None,
             pasv_address: None,
+            pasv_address_map: Vec::new(),
             max_clients: 512,
             max_per_ip: 32,
             idle_timeout: Duration::from_secs(300),

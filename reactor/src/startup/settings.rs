@@ -29,6 +29,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
         anonymous: !users || options.anonymous,
         anonymous_access: options.anonymous_access,
         pasv_address: options.pasv_address,
+        pasv_address_map: options.pasv_address_map.clone(),
         idle_timeout: options.idle_timeout,
         data_timeout: options.data_timeout,
         login_delay: options.login_delay,

@@ -1,0 +1,107 @@
+//! The options of a server behind a home router or on the open internet:
+//! what their values may be (networks, the announced address and its map)
+//! and what they make of the settings. Each error says what was expected,
+//! for the caller to prefix with the option's name.
+
+use std::net::Ipv4Addr;
+
+use pocketftp_core::Cidr;
+
+/// One `--pasv-address-map` entry, `CIDR=ADDRESS`, added to `map`: no two
+/// entries may share an address (which one would count?), and an error
+/// names both.
+pub fn add_pasv_map_entry(map: &mut Vec<(Cidr, Ipv4Addr)>, value: &str) -> Result<(), String> {
+    let (network, address) = value.split_once('=').ok_or_else(|| {
+        format!("{value:?} is not NETWORK=ADDRESS, such as 192.168.1.0/24=192.168.1.10")
+    })?;
+    let network: Cidr = network.trim().parse()?;
+    let address: Ipv4Addr = address.trim().parse().map_err(|_| {
+        format!(
+            "{value:?}: {:?} is not an IPv4 address (a 227 reply carries IPv4 only)",
+            address.trim()
+        )
+    })?;
+    if let Some((other, its)) = map.iter().find(|(other, _)| other.overlaps(&network)) {
+        return Err(format!(
+            "{network}={address} overlaps {other}={its}: a client in both would not know which \
+             address it gets; make the networks disjoint"
+        ));
+    }
+    map.push((network, address));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::startup::command_line::tests::run;
+    use crate::storage::testing::TempDir;
+
+    #[test]
+    fn the_pasv_address_map_takes_disjoint_networks() {
+        let o = run(&[
+            "--pasv-address-map",
+            "192.168.1.0/24=192.168.1.10",
+            "--pasv-address-map=10.8.0.0/16 = 10.8.0.1",
+            "--pasv-address-map",
+            "fd00::/8=192.168.1.10",
+        ])
+        .unwrap();
+        let map: Vec<String> = (o.pasv_address_map.iter())
+            .map(|(net, ip)| format!("{net}={ip}"))
+            .collect();
+        assert_eq!(
+            map,
+            [
+                "192.168.1.0/24=192.168.1.10",
+                "10.8.0.0/16=10.8.0.1",
+                "fd00::/8=192.168.1.10"
+            ]
+        );
+        for (value, want) in [
+            ("192.168.1.0/24", "is not NETWORK=ADDRESS"),
+            ("192.168.1.7/24=1.2.3.4", "the network is 192.168.1.0/24"),
+            ("lan=1.2.3.4", "is not a network"),
+            (
+                "10.0.0.0/8=fd00::1",
+                "is not an IPv4 address (a 227 reply carries IPv4 only)",
+            ),
+            ("10.0.0.0/8=pi.local", "is not an IPv4 address"),
+        ] {
+            let got = run(&["--pasv-address-map", value]).unwrap_err();
+            assert!(got.starts_with("--pasv-address-map: "), "{got}");
+            assert!(got.contains(want), "{value}: {got}");
+        }
+        let got = run(&[
+            "--pasv-address-map",
+            "10.0.0.0/8=10.0.0.1",
+            "--pasv-address-map",
+            "10.9.0.0/16=10.9.0.1",
+        ])
+        .unwrap_err();
+        assert!(
+            got.starts_with(
+                "--pasv-address-map: 10.9.0.0/16=10.9.0.1 overlaps 10.0.0.0/8=10.0.0.1"
+            ),
+            "{got}"
+        );
+        // The config file's entries and the command line's go together.
+        let dir = TempDir::new("cli-pasv-map");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "pasv-address-map = 10.0.0.0/8=10.0.0.1\n").unwrap();
+        let path = file.to_str().unwrap();
+        let o = run(&[
+            "--config",
+            path,
+            "--pasv-address-map",
+            "192.168.0.0/16=192.168.1.10",
+        ]);
+        assert_eq!(o.unwrap().pasv_address_map.len(), 2);
+        let got = run(&[
+            "--config",
+            path,
+            "--pasv-address-map",
+            "10.1.0.0/16=10.1.0.1",
+        ]);
+        assert!(got.unwrap_err().contains("overlaps 10.0.0.0/8=10.0.0.1"));
+    }
+}
