@@ -10,7 +10,7 @@ use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
-use pocketftpd::startup::{logging, prepare, privileges, prompt, settings};
+use pocketftpd::startup::{internet, logging, prepare, privileges, prompt, settings};
 use pocketftpd::storage::jail::Jail;
 
 fn main() -> ExitCode {
@@ -85,8 +85,10 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     }
     prepare::sweep_stale_uploads(&jail);
     prepare::raise_open_file_limit();
-    let settings = settings::from_options(options, users.is_some())?;
+    let mut settings = settings::from_options(options, users.is_some())?;
+    internet::resolve_pasv_name(&mut settings)?;
     let listeners = settings::listeners(options)?;
+    internet::warn_without_pasv_ports(&listeners, options);
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(settings::reloader(args, users.is_some()));
     if let Some(path) = &options.xferlog {
@@ -102,9 +104,11 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         info!("running as {user}");
         privileges::check_access(user, options);
     }
+    // Threads start once the process is what it will stay (--run-as).
+    (server.watch_pasv_name())
+        .map_err(|e| format!("cannot start looking up --pasv-address: {e}"))?;
     if let (Some(users), Some(path)) = (users, &options.users) {
-        let waker = server.waker().map_err(|e| e.to_string())?;
-        let worker = PasswordWorker::start(users, waker)
+        let worker = PasswordWorker::start(users, server.waker())
             .map_err(|e| format!("cannot start the password worker: {e}"))?;
         server.set_password_worker(worker, path.clone());
     }

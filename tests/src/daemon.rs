@@ -5,16 +5,18 @@
 //! `hash-password`, and `wait_until`, the bounded poll with which tests
 //! watch the daemon.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{self, BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::binary::{daemon_command, wrapped};
+use crate::binary::{daemon_argv, daemon_command, wrapped};
 use crate::ctrl::Ctrl;
+use crate::netns::NetPair;
 use crate::ports::{free_port, port_state};
 use crate::programs::{run_bounded, Run};
 use crate::trees::{dir_names, TempDir};
@@ -32,6 +34,12 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// Environment variables set for the daemon (on top of the tests' own).
     pub env: Vec<(String, String)>,
+    /// Run in these namespaces' server end, listening on its address;
+    /// the guard's connections come from the client's end.
+    pub netns: Option<Arc<NetPair>>,
+    /// Words before the daemon's command, such as `unshare` giving it a
+    /// mount namespace of its own (they must `exec` it, keeping its pid).
+    pub wrapper: Vec<String>,
 }
 
 impl Options {
@@ -54,6 +62,9 @@ pub struct Daemon {
     root: PathBuf,
     /// Set once the daemon accepted; only then is an exit a failure.
     ready: bool,
+    /// Where it listens, and the namespaces it runs in (if any).
+    ip: IpAddr,
+    netns: Option<Arc<NetPair>>,
 }
 
 impl Daemon {
@@ -93,11 +104,16 @@ impl Daemon {
         };
         let stderr = fs::File::create(dir.join("daemon.stderr")).expect("stderr file");
         let port = free_port();
-        let mut cmd = daemon_command();
+        let ip = opts
+            .netns
+            .as_ref()
+            .map_or(IpAddr::from(Ipv4Addr::LOCALHOST), |n| n.server.ip);
+        let namespace = (opts.netns.iter()).flat_map(|n| n.in_server());
+        let mut cmd = command_after(namespace.chain(opts.wrapper.iter().cloned()));
         cmd.arg("--root")
             .arg(&root)
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
+            .arg(SocketAddr::new(ip, port).to_string());
         if opts.write {
             cmd.arg("--write");
         }
@@ -119,6 +135,8 @@ impl Daemon {
             dir,
             root,
             ready: false,
+            ip,
+            netns: opts.netns.clone(),
         };
         daemon.wait_ready()?;
         daemon.ready = true;
@@ -137,7 +155,7 @@ impl Daemon {
                 }
                 panic!("pocketftpd exited during start-up ({status}); stderr:\n{stderr}");
             }
-            if greets(self.addr(), limit) {
+            if greets(|| self.open(Duration::from_millis(200)), limit) {
                 return Ok(());
             }
             assert!(
@@ -151,7 +169,16 @@ impl Daemon {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        SocketAddr::new(self.ip, self.port)
+    }
+
+    /// A TCP connection to the daemon (from the client's namespace, for
+    /// one in [`Options::netns`]).
+    pub fn open(&self, limit: Duration) -> io::Result<TcpStream> {
+        match &self.netns {
+            Some(netns) => netns.connect_within(self.addr(), limit),
+            None => TcpStream::connect_timeout(&self.addr(), limit),
+        }
     }
 
     /// The served folder (removed with the guard unless it was
@@ -230,7 +257,10 @@ impl Daemon {
 
     /// A new control connection, welcome (220) already read.
     pub fn connect(&self) -> Ctrl {
-        let mut c = Ctrl::connect(self.addr());
+        let mut c = match &self.netns {
+            Some(netns) => Ctrl::over(netns.connect(self.addr()).expect("connect control")),
+            None => Ctrl::connect(self.addr()),
+        };
         c.expect_reply(220);
         c
     }
@@ -359,11 +389,20 @@ pub fn password_hash(password: &str) -> String {
     hash.to_owned()
 }
 
-/// Does a server answer on `addr` with a reply line (`220`, or `421` when
-/// it is full)? A connection alone is not enough: another test's port
-/// check may hold the port for a moment before the daemon binds it.
-fn greets(addr: SocketAddr, limit: Duration) -> bool {
-    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+/// The daemon's command after `prefix` (namespaces to enter).
+fn command_after(prefix: impl Iterator<Item = String>) -> Command {
+    let argv: Vec<OsString> = prefix.map(OsString::from).chain(daemon_argv()).collect();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
+/// Does a server answer on the connection `open` makes with a reply line
+/// (`220`, or `421` when it is full)? A connection alone is not enough:
+/// another test's port check may hold the port for a moment before the
+/// daemon binds it.
+fn greets(open: impl FnOnce() -> io::Result<TcpStream>, limit: Duration) -> bool {
+    let Ok(stream) = open() else {
         return false;
     };
     if stream.set_read_timeout(Some(limit)).is_err() {

@@ -5,6 +5,8 @@
 //! (`tests/src/netns.rs`); the rest run on loopback.
 
 use pocketftpd_tests::*;
+use std::fs;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn log_count(d: &Daemon, want: &str) -> usize {
@@ -48,4 +50,288 @@ fn a_passive_port_nobody_reaches_is_explained_once_an_hour() {
     }
     c.cmd_ok("QUIT", 221);
     assert_eq!(log_count(&d, "in an hour"), 1, "{}", d.stderr());
+}
+
+/// A Pi on a LAN (192.168.77.1) and a client on the internet
+/// (198.51.100.9), whose connections a router forwards to the Pi.
+fn internet_client() -> Option<Arc<NetPair>> {
+    NetPair::new("192.168.77.1/24", "198.51.100.9/24").map(Arc::new)
+}
+
+fn options(extra: &[&str], netns: &Option<Arc<NetPair>>) -> Options {
+    Options {
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+        netns: netns.clone(),
+        ..Options::default()
+    }
+}
+
+/// The address in a 227 reply to PASV.
+fn pasv_address(c: &mut Ctrl) -> String {
+    let reply = c.cmd_ok("PASV", 227);
+    let (ip, _) = parse_227(reply.text()).expect("227 format");
+    ip.to_string()
+}
+
+#[test]
+fn a_public_client_told_a_private_address_is_explained_once() {
+    let Some(net) = internet_client() else {
+        return;
+    };
+    let d = Daemon::with(options(&[], &Some(net)));
+    let want = "198.51.100.9:";
+    for _ in 0..2 {
+        let mut c = d.login();
+        // The reply stays what it was: the only address the server knows.
+        assert_eq!(pasv_address(&mut c), "192.168.77.1");
+        c.cmd_ok("QUIT", 221);
+    }
+    let said = "a client on the internet is told to open its data connections to 192.168.77.1";
+    assert!(
+        wait_until(Duration::from_secs(5), || log_count(&d, said) == 1),
+        "{}",
+        d.stderr()
+    );
+    let line = d
+        .stderr()
+        .lines()
+        .find(|l| l.contains(said))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains(want) && line.contains("set --pasv-address") && line.contains("said once")
+    );
+    // And at start-up: a listener a router could forward to, and no range.
+    let start = format!("listening on 192.168.77.1:{} without --pasv-ports", d.port);
+    assert_eq!(log_count(&d, &start), 1, "{}", d.stderr());
+    let ranged = Daemon::with(options(
+        &["--pasv-ports", "50000-50010"],
+        &internet_client(),
+    ));
+    assert_eq!(
+        log_count(&ranged, "without --pasv-ports"),
+        0,
+        "{}",
+        ranged.stderr()
+    );
+    assert_eq!(
+        log_count(&Daemon::start(), "without --pasv-ports"),
+        0,
+        "loopback"
+    );
+}
+
+/// A resolver the test controls, in the daemon's own mount namespace:
+/// `/etc/hosts` is the test's, and `/etc/resolv.conf` names a DNS server
+/// on loopback where none listens, so a name not in the hosts file fails
+/// at once, asking no network.
+struct Resolver {
+    dir: TempDir,
+}
+
+impl Resolver {
+    fn new(hosts: &str) -> Option<Resolver> {
+        if !need_program("unshare") {
+            return None;
+        }
+        let dir = TempDir::new("resolver");
+        fs::write(
+            dir.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        let resolver = Resolver { dir };
+        resolver.set(hosts);
+        Some(resolver)
+    }
+
+    /// `unshare` and the bind mounts, before the daemon's command.
+    fn wrapper(&self) -> Vec<String> {
+        let mounts = r#"mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@""#;
+        let hosts = self.dir.join("hosts");
+        let resolv = self.dir.join("resolv.conf");
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            mounts,
+            "sh",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([hosts, resolv].map(|p| p.to_string_lossy().into_owned()))
+        .collect()
+    }
+
+    /// New hosts-file lines, written in place (the mount shows the file,
+    /// not its name).
+    fn set(&self, hosts: &str) {
+        fs::write(
+            self.dir.join("hosts"),
+            format!("127.0.0.1 localhost\n{hosts}"),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_pasv_address_name_is_followed_and_a_failed_lookup_keeps_the_last_address() {
+    let (Some(net), Some(resolver)) = (
+        internet_client(),
+        Resolver::new("192.0.2.10 myhome.ddns.test\n"),
+    ) else {
+        return;
+    };
+    let d = Daemon::with(Options {
+        wrapper: resolver.wrapper(),
+        ..options(
+            &[
+                "--pasv-address",
+                "myhome.ddns.test",
+                "--pasv-address-refresh",
+                "1",
+            ],
+            &Some(net),
+        )
+    });
+    assert_eq!(
+        log_count(
+            &d,
+            "--pasv-address myhome.ddns.test is 192.0.2.10; looked up again every 1 s"
+        ),
+        1
+    );
+    let mut before = d.login();
+    assert_eq!(pasv_address(&mut before), "192.0.2.10");
+
+    // The router's address changes: new sessions are told the new one.
+    resolver.set("192.0.2.11 myhome.ddns.test\n");
+    let changed = "--pasv-address myhome.ddns.test is now 192.0.2.11 (was 192.0.2.10)";
+    assert!(
+        wait_until(Duration::from_secs(10), || log_count(&d, changed) == 1),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(pasv_address(&mut d.login()), "192.0.2.11");
+    // One that started before keeps what it was told (its connection
+    // through the router's old address would be gone).
+    assert_eq!(pasv_address(&mut before), "192.0.2.10");
+
+    // The name stops resolving: the last address stays, said once.
+    resolver.set("");
+    let failed = "--pasv-address stays 192.0.2.11 until it resolves";
+    assert!(
+        wait_until(Duration::from_secs(10), || log_count(&d, failed) == 1),
+        "{}",
+        d.stderr()
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(log_count(&d, failed), 1, "{}", d.stderr());
+    assert_eq!(
+        log_count(&d, "cannot look up \"myhome.ddns.test\""),
+        1,
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(pasv_address(&mut d.login()), "192.0.2.11");
+
+    resolver.set("192.0.2.12 myhome.ddns.test\n");
+    let again = "--pasv-address myhome.ddns.test resolves again, to 192.0.2.12";
+    assert!(
+        wait_until(Duration::from_secs(10), || log_count(&d, again) == 1),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(pasv_address(&mut d.login()), "192.0.2.12");
+}
+
+#[test]
+fn a_pasv_address_name_that_does_not_resolve_stops_the_start() {
+    let Some(resolver) = Resolver::new("::1 v6only.test\n") else {
+        return;
+    };
+    let dir = TempDir::new("start");
+    for (name, why) in [
+        (
+            "nothere.test",
+            "--pasv-address: cannot look up \"nothere.test\": ",
+        ),
+        (
+            "v6only.test",
+            "--pasv-address: \"v6only.test\" has no IPv4 address, only IPv6 ones such as ::1",
+        ),
+    ] {
+        let port = free_port().to_string();
+        let argv: Vec<std::ffi::OsString> = (resolver.wrapper().into_iter().map(Into::into))
+            .chain(daemon_argv())
+            .collect();
+        let run = run_bounded(
+            std::process::Command::new(&argv[0]).args(&argv[1..]).args([
+                "--root".as_ref(),
+                dir.path().as_os_str(),
+                "--listen".as_ref(),
+                format!("127.0.0.1:{port}").as_ref(),
+                "--pasv-address".as_ref(),
+                name.as_ref(),
+            ]),
+            b"",
+            Duration::from_secs(20),
+        );
+        assert!(!run.success(), "{}", run.stderr);
+        assert!(run.stderr.contains(why), "{why:?} in {}", run.stderr);
+    }
+    let err = start_fails(&["--pasv-address", "my_home.example"]);
+    assert!(
+        err.contains(
+            "--pasv-address: \"my_home.example\" is neither an IPv4 address nor a host name"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn sighup_follows_a_new_pasv_address_name_or_address() {
+    let hosts = "192.0.2.10 first.ddns.test\n192.0.2.20 second.ddns.test\n";
+    let (Some(net), Some(resolver)) = (internet_client(), Resolver::new(hosts)) else {
+        return;
+    };
+    let config = resolver.dir.join("pocketftpd.conf");
+    fs::write(&config, "pasv-address = first.ddns.test\n").unwrap();
+    let config_path = config.to_string_lossy().into_owned();
+    let d = Daemon::with(Options {
+        wrapper: resolver.wrapper(),
+        ..options(&["--config", &config_path], &Some(net))
+    });
+    assert_eq!(pasv_address(&mut d.login()), "192.0.2.10");
+    let reread = |config_text: &str, want: &str| {
+        let reloads = log_count(&d, "SIGHUP: settings re-read");
+        fs::write(&config, config_text).unwrap();
+        d.signal("HUP");
+        let reloaded = wait_until(Duration::from_secs(10), || {
+            log_count(&d, "SIGHUP: settings re-read") > reloads
+        });
+        assert!(reloaded, "{}", d.stderr());
+        let told = wait_until(Duration::from_secs(10), || {
+            pasv_address(&mut d.login()) == want
+        });
+        assert!(told, "not told {want}: {}", d.stderr());
+    };
+    // A new name is looked up at once.
+    reread("pasv-address = second.ddns.test\n", "192.0.2.20");
+    assert_eq!(
+        log_count(&d, "SIGHUP: looking up --pasv-address second.ddns.test"),
+        1
+    );
+    assert_eq!(
+        log_count(&d, "is now 192.0.2.20 (was 192.0.2.10)"),
+        1,
+        "{}",
+        d.stderr()
+    );
+    // An address: no more lookups; then a name again.
+    reread("pasv-address = 203.0.113.5\n", "203.0.113.5");
+    reread("pasv-address = first.ddns.test\n", "192.0.2.10");
 }

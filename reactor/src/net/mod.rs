@@ -1,5 +1,7 @@
-//! Sockets below the protocol: TLS as a layer of a connection, and the
-//! socket options the daemon sets.
+//! Sockets below the protocol: TLS as a layer of a connection, the
+//! socket options the daemon sets, and the lookups of a `--pasv-address`
+//! host name.
 
+pub mod resolve_name;
 pub(crate) mod sockopt;
 pub mod tls;

@@ -21,6 +21,7 @@ mod accept;
 pub(crate) mod answers;
 mod deadlines;
 pub(crate) mod notices;
+mod pasv_name;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -29,6 +30,7 @@ pub(crate) mod token;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -44,6 +46,7 @@ use accept::PerIp;
 use answers::{Answers, Tag};
 use deadlines::Deadlines;
 use notices::Notices;
+use pasv_name::PasvName;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{Limits, Listeners, Reload, Settings};
@@ -70,6 +73,10 @@ pub struct Server {
     /// The served folder, through which every file operation goes.
     root: Jail,
     passwords: Option<PasswordWorker>,
+    /// The one waker of the poll, shared by the threads that answer it.
+    waker: Arc<mio::Waker>,
+    /// A `--pasv-address` host name, looked up on a thread.
+    pasv_name: Option<PasvName>,
     /// Re-read on SIGHUP.
     users_file: Option<PathBuf>,
     reload: Option<Reload>,
@@ -94,6 +101,7 @@ impl Server {
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
+        let waker = mio::Waker::new(poll.registry(), token(WAKER_KEY, Source::Daemon))?;
         Ok(Server {
             poll,
             listeners,
@@ -107,6 +115,8 @@ impl Server {
             settings,
             root: jail,
             passwords: None,
+            waker: Arc::new(waker),
+            pasv_name: None,
             users_file: None,
             reload: None,
             xferlog: None,
@@ -119,9 +129,10 @@ impl Server {
         })
     }
 
-    /// A waker for a thread that wants the loop's attention.
-    pub fn waker(&self) -> io::Result<mio::Waker> {
-        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))
+    /// The waker for a thread that wants the loop's attention (a poll has
+    /// one: the threads share it, and the loop asks each what it has).
+    pub fn waker(&self) -> Arc<mio::Waker> {
+        Arc::clone(&self.waker)
     }
 
     /// Checks passwords with `worker`; SIGHUP re-reads `users_file` into it.
@@ -213,7 +224,10 @@ impl Server {
         let (key, source) = untoken(token);
         if source == Source::Daemon {
             return match key {
-                WAKER_KEY => self.password_answers(now),
+                WAKER_KEY => {
+                    self.password_answers(now);
+                    self.pasv_name_answers();
+                }
                 SIGNALS_KEY => self.on_signals(now),
                 index => self.accept_clients(index, now),
             };

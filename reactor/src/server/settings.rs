@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use pocketftp_core::Config;
 
+use crate::net::resolve_name::Watch;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
@@ -35,6 +36,9 @@ pub struct Settings {
     pub tls: Option<TlsConfigs>,
     /// `--umask`: the process umask while serving (see [`apply_umask`]).
     pub umask: u32,
+    /// A `--pasv-address` host name and how often to look it up: `config`
+    /// holds its address once known (`server/pasv_name.rs`).
+    pub pasv_name: Option<Watch>,
 }
 
 /// Where to listen.

@@ -36,7 +36,9 @@ impl Server {
             Ok(settings) => {
                 let total = settings.limits.rates.total;
                 self.schedule.set_total_rate(total, Instant::now());
+                let announced = self.settings.config.pasv_address;
                 self.settings = settings;
+                self.pasv_name_reloaded(announced);
                 apply_umask(self.settings.umask);
                 info!("SIGHUP: settings re-read");
             }

@@ -1,11 +1,77 @@
 //! The options of a server behind a home router or on the open internet:
-//! what their values may be (networks, the announced address and its map)
-//! and what they make of the settings. Each error says what was expected,
-//! for the caller to prefix with the option's name.
+//! what their values may be (networks, the announced address and its map),
+//! what they make of the settings, and the start-up's word about them.
+//! Each error says what was expected, for the caller to prefix with the
+//! option's name.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
-use pocketftp_core::Cidr;
+use log::{info, warn};
+use pocketftp_core::{canonical_ip, Cidr, Config};
+
+use crate::net::resolve_name::{resolve_ipv4, PasvAddress, Watch};
+use crate::server::{Listeners, Settings};
+use crate::startup::options::Options;
+
+/// A `--pasv-address` host name, to be looked up every
+/// `--pasv-address-refresh`.
+pub fn pasv_name(options: &Options) -> Option<Watch> {
+    match &options.pasv_address {
+        Some(PasvAddress::Name(name)) => Some(Watch {
+            name: name.clone(),
+            every: options.pasv_address_refresh,
+        }),
+        _ => None,
+    }
+}
+
+/// Start-up: a `--pasv-address` name is looked up now (the loop is not
+/// running yet, so it may wait): a name that does not resolve stops the
+/// start, as a bad address would.
+pub fn resolve_pasv_name(settings: &mut Settings) -> Result<(), String> {
+    let Some(watch) = &settings.pasv_name else {
+        return Ok(());
+    };
+    let address = resolve_ipv4(&watch.name).map_err(|e| format!("--pasv-address: {e}"))?;
+    info!(
+        "--pasv-address {} is {address}; looked up again every {} s",
+        watch.name,
+        watch.every.as_secs()
+    );
+    settings.config = with_pasv_address(&settings.config, address);
+    Ok(())
+}
+
+/// `config` announcing `address` to clients on the internet.
+pub fn with_pasv_address(config: &Arc<Config>, address: Ipv4Addr) -> Arc<Config> {
+    Arc::new(Config {
+        pasv_address: Some(address),
+        ..Config::clone(config)
+    })
+}
+
+/// A listener a router could forward to (not loopback) and passive ports
+/// anywhere: a router forwards a fixed range, so say which option makes one.
+pub fn warn_without_pasv_ports(listeners: &Listeners, options: &Options) {
+    if options.pasv_ports.is_some() {
+        return;
+    }
+    let inherited = (listeners.inherited.iter()).filter_map(|i| i.listener.local_addr().ok());
+    let addresses: Vec<SocketAddr> = (listeners.plain.iter().chain(&listeners.implicit_tls))
+        .copied()
+        .chain(inherited)
+        .collect();
+    if let Some(exposed) = addresses
+        .iter()
+        .find(|a| !canonical_ip(a.ip()).is_loopback())
+    {
+        warn!(
+            "listening on {exposed} without --pasv-ports: passive data connections get random              ports, which a router cannot forward; behind one, set --pasv-ports (such as              50000-50100) and forward that range as well as port {}",
+            exposed.port()
+        );
+    }
+}
 
 /// One `--pasv-address-map` entry, `CIDR=ADDRESS`, added to `map`: no two
 /// entries may share an address (which one would count?), and an error

@@ -12,10 +12,11 @@ use std::time::Duration;
 use log::LevelFilter;
 use pocketftp_core::{Access, Cidr};
 
+use crate::net::resolve_name::PasvAddress;
 use crate::startup::internet::add_pasv_map_entry;
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
-    seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, log_level, milliseconds, number, port_range, positive, rate, role, seconds,
+    umask, MAX_LOGIN_DELAY_MS,
 };
 use Kind::{Flag, Repeatable, Value};
 
@@ -120,10 +121,18 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         name: "pasv-address",
-        kind: Value("IP"),
+        kind: Value("IP|NAME"),
         in_file: true,
-        help: "IPv4 address announced in 227 replies (NAT)",
-        set: |o, v| assign(&mut o.pasv_address, ipv4(v).map(Some)),
+        help: "announced in 227 replies to clients on the internet: the\n\
+               router's public IPv4 address, or a (dynamic DNS) host name",
+        set: |o, v| assign(&mut o.pasv_address, v.parse().map(Some)),
+    },
+    Opt {
+        name: "pasv-address-refresh",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds between lookups of a --pasv-address name (default 300)",
+        set: |o, v| assign(&mut o.pasv_address_refresh, positive(v).and_then(seconds)),
     },
     Opt {
         name: "pasv-address-map",
@@ -292,7 +301,9 @@ pub struct Options {
     pub users: Option<PathBuf>,
     pub anonymous: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
-    pub pasv_address: Option<Ipv4Addr>,
+    pub pasv_address: Option<PasvAddress>,
+    /// How often a `--pasv-address` name is looked up again.
+    pub pasv_address_refresh: Duration,
     /// `--pasv-address-map`: disjoint networks, each with its address.
     pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     pub max_clients: usize,
@@ -333,6 +344,7 @@ impl Default for Options {
             anonymous: false,
             pasv_ports: None,
             pasv_address: None,
+            pasv_address_refresh: Duration::from_secs(300),
             pasv_address_map: Vec::new(),
             max_clients: 512,
             max_per_ip: 32,
@@ -502,7 +514,8 @@ mod tests {
         );
         assert_eq!(o.users, Some(PathBuf::from("/etc/u")));
         assert_eq!(o.pasv_ports, Some(50000..=50010));
-        assert_eq!(o.pasv_address, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        let pasv_address = Some(PasvAddress::Ip(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(o.pasv_address, pasv_address);
         assert_eq!(
             (o.max_clients, o.max_per_ip, o.max_login_failures),
             (5, 2, 9)

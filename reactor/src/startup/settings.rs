@@ -9,11 +9,13 @@ use std::sync::Arc;
 use log::info;
 use pocketftp_core::{Access, Config};
 
+use crate::net::resolve_name::PasvAddress;
 use crate::net::tls;
 use crate::rate::Rates;
 use crate::server::{Limits, Listeners, Reload, Settings};
 use crate::startup::activation;
 use crate::startup::command_line::{self, Command};
+use crate::startup::internet;
 use crate::startup::options::Options;
 
 /// What the options say about sessions, limits and TLS (at start and on
@@ -28,7 +30,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
         users,
         anonymous: !users || options.anonymous,
         anonymous_access: options.anonymous_access,
-        pasv_address: options.pasv_address,
+        pasv_address: options.pasv_address.as_ref().and_then(PasvAddress::ip),
         pasv_address_map: options.pasv_address_map.clone(),
         idle_timeout: options.idle_timeout,
         data_timeout: options.data_timeout,
@@ -53,6 +55,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
         limits,
         tls,
         umask: options.umask,
+        pasv_name: internet::pasv_name(options),
     })
 }
 
