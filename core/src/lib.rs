@@ -122,4 +122,4 @@ pub use session::{canonical_ip, Session, UnexpectedEvent};
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
-pub use wire::reply::TOO_MANY_CONNECTIONS;
+pub use wire::reply::{BANNED, TOO_MANY_CONNECTIONS};

@@ -54,7 +54,8 @@
 //!    byte comparisons.
 //! 8. `netns.rs`: networks a test makes for itself ([`NetPair`]: a
 //!    server's and a client's network namespace), for clients that are
-//!    not on loopback (a LAN's, or one standing for the internet).
+//!    not on loopback (a LAN's, or one standing for the internet); and
+//!    clients from other loopback addresses ([`connect_from`]).
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -82,7 +83,7 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
-pub use netns::{End, NetPair};
+pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, run_bounded, skip, Run};
 pub use trees::{

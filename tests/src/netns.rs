@@ -182,3 +182,41 @@ fn remove_leftovers() {
         }
     }
 }
+
+/// A connection to `to` from `source`, another loopback address of this
+/// machine (`127.0.0.0/8` is all loopback): a client from elsewhere, with
+/// no namespace. IPv4 only.
+pub fn connect_from(source: std::net::Ipv4Addr, to: SocketAddr) -> io::Result<TcpStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let SocketAddr::V4(to) = to else {
+        return Err(io::Error::other("connect_from is IPv4 only"));
+    };
+    let address = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: socket(2) returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nothing else owns (closed on error).
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (from, to) = (address(source, 0), address(*to.ip(), to.port()));
+    // SAFETY: bind(2) and connect(2) with sockaddr_in values of the length given.
+    let failed = unsafe {
+        libc::bind(fd, (&from as *const libc::sockaddr_in).cast(), length) < 0
+            || libc::connect(fd, (&to as *const libc::sockaddr_in).cast(), length) < 0
+    };
+    if failed {
+        return Err(io::Error::last_os_error());
+    }
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    Ok(stream)
+}

@@ -8,10 +8,12 @@ use std::time::Instant;
 use log::warn;
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
+use pocketftp_core::ErrorKind;
 
 use super::{Connection, Cx};
 use crate::net::tls::{Channel, TlsLayer};
 use crate::server::token::{token, Source};
+use crate::storage::error_kind::kind_of;
 
 /// The control connection's socket, what its bytes go through, and what
 /// it waits for.
@@ -24,6 +26,8 @@ pub(crate) struct Control {
     awaiting_writable: bool,
     /// WRITABLE interest is registered for the socket.
     write_interest: bool,
+    /// Its TLS handshake failed (counted as a failed login: `server/bans.rs`).
+    handshake_failed: bool,
 }
 
 /// What the control connection's bytes go through.
@@ -46,7 +50,13 @@ impl Control {
             readable: true,
             awaiting_writable: false,
             write_interest: false,
+            handshake_failed: false,
         }
+    }
+
+    /// Whether the connection ended in a failed TLS handshake.
+    pub fn handshake_failed(&self) -> bool {
+        self.handshake_failed
     }
 
     /// A readable edge came (or a look is wanted whatever the last read
@@ -163,13 +173,25 @@ impl Connection {
                 return false;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => {
+            Err(e) => {
                 self.control.readable = false;
+                self.note_failed_handshake(&e);
                 self.report_progress(now);
                 self.session.handle_control_lost(now);
             }
         }
         true
+    }
+
+    /// A read failed: if TLS refused what the client sent before the
+    /// handshake was done, say so (the client's address first, for
+    /// fail2ban) and note it for the ban count.
+    fn note_failed_handshake(&mut self, e: &io::Error) {
+        let handshaking = self.control.tls().is_some_and(TlsLayer::is_handshaking);
+        if handshaking && kind_of(e) == ErrorKind::HandshakeFailed {
+            self.control.handshake_failed = true;
+            warn!("{}: TLS handshake failed: {e}", self.session.peer());
+        }
     }
 
     /// Whether a drive that read its fill left input behind.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use log::{error, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
-use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{canonical_ip, Session, BANNED, TOO_MANY_CONNECTIONS};
 
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
@@ -65,6 +65,11 @@ impl Server {
     }
 
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
+        if self.bans.refuses(peer.ip(), now) {
+            // No session, no handshake, no log line: see bans.rs.
+            let _ = stream.write(BANNED);
+            return;
+        }
         let limits = &self.settings.limits;
         let sessions = self.connections.len() - self.closed.len();
         let full = sessions >= limits.max_clients.min(MAX_KEY);

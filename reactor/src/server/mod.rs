@@ -19,6 +19,7 @@
 
 mod accept;
 pub(crate) mod answers;
+pub mod bans;
 mod deadlines;
 pub(crate) mod notices;
 mod pasv_name;
@@ -44,6 +45,7 @@ use crate::conn::{Connection, Cx, Drained};
 use crate::storage::jail::Jail;
 use accept::PerIp;
 use answers::{Answers, Tag};
+use bans::Bans;
 use deadlines::Deadlines;
 use notices::Notices;
 use pasv_name::PasvName;
@@ -67,6 +69,8 @@ pub struct Server {
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
     per_ip: PerIp,
+    /// Addresses refused for failed logins; kept across SIGHUP.
+    bans: Bans,
     /// What sessions told the admin, and when (said only as often as it helps).
     notices: Notices,
     settings: Settings,
@@ -111,6 +115,7 @@ impl Server {
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
+            bans: Bans::new(settings.limits.bans.clone()),
             notices: Notices::default(),
             settings,
             root: jail,
@@ -186,6 +191,7 @@ impl Server {
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
+            self.bans.next_end(),
         ]
         .into_iter()
         .flatten()
@@ -216,6 +222,7 @@ impl Server {
         self.run_transfers(now);
         self.commit_settled_uploads(now);
         self.fire_timers(now);
+        self.bans.lift_expired(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -300,10 +307,14 @@ impl Server {
         };
         let drained = conn.drive(&mut cx);
         let (peer, generation) = (conn.session.peer(), conn.tag.generation);
+        let handshake_failed = conn.control.handshake_failed();
         match drained {
             Drained::Closed => {
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
+                if handshake_failed {
+                    self.bans.failed_login(peer.ip(), now);
+                }
             }
             Drained::Open(Some(due)) => self.deadlines.push(due, key, generation),
             Drained::Open(None) => {}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use pocketftp_core::Config;
 
+use super::bans::BanRules;
 use crate::net::resolve_name::Watch;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
@@ -25,6 +26,8 @@ pub struct Limits {
     /// Bandwidth limits: a new transfer takes the per-session ones when it
     /// starts, so SIGHUP changes them for transfers that start afterwards.
     pub rates: Rates,
+    /// When an address is banned for failed logins (`server/bans.rs`).
+    pub bans: BanRules,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the

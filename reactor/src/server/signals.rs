@@ -39,6 +39,7 @@ impl Server {
                 let announced = self.settings.config.pasv_address;
                 self.settings = settings;
                 self.pasv_name_reloaded(announced);
+                self.bans.set_rules(self.settings.limits.bans.clone());
                 apply_umask(self.settings.umask);
                 info!("SIGHUP: settings re-read");
             }

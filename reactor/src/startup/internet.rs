@@ -11,8 +11,27 @@ use log::{info, warn};
 use pocketftp_core::{canonical_ip, Cidr, Config};
 
 use crate::net::resolve_name::{resolve_ipv4, PasvAddress, Watch};
+use crate::server::bans::BanRules;
 use crate::server::{Listeners, Settings};
 use crate::startup::options::Options;
+
+/// `--ban-after`: a number of failed logins, `0` for no bans.
+pub fn ban_count(value: &str) -> Result<Option<u32>, String> {
+    let n: u32 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of failed logins (0: no bans)"))?;
+    Ok(Some(n).filter(|n| *n > 0))
+}
+
+/// When an address is banned, from the `--ban-*` options.
+pub fn ban_rules(options: &Options) -> BanRules {
+    BanRules {
+        after: options.ban_after,
+        window: options.ban_window,
+        time: options.ban_time,
+        safelist: (options.ban_safelist.clone()).unwrap_or_else(BanRules::loopback),
+    }
+}
 
 /// A `--pasv-address` host name, to be looked up every
 /// `--pasv-address-refresh`.
@@ -99,8 +118,81 @@ pub fn add_pasv_map_entry(map: &mut Vec<(Cidr, Ipv4Addr)>, value: &str) -> Resul
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::startup::command_line::tests::run;
     use crate::storage::testing::TempDir;
+    use std::time::Duration;
+
+    #[test]
+    fn ban_options() {
+        let rules = ban_rules(&run(&[]).unwrap());
+        let minutes = |n: u64| Duration::from_secs(60 * n);
+        assert_eq!(
+            (rules.after, rules.window, rules.time),
+            (Some(10), minutes(10), minutes(10))
+        );
+        assert_eq!(rules.safelist, BanRules::loopback());
+        let o = run(&[
+            "--ban-after",
+            "5",
+            "--ban-window",
+            "60",
+            "--ban-time=3600",
+            "--ban-safelist",
+            "192.168.1.0/24",
+            "--ban-safelist",
+            "fd00::/8",
+        ])
+        .unwrap();
+        let rules = ban_rules(&o);
+        assert_eq!(
+            (rules.after, rules.window, rules.time),
+            (Some(5), minutes(1), minutes(60))
+        );
+        let safelist: Vec<String> = rules.safelist.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            safelist,
+            ["192.168.1.0/24", "fd00::/8"],
+            "the default replaced"
+        );
+        assert_eq!(ban_rules(&run(&["--ban-after", "0"]).unwrap()).after, None);
+        for (args, want) in [
+            (
+                &["--ban-after", "ten"][..],
+                "--ban-after: \"ten\" is not a number of failed logins",
+            ),
+            (
+                &["--ban-after", "-1"],
+                "--ban-after: \"-1\" is not a number",
+            ),
+            (&["--ban-window", "0"], "--ban-window: must be at least 1"),
+            (&["--ban-time", "86401"], "--ban-time: 86401 is too long"),
+            (
+                &["--ban-safelist", "192.168.1.1/24"],
+                "--ban-safelist: \"192.168.1.1/24\" has bits set past its /24 prefix",
+            ),
+            (
+                &["--ban-safelist", "lan"],
+                "--ban-safelist: \"lan\" is not a network",
+            ),
+        ] {
+            let got = run(args).unwrap_err();
+            assert!(got.starts_with(want), "{args:?}: {got}");
+        }
+        let dir = TempDir::new("cli-bans");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "ban-after = 3\nban-safelist = 10.0.0.0/8\n").unwrap();
+        let o = run(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--ban-safelist",
+            "127.0.0.1",
+        ])
+        .unwrap();
+        let rules = ban_rules(&o);
+        assert_eq!(rules.after, Some(3));
+        assert_eq!(rules.safelist.len(), 2, "the file's and the command line's");
+    }
 
     #[test]
     fn the_pasv_address_map_takes_disjoint_networks() {

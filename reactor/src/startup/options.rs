@@ -13,7 +13,7 @@ use log::LevelFilter;
 use pocketftp_core::{Access, Cidr};
 
 use crate::net::resolve_name::PasvAddress;
-use crate::startup::internet::add_pasv_map_entry;
+use crate::startup::internet::{add_pasv_map_entry, ban_count};
 use crate::startup::values::{
     address, boolean, log_level, milliseconds, number, port_range, positive, rate, role, seconds,
     umask, MAX_LOGIN_DELAY_MS,
@@ -185,6 +185,40 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.max_login_failures, positive(v)),
     },
     Opt {
+        name: "ban-after",
+        kind: Value("N"),
+        in_file: true,
+        help: "failed logins from one address that ban it (default 10; 0: no\n\
+               bans); an IPv6 address counts as its /64",
+        set: |o, v| assign(&mut o.ban_after, ban_count(v)),
+    },
+    Opt {
+        name: "ban-window",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds within which they count (default 600)",
+        set: |o, v| assign(&mut o.ban_window, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-time",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds of a first ban; each further one lasts twice as long,\n\
+               up to a week (default 600)",
+        set: |o, v| assign(&mut o.ban_time, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-safelist",
+        kind: Repeatable("CIDR"),
+        in_file: true,
+        help: "a network never banned (default loopback, which a list\n\
+               given replaces)",
+        set: |o, v| {
+            v.parse()
+                .map(|net| o.ban_safelist.get_or_insert_with(Vec::new).push(net))
+        },
+    },
+    Opt {
         name: "shutdown-grace",
         kind: Value("S"),
         in_file: true,
@@ -312,6 +346,12 @@ pub struct Options {
     pub data_timeout: Duration,
     pub login_delay: Duration,
     pub max_login_failures: u32,
+    /// Failed logins that ban an address; `None`: no bans.
+    pub ban_after: Option<u32>,
+    pub ban_window: Duration,
+    pub ban_time: Duration,
+    /// `None`: the default, loopback.
+    pub ban_safelist: Option<Vec<Cidr>>,
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
@@ -352,6 +392,10 @@ impl Default for Options {
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            ban_after: Some(10),
+            ban_window: Duration::from_secs(600),
+            ban_time: Duration::from_secs(600),
+            ban_safelist: None,
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             xferlog: None,

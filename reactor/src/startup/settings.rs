@@ -49,6 +49,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
             up: options.max_rate_up,
             total: options.max_rate,
         },
+        bans: internet::ban_rules(options),
     };
     Ok(Settings {
         config: Arc::new(config),
