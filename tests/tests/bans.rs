@@ -188,3 +188,136 @@ fn failed_tls_handshakes_count_and_a_banned_client_gets_no_handshake() {
     assert_eq!(first_words(scanner, tls_port), BANNED);
     assert_eq!(first_words(scanner, d.port), BANNED);
 }
+
+/// `dist/fail2ban/` of this repository.
+fn fail2ban_dist() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/fail2ban")
+}
+
+/// Debian's fail2ban-regex, run on the lines a daemon wrote: the filter
+/// counts each failed login and failed handshake once, for the address
+/// that failed, and none of the other lines, whatever a client chose as
+/// its user name.
+#[test]
+fn fail2bans_filter_counts_the_failed_logins_the_daemon_logged() {
+    let Some(cert) = tls::cert() else {
+        return;
+    };
+    if !need_program("fail2ban-regex") {
+        return;
+    }
+    let users = TempDir::new("users");
+    let mut opts = banning(&users, &["--ban-after", "0"]);
+    opts.extra.extend(
+        [
+            "--tls-cert",
+            cert.cert.to_str().unwrap(),
+            "--tls-key",
+            cert.key.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let d = Daemon::with(opts);
+    for _ in 0..4 {
+        fail_login(&mut client(&d, address(1)), "root");
+    }
+    let mut c = client(&d, address(2));
+    fail_login(&mut c, "alice");
+    // A user name made to look like another address's failure.
+    fail_login(&mut c, r#"x" 6.6.6.6:1: failed login as "y"#);
+    let mut good = d.connect();
+    good.cmd_ok("USER alice", 331);
+    good.cmd_ok("PASS pw", 230);
+    // A TLS handshake that fails after AUTH TLS.
+    let mut c = client(&d, address(3));
+    c.cmd_ok("AUTH TLS", 234);
+    c.send_raw(b"GET / HTTP/1.0\r\n\r\n");
+    let _ = c.stream().read_to_end(&mut Vec::new()); // a TLS alert, then the end
+    wait_logged(&d, "TLS handshake failed", 1, Duration::from_secs(5));
+
+    let dir = TempDir::new("fail2ban");
+    let log = dir.join("pocketftpd.log");
+    std::fs::write(&log, d.stderr()).unwrap();
+    let filter = fail2ban_dist().join("filter.d/pocketftpd.conf");
+    let run = run_bounded(
+        std::process::Command::new("fail2ban-regex")
+            .arg("-v")
+            .arg(&log)
+            .arg(&filter),
+        b"",
+        Duration::from_secs(60),
+    );
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.success(), "fail2ban-regex failed: {}{out}", run.stderr);
+    let lines = d.stderr().lines().count();
+    let summary = format!(
+        "Lines: {lines} lines, 0 ignored, 7 matched, {} missed",
+        lines - 7
+    );
+    assert!(out.contains(&summary), "{summary:?} in\n{out}");
+    // Each match, with the address fail2ban would ban (-v lists them).
+    let hits = |ip: &str| {
+        out.lines()
+            .filter(|l| {
+                l.trim_start_matches(['|', ' '])
+                    .starts_with(&format!("{ip}  "))
+            })
+            .count()
+    };
+    assert_eq!(
+        (hits("127.0.1.1"), hits("127.0.1.2"), hits("127.0.1.3")),
+        (4, 2, 1),
+        "{out}"
+    );
+    assert_eq!(hits("6.6.6.6"), 0, "{out}");
+}
+
+/// The jail example, with the filter, is a configuration fail2ban takes.
+#[test]
+fn fail2bans_jail_example_passes_its_configuration_test() {
+    if !need_program("fail2ban-client") {
+        return;
+    }
+    let dir = TempDir::new("fail2ban-conf");
+    let conf = dir.join("fail2ban");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg("/etc/fail2ban")
+        .arg(&conf)
+        .status();
+    assert!(copied.is_ok_and(|s| s.success()), "cp -r /etc/fail2ban");
+    // Our jail alone: Debian's own enables sshd, whose log is not here.
+    std::fs::remove_dir_all(conf.join("jail.d")).unwrap();
+    std::fs::create_dir(conf.join("jail.d")).unwrap();
+    for file in ["filter.d/pocketftpd.conf", "jail.d/pocketftpd.conf"] {
+        std::fs::copy(fail2ban_dist().join(file), conf.join(file)).unwrap();
+    }
+    let run = run_bounded(
+        std::process::Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-t"),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert!(
+        run.success(),
+        "{}{}",
+        run.stderr,
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let dump = run_bounded(
+        std::process::Command::new("fail2ban-client")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-d"),
+        b"",
+        Duration::from_secs(60),
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("['add', 'pocketftpd', 'systemd']"), "{dump}");
+    assert!(
+        dump.contains("'_SYSTEMD_UNIT=pocketftpd.service'"),
+        "{dump}"
+    );
+}
