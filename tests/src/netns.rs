@@ -130,9 +130,9 @@ impl NetPair {
     /// From now on, every packet to or from the client's end is dropped
     /// (nft in its namespace): a client behind a NAT mapping that died.
     pub fn drop_client_packets(&self) {
-        let rules = "add table inet drop; \
-            add chain inet drop in { type filter hook input priority 0; policy drop; }; \
-            add chain inet drop out { type filter hook output priority 0; policy drop; }";
+        let rules = "add table inet cut; \
+            add chain inet cut in { type filter hook input priority 0; policy drop; }; \
+            add chain inet cut out { type filter hook output priority 0; policy drop; }";
         run(Command::new("ip").args(["netns", "exec", &self.client.namespace, "nft", rules]));
     }
 }

@@ -335,3 +335,48 @@ fn sighup_follows_a_new_pasv_address_name_or_address() {
     reread("pasv-address = 203.0.113.5\n", "203.0.113.5");
     reread("pasv-address = first.ddns.test\n", "192.0.2.10");
 }
+
+/// A client whose packets stop (a NAT mapping that died) is closed within
+/// the keepalive time: 2 s of quiet, then 4 probes 1 s apart; without
+/// keepalive its session waits for the idle timeout (300 s here).
+#[test]
+fn keepalive_closes_a_client_whose_packets_are_dropped() {
+    let Some(net) = NetPair::new("192.168.77.1/24", "192.168.77.2/24").map(Arc::new) else {
+        return;
+    };
+    if !need_program("nft") {
+        return;
+    }
+    let probing = Daemon::with(options(&["--tcp-keepalive", "2"], &Some(Arc::clone(&net))));
+    let waiting = Daemon::with(options(
+        &["--tcp-keepalive", "off"],
+        &Some(Arc::clone(&net)),
+    ));
+    let mut clients = [probing.login(), waiting.login()];
+    for c in &mut clients {
+        c.cmd_ok("NOOP", 200);
+    }
+    // Let the last ACKs through: only then is the connection idle.
+    std::thread::sleep(Duration::from_millis(300));
+    net.drop_client_packets();
+    let dropped = std::time::Instant::now();
+    let lost = "192.168.77.2:";
+    let closed = |d: &Daemon| {
+        (d.stderr().lines()).any(|l| l.contains(lost) && l.contains("control connection lost"))
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || closed(&probing)),
+        "not closed: {}",
+        probing.stderr()
+    );
+    let took = dropped.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(12),
+        "closed after {took:?}"
+    );
+    // The idle one's session goes on (only the readiness check's ended).
+    let still = clients[1].stream().local_addr().unwrap();
+    assert!(!closed(&waiting), "{}", waiting.stderr());
+    let ended = format!("{still}: session end");
+    assert_eq!(log_count(&waiting, &ended), 0, "{}", waiting.stderr());
+}

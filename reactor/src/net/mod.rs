@@ -3,5 +3,5 @@
 //! host name.
 
 pub mod resolve_name;
-pub(crate) mod sockopt;
+pub mod sockopt;
 pub mod tls;

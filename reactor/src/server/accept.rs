@@ -13,7 +13,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
 use pocketftp_core::{canonical_ip, Session, BANNED, TOO_MANY_CONNECTIONS};
@@ -84,6 +84,12 @@ impl Server {
         };
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if let Some(keepalive) = limits.keepalive {
+            // Without it the session lasts until the idle timeout, as before.
+            if let Err(e) = sockopt::set_keepalive(&stream, keepalive) {
+                debug!("{peer}: cannot turn TCP keepalive on: {e}");
+            }
         }
         if self.root.is_deleted() {
             error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");

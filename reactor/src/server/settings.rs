@@ -11,6 +11,7 @@ use pocketftp_core::Config;
 
 use super::bans::BanRules;
 use crate::net::resolve_name::Watch;
+use crate::net::sockopt::Keepalive;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
@@ -28,6 +29,8 @@ pub struct Limits {
     pub rates: Rates,
     /// When an address is banned for failed logins (`server/bans.rs`).
     pub bans: BanRules,
+    /// `--tcp-keepalive` on new control connections; `None`: off.
+    pub keepalive: Option<Keepalive>,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the

@@ -6,14 +6,31 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use log::{info, warn};
 use pocketftp_core::{canonical_ip, Cidr, Config};
 
 use crate::net::resolve_name::{resolve_ipv4, PasvAddress, Watch};
+use crate::net::sockopt::Keepalive;
 use crate::server::bans::BanRules;
 use crate::server::{Listeners, Settings};
 use crate::startup::options::Options;
+
+/// `--tcp-keepalive`: `off`, or the seconds of quiet before the first
+/// probe.
+pub fn keepalive(value: &str) -> Result<Option<Keepalive>, String> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let max = Keepalive::MAX_IDLE.as_secs();
+    let idle = (value.parse::<u64>().ok())
+        .filter(|s| (1..=max).contains(s))
+        .ok_or_else(|| format!("{value:?} is not off or a number of seconds from 1 to {max}"))?;
+    Ok(Some(Keepalive {
+        idle: Duration::from_secs(idle),
+    }))
+}
 
 /// `--ban-after`: a number of failed logins, `0` for no bans.
 pub fn ban_count(value: &str) -> Result<Option<u32>, String> {
@@ -86,7 +103,9 @@ pub fn warn_without_pasv_ports(listeners: &Listeners, options: &Options) {
         .find(|a| !canonical_ip(a.ip()).is_loopback())
     {
         warn!(
-            "listening on {exposed} without --pasv-ports: passive data connections get random              ports, which a router cannot forward; behind one, set --pasv-ports (such as              50000-50100) and forward that range as well as port {}",
+            "listening on {exposed} without --pasv-ports: passive data connections get random \
+             ports, which a router cannot forward; behind one, set --pasv-ports (such as \
+             50000-50100) and forward that range as well as port {}",
             exposed.port()
         );
     }
@@ -121,7 +140,21 @@ mod tests {
     use super::*;
     use crate::startup::command_line::tests::run;
     use crate::storage::testing::TempDir;
-    use std::time::Duration;
+
+    #[test]
+    fn keepalive_is_off_or_seconds() {
+        let idle = |args: &[&str]| run(args).unwrap().tcp_keepalive.map(|k| k.idle.as_secs());
+        assert_eq!(idle(&[]), Some(60));
+        assert_eq!(idle(&["--tcp-keepalive", "30"]), Some(30));
+        assert_eq!(idle(&["--tcp-keepalive", "OFF"]), None);
+        for bad in ["0", "7201", "-1", "1m", "no"] {
+            let got = run(&["--tcp-keepalive", bad]).unwrap_err();
+            let want = format!(
+                "--tcp-keepalive: {bad:?} is not off or a number of seconds from 1 to 7200"
+            );
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn ban_options() {

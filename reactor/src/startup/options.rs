@@ -13,7 +13,8 @@ use log::LevelFilter;
 use pocketftp_core::{Access, Cidr};
 
 use crate::net::resolve_name::PasvAddress;
-use crate::startup::internet::{add_pasv_map_entry, ban_count};
+use crate::net::sockopt::Keepalive;
+use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
     address, boolean, log_level, milliseconds, number, port_range, positive, rate, role, seconds,
     umask, MAX_LOGIN_DELAY_MS,
@@ -185,6 +186,14 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.max_login_failures, positive(v)),
     },
     Opt {
+        name: "tcp-keepalive",
+        kind: Value("off|S"),
+        in_file: true,
+        help: "seconds of quiet before a control connection is probed; 4\n\
+               unanswered probes, a quarter of that apart, close it (default 60)",
+        set: |o, v| assign(&mut o.tcp_keepalive, keepalive(v)),
+    },
+    Opt {
         name: "ban-after",
         kind: Value("N"),
         in_file: true,
@@ -346,6 +355,8 @@ pub struct Options {
     pub data_timeout: Duration,
     pub login_delay: Duration,
     pub max_login_failures: u32,
+    /// `None`: off.
+    pub tcp_keepalive: Option<Keepalive>,
     /// Failed logins that ban an address; `None`: no bans.
     pub ban_after: Option<u32>,
     pub ban_window: Duration,
@@ -392,6 +403,9 @@ impl Default for Options {
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            tcp_keepalive: Some(Keepalive {
+                idle: Duration::from_secs(60),
+            }),
             ban_after: Some(10),
             ban_window: Duration::from_secs(600),
             ban_time: Duration::from_secs(600),

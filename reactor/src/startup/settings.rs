@@ -50,6 +50,7 @@ pub fn from_options(options: &Options, users: bool) -> Result<Settings, String> 
             total: options.max_rate,
         },
         bans: internet::ban_rules(options),
+        keepalive: options.tcp_keepalive,
     };
     Ok(Settings {
         config: Arc::new(config),
