@@ -85,7 +85,9 @@
 //!   waits for), `place.rs` (working folder, file commands); `replies.rs`
 //!   the reply tables. `session/tests/` mirrors the machines.
 //! - `wire/`: the bytes of the protocol. `line.rs` splits command lines
-//!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies.
+//!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies;
+//!   [`proxy`] reads the PROXY protocol header (v1, v2) a load balancer
+//!   sends before them.
 //! - `boundary/`: what crosses to the caller. `action.rs`, `event.rs`,
 //!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
 //!   `glob.rs` (listing patterns), `network.rs` ([`Cidr`], local
@@ -95,7 +97,8 @@
 //! - `timers.rs`: a session's deadlines, a fixed table.
 //! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
 //!   simulated caller that runs every script whole and byte at a time;
-//!   `fuzzing.rs`, the bodies of the fuzz targets; `log_capture.rs`.
+//!   `fuzzing.rs`, the bodies of the fuzz targets (command, path, session,
+//!   proxy); `log_capture.rs`.
 
 #![forbid(unsafe_code)]
 
@@ -122,4 +125,5 @@ pub use session::{canonical_ip, Session, UnexpectedEvent};
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
+pub use wire::proxy;
 pub use wire::reply::{BANNED, TOO_MANY_CONNECTIONS};
