@@ -33,12 +33,15 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 impl Server {
     pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
         while self.accept_paused_until.is_none() {
-            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+            let Some((listener, kind)) = self.listeners.get(index) else {
                 return;
             };
-            let implicit_tls = *implicit_tls;
+            let kind = *kind;
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, implicit_tls, now),
+                Ok((stream, peer)) if kind.proxy_protocol => {
+                    self.await_header(stream, peer, kind.implicit_tls, now)
+                }
+                Ok((stream, peer)) => self.admit(stream, peer, kind.implicit_tls, now),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_out_of_resources(&e) => {
@@ -64,7 +67,15 @@ impl Server {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
+    /// A new client, from `peer` (its own address, also behind a PROXY
+    /// protocol listener).
+    pub(super) fn admit(
+        &mut self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) {
         if self.bans.refuses(peer.ip(), now) {
             // No session, no handshake, no log line: see bans.rs.
             let _ = stream.write(BANNED);
@@ -174,9 +185,21 @@ impl PerIp {
     }
 }
 
+/// What a listener's connections start with.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ListenerKind {
+    /// TLS, from the first byte (implicit FTPS).
+    pub implicit_tls: bool,
+    /// A PROXY protocol header, before anything else (`proxied.rs`).
+    pub proxy_protocol: bool,
+}
+
 /// Binds the listening sockets (or takes those systemd bound) and registers
-/// them, each with whether it is an implicit FTPS one.
-pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+/// them, each with what its connections start with.
+pub(super) fn listen(
+    poll: &Poll,
+    addresses: Listeners,
+) -> io::Result<Vec<(TcpListener, ListenerKind)>> {
     let mut bound = Vec::new();
     let plain = addresses.plain.iter().map(|addr| (addr, false));
     let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
@@ -191,9 +214,20 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
         let listener_token = token(index, Source::Daemon);
         (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
+        let local = listener.local_addr()?;
+        let proxy_protocol = addresses.proxy_protocol.contains(&local);
         let tls = if implicit_tls { " (implicit FTPS)" } else { "" };
-        info!("listening on {}{tls}", listener.local_addr()?);
-        listeners.push((listener, implicit_tls));
+        let proxy = if proxy_protocol {
+            " (PROXY protocol)"
+        } else {
+            ""
+        };
+        info!("listening on {local}{tls}{proxy}");
+        let kind = ListenerKind {
+            implicit_tls,
+            proxy_protocol,
+        };
+        listeners.push((listener, kind));
     }
     Ok(listeners)
 }

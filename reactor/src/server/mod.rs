@@ -23,6 +23,7 @@ pub mod bans;
 mod deadlines;
 pub(crate) mod notices;
 mod pasv_name;
+mod proxied;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -43,12 +44,13 @@ use slab::Slab;
 use crate::auth::users::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
 use crate::storage::jail::Jail;
-use accept::PerIp;
+use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
 use bans::Bans;
 use deadlines::Deadlines;
 use notices::Notices;
 use pasv_name::PasvName;
+use proxied::Waiting;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{Limits, Listeners, Reload, Settings};
@@ -60,8 +62,11 @@ const BUFFER_SIZE: usize = 1024 * 1024;
 
 pub struct Server {
     poll: Poll,
-    /// Listening sockets, each with whether it is an implicit FTPS one.
-    listeners: Vec<(TcpListener, bool)>,
+    /// Listening sockets, each with what its connections start with.
+    listeners: Vec<(TcpListener, ListenerKind)>,
+    /// Connections on PROXY protocol listeners that have not sent their
+    /// header yet.
+    waiting: Waiting,
     connections: Slab<Connection>,
     deadlines: Deadlines,
     answers: Answers,
@@ -109,6 +114,7 @@ impl Server {
         Ok(Server {
             poll,
             listeners,
+            waiting: Waiting::default(),
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             answers: Answers::default(),
@@ -192,6 +198,7 @@ impl Server {
             self.stop_by,
             self.accept_paused_until,
             self.bans.next_end(),
+            self.waiting.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -223,12 +230,16 @@ impl Server {
         self.commit_settled_uploads(now);
         self.fire_timers(now);
         self.bans.lift_expired(now);
+        self.expire_headers(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
 
     fn on_ready(&mut self, token: mio::Token, now: Instant) {
         let (key, source) = untoken(token);
+        if source == Source::ProxyHeader {
+            return self.read_header(key, now);
+        }
         if source == Source::Daemon {
             return match key {
                 WAKER_KEY => {
@@ -250,7 +261,7 @@ impl Server {
             }
             Source::DataListener => conn.accept_data(&mut cx),
             Source::Data => conn.on_data_ready(&mut cx),
-            Source::Daemon => {}
+            Source::Daemon | Source::ProxyHeader => {}
         }
     }
 

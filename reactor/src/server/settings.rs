@@ -56,6 +56,9 @@ pub struct Listeners {
     /// Sockets systemd bound for us (socket activation); with them, the
     /// addresses above are not bound.
     pub inherited: Vec<Inherited>,
+    /// The listeners (of those above) whose connections start with a PROXY
+    /// protocol header (`--proxy-protocol`).
+    pub proxy_protocol: Vec<SocketAddr>,
 }
 
 /// Re-reads the settings (the config file and flags) on SIGHUP.

@@ -87,17 +87,36 @@ pub fn with_pasv_address(config: &Arc<Config>, address: Ipv4Addr) -> Arc<Config>
     })
 }
 
+/// Every `--proxy-protocol` address must be one the daemon listens on:
+/// a typo would leave the load balancer's connections without a session
+/// and the listener meant open to clients without a header.
+pub fn check_proxy_listeners(listeners: &Listeners) -> Result<(), String> {
+    let addresses = listening_addresses(listeners);
+    match (listeners.proxy_protocol.iter()).find(|a| !addresses.contains(a)) {
+        Some(stray) => Err(format!(
+            "--proxy-protocol: {stray} is not an address the daemon listens on (--listen, \
+             --listen-tls, or a socket systemd passes)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Where the daemon will listen.
+fn listening_addresses(listeners: &Listeners) -> Vec<SocketAddr> {
+    let inherited = (listeners.inherited.iter()).filter_map(|i| i.listener.local_addr().ok());
+    (listeners.plain.iter().chain(&listeners.implicit_tls))
+        .copied()
+        .chain(inherited)
+        .collect()
+}
+
 /// A listener a router could forward to (not loopback) and passive ports
 /// anywhere: a router forwards a fixed range, so say which option makes one.
 pub fn warn_without_pasv_ports(listeners: &Listeners, options: &Options) {
     if options.pasv_ports.is_some() {
         return;
     }
-    let inherited = (listeners.inherited.iter()).filter_map(|i| i.listener.local_addr().ok());
-    let addresses: Vec<SocketAddr> = (listeners.plain.iter().chain(&listeners.implicit_tls))
-        .copied()
-        .chain(inherited)
-        .collect();
+    let addresses = listening_addresses(listeners);
     if let Some(exposed) = addresses
         .iter()
         .find(|a| !canonical_ip(a.ip()).is_loopback())

@@ -286,6 +286,15 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| address(v).map(|a| o.listen_tls.push(a)),
     },
     Opt {
+        name: "proxy-protocol",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "the --listen or --listen-tls listener at ADDR:PORT takes\n\
+               connections from a load balancer that sends a PROXY protocol\n\
+               header (v1 or v2) first; a connection without one is closed",
+        set: |o, v| address(v).map(|a| o.proxy_protocol.push(a)),
+    },
+    Opt {
         name: "max-rate-down",
         kind: Value("RATE"),
         in_file: true,
@@ -374,6 +383,8 @@ pub struct Options {
     pub tls_required: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
+    /// Listeners whose connections start with a PROXY protocol header.
+    pub proxy_protocol: Vec<SocketAddr>,
     /// Bandwidth limits in bytes/s; `None` is no limit.
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
@@ -419,6 +430,7 @@ impl Default for Options {
             tls_key: None,
             tls_required: false,
             listen_tls: Vec::new(),
+            proxy_protocol: Vec::new(),
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,

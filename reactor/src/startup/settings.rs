@@ -86,11 +86,14 @@ pub fn listeners(options: &Options) -> Result<Listeners, String> {
         );
         (Vec::new(), Vec::new())
     };
-    Ok(Listeners {
+    let listeners = Listeners {
         plain,
         implicit_tls,
         inherited,
-    })
+        proxy_protocol: options.proxy_protocol.clone(),
+    };
+    internet::check_proxy_listeners(&listeners)?;
+    Ok(listeners)
 }
 
 /// The certificate and key files, when FTPS is on; an error for half
