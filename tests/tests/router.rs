@@ -43,7 +43,7 @@ fn a_passive_port_nobody_reaches_is_explained_once_an_hour() {
     for part in [
         "[WARN]",
         "(PASV) and did not within 1 s",
-        "--pasv-ports: without it passive ports are random",
+        "set --pasv-ports (such as 50000-50100) and forward exactly that range",
         "next warning for 127.0.0.1 in an hour",
     ] {
         assert!(line.contains(part), "{part:?} in {line}");

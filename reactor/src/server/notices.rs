@@ -90,29 +90,28 @@ fn unreached(
         Some(address) => format!("to {address} port {port} (PASV)"),
         None => format!("to port {port} of the address it reached this server at (EPSV)"),
     };
-    let address_check = match address {
-        Some(address) => format!(
-            "that {address} is this server's address as that client sees it \
-             (--pasv-address, --pasv-address-map), and "
-        ),
-        None => String::new(),
-    };
-    let forwarding = match pasv_ports {
+    let mut checks = Vec::new();
+    if let Some(address) = address {
+        checks.push(format!(
+            "check that {address} is this server's address as that client sees it \
+             (--pasv-address, --pasv-address-map)"
+        ));
+    }
+    checks.push(match pasv_ports {
         Some(range) => format!(
-            "that the router forwards exactly the passive ports {}-{} (--pasv-ports) to \
-             this machine and its firewall lets them in",
+            "check that the router forwards exactly the passive ports {}-{} (--pasv-ports) \
+             to this machine and its firewall lets them in",
             range.start(),
             range.end()
         ),
-        None => "--pasv-ports: without it passive ports are random, which no router can \
-                 forward; set a range (such as 50000-50100) and forward exactly that range \
-                 to this machine"
+        None => "set --pasv-ports (such as 50000-50100) and forward exactly that range to \
+                 this machine: without it passive ports are random, which no router can forward"
             .to_owned(),
-    };
+    });
     format!(
-        "{peer}: was told to open its data connection {told} and did not within \
-         {seconds} s (LIST and downloads hang for it): check {address_check}{forwarding}; \
-         next warning for {} in an hour",
+        "{peer}: was told to open its data connection {told} and did not within {seconds} s \
+         (LIST and downloads hang for it): {}; next warning for {} in an hour",
+        checks.join("; "),
         peer.ip()
     )
 }
@@ -163,15 +162,16 @@ mod tests {
         for part in [
             "203.0.113.9:40000: was told to open its data connection to 198.51.100.7 port 50012 (PASV)",
             "within 60 s",
-            "that 198.51.100.7 is this server's address",
-            "exactly the passive ports 50000-50100 (--pasv-ports)",
+            "check that 198.51.100.7 is this server's address",
+            "; check that the router forwards exactly the passive ports 50000-50100 (--pasv-ports)",
             "next warning for 203.0.113.9 in an hour",
         ] {
             assert!(text.contains(part), "{part:?} in {text}");
         }
         let text = unreached(peer, None, 50_012, minute, None);
         assert!(text.contains("port 50012 of the address it reached this server at (EPSV)"));
-        assert!(text.contains("set a range (such as 50000-50100)"), "{text}");
+        let want = "(LIST and downloads hang for it): set --pasv-ports (such as 50000-50100)";
+        assert!(text.contains(want), "{text}");
         assert!(!text.contains("--pasv-address"), "{text}");
     }
 }
