@@ -199,6 +199,39 @@ impl Daemon {
         fs::read_to_string(self.dir.join("daemon.stderr")).unwrap_or_default()
     }
 
+    /// How many lines of its log contain `want`.
+    pub fn log_count(&self, want: &str) -> usize {
+        self.stderr().lines().filter(|l| l.contains(want)).count()
+    }
+
+    /// Waits (bounded) until `times` lines of its log contain `want`.
+    pub fn wait_logged(&self, want: &str, times: usize, within: Duration) {
+        let logged = wait_until(within, || self.log_count(want) >= times);
+        assert!(
+            logged,
+            "{want:?} not logged {times} times:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// The line of its log that contains `want`, once there is one
+    /// (bounded), and only one.
+    pub fn logged_line(&self, want: &str) -> String {
+        self.wait_logged(want, 1, Duration::from_secs(10));
+        assert_eq!(
+            self.log_count(want),
+            1,
+            "{want:?} twice:\n{}",
+            self.stderr()
+        );
+        let lines = self.stderr();
+        lines
+            .lines()
+            .find(|l| l.contains(want))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// How many file descriptors the daemon holds (Linux `/proc`).
     pub fn fd_count(&self) -> usize {
         fs::read_dir(format!("/proc/{}/fd", self.child.id()))

@@ -21,7 +21,9 @@
 //! `fallback.rs` (the resolver without openat2), `rates.rs`
 //! (bandwidth limits, timed), `logs.rs` (the log lines an admin looks for),
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
-//! line, dual-stack listening).
+//! line, dual-stack listening), `router.rs` (the announced address, the
+//! warnings about passive connections, keepalive: issue 28), `bans.rs`
+//! (bans, fail2ban's filter), `proxy.rs` (PROXY protocol listeners).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -42,9 +44,9 @@
 //! file needs only `use pocketftpd_tests::*;`):
 //!
 //! 1. `binary.rs`: which program is the daemon (`daemon_command`).
-//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`]; start-ups
-//!    that must fail (`run_daemon`, `start_fails`); `password_hash`;
-//!    `wait_until`.
+//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`] and its log
+//!    (`log_count`, `wait_logged`, `logged_line`); start-ups that must fail
+//!    (`run_daemon`, `start_fails`); `password_hash`; `wait_until`.
 //! 3. `ports.rs`: a free port per daemon, and whether one listens.
 //! 4. `ctrl.rs`: the raw control client [`Ctrl`] and its [`Reply`]s.
 //! 5. `data.rs`: data connections ([`DataPlan`]) and transfers over them.

@@ -64,13 +64,12 @@ fn first_words(from: Ipv4Addr, port: u16) -> Vec<u8> {
     got
 }
 
-fn log_count(d: &Daemon, want: &str) -> usize {
-    d.stderr().lines().filter(|l| l.contains(want)).count()
-}
-
-fn wait_logged(d: &Daemon, want: &str, times: usize, within: Duration) {
-    let logged = wait_until(within, || log_count(d, want) >= times);
-    assert!(logged, "{want:?} not logged {times} times:\n{}", d.stderr());
+/// `opts` with FTPS on, with `cert` (which must outlive the daemon).
+fn with_certificate(mut opts: Options, cert: &tls::Cert) -> Options {
+    let (cert, key) = (cert.cert.to_string_lossy(), cert.key.to_string_lossy());
+    opts.extra
+        .extend(["--tls-cert", &cert, "--tls-key", &key].map(String::from));
+    opts
 }
 
 #[test]
@@ -92,7 +91,7 @@ fn a_spray_from_many_addresses_is_banned_and_the_safelist_is_not() {
     }
     for from in &attackers {
         let line = format!("{from}: banned for 2 s after 3 failed logins within 60 s");
-        assert_eq!(log_count(&d, &line), 1, "{}", d.stderr());
+        assert_eq!(d.log_count(&line), 1, "{}", d.stderr());
     }
     // A banned connection costs a 421 and nothing else: no session, not a
     // line in the log.
@@ -109,16 +108,15 @@ fn a_spray_from_many_addresses_is_banned_and_the_safelist_is_not() {
         fail_login(&mut c, "alice");
     }
     client(&d, safe).cmd_ok("USER alice", 331);
-    assert_eq!(log_count(&d, "127.0.0.2: banned"), 0);
+    assert_eq!(d.log_count("127.0.0.2: banned"), 0);
 
     // Bans survive SIGHUP.
     d.signal("HUP");
-    wait_logged(&d, "SIGHUP: settings re-read", 1, Duration::from_secs(5));
+    d.wait_logged("SIGHUP: settings re-read", 1, Duration::from_secs(5));
     assert_eq!(first_words(attackers[1], d.port), BANNED);
 
     // The ban ends (a line), then a repeat offender's lasts twice as long.
-    wait_logged(
-        &d,
+    d.wait_logged(
         &format!("{}: ban over", attackers[0]),
         1,
         Duration::from_secs(10),
@@ -134,11 +132,10 @@ fn a_spray_from_many_addresses_is_banned_and_the_safelist_is_not() {
         "{}: banned for 4 s after 3 failed logins within 60 s, ban 2 of this address",
         attackers[0]
     );
-    wait_logged(&d, &again, 1, Duration::from_secs(5));
+    d.wait_logged(&again, 1, Duration::from_secs(5));
     assert_eq!(first_words(attackers[0], d.port), BANNED);
     let banned_at = Instant::now();
-    wait_logged(
-        &d,
+    d.wait_logged(
         &format!("{}: ban over", attackers[0]),
         2,
         Duration::from_secs(15),
@@ -156,17 +153,11 @@ fn failed_tls_handshakes_count_and_a_banned_client_gets_no_handshake() {
     };
     let users = TempDir::new("users");
     let tls_port = free_port();
-    let mut opts = banning(&users, &["--listen-tls", &format!("127.0.0.1:{tls_port}")]);
-    opts.extra.extend(
-        [
-            "--tls-cert",
-            cert.cert.to_str().unwrap(),
-            "--tls-key",
-            cert.key.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
-    let d = Daemon::with(opts);
+    let tls_listener = format!("127.0.0.1:{tls_port}");
+    let d = Daemon::with(with_certificate(
+        banning(&users, &["--listen-tls", &tls_listener]),
+        &cert,
+    ));
     tls::assert_listening(&d, tls_port);
     let scanner = address(20);
     for _ in 0..3 {
@@ -176,10 +167,9 @@ fn failed_tls_handshakes_count_and_a_banned_client_gets_no_handshake() {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let _ = s.read_to_end(&mut Vec::new());
     }
-    wait_logged(&d, "127.0.1.20:", 3, Duration::from_secs(5));
-    assert_eq!(log_count(&d, "TLS handshake failed"), 3, "{}", d.stderr());
-    wait_logged(
-        &d,
+    d.wait_logged("127.0.1.20:", 3, Duration::from_secs(5));
+    assert_eq!(d.log_count("TLS handshake failed"), 3, "{}", d.stderr());
+    d.wait_logged(
         "127.0.1.20: banned for 2 s after 3 failed logins",
         1,
         Duration::from_secs(5),
@@ -207,17 +197,10 @@ fn fail2bans_filter_counts_the_failed_logins_the_daemon_logged() {
         return;
     }
     let users = TempDir::new("users");
-    let mut opts = banning(&users, &["--ban-after", "0"]);
-    opts.extra.extend(
-        [
-            "--tls-cert",
-            cert.cert.to_str().unwrap(),
-            "--tls-key",
-            cert.key.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
-    let d = Daemon::with(opts);
+    let d = Daemon::with(with_certificate(
+        banning(&users, &["--ban-after", "0"]),
+        &cert,
+    ));
     for _ in 0..4 {
         fail_login(&mut client(&d, address(1)), "root");
     }
@@ -233,7 +216,7 @@ fn fail2bans_filter_counts_the_failed_logins_the_daemon_logged() {
     c.cmd_ok("AUTH TLS", 234);
     c.send_raw(b"GET / HTTP/1.0\r\n\r\n");
     let _ = c.stream().read_to_end(&mut Vec::new()); // a TLS alert, then the end
-    wait_logged(&d, "TLS handshake failed", 1, Duration::from_secs(5));
+    d.wait_logged("TLS handshake failed", 1, Duration::from_secs(5));
 
     let dir = TempDir::new("fail2ban");
     let log = dir.join("pocketftpd.log");
@@ -292,28 +275,16 @@ fn fail2bans_jail_example_passes_its_configuration_test() {
     for file in ["filter.d/pocketftpd.conf", "jail.d/pocketftpd.conf"] {
         std::fs::copy(fail2ban_dist().join(file), conf.join(file)).unwrap();
     }
-    let run = run_bounded(
-        std::process::Command::new("fail2ban-client")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-t"),
-        b"",
-        Duration::from_secs(60),
-    );
-    assert!(
-        run.success(),
-        "{}{}",
-        run.stderr,
-        String::from_utf8_lossy(&run.stdout)
-    );
-    let dump = run_bounded(
-        std::process::Command::new("fail2ban-client")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-d"),
-        b"",
-        Duration::from_secs(60),
-    );
+    let fail2ban_client = |what: &str| {
+        let mut cmd = std::process::Command::new("fail2ban-client");
+        cmd.arg("-c").arg(&conf).arg(what);
+        run_bounded(&mut cmd, b"", Duration::from_secs(60))
+    };
+    // -t: the configuration test; -d: the configuration as the server gets it.
+    let run = fail2ban_client("-t");
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.success(), "{}{out}", run.stderr);
+    let dump = fail2ban_client("-d");
     let dump = String::from_utf8_lossy(&dump.stdout);
     assert!(dump.contains("['add', 'pocketftpd', 'systemd']"), "{dump}");
     assert!(

@@ -72,13 +72,16 @@ fn through(proxy: SocketAddr, header: &[u8], then: &[u8]) -> Ctrl {
     c
 }
 
-fn log_count(d: &Daemon, want: &str) -> usize {
-    d.stderr().lines().filter(|l| l.contains(want)).count()
+fn wait_logged(d: &Daemon, want: &str) {
+    d.wait_logged(want, 1, Duration::from_secs(10));
 }
 
-fn wait_logged(d: &Daemon, want: &str) {
-    let logged = wait_until(Duration::from_secs(10), || log_count(d, want) > 0);
-    assert!(logged, "{want:?} not logged:\n{}", d.stderr());
+/// What the daemon says to a connection that sends `bytes` to the proxy
+/// listener, before it closes it (bounded: `within`).
+fn answer_to(proxy: SocketAddr, bytes: &[u8], within: Duration) -> Vec<u8> {
+    let mut s = TcpStream::connect(proxy).unwrap();
+    s.write_all(bytes).unwrap();
+    until_closed(&mut s, within)
 }
 
 /// What the daemon says to a connection before closing it (bounded).
@@ -99,9 +102,7 @@ fn the_client_is_who_the_header_says_in_the_log_and_the_limits() {
     wait_logged(&d, "203.0.113.9:40001: logged in as \"anonymous\"");
     // Another connection of that client: refused, --max-per-ip 1; another
     // client through the same balancer: welcome.
-    let mut again = TcpStream::connect(proxy).unwrap();
-    again.write_all(&v2("203.0.113.9:40002")).unwrap();
-    let refused = until_closed(&mut again, Duration::from_secs(5));
+    let refused = answer_to(proxy, &v2("203.0.113.9:40002"), Duration::from_secs(5));
     assert!(
         refused.starts_with(b"421 "),
         "{:?}",
@@ -111,7 +112,7 @@ fn the_client_is_who_the_header_says_in_the_log_and_the_limits() {
     other.cmd_ok("USER anonymous", 331);
     wait_logged(&d, "[2001:db8::9]:40003: session start");
     // A health check (v2 LOCAL) is the balancer's own connection.
-    let balancer = |d: &Daemon| log_count(d, "[INFO] 127.0.0.1:");
+    let balancer = |d: &Daemon| d.log_count("[INFO] 127.0.0.1:");
     let before = balancer(&d);
     let local = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
     through(proxy, local, b"").cmd_ok("QUIT", 221);
@@ -196,19 +197,14 @@ fn a_connection_without_a_valid_header_is_closed() {
             "longer than 2064 bytes",
         ),
     ] {
-        let mut s = TcpStream::connect(proxy).unwrap();
-        s.write_all(sent).unwrap();
-        assert_eq!(until_closed(&mut s, Duration::from_secs(5)), b"", "{why}");
+        assert_eq!(answer_to(proxy, sent, Duration::from_secs(5)), b"", "{why}");
         wait_logged(&d, why);
     }
     // Nothing at all, or an endless line: closed, the loop never waits.
     let started = Instant::now();
     let mut silent = TcpStream::connect(proxy).unwrap();
-    let mut endless = TcpStream::connect(proxy).unwrap();
-    endless
-        .write_all(&[b"PROXY ".as_slice(), &[b'1'; 200]].concat())
-        .unwrap();
-    assert_eq!(until_closed(&mut endless, Duration::from_secs(5)), b"");
+    let endless = [b"PROXY ".as_slice(), &[b'1'; 200]].concat();
+    assert_eq!(answer_to(proxy, &endless, Duration::from_secs(5)), b"");
     wait_logged(&d, "without its CRLF in 107 bytes");
     d.assert_alive();
     assert_eq!(until_closed(&mut silent, Duration::from_secs(15)), b"");
@@ -220,7 +216,7 @@ fn a_connection_without_a_valid_header_is_closed() {
     wait_logged(&d, "no PROXY protocol header within 5 s");
     // No session came of them: the two are the guard's check's and
     // assert_alive's, on the plain listener.
-    assert_eq!(log_count(&d, "session start"), 2, "{}", d.stderr());
+    assert_eq!(d.log_count("session start"), 2, "{}", d.stderr());
 }
 
 #[test]
@@ -274,9 +270,7 @@ fn bans_and_the_passive_connection_check_go_by_the_real_client() {
         c.cmd_ok("PASS wrong", 530);
     }
     wait_logged(&d, "203.0.113.66: banned for 600 s after 2 failed logins");
-    let mut banned = TcpStream::connect(proxy).unwrap();
-    banned.write_all(&v2("203.0.113.66:40006")).unwrap();
-    let got = until_closed(&mut banned, Duration::from_secs(5));
+    let got = answer_to(proxy, &v2("203.0.113.66:40006"), Duration::from_secs(5));
     assert_eq!(
         got,
         b"421 Too many failed logins from your address; try again later.\r\n"

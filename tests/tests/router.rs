@@ -9,10 +9,6 @@ use std::fs;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn log_count(d: &Daemon, want: &str) -> usize {
-    d.stderr().lines().filter(|l| l.contains(want)).count()
-}
-
 #[test]
 fn a_passive_port_nobody_reaches_is_explained_once_an_hour() {
     let d = Daemon::with(Options {
@@ -28,18 +24,7 @@ fn a_passive_port_nobody_reaches_is_explained_once_an_hour() {
     c.cmd_ok("EPSV", 229);
     c.send("NLST");
     c.expect_reply(425);
-    let want = "was told to open its data connection to 127.0.0.1 port ";
-    assert!(
-        wait_until(Duration::from_secs(5), || log_count(&d, want) == 1),
-        "one warning: {}",
-        d.stderr()
-    );
-    let line = d
-        .stderr()
-        .lines()
-        .find(|l| l.contains(want))
-        .unwrap_or_default()
-        .to_owned();
+    let line = d.logged_line("was told to open its data connection to 127.0.0.1 port ");
     for part in [
         "[WARN]",
         "(PASV) and did not within 1 s",
@@ -49,7 +34,7 @@ fn a_passive_port_nobody_reaches_is_explained_once_an_hour() {
         assert!(line.contains(part), "{part:?} in {line}");
     }
     c.cmd_ok("QUIT", 221);
-    assert_eq!(log_count(&d, "in an hour"), 1, "{}", d.stderr());
+    assert_eq!(d.log_count("in an hour"), 1, "{}", d.stderr());
 }
 
 /// A Pi on a LAN (192.168.77.1) and a client on the internet
@@ -87,35 +72,25 @@ fn a_public_client_told_a_private_address_is_explained_once() {
         c.cmd_ok("QUIT", 221);
     }
     let said = "a client on the internet is told to open its data connections to 192.168.77.1";
-    assert!(
-        wait_until(Duration::from_secs(5), || log_count(&d, said) == 1),
-        "{}",
-        d.stderr()
-    );
-    let line = d
-        .stderr()
-        .lines()
-        .find(|l| l.contains(said))
-        .unwrap_or_default()
-        .to_owned();
+    let line = d.logged_line(said);
     assert!(
         line.contains(want) && line.contains("set --pasv-address") && line.contains("said once")
     );
     // And at start-up: a listener a router could forward to, and no range.
     let start = format!("listening on 192.168.77.1:{} without --pasv-ports", d.port);
-    assert_eq!(log_count(&d, &start), 1, "{}", d.stderr());
+    assert_eq!(d.log_count(&start), 1, "{}", d.stderr());
     let ranged = Daemon::with(options(
         &["--pasv-ports", "50000-50010"],
         &internet_client(),
     ));
     assert_eq!(
-        log_count(&ranged, "without --pasv-ports"),
+        ranged.log_count("without --pasv-ports"),
         0,
         "{}",
         ranged.stderr()
     );
     assert_eq!(
-        log_count(&Daemon::start(), "without --pasv-ports"),
+        Daemon::start().log_count("without --pasv-ports"),
         0,
         "loopback"
     );
@@ -198,10 +173,7 @@ fn a_pasv_address_name_is_followed_and_a_failed_lookup_keeps_the_last_address() 
         )
     });
     assert_eq!(
-        log_count(
-            &d,
-            "--pasv-address myhome.ddns.test is 192.0.2.10; looked up again every 1 s"
-        ),
+        d.log_count("--pasv-address myhome.ddns.test is 192.0.2.10; looked up again every 1 s"),
         1
     );
     let mut before = d.login();
@@ -209,12 +181,7 @@ fn a_pasv_address_name_is_followed_and_a_failed_lookup_keeps_the_last_address() 
 
     // The router's address changes: new sessions are told the new one.
     resolver.set("192.0.2.11 myhome.ddns.test\n");
-    let changed = "--pasv-address myhome.ddns.test is now 192.0.2.11 (was 192.0.2.10)";
-    assert!(
-        wait_until(Duration::from_secs(10), || log_count(&d, changed) == 1),
-        "{}",
-        d.stderr()
-    );
+    d.logged_line("--pasv-address myhome.ddns.test is now 192.0.2.11 (was 192.0.2.10)");
     assert_eq!(pasv_address(&mut d.login()), "192.0.2.11");
     // One that started before keeps what it was told (its connection
     // through the router's old address would be gone).
@@ -223,15 +190,11 @@ fn a_pasv_address_name_is_followed_and_a_failed_lookup_keeps_the_last_address() 
     // The name stops resolving: the last address stays, said once.
     resolver.set("");
     let failed = "--pasv-address stays 192.0.2.11 until it resolves";
-    assert!(
-        wait_until(Duration::from_secs(10), || log_count(&d, failed) == 1),
-        "{}",
-        d.stderr()
-    );
+    d.logged_line(failed);
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(log_count(&d, failed), 1, "{}", d.stderr());
+    assert_eq!(d.log_count(failed), 1, "{}", d.stderr());
     assert_eq!(
-        log_count(&d, "cannot look up \"myhome.ddns.test\""),
+        d.log_count("cannot look up \"myhome.ddns.test\""),
         1,
         "{}",
         d.stderr()
@@ -239,12 +202,7 @@ fn a_pasv_address_name_is_followed_and_a_failed_lookup_keeps_the_last_address() 
     assert_eq!(pasv_address(&mut d.login()), "192.0.2.11");
 
     resolver.set("192.0.2.12 myhome.ddns.test\n");
-    let again = "--pasv-address myhome.ddns.test resolves again, to 192.0.2.12";
-    assert!(
-        wait_until(Duration::from_secs(10), || log_count(&d, again) == 1),
-        "{}",
-        d.stderr()
-    );
+    d.logged_line("--pasv-address myhome.ddns.test resolves again, to 192.0.2.12");
     assert_eq!(pasv_address(&mut d.login()), "192.0.2.12");
 }
 
@@ -307,11 +265,11 @@ fn sighup_follows_a_new_pasv_address_name_or_address() {
     });
     assert_eq!(pasv_address(&mut d.login()), "192.0.2.10");
     let reread = |config_text: &str, want: &str| {
-        let reloads = log_count(&d, "SIGHUP: settings re-read");
+        let reloads = d.log_count("SIGHUP: settings re-read");
         fs::write(&config, config_text).unwrap();
         d.signal("HUP");
         let reloaded = wait_until(Duration::from_secs(10), || {
-            log_count(&d, "SIGHUP: settings re-read") > reloads
+            d.log_count("SIGHUP: settings re-read") > reloads
         });
         assert!(reloaded, "{}", d.stderr());
         let told = wait_until(Duration::from_secs(10), || {
@@ -322,11 +280,11 @@ fn sighup_follows_a_new_pasv_address_name_or_address() {
     // A new name is looked up at once.
     reread("pasv-address = second.ddns.test\n", "192.0.2.20");
     assert_eq!(
-        log_count(&d, "SIGHUP: looking up --pasv-address second.ddns.test"),
+        d.log_count("SIGHUP: looking up --pasv-address second.ddns.test"),
         1
     );
     assert_eq!(
-        log_count(&d, "is now 192.0.2.20 (was 192.0.2.10)"),
+        d.log_count("is now 192.0.2.20 (was 192.0.2.10)"),
         1,
         "{}",
         d.stderr()
@@ -378,5 +336,5 @@ fn keepalive_closes_a_client_whose_packets_are_dropped() {
     let still = clients[1].stream().local_addr().unwrap();
     assert!(!closed(&waiting), "{}", waiting.stderr());
     let ended = format!("{still}: session end");
-    assert_eq!(log_count(&waiting, &ended), 0, "{}", waiting.stderr());
+    assert_eq!(waiting.log_count(&ended), 0, "{}", waiting.stderr());
 }
