@@ -115,7 +115,7 @@ pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
-pub use boundary::network::{is_local_network, Cidr};
+pub use boundary::network::Cidr;
 pub use boundary::notice::Notice;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::xferlog::TransferRecord;

@@ -21,6 +21,7 @@ pub enum Notice {
     },
     /// A client on the internet is being told `address`, on a local
     /// network it cannot reach, for its passive data connection: no
-    /// `--pasv-address` says what the internet reaches the server at.
+    /// `--pasv-address` (or a private one) says what the internet reaches
+    /// the server at, and no `--pasv-address-map` entry chose it.
     PrivateAddressToPublicClient { address: Ipv4Addr },
 }

@@ -129,33 +129,28 @@ impl Session {
     }
 
     pub(super) fn on_listening(&mut self, extended: bool, port: u16) {
-        let connected = false;
-        if extended {
-            let address = None;
-            self.data.next = Connection::Passive {
-                connected,
-                address,
-                port,
-            };
-            return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
-        }
-        let Some(ip) = self.pasv_target() else {
-            return self.reply_with(PASV_NEEDS_IPV4); // checked before listening
+        let address = match extended {
+            true => None,
+            false => match self.pasv_target() {
+                Some(ip) => Some(ip),
+                None => {
+                    // Checked before listening; were it to change, the
+                    // listener goes with the refusal.
+                    self.actions.push_back(Action::CloseData);
+                    return self.reply_with(PASV_NEEDS_IPV4);
+                }
+            },
         };
-        let address = Some(ip);
+        let connected = false;
         self.data.next = Connection::Passive {
             connected,
             address,
             port,
         };
-        let client = canonical_ip(self.peer.ip());
-        if !is_local_network(client)
-            && is_local_network(ip.into())
-            && self.mapped_address(client).is_none()
-        {
-            let notice = Notice::PrivateAddressToPublicClient { address: ip };
-            self.actions.push_back(Action::Notice(notice));
-        }
+        let Some(ip) = address else {
+            return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
+        };
+        self.notice_private_address(ip);
         let [a, b, c, d] = ip.octets();
         let [p1, p2] = port.to_be_bytes();
         self.reply(
@@ -227,6 +222,18 @@ impl Session {
                 port,
                 waited,
             };
+            self.actions.push_back(Action::Notice(notice));
+        }
+    }
+
+    /// A client on the internet is about to be told `ip`, on a local
+    /// network: unless the admin mapped the client's network to it, the
+    /// admin hears of it (the client cannot connect there).
+    fn notice_private_address(&mut self, ip: Ipv4Addr) {
+        let client = canonical_ip(self.peer.ip());
+        let mapped = self.mapped_address(client).is_some();
+        if !is_local_network(client) && is_local_network(ip.into()) && !mapped {
+            let notice = Notice::PrivateAddressToPublicClient { address: ip };
             self.actions.push_back(Action::Notice(notice));
         }
     }

@@ -10,7 +10,8 @@
 //! 3. moves transfers from the run queue until the turn's byte budget is
 //!    spent, so a turn stays short however many transfers run and control
 //!    commands are answered between them;
-//! 4. fires due timers, and removes the connections that closed.
+//! 4. fires due timers (the sessions', the bans', the PROXY headers'),
+//!    and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
 //! (`Connection::drive`): carries out its actions, writes its replies,
