@@ -124,23 +124,26 @@ pub const OPTIONS: &[Opt] = &[
         name: "pasv-address",
         kind: Value("IP|NAME"),
         in_file: true,
-        help: "announced in 227 replies to clients on the internet: the\n\
-               router's public IPv4 address, or a (dynamic DNS) host name",
+        help: "announced in 227 replies to clients on the\n\
+               internet: the router's public IPv4 address, or a\n\
+               (dynamic DNS) host name",
         set: |o, v| assign(&mut o.pasv_address, v.parse().map(Some)),
     },
     Opt {
         name: "pasv-address-refresh",
         kind: Value("S"),
         in_file: true,
-        help: "seconds between lookups of a --pasv-address name (default 300)",
+        help: "seconds between lookups of a --pasv-address name\n\
+               (default 300)",
         set: |o, v| assign(&mut o.pasv_address_refresh, positive(v).and_then(seconds)),
     },
     Opt {
         name: "pasv-address-map",
         kind: Repeatable("CIDR=IP"),
         in_file: true,
-        help: "clients in network CIDR are told IP in 227 replies (a LAN, a\n\
-               VPN); without one, local clients get the address they reached",
+        help: "clients in network CIDR are told IP in 227 replies\n\
+               (a VPN); without one, local clients are told the\n\
+               address they reached",
         set: |o, v| add_pasv_map_entry(&mut o.pasv_address_map, v),
     },
     Opt {
@@ -189,16 +192,18 @@ pub const OPTIONS: &[Opt] = &[
         name: "tcp-keepalive",
         kind: Value("off|S"),
         in_file: true,
-        help: "seconds of quiet before a control connection is probed; 4\n\
-               unanswered probes, a quarter of that apart, close it (default 60)",
+        help: "seconds of quiet before a control connection is\n\
+               probed; 4 unanswered probes, a quarter of that\n\
+               apart, close it (default 60)",
         set: |o, v| assign(&mut o.tcp_keepalive, keepalive(v)),
     },
     Opt {
         name: "ban-after",
         kind: Value("N"),
         in_file: true,
-        help: "failed logins from one address that ban it (default 10; 0: no\n\
-               bans); an IPv6 address counts as its /64",
+        help: "failed logins from one address that ban it\n\
+               (default 10; 0: no bans); an IPv6 address counts\n\
+               as its /64",
         set: |o, v| assign(&mut o.ban_after, ban_count(v)),
     },
     Opt {
@@ -212,16 +217,16 @@ pub const OPTIONS: &[Opt] = &[
         name: "ban-time",
         kind: Value("S"),
         in_file: true,
-        help: "seconds of a first ban; each further one lasts twice as long,\n\
-               up to a week (default 600)",
+        help: "seconds of a first ban; each further one lasts\n\
+               twice as long, up to a week (default 600)",
         set: |o, v| assign(&mut o.ban_time, positive(v).and_then(seconds)),
     },
     Opt {
         name: "ban-safelist",
         kind: Repeatable("CIDR"),
         in_file: true,
-        help: "a network never banned (default loopback, which a list\n\
-               given replaces)",
+        help: "a network never banned (default loopback, which a\n\
+               list given replaces)",
         set: |o, v| {
             v.parse()
                 .map(|net| o.ban_safelist.get_or_insert_with(Vec::new).push(net))
@@ -289,9 +294,10 @@ pub const OPTIONS: &[Opt] = &[
         name: "proxy-protocol",
         kind: Repeatable("ADDR:PORT"),
         in_file: true,
-        help: "the --listen or --listen-tls listener at ADDR:PORT takes\n\
-               connections from a load balancer that sends a PROXY protocol\n\
-               header (v1 or v2) first; a connection without one is closed",
+        help: "the --listen or --listen-tls listener at ADDR:PORT\n\
+               takes connections from a load balancer that sends\n\
+               a PROXY protocol header (v1 or v2) first; others\n\
+               are closed",
         set: |o, v| address(v).map(|a| o.proxy_protocol.push(a)),
     },
     Opt {
