@@ -12,7 +12,7 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, exposure, logging, prepare, privileges, prompt, reload, settings,
+    access, conflicts, exposure, internet, logging, prepare, privileges, prompt, reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -91,10 +91,12 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     }
     prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users.as_deref()));
     prepare::raise_open_file_limit();
-    let settings = settings::from_options(options, users.is_some())?;
+    let mut settings = settings::from_options(options, users.is_some())?;
+    internet::resolve_pasv_name(&mut settings)?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
     let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
+    internet::warn_without_pasv_ports(&listeners, options);
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
@@ -104,6 +106,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         privileges::run_as(user)?;
         info!("running as {user}");
     }
+    // Threads start once the process is what it will stay (--run-as).
+    (server.watch_pasv_name())
+        .map_err(|e| format!("cannot start looking up --pasv-address: {e}"))?;
     access::check_at_start(options, users.as_deref());
     server
         .set_users(users)

@@ -300,7 +300,20 @@ fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
 
 #[test]
 fn pasv_address_is_announced_and_the_listener_still_answers_locally() {
+    // A loopback client is on a local network: it is told the address it
+    // reached, whatever --pasv-address says (that is for the internet);
+    // a --pasv-address-map entry for its network says otherwise.
     let d = Daemon::with(opts(&["--pasv-address", "10.1.2.3"]));
+    let mut c = d.login();
+    let r = c.cmd_ok("PASV", 227);
+    let (ip, _) = parse_227(r.text()).expect("227 format");
+    assert_eq!(ip.to_string(), "127.0.0.1", "{:?}", r.lines);
+    let d = Daemon::with(opts(&[
+        "--pasv-address",
+        "203.0.113.7",
+        "--pasv-address-map",
+        "127.0.0.0/8=10.1.2.3",
+    ]));
     d.put("f", b"via nat");
     let mut c = d.login();
     let r = c.cmd_ok("PASV", 227);

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use crate::boundary::glob::Glob;
+use crate::boundary::notice::Notice;
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
 
@@ -175,6 +176,9 @@ pub enum Action {
     VerifyPassword { user: String, password: String },
     /// A file transfer ended: record it (for `--xferlog`). No answer.
     LogTransfer(TransferRecord),
+    /// Tell the admin (the caller decides how often: see [`Notice`]). No
+    /// answer.
+    Notice(Notice),
     /// `AUTH TLS` was answered: write every reply byte queued so far in
     /// clear, then put TLS (as the server) on the control connection; from
     /// then on control bytes travel through it. `early` holds bytes the

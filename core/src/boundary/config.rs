@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::boundary::access::Access;
+use crate::boundary::network::Cidr;
 
 /// What a session needs to know about the daemon's configuration. The reactor
 /// builds one from the command line and shares it (`Arc`) between sessions.
@@ -19,8 +20,14 @@ pub struct Config {
     pub anonymous: bool,
     /// The role of anonymous sessions (`--anonymous-role`).
     pub anonymous_access: Access,
-    /// Address announced in `227` replies instead of the control connection's.
+    /// Address announced in `227` replies to clients on the internet
+    /// instead of the control connection's (`--pasv-address`, a name
+    /// already resolved by the caller).
     pub pasv_address: Option<Ipv4Addr>,
+    /// `--pasv-address-map`: a client in one of these networks is told
+    /// that address in `227` replies, whatever else applies. The caller
+    /// keeps them from overlapping; the first that holds a client counts.
+    pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     /// Without a command for this long, a session gets `421` and is closed.
     pub idle_timeout: Duration,
     /// Time to establish a data connection, and longest stall of a transfer.
@@ -60,6 +67,7 @@ impl Default for Config {
             anonymous: true,
             anonymous_access: Access::ReadOnly,
             pasv_address: None,
+            pasv_address_map: Vec::new(),
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             upload_settle: Duration::from_millis(5),

@@ -579,6 +579,7 @@ impl Session {
 
     /// The data connection did not come in `data_timeout`.
     pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
+        self.report_passive_not_reached();
         self.stop_transfer(now, Action::CloseData, NO_DATA_CONNECTION);
     }
 

@@ -349,19 +349,43 @@ impl Harness {
     /// A harness around a plain-FTP session, or (`implicit_tls`) one on an
     /// implicit FTPS connection whose handshake is done.
     pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool, implicit_tls: bool) -> Self {
-        let now = Instant::now();
         let start = if implicit_tls {
             Session::new_implicit_tls
         } else {
             Session::new
         };
+        let (local, peer) = (parse_addr(SERVER), parse_addr(CLIENT));
+        Harness::around(config, fs, byte_at_a_time, |config, now| {
+            start(config, now, local, peer)
+        })
+    }
+
+    /// A harness around a plain-FTP session between `local` (ours) and
+    /// `peer` (the client's), as the addresses of its control connection.
+    pub fn between(
+        config: Config,
+        fs: MemFs,
+        byte_at_a_time: bool,
+        local: &str,
+        peer: &str,
+    ) -> Self {
+        let (local, peer) = (parse_addr(local), parse_addr(peer));
+        Harness::around(config, fs, byte_at_a_time, |config, now| {
+            Session::new(config, now, local, peer)
+        })
+    }
+
+    /// A harness around the session `start` makes of `config` at the
+    /// harness's first instant.
+    fn around(
+        config: Config,
+        fs: MemFs,
+        byte_at_a_time: bool,
+        start: impl FnOnce(Arc<Config>, Instant) -> Session,
+    ) -> Self {
+        let now = Instant::now();
         let upload_settle = config.upload_settle;
-        let session = start(
-            Arc::new(config),
-            now,
-            parse_addr(SERVER),
-            parse_addr(CLIENT),
-        );
+        let session = start(Arc::new(config), now);
         let mut harness = Harness {
             session,
             now,
@@ -568,7 +592,7 @@ impl Harness {
             return self.defer(Event::Failed(kind));
         }
         match action {
-            Action::LogTransfer(_) => {}
+            Action::LogTransfer(_) | Action::Notice(_) => {}
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
@@ -616,7 +640,7 @@ impl Harness {
     }
 
     fn start_transfer(&mut self) {
-        let client = parse_addr(CLIENT).ip();
+        let client = self.session.peer().ip();
         assert_eq!(
             self.data_peer.map(|p| p.ip()),
             Some(client),
@@ -986,6 +1010,7 @@ fn may_fail(action: &Action) -> bool {
             | Action::StartTransfer { .. }
             | Action::SecureControl { .. }
             | Action::LogTransfer(_)
+            | Action::Notice(_)
     )
 }
 
@@ -1010,12 +1035,32 @@ pub fn run_both(config: &Config, fs: &MemFs, steps: &[Op]) -> Harness {
     run_both_on(config, fs, steps, false)
 }
 
+/// [`run_both`] on a control connection between `local` (ours) and `peer`
+/// (the client's).
+pub fn run_both_between(
+    config: &Config,
+    fs: &MemFs,
+    steps: &[Op],
+    (local, peer): (&str, &str),
+) -> Harness {
+    let mut whole = Harness::between(config.clone(), fs.clone(), false, local, peer);
+    whole.run(steps);
+    let mut bytewise = Harness::between(config.clone(), fs.clone(), true, local, peer);
+    bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
 /// [`run_both`] on an implicit FTPS connection.
 pub fn run_both_on(config: &Config, fs: &MemFs, steps: &[Op], implicit_tls: bool) -> Harness {
     let mut whole = Harness::new(config.clone(), fs.clone(), false, implicit_tls);
     whole.run(steps);
     let mut bytewise = Harness::new(config.clone(), fs.clone(), true, implicit_tls);
     bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
+/// Both runs of a script gave the same replies and files: the whole run.
+fn compare_runs(whole: Harness, bytewise: &Harness) -> Harness {
     check_replies(&whole.replies);
     assert_eq!(
         whole.text(),

@@ -56,6 +56,10 @@ fn push_text(out: &mut Vec<u8>, text: &str) {
     );
 }
 
+/// The whole answer to a connection from a banned address (too many
+/// failed logins): the caller sends it instead of starting a session.
+pub const BANNED: &[u8] = b"421 Too many failed logins from your address; try again later.\r\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,7 +272,7 @@ mod tests {
         let users = Arc::new(Users::parse(&text).unwrap());
         assert!(users.decoy.get().is_none(), "parsing ran argon2");
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(1)).unwrap());
         let worker = PasswordWorker::start(Arc::clone(&users), waker).unwrap();
         let check = |user: &str| Check {
             key: 0,

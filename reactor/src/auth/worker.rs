@@ -169,7 +169,7 @@ pub struct PasswordWorker {
 }
 
 impl PasswordWorker {
-    pub fn start(users: Arc<Users>, waker: mio::Waker) -> std::io::Result<PasswordWorker> {
+    pub fn start(users: Arc<Users>, waker: Arc<mio::Waker>) -> std::io::Result<PasswordWorker> {
         let shared = Arc::new(Shared::default());
         let (answer_queue, answers) = mpsc::channel();
         let jobs = Arc::clone(&shared);
@@ -333,7 +333,7 @@ mod tests {
         let hash = hash_password("pw").unwrap();
         let users = Arc::new(Users::parse(&format!("u:{hash}:user")).unwrap());
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
         let worker = PasswordWorker::start(users, waker).unwrap();
         worker
             .check(Check {

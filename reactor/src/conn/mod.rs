@@ -29,6 +29,7 @@ use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, Transf
 
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
+use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
@@ -70,6 +71,8 @@ pub(crate) struct Cx<'a> {
     pub xferlog: Option<&'a mut File>,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
+    /// What sessions tell the admin (see `server/notices.rs`).
+    pub notices: &'a mut Notices,
     /// The shared buffer for control reads and uploads.
     pub buffer: &'a mut [u8],
 }
@@ -208,6 +211,10 @@ impl Connection {
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
             Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::Notice(notice) => {
+                let ports = cx.settings.limits.pasv_ports.as_ref();
+                cx.notices.hear(self.session.peer(), notice, cx.now, ports);
+            }
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);

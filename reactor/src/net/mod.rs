@@ -1,7 +1,8 @@
 //! Sockets below the protocol: TLS as a layer of a connection (and which
-//! TLS sessions a data connection may resume), and the socket options the
-//! daemon sets.
+//! TLS sessions a data connection may resume), the socket options the
+//! daemon sets, and the lookups of a `--pasv-address` host name.
 
+pub mod resolve_name;
 pub mod resumption;
-pub(crate) mod sockopt;
+pub mod sockopt;
 pub mod tls;

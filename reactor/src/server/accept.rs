@@ -13,11 +13,11 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, warn};
+use log::{debug, error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
 use pocketftp_core::{
-    canonical_addr, canonical_ip, Session, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS,
+    canonical_addr, canonical_ip, Session, BANNED, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS,
 };
 
 use super::answers::Tag;
@@ -35,16 +35,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 impl Server {
     pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
         while self.accept_paused_until.is_none() {
-            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+            let Some((listener, kind)) = self.listeners.get(index) else {
                 return;
             };
-            let implicit_tls = *implicit_tls;
+            let kind = *kind;
             match listener.accept() {
+                Ok((stream, peer)) if kind.proxy_protocol => {
+                    self.await_header(stream, peer, kind.implicit_tls, now)
+                }
                 Ok((stream, peer)) => {
-                    // An IPv4 client of a dual-stack listener is its IPv4
-                    // address from here on: in the session, its limits and
-                    // every log line.
-                    self.admit(stream, canonical_addr(peer), implicit_tls, now);
+                    self.admit(stream, peer, kind.implicit_tls, now);
                     // A client that left at once (its welcome's drive read
                     // its end) frees its slot before the next is counted.
                     self.deliver_answers(now);
@@ -74,7 +74,23 @@ impl Server {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
+    /// A new client, from `peer` (its own address, also behind a PROXY
+    /// protocol listener).
+    pub(super) fn admit(
+        &mut self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) {
+        // An IPv4 client of a dual-stack listener is its IPv4 address from
+        // here on: in the session, its limits and every log line.
+        let peer = canonical_addr(peer);
+        if self.bans.refuses(peer.ip(), now) {
+            // No session, no handshake, no log line: see bans.rs.
+            let _ = stream.write(BANNED);
+            return;
+        }
         if let Some(refusal) = self.over_limit(peer) {
             warn!("{peer}: refused: {}", refusal.why);
             let _ = stream.write(refusal.reply);
@@ -86,6 +102,12 @@ impl Server {
         };
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if let Some(keepalive) = self.settings.limits.keepalive {
+            // Without it the session lasts until the idle timeout, as before.
+            if let Err(e) = sockopt::set_keepalive(&stream, keepalive) {
+                debug!("{peer}: cannot turn TCP keepalive on: {e}");
+            }
         }
         if self.root.is_deleted() {
             error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
@@ -202,9 +224,21 @@ impl PerIp {
     }
 }
 
+/// What a listener's connections start with.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ListenerKind {
+    /// TLS, from the first byte (implicit FTPS).
+    pub implicit_tls: bool,
+    /// A PROXY protocol header, before anything else (`proxied.rs`).
+    pub proxy_protocol: bool,
+}
+
 /// Binds the listening sockets (or takes those systemd bound) and registers
-/// them, each with whether it is an implicit FTPS one.
-pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+/// them, each with what its connections start with.
+pub(super) fn listen(
+    poll: &Poll,
+    addresses: Listeners,
+) -> io::Result<Vec<(TcpListener, ListenerKind)>> {
     let mut bound = Vec::new();
     let plain = addresses.plain.iter().map(|addr| (addr, false));
     let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
@@ -221,7 +255,12 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
         let listener_token = token(index, Source::Daemon);
         (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-        listeners.push((listener, implicit_tls));
+        let local = listener.local_addr()?;
+        let kind = ListenerKind {
+            implicit_tls,
+            proxy_protocol: addresses.proxy_protocol.contains(&local),
+        };
+        listeners.push((listener, kind));
     }
     Ok(listeners)
 }

@@ -97,6 +97,7 @@ mod tests {
             plain: addresses.iter().map(|a| a.parse().unwrap()).collect(),
             implicit_tls: Vec::new(),
             inherited: Vec::new(),
+            proxy_protocol: Vec::new(),
         })
     }
 

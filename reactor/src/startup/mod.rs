@@ -6,7 +6,8 @@
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
 //!   SIGHUP; `reload`: what SIGHUP re-reads, and what it says needs a
-//!   restart.
+//!   restart; `internet`, those of a server behind a router or on the
+//!   internet (the announced address, its map).
 //! - `conflicts`: options that do nothing together, said at start-up and
 //!   on SIGHUP.
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
@@ -25,6 +26,7 @@ mod config_file;
 pub mod conflicts;
 pub mod exposure;
 pub mod help;
+pub mod internet;
 pub mod logging;
 pub mod options;
 pub mod prepare;

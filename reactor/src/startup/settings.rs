@@ -10,10 +10,12 @@ use std::sync::Arc;
 use log::info;
 use pocketftp_core::{Access, Config};
 
+use crate::net::resolve_name::PasvAddress;
 use crate::net::tls::{self, TlsConfigs};
 use crate::rate::Rates;
 use crate::server::{Limits, Listeners, Settings};
 use crate::startup::activation;
+use crate::startup::internet;
 use crate::startup::options::Options;
 
 /// What the options say about sessions, limits and TLS at start-up; a
@@ -38,7 +40,8 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         users,
         anonymous: !users || options.anonymous,
         anonymous_access: options.anonymous_access,
-        pasv_address: options.pasv_address,
+        pasv_address: options.pasv_address.as_ref().and_then(PasvAddress::ip),
+        pasv_address_map: options.pasv_address_map.clone(),
         idle_timeout: options.idle_timeout,
         data_timeout: options.data_timeout,
         login_delay: options.login_delay,
@@ -60,12 +63,15 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
             up: options.max_rate_up,
             total: options.max_rate,
         },
+        bans: internet::ban_rules(options),
+        keepalive: options.tcp_keepalive,
     };
     Settings {
         config: Arc::new(config),
         limits,
         tls,
         umask: options.umask,
+        pasv_name: internet::pasv_name(options),
     }
 }
 
@@ -100,11 +106,14 @@ pub fn listeners(options: &Options) -> Result<Listeners, String> {
         );
         (Vec::new(), Vec::new())
     };
-    Ok(Listeners {
+    let listeners = Listeners {
         plain,
         implicit_tls,
         inherited,
-    })
+        proxy_protocol: options.proxy_protocol.clone(),
+    };
+    internet::check_proxy_listeners(&listeners)?;
+    Ok(listeners)
 }
 
 /// The certificate and key files, when FTPS is on; an error for half

@@ -2,7 +2,7 @@
 //! umasks. Each error says what was expected, for the caller to prefix with
 //! the option's name.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -136,12 +136,6 @@ pub fn required(value: &str) -> Result<bool, String> {
 /// What anonymous sessions may do: `super`, `user` or `upload`.
 pub fn role(value: &str) -> Result<Access, String> {
     Access::from_role(value).ok_or_else(|| format!("{value:?} is not super, user or upload"))
-}
-
-pub fn ipv4(value: &str) -> Result<Ipv4Addr, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{value:?} is not an IPv4 address"))
 }
 
 /// A log level, in any case (`off` too, though `--help` does not offer it).
