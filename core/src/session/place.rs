@@ -9,7 +9,7 @@ use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListPattern};
 use crate::boundary::event::{ErrorKind, FileKind, Metadata};
 use crate::boundary::glob::Glob;
-use crate::boundary::path::{PathError, VirtualPath};
+use crate::boundary::path::{windows_separators, PathError, VirtualPath};
 use crate::format::listing;
 use crate::format::time::CivilTime;
 use crate::wire::reply::quote_path;
@@ -99,11 +99,15 @@ impl ChangeFor {
 /// The pattern of a listing of `path` (as the client wrote it: `arg`)
 /// whose last component holds wildcards; `None` otherwise, and such a
 /// listing is exactly what it was before globs. `names` (NLST): the listed
-/// names carry the folder part of `arg`.
+/// names carry the folder part of `arg`. A Windows client's `*.*` (its
+/// path written with `\`) is DOS's "every name", dotted or not.
 pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
-    let glob = Glob::new(path.file_name())?;
+    let glob = match path.file_name() {
+        "*.*" if arg.contains('\\') => Glob::new("*"),
+        name => Glob::new(name),
+    }?;
     let prefix = if names {
-        nlst_prefix(arg, glob.as_str(), &path.parent())
+        nlst_prefix(&windows_separators(arg), path.file_name(), &path.parent())
     } else {
         String::new()
     };
@@ -134,10 +138,6 @@ impl Session {
             Ok(path) => Some(path),
             Err(PathError::Nul | PathError::Empty) => {
                 self.reply(501, "Invalid file name.");
-                None
-            }
-            Err(PathError::Backslash) => {
-                self.reply(553, "File name not allowed.");
                 None
             }
         }

@@ -60,7 +60,9 @@ impl Session {
             C::Help => self.reply_help(),
             C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
             C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
-            C::Allo => self.reply(202, "ALLO command ignored."),
+            // 200, not 202: a camera model quits on 202 (issue 27), and
+            // RFC 959 allows either for a server that needs no allocation.
+            C::Allo => self.reply(200, "ALLO command ignored: no allocation needed."),
             C::ModeStream => self.reply(200, "Mode set to S."),
             C::StruFile => self.reply(200, "Structure set to F."),
             C::Type(t) => self.cmd_type(t),
