@@ -107,6 +107,9 @@ pub enum Event {
     /// and closed) and [`Action::CommitUpload`](crate::Action::CommitUpload)
     /// (the upload is in place under its final name).
     TransferDone { bytes: u64 },
+    /// Answers [`Action::AsciiSize`](crate::Action::AsciiSize): the size
+    /// in network form, or `None` when the file holds more than `max_bytes`.
+    AsciiSize(Option<u64>),
     /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
     /// formatted listing lines (already bounded by the caller).
     Listing(Vec<u8>),

@@ -135,9 +135,11 @@ impl Session {
             (W::Place(PlaceWait::Change(purpose, path)), E::Failed(kind)) => {
                 self.on_change_failed(purpose, path, kind)
             }
-            (W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_)), E::Failed(kind)) => {
-                self.on_lookup_failed(kind)
-            }
+            (W::Place(PlaceWait::AsciiSize), E::AsciiSize(size)) => self.reply_ascii_size(size),
+            (
+                W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_) | PlaceWait::AsciiSize),
+                E::Failed(kind),
+            ) => self.on_lookup_failed(kind),
             (W::Place(PlaceWait::StatusListing(path)), E::Listing(lines)) => {
                 self.on_status_listing(path, &lines)
             }

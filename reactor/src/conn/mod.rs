@@ -10,6 +10,7 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod ascii_size;
 mod control;
 pub(crate) use control::Control;
 mod data;
@@ -284,6 +285,8 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
     };
     match action {
         Action::Stat(path) => described(storage.stat(&path)),
+        Action::AsciiSize { path, max_bytes } => ascii_size::ascii_size(storage, &path, max_bytes)
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::AsciiSize),
         Action::Rename { from, to } => changed(storage.rename(&from, &to)),
         Action::Delete(path) => changed(storage.delete(&path)),
         Action::MakeDir(path) => changed(storage.make_dir(&path)),
