@@ -27,7 +27,8 @@
 //! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
 //! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
 //! about, and what to do), `dotfiles.rs` (names starting with a dot, and
-//! what the start-up says is served to whom).
+//! what the start-up says is served to whom), `space.rs` (`--min-free`
+//! on a small file system that fills).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -58,6 +59,7 @@
 //!    skipping a test whose program is missing ([`need_program`]).
 //! 7. `trees.rs`: [`TempDir`], the seeded [`Rng`], trees of files and
 //!    byte comparisons.
+//! 8. `small_fs.rs`: [`SmallFs`], a tmpfs of a few MiB that really fills.
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -75,6 +77,7 @@ mod daemon;
 mod data;
 mod ports;
 mod programs;
+mod small_fs;
 mod trees;
 
 #[cfg(test)]
@@ -86,6 +89,7 @@ pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Opt
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
+pub use small_fs::SmallFs;
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,

@@ -15,6 +15,7 @@ use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
 use crate::storage::jail::Jail;
+use crate::storage::space::MinFree;
 
 /// Limits the reactor enforces itself.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct Limits {
     /// Bandwidth limits: a new transfer takes the per-session ones when it
     /// starts, so SIGHUP changes them for transfers that start afterwards.
     pub rates: Rates,
+    /// `--min-free`: the free space uploads leave (`storage/space.rs`);
+    /// SIGHUP changes it for uploads that start afterwards.
+    pub min_free: MinFree,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the

@@ -13,9 +13,10 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, required,
-    role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, ipv4, log_level, milliseconds, min_free, number, port_range, positive, rate,
+    required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
 /// How an option takes its value.
@@ -297,6 +298,15 @@ pub const OPTIONS: &[Opt] = &[
         help: "all sessions together, both directions",
         set: |o, v| assign(&mut o.max_rate, rate(v)),
     },
+    Opt {
+        name: "min-free",
+        kind: Value("SIZE|PERCENT"),
+        in_file: true,
+        help: "uploads get 452 (and one under way is cut, leaving no\n\
+               partial file) when the file system's free space is below\n\
+               this: 200M, 2G or a share, 5% (default 1%; 0 turns it off)",
+        set: |o, v| assign(&mut o.min_free, min_free(v)),
+    },
 ];
 
 /// A setter's one step: the parsed value into its field, or the parser's
@@ -371,6 +381,8 @@ pub struct Options {
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
     pub max_rate: Option<u64>,
+    /// `--min-free`: see `storage/space.rs`.
+    pub min_free: MinFree,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -416,6 +428,7 @@ impl Default for Options {
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
+            min_free: MinFree::Percent(1),
             listen_from_file: false,
             from_file: Vec::new(),
         }

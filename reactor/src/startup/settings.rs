@@ -60,6 +60,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
             up: options.max_rate_up,
             total: options.max_rate,
         },
+        min_free: options.min_free,
     };
     Settings {
         config: Arc::new(config),
