@@ -49,6 +49,10 @@ pub enum ErrorKind {
     /// Too much of this work waits already (password checks from this
     /// client): it was not even begun.
     Busy,
+    /// The account already has as many sessions as it may
+    /// (`--max-sessions-per-user`): a login refused although its password
+    /// was right.
+    TooManySessions,
     /// Anything else: reported to the client as a local error.
     Other,
 }

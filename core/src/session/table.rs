@@ -123,7 +123,7 @@ impl Session {
             (W::Login(LoginWait::Password), E::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
             }
-            (W::Login(LoginWait::Password), E::Failed(_)) => self.on_password_not_checked(),
+            (W::Login(LoginWait::Password), E::Failed(kind)) => self.on_password_not_checked(kind),
             (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
                 self.on_listening(extended, port)
             }

@@ -46,6 +46,9 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
+    /// The account the session logged in as, once its password was right
+    /// (what `--max-sessions-per-user` counts); `None` for anonymous.
+    pub account: Option<String>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -90,6 +93,7 @@ impl Connection {
             tag,
             session,
             home: None,
+            account: None,
             control,
             data: DataSide::default(),
             work: Work::default(),

@@ -22,6 +22,8 @@ use crate::storage::space::MinFree;
 pub struct Limits {
     pub max_clients: usize,
     pub max_per_ip: usize,
+    /// `--max-sessions-per-user`: sessions one account may have at once.
+    pub max_sessions_per_user: Option<usize>,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,

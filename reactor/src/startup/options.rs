@@ -173,6 +173,19 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.max_per_ip, positive(v)),
     },
     Opt {
+        name: "max-sessions-per-user",
+        kind: Value("N"),
+        in_file: true,
+        help: "sessions one account of the users file may have at once;\n\
+               beyond: 421 (default 0: no limit)",
+        set: |o, v| {
+            assign(
+                &mut o.max_sessions_per_user,
+                number(v).map(|n| (n > 0).then_some(n)),
+            )
+        },
+    },
+    Opt {
         name: "idle-timeout",
         kind: Value("S"),
         in_file: true,
@@ -358,6 +371,7 @@ pub struct Options {
     pub pasv_address: Option<Ipv4Addr>,
     pub max_clients: usize,
     pub max_per_ip: usize,
+    pub max_sessions_per_user: Option<usize>,
     pub idle_timeout: Duration,
     pub data_timeout: Duration,
     pub login_delay: Duration,
@@ -410,6 +424,7 @@ impl Default for Options {
             pasv_address: None,
             max_clients: 512,
             max_per_ip: 32,
+            max_sessions_per_user: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
