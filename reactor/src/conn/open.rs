@@ -136,7 +136,8 @@ mod tests {
         std::fs::create_dir(dir.0.join("d")).unwrap();
         std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
-        let r = open(&jail, &vp("/f"), OpenMode::Read { offset: 4 }, MinFree::Off).unwrap();
+        let open = |path: &str, mode| open(&jail, &vp(path), mode, MinFree::Off);
+        let r = open("/f", OpenMode::Read { offset: 4 }).unwrap();
         assert_eq!(r.size, Some(10));
         let Opened::Download(mut source) = r.opened else {
             panic!("RETR opened no download");
@@ -144,45 +145,24 @@ mod tests {
         let mut rest = [0; 16];
         let n = source.read(&mut rest).unwrap();
         assert_eq!(&rest[..n], b"456789", "from the offset to the end");
-        let err = open(
-            &jail,
-            &vp("/f"),
-            OpenMode::Read { offset: 11 },
-            MinFree::Off,
-        )
-        .err()
-        .unwrap();
+        let err = open("/f", OpenMode::Read { offset: 11 }).err().unwrap();
         assert_eq!(
             crate::storage::error_kind::kind_of(&err),
             pocketftp_core::ErrorKind::BadOffset
         );
-        assert!(open(
-            &jail,
-            &vp("/f"),
-            OpenMode::WriteAt { offset: 11 },
-            MinFree::Off
-        )
-        .is_err());
+        assert!(open("/f", OpenMode::WriteAt { offset: 11 }).is_err());
         // Opening alone changes nothing: the first step of the transfer cuts.
-        drop(
-            open(
-                &jail,
-                &vp("/f"),
-                OpenMode::WriteAt { offset: 3 },
-                MinFree::Off,
-            )
-            .unwrap(),
-        );
+        drop(open("/f", OpenMode::WriteAt { offset: 3 }).unwrap());
         assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123456789");
         assert_eq!(
-            open(&jail, &vp("/d"), OpenMode::Read { offset: 0 }, MinFree::Off)
+            open("/d", OpenMode::Read { offset: 0 })
                 .err()
                 .unwrap()
                 .raw_os_error(),
             Some(libc::EISDIR)
         );
         let unique = || {
-            let r = open(&jail, &vp("/d"), OpenMode::CreateUnique, MinFree::Off).unwrap();
+            let r = open("/d", OpenMode::CreateUnique).unwrap();
             let name = r.unique_name.unwrap().file_name().to_owned();
             let suffix = name.strip_prefix("upload.").unwrap().to_owned();
             assert_eq!(suffix.len(), 16, "{name}");

@@ -152,3 +152,48 @@ impl Folder {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::jail::Jail;
+    use crate::storage::testing::{vp, TempDir};
+    use crate::storage::Replace;
+
+    /// A floor of the whole file system cuts the first write: each kind of
+    /// sink leaves what was there before, and nothing else.
+    #[test]
+    fn a_cut_leaves_no_partial_file() {
+        let dir = TempDir::new("sink-cut");
+        std::fs::write(dir.0.join("old"), b"old").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let everything = MinFree::Percent(100);
+        let cut = |mut sink: Sink| {
+            sink.start().unwrap();
+            let e = sink.write(b"new bytes").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        };
+        cut(jail.append_to(&vp("/old")).unwrap().keep_free(everything));
+        cut(jail.write_at(&vp("/old"), 1).unwrap().keep_free(everything));
+        cut(jail
+            .upload_to(&vp("/old"), Replace::Any)
+            .unwrap()
+            .keep_free(everything));
+        let folder = jail.folder(&vp("/")).unwrap();
+        cut(folder.create_new("unique").unwrap().keep_free(everything));
+        assert_eq!(
+            std::fs::read(dir.0.join("old")).unwrap(),
+            b"o",
+            "REST 1 keeps 1 byte"
+        );
+        let names: Vec<_> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["old"]);
+        // Without a floor the same writes go in.
+        let mut sink = jail.append_to(&vp("/old")).unwrap();
+        sink.write(b"k").unwrap();
+        assert_eq!(std::fs::read(dir.0.join("old")).unwrap(), b"ok");
+    }
+}
