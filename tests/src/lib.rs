@@ -30,7 +30,8 @@
 //! what the start-up says is served to whom), `router.rs` (the announced
 //! address, the warnings about passive connections, keepalive: issue 28),
 //! `bans.rs` (bans, fail2ban's filter), `proxy.rs` (PROXY protocol
-//! listeners).
+//! listeners), `space.rs` (`--min-free` on a small file system that
+//! fills).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -65,6 +66,7 @@
 //!    server's and a client's network namespace), for clients that are
 //!    not on loopback (a LAN's, or one standing for the internet); and
 //!    clients from other loopback addresses ([`connect_from`]).
+//! 9. `small_fs.rs`: [`SmallFs`], a tmpfs of a few MiB that really fills.
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -83,6 +85,7 @@ mod data;
 mod netns;
 mod ports;
 mod programs;
+mod small_fs;
 mod trees;
 
 #[cfg(test)]
@@ -95,6 +98,7 @@ pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
+pub use small_fs::SmallFs;
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,

@@ -131,3 +131,39 @@ fn an_upload_account_replaces_its_own_snapshot() {
     assert_eq!(std::fs::read(home.join("snapshot.jpg")).unwrap(), b"third");
     assert_eq!(std::fs::read(home.join("old.pdf")).unwrap(), b"old scan");
 }
+
+/// `--max-sessions-per-user 2` (issue 27, 5): a third session of one
+/// account gets `421` at `PASS` and is closed; other accounts are not
+/// counted with it, and a session that ends frees its place.
+#[test]
+fn an_account_has_at_most_its_sessions() {
+    let site = Site::new(&[("cam", "upload:/homes/cam"), ("ann", "user:homes/ann")]);
+    let mut options = site.options();
+    options
+        .extra
+        .extend(["--max-sessions-per-user".into(), "2".into()]);
+    let d = Daemon::with(options);
+    let first = login(&d, "cam");
+    let _second = login(&d, "cam");
+    let mut third = d.connect();
+    third.cmd_ok("USER cam", 331);
+    let r = third.cmd_ok("PASS pw", 421);
+    assert_eq!(
+        r.text(),
+        "Too many sessions for this user; try again later."
+    );
+    third.expect_closed();
+    let _ann = login(&d, "ann");
+    let mut wrong = d.connect();
+    wrong.cmd_ok("USER cam", 331);
+    wrong.cmd_ok("PASS wrong", 530);
+    drop(first);
+    assert!(wait_until(Duration::from_secs(5), || {
+        let mut again = d.connect();
+        again.cmd_ok("USER cam", 331);
+        again.cmd("PASS pw").code == 230
+    }));
+    assert!(d
+        .stderr()
+        .contains("login as \"cam\" refused: it has as many sessions as it may"));
+}

@@ -162,6 +162,10 @@ pub enum Action {
     /// MFMT: set a file's modification time (Unix seconds, UTC).
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
+    /// `SIZE` in `TYPE A`: how many bytes a `TYPE A` `RETR` of the file
+    /// would send (each LF as CRLF), reading no more than `max_bytes` of it.
+    /// Answer: `AsciiSize`, or `Failed`.
+    AsciiSize { path: VirtualPath, max_bytes: u64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
     /// about `max_bytes`; a `pattern` and `shown` as for [`OpenMode::List`].
     /// Answer: `Listing` or `Failed`.

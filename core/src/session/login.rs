@@ -7,7 +7,7 @@ use log::{info, warn};
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, OpenMode};
-use crate::boundary::event::Event;
+use crate::boundary::event::{ErrorKind, Event};
 use crate::timers::Timer;
 
 use super::{Session, UnexpectedEvent};
@@ -129,15 +129,27 @@ impl Session {
     }
 
     /// The password could not be checked (too many checks wait from this
-    /// client's address): not a wrong password, so not counted as one; the
+    /// client's address), or was right for an account that has as many
+    /// sessions as it may: not a wrong password, so not counted as one; the
     /// session ends, and a login later may work.
-    pub(super) fn on_password_not_checked(&mut self) {
-        self.login.state = LoginState::Start;
-        warn!("{}: login not checked: too many checks waiting", self.peer);
-        self.reply(
-            421,
-            "Too many logins are being checked for your address; try again later.",
-        );
+    pub(super) fn on_password_not_checked(&mut self, kind: ErrorKind) {
+        let user = match std::mem::take(&mut self.login.state) {
+            LoginState::User(user) => user,
+            _ => String::new(),
+        };
+        if kind == ErrorKind::TooManySessions {
+            warn!(
+                "{}: login as {user:?} refused: it has as many sessions as it may",
+                self.peer
+            );
+            self.reply(421, "Too many sessions for this user; try again later.");
+        } else {
+            warn!("{}: login not checked: too many checks waiting", self.peer);
+            self.reply(
+                421,
+                "Too many logins are being checked for your address; try again later.",
+            );
+        }
         self.close();
     }
 

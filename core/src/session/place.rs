@@ -11,9 +11,10 @@ use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListPattern, Shown};
 use crate::boundary::event::{ErrorKind, FileKind, Metadata};
 use crate::boundary::glob::Glob;
-use crate::boundary::path::{PathError, VirtualPath};
+use crate::boundary::path::{windows_separators, PathError, VirtualPath};
 use crate::format::listing;
 use crate::format::time::CivilTime;
+use crate::wire::command::TransferType;
 use crate::wire::reply::quote_path;
 
 use super::replies::{file_error_reply, DIRECTORY_CHANGED, DOT_NAME_REFUSED};
@@ -21,6 +22,11 @@ use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
 const STATUS_LISTING_CAP: usize = 64 * 1024;
+
+/// The largest file whose size `SIZE` gives in `TYPE A`: that size is
+/// counted by reading the file (each LF is sent as CRLF), so a bigger one
+/// gets `550`, as RFC 3659 allows, rather than a read of the whole file.
+pub(super) const ASCII_SIZE_LIMIT: u64 = 1024 * 1024;
 
 /// The files an `upload` session uploaded that it remembers, at most: it
 /// may rename those (`x.part` to `x`), and a client renames what it just
@@ -70,6 +76,8 @@ pub(super) enum PlaceWait {
     Change(ChangeFor, VirtualPath),
     /// The `Listing` for `STAT path`.
     StatusListing(VirtualPath),
+    /// The `AsciiSize` for `SIZE` in `TYPE A`.
+    AsciiSize,
 }
 
 /// Commands answered from a `Stat` action.
@@ -125,11 +133,15 @@ impl ChangeFor {
 /// The pattern of a listing of `path` (as the client wrote it: `arg`)
 /// whose last component holds wildcards; `None` otherwise, and such a
 /// listing is exactly what it was before globs. `names` (NLST): the listed
-/// names carry the folder part of `arg`.
+/// names carry the folder part of `arg`. A Windows client's `*.*` (its
+/// path written with `\`) is DOS's "every name", dotted or not.
 pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
-    let glob = Glob::new(path.file_name())?;
+    let glob = match path.file_name() {
+        "*.*" if arg.contains('\\') => Glob::new("*"),
+        name => Glob::new(name),
+    }?;
     let prefix = if names {
-        nlst_prefix(arg, glob.as_str(), &path.parent())
+        nlst_prefix(&windows_separators(arg), path.file_name(), &path.parent())
     } else {
         String::new()
     };
@@ -179,10 +191,6 @@ impl Session {
             Ok(path) => Some(path),
             Err(PathError::Nul | PathError::Empty) => {
                 self.reply(501, "Invalid file name.");
-                None
-            }
-            Err(PathError::Backslash) => {
-                self.reply(553, "File name not allowed.");
                 None
             }
         }
@@ -348,6 +356,9 @@ impl Session {
             }
             StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
             StatFor::Size if is_dir => self.reply(550, "Could not get file size: not a file."),
+            StatFor::Size if self.prefs.transfer_type() == TransferType::Ascii => {
+                self.ascii_size(path, meta.size)
+            }
             StatFor::Size => self.reply(213, &meta.size.to_string()),
             StatFor::Mdtm => self.reply(213, &CivilTime::from_unix(meta.modified).timestamp()),
             StatFor::Mlst => {
@@ -388,6 +399,32 @@ impl Session {
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
             ChangeFor::Rnto(_) | ChangeFor::RntoUpload(_) => self.reply(250, "Rename successful."),
             ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
+        }
+    }
+
+    /// `SIZE` in `TYPE A` answers what a `TYPE A` `RETR` would send (issue
+    /// 27, 6b: the binary size made clients expect fewer bytes than came),
+    /// counted for files up to [`ASCII_SIZE_LIMIT`].
+    fn ascii_size(&mut self, path: VirtualPath, binary_size: u64) {
+        if binary_size > ASCII_SIZE_LIMIT {
+            return self.reply_ascii_size(None);
+        }
+        let count = Action::AsciiSize {
+            path,
+            max_bytes: ASCII_SIZE_LIMIT,
+        };
+        self.ask(count, PlaceWait::AsciiSize);
+    }
+
+    /// The answer to `SIZE` in `TYPE A`: the size, or `None` for a file too
+    /// big to count.
+    pub(super) fn reply_ascii_size(&mut self, size: Option<u64>) {
+        match size {
+            Some(size) => self.reply(213, &size.to_string()),
+            None => self.reply(
+                550,
+                "SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.",
+            ),
         }
     }
 

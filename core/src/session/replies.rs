@@ -83,6 +83,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         | ErrorKind::SessionNotResumed
         | ErrorKind::UploadCutShort
         | ErrorKind::Busy
+        | ErrorKind::TooManySessions
         | ErrorKind::Other => (451, "Local error in processing."),
     }
 }

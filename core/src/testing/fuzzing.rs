@@ -219,7 +219,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 20] = [
+const KINDS: [ErrorKind; 21] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -240,6 +240,7 @@ const KINDS: [ErrorKind; 20] = [
     ErrorKind::Other,
     ErrorKind::PortsExhausted,
     ErrorKind::ReadOnly,
+    ErrorKind::TooManySessions,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.

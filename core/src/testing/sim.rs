@@ -667,6 +667,11 @@ impl Harness {
                 .fs
                 .stat(&path)
                 .map_or_else(Event::Failed, Event::Metadata),
+            Action::AsciiSize { path, max_bytes } => match self.fs.file(path.as_str()) {
+                Some(data) if data.len() as u64 > max_bytes => Event::AsciiSize(None),
+                Some(data) => Event::AsciiSize(Some(crate::ascii::network_size(data))),
+                None => Event::Failed(ErrorKind::NotFound),
+            },
             Action::ListToControl {
                 path,
                 max_bytes,
@@ -926,6 +931,7 @@ fn check_action(action: &Action) {
     let paths: Vec<&VirtualPath> = match action {
         Action::Open { path, .. }
         | Action::Stat(path)
+        | Action::AsciiSize { path, .. }
         | Action::Delete(path)
         | Action::MakeDir(path)
         | Action::RemoveDir(path)

@@ -234,7 +234,7 @@ mod tests {
                 1,
                 "must be `super`, `user` or `upload`",
             ),
-            (format!("a:{good}:user:a\\b"), 1, "home of \"a\""),
+            (format!("a:{good}:user:"), 1, "home of \"a\""),
             (format!("a:{good}:user\na:{good}:user"), 2, "appears twice"),
             (format!("a b:{good}:user"), 1, "invalid user name"),
             (format!(":{good}:user"), 1, "invalid user name"),

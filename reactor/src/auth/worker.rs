@@ -46,6 +46,8 @@ pub struct Check {
 pub struct Checked {
     pub key: usize,
     pub generation: u32,
+    /// The name the check was for (`--max-sessions-per-user` counts by it).
+    pub user: String,
     pub account: Option<Account>,
 }
 
@@ -189,6 +191,7 @@ impl PasswordWorker {
                             let answer = Checked {
                                 key: check.key,
                                 generation: check.generation,
+                                user: check.user,
                                 account,
                             };
                             if answer_queue.send(answer).is_err() || waker.wake().is_err() {

@@ -10,6 +10,7 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod ascii_size;
 mod control;
 pub(crate) use control::Control;
 mod data;
@@ -46,6 +47,9 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
+    /// The account the session logged in as, once its password was right
+    /// (what `--max-sessions-per-user` counts); `None` for anonymous.
+    pub account: Option<String>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -92,6 +96,7 @@ impl Connection {
             tag,
             session,
             home: None,
+            account: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -291,6 +296,8 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
     };
     match action {
         Action::Stat(path) => described(storage.stat(&path)),
+        Action::AsciiSize { path, max_bytes } => ascii_size::ascii_size(storage, &path, max_bytes)
+            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::AsciiSize),
         Action::Rename { from, to } => changed(storage.rename(&from, &to)),
         Action::RenameUpload { from, to, account } => {
             changed(storage.rename_upload(&from, &to, account.as_deref()))

@@ -151,7 +151,8 @@ impl Progress {
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
-        let event = match open::open(self.storage(cx.root), path, mode) {
+        let min_free = cx.settings.limits.min_free;
+        let event = match open::open(self.storage(cx.root), path, mode, min_free) {
             Ok(result) => {
                 self.work = Work::Opened(result.opened);
                 Event::Opened {

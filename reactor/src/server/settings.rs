@@ -18,12 +18,15 @@ use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
 use crate::storage::jail::Jail;
+use crate::storage::space::MinFree;
 
 /// Limits the reactor enforces itself.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_clients: usize,
     pub max_per_ip: usize,
+    /// `--max-sessions-per-user`: sessions one account may have at once.
+    pub max_sessions_per_user: Option<usize>,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,
@@ -34,6 +37,9 @@ pub struct Limits {
     pub bans: BanRules,
     /// `--tcp-keepalive` on new control connections; `None`: off.
     pub keepalive: Option<Keepalive>,
+    /// `--min-free`: the free space uploads leave (`storage/space.rs`);
+    /// SIGHUP changes it for uploads that start afterwards.
+    pub min_free: MinFree,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the

@@ -16,9 +16,10 @@ use crate::net::resolve_name::PasvAddress;
 use crate::net::sockopt::Keepalive;
 use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
-    address, boolean, log_level, milliseconds, number, port_range, positive, rate, required, role,
-    seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, log_level, milliseconds, min_free, number, port_range, positive, rate,
+    required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
 /// How an option takes its value.
@@ -192,6 +193,19 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "control connections per client address (default 32)",
         set: |o, v| assign(&mut o.max_per_ip, positive(v)),
+    },
+    Opt {
+        name: "max-sessions-per-user",
+        kind: Value("N"),
+        in_file: true,
+        help: "sessions one account of the users file may have at once;\n\
+               beyond: 421 (default 0: no limit)",
+        set: |o, v| {
+            assign(
+                &mut o.max_sessions_per_user,
+                number(v).map(|n| (n > 0).then_some(n)),
+            )
+        },
     },
     Opt {
         name: "idle-timeout",
@@ -373,6 +387,15 @@ pub const OPTIONS: &[Opt] = &[
         help: "all sessions together, both directions",
         set: |o, v| assign(&mut o.max_rate, rate(v)),
     },
+    Opt {
+        name: "min-free",
+        kind: Value("SIZE|PERCENT"),
+        in_file: true,
+        help: "uploads get 452 (and one under way is cut, leaving no\n\
+               partial file) when the file system's free space is below\n\
+               this: 200M, 2G or a share, 5% (default 1%; 0 turns it off)",
+        set: |o, v| assign(&mut o.min_free, min_free(v)),
+    },
 ];
 
 /// A setter's one step: the parsed value into its field, or the parser's
@@ -428,6 +451,7 @@ pub struct Options {
     pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     pub max_clients: usize,
     pub max_per_ip: usize,
+    pub max_sessions_per_user: Option<usize>,
     pub idle_timeout: Duration,
     pub data_timeout: Duration,
     pub login_delay: Duration,
@@ -461,6 +485,8 @@ pub struct Options {
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
     pub max_rate: Option<u64>,
+    /// `--min-free`: see `storage/space.rs`.
+    pub min_free: MinFree,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -490,6 +516,7 @@ impl Default for Options {
             pasv_address_map: Vec::new(),
             max_clients: 512,
             max_per_ip: 32,
+            max_sessions_per_user: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
@@ -516,6 +543,7 @@ impl Default for Options {
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
+            min_free: MinFree::Percent(1),
             listen_from_file: false,
             from_file: Vec::new(),
         }

@@ -56,6 +56,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
     let limits = Limits {
         max_clients: options.max_clients,
         max_per_ip: options.max_per_ip,
+        max_sessions_per_user: options.max_sessions_per_user,
         pasv_ports: options.pasv_ports.clone(),
         shutdown_grace: options.shutdown_grace,
         rates: Rates {
@@ -65,6 +66,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         },
         bans: internet::ban_rules(options),
         keepalive: options.tcp_keepalive,
+        min_free: options.min_free,
     };
     Settings {
         config: Arc::new(config),

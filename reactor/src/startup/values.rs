@@ -10,6 +10,7 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::rate;
+use crate::storage::space::MinFree;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
 /// go in brackets, a port alone (`2121`, `:2121`) needs an address, and a
@@ -102,12 +103,7 @@ pub fn umask(value: &str) -> Result<u32, String> {
 /// so the command line can lift a limit the config file sets.
 pub fn rate(value: &str) -> Result<Option<u64>, String> {
     let bad = || format!("{value:?} is not a rate in bytes/s such as 500K, 10M or 1G");
-    let (digits, shift) = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
-        Some(b'K') => (&value[..value.len() - 1], 10),
-        Some(b'M') => (&value[..value.len() - 1], 20),
-        Some(b'G') => (&value[..value.len() - 1], 30),
-        _ => (value, 0),
-    };
+    let (digits, shift) = binary_suffix(value);
     let n: u64 = digits.trim().parse().map_err(|_| bad())?;
     if n == 0 {
         return Ok(None);
@@ -122,6 +118,39 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
         ));
     }
     Ok(Some(bytes))
+}
+
+/// A number's digits and the power of two its `K`, `M`, `G` or `T` (any
+/// case, 1024-based) multiplies them by.
+fn binary_suffix(value: &str) -> (&str, u32) {
+    let shift = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => 10,
+        Some(b'M') => 20,
+        Some(b'G') => 30,
+        Some(b'T') => 40,
+        _ => return (value, 0),
+    };
+    (&value[..value.len() - 1], shift)
+}
+
+/// `--min-free`: `0` (off), a size with an optional `K`, `M`, `G` or `T`
+/// (1024-based), or a whole percent of the file system (`1%` to `99%`).
+pub fn min_free(value: &str) -> Result<MinFree, String> {
+    let bad = || format!("{value:?} is not a size such as 200M or 2G, or a percent such as 5%");
+    if let Some(digits) = value.strip_suffix('%') {
+        return match digits.trim().parse::<u8>() {
+            Ok(0) => Ok(MinFree::Off),
+            Ok(p @ 1..=99) => Ok(MinFree::Percent(p)),
+            _ => Err(bad()),
+        };
+    }
+    let (digits, shift) = binary_suffix(value);
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Ok(MinFree::Off),
+        Some(bytes) => Ok(MinFree::Bytes(bytes)),
+        None => Err(format!("{value:?} is more than any file system holds")),
+    }
 }
 
 /// A rule that is on (`required`, the default) or relaxed (`off`).
@@ -171,6 +200,32 @@ mod tests {
     use super::*;
     use crate::startup::command_line::tests::run;
     use crate::storage::testing::TempDir;
+
+    #[test]
+    fn min_free_is_a_size_or_a_percent() {
+        let cases = [
+            ("0", MinFree::Off),
+            ("0%", MinFree::Off),
+            ("1%", MinFree::Percent(1)),
+            ("99%", MinFree::Percent(99)),
+            ("4096", MinFree::Bytes(4096)),
+            ("200M", MinFree::Bytes(200 << 20)),
+            ("2g", MinFree::Bytes(2 << 30)),
+            ("1T", MinFree::Bytes(1 << 40)),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                run(&["--min-free", value]).unwrap().min_free,
+                want,
+                "{value}"
+            );
+        }
+        assert_eq!(run(&[]).unwrap().min_free, MinFree::Percent(1));
+        for value in ["100%", "-1%", "1.5%", "x", "5X", "", "99999999999T"] {
+            let got = run(&["--min-free", value]).unwrap_err();
+            assert!(got.starts_with("--min-free: "), "{got}");
+        }
+    }
 
     #[test]
     fn rates_take_1024_based_suffixes() {

@@ -38,12 +38,14 @@ mod refusal;
 mod resolve;
 mod sink;
 mod source;
+pub mod space;
 mod sys;
 mod temps;
 #[cfg(test)]
 pub(crate) mod testing;
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use pocketftp_core::VirtualPath;
 
@@ -52,6 +54,7 @@ use jail::Jail;
 use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
+use space::MinFree;
 use sys::NEW_FILE_MODE;
 pub(crate) use temps::Replace;
 use temps::TempFile;
@@ -79,7 +82,7 @@ impl Jail {
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
         (self.open_file(path, flags, NEW_FILE_MODE))
-            .map(Sink::in_place)
+            .and_then(Sink::appending)
             .map_err(|e| self.refused(Doing::Write, path, e))
     }
 
@@ -88,6 +91,17 @@ impl Jail {
         let file = (self.open_file(path, libc::O_WRONLY, 0))
             .map_err(|e| self.refused(Doing::Write, path, e))?;
         Sink::at(file, offset)
+    }
+
+    /// An upload into the folder `folder` may begin: its file system's free
+    /// space is not below `min_free` (`StorageFull` if it is). Asked before
+    /// the upload's file is made, so a refusal leaves nothing behind.
+    pub(crate) fn admit_upload(&self, folder: &VirtualPath, min_free: MinFree) -> io::Result<()> {
+        if min_free == MinFree::Off {
+            return Ok(());
+        }
+        let fd = self.open_path(folder, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        space::admit_upload(fd.as_raw_fd(), min_free)
     }
 
     /// STOU: the folder `path`, to create a new name in.

@@ -16,7 +16,7 @@ fn welcome_login_and_simple_commands() {
     assert!(h.text().starts_with("220 pocketftpd ready.\r\n"));
     assert_eq!(
         codes_after_login(&h),
-        [215, 200, 257, 200, 200, 200, 504, 501, 200, 504, 200, 504, 202, 200, 502, 221]
+        [215, 200, 257, 200, 200, 200, 504, 501, 200, 504, 200, 504, 200, 200, 502, 221]
     );
     assert!(h.text().contains("257 \"/\" is the current directory\r\n"));
     assert_eq!(h.actions.last(), Some(&Action::Close));

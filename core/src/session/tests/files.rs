@@ -18,7 +18,7 @@ fn folders_and_names() {
         codes_after_login(&h),
         [
             250, 257, 250, 257, 550, 550, 250, 250, 257, 257, 550, 250, 550, 550, 550, 503, 550,
-            350, 250, 553, 501
+            350, 250, 425, 501
         ]
     );
     let text = h.text();
@@ -46,6 +46,35 @@ fn sizes_times_and_facts() {
     assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
     assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
     assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
+}
+
+/// Issue 27, 6(b): in `TYPE A`, `SIZE` answers what a `TYPE A` `RETR`
+/// sends (each LF as CRLF), counted for files up to 1 MiB; bigger ones get
+/// `550`, as RFC 3659 allows. `TYPE I` is as before.
+#[test]
+fn size_in_ascii_mode_is_the_size_sent() {
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let h = run_both(
+        &Config::default(),
+        &files().with_file("/big.txt", &big),
+        &[
+            LOGIN,
+            Send(b"TYPE A\r\nSIZE hello.txt\r\nSIZE big.txt\r\nSIZE pub\r\nSIZE none\r\n"),
+            Send(b"TYPE I\r\nSIZE hello.txt\r\nSIZE big.txt\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [200, 213, 550, 550, 550, 200, 213, 213]
+    );
+    let text = h.text();
+    assert!(text.contains("213 14\r\n"), "{text}");
+    assert!(text.contains(
+        "550 SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.\r\n"
+    ));
+    assert!(text.contains("213 12\r\n213 1048577\r\n"), "{text}");
+    let counted = |a: &Action| matches!(a, Action::AsciiSize { .. });
+    assert_eq!(h.actions.iter().filter(|a| counted(a)).count(), 1);
 }
 
 /// Issue 13, defect 12: MFMT answers with the time the file system stored.
