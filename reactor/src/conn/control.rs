@@ -239,6 +239,31 @@ impl Connection {
         }
     }
 
+    /// Queues the end of the control connection for the session if it
+    /// waits unread in the socket with nothing before it (a peek): true if
+    /// it did. A timer about to fire, an upload's settle time above all,
+    /// is then decided with the end known (see `Server::fire_timers`).
+    pub(crate) fn notice_control_end(&mut self, cx: &mut Cx) -> bool {
+        if self.control.ended.is_some() || self.closing {
+            return false;
+        }
+        let end = match self.control.socket.peek(&mut [0; 1]) {
+            Ok(0) => ControlEnd::Eof,
+            Ok(_) => return false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return false
+            }
+            Err(_) => ControlEnd::Lost,
+        };
+        self.control_ended(end, cx);
+        true
+    }
+
     /// A read failed: if TLS refused what the client sent before the
     /// handshake was done, say so (the client's address first, for
     /// fail2ban) and note it for the ban count.

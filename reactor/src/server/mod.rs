@@ -387,15 +387,25 @@ impl Server {
 
     fn fire_timers(&mut self, now: Instant) {
         while let Some((at, key, generation)) = self.deadlines.pop_due(now) {
-            let Some((conn, _)) = self.live(key, generation, now) else {
+            let Some((conn, mut cx)) = self.live(key, generation, now) else {
                 continue;
             };
             if conn.timer != Some(at) {
                 continue; // superseded by an earlier deadline
             }
             conn.timer = None;
-            if conn.session.poll_timeout().is_some_and(|due| due <= now) {
-                conn.session.handle_timeout(now);
+            // A client killed mid-upload closes its control connection
+            // first, but on a busy machine its end may still wait unread
+            // when the upload's settle time is up: the session hears it
+            // before the timer decides (the upload is then broken, the old
+            // file kept).
+            if conn.notice_control_end(&mut cx) {
+                self.deliver_answers(now);
+            }
+            if let Some((conn, _)) = self.live(key, generation, now) {
+                if conn.session.poll_timeout().is_some_and(|due| due <= now) {
+                    conn.session.handle_timeout(now);
+                }
             }
             self.drive(key, now);
         }
