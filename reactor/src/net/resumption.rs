@@ -171,6 +171,15 @@ impl Resumable {
         verdict
     }
 
+    /// The handshake went on in full: what opened on the way (a ticket
+    /// whose cipher suite or name then did not fit) was not resumed, and
+    /// makes its client no member. It is known with the ClientHello, a
+    /// round trip before the end of a full handshake, where tickets and
+    /// sessions are issued.
+    pub fn resumed_nothing(&self) {
+        *lock(&self.issuer) = None;
+    }
+
     /// What `open_with` opens with the keys of its own session, or of the
     /// first neighbour it can that is not of another user; who that was
     /// is noted.
@@ -387,18 +396,25 @@ mod tests {
 
     /// A full handshake opened nothing: a stranger, which gets no ticket
     /// and no stored session of the victim's (a ticket there would open its
-    /// next data connection).
+    /// next data connection). Nor does one that offered a ticket of the
+    /// victim's it cannot use (seen on the wire, say), which opened, and
+    /// then went on in full.
     #[test]
     fn a_stranger_is_issued_nothing() {
         let mut places = Neighbourhoods::default();
         let (alice, neighbours) = session(&mut places, Some("alice"));
         let (bob, _) = session(&mut places, Some("bob"));
-        let data = Resumable::new(alice, neighbours);
+        let data = Resumable::new(Arc::clone(&alice), neighbours);
         assert_eq!(data.verdict(), Verdict::Stranger);
         assert!(data.encrypt(b"new").is_none());
         assert!(!data.put(b"id".to_vec(), b"v".to_vec()));
         assert!(data.decrypt(&ticket(&bob)).is_none());
         assert!(data.encrypt(b"new").is_none());
+        assert!(data.decrypt(&ticket(&alice)).is_some());
+        data.resumed_nothing();
+        assert_eq!(data.verdict(), Verdict::Stranger);
+        assert!(data.encrypt(b"new").is_none());
+        assert!(!data.put(b"id".to_vec(), b"v".to_vec()));
     }
 
     /// Neighbourhoods go with their last session.

@@ -352,12 +352,26 @@ impl TlsLayer {
             if !self.receive(socket)? {
                 return Ok(Handshake::Blocked);
             }
+            self.note_full_handshake();
         }
         match self.verdict() {
             Verdict::Family if self.flush(socket)? => Ok(Handshake::Done),
             Verdict::Family => Ok(Handshake::Blocked),
             Verdict::AwaitingLogin => Ok(Handshake::AwaitingLogin),
             Verdict::Stranger => Err(self.refuse(socket)),
+        }
+    }
+
+    /// Once the ClientHello is answered: a full handshake resumed nothing,
+    /// whatever opened on the way, and the tickets and session it ends
+    /// with must not go to its client (see `Resumable::resumed_nothing`).
+    fn note_full_handshake(&self) {
+        let full = !matches!(
+            self.conn.handshake_kind(),
+            None | Some(HandshakeKind::Resumed)
+        );
+        if let (true, Some(resumable)) = (full, &self.resumable) {
+            resumable.resumed_nothing();
         }
     }
 
