@@ -10,7 +10,7 @@ use mio::{Interest, Registry};
 use pocketftp_core::{canonical_ip, ErrorKind, Session};
 
 use super::{Connection, Cx};
-use crate::net::resumption::Families;
+use crate::net::resumption::Neighbourhoods;
 use crate::net::tls::{Channel, ControlTls, SessionTls, TlsLayer};
 use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
@@ -107,15 +107,15 @@ impl Control {
         }
     }
 
-    /// Once the session has logged in: its TLS joins the family of its
-    /// user's sessions from its address (see `net/resumption.rs`).
-    pub fn join_family(&mut self, session: &Session, families: &mut Families) {
-        let Some(tls) = self.session_tls.as_mut().filter(|tls| !tls.joined()) else {
-            return;
+    /// After a drive: once the session has TLS, the sessions from its
+    /// address know it, and once it has logged in, as whom (see
+    /// `net/resumption.rs`). True when it has just logged in.
+    pub fn introduce(&mut self, session: &Session, places: &mut Neighbourhoods) -> bool {
+        let Some(tls) = self.session_tls.as_mut() else {
+            return false;
         };
-        if let Some(user) = session.user() {
-            tls.join(families, canonical_ip(session.peer().ip()), user);
-        }
+        tls.join(places, canonical_ip(session.peer().ip()));
+        session.user().is_some_and(|user| tls.log_in(user))
     }
 
     /// The TLS of a protected data connection (`PROT P`), from the

@@ -15,8 +15,8 @@ use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 
 use super::open::Opened;
-use crate::net::tls::{Channel, TlsLayer};
-use crate::storage::error_kind::{handshake_failed, upload_cut_short};
+use crate::net::tls::{Channel, Handshake, TlsLayer};
+use crate::storage::error_kind::{handshake_failed, session_not_resumed, upload_cut_short};
 use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
@@ -34,6 +34,10 @@ pub enum Step {
     MoreWork,
     /// Everything moved.
     Done,
+    /// Its data connection resumed the TLS session of a session from the
+    /// same address that has not logged in yet: it waits for that login
+    /// (see `net/resumption.rs`).
+    AwaitingLogin,
     /// An upload's every byte is in: [`Transfer::commit`] it when the
     /// session asks (`CommitUpload`), once its client is known to be still
     /// there.
@@ -90,7 +94,8 @@ impl Transfer {
         let mut tls = self.tls.take();
         let step = match tls.as_deref_mut().map(|t| t.handshake(data)) {
             Some(Err(e)) => Err(handshake_failed(e)),
-            Some(Ok(false)) => Ok(Step::Blocked),
+            Some(Ok(Handshake::Blocked)) => Ok(Step::Blocked),
+            Some(Ok(Handshake::AwaitingLogin)) => Ok(Step::AwaitingLogin),
             _ => {
                 let mut channel = Channel {
                     socket: data,
@@ -101,6 +106,16 @@ impl Transfer {
         };
         self.tls = tls;
         step
+    }
+
+    /// Refuses a data connection that waited for a login in vain (see
+    /// [`Step::AwaitingLogin`]); the error says why.
+    pub fn refuse(&mut self, data: &mut TcpStream) -> io::Error {
+        let refusal = match self.tls.as_deref_mut() {
+            Some(tls) => tls.refuse(data),
+            None => session_not_resumed(),
+        };
+        handshake_failed(refusal)
     }
 
     fn move_bytes(

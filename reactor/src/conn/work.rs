@@ -41,6 +41,9 @@ pub(crate) struct Running {
     /// The transfer's own rate limit (`--max-rate-down`/`-up`).
     bucket: Option<Bucket>,
     progress: Progress,
+    /// When its data connection stops waiting for another session's login
+    /// (`Step::AwaitingLogin`), once it started to.
+    login_deadline: Option<Instant>,
 }
 
 /// Where a running transfer stands in the schedule.
@@ -50,8 +53,8 @@ enum Sched {
     Idle,
     /// In the run queue.
     Queued,
-    /// Out of its own bucket's tokens: parked until its timer in the
-    /// schedule, and neither queued nor pumped before.
+    /// Out of its own bucket's tokens, or waiting for a login: parked
+    /// until its timer in the schedule, and neither queued nor pumped before.
     Throttled,
     /// Waits its turn at the `--max-rate` bucket: woken by the schedule
     /// when the turn is its own, and neither queued nor pumped before.
@@ -118,6 +121,23 @@ impl Running {
                 None
             }
         }
+    }
+
+    /// Its data connection waits for the login of the session whose TLS
+    /// session it resumed: parked until a login or a session end wakes it,
+    /// as a rate-limited one is (the wait is the server's: its session
+    /// hears it alive), for `--data-timeout` at most; false once that passed.
+    fn await_login(&mut self, tag: Tag, cx: &mut Cx) -> bool {
+        let timeout = cx.settings.config.data_timeout;
+        let deadline = (self.login_deadline)
+            .get_or_insert_with(|| cx.now.checked_add(timeout).unwrap_or(cx.now));
+        if cx.now >= *deadline {
+            return false;
+        }
+        self.sched = Sched::Throttled;
+        cx.schedule.park(tag, *deadline, cx.now);
+        cx.schedule.await_login(tag);
+        true
     }
 
     /// Puts the transfer in the run queue, once.
@@ -197,6 +217,7 @@ impl Connection {
                 reported: 0,
                 due: cx.now + PROGRESS_INTERVAL,
             },
+            login_deadline: None,
         });
         // Data may already be waiting: its edge will not come again.
         self.schedule(cx.schedule);
@@ -264,7 +285,10 @@ impl Connection {
             return 0;
         };
         let before = running.transfer.bytes;
-        let step = running.transfer.step(data, cx.buffer, budget);
+        let mut step = running.transfer.step(data, cx.buffer, budget);
+        if matches!(step, Ok(Step::AwaitingLogin)) && !running.await_login(self.tag, cx) {
+            step = Err(running.transfer.refuse(data));
+        }
         let bytes = running.transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
         if let Some(bucket) = &mut running.bucket {
@@ -280,6 +304,10 @@ impl Connection {
                     return moved;
                 }
                 Event::TransferProgress { bytes }
+            }
+            Ok(Step::AwaitingLogin) => {
+                self.keep_alive(cx);
+                return moved;
             }
             Ok(Step::Received) => {
                 // The end of the control connection decides what becomes

@@ -47,7 +47,7 @@ use slab::Slab;
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
-use crate::net::resumption::Families;
+use crate::net::resumption::Neighbourhoods;
 use crate::storage::jail::Jail;
 use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
@@ -80,7 +80,7 @@ pub struct Server {
     closed: Vec<usize>,
     per_ip: PerIp,
     /// Whose TLS sessions a data connection may resume.
-    tls_families: Families,
+    tls_neighbours: Neighbourhoods,
     /// Addresses refused for failed logins; kept across SIGHUP.
     bans: Bans,
     /// What sessions told the admin, and when (said only as often as it helps).
@@ -130,7 +130,7 @@ impl Server {
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
-            tls_families: Families::default(),
+            tls_neighbours: Neighbourhoods::default(),
             bans: Bans::new(settings.limits.bans.clone()),
             notices: Notices::default(),
             settings,
@@ -377,9 +377,11 @@ impl Server {
                 if let Some(due) = due {
                     self.deadlines.push(due, key, generation);
                 }
-                if let Some(conn) = self.connections.get_mut(key) {
-                    conn.control
-                        .join_family(&conn.session, &mut self.tls_families);
+                let logged_in = self.connections.get_mut(key).is_some_and(|conn| {
+                    (conn.control).introduce(&conn.session, &mut self.tls_neighbours)
+                });
+                if logged_in {
+                    self.wake_awaiting_login();
                 }
             }
         }
@@ -415,6 +417,7 @@ impl Server {
     /// timer heap forget them.
     pub(super) fn remove_closed(&mut self) {
         let registry = self.poll.registry();
+        let ended = !self.closed.is_empty();
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
                 conn.release(registry);
@@ -431,5 +434,8 @@ impl Server {
                     .get(key)
                     .is_some_and(|c| c.tag.generation == generation && c.timer == Some(at))
             });
+        if ended {
+            self.wake_awaiting_login();
+        }
     }
 }
