@@ -214,7 +214,7 @@ pub struct PasswordWorker {
 }
 
 impl PasswordWorker {
-    pub fn start(users: Arc<Users>, waker: mio::Waker) -> std::io::Result<PasswordWorker> {
+    pub fn start(users: Arc<Users>, waker: Arc<mio::Waker>) -> std::io::Result<PasswordWorker> {
         let (jobs, job_queue) = mpsc::channel::<Job>();
         let (answer_queue, answers) = mpsc::channel();
         thread::Builder::new()
@@ -351,7 +351,7 @@ mod tests {
         let users = Arc::new(Users::parse(&text).unwrap());
         assert!(users.decoy.get().is_none(), "parsing ran argon2");
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(1)).unwrap());
         let worker = PasswordWorker::start(Arc::clone(&users), waker).unwrap();
         let check = |user: &str| Check {
             key: 0,
@@ -387,7 +387,7 @@ mod tests {
         let hash = hash_password("pw").unwrap();
         let users = Arc::new(Users::parse(&format!("u:{hash}:user")).unwrap());
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
         let worker = PasswordWorker::start(users, waker).unwrap();
         worker.check(Check {
             key: 3,

@@ -70,6 +70,8 @@ pub struct Server {
     root: Jail,
     /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
+    /// The one waker of the poll, shared by the threads that answer it.
+    waker: Arc<mio::Waker>,
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
@@ -95,6 +97,7 @@ impl Server {
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
+        let waker = mio::Waker::new(poll.registry(), token(WAKER_KEY, Source::Daemon))?;
         Ok(Server {
             poll,
             listeners,
@@ -107,6 +110,7 @@ impl Server {
             settings,
             root: jail,
             passwords: None,
+            waker: Arc::new(waker),
             users: None,
             reload: None,
             xferlog: None,
@@ -129,8 +133,7 @@ impl Server {
                 }
                 Some(_) => {}
                 None => {
-                    let waker =
-                        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))?;
+                    let waker = Arc::clone(&self.waker);
                     self.passwords = Some(PasswordWorker::start(Arc::clone(new), waker)?);
                 }
             }
