@@ -56,12 +56,13 @@
 //!    byte comparisons.
 //!
 //! Beside them, modules for a few test files, used by their path:
-//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
-//! (certificates and TLS clients) and [`traversal`] (the path-traversal
-//! cases).
+//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`syscalls`]
+//! (the daemon's system calls, by strace), [`tls`] (certificates and TLS
+//! clients) and [`traversal`] (the path-traversal cases).
 
 pub mod accounts;
 pub mod clients;
+pub mod syscalls;
 pub mod tls;
 pub mod traversal;
 
@@ -81,7 +82,7 @@ pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use ports::{free_port, port_state};
-pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
+pub use programs::{have_program, is_root, need_program, need_root, run_bounded, skip, Run};
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,

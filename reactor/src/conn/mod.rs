@@ -10,7 +10,9 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod commit;
 mod control;
+pub(crate) use commit::Synced;
 pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
@@ -25,7 +27,7 @@ use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord};
 
 use crate::auth::users::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
@@ -33,6 +35,7 @@ use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
+use crate::storage::sync::SyncWorker;
 use data::DataSide;
 use work::Work;
 
@@ -66,6 +69,8 @@ pub(crate) struct Cx<'a> {
     pub answers: &'a mut Answers,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    pub syncs: &'a SyncWorker<Synced>,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
     /// Where the search for a free passive port starts (see `data.rs`).
@@ -210,8 +215,8 @@ impl Connection {
             Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
             Action::Close => self.closing = true,
             file_action => {
-                let event = file_answer(self.storage(cx.root), file_action);
-                self.answer(cx.answers, event);
+                let event = file_answer(self.storage(cx.root), &file_action);
+                self.answer_change(&file_action, event, cx);
             }
         }
     }
@@ -270,32 +275,30 @@ fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
 }
 
 /// Carries out an action on the served files alone and says how it went.
-fn file_answer(storage: &Jail, action: Action) -> Event {
-    let changed = |result: io::Result<()>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
-    };
-    let described = |result: io::Result<Metadata>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
-    };
-    match action {
-        Action::Stat(path) => described(storage.stat(&path)),
-        Action::Rename { from, to } => changed(storage.rename(&from, &to)),
-        Action::Delete(path) => changed(storage.delete(&path)),
-        Action::MakeDir(path) => changed(storage.make_dir(&path)),
-        Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
-        Action::SetMode { path, mode } => changed(storage.set_mode(&path, mode)),
-        Action::SetModified { path, modified } => described(storage.set_modified(&path, modified)),
+fn file_answer(storage: &Jail, action: &Action) -> Event {
+    let done = |()| Event::Done;
+    let result = match action {
+        Action::Stat(path) => storage.stat(path).map(Event::Metadata),
+        Action::Rename { from, to } => storage.rename(from, to).map(done),
+        Action::Delete(path) => storage.delete(path).map(done),
+        Action::MakeDir(path) => storage.make_dir(path).map(done),
+        Action::RemoveDir(path) => storage.remove_dir(path).map(done),
+        Action::SetMode { path, mode } => storage.set_mode(path, *mode).map(done),
+        Action::SetModified { path, modified } => {
+            storage.set_modified(path, *modified).map(Event::Metadata)
+        }
         Action::ListToControl {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
-            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
+        } => listing::list_inline(storage, path, pattern.clone(), *max_bytes, wall_clock())
+            .map(Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
-            Event::Failed(ErrorKind::Other)
+            Ok(Event::Failed(ErrorKind::Other))
         }
-    }
+    };
+    result.unwrap_or_else(|e| Event::Failed(kind_of(&e)))
 }
 
 /// The wall clock in Unix seconds, for listing dates.

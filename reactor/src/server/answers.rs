@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
 
-use log::error;
+use log::{error, warn};
 use pocketftp_core::Event;
 
 use super::Server;
@@ -87,6 +87,22 @@ impl Server {
             };
             conn.hear(answer, now);
             self.drive(tag.key, now);
+        }
+    }
+
+    /// The sync worker's answers: each tells its session, if it still
+    /// waits for it, what came of its commit or change.
+    pub(super) fn sync_answers(&mut self, now: Instant) {
+        let answers: Vec<_> = self.syncs.answers().collect();
+        for (synced, result) in answers {
+            let Some((conn, cx)) = self.addressee(synced.tag, now) else {
+                continue;
+            };
+            if let Err(e) = &result {
+                warn!("{}: cannot sync {}: {e}", conn.session.peer(), synced.path);
+            }
+            conn.work.synced();
+            cx.answers.push(conn.tag, synced.event(&result));
         }
     }
 

@@ -40,8 +40,9 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use crate::auth::users::{PasswordWorker, Users};
-use crate::conn::{Connection, Cx, Drained};
+use crate::conn::{Connection, Cx, Drained, Synced};
 use crate::storage::jail::Jail;
+use crate::storage::sync::SyncWorker;
 use accept::PerIp;
 use answers::{Answers, Tag};
 use deadlines::Deadlines;
@@ -72,6 +73,8 @@ pub struct Server {
     passwords: Option<PasswordWorker>,
     /// The one waker of the poll, shared by the threads that answer it.
     waker: Arc<mio::Waker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    syncs: SyncWorker<Synced>,
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
@@ -97,7 +100,11 @@ impl Server {
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
-        let waker = mio::Waker::new(poll.registry(), token(WAKER_KEY, Source::Daemon))?;
+        let waker = Arc::new(mio::Waker::new(
+            poll.registry(),
+            token(WAKER_KEY, Source::Daemon),
+        )?);
+        let syncs = SyncWorker::start(Arc::clone(&waker))?;
         Ok(Server {
             poll,
             listeners,
@@ -110,7 +117,8 @@ impl Server {
             settings,
             root: jail,
             passwords: None,
-            waker: Arc::new(waker),
+            waker,
+            syncs,
             users: None,
             reload: None,
             xferlog: None,
@@ -243,7 +251,10 @@ impl Server {
         let (key, source) = untoken(token);
         if source == Source::Daemon {
             return match key {
-                WAKER_KEY => self.password_answers(now),
+                WAKER_KEY => {
+                    self.password_answers(now);
+                    self.sync_answers(now);
+                }
                 SIGNALS_KEY => self.on_signals(now),
                 index => self.accept_clients(index, now),
             };
@@ -273,6 +284,7 @@ impl Server {
             answers: &mut self.answers,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
+            syncs: &self.syncs,
             xferlog: self.xferlog.as_mut(),
             next_pasv_port: &mut self.next_pasv_port,
             buffer: &mut self.buffer,

@@ -14,6 +14,7 @@ use crate::auth::users::Users;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
+use crate::storage::durable::Durability;
 use crate::storage::jail::Jail;
 
 /// Limits the reactor enforces itself.
@@ -30,7 +31,7 @@ pub struct Limits {
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the
-/// TLS certificate and key, and the umask.
+/// TLS certificate and key, the umask and `--sync`.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
@@ -38,6 +39,9 @@ pub struct Settings {
     pub tls: Option<TlsConfigs>,
     /// `--umask`: the process umask while serving (see [`apply_umask`]).
     pub umask: u32,
+    /// `--sync`: what a reply waits for the disk to hold; a change applies
+    /// to the next commit.
+    pub sync: Durability,
 }
 
 /// Where to listen.

@@ -13,9 +13,10 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
-    seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, durability, ipv4, log_level, milliseconds, number, port_range, positive,
+    rate, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::durable::Durability;
 use Kind::{Flag, Repeatable, Value};
 
 /// How an option takes its value.
@@ -204,6 +205,15 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.umask, umask(v)),
     },
     Opt {
+        name: "sync",
+        kind: Value("WHAT"),
+        in_file: true,
+        help: "uploads | all | off: what a reply waits for the disk to hold\n\
+               (default uploads: after a 226 the file survives a power cut;\n\
+               all: MKD, RMD, DELE and RNTO too)",
+        set: |o, v| assign(&mut o.sync, durability(v)),
+    },
+    Opt {
         name: "tls-cert",
         kind: Value("FILE"),
         in_file: true,
@@ -308,6 +318,8 @@ pub struct Options {
     pub xferlog: Option<PathBuf>,
     /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
     pub umask: u32,
+    /// What a reply waits for the disk to hold (`--sync`).
+    pub sync: Durability,
     pub run_as: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -347,6 +359,7 @@ impl Default for Options {
             log_level: LevelFilter::Info,
             xferlog: None,
             umask: 0o022,
+            sync: Durability::Uploads,
             run_as: None,
             tls_cert: None,
             tls_key: None,

@@ -59,6 +59,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         limits,
         tls,
         umask: options.umask,
+        sync: options.sync,
     }
 }
 

@@ -10,6 +10,7 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::rate;
+use crate::storage::durable::Durability;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
 /// go in brackets, and a port alone needs an address.
@@ -110,6 +111,11 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
         ));
     }
     Ok(Some(bytes))
+}
+
+/// `--sync`: `uploads`, `all` or `off`.
+pub fn durability(value: &str) -> Result<Durability, String> {
+    Durability::parse(value).ok_or_else(|| format!("{value:?} is not uploads, all or off"))
 }
 
 /// What anonymous sessions may do: `super`, `user` or `upload`.

@@ -18,6 +18,10 @@
 //! - `Entries` (`entries.rs`), a folder being listed, an entry at a time;
 //! - a `Folder` (`sink.rs`), where STOU creates a name that must be new.
 //!
+//! What a reply promises is on the disk (`--sync`) is made durable by
+//! `durable.rs` (the order of the syncs and the rename) on the sync
+//! worker's threads (`sync.rs`), off the event loop.
+//!
 //! Errors leave it as `io::Error`s whose only meaning upstream is their
 //! [`ErrorKind`](pocketftp_core::ErrorKind) ([`error_kind`]): a reply that
 //! depends on the back-end is a kind, and the core never learns which
@@ -30,12 +34,14 @@
 //! wakes the transfer as the data socket's does; its sink sends parts.
 
 mod dir;
+pub mod durable;
 mod entries;
 pub mod error_kind;
 pub mod jail;
 mod resolve;
 mod sink;
 mod source;
+pub mod sync;
 mod sys;
 mod temps;
 #[cfg(test)]
@@ -69,11 +75,12 @@ impl Jail {
         Ok(Sink::staged(temp, file))
     }
 
-    /// APPE: `path` written at its end, created if need be.
+    /// APPE: `path` written at its end, created if need be (so its
+    /// folder is synced too at a durable commit).
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        self.open_file(path, flags, NEW_FILE_MODE)
-            .map(Sink::in_place)
+        let sink = Sink::in_place(self.open_file(path, flags, NEW_FILE_MODE)?);
+        Ok(sink.in_folder(self.entry(path)?.dir))
     }
 
     /// REST+STOR: `path` written in place from `offset`.

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use super::durable::{reopen_folder, Commit, Pending};
 use super::error_kind::bad_offset;
 use super::sys::create_at;
 use super::temps::TempFile;
@@ -18,6 +19,10 @@ pub struct Sink {
     /// REST+STOR's offset: the file is cut there only when the transfer
     /// starts, so a data connection that never comes leaves it whole.
     restart: Option<u64>,
+    /// The folder (`O_PATH`) of a file written in place whose name the
+    /// upload may have made (APPE, STOU): a durable commit syncs it. A
+    /// STOR's is its hidden file's.
+    folder: Option<OwnedFd>,
 }
 
 impl Sink {
@@ -27,7 +32,15 @@ impl Sink {
             file,
             temp: None,
             restart: None,
+            folder: None,
         }
+    }
+
+    /// The folder that holds the name of a file written in place, for a
+    /// durable commit to sync.
+    pub(super) fn in_folder(mut self, folder: OwnedFd) -> Sink {
+        self.folder = Some(folder);
+        self
     }
 
     /// A STOR: a hidden file until the commit.
@@ -36,6 +49,7 @@ impl Sink {
             file,
             temp: Some(temp),
             restart: None,
+            folder: None,
         }
     }
 
@@ -49,6 +63,7 @@ impl Sink {
             file,
             temp: None,
             restart: Some(offset),
+            folder: None,
         })
     }
 
@@ -72,6 +87,17 @@ impl Sink {
             None => Ok(()),
         }
     }
+
+    /// Hands the upload over to be put in place durably, off the loop
+    /// (`durable.rs`), with the loop's hold on that commit.
+    pub fn into_commit(self) -> io::Result<(Commit, Pending)> {
+        let folder = match &self.temp {
+            Some(temp) => Some(temp.folder()),
+            None => self.folder.as_ref(),
+        };
+        let folder = folder.map(reopen_folder).transpose()?;
+        Ok(Commit::new(self.file, self.temp, folder))
+    }
 }
 
 /// REST+STOR: drops what follows `offset` and writes from there; the file
@@ -94,6 +120,7 @@ impl Folder {
     /// not; never through a symlink), as an upload's sink.
     pub fn create_new(&self, name: &str) -> io::Result<Sink> {
         let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        create_at(self.0.as_raw_fd(), &name).map(Sink::in_place)
+        let sink = create_at(self.0.as_raw_fd(), &name).map(Sink::in_place)?;
+        Ok(sink.in_folder(self.0.try_clone()?))
     }
 }

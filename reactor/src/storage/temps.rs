@@ -258,6 +258,11 @@ impl TempFile {
         Ok((temp, file))
     }
 
+    /// The folder it is in, where its target's name is.
+    pub(super) fn folder(&self) -> &OwnedFd {
+        &self.entry.dir
+    }
+
     /// Moves the finished upload over the target (or, without `replace`,
     /// into its place only if it is still free).
     pub fn commit(mut self) -> io::Result<()> {
