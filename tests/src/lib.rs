@@ -56,12 +56,14 @@
 //!    byte comparisons.
 //!
 //! Beside them, modules for a few test files, used by their path:
-//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`syscalls`]
+//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
+//! (file systems a test mounts: full, read-only, failing), [`syscalls`]
 //! (the daemon's system calls, by strace), [`tls`] (certificates and TLS
 //! clients) and [`traversal`] (the path-traversal cases).
 
 pub mod accounts;
 pub mod clients;
+pub mod mounts;
 pub mod syscalls;
 pub mod tls;
 pub mod traversal;

@@ -22,18 +22,20 @@ mod work;
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
 use crate::auth::users::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::sync::SyncWorker;
 use data::DataSide;
@@ -71,6 +73,8 @@ pub(crate) struct Cx<'a> {
     pub passwords: Option<&'a PasswordWorker>,
     /// Syncs files and folders off the loop (`--sync`).
     pub syncs: &'a SyncWorker<Synced>,
+    /// Disk faults met, said in the log.
+    pub faults: &'a mut Faults,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
     /// Where the search for a free passive port starts (see `data.rs`).
@@ -215,7 +219,8 @@ impl Connection {
             Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
             Action::Close => self.closing = true,
             file_action => {
-                let event = file_answer(self.storage(cx.root), &file_action);
+                let peer = self.session.peer();
+                let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
                 self.answer_change(&file_action, event, cx);
             }
         }
@@ -274,8 +279,9 @@ fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
     }
 }
 
-/// Carries out an action on the served files alone and says how it went.
-fn file_answer(storage: &Jail, action: &Action) -> Event {
+/// Carries out an action on the served files alone and says how it went;
+/// a disk fault goes to the log too.
+fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut Faults) -> Event {
     let done = |()| Event::Done;
     let result = match action {
         Action::Stat(path) => storage.stat(path).map(Event::Metadata),
@@ -298,7 +304,27 @@ fn file_answer(storage: &Jail, action: &Action) -> Event {
             Ok(Event::Failed(ErrorKind::Other))
         }
     };
-    result.unwrap_or_else(|e| Event::Failed(kind_of(&e)))
+    result.unwrap_or_else(|e| {
+        if let Some((doing, path)) = subject(action) {
+            faults.note(peer, doing, path, &e);
+        }
+        Event::Failed(kind_of(&e))
+    })
+}
+
+/// What a file action does, and to which path, for a log line.
+fn subject(action: &Action) -> Option<(&'static str, &VirtualPath)> {
+    Some(match action {
+        Action::Stat(path) => ("look up", path),
+        Action::Rename { from, .. } => ("rename", from),
+        Action::Delete(path) => ("delete", path),
+        Action::MakeDir(path) => ("make the folder", path),
+        Action::RemoveDir(path) => ("remove the folder", path),
+        Action::SetMode { path, .. } => ("change the mode of", path),
+        Action::SetModified { path, .. } => ("set the time of", path),
+        Action::ListToControl { path, .. } => ("list", path),
+        _ => return None,
+    })
 }
 
 /// The wall clock in Unix seconds, for listing dates.

@@ -169,6 +169,11 @@ impl Progress {
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
+        let doing = match mode {
+            OpenMode::Read { .. } => "read",
+            OpenMode::List { .. } => "list",
+            _ => "upload to",
+        };
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {
                 let path = result.unique_name.as_ref().unwrap_or(path).clone();
@@ -178,7 +183,10 @@ impl Connection {
                     unique_name: result.unique_name,
                 }
             }
-            Err(e) => Event::Failed(kind_of(&e)),
+            Err(e) => {
+                cx.faults.note(self.session.peer(), doing, path, &e);
+                Event::Failed(kind_of(&e))
+            }
         };
         self.answer(cx.answers, event);
     }
@@ -317,6 +325,12 @@ impl Connection {
             Err(e) => {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
+                let doing = if running.transfer.is_upload() {
+                    "write"
+                } else {
+                    "read"
+                };
+                cx.faults.note(peer, doing, &running.path, &e);
                 self.close_data(cx.registry);
                 let kind = kind_of(&e);
                 Event::TransferFailed { kind, bytes }
@@ -349,10 +363,14 @@ impl Connection {
                 return;
             }
             Ok(None) => Event::TransferDone { bytes },
-            Err(e) => Event::TransferFailed {
-                kind: kind_of(&e),
-                bytes,
-            },
+            Err(e) => {
+                cx.faults
+                    .note(self.session.peer(), "put in place", &path, &e);
+                Event::TransferFailed {
+                    kind: kind_of(&e),
+                    bytes,
+                }
+            }
         };
         self.answer(cx.answers, event);
     }

@@ -85,9 +85,7 @@ impl Server {
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
         }
-        if self.root.is_deleted() {
-            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
-        }
+        self.check_root();
         let Some((session, control_tls)) = self.new_session(local, peer, implicit_tls, now) else {
             return;
         };

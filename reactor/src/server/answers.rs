@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
 
-use log::{error, warn};
+use log::error;
 use pocketftp_core::Event;
 
 use super::Server;
@@ -99,7 +99,7 @@ impl Server {
                 continue;
             };
             if let Err(e) = &result {
-                warn!("{}: cannot sync {}: {e}", conn.session.peer(), synced.path);
+                cx.faults.note(conn.session.peer(), "sync", &synced.path, e);
             }
             conn.work.synced();
             cx.answers.push(conn.tag, synced.event(&result));

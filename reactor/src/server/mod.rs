@@ -23,6 +23,7 @@
 mod accept;
 pub(crate) mod answers;
 mod deadlines;
+mod root;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -41,11 +42,13 @@ use slab::Slab;
 
 use crate::auth::users::{PasswordWorker, Users};
 use crate::conn::{Connection, Cx, Drained, Synced};
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::sync::SyncWorker;
 use accept::PerIp;
 use answers::{Answers, Tag};
 use deadlines::Deadlines;
+use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
@@ -69,12 +72,16 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// Its path, looked at for another folder there (`root.rs`).
+    root_watch: Option<RootWatch>,
     /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
     /// The one waker of the poll, shared by the threads that answer it.
     waker: Arc<mio::Waker>,
     /// Syncs files and folders off the loop (`--sync`).
     syncs: SyncWorker<Synced>,
+    /// Disk faults met this turn.
+    faults: Faults,
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
@@ -116,9 +123,11 @@ impl Server {
             per_ip: PerIp::default(),
             settings,
             root: jail,
+            root_watch: None,
             passwords: None,
             waker,
             syncs,
+            faults: Faults::default(),
             users: None,
             reload: None,
             xferlog: None,
@@ -243,6 +252,9 @@ impl Server {
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
+        if self.faults.take_seen() {
+            self.check_root();
+        }
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -285,6 +297,7 @@ impl Server {
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
             syncs: &self.syncs,
+            faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
             next_pasv_port: &mut self.next_pasv_port,
             buffer: &mut self.buffer,

@@ -37,6 +37,7 @@ mod dir;
 pub mod durable;
 mod entries;
 pub mod error_kind;
+pub mod faults;
 pub mod jail;
 mod resolve;
 mod sink;
@@ -48,6 +49,7 @@ mod temps;
 pub(crate) mod testing;
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use pocketftp_core::VirtualPath;
 
@@ -95,9 +97,13 @@ impl Jail {
     }
 
     /// LIST, NLST, MLSD: the entries of the folder `path` (`NotADirectory`
-    /// for a file).
+    /// for a file). A folder removed while it is open (the served root,
+    /// deleted) is `NotFound`, not an empty listing.
     pub(crate) fn entries(&self, path: &VirtualPath) -> io::Result<Entries> {
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        if sys::fstat(fd.as_raw_fd())?.links == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
         Ok(Entries(dir::DirStream::new(fd)?))
     }
 }
