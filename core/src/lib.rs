@@ -172,7 +172,8 @@
 //!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
 //!   `glob.rs` (listing patterns).
 //! - `format/`: pure formatters the reactor calls too. `listing.rs`,
-//!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`.
+//!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`, `escape.rs`
+//!   (client text on its way into a log).
 //! - `timers.rs`: a session's deadlines, a fixed table.
 //! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
 //!   simulated caller that runs every script whole and byte at a time;
@@ -189,17 +190,18 @@ mod timers;
 mod wire;
 
 pub use boundary::access::Access;
-pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
 pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
+pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_ip, Session, UnexpectedEvent};
+pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
-pub use wire::reply::TOO_MANY_CONNECTIONS;
+pub use wire::reply::{TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS};

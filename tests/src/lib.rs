@@ -14,7 +14,10 @@
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
 //! restart offsets, crowded folders), `ftps.rs` (FTPS with ftplib, curl,
-//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `modes.rs`
+//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `ftps_sessions.rs`
+//! (data connections bound to their session's TLS; Node's basic-ftp,
+//! `tests/js/`), `logins.rs` (password checks under a flood, memory after
+//! logins), `modes.rs`
 //! (`--umask`, `SITE CHMOD`, lftp mirroring modes both ways), `globs.rs`
 //! (LIST/NLST/STAT globs, tnftp `mget`), `pressure.rs` (unread replies,
 //! pipelines, killed clients, descriptors), `accounts.rs` (roles, homes),
@@ -23,7 +26,8 @@
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
 //! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
 //! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
-//! about, and what to do).
+//! about, and what to do), `dotfiles.rs` (names starting with a dot, and
+//! what the start-up says is served to whom).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,

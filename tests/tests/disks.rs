@@ -90,7 +90,7 @@ fn a_read_only_disk_refuses_writes_serves_reads_and_recovers_on_remount() {
     ctrl.cmd_ok("RNFR keep.txt", 350);
     ctrl.cmd_ok("RNTO moved.txt", 550);
     ctrl.cmd_ok("SITE CHMOD 600 keep.txt", 550);
-    logged(&d, "the file system is read-only");
+    logged(&d, "read-only file system (EROFS)");
     assert_eq!(ctrl.download("RETR keep.txt"), b"kept");
     assert!(String::from_utf8_lossy(&ctrl.download("NLST")).contains("keep.txt"));
 

@@ -173,7 +173,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 15] = [
+const KINDS: [ErrorKind; 20] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -188,7 +188,12 @@ const KINDS: [ErrorKind; 15] = [
     ErrorKind::ConnectionLost,
     ErrorKind::TimedOut,
     ErrorKind::HandshakeFailed,
+    ErrorKind::SessionNotResumed,
+    ErrorKind::UploadCutShort,
+    ErrorKind::Busy,
     ErrorKind::Other,
+    ErrorKind::PortsExhausted,
+    ErrorKind::ReadOnly,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.

@@ -71,8 +71,13 @@ impl Connection {
         let entries = match action {
             _ if event != Event::Done || !cx.settings.sync.folders() => Vec::new(),
             Action::MakeDir(path) | Action::RemoveDir(path) | Action::Delete(path) => vec![path],
-            Action::Rename { from, to } if from.parent() == to.parent() => vec![to],
-            Action::Rename { from, to } => vec![from, to],
+            Action::Rename { from, to } | Action::RenameUpload { from, to, .. } => {
+                if from.parent() == to.parent() {
+                    vec![to]
+                } else {
+                    vec![from, to]
+                }
+            }
             _ => Vec::new(),
         };
         let Some(last) = entries.last() else {

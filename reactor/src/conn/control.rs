@@ -7,9 +7,11 @@ use std::io::{self, Read, Write};
 use log::warn;
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
+use pocketftp_core::{canonical_ip, Session};
 
 use super::{Connection, Cx};
-use crate::net::tls::{Channel, TlsLayer};
+use crate::net::resumption::Families;
+use crate::net::tls::{Channel, ControlTls, SessionTls, TlsLayer};
 use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
 
@@ -18,6 +20,9 @@ use crate::server::token::{token, Source};
 pub(crate) struct Control {
     socket: TcpStream,
     layer: ControlLayer,
+    /// The session's TLS, once it has some: its data connections' comes
+    /// from it.
+    session_tls: Option<SessionTls>,
     /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
     readable: bool,
     /// Replies wait for room in the socket.
@@ -42,10 +47,15 @@ enum ControlLayer {
 
 impl Control {
     /// A new client's control connection; `tls` for an implicit FTPS one.
-    pub fn new(socket: TcpStream, tls: Option<Box<TlsLayer>>) -> Control {
+    pub fn new(socket: TcpStream, tls: Option<ControlTls>) -> Control {
+        let (session_tls, layer) = match tls {
+            Some((tls, layer)) => (Some(tls), ControlLayer::Tls(layer)),
+            None => (None, ControlLayer::Clear),
+        };
         Control {
             socket,
-            layer: tls.map_or(ControlLayer::Clear, ControlLayer::Tls),
+            layer,
+            session_tls,
             readable: true,
             awaiting_writable: false,
             write_interest: false,
@@ -85,6 +95,29 @@ impl Control {
         match &self.layer {
             ControlLayer::Tls(tls) => Some(tls),
             _ => None,
+        }
+    }
+
+    /// Once the session has logged in: its TLS joins the family of its
+    /// user's sessions from its address (see `net/resumption.rs`).
+    pub fn join_family(&mut self, session: &Session, families: &mut Families) {
+        let Some(tls) = self.session_tls.as_mut().filter(|tls| !tls.joined()) else {
+            return;
+        };
+        if let Some(user) = session.user() {
+            tls.join(families, canonical_ip(session.peer().ip()), user);
+        }
+    }
+
+    /// The TLS of a protected data connection (`PROT P`), from the
+    /// session's (see `net/tls.rs`); `None` for a clear one.
+    pub fn data_tls(&self, protected: bool, upload: bool) -> io::Result<Option<Box<TlsLayer>>> {
+        match (protected, &self.session_tls) {
+            (false, _) => Ok(None),
+            (true, Some(tls)) => tls.data(upload).map(|layer| Some(Box::new(layer))),
+            (true, None) => Err(io::Error::other(
+                "PROT P without TLS on the control connection",
+            )),
         }
     }
 
@@ -207,12 +240,15 @@ impl Connection {
             return;
         };
         let early = std::mem::take(early);
-        let layer = match &cx.settings.tls {
-            Some(configs) => TlsLayer::new(&configs.ticketing, &early),
+        let started = match &cx.settings.tls {
+            Some(configs) => configs.start_session(&early),
             None => Err(io::Error::other("no TLS configuration")),
         };
-        match layer {
-            Ok(layer) => self.control.layer = ControlLayer::Tls(Box::new(layer)),
+        match started {
+            Ok((tls, layer)) => {
+                self.control.session_tls = Some(tls);
+                self.control.layer = ControlLayer::Tls(layer);
+            }
             Err(e) => {
                 self.control.layer = ControlLayer::Clear;
                 warn!(

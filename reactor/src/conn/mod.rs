@@ -30,7 +30,7 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
-use crate::auth::users::{Check, PasswordWorker};
+use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
@@ -236,16 +236,21 @@ impl Connection {
         self.home.as_deref().unwrap_or(root)
     }
 
-    /// Hands the password to the worker, whose answer comes through the waker.
+    /// Hands the password to the worker, whose answer comes through the
+    /// waker (at once, if its queue has no room for this client).
     fn verify_password(&self, user: String, password: String, cx: &mut Cx) {
-        match cx.passwords {
-            Some(worker) => worker.check(Check {
-                key: self.tag.key,
-                generation: self.tag.generation,
-                user,
-                password,
-            }),
-            None => self.answer(cx.answers, Event::LoginChecked(None)),
+        let Some(worker) = cx.passwords else {
+            return self.answer(cx.answers, Event::LoginChecked(None));
+        };
+        let check = Check {
+            key: self.tag.key,
+            generation: self.tag.generation,
+            peer: self.session.peer().ip(),
+            user,
+            password,
+        };
+        if worker.check(check).is_err() {
+            self.answer(cx.answers, Event::Failed(ErrorKind::Busy));
         }
     }
 
@@ -286,6 +291,9 @@ fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut F
     let result = match action {
         Action::Stat(path) => storage.stat(path).map(Event::Metadata),
         Action::Rename { from, to } => storage.rename(from, to).map(done),
+        Action::RenameUpload { from, to, account } => {
+            (storage.rename_upload(from, to, account.as_deref())).map(done)
+        }
         Action::Delete(path) => storage.delete(path).map(done),
         Action::MakeDir(path) => storage.make_dir(path).map(done),
         Action::RemoveDir(path) => storage.remove_dir(path).map(done),
@@ -297,8 +305,16 @@ fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut F
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, path, pattern.clone(), *max_bytes, wall_clock())
-            .map(Event::Listing),
+            shown,
+        } => listing::list_inline(
+            storage,
+            path,
+            pattern.clone(),
+            *shown,
+            *max_bytes,
+            wall_clock(),
+        )
+        .map(Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
             Ok(Event::Failed(ErrorKind::Other))
@@ -306,7 +322,7 @@ fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut F
     };
     result.unwrap_or_else(|e| {
         if let Some((doing, path)) = subject(action) {
-            faults.note(peer, doing, path, &e);
+            faults.note_action(peer, doing, path, &e);
         }
         Event::Failed(kind_of(&e))
     })
@@ -316,7 +332,7 @@ fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut F
 fn subject(action: &Action) -> Option<(&'static str, &VirtualPath)> {
     Some(match action {
         Action::Stat(path) => ("look up", path),
-        Action::Rename { from, .. } => ("rename", from),
+        Action::Rename { from, .. } | Action::RenameUpload { from, .. } => ("rename", from),
         Action::Delete(path) => ("delete", path),
         Action::MakeDir(path) => ("make the folder", path),
         Action::RemoveDir(path) => ("remove the folder", path),

@@ -1,5 +1,7 @@
-//! Sockets below the protocol: TLS as a layer of a connection, and the
-//! socket options the daemon sets.
+//! Sockets below the protocol: TLS as a layer of a connection (and which
+//! TLS sessions a data connection may resume), and the socket options the
+//! daemon sets.
 
+pub mod resumption;
 pub(crate) mod sockopt;
 pub mod tls;

@@ -40,8 +40,10 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::auth::users::{PasswordWorker, Users};
+use crate::auth::users::Users;
+use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained, Synced};
+use crate::net::resumption::Families;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::sync::SyncWorker;
@@ -69,6 +71,8 @@ pub struct Server {
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
     per_ip: PerIp,
+    /// Whose TLS sessions a data connection may resume.
+    tls_families: Families,
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
@@ -121,6 +125,7 @@ impl Server {
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
+            tls_families: Families::default(),
             settings,
             root: jail,
             root_watch: None,
@@ -345,8 +350,15 @@ impl Server {
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
             }
-            Drained::Open(Some(due)) => self.deadlines.push(due, key, generation),
-            Drained::Open(None) => {}
+            Drained::Open(due) => {
+                if let Some(due) = due {
+                    self.deadlines.push(due, key, generation);
+                }
+                if let Some(conn) = self.connections.get_mut(key) {
+                    conn.control
+                        .join_family(&conn.session, &mut self.tls_families);
+                }
+            }
         }
     }
 
@@ -373,6 +385,10 @@ impl Server {
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
                 conn.release(registry);
+                // A password check it still waits for is not run.
+                if let Some(worker) = &self.passwords {
+                    worker.cancel(key, conn.tag.generation, conn.session.peer().ip());
+                }
             }
         }
         let connections = &self.connections;

@@ -14,7 +14,7 @@ use pocketftp_core::Access;
 
 use crate::startup::values::{
     address, boolean, durability, ipv4, log_level, milliseconds, number, port_range, positive,
-    rate, role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    rate, required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
 use crate::storage::durable::Durability;
 use Kind::{Flag, Repeatable, Value};
@@ -63,6 +63,14 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.root, Ok(v.into())),
     },
     Opt {
+        name: "dotfiles",
+        kind: Flag,
+        in_file: true,
+        help: "serve names starting with a dot (.ssh, .env); without it they\n\
+               are neither listed, read, written nor entered",
+        set: |o, v| assign(&mut o.dotfiles, boolean(v)),
+    },
+    Opt {
         name: "run-as",
         kind: Value("USER"),
         in_file: true,
@@ -106,10 +114,27 @@ pub const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "upload-list-empty",
+        kind: Flag,
+        in_file: true,
+        help: "the upload role's listings are empty: a drop box nobody can\n\
+               look into",
+        set: |o, v| assign(&mut o.upload_list_empty, boolean(v)),
+    },
+    Opt {
+        name: "upload-replace-own",
+        kind: Flag,
+        in_file: true,
+        help: "an upload account may replace a file it uploaded itself (a\n\
+               camera's snapshot.jpg); anonymous sessions may not",
+        set: |o, v| assign(&mut o.upload_replace_own, boolean(v)),
+    },
+    Opt {
         name: "users",
         kind: Value("FILE"),
         in_file: true,
-        help: "users file (NAME:HASH:ROLE lines); turns anonymous login off",
+        help: "users file (NAME:HASH:ROLE[:HOME] lines); turns anonymous\n\
+               login off",
         set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
     },
     Opt {
@@ -235,6 +260,24 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.tls_required, boolean(v)),
     },
     Opt {
+        name: "tls-session-reuse",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected data connection must resume a TLS\n\
+               session of its user's from its address (default\n\
+               required: another client there cannot take it)",
+        set: |o, v| assign(&mut o.tls_session_reuse, required(v)),
+    },
+    Opt {
+        name: "tls-close-notify",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected upload must end with TLS\n\
+               close_notify, or it is broken and the old file\n\
+               kept (default required)",
+        set: |o, v| assign(&mut o.tls_close_notify, required(v)),
+    },
+    Opt {
         name: "listen-tls",
         kind: Repeatable("ADDR:PORT"),
         in_file: true,
@@ -305,6 +348,12 @@ pub struct Options {
     pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
+    /// `--dotfiles`: names starting with a dot are served.
+    pub dotfiles: bool,
+    /// `--upload-list-empty`: the upload role lists nothing.
+    pub upload_list_empty: bool,
+    /// `--upload-replace-own`: an upload account replaces its own uploads.
+    pub upload_replace_own: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     pub pasv_address: Option<Ipv4Addr>,
     pub max_clients: usize,
@@ -324,6 +373,10 @@ pub struct Options {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_required: bool,
+    /// `--tls-session-reuse required`: see `net/tls.rs`.
+    pub tls_session_reuse: bool,
+    /// `--tls-close-notify required`: see `net/tls.rs`.
+    pub tls_close_notify: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
     /// Bandwidth limits in bytes/s; `None` is no limit.
@@ -333,6 +386,9 @@ pub struct Options {
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
+    /// The options whose value the config file gave (and no flag replaced),
+    /// so that a message about them names the key, not the flag.
+    from_file: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -347,6 +403,9 @@ impl Default for Options {
             given_role: None,
             users: None,
             anonymous: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
             pasv_ports: None,
             pasv_address: None,
             max_clients: 512,
@@ -364,11 +423,14 @@ impl Default for Options {
             tls_cert: None,
             tls_key: None,
             tls_required: false,
+            tls_session_reuse: true,
+            tls_close_notify: true,
             listen_tls: Vec::new(),
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
             listen_from_file: false,
+            from_file: Vec::new(),
         }
     }
 }
@@ -379,6 +441,25 @@ impl Options {
             self.listen.clear();
         }
         self.listen.push(addr);
+    }
+
+    /// `name` was set, by the config file (`in_file`) or by a flag.
+    pub(super) fn set_by(&mut self, name: &'static str, in_file: bool) {
+        self.from_file.retain(|given| *given != name);
+        if in_file {
+            self.from_file.push(name);
+        }
+    }
+
+    /// How a message names the option `name`: as the config file's key
+    /// (`tls-key`) when the option `like` (the one the message is about)
+    /// came from the file, else as a flag (`--tls-key`).
+    pub fn spelled(&self, name: &str, like: &str) -> String {
+        if self.from_file.contains(&like) {
+            name.to_owned()
+        } else {
+            format!("--{name}")
+        }
     }
 
     /// The config file has been read: what follows comes from the command
@@ -404,6 +485,12 @@ impl Options {
             }
         }
         Ok(())
+    }
+
+    /// Whether anonymous sessions may log in: always without a users file,
+    /// with one only with `--anonymous`.
+    pub fn anonymous_login(&self) -> bool {
+        self.users.is_none() || self.anonymous
     }
 
     /// The addresses to listen on (the default when none was given).

@@ -172,10 +172,12 @@ pub(super) fn reopen_folder(folder: &OwnedFd) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::temps::Replace;
     use crate::storage::testing::{vp, TempDir};
 
     fn staged(jail: &Jail, path: &str, bytes: &[u8]) -> (Commit, Pending) {
-        let (temp, mut file) = TempFile::create(jail.entry(&vp(path)).unwrap(), true).unwrap();
+        let (temp, mut file) =
+            TempFile::create(jail.entry(&vp(path)).unwrap(), Replace::Any).unwrap();
         io::Write::write_all(&mut file, bytes).unwrap();
         let folder = reopen_folder(temp.folder()).unwrap();
         Commit::new(file, Some(temp), Some(folder))

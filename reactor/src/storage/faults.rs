@@ -8,6 +8,11 @@
 //! A fault is also news for the server: the served folder may have been
 //! unmounted, or replaced by a disk mounted over it, and the server looks
 //! (`server/root.rs`) once the turn is over.
+//!
+//! A read-only file system that refuses a file action or an open is said
+//! by the storage itself, with the real path (`refusal.rs`): for those,
+//! [`Faults::note_action`] only takes note. What fails later (a write in
+//! the middle of an upload, its commit, its sync) is said here.
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,6 +33,22 @@ impl Faults {
         if let Some(why) = error.raw_os_error().and_then(explain) {
             warn!("{peer}: cannot {doing} {path}: {error}: {why}");
             self.seen = true;
+        }
+    }
+
+    /// [`note`](Self::note) for a file action or an open, which the
+    /// storage refused: a read-only file system was said there already.
+    pub fn note_action(
+        &mut self,
+        peer: SocketAddr,
+        doing: &str,
+        path: &VirtualPath,
+        error: &io::Error,
+    ) {
+        if error.raw_os_error() == Some(libc::EROFS) {
+            self.seen = true;
+        } else {
+            self.note(peer, doing, path, error);
         }
     }
 
@@ -78,5 +99,15 @@ mod tests {
             assert!(faults.take_seen(), "errno {errno}");
             assert!(!faults.take_seen(), "errno {errno}: taken twice");
         }
+        faults.note_action(
+            peer,
+            "delete",
+            &path,
+            &io::Error::from_raw_os_error(libc::EROFS),
+        );
+        assert!(
+            faults.take_seen(),
+            "EROFS, said by the storage, is seen too"
+        );
     }
 }

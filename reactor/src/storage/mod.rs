@@ -39,6 +39,8 @@ mod entries;
 pub mod error_kind;
 pub mod faults;
 pub mod jail;
+mod owner;
+mod refusal;
 mod resolve;
 mod sink;
 mod source;
@@ -55,9 +57,11 @@ use pocketftp_core::VirtualPath;
 
 pub(crate) use entries::Entries;
 use jail::Jail;
+use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
 use sys::NEW_FILE_MODE;
+pub(crate) use temps::Replace;
 use temps::TempFile;
 
 /// What transfers move: each opened as the handle its transfer steps use.
@@ -65,15 +69,17 @@ impl Jail {
     /// RETR: the file from `offset` (REST's) up to its size now, which the
     /// `150` announces; an offset beyond it is `BadOffset`.
     pub(crate) fn open_source(&self, path: &VirtualPath, offset: u64) -> io::Result<Source> {
-        Source::new(self.open_read(path)?, offset)
+        let file = (self.open_read(path)).map_err(|e| self.refused(Doing::Read, path, e))?;
+        Source::new(file, offset)
     }
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
     /// once the whole upload arrived (atomic: a broken upload leaves the
-    /// old file as it was). Without `replace` (an `upload` user), a file
-    /// there is `AlreadyExists`, now and at the commit.
-    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: bool) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace)?;
+    /// old file as it was). A file there that `replace` does not allow to
+    /// replace is `AlreadyExists`, now and at the commit.
+    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
+        let (temp, file) = TempFile::create(self.entry(path)?, replace)
+            .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
     }
 
@@ -81,13 +87,16 @@ impl Jail {
     /// folder is synced too at a durable commit).
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        let sink = Sink::in_place(self.open_file(path, flags, NEW_FILE_MODE)?);
-        Ok(sink.in_folder(self.entry(path)?.dir))
+        let file = (self.open_file(path, flags, NEW_FILE_MODE))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
+        Ok(Sink::in_place(file).in_folder(self.entry(path)?.dir))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
     pub(crate) fn write_at(&self, path: &VirtualPath, offset: u64) -> io::Result<Sink> {
-        Sink::at(self.open_file(path, libc::O_WRONLY, 0)?, offset)
+        let file = (self.open_file(path, libc::O_WRONLY, 0))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
+        Sink::at(file, offset)
     }
 
     /// STOU: the folder `path`, to create a new name in.
@@ -100,7 +109,8 @@ impl Jail {
     /// for a file). A folder removed while it is open (the served root,
     /// deleted) is `NotFound`, not an empty listing.
     pub(crate) fn entries(&self, path: &VirtualPath) -> io::Result<Entries> {
-        let fd = self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let fd = (self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0))
+            .map_err(|e| self.refused(Doing::List, path, e))?;
         if sys::fstat(fd.as_raw_fd())?.links == 0 {
             return Err(io::Error::from_raw_os_error(libc::ENOENT));
         }
