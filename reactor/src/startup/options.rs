@@ -233,9 +233,11 @@ pub const OPTIONS: &[Opt] = &[
         name: "sync",
         kind: Value("WHAT"),
         in_file: true,
-        help: "uploads | all | off: what a reply waits for the disk to hold\n\
-               (default uploads: after a 226 the file survives a power cut;\n\
-               all: MKD, RMD, DELE and RNTO too)",
+        help: "uploads | all | off: what a reply waits for the disk\n\
+               to hold. uploads (default): after a 226 the file\n\
+               survives a power cut; all: MKD, RMD, DELE and RNTO\n\
+               too; off: nothing synced, small uploads go faster,\n\
+               and a power cut may lose them",
         set: |o, v| assign(&mut o.sync, durability(v)),
     },
     Opt {
