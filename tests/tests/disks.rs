@@ -91,6 +91,7 @@ fn a_read_only_disk_refuses_writes_serves_reads_and_recovers_on_remount() {
     ctrl.cmd_ok("RNTO moved.txt", 550);
     ctrl.cmd_ok("SITE CHMOD 600 keep.txt", 550);
     logged(&d, "read-only file system (EROFS)");
+    logged(&d, "cannot upload to /: Read-only file system");
     assert_eq!(ctrl.download("RETR keep.txt"), b"kept");
     assert!(String::from_utf8_lossy(&ctrl.download("NLST")).contains("keep.txt"));
 

@@ -172,6 +172,9 @@ impl Connection {
             OpenMode::List { .. } => "list",
             _ => "upload to",
         };
+        // STOU's create is the one open the storage does not explain
+        // (`refusal.rs`): a read-only file system is said here.
+        let explained = !matches!(mode, OpenMode::CreateUnique);
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {
                 let path = result.unique_name.as_ref().unwrap_or(path).clone();
@@ -182,7 +185,12 @@ impl Connection {
                 }
             }
             Err(e) => {
-                cx.faults.note_action(self.session.peer(), doing, path, &e);
+                let peer = self.session.peer();
+                if explained {
+                    cx.faults.note_action(peer, doing, path, &e);
+                } else {
+                    cx.faults.note(peer, doing, path, &e);
+                }
                 Event::Failed(kind_of(&e))
             }
         };
