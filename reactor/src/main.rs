@@ -98,6 +98,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
     internet::warn_without_pasv_ports(&listeners, options);
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
+    server.watch_root(options.root.clone());
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);

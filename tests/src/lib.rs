@@ -69,12 +69,15 @@
 //! 9. `small_fs.rs`: [`SmallFs`], a tmpfs of a few MiB that really fills.
 //!
 //! Beside them, modules for a few test files, used by their path:
-//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
-//! (certificates and TLS clients) and [`traversal`] (the path-traversal
-//! cases).
+//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
+//! (file systems a test mounts: full, read-only, failing), [`syscalls`]
+//! (the daemon's system calls, by strace), [`tls`] (certificates and TLS
+//! clients) and [`traversal`] (the path-traversal cases).
 
 pub mod accounts;
 pub mod clients;
+pub mod mounts;
+pub mod syscalls;
 pub mod tls;
 pub mod traversal;
 
@@ -97,7 +100,7 @@ pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Opt
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
 pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
-pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
+pub use programs::{have_program, is_root, need_program, need_root, run_bounded, skip, Run};
 pub use small_fs::SmallFs;
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,

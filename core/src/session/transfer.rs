@@ -434,11 +434,15 @@ impl Session {
     }
 
     /// The received upload has settled, its client still there to hear the
-    /// `226`: it may be put in place.
+    /// `226`: it may be put in place. From now on the session waits for
+    /// the server's own disk (a commit syncs the file and its folder, which
+    /// on an SD card may take longer than `data_timeout`), not for the
+    /// client: that is no stall, as a wait for any other action is none.
     pub(super) fn on_settled(&mut self) {
         if let Work::Transfer(t) = &mut self.work {
             if t.phase == Phase::Settling {
                 t.phase = Phase::Committing;
+                self.timers.disarm(Timer::Stall);
                 self.actions.push_back(Action::CommitUpload);
             }
         }

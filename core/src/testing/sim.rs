@@ -242,6 +242,9 @@ enum Running {
     Moving(u64),
     /// An upload's every byte is in, this many: it waits for `CommitUpload`.
     Received(u64),
+    /// `CommitUpload` was asked while commits are held: its answer waits
+    /// for `Op::FinishCommit`, as a reactor's waits for a slow disk's sync.
+    Committing(u64),
 }
 
 /// What the harness tells the session after the drain, in order, as a
@@ -287,6 +290,11 @@ pub enum Op<'a> {
     ReceiveUpload,
     /// The held transfer fails.
     FailTransfer(ErrorKind),
+    /// Commits asked from now on wait for `FinishCommit` (a disk that is
+    /// slow to sync).
+    HoldCommits,
+    /// The held commit completes.
+    FinishCommit,
     /// The held transfer reports progress: this many bytes moved so far.
     Progress(u64),
     /// The held transfer has moved this many bytes so far, not reported
@@ -324,6 +332,7 @@ pub struct Harness {
     opened: Option<SimFile>,
     upload: Vec<u8>,
     hold: bool,
+    hold_commits: bool,
     running: Option<Running>,
     /// `Config::upload_settle`, which passes before an upload the script
     /// finished (`FinishTransfer`) is committed.
@@ -398,6 +407,7 @@ impl Harness {
             opened: None,
             upload: Vec::new(),
             hold: false,
+            hold_commits: false,
             running: None,
             upload_settle,
             upload_settling: false,
@@ -439,6 +449,13 @@ impl Harness {
             Op::HoldTransfers => self.hold = true,
             Op::FinishTransfer => self.finish_transfer(),
             Op::ReceiveUpload => self.receive_upload(),
+            Op::HoldCommits => self.hold_commits = true,
+            Op::FinishCommit => {
+                if let Some(Running::Committing(bytes)) = self.running {
+                    self.running = Some(Running::Received(bytes));
+                    self.commit_upload();
+                }
+            }
             Op::FailTransfer(kind) => {
                 if let Some(Running::Moving(bytes)) = self.running {
                     self.end_transfer();
@@ -609,7 +626,12 @@ impl Harness {
             }
             Action::ConnectData(addr) => self.connect(addr),
             Action::StartTransfer { .. } => self.start_transfer(),
-            Action::CommitUpload => self.commit_upload(),
+            Action::CommitUpload => match self.running {
+                Some(Running::Received(bytes)) if self.hold_commits => {
+                    self.running = Some(Running::Committing(bytes));
+                }
+                _ => self.commit_upload(),
+            },
             Action::VerifyPassword { user, password } => {
                 self.defer(verify_password(&user, &password))
             }

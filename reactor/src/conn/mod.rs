@@ -11,7 +11,9 @@
 //! connection borrows what it needs of the server as one [`Cx`].
 
 mod ascii_size;
+mod commit;
 mod control;
+pub(crate) use commit::Synced;
 pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
@@ -21,12 +23,13 @@ mod work;
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
@@ -34,7 +37,9 @@ use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
+use crate::storage::sync::SyncWorker;
 use data::DataSide;
 use work::Work;
 
@@ -71,6 +76,10 @@ pub(crate) struct Cx<'a> {
     pub answers: &'a mut Answers,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    pub syncs: &'a SyncWorker<Synced>,
+    /// Disk faults met, said in the log.
+    pub faults: &'a mut Faults,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
     /// Where the search for a free passive port starts (see `data.rs`).
@@ -222,8 +231,9 @@ impl Connection {
             }
             Action::Close => self.closing = true,
             file_action => {
-                let event = file_answer(self.storage(cx.root), file_action);
-                self.answer(cx.answers, event);
+                let peer = self.session.peer();
+                let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
+                self.answer_change(&file_action, event, cx);
             }
         }
     }
@@ -286,39 +296,66 @@ fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
     }
 }
 
-/// Carries out an action on the served files alone and says how it went.
-fn file_answer(storage: &Jail, action: Action) -> Event {
-    let changed = |result: io::Result<()>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
-    };
-    let described = |result: io::Result<Metadata>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
-    };
-    match action {
-        Action::Stat(path) => described(storage.stat(&path)),
-        Action::AsciiSize { path, max_bytes } => ascii_size::ascii_size(storage, &path, max_bytes)
-            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::AsciiSize),
-        Action::Rename { from, to } => changed(storage.rename(&from, &to)),
-        Action::RenameUpload { from, to, account } => {
-            changed(storage.rename_upload(&from, &to, account.as_deref()))
+/// Carries out an action on the served files alone and says how it went;
+/// a disk fault goes to the log too.
+fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut Faults) -> Event {
+    let done = |()| Event::Done;
+    let result = match action {
+        Action::Stat(path) => storage.stat(path).map(Event::Metadata),
+        Action::AsciiSize { path, max_bytes } => {
+            ascii_size::ascii_size(storage, path, *max_bytes).map(Event::AsciiSize)
         }
-        Action::Delete(path) => changed(storage.delete(&path)),
-        Action::MakeDir(path) => changed(storage.make_dir(&path)),
-        Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
-        Action::SetMode { path, mode } => changed(storage.set_mode(&path, mode)),
-        Action::SetModified { path, modified } => described(storage.set_modified(&path, modified)),
+        Action::Rename { from, to } => storage.rename(from, to).map(done),
+        Action::RenameUpload { from, to, account } => {
+            (storage.rename_upload(from, to, account.as_deref())).map(done)
+        }
+        Action::Delete(path) => storage.delete(path).map(done),
+        Action::MakeDir(path) => storage.make_dir(path).map(done),
+        Action::RemoveDir(path) => storage.remove_dir(path).map(done),
+        Action::SetMode { path, mode } => storage.set_mode(path, *mode).map(done),
+        Action::SetModified { path, modified } => {
+            storage.set_modified(path, *modified).map(Event::Metadata)
+        }
         Action::ListToControl {
             path,
             max_bytes,
             pattern,
             shown,
-        } => listing::list_inline(storage, &path, pattern, shown, max_bytes, wall_clock())
-            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
+        } => listing::list_inline(
+            storage,
+            path,
+            pattern.clone(),
+            *shown,
+            *max_bytes,
+            wall_clock(),
+        )
+        .map(Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
-            Event::Failed(ErrorKind::Other)
+            Ok(Event::Failed(ErrorKind::Other))
         }
-    }
+    };
+    result.unwrap_or_else(|e| {
+        if let Some((doing, path)) = subject(action) {
+            faults.note_action(peer, doing, path, &e);
+        }
+        Event::Failed(kind_of(&e))
+    })
+}
+
+/// What a file action does, and to which path, for a log line.
+fn subject(action: &Action) -> Option<(&'static str, &VirtualPath)> {
+    Some(match action {
+        Action::Stat(path) | Action::AsciiSize { path, .. } => ("look up", path),
+        Action::Rename { from, .. } | Action::RenameUpload { from, .. } => ("rename", from),
+        Action::Delete(path) => ("delete", path),
+        Action::MakeDir(path) => ("make the folder", path),
+        Action::RemoveDir(path) => ("remove the folder", path),
+        Action::SetMode { path, .. } => ("change the mode of", path),
+        Action::SetModified { path, .. } => ("set the time of", path),
+        Action::ListToControl { path, .. } => ("list", path),
+        _ => return None,
+    })
 }
 
 /// The wall clock in Unix seconds, for listing dates.

@@ -248,15 +248,35 @@ impl Transfer {
     /// Ends a received upload: writes the tail of a TYPE A conversion and
     /// puts the file in place (a `STOR` replaces its target only now).
     pub fn commit(&mut self) -> io::Result<()> {
+        match self.end_upload()? {
+            Some(sink) => sink.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends a received upload as [`commit`](Self::commit) does, but hands
+    /// its sink over instead of putting it in place (a durable commit does
+    /// that off the loop); `None` for a download.
+    pub fn into_sink(mut self) -> io::Result<Option<Sink>> {
+        self.end_upload()?;
+        match self.opened {
+            Opened::Upload(sink) => Ok(Some(sink)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the tail of a TYPE A conversion: the upload's sink is then
+    /// ready to be put in place.
+    fn end_upload(&mut self) -> io::Result<Option<&mut Sink>> {
         let Opened::Upload(sink) = &mut self.opened else {
-            return Ok(());
+            return Ok(None);
         };
         if self.ascii {
             self.unsent.clear();
             self.converter.finish(&mut self.unsent);
             sink.write(&self.unsent)?;
         }
-        sink.commit()
+        Ok(Some(sink))
     }
 }
 

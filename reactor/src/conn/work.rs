@@ -14,6 +14,7 @@ use super::{wall_clock, Connection, Cx};
 use crate::rate::Bucket;
 use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
+use crate::storage::durable::Pending;
 use crate::storage::error_kind::kind_of;
 
 /// How often a running transfer tells its session about progress (for the
@@ -25,18 +26,26 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 pub(crate) enum Work {
     #[default]
     Idle,
-    /// `Open` opened the source or sink; it waits for `StartTransfer`.
-    Opened(Opened),
+    /// `Open` opened the source or sink of the file at the path; it waits
+    /// for `StartTransfer`.
+    Opened(Opened, VirtualPath),
     Running(Running),
     /// An upload's every byte is in; it waits for `CommitUpload`, which the
     /// session asks for once the end of its control connection had time to
     /// show (`Config::upload_settle`).
-    Received(Transfer),
+    Received(Transfer, VirtualPath),
+    /// Its commit is on the sync worker (`commit.rs`); the hold on it,
+    /// dropped, abandons it (`ABOR`, the session gone).
+    Committing {
+        _hold: Pending,
+    },
 }
 
 /// A transfer under way.
 pub(crate) struct Running {
     transfer: Transfer,
+    /// The file it moves (for log lines).
+    path: VirtualPath,
     sched: Sched,
     /// The transfer's own rate limit (`--max-rate-down`/`-up`).
     bucket: Option<Bucket>,
@@ -80,8 +89,15 @@ impl Work {
     pub fn count(&self) -> Option<u64> {
         match self {
             Work::Running(running) => Some(running.transfer.bytes),
-            Work::Received(transfer) => Some(transfer.bytes),
-            Work::Idle | Work::Opened(_) => None,
+            Work::Received(transfer, _) => Some(transfer.bytes),
+            Work::Idle | Work::Opened(..) | Work::Committing { .. } => None,
+        }
+    }
+
+    /// The sync worker answered the commit: the work is done.
+    pub fn synced(&mut self) {
+        if let Work::Committing { .. } = self {
+            *self = Work::Idle;
         }
     }
 
@@ -171,16 +187,33 @@ impl Progress {
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
+        let doing = match mode {
+            OpenMode::Read { .. } => "read",
+            OpenMode::List { .. } => "list",
+            _ => "upload to",
+        };
+        // STOU's create is the one open the storage does not explain
+        // (`refusal.rs`): a read-only file system is said here.
+        let explained = !matches!(mode, OpenMode::CreateUnique);
         let min_free = cx.settings.limits.min_free;
         let event = match open::open(self.storage(cx.root), path, mode, min_free) {
             Ok(result) => {
-                self.work = Work::Opened(result.opened);
+                let path = result.unique_name.as_ref().unwrap_or(path).clone();
+                self.work = Work::Opened(result.opened, path);
                 Event::Opened {
                     size: result.size,
                     unique_name: result.unique_name,
                 }
             }
-            Err(e) => Event::Failed(kind_of(&e)),
+            Err(e) => {
+                let peer = self.session.peer();
+                if explained {
+                    cx.faults.note_action(peer, doing, path, &e);
+                } else {
+                    cx.faults.note(peer, doing, path, &e);
+                }
+                Event::Failed(kind_of(&e))
+            }
         };
         self.answer(cx.answers, event);
     }
@@ -188,7 +221,7 @@ impl Connection {
     /// `Action::StartTransfer`: the opened file and the data connection
     /// become a running transfer (over TLS when `protected`).
     pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
-        let upload = matches!(self.work, Work::Opened(Opened::Upload(_)));
+        let upload = matches!(self.work, Work::Opened(Opened::Upload(_), _));
         let tls = match self.control.data_tls(protected, upload) {
             Ok(tls) => tls,
             Err(e) => {
@@ -197,13 +230,13 @@ impl Connection {
             }
         };
         let opened = match std::mem::take(&mut self.work) {
-            Work::Opened(opened) => Some(opened),
+            Work::Opened(opened, path) => Some((opened, path)),
             other => {
                 self.work = other;
                 None
             }
         };
-        let Some(opened) = opened.filter(|_| self.data.is_connected()) else {
+        let Some((opened, path)) = opened.filter(|_| self.data.is_connected()) else {
             error!("reactor bug: StartTransfer without an opened file and a data connection");
             return self.answer(cx.answers, not_started(ErrorKind::Other));
         };
@@ -211,6 +244,7 @@ impl Connection {
         let rate = if upload { rates.up } else { rates.down };
         self.work = Work::Running(Running {
             transfer: Transfer::new(opened, ascii, tls, wall_clock()),
+            path,
             sched: Sched::Idle,
             bucket: rate.map(|r| Bucket::new(r, cx.now)),
             progress: Progress {
@@ -315,7 +349,7 @@ impl Connection {
                 // yet: the next drive looks, whatever the last read said.
                 self.control.mark_readable();
                 if let Work::Running(running) = std::mem::take(&mut self.work) {
-                    self.work = Work::Received(running.transfer);
+                    self.work = Work::Received(running.transfer, running.path);
                 }
                 Event::UploadReceived { bytes }
             }
@@ -326,6 +360,12 @@ impl Connection {
             Err(e) => {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
+                let doing = if running.transfer.is_upload() {
+                    "write"
+                } else {
+                    "read"
+                };
+                cx.faults.note(peer, doing, &running.path, &e);
                 self.close_data(cx.registry);
                 let kind = kind_of(&e);
                 Event::TransferFailed { kind, bytes }
@@ -335,26 +375,38 @@ impl Connection {
         moved
     }
 
-    /// `Action::CommitUpload`: puts the received upload in place; its data
-    /// connection goes either way.
+    /// `Action::CommitUpload`: puts the received upload in place, durably
+    /// under `--sync` (`commit.rs`: then the answer comes from the sync
+    /// worker); its data connection goes either way.
     pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
-        let event = match &mut self.work {
-            Work::Received(transfer) => {
-                let bytes = transfer.bytes;
-                match transfer.commit() {
-                    Ok(()) => Event::TransferDone { bytes },
-                    Err(e) => Event::TransferFailed {
-                        kind: kind_of(&e),
-                        bytes,
-                    },
-                }
-            }
-            _ => {
-                error!("reactor bug: CommitUpload without a received upload");
-                not_started(ErrorKind::Other)
+        let received = match std::mem::take(&mut self.work) {
+            Work::Received(transfer, path) => Some((transfer, path)),
+            other => {
+                self.work = other;
+                None
             }
         };
         self.close_data(cx.registry);
+        let Some((transfer, path)) = received else {
+            error!("reactor bug: CommitUpload without a received upload");
+            return self.answer(cx.answers, not_started(ErrorKind::Other));
+        };
+        let bytes = transfer.bytes;
+        let event = match self.commit(transfer, &path, cx) {
+            Ok(Some(pending)) => {
+                self.work = Work::Committing { _hold: pending };
+                return;
+            }
+            Ok(None) => Event::TransferDone { bytes },
+            Err(e) => {
+                cx.faults
+                    .note(self.session.peer(), "put in place", &path, &e);
+                Event::TransferFailed {
+                    kind: kind_of(&e),
+                    bytes,
+                }
+            }
+        };
         self.answer(cx.answers, event);
     }
 }

@@ -109,9 +109,7 @@ impl Server {
                 debug!("{peer}: cannot turn TCP keepalive on: {e}");
             }
         }
-        if self.root.is_deleted() {
-            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
-        }
+        self.check_root();
         let Some((session, control_tls)) = self.new_session(local, peer, implicit_tls, now) else {
             return;
         };

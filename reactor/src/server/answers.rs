@@ -90,6 +90,22 @@ impl Server {
         }
     }
 
+    /// The sync worker's answers: each tells its session, if it still
+    /// waits for it, what came of its commit or change.
+    pub(super) fn sync_answers(&mut self, now: Instant) {
+        let answers: Vec<_> = self.syncs.answers().collect();
+        for (synced, result) in answers {
+            let Some((conn, cx)) = self.addressee(synced.tag, now) else {
+                continue;
+            };
+            if let Err(e) = &result {
+                cx.faults.note(conn.session.peer(), "sync", &synced.path, e);
+            }
+            conn.work.synced();
+            cx.answers.push(conn.tag, synced.event(&result));
+        }
+    }
+
     /// The password worker's answers: a user with a home folder sees it as
     /// `/` from now on; an account that has all the sessions
     /// `--max-sessions-per-user` allows gets none more.

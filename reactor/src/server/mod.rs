@@ -28,6 +28,7 @@ mod deadlines;
 pub(crate) mod notices;
 mod pasv_name;
 mod proxied;
+mod root;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -46,9 +47,11 @@ use slab::Slab;
 
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
-use crate::conn::{Connection, Cx, Drained};
+use crate::conn::{Connection, Cx, Drained, Synced};
 use crate::net::resumption::Neighbourhoods;
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
+use crate::storage::sync::SyncWorker;
 use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
 use bans::Bans;
@@ -56,6 +59,7 @@ use deadlines::Deadlines;
 use notices::Notices;
 use pasv_name::PasvName;
 use proxied::Waiting;
+use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
@@ -88,13 +92,19 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// Its path, looked at for another folder there (`root.rs`).
+    root_watch: Option<RootWatch>,
     /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
+    /// The one waker of the poll, shared by the threads that answer it.
+    waker: Arc<mio::Waker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    syncs: SyncWorker<Synced>,
+    /// Disk faults met this turn.
+    faults: Faults,
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
-    /// The one waker of the poll, shared by the threads that answer it.
-    waker: Arc<mio::Waker>,
     /// A `--pasv-address` host name, looked up on a thread.
     pasv_name: Option<PasvName>,
     reload: Option<Reload>,
@@ -119,7 +129,11 @@ impl Server {
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
-        let waker = mio::Waker::new(poll.registry(), token(WAKER_KEY, Source::Daemon))?;
+        let waker = Arc::new(mio::Waker::new(
+            poll.registry(),
+            token(WAKER_KEY, Source::Daemon),
+        )?);
+        let syncs = SyncWorker::start(Arc::clone(&waker))?;
         Ok(Server {
             poll,
             listeners,
@@ -135,9 +149,12 @@ impl Server {
             notices: Notices::default(),
             settings,
             root: jail,
+            root_watch: None,
             passwords: None,
+            waker,
+            syncs,
+            faults: Faults::default(),
             users: None,
-            waker: Arc::new(waker),
             pasv_name: None,
             reload: None,
             xferlog: None,
@@ -277,6 +294,9 @@ impl Server {
         self.fire_timers(now);
         self.bans.lift_expired(now);
         self.expire_headers(now);
+        if self.faults.take_seen() {
+            self.check_root();
+        }
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -291,6 +311,7 @@ impl Server {
                 WAKER_KEY => {
                     self.password_answers(now);
                     self.pasv_name_answers();
+                    self.sync_answers(now);
                 }
                 SIGNALS_KEY => self.on_signals(now),
                 index => self.accept_clients(index, now),
@@ -321,6 +342,8 @@ impl Server {
             answers: &mut self.answers,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
+            syncs: &self.syncs,
+            faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
             next_pasv_port: &mut self.next_pasv_port,
             notices: &mut self.notices,

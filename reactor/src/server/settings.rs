@@ -17,6 +17,7 @@ use crate::net::sockopt::Keepalive;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
+use crate::storage::durable::Durability;
 use crate::storage::jail::Jail;
 use crate::storage::space::MinFree;
 
@@ -43,7 +44,7 @@ pub struct Limits {
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the
-/// TLS certificate and key, and the umask.
+/// TLS certificate and key, the umask and `--sync`.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
@@ -54,6 +55,9 @@ pub struct Settings {
     /// A `--pasv-address` host name and how often to look it up: `config`
     /// holds its address once known (`server/pasv_name.rs`).
     pub pasv_name: Option<Watch>,
+    /// `--sync`: what a reply waits for the disk to hold; a change applies
+    /// to the next commit.
+    pub sync: Durability,
 }
 
 /// Where to listen.

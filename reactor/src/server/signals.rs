@@ -25,6 +25,7 @@ impl Server {
     /// SIGHUP: good new settings apply to sessions that start from now on;
     /// bad ones are logged and the old ones kept.
     fn reload(&mut self, now: Instant) {
+        self.check_root();
         let Some(reload) = &mut self.reload else {
             return;
         };

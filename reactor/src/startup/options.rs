@@ -16,9 +16,10 @@ use crate::net::resolve_name::PasvAddress;
 use crate::net::sockopt::Keepalive;
 use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
-    address, boolean, log_level, milliseconds, min_free, number, port_range, positive, rate,
-    required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, boolean, durability, log_level, milliseconds, min_free, number, port_range, positive,
+    rate, required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::durable::Durability;
 use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
@@ -309,6 +310,17 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.umask, umask(v)),
     },
     Opt {
+        name: "sync",
+        kind: Value("WHAT"),
+        in_file: true,
+        help: "uploads | all | off: what a reply waits for the disk\n\
+               to hold. uploads (default): after a 226 the file\n\
+               survives a power cut; all: MKD, RMD, DELE and RNTO\n\
+               too; off: nothing synced, small uploads go faster,\n\
+               and a power cut may lose them",
+        set: |o, v| assign(&mut o.sync, durability(v)),
+    },
+    Opt {
         name: "tls-cert",
         kind: Value("FILE"),
         in_file: true,
@@ -469,6 +481,8 @@ pub struct Options {
     pub xferlog: Option<PathBuf>,
     /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
     pub umask: u32,
+    /// What a reply waits for the disk to hold (`--sync`).
+    pub sync: Durability,
     pub run_as: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -532,6 +546,7 @@ impl Default for Options {
             log_level: LevelFilter::Info,
             xferlog: None,
             umask: 0o022,
+            sync: Durability::Uploads,
             run_as: None,
             tls_cert: None,
             tls_key: None,

@@ -74,6 +74,7 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         tls,
         umask: options.umask,
         pasv_name: internet::pasv_name(options),
+        sync: options.sync,
     }
 }
 

@@ -10,6 +10,7 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::rate;
+use crate::storage::durable::Durability;
 use crate::storage::space::MinFree;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
@@ -151,6 +152,11 @@ pub fn min_free(value: &str) -> Result<MinFree, String> {
         Some(bytes) => Ok(MinFree::Bytes(bytes)),
         None => Err(format!("{value:?} is more than any file system holds")),
     }
+}
+
+/// `--sync`: `uploads`, `all` or `off`.
+pub fn durability(value: &str) -> Result<Durability, String> {
+    Durability::parse(value).ok_or_else(|| format!("{value:?} is not uploads, all or off"))
 }
 
 /// A rule that is on (`required`, the default) or relaxed (`off`).

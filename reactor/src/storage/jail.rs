@@ -13,6 +13,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use log::info;
@@ -20,7 +21,7 @@ use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
 use super::refusal::{self, Doing};
 pub use super::resolve::Resolver;
-use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
+use super::sys::{check, fstat, rename_at, stat_at, unlink_at, NameAt, NEW_FOLDER_MODE};
 use super::temps::{self, Replace, Sweep};
 
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
@@ -123,10 +124,15 @@ impl Jail {
         refusal::note(doing, &self.host.join(path.relative()), error)
     }
 
-    /// Whether the root folder was removed while being served (its link
-    /// count dropped to 0): every lookup then fails, so say it loudly.
-    pub fn is_deleted(&self) -> bool {
-        fstat(self.root.as_raw_fd()).is_ok_and(|meta| meta.links == 0)
+    /// Whether the root is still the folder `path` names: not deleted,
+    /// nor another folder now (a disk mounted there or unmounted from
+    /// there, the folder made again). `Err`: `path` names nothing.
+    pub fn is_at(&self, path: &Path) -> io::Result<bool> {
+        let named = std::fs::metadata(path)?;
+        let held = stat_at(self.root.as_raw_fd(), c"");
+        Ok(held.is_ok_and(|held| {
+            held.st_nlink > 0 && held.st_dev == named.dev() && held.st_ino == named.ino()
+        }))
     }
 
     /// Opens `path` with `flags`, resolving beneath the root.

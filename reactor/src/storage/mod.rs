@@ -18,6 +18,10 @@
 //! - `Entries` (`entries.rs`), a folder being listed, an entry at a time;
 //! - a `Folder` (`sink.rs`), where STOU creates a name that must be new.
 //!
+//! What a reply promises is on the disk (`--sync`) is made durable by
+//! `durable.rs` (the order of the syncs and the rename) on the sync
+//! worker's threads (`sync.rs`), off the event loop.
+//!
 //! Errors leave it as `io::Error`s whose only meaning upstream is their
 //! [`ErrorKind`](pocketftp_core::ErrorKind) ([`error_kind`]): a reply that
 //! depends on the back-end is a kind, and the core never learns which
@@ -30,8 +34,10 @@
 //! wakes the transfer as the data socket's does; its sink sends parts.
 
 mod dir;
+pub mod durable;
 mod entries;
 pub mod error_kind;
+pub mod faults;
 pub mod jail;
 mod owner;
 mod refusal;
@@ -39,6 +45,7 @@ mod resolve;
 mod sink;
 mod source;
 pub mod space;
+pub mod sync;
 mod sys;
 mod temps;
 #[cfg(test)]
@@ -78,12 +85,13 @@ impl Jail {
         Ok(Sink::staged(temp, file))
     }
 
-    /// APPE: `path` written at its end, created if need be.
+    /// APPE: `path` written at its end, created if need be (so its
+    /// folder is synced too at a durable commit).
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        (self.open_file(path, flags, NEW_FILE_MODE))
-            .and_then(Sink::appending)
-            .map_err(|e| self.refused(Doing::Write, path, e))
+        let file = (self.open_file(path, flags, NEW_FILE_MODE))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
+        Ok(Sink::appending(file)?.in_folder(self.entry(path)?.dir))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
@@ -111,10 +119,14 @@ impl Jail {
     }
 
     /// LIST, NLST, MLSD: the entries of the folder `path` (`NotADirectory`
-    /// for a file).
+    /// for a file). A folder removed while it is open (the served root,
+    /// deleted) is `NotFound`, not an empty listing.
     pub(crate) fn entries(&self, path: &VirtualPath) -> io::Result<Entries> {
         let fd = (self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0))
             .map_err(|e| self.refused(Doing::List, path, e))?;
+        if sys::fstat(fd.as_raw_fd())?.links == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
         Ok(Entries(dir::DirStream::new(fd)?))
     }
 }

@@ -76,7 +76,7 @@ fn explain(doing: Doing, host: &Path, errno: i32, user: &str) -> Option<(Level, 
         libc::EROFS => Some((
             Level::Warn,
             format!(
-                "cannot {verb} {host}: read-only file system (EROFS): the disk is mounted read-only, or systemd's sandbox makes the path so (pocketftpd.service writes only below its ReadWritePaths=)"
+                "cannot {verb} {host}: read-only file system (EROFS): the disk is mounted read-only (or the kernel made it so after disk errors: see dmesg; writes work again once it is writable), or systemd's sandbox makes the path so (pocketftpd.service writes only below its ReadWritePaths=)"
             ),
         )),
         libc::EACCES | libc::EPERM if doing.writes() => Some((

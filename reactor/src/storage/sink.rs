@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use log::warn;
 use pocketftp_core::ErrorKind;
 
+use super::durable::{reopen_folder, Commit, Pending};
 use super::error_kind::{bad_offset, kind_of};
 use super::space::{MinFree, SpaceGuard};
 use super::sys::{create_at, unlink_at, NameAt};
@@ -29,6 +30,10 @@ pub struct Sink {
     /// What a write that finds no room undoes.
     undo: Undo,
     space: SpaceGuard,
+    /// The folder (`O_PATH`) of a file written in place whose name the
+    /// upload may have made (APPE, STOU): a durable commit syncs it. A
+    /// STOR's is its hidden file's.
+    folder: Option<OwnedFd>,
 }
 
 /// How a sink that ran out of room leaves no partial file.
@@ -50,7 +55,15 @@ impl Sink {
             restart,
             undo,
             space: SpaceGuard::new(MinFree::Off),
+            folder: None,
         }
+    }
+
+    /// The folder that holds the name of a file written in place, for a
+    /// durable commit to sync.
+    pub(super) fn in_folder(mut self, folder: OwnedFd) -> Sink {
+        self.folder = Some(folder);
+        self
     }
 
     /// APPE: a file written at its end.
@@ -120,6 +133,17 @@ impl Sink {
             None => Ok(()),
         }
     }
+
+    /// Hands the upload over to be put in place durably, off the loop
+    /// (`durable.rs`), with the loop's hold on that commit.
+    pub fn into_commit(self) -> io::Result<(Commit, Pending)> {
+        let folder = match &self.temp {
+            Some(temp) => Some(temp.folder()),
+            None => self.folder.as_ref(),
+        };
+        let folder = folder.map(reopen_folder).transpose()?;
+        Ok(Commit::new(self.file, self.temp, folder))
+    }
 }
 
 /// REST+STOR: drops what follows `offset` and writes from there; the file
@@ -144,12 +168,8 @@ impl Folder {
         let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let file = create_at(self.0.as_raw_fd(), &name)?;
         let dir = self.0.try_clone()?;
-        Ok(Sink::new(
-            file,
-            None,
-            None,
-            Undo::Remove(NameAt { dir, name }),
-        ))
+        let undo = Undo::Remove(NameAt { dir, name });
+        Ok(Sink::new(file, None, None, undo).in_folder(self.0.try_clone()?))
     }
 }
 

@@ -294,6 +294,11 @@ impl TempFile {
         Ok((temp, file))
     }
 
+    /// The folder it is in, where its target's name is.
+    pub(super) fn folder(&self) -> &OwnedFd {
+        &self.entry.dir
+    }
+
     /// Moves the finished upload over the target, if `replace` allows
     /// that of what is there now, or else into its place only if it is
     /// still free.
