@@ -83,7 +83,8 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         None => None,
     };
     let jail = Jail::open(&options.root)
-        .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
+        .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?
+        .for_node(settings::node(options));
     if let (Some(users), Some(path)) = (&users, &options.users) {
         users.check_homes(path, &jail).map_err(|e| e.to_string())?;
     }

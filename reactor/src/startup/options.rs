@@ -13,9 +13,10 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, required,
-    role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, age, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate,
+    required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::node::{NodeId, DEFAULT_FOREIGN_AFTER};
 use Kind::{Flag, Repeatable, Value};
 
 /// How an option takes its value.
@@ -60,6 +61,22 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "folder to serve (default: the current folder)",
         set: |o, v| assign(&mut o.root, Ok(v.into())),
+    },
+    Opt {
+        name: "node-id",
+        kind: Value("NAME"),
+        in_file: true,
+        help: "this daemon's name in its upload files' names (default: the\n\
+               host name): each daemon sharing a folder needs its own",
+        set: |o, v| assign(&mut o.node_id, NodeId::parse(v).map(Some)),
+    },
+    Opt {
+        name: "sweep-foreign-after",
+        kind: Value("S"),
+        in_file: true,
+        help: "at start-up and RMD, other nodes' upload files count as a\n\
+               crash's once unchanged for S seconds (default 86400)",
+        set: |o, v| assign(&mut o.sweep_foreign_after, age(v)),
     },
     Opt {
         name: "run-as",
@@ -301,6 +318,10 @@ pub struct Options {
     /// `--config`: the file read before the command line's other options.
     pub config: Option<PathBuf>,
     pub root: PathBuf,
+    /// `--node-id`; `None`: the host name.
+    pub node_id: Option<NodeId>,
+    /// `--sweep-foreign-after`: see `storage/node.rs`.
+    pub sweep_foreign_after: Duration,
     pub listen: Vec<SocketAddr>,
     pub banner: String,
     /// What anonymous sessions may do (`--anonymous-role`; `--write` is
@@ -350,6 +371,8 @@ impl Default for Options {
         Options {
             config: None,
             root: PathBuf::from("."),
+            node_id: None,
+            sweep_foreign_after: DEFAULT_FOREIGN_AFTER,
             listen: Vec::new(),
             banner: "pocketftpd ready.".to_owned(),
             anonymous_access: Access::ReadOnly,
@@ -475,6 +498,10 @@ mod tests {
             (512, 32, 3)
         );
         assert_eq!(o.idle_timeout, Duration::from_secs(300));
+        assert_eq!(
+            (o.node_id, o.sweep_foreign_after),
+            (None, Duration::from_secs(86400))
+        );
     }
 
     #[test]
@@ -509,6 +536,10 @@ mod tests {
             "9",
             "--log-level",
             "debug",
+            "--node-id",
+            "pi-kitchen",
+            "--sweep-foreign-after",
+            "0",
         ])
         .unwrap();
         assert_eq!(o.root, PathBuf::from("/srv"));
@@ -541,6 +572,13 @@ mod tests {
         assert_eq!(
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
+        );
+        assert_eq!(
+            (
+                o.node_id.as_ref().map(NodeId::as_str),
+                o.sweep_foreign_after
+            ),
+            (Some("pi-kitchen"), Duration::ZERO)
         );
     }
 }

@@ -27,13 +27,26 @@ pub fn raise_open_file_limit() {
 const SWEEP_LIMIT: usize = 100_000;
 
 /// A daemon killed mid-upload leaves its hidden temporary file behind:
-/// remove those before serving (see `pocketftpd::temps`).
+/// remove those before serving (see `storage/temps.rs`): this node's, and
+/// other nodes' that have not changed for long (`storage/node.rs`).
 pub fn sweep_stale_uploads(jail: &Jail) {
+    let node = jail.node();
+    let foreign_after = node.foreign_after.as_secs();
+    info!(
+        "node id {}: other nodes' upload files count as a crash's after {foreign_after} s unchanged",
+        node.id
+    );
     let sweep = jail.sweep_stale_temps(SWEEP_LIMIT);
     if sweep.removed > 0 {
         info!(
             "removed {} left by a daemon that died",
             crate::count(sweep.removed, "stale upload file")
+        );
+    }
+    if sweep.recent > 0 {
+        info!(
+            "kept {} of other nodes (or of an older version) changed in the last {foreign_after} s: running there, or swept later",
+            crate::count(sweep.recent, "upload file")
         );
     }
     if !sweep.complete {

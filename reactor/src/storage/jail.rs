@@ -14,10 +14,12 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
+use super::node::Node;
 pub use super::resolve::Resolver;
 use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
 use super::temps::{self, Sweep};
@@ -35,6 +37,10 @@ pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
+    /// Names the upload files, and says whose leftovers a sweep may take
+    /// (the host's name unless [`Jail::for_node`] says otherwise); a home
+    /// inherits it.
+    node: Arc<Node>,
 }
 
 impl Jail {
@@ -75,8 +81,25 @@ impl Jail {
         self.resolver
     }
 
+    /// The same root, its upload files named for `node` (see `node.rs`).
+    pub fn for_node(self, node: Node) -> Jail {
+        Jail {
+            node: Arc::new(node),
+            ..self
+        }
+    }
+
+    /// The node the upload files are named for.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
     fn with(root: OwnedFd, resolver: Resolver) -> io::Result<Jail> {
-        let jail = Jail { root, resolver };
+        let jail = Jail {
+            root,
+            resolver,
+            node: Arc::default(),
+        };
         jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
@@ -96,6 +119,7 @@ impl Jail {
         Ok(Jail {
             root,
             resolver: self.resolver,
+            node: Arc::clone(&self.node),
         })
     }
 
@@ -174,7 +198,7 @@ impl Jail {
                 let Ok(folder) = temps::open_folder(dir, &e.name) else {
                     return Err(error);
                 };
-                temps::sweep_folder(folder);
+                temps::sweep_folder(folder, &self.node);
                 unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
             }
             done => done,
@@ -184,7 +208,7 @@ impl Jail {
     /// Removes the stale upload files in the whole tree, looking at no more
     /// than `limit` entries (see `temps.rs`). For start-up, before serving.
     pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
-        temps::sweep_tree(self.root.as_raw_fd(), limit)
+        temps::sweep_tree(self.root.as_raw_fd(), limit, &self.node)
     }
 
     /// Deletes a file (a folder is `EISDIR`).
@@ -311,6 +335,11 @@ mod tests {
         set_mode_never_reaches_outside_the_root,
     );
 
+    /// A STOR's hidden file for `path`, as `upload_to` makes it.
+    fn stage(jail: &Jail, path: &str, replace: bool) -> io::Result<(TempFile, File)> {
+        TempFile::create(jail.entry(&vp(path))?, replace, &jail.node().id)
+    }
+
     fn setup(resolver: Resolver) -> (TempDir, Jail) {
         let dir = TempDir::new("jail");
         let root = dir.0.join("root");
@@ -417,13 +446,11 @@ mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), true).unwrap();
+        let (temp, _file) = stage(&jail, "/made/new.txt", true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (temp, _file) = stage(&jail, "/sub/file.txt", true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -479,21 +506,19 @@ mod tests {
     fn temp_files_vanish_unless_committed(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/file.txt", true).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/file.txt", true).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(jail.entry(&vp("/sub")).unwrap(), true)
+            stage(&jail, "/sub", true)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -505,13 +530,12 @@ mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), false);
+        let refused = stage(&jail, "/sub/file.txt", false);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), false).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/new.txt", false).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
@@ -519,8 +543,7 @@ mod tests {
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), false).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/other.txt", false).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

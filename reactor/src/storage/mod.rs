@@ -33,6 +33,7 @@ mod dir;
 mod entries;
 pub mod error_kind;
 pub mod jail;
+pub mod node;
 mod resolve;
 mod sink;
 mod source;
@@ -65,7 +66,7 @@ impl Jail {
     /// old file as it was). Without `replace` (an `upload` user), a file
     /// there is `AlreadyExists`, now and at the commit.
     pub(crate) fn upload_to(&self, path: &VirtualPath, replace: bool) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace)?;
+        let (temp, file) = TempFile::create(self.entry(path)?, replace, &self.node().id)?;
         Ok(Sink::staged(temp, file))
     }
 
