@@ -57,6 +57,8 @@
 //!    skipping a test whose program is missing ([`need_program`]).
 //! 7. `trees.rs`: [`TempDir`], the seeded [`Rng`], trees of files and
 //!    byte comparisons.
+//! 8. `fuse.rs`: a FUSE file system mounted for a test ([`Mount`]), and
+//!    skipping a test where FUSE is missing ([`need_fuse`]).
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -72,6 +74,7 @@ mod binary;
 mod ctrl;
 mod daemon;
 mod data;
+mod fuse;
 mod ports;
 mod programs;
 mod trees;
@@ -83,6 +86,7 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
+pub use fuse::{need_fuse, Mount};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
 pub use trees::{

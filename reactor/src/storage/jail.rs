@@ -446,11 +446,11 @@ mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) = stage(&jail, "/made/new.txt", true).unwrap();
+        let (mut temp, _file) = stage(&jail, "/made/new.txt", true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) = stage(&jail, "/sub/file.txt", true).unwrap();
+        let (mut temp, _file) = stage(&jail, "/sub/file.txt", true).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -512,7 +512,7 @@ mod tests {
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) = stage(&jail, "/sub/file.txt", true).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/file.txt", true).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
@@ -535,15 +535,16 @@ mod tests {
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) = stage(&jail, "/sub/new.txt", false).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/new.txt", false).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
+        drop((temp, file));
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) = stage(&jail, "/sub/other.txt", false).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/other.txt", false).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

@@ -332,8 +332,9 @@ impl TempFile {
     }
 
     /// Moves the finished upload over the target (or, without `replace`,
-    /// into its place only if it is still free).
-    pub fn commit(mut self) -> io::Result<()> {
+    /// into its place only if it is still free). Failed, it is still to be
+    /// dropped, which removes it.
+    pub fn commit(&mut self) -> io::Result<()> {
         let from = NameAt {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
@@ -379,8 +380,10 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
 
 /// Renames unless `to_name` exists (`EEXIST`), atomically where the file
 /// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
-/// replaces) and an unlink; on file systems with neither (FAT), a check
-/// right before the rename.
+/// replaces) and an unlink; on file systems with neither, a check right
+/// before the rename. A file system without hard links may say so with any
+/// error: FAT says `EPERM`, an `rclone mount` `EIO` (after `EINVAL` for
+/// `RENAME_NOREPLACE`), so every `linkat` error but `EEXIST` moves on.
 fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
     // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
     // no other pointers.
@@ -410,13 +413,13 @@ fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Res
     });
     match linked {
         Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(e),
+        Err(_) => {
             if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
                 return Err(io::Error::from_raw_os_error(libc::EEXIST));
             }
             rename_at(from, to_dir, to_name)
         }
-        Err(e) => Err(e),
     }
 }
 
