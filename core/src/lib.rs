@@ -190,7 +190,7 @@ mod timers;
 mod wire;
 
 pub use boundary::access::Access;
-pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
@@ -199,9 +199,9 @@ pub use boundary::path::{PathError, VirtualPath};
 pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_ip, Session, UnexpectedEvent};
+pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
-pub use wire::reply::TOO_MANY_CONNECTIONS;
+pub use wire::reply::{TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS};

@@ -42,6 +42,8 @@
 //!   transfer), `listing.rs` (LIST, NLST, MLSD, `STAT path`).
 //! - [`storage`]: the one way to the served files (the jail, its path
 //!   resolver, upload temp files, folder reading, error kinds).
+//! - [`http`]: HTTP/1.1 messages, sans-IO (heads, bodies), for the S3
+//!   back-end and, later, the webhook and the admin listener.
 //! - [`net`]: TLS as a layer of a connection, socket options.
 //! - [`auth`]: the users file and the password worker.
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
@@ -52,6 +54,7 @@
 
 pub mod auth;
 mod conn;
+pub mod http;
 pub mod net;
 pub mod rate;
 pub mod server;

@@ -12,7 +12,7 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+    access, conflicts, exposure, logging, prepare, privileges, prompt, reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -53,8 +53,8 @@ fn main() -> ExitCode {
 fn hash_password() -> ExitCode {
     let password = match prompt::read_password() {
         Ok(password) => password,
-        Err(e) => {
-            eprintln!("pocketftpd: cannot read the password: {e}");
+        Err(why) => {
+            eprintln!("pocketftpd: {why}");
             return ExitCode::FAILURE;
         }
     };
@@ -83,16 +83,20 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         None => None,
     };
     let jail = Jail::open(&options.root)
-        .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?
+        .map_err(|e| {
+            let hint = prepare::sandbox_hint(&options.root);
+            format!("cannot serve {}: {e}{hint}", options.root.display())
+        })?
         .for_node(settings::node(options));
     if let (Some(users), Some(path)) = (&users, &options.users) {
         users.check_homes(path, &jail).map_err(|e| e.to_string())?;
     }
-    prepare::sweep_stale_uploads(&jail);
+    prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users.as_deref()));
     prepare::raise_open_file_limit();
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
+    let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
@@ -111,5 +115,6 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         options.root.display(),
         settings::access_summary(options)
     );
+    exposure::announce(options, &root, &reach);
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

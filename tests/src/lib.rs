@@ -26,7 +26,8 @@
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
 //! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
 //! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
-//! about, and what to do).
+//! about, and what to do), `dotfiles.rs` (names starting with a dot, and
+//! what the start-up says is served to whom).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,

@@ -40,6 +40,16 @@ pub struct Config {
     pub tls: bool,
     /// Every login needs `AUTH TLS` first and every transfer `PROT P`.
     pub tls_required: bool,
+    /// Names starting with a dot (`.ssh`, `.env`) are served: listed, read,
+    /// written and entered. Off, they are none of these: a client naming
+    /// one gets `550`, and listings leave them out (`--dotfiles`).
+    pub dotfiles: bool,
+    /// Listings of `upload` sessions are empty: a drop box nobody can look
+    /// into (`--upload-list-empty`).
+    pub upload_list_empty: bool,
+    /// An `upload` account (not an anonymous session) may replace a file it
+    /// uploaded itself (`--upload-replace-own`).
+    pub upload_replace_own: bool,
 }
 
 impl Default for Config {
@@ -57,6 +67,9 @@ impl Default for Config {
             max_login_failures: 3,
             tls: false,
             tls_required: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
         }
     }
 }

@@ -13,7 +13,11 @@ use crate::boundary::path::VirtualPath;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     NotFound,
+    /// The file system's permissions refuse it (not the session's role,
+    /// which the session knows itself).
     PermissionDenied,
+    /// The file system is read-only (or the daemon's sandbox makes it so).
+    ReadOnly,
     AlreadyExists,
     NotADirectory,
     IsADirectory,
@@ -26,6 +30,8 @@ pub enum ErrorKind {
     BadOffset,
     /// Disk or quota full.
     StorageFull,
+    /// Every port of the passive range (`--pasv-ports`) is in use.
+    PortsExhausted,
     /// The peer refused or could not be reached (data connections).
     ConnectionRefused,
     /// The peer reset or closed the connection before the transfer finished.

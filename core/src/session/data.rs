@@ -7,10 +7,10 @@ use std::time::Instant;
 use log::warn;
 
 use crate::boundary::action::Action;
-use crate::boundary::event::Event;
+use crate::boundary::event::{ErrorKind, Event};
 use crate::wire::command::Family;
 
-use super::replies::{EPSV_ALL_ONLY, PASV_NEEDS_IPV4};
+use super::replies::{EPSV_ALL_ONLY, NO_PASSIVE_LISTENER, NO_PASSIVE_PORT, PASV_NEEDS_IPV4};
 use super::{Session, UnexpectedEvent};
 
 /// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
@@ -55,6 +55,14 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An address as logs show it: an IPv4 client of a dual-stack listener as
+/// the IPv4 address it is (`127.0.0.1:5000`, not `[::ffff:127.0.0.1]:5000`),
+/// so one client reads the same on every listener (and fail2ban's patterns
+/// match it).
+pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical_ip(addr.ip()), addr.port())
+}
+
 impl Session {
     pub(super) fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
         if self.data.epsv_all {
@@ -63,7 +71,7 @@ impl Session {
         let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
             && addr.port() == self.local.port();
         if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 || to_us {
-            warn!("{}: refused {verb} to {addr}", self.peer);
+            warn!("{}: refused {verb} to {}", self.peer, canonical_addr(addr));
             return self.reply(
                 504,
                 "Data connections go only to the client's own address, port 1024 or above.",
@@ -116,8 +124,11 @@ impl Session {
         }
     }
 
-    pub(super) fn on_listen_failed(&mut self) {
-        self.reply(425, "Could not open a passive data connection.");
+    pub(super) fn on_listen_failed(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::PortsExhausted => self.reply_with(NO_PASSIVE_PORT),
+            _ => self.reply_with(NO_PASSIVE_LISTENER),
+        }
     }
 
     pub(super) fn on_listening(&mut self, extended: bool, port: u16) {
@@ -149,7 +160,8 @@ impl Session {
         match self.data.next {
             Connection::Passive { connected: false } => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
-                    warn!("{}: refused a data connection from {peer}", self.peer);
+                    let from = canonical_addr(peer);
+                    warn!("{}: refused a data connection from {from}", self.peer);
                     self.actions.push_back(Action::RejectData);
                     return Ok(());
                 }

@@ -125,7 +125,7 @@ impl Session {
             (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
                 self.on_listening(extended, port)
             }
-            (W::Data(DataWait::Listen { .. }), E::Failed(_)) => self.on_listen_failed(),
+            (W::Data(DataWait::Listen { .. }), E::Failed(kind)) => self.on_listen_failed(kind),
             (W::Place(PlaceWait::Stat(purpose, path)), E::Metadata(meta)) => {
                 self.on_metadata(purpose, path, meta)
             }

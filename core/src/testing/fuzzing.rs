@@ -173,7 +173,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 18] = [
+const KINDS: [ErrorKind; 20] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -192,6 +192,8 @@ const KINDS: [ErrorKind; 18] = [
     ErrorKind::UploadCutShort,
     ErrorKind::Busy,
     ErrorKind::Other,
+    ErrorKind::PortsExhausted,
+    ErrorKind::ReadOnly,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.

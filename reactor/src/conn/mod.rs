@@ -285,6 +285,9 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
     match action {
         Action::Stat(path) => described(storage.stat(&path)),
         Action::Rename { from, to } => changed(storage.rename(&from, &to)),
+        Action::RenameUpload { from, to, account } => {
+            changed(storage.rename_upload(&from, &to, account.as_deref()))
+        }
         Action::Delete(path) => changed(storage.delete(&path)),
         Action::MakeDir(path) => changed(storage.make_dir(&path)),
         Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
@@ -294,7 +297,8 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
+            shown,
+        } => listing::list_inline(storage, &path, pattern, shown, max_bytes, wall_clock())
             .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");

@@ -180,16 +180,20 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
         return Err(named(cert, "no certificate in", &"no CERTIFICATE block"));
     }
     let key_pem = read(key, "cannot read the TLS key")?;
-    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| named(key, "cannot read the TLS key", &e))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => format!(
+            "no private key in {}: the TLS key is a PEM file with a PRIVATE KEY block",
+            key.display()
+        ),
+        e => named(key, "cannot read the TLS key", &e),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| format!("TLS set-up: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
-        .map_err(|e| named(key, "the TLS key does not fit the certificate in", &e))
-        .map_err(|e| format!("{e} (certificate {})", cert.display()))?;
+        .map_err(|e| key_mismatch(cert, key, &e))?;
     // Data connections resume the control connection's session: TLS 1.2
     // session IDs (the default cache) and tickets, TLS 1.3 tickets.
     config.ticketer =
@@ -199,6 +203,18 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
         config: Arc::new(config),
         rules: DataRules::default(),
     })
+}
+
+/// Why a key and a certificate cannot be used together, in words an admin
+/// acts on (rustls says "keys may not be consistent: KeyMismatch").
+fn key_mismatch(cert: &Path, key: &Path, e: &rustls::Error) -> String {
+    let (cert, key) = (cert.display(), key.display());
+    match e {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => format!(
+            "the TLS key {key} does not belong to the certificate {cert}: give the key that was made with this certificate (the two files of one pair)"
+        ),
+        e => format!("the TLS key {key} cannot be used with the certificate {cert}: {e}"),
+    }
 }
 
 /// How much ciphertext an upload reads from its socket at a time.

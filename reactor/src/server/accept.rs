@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use log::{error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
-use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{
+    canonical_addr, canonical_ip, Session, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS,
+};
 
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
@@ -39,7 +41,10 @@ impl Server {
             let implicit_tls = *implicit_tls;
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    self.admit(stream, peer, implicit_tls, now);
+                    // An IPv4 client of a dual-stack listener is its IPv4
+                    // address from here on: in the session, its limits and
+                    // every log line.
+                    self.admit(stream, canonical_addr(peer), implicit_tls, now);
                     // A client that left at once (its welcome's drive read
                     // its end) frees its slot before the next is counted.
                     self.deliver_answers(now);
@@ -70,12 +75,9 @@ impl Server {
     }
 
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
-        let limits = &self.settings.limits;
-        let sessions = self.connections.len() - self.closed.len();
-        let full = sessions >= limits.max_clients.min(MAX_KEY);
-        if full || self.per_ip.count(peer.ip()) >= limits.max_per_ip {
-            warn!("{peer}: refused, too many connections");
-            let _ = stream.write(TOO_MANY_CONNECTIONS);
+        if let Some(refusal) = self.over_limit(peer) {
+            warn!("{peer}: refused: {}", refusal.why);
+            let _ = stream.write(refusal.reply);
             return;
         }
         let local = match stream.local_addr() {
@@ -111,6 +113,33 @@ impl Server {
         self.drive(key, now);
     }
 
+    /// Which connection limit a new client from `peer` is beyond, if any.
+    fn over_limit(&self, peer: SocketAddr) -> Option<Refusal> {
+        let limits = &self.settings.limits;
+        let max_clients = limits.max_clients.min(MAX_KEY);
+        let sessions = self.connections.len() - self.closed.len();
+        let from_peer = self.per_ip.count(peer.ip());
+        if sessions >= max_clients {
+            Some(Refusal {
+                why: format!(
+                    "the server is full ({sessions} sessions, --max-clients {max_clients})"
+                ),
+                reply: TOO_MANY_CONNECTIONS,
+            })
+        } else if from_peer >= limits.max_per_ip {
+            let max = limits.max_per_ip;
+            Some(Refusal {
+                why: format!(
+                    "{} from this address (--max-per-ip {max})",
+                    crate::count(from_peer, "session")
+                ),
+                reply: TOO_MANY_FROM_ADDRESS,
+            })
+        } else {
+            None
+        }
+    }
+
     /// The session of a new client. Implicit FTPS: the handshake first;
     /// the 220 waits inside TLS. `None` (logged) when TLS cannot start.
     fn new_session(
@@ -139,6 +168,12 @@ impl Server {
             }
         }
     }
+}
+
+/// A client turned away: why (for the log) and its whole answer.
+struct Refusal {
+    why: String,
+    reply: &'static [u8],
 }
 
 /// Sessions per client address, for `--max-per-ip` (IPv4 clients of a

@@ -12,6 +12,8 @@
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
+//! - `exposure`: who can reach what, said at start-up (a warning when
+//!   anyone may log in).
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
@@ -21,6 +23,7 @@ pub mod activation;
 pub mod command_line;
 mod config_file;
 pub mod conflicts;
+pub mod exposure;
 pub mod help;
 pub mod logging;
 pub mod options;

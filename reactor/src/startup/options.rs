@@ -79,6 +79,14 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.sweep_foreign_after, age(v)),
     },
     Opt {
+        name: "dotfiles",
+        kind: Flag,
+        in_file: true,
+        help: "serve names starting with a dot (.ssh, .env); without it they\n\
+               are neither listed, read, written nor entered",
+        set: |o, v| assign(&mut o.dotfiles, boolean(v)),
+    },
+    Opt {
         name: "run-as",
         kind: Value("USER"),
         in_file: true,
@@ -122,10 +130,27 @@ pub const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "upload-list-empty",
+        kind: Flag,
+        in_file: true,
+        help: "the upload role's listings are empty: a drop box nobody can\n\
+               look into",
+        set: |o, v| assign(&mut o.upload_list_empty, boolean(v)),
+    },
+    Opt {
+        name: "upload-replace-own",
+        kind: Flag,
+        in_file: true,
+        help: "an upload account may replace a file it uploaded itself (a\n\
+               camera's snapshot.jpg); anonymous sessions may not",
+        set: |o, v| assign(&mut o.upload_replace_own, boolean(v)),
+    },
+    Opt {
         name: "users",
         kind: Value("FILE"),
         in_file: true,
-        help: "users file (NAME:HASH:ROLE lines); turns anonymous login off",
+        help: "users file (NAME:HASH:ROLE[:HOME] lines); turns anonymous\n\
+               login off",
         set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
     },
     Opt {
@@ -334,6 +359,12 @@ pub struct Options {
     pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
+    /// `--dotfiles`: names starting with a dot are served.
+    pub dotfiles: bool,
+    /// `--upload-list-empty`: the upload role lists nothing.
+    pub upload_list_empty: bool,
+    /// `--upload-replace-own`: an upload account replaces its own uploads.
+    pub upload_replace_own: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     pub pasv_address: Option<Ipv4Addr>,
     pub max_clients: usize,
@@ -364,6 +395,9 @@ pub struct Options {
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
+    /// The options whose value the config file gave (and no flag replaced),
+    /// so that a message about them names the key, not the flag.
+    from_file: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -380,6 +414,9 @@ impl Default for Options {
             given_role: None,
             users: None,
             anonymous: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
             pasv_ports: None,
             pasv_address: None,
             max_clients: 512,
@@ -403,6 +440,7 @@ impl Default for Options {
             max_rate_up: None,
             max_rate: None,
             listen_from_file: false,
+            from_file: Vec::new(),
         }
     }
 }
@@ -413,6 +451,25 @@ impl Options {
             self.listen.clear();
         }
         self.listen.push(addr);
+    }
+
+    /// `name` was set, by the config file (`in_file`) or by a flag.
+    pub(super) fn set_by(&mut self, name: &'static str, in_file: bool) {
+        self.from_file.retain(|given| *given != name);
+        if in_file {
+            self.from_file.push(name);
+        }
+    }
+
+    /// How a message names the option `name`: as the config file's key
+    /// (`tls-key`) when the option `like` (the one the message is about)
+    /// came from the file, else as a flag (`--tls-key`).
+    pub fn spelled(&self, name: &str, like: &str) -> String {
+        if self.from_file.contains(&like) {
+            name.to_owned()
+        } else {
+            format!("--{name}")
+        }
     }
 
     /// The config file has been read: what follows comes from the command
@@ -438,6 +495,12 @@ impl Options {
             }
         }
         Ok(())
+    }
+
+    /// Whether anonymous sessions may log in: always without a users file,
+    /// with one only with `--anonymous`.
+    pub fn anonymous_login(&self) -> bool {
+        self.users.is_none() || self.anonymous
     }
 
     /// The addresses to listen on (the default when none was given).

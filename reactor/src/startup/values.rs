@@ -12,20 +12,32 @@ use pocketftp_core::Access;
 use crate::rate;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
-/// go in brackets, and a port alone needs an address.
+/// go in brackets, a port alone (`2121`, `:2121`) needs an address, and a
+/// host name is not taken. Names are refused rather than looked up: a board
+/// may start before its network and name service, and an address says
+/// which family and interface without a doubt.
 pub fn address(value: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = value.parse() {
         return Ok(addr);
     }
-    let mut why = format!("{value:?} is not ADDR:PORT");
-    if let Ok(port) = value.parse::<u16>() {
-        why += &format!(": give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)");
-    } else if let Some((host, port)) = value.rsplit_once(':') {
-        if host.parse::<std::net::Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok() {
-            why += &format!(": an IPv6 address goes in brackets, [{host}]:{port}");
-        }
-    }
-    Err(why)
+    let why = format!("{value:?} is not ADDR:PORT");
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().ok()),
+        None => ("", value.parse::<u16>().ok()),
+    };
+    let Some(port) = port else {
+        return Err(why);
+    };
+    let hint = if host.is_empty() || host == "*" {
+        format!("give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)")
+    } else if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("an IPv6 address goes in brackets, [{host}]:{port}")
+    } else if host.eq_ignore_ascii_case("localhost") {
+        format!("host names are not taken: 127.0.0.1:{port} (or [::1]:{port} for IPv6)")
+    } else {
+        format!("host names are not taken: give an address of this machine (ip -brief address lists them), or 0.0.0.0:{port} for all of them")
+    };
+    Err(format!("{why}: {hint}"))
 }
 
 /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case
