@@ -60,6 +60,9 @@
 //!    byte comparisons.
 //! 8. `fuse.rs`: a FUSE file system mounted for a test ([`Mount`]), and
 //!    skipping a test where FUSE is missing ([`need_fuse`]).
+//! 9. `weed.rs`: a SeaweedFS store ([`Weed`]: `weed mini` on loopback
+//!    ports of its own) and its `weed mount`s, for several daemons on one
+//!    store.
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -79,6 +82,7 @@ mod fuse;
 mod ports;
 mod programs;
 mod trees;
+mod weed;
 
 #[cfg(test)]
 mod tests;
@@ -94,3 +98,4 @@ pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,
 };
+pub use weed::{need_weed, Weed};
