@@ -48,9 +48,10 @@ const SWEEP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A daemon killed mid-upload leaves its hidden temporary file behind:
 /// remove those before serving (see `storage/temps.rs`): this node's, and
-/// other nodes' that have not changed for long (`storage/node.rs`). A server nobody
-/// may upload to (`anyone_writes` false) has no business deleting files,
-/// nor spending seconds walking a big tree at start-up: it skips the sweep.
+/// other nodes' that have not changed for long (`storage/node.rs`). A
+/// server nobody may upload to (`anyone_writes` false) has no business
+/// deleting files, nor spending seconds walking a big tree at start-up: it
+/// skips the sweep.
 /// A long sweep says how far it got every few seconds, so that a slow
 /// start-up is not taken for a hang.
 pub fn sweep_stale_uploads(jail: &Jail, anyone_writes: bool) {

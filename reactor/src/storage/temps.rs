@@ -1,8 +1,8 @@
 //! The hidden files uploads are written to, and removing those a crash left.
 //!
 //! STOR writes to `.pocketftpd-upload-<node>@<pid>-<nanos>-<n>` and renames
-//! it over the target when complete; an upload that breaks unlinks it. Only a daemon
-//! that dies (`kill -9`, power loss) leaves one behind, and then it stays
+//! it over the target when complete; an upload that breaks unlinks it. Only
+//! a daemon that dies (`kill -9`, power loss) leaves one behind, and then it stays
 //! invisible to LIST, refused to DELE and RNFR (a reserved name), and keeps
 //! RMD from removing a folder that lists empty.
 //!
@@ -19,7 +19,6 @@ use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-
 use std::time::{Duration, SystemTime};
 
 use super::dir::DirStream;
@@ -58,9 +57,9 @@ fn is_temp_name(name: &[u8]) -> bool {
 /// a [`NodeId`].
 const NODE_END: u8 = b'@';
 
-/// Whose is the upload file `name` (a temporary file's)?
+/// Whose an upload file is, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owner {
+enum Whose {
     /// This node's: its lock tells whether it is live.
     Ours,
     /// Another node's, or an older version's that named no node: only its
@@ -68,13 +67,14 @@ enum Owner {
     Foreign,
 }
 
-fn owner(name: &[u8], node: &NodeId) -> Owner {
+/// Whose is the upload file `name` (a temporary file's), seen from `node`?
+fn whose(name: &[u8], node: &NodeId) -> Whose {
     let rest = name
         .get(RESERVED_PREFIX.len() + UPLOAD_TAG.len()..)
         .unwrap_or_default();
     match rest.iter().position(|&b| b == NODE_END) {
-        Some(end) if &rest[..end] == node.as_str().as_bytes() => Owner::Ours,
-        _ => Owner::Foreign,
+        Some(end) if &rest[..end] == node.as_str().as_bytes() => Whose::Ours,
+        _ => Whose::Foreign,
     }
 }
 
@@ -166,7 +166,7 @@ fn remove_if_stale(dir: RawFd, name: &CStr, node: &Node) -> Swept {
     let Some(st) = stat_at(fd.as_raw_fd(), c"").ok().filter(regular) else {
         return Swept::Kept;
     };
-    if owner(name.to_bytes(), &node.id) == Owner::Foreign && !older_than(&st, node.foreign_after) {
+    if whose(name.to_bytes(), &node.id) == Whose::Foreign && !older_than(&st, node.foreign_after) {
         return Swept::Recent;
     }
     let removed = try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
