@@ -66,16 +66,16 @@ pub const OPTIONS: &[Opt] = &[
         name: "node-id",
         kind: Value("NAME"),
         in_file: true,
-        help: "this daemon's name in its upload files' names (default: the\n\
-               host name): each daemon sharing a folder needs its own",
+        help: "names this daemon's upload files (default: the host\n\
+               name); each daemon on a shared folder needs its own",
         set: |o, v| assign(&mut o.node_id, NodeId::parse(v).map(Some)),
     },
     Opt {
         name: "sweep-foreign-after",
         kind: Value("S"),
         in_file: true,
-        help: "at start-up and RMD, other nodes' upload files count as a\n\
-               crash's once unchanged for S seconds (default 86400)",
+        help: "other nodes' upload files count as a crash's once\n\
+               unchanged for S seconds (default 86400)",
         set: |o, v| assign(&mut o.sweep_foreign_after, age(v)),
     },
     Opt {
