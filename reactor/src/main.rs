@@ -82,10 +82,12 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
         None => None,
     };
-    let jail = Jail::open(&options.root).map_err(|e| {
-        let hint = prepare::sandbox_hint(&options.root);
-        format!("cannot serve {}: {e}{hint}", options.root.display())
-    })?;
+    let jail = Jail::open(&options.root)
+        .map_err(|e| {
+            let hint = prepare::sandbox_hint(&options.root);
+            format!("cannot serve {}: {e}{hint}", options.root.display())
+        })?
+        .for_node(settings::node(options));
     if let (Some(users), Some(path)) = (&users, &options.users) {
         users.check_homes(path, &jail).map_err(|e| e.to_string())?;
     }

@@ -67,6 +67,11 @@
 //!    not on loopback (a LAN's, or one standing for the internet); and
 //!    clients from other loopback addresses ([`connect_from`]).
 //! 9. `small_fs.rs`: [`SmallFs`], a tmpfs of a few MiB that really fills.
+//! 10. `fuse.rs`: a FUSE file system mounted for a test ([`Mount`]), and
+//!     skipping a test where FUSE is missing ([`need_fuse`]).
+//! 11. `weed.rs`: a SeaweedFS store ([`Weed`]: `weed mini` on loopback
+//!     ports of its own) and its `weed mount`s, for several daemons on one
+//!     store.
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
@@ -85,11 +90,13 @@ mod binary;
 mod ctrl;
 mod daemon;
 mod data;
+mod fuse;
 mod netns;
 mod ports;
 mod programs;
 mod small_fs;
 mod trees;
+mod weed;
 
 #[cfg(test)]
 mod tests;
@@ -98,6 +105,7 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
+pub use fuse::{need_fuse, Mount};
 pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, is_root, need_program, need_root, run_bounded, skip, Run};
@@ -106,3 +114,4 @@ pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,
 };
+pub use weed::{need_weed, Weed};

@@ -244,7 +244,8 @@ fn a_read_only_server_does_not_sweep() {
     let dir = TempDir::new("no-sweep");
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("sub")).unwrap();
-    let stale = root.join("sub/.pocketftpd-upload-1-2-3");
+    // What a daemon of node "here" (below) leaves when killed mid-upload.
+    let stale = root.join("sub/.pocketftpd-upload-here@1-2-3");
     std::fs::write(&stale, b"half an upload").unwrap();
     let d = Daemon::with(Options {
         root: Some(root.clone()),
@@ -261,6 +262,10 @@ fn a_read_only_server_does_not_sweep() {
     assert!(stale.exists());
     drop(d);
     // One that takes uploads does.
-    let _d = daemon_on(&root);
+    let _d = Daemon::with(Options {
+        root: Some(root.clone()),
+        extra: vec!["--node-id".into(), "here".into()],
+        ..Options::write()
+    });
     assert!(!stale.exists());
 }

@@ -437,6 +437,14 @@ pub(crate) mod tests {
                 &["--log-level", "loud"],
                 "--log-level: \"loud\" is not one of",
             ),
+            (
+                &["--node-id", "pi/a"],
+                "--node-id: \"pi/a\" has characters other than ASCII letters",
+            ),
+            (
+                &["--sweep-foreign-after", "31536001"],
+                "--sweep-foreign-after: 31536001 is too long: at most 31536000 seconds (a year)",
+            ),
             (&["--frobnicate", "1"], "--frobnicate: unknown option"),
             (&["--root"], "--root: missing argument"),
             (&["stray"], "unexpected argument \"stray\""),

@@ -16,10 +16,11 @@ use crate::net::resolve_name::PasvAddress;
 use crate::net::sockopt::Keepalive;
 use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
-    address, boolean, durability, log_level, milliseconds, min_free, number, port_range, positive,
-    rate, required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, age, boolean, durability, log_level, milliseconds, min_free, number, port_range,
+    positive, rate, required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
 use crate::storage::durable::Durability;
+use crate::storage::node::{NodeId, DEFAULT_FOREIGN_AFTER};
 use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
@@ -65,6 +66,22 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "folder to serve (default: the current folder)",
         set: |o, v| assign(&mut o.root, Ok(v.into())),
+    },
+    Opt {
+        name: "node-id",
+        kind: Value("NAME"),
+        in_file: true,
+        help: "names this daemon's upload files (default: the host\n\
+               name); each daemon on a shared folder needs its own",
+        set: |o, v| assign(&mut o.node_id, NodeId::parse(v).map(Some)),
+    },
+    Opt {
+        name: "sweep-foreign-after",
+        kind: Value("S"),
+        in_file: true,
+        help: "other nodes' upload files count as a crash's once\n\
+               unchanged for S seconds (default 86400)",
+        set: |o, v| assign(&mut o.sweep_foreign_after, age(v)),
     },
     Opt {
         name: "dotfiles",
@@ -437,6 +454,10 @@ pub struct Options {
     /// `--config`: the file read before the command line's other options.
     pub config: Option<PathBuf>,
     pub root: PathBuf,
+    /// `--node-id`; `None`: the host name.
+    pub node_id: Option<NodeId>,
+    /// `--sweep-foreign-after`: see `storage/node.rs`.
+    pub sweep_foreign_after: Duration,
     pub listen: Vec<SocketAddr>,
     pub banner: String,
     /// What anonymous sessions may do (`--anonymous-role`; `--write` is
@@ -514,6 +535,8 @@ impl Default for Options {
         Options {
             config: None,
             root: PathBuf::from("."),
+            node_id: None,
+            sweep_foreign_after: DEFAULT_FOREIGN_AFTER,
             listen: Vec::new(),
             banner: "pocketftpd ready.".to_owned(),
             anonymous_access: Access::ReadOnly,
@@ -681,6 +704,10 @@ mod tests {
             (512, 32, 3)
         );
         assert_eq!(o.idle_timeout, Duration::from_secs(300));
+        assert_eq!(
+            (o.node_id, o.sweep_foreign_after),
+            (None, Duration::from_secs(86400))
+        );
     }
 
     #[test]
@@ -715,6 +742,10 @@ mod tests {
             "9",
             "--log-level",
             "debug",
+            "--node-id",
+            "pi-kitchen",
+            "--sweep-foreign-after",
+            "0",
         ])
         .unwrap();
         assert_eq!(o.root, PathBuf::from("/srv"));
@@ -748,6 +779,13 @@ mod tests {
         assert_eq!(
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
+        );
+        assert_eq!(
+            (
+                o.node_id.as_ref().map(NodeId::as_str),
+                o.sweep_foreign_after
+            ),
+            (Some("pi-kitchen"), Duration::ZERO)
         );
     }
 }

@@ -47,15 +47,23 @@ const SWEEP_LIMIT: usize = 100_000;
 const SWEEP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A daemon killed mid-upload leaves its hidden temporary file behind:
-/// remove those before serving (see `pocketftpd::temps`). A server nobody
-/// may upload to (`anyone_writes` false) has no business deleting files,
-/// nor spending seconds walking a big tree at start-up: it skips the sweep.
+/// remove those before serving (see `storage/temps.rs`): this node's, and
+/// other nodes' that have not changed for long (`storage/node.rs`). A
+/// server nobody may upload to (`anyone_writes` false) has no business
+/// deleting files, nor spending seconds walking a big tree at start-up: it
+/// skips the sweep.
 /// A long sweep says how far it got every few seconds, so that a slow
 /// start-up is not taken for a hang.
 pub fn sweep_stale_uploads(jail: &Jail, anyone_writes: bool) {
     if !anyone_writes {
         return debug!("nobody may upload: no sweep for stale upload files");
     }
+    let node = jail.node();
+    let foreign_after = node.foreign_after.as_secs();
+    info!(
+        "node id {}: other nodes' upload files count as a crash's after {foreign_after} s unchanged",
+        node.id
+    );
     let started = Instant::now();
     let mut reported = started;
     let sweep = jail.sweep_stale_temps(SWEEP_LIMIT, &mut |sweep| {
@@ -79,6 +87,12 @@ pub fn sweep_stale_uploads(jail: &Jail, anyone_writes: bool) {
         info!(
             "removed {} left by a daemon that died",
             crate::count(sweep.removed, "stale upload file")
+        );
+    }
+    if sweep.recent > 0 {
+        info!(
+            "kept {} of other nodes (or of an older version) changed in the last {foreign_after} s: running there, or swept later",
+            crate::count(sweep.recent, "upload file")
         );
     }
     if !sweep.complete {

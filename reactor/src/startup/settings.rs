@@ -17,6 +17,7 @@ use crate::server::{Limits, Listeners, Settings};
 use crate::startup::activation;
 use crate::startup::internet;
 use crate::startup::options::Options;
+use crate::storage::node::{Node, NodeId};
 
 /// What the options say about sessions, limits and TLS at start-up; a
 /// certificate or key that cannot be used is an error naming it.
@@ -75,6 +76,15 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         umask: options.umask,
         pasv_name: internet::pasv_name(options),
         sync: options.sync,
+    }
+}
+
+/// This daemon as a writer of upload files: `--node-id` (or the host
+/// name) and `--sweep-foreign-after`.
+pub fn node(options: &Options) -> Node {
+    Node {
+        id: options.node_id.clone().unwrap_or_else(NodeId::of_host),
+        foreign_after: options.sweep_foreign_after,
     }
 }
 

@@ -81,6 +81,15 @@ pub fn seconds(n: u64) -> Result<Duration, String> {
     at_most(n, MAX_SECONDS, "seconds (a day)").map(Duration::from_secs)
 }
 
+/// The longest `--sweep-foreign-after`, in seconds: a year. No upload
+/// runs that long; the bound keeps the clock arithmetic far from overflow.
+const MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
+
+/// An age in seconds (0 allowed), at most [`MAX_AGE_SECONDS`].
+pub fn age(value: &str) -> Result<Duration, String> {
+    at_most(number(value)?, MAX_AGE_SECONDS, "seconds (a year)").map(Duration::from_secs)
+}
+
 /// A pause given in milliseconds, at most `max`.
 pub fn milliseconds(value: &str, max: u64) -> Result<Duration, String> {
     at_most(number(value)?, max, "milliseconds").map(Duration::from_millis)

@@ -131,8 +131,13 @@ impl Commit {
     }
 
     fn run(self) -> io::Result<()> {
-        self.file.sync_all()?;
-        if let Some(temp) = self.temp {
+        // The file is closed before its hidden name is renamed or removed:
+        // some FUSE mounts (rclone's without a cache) refuse to unlink an
+        // open file, and one brought it back as a visible leftover.
+        let synced = self.file.sync_all();
+        drop(self.file);
+        synced?;
+        if let Some(mut temp) = self.temp {
             if self.abandoned.load(Ordering::Acquire) {
                 // Dropped, the hidden file is removed: the old one stays.
                 return Err(io::ErrorKind::Interrupted.into());
@@ -176,8 +181,12 @@ mod tests {
     use crate::storage::testing::{vp, TempDir};
 
     fn staged(jail: &Jail, path: &str, bytes: &[u8]) -> (Commit, Pending) {
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp(path)).unwrap(), Replace::Any).unwrap();
+        let (temp, mut file) = TempFile::create(
+            jail.entry(&vp(path)).unwrap(),
+            Replace::Any,
+            &jail.node().id,
+        )
+        .unwrap();
         io::Write::write_all(&mut file, bytes).unwrap();
         let folder = reopen_folder(temp.folder()).unwrap();
         Commit::new(file, Some(temp), Some(folder))

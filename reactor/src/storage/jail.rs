@@ -15,10 +15,12 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
+use super::node::Node;
 use super::refusal::{self, Doing};
 pub use super::resolve::Resolver;
 use super::sys::{check, fstat, rename_at, stat_at, unlink_at, NameAt, NEW_FOLDER_MODE};
@@ -37,6 +39,10 @@ pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
+    /// Names the upload files, and says whose leftovers a sweep may take
+    /// (the host's name unless [`Jail::for_node`] says otherwise); a home
+    /// inherits it.
+    node: Arc<Node>,
     /// Where the root is, for the admin's log lines (never used to open).
     host: PathBuf,
 }
@@ -79,10 +85,24 @@ impl Jail {
         self.resolver
     }
 
+    /// The same root, its upload files named for `node` (see `node.rs`).
+    pub fn for_node(self, node: Node) -> Jail {
+        Jail {
+            node: Arc::new(node),
+            ..self
+        }
+    }
+
+    /// The node the upload files are named for.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
     fn with(root: OwnedFd, resolver: Resolver, host: PathBuf) -> io::Result<Jail> {
         let jail = Jail {
             root,
             resolver,
+            node: Arc::default(),
             host,
         };
         jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
@@ -104,6 +124,7 @@ impl Jail {
         Ok(Jail {
             root,
             resolver: self.resolver,
+            node: Arc::clone(&self.node),
             host: self.host.join(path.relative()),
         })
     }
@@ -211,7 +232,7 @@ impl Jail {
                 let Ok(folder) = temps::open_folder(dir, &e.name) else {
                     return Err(error);
                 };
-                temps::sweep_folder(folder);
+                temps::sweep_folder(folder, &self.node);
                 unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
             }
             done => done,
@@ -223,7 +244,7 @@ impl Jail {
     /// than `limit` entries, calling `progress` now and then (see
     /// `temps.rs`). For start-up, before serving.
     pub fn sweep_stale_temps(&self, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
-        temps::sweep_tree(self.root.as_raw_fd(), limit, progress)
+        temps::sweep_tree(self.root.as_raw_fd(), limit, &self.node, progress)
     }
 
     /// Deletes a file (a folder is `EISDIR`).
@@ -377,6 +398,11 @@ mod tests {
         set_mode_never_reaches_outside_the_root,
     );
 
+    /// A STOR's hidden file for `path`, as `upload_to` makes it.
+    fn stage(jail: &Jail, path: &str, replace: Replace) -> io::Result<(TempFile, File)> {
+        TempFile::create(jail.entry(&vp(path))?, replace, &jail.node().id)
+    }
+
     fn setup(resolver: Resolver) -> (TempDir, Jail) {
         let dir = TempDir::new("jail");
         let root = dir.0.join("root");
@@ -484,13 +510,11 @@ mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), Replace::Any).unwrap();
+        let (mut temp, _file) = stage(&jail, "/made/new.txt", Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
+        let (mut temp, _file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -546,21 +570,19 @@ mod tests {
     fn temp_files_vanish_unless_committed(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Any).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(jail.entry(&vp("/sub")).unwrap(), Replace::Any)
+            stage(&jail, "/sub", Replace::Any)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -572,22 +594,21 @@ mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), Replace::Nothing);
+        let refused = stage(&jail, "/sub/file.txt", Replace::Nothing);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), Replace::Nothing).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/new.txt", Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
+        drop((temp, file));
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), Replace::Nothing).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/other.txt", Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

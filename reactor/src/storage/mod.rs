@@ -39,6 +39,7 @@ mod entries;
 pub mod error_kind;
 pub mod faults;
 pub mod jail;
+pub mod node;
 mod owner;
 mod refusal;
 mod resolve;
@@ -80,7 +81,7 @@ impl Jail {
     /// old file as it was). A file there that `replace` does not allow to
     /// replace is `AlreadyExists`, now and at the commit.
     pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace)
+        let (temp, file) = TempFile::create(self.entry(path)?, replace, &self.node().id)
             .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
     }

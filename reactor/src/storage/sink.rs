@@ -21,8 +21,12 @@ use super::temps::TempFile;
 /// What an upload writes to. Dropped before [`commit`](Self::commit), it
 /// is discarded: a STOR's hidden file goes, and the old file stays whole.
 pub struct Sink {
+    /// Declared before `temp`, so dropped (closed) before the hidden file
+    /// is unlinked: an `rclone mount` without its cache writes a file out
+    /// when it is closed, and would bring back one unlinked while open.
     file: File,
-    /// STOR: the hidden file that takes the target's place at the commit.
+    /// STOR: the hidden file that takes the target's place at the commit;
+    /// kept after a failed one, to go with the sink.
     temp: Option<TempFile>,
     /// REST+STOR's offset: the file is cut there only when the transfer
     /// starts, so a data connection that never comes leaves it whole.
@@ -128,10 +132,11 @@ impl Sink {
 
     /// Puts the upload in place: a STOR replaces its target only now.
     pub fn commit(&mut self) -> io::Result<()> {
-        match self.temp.take() {
-            Some(temp) => temp.commit(),
-            None => Ok(()),
+        if let Some(temp) = &mut self.temp {
+            temp.commit()?;
         }
+        self.temp = None;
+        Ok(())
     }
 
     /// Hands the upload over to be put in place durably, off the loop

@@ -1,8 +1,8 @@
 //! The hidden files uploads are written to, and removing those a crash left.
 //!
-//! STOR writes to `.pocketftpd-upload-<pid>-<nanos>-<n>` and renames it over
-//! the target when complete; an upload that breaks unlinks it. Only a daemon
-//! that dies (`kill -9`, power loss) leaves one behind, and then it stays
+//! STOR writes to `.pocketftpd-upload-<node>@<pid>-<nanos>-<n>` and renames
+//! it over the target when complete; an upload that breaks unlinks it. Only
+//! a daemon that dies (`kill -9`, power loss) leaves one behind, and then it stays
 //! invisible to LIST, refused to DELE and RNFR (a reserved name), and keeps
 //! RMD from removing a folder that lists empty.
 //!
@@ -10,14 +10,19 @@
 //! the file's life, so a temporary file whose lock can be taken is stale,
 //! even when several daemon processes serve the same folder: the sweeps here
 //! remove exactly those, at start-up over the whole tree (bounded) and in a
-//! folder right before RMD removes it.
+//! folder right before RMD removes it. Where the folder is shared by several
+//! boards, a lock says nothing about another board's files: those (named
+//! for another node, see `node.rs`) must also have lain unchanged for
+//! `--sweep-foreign-after`.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, SystemTime};
 
 use super::dir::DirStream;
+use super::node::{Node, NodeId};
 use super::owner;
 use super::sys::{check, create_at, rename_at, stat_at, unlink_at, NameAt};
 
@@ -48,16 +53,42 @@ fn is_temp_name(name: &[u8]) -> bool {
         .is_some_and(|rest| rest.starts_with(UPLOAD_TAG.as_bytes()))
 }
 
-/// Creates a new temporary file in `dir`, locked for as long as the returned
-/// `File` (or a clone of it) is open.
-pub fn create(dir: RawFd) -> io::Result<(CString, File)> {
+/// Sets the node id apart from the rest of an upload file's name; never in
+/// a [`NodeId`].
+const NODE_END: u8 = b'@';
+
+/// Whose an upload file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// This node's: its lock tells whether it is live.
+    Ours,
+    /// Another node's, or an older version's that named no node: only its
+    /// age tells.
+    Foreign,
+}
+
+/// Whose is the upload file `name` (a temporary file's), seen from `node`?
+fn whose(name: &[u8], node: &NodeId) -> Whose {
+    let rest = name
+        .get(RESERVED_PREFIX.len() + UPLOAD_TAG.len()..)
+        .unwrap_or_default();
+    match rest.iter().position(|&b| b == NODE_END) {
+        Some(end) if &rest[..end] == node.as_str().as_bytes() => Whose::Ours,
+        _ => Whose::Foreign,
+    }
+}
+
+/// Creates a new temporary file in `dir`, named for `node`, locked for as
+/// long as the returned `File` (or a clone of it) is open.
+pub fn create(dir: RawFd, node: &NodeId) -> io::Result<(CString, File)> {
     let pid = std::process::id();
+    let end = char::from(NODE_END);
     for attempt in 0..1000u32 {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let name = CString::new(format!(
-            "{RESERVED_PREFIX}{UPLOAD_TAG}{pid}-{nanos:x}-{attempt}"
+            "{RESERVED_PREFIX}{UPLOAD_TAG}{node}{end}{pid}-{nanos:x}-{attempt}"
         ))
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let file = match create_at(dir, &name) {
@@ -102,39 +133,75 @@ fn still_named(dir: RawFd, name: &CStr, fd: RawFd) -> bool {
     }
 }
 
+/// What a sweep did with one upload file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Swept {
+    Removed,
+    /// Locked (live here), not a regular file, or gone meanwhile.
+    Kept,
+    /// Another node's, changed within `--sweep-foreign-after`: maybe live
+    /// there.
+    Recent,
+}
+
 /// Removes the temporary file `name` from `dir` if it is stale: a regular
-/// file whose lock we can take. Removes only the very file it locked.
-fn remove_if_stale(dir: RawFd, name: &CStr) -> bool {
-    let regular = |st: libc::stat64| st.st_mode & libc::S_IFMT == libc::S_IFREG;
+/// file whose lock we can take, and, when it is another node's, unchanged
+/// for `node.foreign_after`. Removes only the very file it locked.
+fn remove_if_stale(dir: RawFd, name: &CStr, node: &Node) -> Swept {
+    let regular = |st: &libc::stat64| st.st_mode & libc::S_IFMT == libc::S_IFREG;
     // Opening a device or a named pipe can have effects or block: look first.
-    if !stat_at(dir, name).is_ok_and(regular) {
-        return false;
+    if !stat_at(dir, name).is_ok_and(|st| regular(&st)) {
+        return Swept::Kept;
     }
     let flags =
         libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
     let raw = unsafe { libc::openat(dir, name.as_ptr(), flags) };
     if raw < 0 {
-        return false;
+        return Swept::Kept;
     }
     // SAFETY: a fresh descriptor owned by nobody else; closing it drops our lock.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // Checked again on what we opened: the name may have changed meanwhile.
-    stat_at(fd.as_raw_fd(), c"").is_ok_and(regular)
-        && try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
+    let Some(st) = stat_at(fd.as_raw_fd(), c"").ok().filter(regular) else {
+        return Swept::Kept;
+    };
+    if whose(name.to_bytes(), &node.id) == Whose::Foreign && !older_than(&st, node.foreign_after) {
+        return Swept::Recent;
+    }
+    let removed = try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
         && still_named(dir, name, fd.as_raw_fd())
-        && unlink_at(dir, name, 0).is_ok()
+        && unlink_at(dir, name, 0).is_ok();
+    if removed {
+        Swept::Removed
+    } else {
+        Swept::Kept
+    }
+}
+
+/// Has the file `st` describes been unchanged for `age`, by this machine's
+/// clock? A modification time in the future (another board's clock ahead)
+/// is not.
+fn older_than(st: &libc::stat64, age: Duration) -> bool {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let changed = u64::try_from(st.st_mtime).unwrap_or(0);
+    now.checked_sub(changed)
+        .is_some_and(|unchanged| unchanged >= age.as_secs())
 }
 
 /// Before RMD: removes the stale temporary files of a folder, stopping at the
 /// first entry that is anything else (the folder is not empty then, and a
 /// big folder costs a few entries, not a full read).
-pub fn sweep_folder(mut folder: DirStream) {
+pub fn sweep_folder(mut folder: DirStream, node: &Node) {
     for _ in 0..RMD_LIMIT {
         let Some((name, _)) = folder.next_name() else {
             return;
         };
-        if !is_temp_name(name.to_bytes()) || !remove_if_stale(folder.fd(), &name) {
+        if !is_temp_name(name.to_bytes())
+            || remove_if_stale(folder.fd(), &name, node) != Swept::Removed
+        {
             return;
         }
     }
@@ -157,6 +224,8 @@ pub fn open_folder(dir: RawFd, name: &CStr) -> io::Result<DirStream> {
 pub struct Sweep {
     /// Stale temporary files removed.
     pub removed: usize,
+    /// Other nodes' temporary files kept for having changed recently.
+    pub recent: usize,
     /// Entries looked at.
     pub visited: usize,
     /// Folders not looked into: unreadable, or deeper than [`MAX_DEPTH`].
@@ -172,7 +241,12 @@ pub const PROGRESS_EVERY: usize = 1000;
 /// at no more than `limit` entries and never following a symlink; calls
 /// `progress` after every [`PROGRESS_EVERY`] entries (a big tree on an SD
 /// card takes seconds: the caller may say so).
-pub fn sweep_tree(root: RawFd, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
+pub fn sweep_tree(
+    root: RawFd,
+    limit: usize,
+    node: &Node,
+    progress: &mut dyn FnMut(&Sweep),
+) -> Sweep {
     let mut sweep = Sweep {
         complete: true,
         ..Sweep::default()
@@ -197,7 +271,11 @@ pub fn sweep_tree(root: RawFd, limit: usize, progress: &mut dyn FnMut(&Sweep)) -
         }
         let fd = folder.fd();
         if is_temp_name(name.to_bytes()) {
-            sweep.removed += usize::from(remove_if_stale(fd, &name));
+            match remove_if_stale(fd, &name, node) {
+                Swept::Removed => sweep.removed += 1,
+                Swept::Recent => sweep.recent += 1,
+                Swept::Kept => {}
+            }
         } else if is_folder(fd, &name, kind) {
             let sub = if stack.len() < MAX_DEPTH {
                 open_folder(fd, &name).ok()
@@ -269,7 +347,7 @@ impl TempFile {
     /// not come back 0644, nor its new content be readable meanwhile.
     /// A target that `replace` does not allow to replace is `EEXIST`, now
     /// and when the upload is committed.
-    pub fn create(entry: NameAt, replace: Replace) -> io::Result<(TempFile, File)> {
+    pub fn create(entry: NameAt, replace: Replace, node: &NodeId) -> io::Result<(TempFile, File)> {
         let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
         let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
@@ -278,7 +356,7 @@ impl TempFile {
         if existing.is_some() && !replace.allows(entry.dir.as_raw_fd(), &entry.name) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
-        let (temp, file) = create(entry.dir.as_raw_fd())?;
+        let (temp, file) = create(entry.dir.as_raw_fd(), node)?;
         if let Replace::Own(account) = &replace {
             owner::mark(file.as_raw_fd(), account);
         }
@@ -301,8 +379,8 @@ impl TempFile {
 
     /// Moves the finished upload over the target, if `replace` allows
     /// that of what is there now, or else into its place only if it is
-    /// still free.
-    pub fn commit(mut self) -> io::Result<()> {
+    /// still free. Failed, it is still to be dropped, which removes it.
+    pub fn commit(&mut self) -> io::Result<()> {
         let from = NameAt {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
@@ -361,8 +439,10 @@ pub(super) fn rename_if(
 
 /// Renames unless `to_name` exists (`EEXIST`), atomically where the file
 /// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
-/// replaces) and an unlink; on file systems with neither (FAT), a check
-/// right before the rename.
+/// replaces) and an unlink; on file systems with neither, a check right
+/// before the rename. A file system without hard links may say so with any
+/// error: FAT says `EPERM`, an `rclone mount` `EIO` (after `EINVAL` for
+/// `RENAME_NOREPLACE`), so every `linkat` error but `EEXIST` moves on.
 fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
     // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
     // no other pointers.
@@ -392,13 +472,13 @@ fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Res
     });
     match linked {
         Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(e),
+        Err(_) => {
             if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
                 return Err(io::Error::from_raw_os_error(libc::EEXIST));
             }
             rename_at(from, to_dir, to_name)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -409,11 +489,32 @@ mod tests {
     use crate::storage::testing::{vp, TempDir};
     use std::path::Path;
 
-    /// A stale temporary file: what a daemon killed mid-upload leaves.
+    /// The node the tests' daemon runs as: other nodes' files count as a
+    /// crash's after an hour.
+    fn here() -> Node {
+        Node {
+            id: NodeId::parse("here").unwrap(),
+            foreign_after: Duration::from_secs(3600),
+        }
+    }
+
+    /// A stale temporary file: what a daemon of [`here`] killed mid-upload
+    /// leaves.
     fn stale(folder: &Path, n: u32) -> std::path::PathBuf {
-        let path = folder.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}1-2-{n}"));
+        left_by(folder, &format!("here@1-2-{n}"))
+    }
+
+    /// An upload file left by whoever `tail` names, unlocked.
+    fn left_by(folder: &Path, tail: &str) -> std::path::PathBuf {
+        let path = folder.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}{tail}"));
         std::fs::write(&path, b"half").unwrap();
         path
+    }
+
+    /// Sets a file's modification time `ago` into the past.
+    fn age(path: &Path, ago: Duration) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - ago).unwrap();
     }
 
     fn folder_fd(path: &Path) -> File {
@@ -424,12 +525,19 @@ mod tests {
     fn a_live_temp_file_is_locked_and_a_closed_one_is_stale() {
         let dir = TempDir::new("temps-lock");
         let fd = folder_fd(&dir.0);
-        let (name, file) = create(fd.as_raw_fd()).unwrap();
+        let (name, file) = create(fd.as_raw_fd(), &here().id).unwrap();
         assert!(is_temp_name(name.to_bytes()));
-        assert!(!remove_if_stale(fd.as_raw_fd(), &name));
+        assert!(name
+            .to_str()
+            .unwrap()
+            .starts_with(".pocketftpd-upload-here@"));
+        assert_eq!(remove_if_stale(fd.as_raw_fd(), &name, &here()), Swept::Kept);
         assert!(dir.0.join(name.to_str().unwrap()).exists());
         drop(file);
-        assert!(remove_if_stale(fd.as_raw_fd(), &name));
+        assert_eq!(
+            remove_if_stale(fd.as_raw_fd(), &name, &here()),
+            Swept::Removed
+        );
         assert!(!dir.0.join(name.to_str().unwrap()).exists());
     }
 
@@ -451,10 +559,10 @@ mod tests {
         let fifo_name = CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo_name.as_ptr(), 0o644) }, 0);
-        let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
+        let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd(), &here().id).unwrap();
         let live = root.join("a").join(live.to_str().unwrap());
 
-        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &mut |_| {});
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &here(), &mut |_| {});
         assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
         assert_eq!(sweep.visited, 9);
         assert!(!deep.exists() && !top.exists());
@@ -469,7 +577,7 @@ mod tests {
         for n in 0..5 {
             stale(&dir.0, n);
         }
-        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3, &mut |_| {});
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3, &here(), &mut |_| {});
         assert_eq!(
             (sweep.removed, sweep.visited, sweep.complete),
             (3, 3, false)
@@ -484,9 +592,12 @@ mod tests {
             std::fs::write(dir.0.join(format!("f{n}")), b"").unwrap();
         }
         let mut seen = Vec::new();
-        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), usize::MAX, &mut |s| {
-            seen.push(s.visited)
-        });
+        let sweep = sweep_tree(
+            folder_fd(&dir.0).as_raw_fd(),
+            usize::MAX,
+            &here(),
+            &mut |s| seen.push(s.visited),
+        );
         assert!(sweep.complete);
         assert_eq!(seen, [PROGRESS_EVERY, 2 * PROGRESS_EVERY]);
     }
@@ -499,7 +610,8 @@ mod tests {
         let jail = Jail::open(&dir.0).unwrap();
         let own = |name: &str| Replace::Own(name.to_owned());
         let upload = |path: &str, body: &[u8], replace: Replace| {
-            let (temp, mut file) = TempFile::create(jail.entry(&vp(path)).unwrap(), replace)?;
+            let (mut temp, mut file) =
+                TempFile::create(jail.entry(&vp(path)).unwrap(), replace, &here().id)?;
             io::Write::write_all(&mut file, body).unwrap();
             temp.commit()
         };
@@ -541,13 +653,55 @@ mod tests {
             stale(&dir.0.join(name), 1);
         }
         std::fs::write(dir.0.join("full/file"), b"").unwrap();
-        let (_, _held) = create(folder_fd(&dir.0.join("busy")).as_raw_fd()).unwrap();
-        let jail = Jail::open(&dir.0).unwrap();
+        let (_, _held) = create(folder_fd(&dir.0.join("busy")).as_raw_fd(), &here().id).unwrap();
+        let jail = Jail::open(&dir.0).unwrap().for_node(here());
         jail.remove_dir(&vp("/crashed")).unwrap();
         assert!(!dir.0.join("crashed").exists());
         for busy in ["/busy", "/full"] {
             let error = jail.remove_dir(&vp(busy)).unwrap_err();
             assert_eq!(error.raw_os_error(), Some(libc::ENOTEMPTY), "{busy}");
         }
+    }
+
+    /// On a folder several boards share, a lock says nothing of another
+    /// board's upload: another node's file (or an older version's, which
+    /// named no node) goes only once unchanged for `foreign_after`, at
+    /// start-up and before RMD alike; this node's goes at once.
+    #[test]
+    fn other_nodes_files_go_only_once_old() {
+        let dir = TempDir::new("temps-nodes");
+        let root = dir.0.join("root");
+        std::fs::create_dir_all(root.join("old")).unwrap();
+        let ours = stale(&root, 1);
+        let theirs = left_by(&root, "there@7-8-9");
+        let legacy = left_by(&root, "7-8-9");
+        let future = left_by(&root, "there@1-1-1");
+        age(&theirs, Duration::from_secs(3500));
+        age(&legacy, Duration::from_secs(60));
+        future_time(&future);
+        let old_theirs = left_by(&root.join("old"), "there@1-2-3");
+        let old_legacy = left_by(&root.join("old"), "1-2-3");
+        age(&old_theirs, Duration::from_secs(3601));
+        age(&old_legacy, Duration::from_secs(7200));
+
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &here(), &mut |_| {});
+        assert_eq!((sweep.removed, sweep.recent), (3, 3));
+        assert!(!ours.exists() && !old_theirs.exists() && !old_legacy.exists());
+        assert!(theirs.exists() && legacy.exists() && future.exists());
+
+        let jail = Jail::open(&root).unwrap().for_node(here());
+        std::fs::create_dir(root.join("busy")).unwrap();
+        let busy = left_by(&root.join("busy"), "there@1-2-3");
+        let error = jail.remove_dir(&vp("/busy")).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::ENOTEMPTY));
+        age(&busy, Duration::from_secs(3600));
+        jail.remove_dir(&vp("/busy")).unwrap();
+    }
+
+    /// Sets a file's modification time a day ahead: a board whose clock is.
+    fn future_time(path: &Path) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() + Duration::from_secs(86400))
+            .unwrap();
     }
 }
