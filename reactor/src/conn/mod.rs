@@ -10,6 +10,7 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod announce;
 mod control;
 pub(crate) use control::Control;
 mod data;
@@ -25,14 +26,18 @@ use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
+use pocketftp_core::{
+    Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord, VirtualPath,
+};
 
 use crate::auth::worker::{Check, PasswordWorker};
+use crate::hooks::Hooks;
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
+use announce::PendingUpload;
 use data::DataSide;
 use work::Work;
 
@@ -45,6 +50,10 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
+    /// Where that home folder is, from the root (for the hooks).
+    pub home_path: Option<VirtualPath>,
+    /// The upload under way, for the hooks once it completes.
+    pending_upload: Option<PendingUpload>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -68,6 +77,8 @@ pub(crate) struct Cx<'a> {
     pub passwords: Option<&'a PasswordWorker>,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
+    /// What runs when an upload completed.
+    pub hooks: &'a mut Hooks,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
     /// The shared buffer for control reads and uploads.
@@ -89,6 +100,8 @@ impl Connection {
             tag,
             session,
             home: None,
+            home_path: None,
+            pending_upload: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -202,12 +215,21 @@ impl Connection {
             Action::StopListening => self.stop_listening(cx.registry),
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
-            Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::StartTransfer { ascii, protected } => {
+                self.note_start(protected);
+                self.start_transfer(ascii, protected, cx);
+            }
             Action::CommitUpload => self.commit_upload(cx),
             Action::SecureControl { early } => self.control.secure_after_replies(early),
-            Action::Open { path, mode } => self.open(&path, mode, cx),
+            Action::Open { path, mode } => {
+                self.note_open(&mode);
+                self.open(&path, mode, cx);
+            }
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::LogTransfer(record) => {
+                self.announce(&record, cx);
+                log_transfer(cx.xferlog.as_deref_mut(), &record);
+            }
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);

@@ -100,6 +100,7 @@ impl Server {
             };
             let access = answer.account.and_then(|account| {
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
+                conn.home_path.clone_from(&account.home);
                 match home {
                     Some(Err(e)) => {
                         let peer = conn.session.peer();

@@ -42,6 +42,7 @@ use slab::Slab;
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
+use crate::hooks::Hooks;
 use crate::net::resumption::Families;
 use crate::storage::jail::Jail;
 use accept::PerIp;
@@ -50,7 +51,7 @@ use deadlines::Deadlines;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{hook_index, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -80,6 +81,8 @@ pub struct Server {
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
+    /// `--on-upload`, `--on-upload-url`: what runs when an upload completed.
+    hooks: Hooks,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -95,7 +98,9 @@ impl Server {
     /// [`Server::waker`], once a users file is loaded.
     pub fn bind(addresses: Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
+        // SIGCHLD: an upload hook's program ended (`hooks/program.rs`).
+        let signals = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGCHLD];
+        let mut signals = Signals::new(signals)?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
@@ -115,6 +120,7 @@ impl Server {
             users: None,
             reload: None,
             xferlog: None,
+            hooks: Hooks::default(),
             signals,
             stop_by: None,
             accept_paused_until: None,
@@ -152,6 +158,11 @@ impl Server {
     /// Appends a line to `file` for every finished file transfer.
     pub fn set_xferlog(&mut self, file: File) {
         self.xferlog = Some(file);
+    }
+
+    /// Runs `hooks` for every completed upload.
+    pub fn set_hooks(&mut self, hooks: Hooks) {
+        self.hooks = hooks;
     }
 
     /// Runs until SIGTERM or SIGINT has let every session end (or the grace
@@ -206,6 +217,7 @@ impl Server {
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
+            self.hooks.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -237,6 +249,7 @@ impl Server {
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
+        self.hooks.fire_timers(self.poll.registry(), now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -247,7 +260,10 @@ impl Server {
             return match key {
                 WAKER_KEY => self.password_answers(now),
                 SIGNALS_KEY => self.on_signals(now),
-                index => self.accept_clients(index, now),
+                key => match hook_index(key) {
+                    Some(index) => self.hooks.on_ready(index, self.poll.registry(), now),
+                    None => self.accept_clients(key, now),
+                },
             };
         }
         let (connections, mut cx) = self.split(now);
@@ -276,6 +292,7 @@ impl Server {
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
             xferlog: self.xferlog.as_mut(),
+            hooks: &mut self.hooks,
             next_pasv_port: &mut self.next_pasv_port,
             buffer: &mut self.buffer,
         };

@@ -12,6 +12,7 @@
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
+//! - `hooks`: the upload hooks (`--on-upload`, `--on-upload-url`) made.
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
@@ -22,6 +23,7 @@ pub mod command_line;
 mod config_file;
 pub mod conflicts;
 pub mod help;
+pub mod hooks;
 pub mod logging;
 pub mod options;
 pub mod prepare;

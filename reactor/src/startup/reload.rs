@@ -72,6 +72,7 @@ impl Reloader {
         let changed = [
             ("root", new.root != started.root),
             ("run-as", new.run_as != started.run_as),
+            ("on-upload and on-upload-url", new.hooks != started.hooks),
             (
                 "listen",
                 listening && new.listen_addresses() != started.listen_addresses(),
