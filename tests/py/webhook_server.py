@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """The webhook endpoint of tests/tests/hooks.rs: an HTTP(S) server on
 127.0.0.1 that records every request it gets, one JSON line each (path,
-headers, body), into RECORD, and answers 500 to the first FAIL of them,
-then 200. Its port goes to PORT_FILE once it listens.
+headers, body), into RECORD, and answers 500 to the first FAIL of them
+(with FAIL given as `N:cut`, a head promising 100 bytes, 3 of them, and
+the connection closed), then 200. Its port goes to PORT_FILE once it
+listens.
 
     webhook_server.py PORT_FILE RECORD FAIL [CERT KEY]
 """
 import http.server
 import json
+import os
 import ssl
 import sys
 
 
 def main():
-    port_file, record, fail = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    port_file, record = sys.argv[1], sys.argv[2]
+    fail, _, how = sys.argv[3].partition(":")
+    fail, cut = int(fail), how == "cut"
     seen = [0]
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -32,6 +37,11 @@ def main():
             }
             with open(record, "a") as f:
                 f.write(json.dumps(entry) + "\n")
+            if status == 500 and cut:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+                self.wfile.flush()
+                self.close_connection = True
+                return
             reply = b"no" if status == 500 else b"ok"
             self.send_response(status)
             self.send_header("Content-Length", str(len(reply)))
@@ -48,7 +58,6 @@ def main():
         server.socket = context.wrap_socket(server.socket, server_side=True)
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.rename(port_file + ".tmp", port_file)
     server.serve_forever()
 

@@ -199,15 +199,14 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn start(fail: usize, tls: Option<&Cert>) -> Endpoint {
+    /// Fails the first `fail` requests (`"2"`: with a 500; `"2:cut"`: with
+    /// a response cut short), then answers 200.
+    fn start(fail: &str, tls: Option<&Cert>) -> Endpoint {
         let dir = TempDir::new("webhook");
         let (port_file, record) = (dir.join("port"), dir.join("record"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/webhook_server.py");
         let mut cmd = Command::new("python3");
-        cmd.arg(script)
-            .arg(&port_file)
-            .arg(&record)
-            .arg(fail.to_string());
+        cmd.arg(script).arg(&port_file).arg(&record).arg(fail);
         if let Some(cert) = tls {
             cmd.arg(&cert.cert).arg(&cert.key);
         }
@@ -247,7 +246,7 @@ impl Drop for Endpoint {
 
 #[test]
 fn the_webhook_posts_each_upload_retrying_after_failures() {
-    let endpoint = Endpoint::start(2, None);
+    let endpoint = Endpoint::start("2", None);
     let dir = TempDir::new("webhook-header");
     let header = dir.join("header");
     fs::write(&header, "Authorization: Bearer s3cret\n").unwrap();
@@ -323,7 +322,7 @@ fn leaf_cert() -> Option<Cert> {
 #[test]
 fn the_webhook_speaks_https_with_a_given_ca() {
     let Some(cert) = leaf_cert() else { return };
-    let endpoint = Endpoint::start(0, Some(&cert));
+    let endpoint = Endpoint::start("0", Some(&cert));
     let url = format!("https://localhost:{}/up", endpoint.port);
     let d = Daemon::with(Options {
         write: true,
@@ -356,4 +355,68 @@ fn the_webhook_speaks_https_with_a_given_ca() {
         "webhook: event for /untrusted.txt failed (TLS: invalid peer certificate",
     );
     assert_eq!(endpoint.requests(1).len(), 1);
+}
+
+#[test]
+fn a_response_cut_short_is_retried_and_a_dead_endpoint_given_up() {
+    let endpoint = Endpoint::start("1:cut", None);
+    let url = format!("http://127.0.0.1:{}/", endpoint.port);
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://127.0.0.1:{}/", unused.local_addr().unwrap().port());
+    drop(unused);
+    let d = Daemon::with(Options {
+        write: true,
+        extra: strings(&["--on-upload-url", &url]),
+        ..Options::default()
+    });
+    let mut d_dead = Daemon::with(Options {
+        write: true,
+        extra: strings(&["--on-upload-url", &dead]),
+        ..Options::default()
+    });
+    d.login().upload("STOR cut.txt", b"x");
+    d_dead.login().upload("STOR lost.txt", b"y");
+    let requests = endpoint.requests(2);
+    assert!(requests[0].contains(r#""status": 500"#) && requests[1].contains(r#""status": 200"#));
+    // Five attempts, 1 + 2 + 4 + 8 s apart, then one line; uploads go on.
+    d_dead.login().upload("STOR meanwhile.txt", b"z");
+    let gave_up = "webhook: event for /lost.txt dropped after 5 attempts: Connection refused";
+    assert!(
+        wait_until(Duration::from_secs(30), || d_dead
+            .stderr()
+            .contains(gave_up)),
+        "{}",
+        d_dead.stderr()
+    );
+    d_dead.assert_alive();
+}
+
+#[test]
+fn a_broken_upload_runs_no_hook() {
+    let dir = TempDir::new("hook-broken");
+    let (hook, out) = (dir.join("hook"), dir.join("out"));
+    fs::create_dir(&out).unwrap();
+    script(
+        &hook,
+        &format!("printf '%s\\0' \"$1\" > {}/\"$$.env\"\n", out.display()),
+    );
+    let d = Daemon::with(Options {
+        write: true,
+        extra: strings(&["--on-upload", hook.to_str().unwrap()]),
+        ..Options::default()
+    });
+    let mut c = d.login();
+    let plan = c.pasv();
+    c.send("STOR broken.bin");
+    let mut data = plan.open();
+    c.expect_one_of(&[125, 150]);
+    std::io::Write::write_all(&mut data, &[7; 100_000]).unwrap();
+    set_linger_zero(&data);
+    drop(data); // a reset: the upload is broken
+    c.expect_one_of(&[426, 451]);
+    c.upload("STOR whole.bin", b"whole");
+    let runs = seen(&out, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let runs_after: Vec<String> = seen(&out, 1).into_iter().map(|s| s.arg).collect();
+    assert_eq!(runs_after, ["/whole.bin"], "{:?}", runs.len());
 }
