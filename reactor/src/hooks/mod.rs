@@ -115,7 +115,8 @@ impl Hooks {
         }
     }
 
-    /// A readiness event of the hooks' ([`index`](Self::owns) of the key).
+    /// A readiness event of the hooks' socket or pipe `index` (0: the
+    /// webhook's request; 1 and up: the programs' stderr, one per worker).
     pub fn on_ready(&mut self, index: usize, registry: &Registry, now: Instant) {
         match index {
             0 => {
