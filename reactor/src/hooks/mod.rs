@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use log::warn;
 use mio::Registry;
 use pocketftp_core::VirtualPath;
 
@@ -146,6 +147,20 @@ impl Hooks {
         }
         if let Some(webhook) = &mut self.webhook {
             webhook.fire_timers(registry, now);
+        }
+    }
+
+    /// The daemon stops: says what the hooks leave undone (running
+    /// programs go on to their end, on their own).
+    pub fn stop(&self) {
+        let program = self.program.as_ref().map_or(0, Programs::pending);
+        let webhook = self.webhook.as_ref().map_or(0, Webhook::pending);
+        if program + webhook > 0 {
+            let (program, webhook) = (
+                crate::count(program, "event"),
+                crate::count(webhook, "event"),
+            );
+            warn!("stopping with upload hook work left: {program} for the program, {webhook} for the webhook");
         }
     }
 

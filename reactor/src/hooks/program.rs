@@ -143,14 +143,20 @@ impl Programs {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()?;
-        let stderr = match child.stderr.take().map(Receiver::from) {
-            Some(mut pipe) => {
-                pipe.set_nonblocking(true)?;
-                registry.register(&mut pipe, hook_token(slot + 1), Interest::READABLE)?;
+        // Started, the child is waited for whatever happens to its pipe:
+        // one the loop cannot watch is dropped (the child then gets EPIPE).
+        let stderr = child
+            .stderr
+            .take()
+            .map(Receiver::from)
+            .and_then(|mut pipe| {
+                pipe.set_nonblocking(true).ok()?;
+                let token = hook_token(slot + 1);
+                registry
+                    .register(&mut pipe, token, Interest::READABLE)
+                    .ok()?;
                 Some(pipe)
-            }
-            None => None,
-        };
+            });
         Ok(Running {
             child,
             stderr,
@@ -208,6 +214,11 @@ impl Programs {
                 }
             }
         }
+    }
+
+    /// Events waiting and programs running.
+    pub fn pending(&self) -> usize {
+        self.queue.len() + self.slots.iter().flatten().count()
     }
 
     /// The next child's deadline (now, for a stderr to read on).

@@ -231,6 +231,11 @@ impl Webhook {
         self.send_next(registry, now);
     }
 
+    /// Events waiting or on their way.
+    pub fn pending(&self) -> usize {
+        self.queue.len() + usize::from(self.in_flight.is_some())
+    }
+
     /// The request in flight's deadline, or the next retry's time.
     pub fn next_deadline(&self) -> Option<Instant> {
         match &self.in_flight {

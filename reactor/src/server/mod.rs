@@ -174,11 +174,13 @@ impl Server {
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
+                    self.hooks.stop();
                     info!("stopped");
                     return Ok(());
                 }
                 if Instant::now() >= stop_by {
                     self.cut_off_sessions();
+                    self.hooks.stop();
                     return Ok(());
                 }
             }
