@@ -39,15 +39,14 @@ fn webhook(url: &str, hooks: &HookOptions) -> Result<WebhookConfig, String> {
         .to_socket_addrs()
         .map_err(|e| format!("on-upload-url: cannot resolve {}: {e}", url.host))?
         .collect();
-    let tls = match url.https {
-        true => {
-            let config =
-                client_config(hooks.ca.as_deref()).map_err(|e| format!("on-upload-ca: {e}"))?;
-            let name = ServerName::try_from(url.host.clone())
-                .map_err(|e| format!("on-upload-url: {}: {e}", url.host))?;
-            Some(TlsTarget { config, name })
-        }
-        false => None,
+    let tls = if url.https {
+        let config =
+            client_config(hooks.ca.as_deref()).map_err(|e| format!("on-upload-ca: {e}"))?;
+        let name = ServerName::try_from(url.host.clone())
+            .map_err(|e| format!("on-upload-url: {}: {e}", url.host))?;
+        Some(TlsTarget { config, name })
+    } else {
+        None
     };
     let header = match &hooks.header_file {
         Some(path) => Some(header_line(path)?),
