@@ -51,12 +51,16 @@
 //!   transfer), `listing.rs` (LIST, NLST, MLSD, `STAT path`).
 //! - [`storage`]: the one way to the served files (the jail, its path
 //!   resolver, upload temp files, folder reading, error kinds).
-//! - [`http`]: HTTP/1.1 messages, sans-IO (heads, bodies), for the S3
-//!   back-end and, later, the webhook and the admin listener.
+//! - [`http`]: HTTP/1.1 messages, sans-IO (heads, bodies, a client's
+//!   exchange), and the connection that carries an exchange, for the S3
+//!   back-end, the webhook and, later, the admin listener.
+//! - [`hooks`]: what runs when an upload completed: `--on-upload`'s
+//!   program, `--on-upload-url`'s webhook (children and sockets of the
+//!   loop, bounded queues).
 //! - [`net`]: TLS as a layer of a connection (and which TLS sessions a
-//!   data connection may resume), socket options (keepalive), and
-//!   `resolve_name.rs`, the thread that looks up a `--pasv-address` host
-//!   name.
+//!   data connection may resume), socket options (keepalive), the
+//!   certificates TLS trusts as a client, and `resolve_name.rs`, the
+//!   thread that looks up a `--pasv-address` host name.
 //! - [`auth`]: the users file and the password worker.
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
 //!   in turns (`rate/shared.rs`).
@@ -66,6 +70,7 @@
 
 pub mod auth;
 mod conn;
+pub mod hooks;
 pub mod http;
 pub mod net;
 pub mod rate;

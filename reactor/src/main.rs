@@ -12,7 +12,8 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, exposure, internet, logging, prepare, privileges, prompt, reload, settings,
+    access, conflicts, exposure, hooks, internet, logging, prepare, privileges, prompt, reload,
+    settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -105,6 +106,7 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);
     }
+    server.set_hooks(hooks::from_options(options)?);
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");

@@ -10,6 +10,7 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod announce;
 mod ascii_size;
 mod commit;
 mod control;
@@ -32,6 +33,7 @@ use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
 use crate::auth::worker::{Check, PasswordWorker};
+use crate::hooks::Hooks;
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
@@ -40,6 +42,7 @@ use crate::storage::error_kind::kind_of;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::sync::SyncWorker;
+use announce::PendingUpload;
 use data::DataSide;
 use work::Work;
 
@@ -55,6 +58,10 @@ pub(crate) struct Connection {
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.
     pub account: Option<String>,
+    /// Where that home folder is, from the root (for the hooks).
+    pub home_path: Option<VirtualPath>,
+    /// The upload under way, for the hooks once it completes.
+    pending_upload: Option<PendingUpload>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -82,6 +89,8 @@ pub(crate) struct Cx<'a> {
     pub faults: &'a mut Faults,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
+    /// What runs when an upload completed.
+    pub hooks: &'a mut Hooks,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
     /// What sessions tell the admin (see `server/notices.rs`).
@@ -106,6 +115,8 @@ impl Connection {
             session,
             home: None,
             account: None,
+            home_path: None,
+            pending_upload: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -219,12 +230,21 @@ impl Connection {
             Action::StopListening => self.stop_listening(cx.registry),
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
-            Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::StartTransfer { ascii, protected } => {
+                self.note_start(protected);
+                self.start_transfer(ascii, protected, cx);
+            }
             Action::CommitUpload => self.commit_upload(cx),
             Action::SecureControl { early } => self.control.secure_after_replies(early),
-            Action::Open { path, mode } => self.open(&path, mode, cx),
+            Action::Open { path, mode } => {
+                self.note_open(&mode);
+                self.open(&path, mode, cx);
+            }
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::LogTransfer(record) => {
+                self.announce(&record, cx);
+                log_transfer(cx.xferlog.as_deref_mut(), &record);
+            }
             Action::Notice(notice) => {
                 let ports = cx.settings.limits.pasv_ports.as_ref();
                 cx.notices.hear(self.session.peer(), notice, cx.now, ports);

@@ -39,7 +39,7 @@ use mio::net::TcpStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, ServerConnection};
-use rustls::HandshakeKind;
+use rustls::{ConnectionCommon, HandshakeKind};
 
 use super::resumption::{Neighbourhoods, Neighbours, Resumable, SessionKeys, Verdict};
 use crate::storage::error_kind;
@@ -324,15 +324,7 @@ impl TlsLayer {
 
     /// Sends queued ciphertext; `Ok(true)` once none is left.
     pub fn flush(&mut self, socket: &mut TcpStream) -> io::Result<bool> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(socket) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
+        flush(&mut self.conn, socket)
     }
 
     /// Moves the handshake on as far as the socket allows. A data
@@ -472,6 +464,20 @@ impl TlsLayer {
     pub fn wants_write(&self) -> bool {
         self.conn.wants_write()
     }
+}
+
+/// Sends the ciphertext a TLS connection (server or client side) holds;
+/// `Ok(true)` once none is left, `Ok(false)` when the socket is full.
+pub fn flush<D>(conn: &mut ConnectionCommon<D>, socket: &mut TcpStream) -> io::Result<bool> {
+    while conn.wants_write() {
+        match conn.write_tls(socket) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 /// A socket with or without TLS, as `Read` and `Write` of plaintext.

@@ -126,6 +126,7 @@ impl Server {
             let peer = conn.session.peer();
             let access = answer.account.and_then(|account| {
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
+                conn.home_path.clone_from(&account.home);
                 match home {
                     Some(Err(e)) => {
                         error!("{peer}: login refused: its home folder cannot be opened: {e}");

@@ -48,6 +48,7 @@ use slab::Slab;
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained, Synced};
+use crate::hooks::Hooks;
 use crate::net::resumption::Neighbourhoods;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
@@ -63,7 +64,7 @@ use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{hook_index, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -110,6 +111,8 @@ pub struct Server {
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
+    /// `--on-upload`, `--on-upload-url`: what runs when an upload completed.
+    hooks: Hooks,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -125,7 +128,9 @@ impl Server {
     /// [`Server::waker`], once a users file is loaded.
     pub fn bind(addresses: Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
+        // SIGCHLD: an upload hook's program ended (`hooks/program.rs`).
+        let signals = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGCHLD];
+        let mut signals = Signals::new(signals)?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
@@ -158,6 +163,7 @@ impl Server {
             pasv_name: None,
             reload: None,
             xferlog: None,
+            hooks: Hooks::default(),
             signals,
             stop_by: None,
             accept_paused_until: None,
@@ -202,6 +208,11 @@ impl Server {
         self.xferlog = Some(file);
     }
 
+    /// Runs `hooks` for every completed upload.
+    pub fn set_hooks(&mut self, hooks: Hooks) {
+        self.hooks = hooks;
+    }
+
     /// Runs until SIGTERM or SIGINT has let every session end (or the grace
     /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
@@ -211,11 +222,13 @@ impl Server {
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
+                    self.hooks.stop();
                     info!("stopped");
                     return Ok(());
                 }
                 if Instant::now() >= stop_by {
                     self.cut_off_sessions();
+                    self.hooks.stop();
                     return Ok(());
                 }
             }
@@ -261,6 +274,7 @@ impl Server {
             self.accept_paused_until,
             self.bans.next_end(),
             self.waiting.next_deadline(),
+            self.hooks.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -297,6 +311,7 @@ impl Server {
         if self.faults.take_seen() {
             self.check_root();
         }
+        self.hooks.fire_timers(self.poll.registry(), now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -314,7 +329,10 @@ impl Server {
                     self.sync_answers(now);
                 }
                 SIGNALS_KEY => self.on_signals(now),
-                index => self.accept_clients(index, now),
+                key => match hook_index(key) {
+                    Some(index) => self.hooks.on_ready(index, self.poll.registry(), now),
+                    None => self.accept_clients(key, now),
+                },
             };
         }
         let (connections, mut cx) = self.split(now);
@@ -345,6 +363,7 @@ impl Server {
             syncs: &self.syncs,
             faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
+            hooks: &mut self.hooks,
             next_pasv_port: &mut self.next_pasv_port,
             notices: &mut self.notices,
             buffer: &mut self.buffer,

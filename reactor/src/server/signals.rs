@@ -1,5 +1,6 @@
 //! Signals: SIGHUP re-reads the settings, the users file among them
-//! (`startup::reload` says what changes); SIGTERM and SIGINT stop
+//! (`startup::reload` says what changes); SIGCHLD says an upload hook's
+//! program may have ended (`hooks/program.rs`); SIGTERM and SIGINT stop
 //! accepting, let the sessions finish for the grace period, then cut off
 //! the rest.
 
@@ -17,6 +18,7 @@ impl Server {
         for signal in pending {
             match signal {
                 libc::SIGHUP => self.reload(now),
+                libc::SIGCHLD => self.hooks.on_child_exit(self.poll.registry(), now),
                 _ => self.begin_shutdown(now),
             }
         }

@@ -12,8 +12,8 @@ pub(crate) enum Source {
     Control = 0,
     DataListener = 1,
     Data = 2,
-    /// The daemon's own: listening sockets (key = index), the waker and
-    /// the signal pipe.
+    /// The daemon's own: listening sockets (key = index), the waker, the
+    /// signal pipe, the hooks' sockets and pipes.
     Daemon = 3,
     /// A connection that has not sent its PROXY protocol header yet (key:
     /// in `proxied.rs`'s slab).
@@ -26,6 +26,22 @@ const TAG_BITS: u32 = 3;
 pub(super) const MAX_KEY: usize = usize::MAX >> TAG_BITS;
 pub(super) const WAKER_KEY: usize = MAX_KEY;
 pub(super) const SIGNALS_KEY: usize = MAX_KEY - 1;
+/// The hooks' sockets and pipes (`hooks/`): the keys below the signals'.
+const HOOKS_KEY: usize = MAX_KEY - 2;
+/// How many keys the hooks have: the webhook's and one per worker.
+const HOOK_KEYS: usize = crate::hooks::MAX_WORKERS + 1;
+
+/// The token of the hooks' `index`th socket or pipe.
+pub(crate) fn hook_token(index: usize) -> Token {
+    debug_assert!(index < HOOK_KEYS);
+    token(HOOKS_KEY - index, Source::Daemon)
+}
+
+/// Which of the hooks' sockets or pipes a daemon key is, if it is one.
+pub(super) fn hook_index(key: usize) -> Option<usize> {
+    let index = HOOKS_KEY.checked_sub(key)?;
+    (index < HOOK_KEYS).then_some(index)
+}
 
 pub(crate) fn token(key: usize, source: Source) -> Token {
     debug_assert!(key <= MAX_KEY);
@@ -58,5 +74,11 @@ mod tests {
         ] {
             assert_eq!(untoken(token(key, source)), (key, source));
         }
+        for index in [0, HOOK_KEYS - 1] {
+            let (key, _) = untoken(hook_token(index));
+            assert_eq!(hook_index(key), Some(index));
+        }
+        assert_eq!(hook_index(SIGNALS_KEY), None);
+        assert_eq!(hook_index(0), None);
     }
 }

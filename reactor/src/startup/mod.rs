@@ -15,6 +15,7 @@
 //! - `activation`: listening sockets passed by systemd.
 //! - `exposure`: who can reach what, said at start-up (a warning when
 //!   anyone may log in).
+//! - `hooks`: the upload hooks (`--on-upload`, `--on-upload-url`) made.
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
@@ -26,6 +27,7 @@ mod config_file;
 pub mod conflicts;
 pub mod exposure;
 pub mod help;
+pub mod hooks;
 pub mod internet;
 pub mod logging;
 pub mod options;

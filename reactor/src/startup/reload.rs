@@ -78,6 +78,7 @@ impl Reloader {
                 new.sweep_foreign_after != started.sweep_foreign_after,
             ),
             ("run-as", new.run_as != started.run_as),
+            ("on-upload and on-upload-url", new.hooks != started.hooks),
             (
                 "listen",
                 listening && new.listen_addresses() != started.listen_addresses(),

@@ -14,6 +14,7 @@
 //!                                                 upload MB/s (server CPU s/GB)
 //!   sessions [--threads N] [--secs S]             connect+USER+PASS+QUIT per s
 //!   small  --dir D [--count N]                    RETRs of f000.. per s, one session
+//!   smallup --dir D [--count N]                   STORs of 4 KiB u000.. per s, one session
 //!   list   --dir D [--count N]                    LIST round trip ms, entries
 //!   idle   --pid PID --count N                    PSS bytes per idle session, NOOP p50/p99
 //!   noop   --path P [--clients N] [--secs S]      NOOP p50/p99 under N looping RETRs
@@ -240,6 +241,7 @@ fn run(args: &[String]) -> Result<()> {
         "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?, meter),
         "sessions" => sessions(&target, o.num("threads", Some(8))?, o.num("secs", Some(2))?),
         "small" => small(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
+        "smallup" => small_up(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
         "list" => list(&target, &o.str("dir", None)?, o.num("count", Some(5))?),
         "idle" => idle(&target, o.num("pid", None)?, o.num("count", None)?),
         "noop" => noop_under_load(
@@ -545,6 +547,26 @@ impl Control {
         }
     }
 
+    /// STORs `size` bytes (`buf` repeated) to `path` over `data`, through
+    /// to the 226.
+    fn store(&mut self, mut data: Conn, path: &str, size: u64, buf: &[u8]) -> Result<()> {
+        self.start_transfer(&format!("STOR {path}"))?;
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            data.write_all(&buf[..n])
+                .map_err(|e| format!("data write: {e}"))?;
+            left -= n as u64;
+        }
+        data.finish()?;
+        // Wait for the server to close its side too, then for the 226.
+        let _ = data.read(&mut [0u8; 1]);
+        self.count_data(&data);
+        drop(data);
+        self.expect(226)?;
+        Ok(())
+    }
+
     /// Sends a command that opens the data connection and expects 125 or 150.
     fn start_transfer(&mut self, line: &str) -> Result<()> {
         match self.cmd(line)? {
@@ -727,29 +749,34 @@ fn stor(t: &Target, path: &str, size: u64, meter: CpuMeter) -> Result<()> {
     let mut c = Control::login(t)?;
     c.binary()?;
     let buf: Vec<u8> = (0..CHUNK).map(|i| (i * 7 + 13) as u8).collect();
-    let mut data = c.data()?;
+    let data = c.data()?;
     let cpu = cpu_now(meter)?;
     let start = Instant::now();
-    c.start_transfer(&format!("STOR {path}"))?;
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(CHUNK as u64) as usize;
-        data.write_all(&buf[..n])
-            .map_err(|e| format!("data write: {e}"))?;
-        left -= n as u64;
-    }
-    data.finish()?;
-    // Wait for the server to close its side too, then for the 226.
-    let _ = data.read(&mut [0u8; 1]);
-    c.count_data(&data);
-    drop(data);
-    c.expect(226)?;
+    c.store(data, path, size, &buf)?;
     let elapsed = start.elapsed();
     println!("bytes={size}");
     println!("mbps={:.1}", mbps(size, elapsed));
     print_cpu(meter, cpu, size)?;
     c.quit()?;
     print_tls(&[c]);
+    Ok(())
+}
+
+/// One session STORs `count` files of 4 KiB into `dir` (`u000`, ...), one
+/// after another: with upload hooks configured, what their queue costs.
+fn small_up(t: &Target, dir: &str, count: u64) -> Result<()> {
+    let mut c = Control::login(t)?;
+    c.binary()?;
+    let file: Vec<u8> = (0..4096).map(|i| (i * 7 + 13) as u8).collect();
+    let start = Instant::now();
+    for i in 0..count {
+        let data = c.data()?;
+        c.store(data, &format!("{dir}/u{i:03}"), file.len() as u64, &file)?;
+    }
+    let elapsed = start.elapsed();
+    c.quit()?;
+    println!("bytes={}", count * file.len() as u64);
+    println!("per_sec={:.0}", count as f64 / elapsed.as_secs_f64());
     Ok(())
 }
 
