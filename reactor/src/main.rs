@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
+use pocketftpd::admin::{self, who};
 use pocketftpd::auth::hashing;
 use pocketftpd::auth::users::Users;
 use pocketftpd::server::Server;
@@ -39,6 +40,20 @@ fn main() -> ExitCode {
             print!("{HASH_PASSWORD_USAGE}");
             ExitCode::SUCCESS
         }
+        Command::Who(who) if who.help => {
+            print!("{}", who::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Who(who) => match who::run(&who) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("pocketftpd who: {why}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
@@ -92,7 +107,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
+    let admin = admin::setup(&options.admin_listen, options.admin_token_file.as_deref())?;
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
+    server.listen_admin(admin).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);

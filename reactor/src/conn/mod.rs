@@ -27,6 +27,7 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
+use crate::admin::stats::Stats;
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::schedule::Schedule;
@@ -52,6 +53,10 @@ pub(crate) struct Connection {
     pub timer: Option<Instant>,
     /// The session is over: the connection goes at the end of the turn.
     pub closing: bool,
+    /// When the client connected (for the admin's status page).
+    pub since: Instant,
+    /// Its login is counted in the admin's counters.
+    pub login_counted: bool,
 }
 
 /// What a connection borrows from the server while it acts: taken once
@@ -68,6 +73,8 @@ pub(crate) struct Cx<'a> {
     pub passwords: Option<&'a PasswordWorker>,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
+    /// The admin listener's counters.
+    pub stats: &'a mut Stats,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
     /// The shared buffer for control reads and uploads.
@@ -84,7 +91,7 @@ pub(crate) enum Drained {
 }
 
 impl Connection {
-    pub fn new(tag: Tag, session: Session, control: Control) -> Connection {
+    pub fn new(tag: Tag, session: Session, control: Control, since: Instant) -> Connection {
         Connection {
             tag,
             session,
@@ -94,6 +101,8 @@ impl Connection {
             work: Work::default(),
             timer: None,
             closing: false,
+            since,
+            login_counted: false,
         }
     }
 
@@ -207,7 +216,10 @@ impl Connection {
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::LogTransfer(record) => {
+                cx.stats.transfer_ended(&record, cx.now);
+                log_transfer(cx.xferlog.as_deref_mut(), &record);
+            }
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);

@@ -113,6 +113,9 @@ impl Server {
                     None => Some(account.access),
                 }
             });
+            if access.is_none() {
+                cx.stats.logins_failed = cx.stats.logins_failed.saturating_add(1);
+            }
             cx.answers.push(conn.tag, Event::LoginChecked(access));
         }
     }

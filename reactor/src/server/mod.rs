@@ -21,6 +21,7 @@
 //! The reactor makes no protocol decision.
 
 mod accept;
+mod admin;
 pub(crate) mod answers;
 mod deadlines;
 pub(crate) mod schedule;
@@ -39,6 +40,8 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
+use crate::admin::stats::Stats;
+use crate::admin::Admin;
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
@@ -50,7 +53,7 @@ use deadlines::Deadlines;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{is_admin_key, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -86,6 +89,10 @@ pub struct Server {
     /// Out of descriptors: accepting resumes then.
     accept_paused_until: Option<Instant>,
     buffer: Box<[u8]>,
+    /// `--admin-listen`: the status page, metrics, health, kick.
+    admin: Option<Admin>,
+    /// The counters the admin listener shows, kept as the daemon runs.
+    stats: Stats,
     next_generation: u32,
     next_pasv_port: usize,
 }
@@ -119,6 +126,8 @@ impl Server {
             stop_by: None,
             accept_paused_until: None,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            admin: None,
+            stats: Stats::new(Instant::now()),
             next_generation: 1,
             next_pasv_port: 0,
         })
@@ -172,7 +181,11 @@ impl Server {
                 }
             }
             match self.poll.poll(&mut events, self.poll_timeout()) {
-                Ok(()) => self.turn(&events),
+                Ok(()) => {
+                    let start = Instant::now();
+                    self.turn(&events);
+                    self.stats.busy += start.elapsed();
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -193,6 +206,7 @@ impl Server {
                 Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}"),
             }
         }
+        self.announce_admin();
     }
 
     /// How long the next poll may wait: not at all while work is queued.
@@ -206,6 +220,7 @@ impl Server {
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
+            self.admin_due(),
         ]
         .into_iter()
         .flatten()
@@ -236,7 +251,9 @@ impl Server {
         self.wake_throttled(now);
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
+        self.serve_admin_again(now);
         self.fire_timers(now);
+        self.expire_admin(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -247,6 +264,7 @@ impl Server {
             return match key {
                 WAKER_KEY => self.password_answers(now),
                 SIGNALS_KEY => self.on_signals(now),
+                index if is_admin_key(index) => self.on_admin_ready(index, now),
                 index => self.accept_clients(index, now),
             };
         }
@@ -276,6 +294,7 @@ impl Server {
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
             xferlog: self.xferlog.as_mut(),
+            stats: &mut self.stats,
             next_pasv_port: &mut self.next_pasv_port,
             buffer: &mut self.buffer,
         };
@@ -327,6 +346,10 @@ impl Server {
                     self.deadlines.push(due, key, generation);
                 }
                 if let Some(conn) = self.connections.get_mut(key) {
+                    if !conn.login_counted && conn.session.user().is_some() {
+                        conn.login_counted = true;
+                        self.stats.logins = self.stats.logins.saturating_add(1);
+                    }
                     conn.control
                         .join_family(&conn.session, &mut self.tls_families);
                 }

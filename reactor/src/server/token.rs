@@ -20,6 +20,16 @@ pub(crate) enum Source {
 pub(super) const MAX_KEY: usize = usize::MAX >> 2;
 pub(super) const WAKER_KEY: usize = MAX_KEY;
 pub(super) const SIGNALS_KEY: usize = MAX_KEY - 1;
+/// The admin listener's listening sockets (`admin::MAX_LISTENERS` keys
+/// from here), then its connections (`admin::MAX_CLIENTS` keys).
+pub(super) const ADMIN_LISTENER_KEYS: usize =
+    SIGNALS_KEY - crate::admin::MAX_LISTENERS - crate::admin::MAX_CLIENTS;
+pub(super) const ADMIN_CLIENT_KEYS: usize = ADMIN_LISTENER_KEYS + crate::admin::MAX_LISTENERS;
+
+/// Whether a daemon key is one of the admin listener's sockets.
+pub(super) fn is_admin_key(key: usize) -> bool {
+    (ADMIN_LISTENER_KEYS..SIGNALS_KEY).contains(&key)
+}
 
 pub(crate) fn token(key: usize, source: Source) -> Token {
     debug_assert!(key <= MAX_KEY);

@@ -272,6 +272,21 @@ pub const OPTIONS: &[Opt] = &[
         help: "all sessions together, both directions",
         set: |o, v| assign(&mut o.max_rate, rate(v)),
     },
+    Opt {
+        name: "admin-listen",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "admin listener: status page, /metrics, /healthz, kick (off by\n\
+               default; an address other than loopback needs --admin-token-file)",
+        set: |o, v| address(v).map(|a| o.admin_listen.push(a)),
+    },
+    Opt {
+        name: "admin-token-file",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "bearer token the admin listener asks of clients not on loopback",
+        set: |o, v| assign(&mut o.admin_token_file, Ok(Some(v.into()))),
+    },
 ];
 
 /// A setter's one step: the parsed value into its field, or the parser's
@@ -340,6 +355,9 @@ pub struct Options {
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
     pub max_rate: Option<u64>,
+    /// `--admin-listen`: the admin listener's addresses (none: off).
+    pub admin_listen: Vec<SocketAddr>,
+    pub admin_token_file: Option<PathBuf>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -379,6 +397,8 @@ impl Default for Options {
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
+            admin_listen: Vec::new(),
+            admin_token_file: None,
             listen_from_file: false,
         }
     }
