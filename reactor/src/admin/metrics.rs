@@ -20,7 +20,7 @@ pub(crate) fn render(o: &Overview) -> String {
     };
     let f = |n: u64| n as f64;
     family(
-        "pocketftpd_sessions",
+        "pocketftpd_sessions_open",
         "gauge",
         "Client sessions open, by control connection security.",
         &[

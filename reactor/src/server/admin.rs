@@ -263,10 +263,11 @@ impl Server {
         c
     }
 
-    /// The first [`MAX_LISTED`] sessions, and how many more there are.
+    /// The first [`MAX_LISTED`] sessions in the slab, the oldest first,
+    /// and how many more there are.
     fn session_views(&self, now: Instant) -> (Vec<SessionView<'_>>, usize) {
         let open = self.connections.iter().filter(|(_, c)| !c.closing);
-        let views: Vec<_> = (open.clone().take(MAX_LISTED))
+        let mut views: Vec<_> = (open.clone().take(MAX_LISTED))
             .map(|(_, conn)| SessionView {
                 id: conn.tag.generation,
                 user: conn.session.user(),
@@ -278,6 +279,7 @@ impl Server {
                 moved: conn.work.count(),
             })
             .collect();
+        views.sort_by_key(|v| std::cmp::Reverse(v.age));
         let unlisted = open.count().saturating_sub(views.len());
         (views, unlisted)
     }
