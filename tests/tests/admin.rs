@@ -75,6 +75,18 @@ fn session_ids(admin: SocketAddr) -> Vec<u32> {
         .collect()
 }
 
+/// The IDs once there are `n` sessions (the start-up probe's session may
+/// still be ending).
+fn settled_ids(admin: SocketAddr, n: usize) -> Vec<u32> {
+    let mut ids = Vec::new();
+    let settled = wait_until(Duration::from_secs(5), || {
+        ids = session_ids(admin);
+        ids.len() == n
+    });
+    assert!(settled, "sessions {ids:?}, not {n}");
+    ids
+}
+
 fn kick(admin: SocketAddr, id: u32) -> (u16, String) {
     request(
         admin,
@@ -201,6 +213,7 @@ fn metrics_parse_and_move_by_what_a_session_did() {
     assert_eq!(c.download("RETR down.bin"), vec![7u8; 1000]);
     c.upload("STOR up.bin", &[1u8; 3000]);
     let clear = |l: &[String]| sample(l, "pocketftpd_sessions_open{security=\"clear\"}");
+    settled_ids(admin, 2);
     let during = parsed_metrics(&python, admin);
     assert_eq!(clear(&during), 2.0, "two sessions open in clear");
     assert_eq!(
@@ -413,9 +426,7 @@ fn a_slow_request_is_cut_off_and_never_stalls_the_loop() {
 fn a_kicked_idle_session_gets_421() {
     let (d, admin) = admin_daemon(&[]);
     let mut c = d.login();
-    let ids = session_ids(admin);
-    assert_eq!(ids.len(), 1);
-    let id = ids[0];
+    let id = settled_ids(admin, 1)[0];
     let (status, why) = request(admin, "POST", &format!("/sessions/{id}/kick"), "");
     assert_eq!(status, 403, "no kick header: {why}");
     c.cmd_ok("NOOP", 200);
@@ -435,7 +446,7 @@ fn a_kicked_upload_is_broken_and_the_old_file_kept() {
     let mut c = d.login();
     let mut data = c.begin_transfer("STOR keep.txt");
     data.write_all(&[b'n'; 100_000]).unwrap();
-    let id = session_ids(admin)[0];
+    let id = settled_ids(admin, 1)[0];
     // The bytes sent are in before the kick.
     assert!(wait_until(Duration::from_secs(5), || {
         get(admin, "/sessions.json").1.contains("\"bytes\":100000")
@@ -451,7 +462,9 @@ fn a_kicked_upload_is_broken_and_the_old_file_kept() {
     assert!(wait_until(Duration::from_secs(5), || d.names("") == ["keep.txt"]));
     let (_, json) = get(admin, "/sessions.json");
     assert!(
-        json.contains("\"path\":\"/keep.txt\",\"direction\":\"upload\",\"complete\":false"),
+        json.contains(
+            "\"path\":\"/keep.txt\",\"direction\":\"upload\",\"complete\":false,\"bytes\":100000,"
+        ),
         "{json}"
     );
 }
@@ -464,7 +477,7 @@ fn a_kicked_download_is_aborted() {
     let mut data = c.begin_transfer("RETR big.bin");
     let mut first = [0; 1024];
     data.read_exact(&mut first).unwrap();
-    let id = session_ids(admin)[0];
+    let id = settled_ids(admin, 1)[0];
     assert_eq!(kick(admin, id).0, 200);
     c.expect_reply(426);
     c.expect_reply(421);
@@ -489,7 +502,7 @@ fn who_lists_the_sessions_and_kicks_one() {
     let run = who(&[]);
     assert!(run.success(), "{}", run.stderr);
     let table = String::from_utf8(run.stdout).unwrap();
-    let id = session_ids(admin)[0];
+    let id = settled_ids(admin, 1)[0];
     let row = table
         .lines()
         .find(|l| l.split_whitespace().next() == Some(&id.to_string()))
@@ -533,6 +546,7 @@ fn the_status_page_in_a_real_browser() {
         let mut sink = Vec::new();
         let _ = data.read_to_end(&mut sink);
     });
+    settled_ids(admin, 2);
     thread::sleep(Duration::from_millis(1500));
     let profile = TempDir::new("chromium");
     let chromium = |args: &[String]| {

@@ -192,6 +192,16 @@ impl Connection {
         }
     }
 
+    /// The administrator ends the session (the admin listener's kick): as
+    /// at the end of its control connection, a running transfer's count is
+    /// told first, so the log and the xferlog say what it really moved.
+    pub fn kick(&mut self, now: Instant) {
+        if let Some(bytes) = self.work.count() {
+            self.tell(Event::TransferProgress { bytes }, now);
+        }
+        self.session.handle_kick(now);
+    }
+
     fn tell(&mut self, event: Event, now: Instant) {
         if let Err(e) = self.session.handle_event(now, event) {
             error!("reactor bug: {e:?}");

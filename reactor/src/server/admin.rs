@@ -226,7 +226,7 @@ impl Server {
             return false;
         };
         info!("admin: ending session {id} ({})", conn.session.peer());
-        conn.session.handle_kick(now);
+        conn.kick(now);
         self.stats.kicks = self.stats.kicks.saturating_add(1);
         self.drive(key, now);
         true
