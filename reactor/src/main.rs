@@ -107,13 +107,13 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
-    let admin = admin::setup(&options.admin_listen, options.admin_token_file.as_deref())?;
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
-    server.listen_admin(admin).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);
     }
+    let admin = admin::setup(&options.admin_listen, options.admin_token_file.as_deref())?;
+    server.listen_admin(admin).map_err(|e| e.to_string())?;
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");

@@ -1,16 +1,18 @@
 //! `GET /metrics`: the Prometheus text format (0.0.4), read from the
-//! counters the daemon keeps and the sessions' census; names and types as
+//! counters and the census the daemon keeps (nothing is counted here); names and types as
 //! Prometheus asks (`_total` counters, units in names, a `# HELP` and a
 //! `# TYPE` for each family).
 
 use std::fmt::Write;
 
+use super::census::Mark;
 use super::Overview;
 
 /// The text of a scrape.
 pub(crate) fn render(o: &Overview) -> String {
     let s = o.stats;
-    let c = o.census;
+    let c = &s.census;
+    let count = |bit| c.count(bit) as f64;
     let mut out = String::with_capacity(4096);
     let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -24,8 +26,8 @@ pub(crate) fn render(o: &Overview) -> String {
         "gauge",
         "Client sessions open, by control connection security.",
         &[
-            ("{security=\"tls\"}", f(c.tls)),
-            ("{security=\"clear\"}", f(c.sessions.saturating_sub(c.tls))),
+            ("{security=\"tls\"}", count(Mark::TLS)),
+            ("{security=\"clear\"}", count(Mark::OPEN) - count(Mark::TLS)),
         ],
     );
     family(
@@ -33,10 +35,10 @@ pub(crate) fn render(o: &Overview) -> String {
         "gauge",
         "Sessions logged in, by role.",
         &[
-            ("{role=\"anonymous\"}", f(c.anonymous)),
+            ("{role=\"anonymous\"}", count(Mark::ANONYMOUS)),
             (
                 "{role=\"user\"}",
-                f(c.logged_in.saturating_sub(c.anonymous)),
+                count(Mark::LOGGED_IN) - count(Mark::ANONYMOUS),
             ),
         ],
     );
@@ -84,16 +86,16 @@ pub(crate) fn render(o: &Overview) -> String {
         "gauge",
         "Transfers under way, by direction.",
         &[
-            ("{direction=\"upload\"}", f(c.uploads)),
-            ("{direction=\"download\"}", f(c.downloads)),
-            ("{direction=\"listing\"}", f(c.listings)),
+            ("{direction=\"upload\"}", count(Mark::UPLOAD)),
+            ("{direction=\"download\"}", count(Mark::DOWNLOAD)),
+            ("{direction=\"listing\"}", count(Mark::LISTING)),
         ],
     );
     family(
         "pocketftpd_data_connections",
         "gauge",
         "Data connections open.",
-        &[("", f(c.data_connections))],
+        &[("", count(Mark::DATA))],
     );
     family(
         "pocketftpd_kicks_total",

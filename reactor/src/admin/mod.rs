@@ -24,7 +24,8 @@
 //! - `client.rs`: one admin connection: its buffers, the next request.
 //! - `routes.rs`: what a request asks for, and the answer's head.
 //! - `stats.rs`: the counters, kept as the daemon runs, and the ring of
-//!   recent transfers.
+//!   recent transfers; `census.rs`: what the open sessions are and do,
+//!   kept as they change.
 //! - `metrics.rs`, `page.rs`: the Prometheus text; the status page, the
 //!   JSON and the text table, every client-controlled string escaped.
 //! - `secret.rs`: the bearer token.
@@ -33,6 +34,7 @@
 //! The loop's side of it (binding, readiness, deadlines, the kick) is in
 //! `server/admin.rs`.
 
+pub mod census;
 pub(crate) mod client;
 pub(crate) mod metrics;
 pub(crate) mod page;
@@ -92,24 +94,10 @@ pub(crate) struct SessionView<'a> {
     pub moved: Option<u64>,
 }
 
-/// The sessions at the time of a request, counted in one pass.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Census {
-    pub sessions: u64,
-    pub tls: u64,
-    pub logged_in: u64,
-    pub anonymous: u64,
-    pub uploads: u64,
-    pub downloads: u64,
-    pub listings: u64,
-    pub data_connections: u64,
-}
-
 /// What a page or a scrape shows besides the sessions.
 pub(crate) struct Overview<'a> {
     pub now: Instant,
     pub stats: &'a stats::Stats,
-    pub census: Census,
     /// Free bytes on the served file system, for unprivileged users.
     pub free_bytes: Option<u64>,
     pub total_bytes: Option<u64>,

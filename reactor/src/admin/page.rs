@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use pocketftp_core::Direction;
 
+use super::census::Mark;
 use super::stats::Recent;
 use super::{Overview, SessionView};
 
@@ -58,7 +59,7 @@ fn header(out: &mut String, o: &Overview) {
     let free = o.free_bytes.map_or_else(|| "unknown".to_owned(), size);
     let cards = [
         ("uptime", duration(s.uptime(o.now))),
-        ("sessions", o.census.sessions.to_string()),
+        ("sessions", o.stats.census.count(Mark::OPEN).to_string()),
         ("sent", size(s.bytes_sent)),
         ("received", size(s.bytes_received)),
         ("free disk", free),
@@ -189,7 +190,7 @@ pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
         "{{\"uptime_seconds\":{},\"sessions_open\":{},\"unlisted\":{unlisted},\
          \"bytes_sent\":{},\"bytes_received\":{},\"free_bytes\":{},\"sessions\":[",
         s.uptime(o.now).as_secs(),
-        o.census.sessions,
+        o.stats.census.count(Mark::OPEN),
         s.bytes_sent,
         s.bytes_received,
         o.free_bytes
@@ -280,7 +281,7 @@ pub(crate) fn text(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
     let _ = writeln!(
         out,
         "{} open, up {}",
-        crate::count(o.census.sessions as usize, "session"),
+        crate::count(o.stats.census.count(Mark::OPEN) as usize, "session"),
         duration(o.stats.uptime(o.now))
     );
     out

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use pocketftp_core::TransferRecord;
 
+use super::census::Census;
+
 /// Finished transfers the status page lists (the ring's size).
 pub const RECENT_TRANSFERS: usize = 16;
 
@@ -27,6 +29,8 @@ pub struct Stats {
     /// Time the loop spent in its turns (not waiting in poll).
     pub busy: Duration,
     pub kicks: u64,
+    /// The open sessions by what they are and do.
+    pub census: Census,
     recent: [Option<Recent>; RECENT_TRANSFERS],
     /// Where the next finished transfer goes in `recent`.
     next: usize,
@@ -57,6 +61,7 @@ impl Stats {
             transfers: [[0; 2]; 2],
             busy: Duration::ZERO,
             kicks: 0,
+            census: Census::default(),
             recent: Default::default(),
             next: 0,
         }

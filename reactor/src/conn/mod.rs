@@ -27,6 +27,7 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
+use crate::admin::census::Mark;
 use crate::admin::stats::Stats;
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
@@ -55,8 +56,8 @@ pub(crate) struct Connection {
     pub closing: bool,
     /// When the client connected (for the admin's status page).
     pub since: Instant,
-    /// Its login is counted in the admin's counters.
-    pub login_counted: bool,
+    /// What it is counted as in the admin's census.
+    pub counted: Mark,
 }
 
 /// What a connection borrows from the server while it acts: taken once
@@ -102,7 +103,7 @@ impl Connection {
             timer: None,
             closing: false,
             since,
-            login_counted: false,
+            counted: Mark::NONE,
         }
     }
 

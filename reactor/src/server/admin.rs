@@ -17,10 +17,12 @@ use slab::Slab;
 
 use super::token::{token, Source, ADMIN_CLIENT_KEYS, ADMIN_LISTENER_KEYS};
 use super::Server;
+use crate::admin::census::Mark;
 use crate::admin::client::{Client, Next};
 use crate::admin::routes::{Reply, Route, HTML, JSON, PROMETHEUS, TEXT};
-use crate::admin::{metrics, page, Admin, AdminSetup, Census, Overview, SessionView};
+use crate::admin::{metrics, page, Admin, AdminSetup, Overview, SessionView};
 use crate::admin::{MAX_CLIENTS, MAX_LISTED};
+use crate::conn::Connection;
 
 /// Requests one admin connection gets answered per readiness event; past
 /// them it waits for the next turn, so a client pipelining without end
@@ -216,6 +218,20 @@ impl Server {
         }
     }
 
+    /// Moves the connection at `key` to its place in the census (out of
+    /// it once `closed`), after a drive; a login is counted as it happens.
+    pub(super) fn recount(&mut self, key: usize, closed: bool) {
+        let Some(conn) = self.connections.get_mut(key) else {
+            return;
+        };
+        let new = if closed { Mark::NONE } else { mark_of(conn) };
+        if new.has(Mark::LOGGED_IN) && !conn.counted.has(Mark::LOGGED_IN) {
+            self.stats.logins = self.stats.logins.saturating_add(1);
+        }
+        self.stats.census.recount(conn.counted, new);
+        conn.counted = new;
+    }
+
     /// Ends the session `id` names: true if there was one.
     fn kick(&mut self, id: u32, now: Instant) -> bool {
         let found = self
@@ -237,37 +253,16 @@ impl Server {
         Overview {
             now,
             stats: &self.stats,
-            census: self.census(),
             free_bytes: space.map(|(free, _)| free),
             total_bytes: space.map(|(_, total)| total),
         }
-    }
-
-    /// The sessions counted by what they are and do, in one pass.
-    fn census(&self) -> Census {
-        let mut c = Census::default();
-        for (_, conn) in self.connections.iter().filter(|(_, c)| !c.closing) {
-            let s = &conn.session;
-            c.sessions += 1;
-            c.tls += u64::from(conn.control.is_tls());
-            c.logged_in += u64::from(s.user().is_some());
-            c.anonymous += u64::from(s.is_anonymous());
-            c.data_connections += u64::from(conn.data.is_connected());
-            match s.activity().filter(|a| a.running).map(|a| a.direction) {
-                Some(Direction::Upload) => c.uploads += 1,
-                Some(Direction::Download) => c.downloads += 1,
-                Some(Direction::Listing) => c.listings += 1,
-                None => {}
-            }
-        }
-        c
     }
 
     /// The first [`MAX_LISTED`] sessions in the slab, the oldest first,
     /// and how many more there are.
     fn session_views(&self, now: Instant) -> (Vec<SessionView<'_>>, usize) {
         let open = self.connections.iter().filter(|(_, c)| !c.closing);
-        let mut views: Vec<_> = (open.clone().take(MAX_LISTED))
+        let mut views: Vec<_> = (open.take(MAX_LISTED))
             .map(|(_, conn)| SessionView {
                 id: conn.tag.generation,
                 user: conn.session.user(),
@@ -280,7 +275,24 @@ impl Server {
             })
             .collect();
         views.sort_by_key(|v| std::cmp::Reverse(v.age));
-        let unlisted = open.count().saturating_sub(views.len());
+        let all = self.stats.census.count(Mark::OPEN);
+        let unlisted = usize::try_from(all)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(views.len());
         (views, unlisted)
     }
+}
+
+/// What a connection is counted as in the census.
+fn mark_of(conn: &Connection) -> Mark {
+    let s = &conn.session;
+    let running = s.activity().filter(|a| a.running).map(|a| a.direction);
+    Mark::OPEN
+        .with(Mark::TLS, conn.control.is_tls())
+        .with(Mark::LOGGED_IN, s.user().is_some())
+        .with(Mark::ANONYMOUS, s.is_anonymous())
+        .with(Mark::UPLOAD, running == Some(Direction::Upload))
+        .with(Mark::DOWNLOAD, running == Some(Direction::Download))
+        .with(Mark::LISTING, running == Some(Direction::Listing))
+        .with(Mark::DATA, conn.data.is_connected())
 }

@@ -338,18 +338,16 @@ impl Server {
         let (peer, generation) = (conn.session.peer(), conn.tag.generation);
         match drained {
             Drained::Closed => {
+                self.recount(key, true);
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
             }
             Drained::Open(due) => {
+                self.recount(key, false);
                 if let Some(due) = due {
                     self.deadlines.push(due, key, generation);
                 }
                 if let Some(conn) = self.connections.get_mut(key) {
-                    if !conn.login_counted && conn.session.user().is_some() {
-                        conn.login_counted = true;
-                        self.stats.logins = self.stats.logins.saturating_add(1);
-                    }
                     conn.control
                         .join_family(&conn.session, &mut self.tls_families);
                 }
