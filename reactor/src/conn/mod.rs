@@ -213,6 +213,9 @@ impl Connection {
     /// Whatever the outcome, it goes back through the one answer queue,
     /// delivered after the drain, never while it runs.
     fn perform(&mut self, action: Action, cx: &mut Cx) {
+        if let Action::LogTransfer(record) = &action {
+            cx.stats.transfer_ended(record, cx.now);
+        }
         match action {
             Action::CloseData | Action::AbortTransfer => {
                 self.close_data(cx.registry);
@@ -227,10 +230,7 @@ impl Connection {
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => {
-                cx.stats.transfer_ended(&record, cx.now);
-                log_transfer(cx.xferlog.as_deref_mut(), &record);
-            }
+            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);

@@ -132,9 +132,16 @@ impl Server {
         }
     }
 
+    /// The admin listener's share of a turn: the connections with requests
+    /// left over are served, the late ones closed.
+    pub(super) fn admin_turn(&mut self, now: Instant) {
+        self.serve_admin_again(now);
+        self.expire_admin(now);
+    }
+
     /// Serves the admin connections that had more to ask than one turn
     /// answers.
-    pub(super) fn serve_admin_again(&mut self, now: Instant) {
+    fn serve_admin_again(&mut self, now: Instant) {
         let again = self.admin.as_mut().map(|a| std::mem::take(&mut a.again));
         for key in again.unwrap_or_default() {
             self.serve_admin(key, now);
@@ -150,7 +157,7 @@ impl Server {
 
     /// Closes the admin connections whose request did not arrive (or whose
     /// answer was not read) in time.
-    pub(super) fn expire_admin(&mut self, now: Instant) {
+    fn expire_admin(&mut self, now: Instant) {
         let Some(admin) = &self.admin else { return };
         let late: Vec<usize> = (admin.clients.iter())
             .filter(|(_, c)| c.deadline <= now)

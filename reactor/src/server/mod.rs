@@ -216,11 +216,11 @@ impl Server {
         }
         let now = Instant::now();
         [
+            self.admin_due(),
             self.deadlines.next(),
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
-            self.admin_due(),
         ]
         .into_iter()
         .flatten()
@@ -251,9 +251,8 @@ impl Server {
         self.wake_throttled(now);
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
-        self.serve_admin_again(now);
+        self.admin_turn(now);
         self.fire_timers(now);
-        self.expire_admin(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
