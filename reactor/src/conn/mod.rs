@@ -32,6 +32,8 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
+use crate::admin::census::Mark;
+use crate::admin::stats::Stats;
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::hooks::Hooks;
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
@@ -69,6 +71,10 @@ pub(crate) struct Connection {
     pub timer: Option<Instant>,
     /// The session is over: the connection goes at the end of the turn.
     pub closing: bool,
+    /// When the client connected (for the admin's status page).
+    pub since: Instant,
+    /// What it is counted as in the admin's census.
+    pub counted: Mark,
 }
 
 /// What a connection borrows from the server while it acts: taken once
@@ -91,6 +97,8 @@ pub(crate) struct Cx<'a> {
     pub xferlog: Option<&'a mut File>,
     /// What runs when an upload completed.
     pub hooks: &'a mut Hooks,
+    /// The admin listener's counters.
+    pub stats: &'a mut Stats,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
     /// What sessions tell the admin (see `server/notices.rs`).
@@ -109,7 +117,7 @@ pub(crate) enum Drained {
 }
 
 impl Connection {
-    pub fn new(tag: Tag, session: Session, control: Control) -> Connection {
+    pub fn new(tag: Tag, session: Session, control: Control, since: Instant) -> Connection {
         Connection {
             tag,
             session,
@@ -122,6 +130,8 @@ impl Connection {
             work: Work::default(),
             timer: None,
             closing: false,
+            since,
+            counted: Mark::NONE,
         }
     }
 
@@ -211,6 +221,16 @@ impl Connection {
         }
     }
 
+    /// The administrator ends the session (the admin listener's kick): as
+    /// at the end of its control connection, a running transfer's count is
+    /// told first, so the log and the xferlog say what it really moved.
+    pub fn kick(&mut self, now: Instant) {
+        if let Some(bytes) = self.work.count() {
+            self.tell(Event::TransferProgress { bytes }, now);
+        }
+        self.session.handle_kick(now);
+    }
+
     fn tell(&mut self, event: Event, now: Instant) {
         if let Err(e) = self.session.handle_event(now, event) {
             error!("reactor bug: {e:?}");
@@ -221,6 +241,9 @@ impl Connection {
     /// Whatever the outcome, it goes back through the one answer queue,
     /// delivered after the drain, never while it runs.
     fn perform(&mut self, action: Action, cx: &mut Cx) {
+        if let Action::LogTransfer(record) = &action {
+            cx.stats.transfer_ended(record, cx.now);
+        }
         match action {
             Action::CloseData | Action::AbortTransfer => {
                 self.close_data(cx.registry);
