@@ -57,7 +57,8 @@ impl Jail {
     /// RETR: the file from `offset` (REST's) up to its size now, which the
     /// `150` announces; an offset beyond it is `BadOffset`.
     pub(crate) fn open_source(&self, path: &VirtualPath, offset: u64) -> io::Result<Source> {
-        Source::new(self.open_read(path)?, offset)
+        let (file, size) = self.open_read(path)?;
+        Source::new(file, size, offset)
     }
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
@@ -72,13 +73,14 @@ impl Jail {
     /// APPE: `path` written at its end, created if need be.
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        self.open_file(path, flags, NEW_FILE_MODE)
-            .map(Sink::in_place)
+        let (file, _) = self.open_file(path, flags, NEW_FILE_MODE)?;
+        Ok(Sink::in_place(file))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
     pub(crate) fn write_at(&self, path: &VirtualPath, offset: u64) -> io::Result<Sink> {
-        Sink::at(self.open_file(path, libc::O_WRONLY, 0)?, offset)
+        let (file, size) = self.open_file(path, libc::O_WRONLY, 0)?;
+        Sink::at(file, size, offset)
     }
 
     /// STOU: the folder `path`, to create a new name in.
