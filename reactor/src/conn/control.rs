@@ -76,11 +76,6 @@ impl Control {
         self.ended != Some(ControlEnd::Lost)
     }
 
-    /// Leaves the poll: the session is over.
-    pub fn deregister(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.socket);
-    }
-
     fn tls(&self) -> Option<&TlsLayer> {
         match &self.layer {
             ControlLayer::Tls(tls) => Some(tls),

@@ -293,13 +293,13 @@ impl Connection {
                 Event::UploadReceived { bytes }
             }
             Ok(Step::Done) => {
-                self.close_data(cx.registry);
+                self.close_data();
                 Event::TransferDone { bytes }
             }
             Err(e) => {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
-                self.close_data(cx.registry);
+                self.close_data();
                 let kind = kind_of(&e);
                 Event::TransferFailed { kind, bytes }
             }
@@ -327,7 +327,7 @@ impl Connection {
                 not_started(ErrorKind::Other)
             }
         };
-        self.close_data(cx.registry);
+        self.close_data();
         self.answer(cx.answers, event);
     }
 }

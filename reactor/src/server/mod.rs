@@ -338,14 +338,12 @@ impl Server {
         }
     }
 
-    /// Removes the connections whose sessions ended this turn, then lets the
-    /// timer heap forget them.
+    /// Removes the connections whose sessions ended this turn (their
+    /// sockets leave the poll as they close), then lets the timer heap
+    /// forget them.
     pub(super) fn remove_closed(&mut self) {
-        let registry = self.poll.registry();
         for key in std::mem::take(&mut self.closed) {
-            if let Some(mut conn) = self.connections.try_remove(key) {
-                conn.release(registry);
-            }
+            self.connections.try_remove(key);
         }
         let connections = &self.connections;
         self.deadlines
