@@ -7,7 +7,7 @@ use std::ops::RangeInclusive;
 
 use log::{debug, warn};
 use mio::net::{TcpListener, TcpStream};
-use mio::Interest;
+use mio::{Interest, Registry};
 use pocketftp_core::{canonical_ip, Event};
 
 use super::{Connection, Cx};
@@ -31,6 +31,10 @@ pub(crate) enum DataSide {
     Connected {
         stream: TcpStream,
         listener: Option<TcpListener>,
+        /// In the poll. An accepted connection joins it only when a step
+        /// of its transfer would block ([`DataSide::watch`]): a small
+        /// file moves without it, two system calls fewer.
+        watched: bool,
     },
 }
 
@@ -45,6 +49,25 @@ impl DataSide {
         match self {
             DataSide::Connected { stream, .. } => Some(stream),
             _ => None,
+        }
+    }
+
+    /// A step of the transfer would block: its connection joins the poll,
+    /// for `interest` (see `Transfer::waits_for`), unless it is there
+    /// already. The kernel looks at the socket as it adds it, so readiness
+    /// that came since the step is not missed.
+    pub fn watch(&mut self, registry: &Registry, key: usize, interest: Interest) -> io::Result<()> {
+        match self {
+            DataSide::Connected {
+                stream,
+                watched: watched @ false,
+                ..
+            } => {
+                registry.register(stream, token(key, Source::Data), interest)?;
+                *watched = true;
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -72,9 +95,12 @@ impl DataSide {
     fn stop_listening(&mut self) {
         *self = match std::mem::take(self) {
             DataSide::Listening(_) => DataSide::Idle,
-            DataSide::Connected { stream, .. } => DataSide::Connected {
+            DataSide::Connected {
+                stream, watched, ..
+            } => DataSide::Connected {
                 stream,
                 listener: None,
+                watched,
             },
             side => side,
         };
@@ -152,25 +178,22 @@ impl Connection {
             if self.closing {
                 return;
             }
-            let (mut stream, peer) = match listener.accept() {
+            let (stream, peer) = match listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
             sockopt::tune_data(&stream);
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            let data_token = token(self.tag.key, Source::Data);
-            if cx
-                .registry
-                .register(&mut stream, data_token, interest)
-                .is_ok()
-            {
-                if let DataSide::Listening(listener) = std::mem::take(&mut self.data) {
-                    let listener = Some(listener);
-                    self.data = DataSide::Connected { stream, listener };
-                }
-                return self.answer(cx.answers, Event::DataConnected { peer });
+            if let DataSide::Listening(listener) = std::mem::take(&mut self.data) {
+                let listener = Some(listener);
+                let watched = false;
+                self.data = DataSide::Connected {
+                    stream,
+                    listener,
+                    watched,
+                };
             }
+            return self.answer(cx.answers, Event::DataConnected { peer });
         }
     }
 
@@ -187,8 +210,13 @@ impl Connection {
         let event = match outcome {
             Ok(()) => {
                 if let DataSide::Connecting(stream, _) = std::mem::take(&mut self.data) {
-                    let listener = None;
-                    self.data = DataSide::Connected { stream, listener };
+                    // Still in the poll from its connect.
+                    let (listener, watched) = (None, true);
+                    self.data = DataSide::Connected {
+                        stream,
+                        listener,
+                        watched,
+                    };
                 }
                 Event::DataConnected { peer: addr }
             }

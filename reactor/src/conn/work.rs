@@ -266,6 +266,11 @@ impl Connection {
         };
         let before = running.transfer.bytes;
         let step = running.transfer.step(data, cx.buffer, budget);
+        let waits_for = running.transfer.waits_for();
+        let step = step.and_then(|step| match step {
+            Step::Blocked => (self.data.watch(cx.registry, self.tag.key, waits_for)).map(|()| step),
+            step => Ok(step),
+        });
         let bytes = running.transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
         if let Some(bucket) = &mut running.bucket {
