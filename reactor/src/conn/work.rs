@@ -152,6 +152,10 @@ impl Progress {
 
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
+    /// Its data connection is usually waiting by then (curl, lftp, ftplib
+    /// and ftpbench connect before they send the command): it is taken
+    /// now, not a turn of the loop later when the listener's readiness
+    /// comes, so the `150` and the bytes leave in this turn.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {
@@ -161,9 +165,10 @@ impl Connection {
                     unique_name: result.unique_name,
                 }
             }
-            Err(e) => Event::Failed(kind_of(&e)),
+            Err(e) => return self.answer(cx.answers, Event::Failed(kind_of(&e))),
         };
         self.answer(cx.answers, event);
+        self.accept_data(cx);
     }
 
     /// `Action::StartTransfer`: the opened file and the data connection

@@ -21,7 +21,7 @@ use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
 use super::{Listeners, Server};
-use crate::conn::{Connection, Control};
+use crate::conn::{Connection, Control, CONTROL_INTEREST};
 use crate::net::sockopt;
 use crate::net::tls::TlsLayer;
 
@@ -95,7 +95,7 @@ impl Server {
         let key = entry.key();
         let control_token = token(key, Source::Control);
         if let Err(e) =
-            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
+            (self.poll.registry()).register(&mut stream, control_token, CONTROL_INTEREST)
         {
             return warn!("{peer}: cannot register: {e}");
         }

@@ -217,8 +217,9 @@ impl Server {
             source == Source::Daemon && key < listeners
         };
         let tokens = || events.iter().map(|e| e.token());
-        for token in tokens().filter(|t| !is_listener(t)) {
-            self.on_ready(token, now);
+        for event in events.iter().filter(|e| !is_listener(&e.token())) {
+            let short_reads = event.is_read_closed() || event.is_error() || event.is_priority();
+            self.on_ready(event.token(), short_reads, now);
         }
         self.read_unread(now);
         self.deliver_answers(now);
@@ -226,7 +227,7 @@ impl Server {
         // (a control connection's end travels the answer queue) free their
         // slots (--max-clients, --max-per-ip) first.
         for token in tokens().filter(is_listener) {
-            self.on_ready(token, now);
+            self.on_ready(token, false, now);
         }
         self.wake_throttled(now);
         self.run_transfers(now);
@@ -236,7 +237,9 @@ impl Server {
         self.remove_closed();
     }
 
-    fn on_ready(&mut self, token: mio::Token, now: Instant) {
+    /// A socket is ready; `short_reads`: its peer closed its side, or it
+    /// failed, or urgent data came (see `Control::short_reads`).
+    fn on_ready(&mut self, token: mio::Token, short_reads: bool, now: Instant) {
         let (key, source) = untoken(token);
         if source == Source::Daemon {
             return match key {
@@ -251,7 +254,7 @@ impl Server {
         };
         match source {
             Source::Control => {
-                conn.control.mark_readable();
+                conn.control.on_readable(short_reads);
                 self.drive(key, now);
             }
             Source::DataListener => conn.accept_data(&mut cx),
