@@ -5,13 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
-use pocketftpd::auth::users::{self, Users};
+use pocketftpd::auth::hashing;
+use pocketftpd::auth::users::Users;
 use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+    access, conflicts, exposure, internet, logging, prepare, privileges, prompt, reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -52,8 +53,8 @@ fn main() -> ExitCode {
 fn hash_password() -> ExitCode {
     let password = match prompt::read_password() {
         Ok(password) => password,
-        Err(e) => {
-            eprintln!("pocketftpd: cannot read the password: {e}");
+        Err(why) => {
+            eprintln!("pocketftpd: {why}");
             return ExitCode::FAILURE;
         }
     };
@@ -61,7 +62,7 @@ fn hash_password() -> ExitCode {
         eprintln!("pocketftpd: the password is empty");
         return ExitCode::FAILURE;
     }
-    match users::hash_password(&password) {
+    match hashing::hash_password(&password) {
         Ok(hash) => {
             println!("{hash}");
             ExitCode::SUCCESS
@@ -81,16 +82,21 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
         None => None,
     };
-    let jail = Jail::open(&options.root)
-        .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
+    let jail = Jail::open(&options.root).map_err(|e| {
+        let hint = prepare::sandbox_hint(&options.root);
+        format!("cannot serve {}: {e}{hint}", options.root.display())
+    })?;
     if let (Some(users), Some(path)) = (&users, &options.users) {
         users.check_homes(path, &jail).map_err(|e| e.to_string())?;
     }
-    prepare::sweep_stale_uploads(&jail);
+    prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users.as_deref()));
     prepare::raise_open_file_limit();
-    let settings = settings::from_options(options, users.is_some())?;
+    let mut settings = settings::from_options(options, users.is_some())?;
+    internet::resolve_pasv_name(&mut settings)?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
+    let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
+    internet::warn_without_pasv_ports(&listeners, options);
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
@@ -100,6 +106,9 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         privileges::run_as(user)?;
         info!("running as {user}");
     }
+    // Threads start once the process is what it will stay (--run-as).
+    (server.watch_pasv_name())
+        .map_err(|e| format!("cannot start looking up --pasv-address: {e}"))?;
     access::check_at_start(options, users.as_deref());
     server
         .set_users(users)
@@ -109,5 +118,6 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         options.root.display(),
         settings::access_summary(options)
     );
+    exposure::announce(options, &root, &reach);
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

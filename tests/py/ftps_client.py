@@ -22,7 +22,18 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
     early_auth   the ClientHello in the same write as AUTH TLS
     idle         LOCALDIR/count protected sessions held open until
                  LOCALDIR/stop exists (LOCALDIR/ready says they are)
-    stor_eof     every file of LOCALDIR/up uploaded, ended by a bare EOF
+    stor_eof     every file of LOCALDIR/up uploaded, ended by a bare EOF: each
+                 a broken upload (426), as tls-close-notify = required says
+    stor_eof_complete  the same against tls-close-notify = off: each 226
+    stock_refused  Python's own FTP_TLS (no session reuse on data
+                 connections): RETR hello.txt and NLST refused 425 with the
+                 reason (425); the session goes on, and resuming works
+    stock_allowed  the same against tls-session-reuse = off: both work
+    hijack13     another client at the same address, with a TLS session of
+                 its own, connects to the victim's passive port first: it gets
+                 nothing of RETR secret.bin and no say in STOR target.txt
+                 (the victim's transfers end 425)
+    hijack12     the same with TLS 1.2 at most
     resume13     like a short transfer, with every data connection resuming
                  the control connection's TLS 1.3 session (session_reused)
     resume12     the same with TLS 1.2 at most
@@ -69,6 +80,16 @@ def make_context(cafile, max_version=None):
     return ctx
 
 
+def recv_all(conn):
+    """Every byte up to the peer's end of the stream."""
+    chunks = []
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
 def pbsz_ok(resp):
     """RFC 4217: the reply to any PBSZ is 200 with PBSZ=0."""
     return resp == "200 PBSZ=0" or resp.startswith("200 PBSZ=0 ")
@@ -89,23 +110,39 @@ def cmd(ftp, line):
     return raw_resp(ftp)
 
 
-class ResumingFTP_TLS(ftplib.FTP_TLS):
-    """Data connections offer the control connection's TLS session."""
-
-    data_sessions = None
+# The README's class, word for word (a test compares them): Python's
+# FTP_TLS starts every protected data connection with a fresh TLS session,
+# which pocketftpd refuses by default (425); this one resumes the control
+# connection's session, as curl, lftp, rclone and FileZilla do.
+# --- README: ReusingFTP_TLS ---
+class ReusingFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS whose data connections resume the control connection's TLS
+    session, as FTPS servers that require session reuse want."""
 
     def ntransfercmd(self, cmd, rest=None):
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:
-            session = self.sock.session
-            check(session is not None, "no TLS session on the control connection")
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
-            if self.data_sessions is not None:
-                self.data_sessions.append((cmd, conn.version(), conn.session_reused))
+            conn = self.context.wrap_socket(
+                conn, server_hostname=self.host, session=self.sock.session
+            )
+        return conn, size
+# --- end ---
+
+
+class RecordingFTP_TLS(ReusingFTP_TLS):
+    """Notes each data connection's TLS version and whether it resumed."""
+
+    data_sessions = None
+
+    def ntransfercmd(self, cmd, rest=None):
+        check(self.sock.session is not None, "no TLS session on the control connection")
+        conn, size = ReusingFTP_TLS.ntransfercmd(self, cmd, rest)
+        if self._prot_p and self.data_sessions is not None:
+            self.data_sessions.append((cmd, conn.version(), conn.session_reused))
         return conn, size
 
 
-class ImplicitFTP_TLS(ftplib.FTP_TLS):
+class ImplicitFTP_TLS(ReusingFTP_TLS):
     """TLS from the first byte (implicit FTPS), data protected by default."""
 
     def connect(self, host="", port=0, timeout=-999, source_address=None):
@@ -124,14 +161,14 @@ class ImplicitFTP_TLS(ftplib.FTP_TLS):
         return self.welcome
 
 
-def login_tls(host, port, mode, ctx, cls=ftplib.FTP_TLS):
+def login_tls(host, port, mode, ctx, cls=ReusingFTP_TLS, user="anonymous", passwd="x"):
     ftp = cls(context=ctx, timeout=TIMEOUT)
     welcome = ftp.connect(host, int(port))
     check(welcome.startswith("220"), "welcome %r" % welcome)
     resp = ftp.auth()
     check(resp.startswith("234"), "AUTH TLS: %r" % resp)
     check(ftp.sock.version() in ("TLSv1.2", "TLSv1.3"), "control TLS version %r" % ftp.sock.version())
-    check(ftp.login().startswith("230"), "login")
+    check(ftp.login(user, passwd).startswith("230"), "login as %s" % user)
     resp = ftp.voidcmd("PBSZ 0")
     check(pbsz_ok(resp), "PBSZ 0: %r" % resp)
     check(ftp.prot_p().startswith("200"), "PROT P")
@@ -271,7 +308,7 @@ def transfer(host, port, mode, local, cafile):
 
 def resume(host, port, mode, local, cafile, version):
     ctx = make_context(cafile, max_version=version)
-    ftp = login_tls(host, port, mode, ctx, cls=ResumingFTP_TLS)
+    ftp = login_tls(host, port, mode, ctx, cls=RecordingFTP_TLS)
     ftp.data_sessions = []
     expected = "TLSv1.2" if version == ssl.TLSVersion.TLSv1_2 else "TLSv1.3"
     check(ftp.sock.version() == expected, "control is %r, not %s" % (ftp.sock.version(), expected))
@@ -307,7 +344,7 @@ def handshake(host, port, mode, local, cafile):
 
 
 def protection(host, port, mode, local, cafile):
-    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp = ReusingFTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
     check(ftp.auth().startswith("234"), "AUTH TLS")
     # Before login, on the protected channel.
@@ -332,7 +369,7 @@ def protection(host, port, mode, local, cafile):
 
 
 def required(host, port, mode, local, cafile):
-    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp = ReusingFTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
     ftp.set_pasv(mode == "passive")
     check(ftp.login().startswith("230"), "login (FTP_TLS.login sends AUTH TLS first)")
@@ -433,7 +470,9 @@ def earlyhello(host, port, mode, local, cafile):
 
         def handshake():
             try:
-                done["conn"] = ctx.wrap_socket(raw, server_hostname=host)
+                done["conn"] = ctx.wrap_socket(
+                    raw, server_hostname=host, session=ftp.sock.session
+                )
             except Exception as e:  # reported below
                 done["error"] = e
 
@@ -478,7 +517,9 @@ def stor_fast_close(host, port, mode, local, cafile):
         ftp.voidcmd("TYPE I")
         h, p = ftp.makepasv()
         raw = socket.create_connection((h, p), TIMEOUT)
-        conn = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+        conn = ctx.wrap_socket(
+            raw, server_hostname=host, session=ftp.sock.session, do_handshake_on_connect=False
+        )
         t = threading.Thread(target=conn.do_handshake)
         t.start()
         ftp.putcmd("STOR " + name)
@@ -506,12 +547,7 @@ def ascii(host, port, mode, local, cafile):
     ftp = login_tls(host, port, mode, make_context(cafile))
     ftp.voidcmd("TYPE A")
     conn = ftp.transfercmd("RETR text.txt")
-    got = b""
-    while True:
-        b = conn.recv(65536)
-        if not b:
-            break
-        got += b
+    got = recv_all(conn)
     conn.close()
     check(ftp.voidresp().startswith("226"), "RETR text.txt in TYPE A")
     want = b"line one\r\nline two\r\n" * 5000
@@ -549,9 +585,10 @@ def abort(host, port, mode, local, cafile):
     ftp.quit()
 
 
-def stor_eof(host, port, mode, local, cafile):
-    """STOR ending with a bare EOF (FIN, no close_notify): the spec reads
-    until close_notify or EOF, so the upload is complete."""
+def stor_eof(host, port, mode, local, cafile, want="426"):
+    """STOR ending with a bare EOF (FIN, no close_notify): a cut as far as
+    the server can tell, so a broken upload (426), unless the daemon runs
+    with tls-close-notify = off (stor_eof_complete: 226)."""
     ftp = login_tls(host, port, mode, make_context(cafile))
     up = os.path.join(local, "up")
     for name in sorted(os.listdir(up)):
@@ -565,8 +602,121 @@ def stor_eof(host, port, mode, local, cafile):
         conn.shutdown(socket.SHUT_WR)
         resp = raw_resp(ftp)
         conn.close()
-        expect_code(resp, ("226",), "STOR %s ended by a bare EOF" % name)
+        expect_code(resp, (want,), "STOR %s ended by a bare EOF" % name)
+        if want == "426":
+            check("close_notify" in resp, "the 426 does not say why: %r" % resp)
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after the bare EOFs")
     ftp.quit()
+
+
+def stock(host, port, mode, local, cafile, refused=True):
+    """Python's own FTP_TLS, whose data connections never resume: refused
+    425 with the reason and what to do (stock_refused), the session going on
+    and ReusingFTP_TLS's way working in it; or, with tls-session-reuse =
+    off, simply working (stock_allowed)."""
+    ftp = login_tls(host, port, mode, make_context(cafile), cls=ftplib.FTP_TLS)
+    for line in ("RETR hello.txt", "NLST"):
+        got = []
+        try:
+            resp = ftp.retrbinary(line, got.append)
+            check(not refused, "%s with a fresh TLS session was not refused: %r" % (line, resp))
+            check(resp.startswith("226"), "%s: %r" % (line, resp))
+        except (ftplib.error_temp, ftplib.error_perm) as e:
+            check(refused, "%s refused: %r" % (line, e))
+            text = str(e)
+            check(text.startswith("425 Session reuse required: ")
+                  and "tls-session-reuse = off" in text, "the refusal: %r" % text)
+            check(not got, "%s: bytes on a refused data connection: %r" % (line, got))
+    check(ftp.voidcmd("NOOP").startswith("200"), "NOOP after the refusals")
+    ftp.quit()
+    ftp = login_tls(host, port, mode, make_context(cafile))
+    check(retr_strict(ftp, "hello.txt") == b"hello over TLS\n", "RETR, resuming")
+    ftp.quit()
+
+
+def hijack(host, port, mode, local, cafile, version):
+    """Another client at the same address (anonymous; the victim is alice,
+    password pw), logged in with a TLS session of its own, connects to the
+    victim's passive port first, as an attacker behind the same NAT would:
+    it must get none of the victim's download and have no say in its upload
+    (the victim's transfer is refused, 425, and its session goes on). A
+    second session of alice's own may offer hers (rclone does)."""
+    import threading
+
+    check(mode == "passive", "hijack is a passive-mode scenario")
+    ctx = make_context(cafile, max_version=version)
+    victim = login_tls(host, port, mode, ctx, user="alice", passwd="pw")
+    attacker = login_tls(host, port, mode, ctx)
+    for line, payload in (("RETR secret.bin", None), ("STOR target.txt", b"EVIL " * 1000)):
+        victim.voidcmd("TYPE I")
+        h, p = victim.makepasv()
+        raw = socket.create_connection((h, p), TIMEOUT)
+        stolen = ctx.wrap_socket(
+            raw, server_hostname=host, session=attacker.sock.session, do_handshake_on_connect=False
+        )
+        outcome = {}
+
+        def attack():
+            got = b""
+            try:
+                stolen.do_handshake()
+                outcome["resumed"] = stolen.session_reused
+                if payload:
+                    stolen.sendall(payload)
+                    stolen.unwrap()
+                while True:
+                    b = stolen.recv(65536)
+                    if not b:
+                        break
+                    got += b
+            except (OSError, ssl.SSLError) as e:
+                outcome["error"] = repr(e)
+            outcome["got"] = got
+
+        t = threading.Thread(target=attack)
+        t.start()
+        # The victim's own data connection comes second: refused, the
+        # passive port admits one connection (or it waits in the backlog).
+        try:
+            own = socket.create_connection((h, p), TIMEOUT)
+        except OSError:
+            own = None
+        victim.putcmd(line)
+        expect_code(raw_resp(victim), ("150", "125"), line)
+        final = raw_resp(victim)
+        t.join(TIMEOUT)
+        check(not t.is_alive(), "the attacker's connection never ended")
+        check(not outcome.get("got"), "%s: the attacker received %d bytes of the victim's file"
+              % (line, len(outcome.get("got", b""))))
+        check(not outcome.get("resumed"), "the server let the attacker resume a TLS session on the victim's data connection")
+        expect_code(final, ("425",), "the victim's %s taken over" % line)
+        if own:
+            own.close()
+        stolen.close()
+        check(victim.voidcmd("NOOP").startswith("200"), "the victim's NOOP after the refusal")
+    check(attacker.voidcmd("NOOP").startswith("200"), "the attacker's session goes on")
+    check(retr_strict(victim, "secret.bin") == b"victim's secret\n", "the victim's own RETR")
+    # alice's second session, with a TLS session of its own, resumes hers.
+    sibling = login_tls(host, port, mode, ctx, cls=ftplib.FTP_TLS, user="alice", passwd="pw")
+    sibling.voidcmd("TYPE I")
+    conn = sibling.transfercmd("RETR secret.bin")
+    conn.close()  # ftplib's own session: refused, 425
+    expect_code(raw_resp(sibling), ("425",), "a fresh session on alice's second connection")
+    conn = socket.create_connection(sibling.makepasv(), TIMEOUT)
+    conn = ctx.wrap_socket(
+        conn, server_hostname=host, session=victim.sock.session, do_handshake_on_connect=False
+    )
+    sibling.putcmd("RETR secret.bin")
+    expect_code(raw_resp(sibling), ("150", "125"), "RETR on alice's session")
+    conn.do_handshake()
+    check(conn.session_reused, "alice's other session was not resumed")
+    got = recv_all(conn)
+    conn.close()
+    expect_code(raw_resp(sibling), ("226",), "RETR resuming alice's other session")
+    check(got == b"victim's secret\n", "alice's second session got %r" % got)
+    sibling.quit()
+    victim.quit()
+    attacker.quit()
 
 
 def pipeline(host, port, mode, local, cafile):
@@ -685,7 +835,7 @@ def idle(host, port, mode, local, cafile):
 
 
 def peercert(host, port, mode, local, cafile):
-    ftp = ftplib.FTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
+    ftp = ReusingFTP_TLS(context=make_context(cafile), timeout=TIMEOUT)
     ftp.connect(host, int(port))
     check(ftp.auth().startswith("234"), "AUTH TLS")
     der = ftp.sock.getpeercert(binary_form=True)
@@ -727,6 +877,11 @@ def main():
         "stor_close_notify": stor_close_notify,
         "stor_fast_close": stor_fast_close,
         "stor_eof": stor_eof,
+        "stor_eof_complete": lambda *a: stor_eof(*a, want="226"),
+        "stock_refused": stock,
+        "stock_allowed": lambda *a: stock(*a, refused=False),
+        "hijack13": lambda *a: hijack(*a, version=None),
+        "hijack12": lambda *a: hijack(*a, version=ssl.TLSVersion.TLSv1_2),
         "pipeline": pipeline,
         "idle": idle,
         "early_auth": early_auth,

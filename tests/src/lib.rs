@@ -14,7 +14,10 @@
 //! `tests/py/ftplib_client.py`), `curl.rs`, `clients.rs` (lftp, wget,
 //! rclone, tnftp), `hostile.rs` (crashes, files changing under a transfer,
 //! restart offsets, crowded folders), `ftps.rs` (FTPS with ftplib, curl,
-//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `modes.rs`
+//! lftp, rclone, raw sockets; `tests/py/ftps_client.py`), `ftps_sessions.rs`
+//! (data connections bound to their session's TLS; Node's basic-ftp,
+//! `tests/js/`), `logins.rs` (password checks under a flood, memory after
+//! logins), `modes.rs`
 //! (`--umask`, `SITE CHMOD`, lftp mirroring modes both ways), `globs.rs`
 //! (LIST/NLST/STAT globs, tnftp `mget`), `pressure.rs` (unread replies,
 //! pipelines, killed clients, descriptors), `accounts.rs` (roles, homes),
@@ -23,7 +26,11 @@
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
 //! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
 //! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
-//! about, and what to do).
+//! about, and what to do), `dotfiles.rs` (names starting with a dot, and
+//! what the start-up says is served to whom), `router.rs` (the announced
+//! address, the warnings about passive connections, keepalive: issue 28),
+//! `bans.rs` (bans, fail2ban's filter), `proxy.rs` (PROXY protocol
+//! listeners).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -44,9 +51,9 @@
 //! file needs only `use pocketftpd_tests::*;`):
 //!
 //! 1. `binary.rs`: which program is the daemon (`daemon_command`).
-//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`]; start-ups
-//!    that must fail (`run_daemon`, `start_fails`); `password_hash`;
-//!    `wait_until`.
+//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`] and its log
+//!    (`log_count`, `wait_logged`, `logged_line`); start-ups that must fail
+//!    (`run_daemon`, `start_fails`); `password_hash`; `wait_until`.
 //! 3. `ports.rs`: a free port per daemon, and whether one listens.
 //! 4. `ctrl.rs`: the raw control client [`Ctrl`] and its [`Reply`]s.
 //! 5. `data.rs`: data connections ([`DataPlan`]) and transfers over them.
@@ -54,6 +61,10 @@
 //!    skipping a test whose program is missing ([`need_program`]).
 //! 7. `trees.rs`: [`TempDir`], the seeded [`Rng`], trees of files and
 //!    byte comparisons.
+//! 8. `netns.rs`: networks a test makes for itself ([`NetPair`]: a
+//!    server's and a client's network namespace), for clients that are
+//!    not on loopback (a LAN's, or one standing for the internet); and
+//!    clients from other loopback addresses ([`connect_from`]).
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
@@ -69,6 +80,7 @@ mod binary;
 mod ctrl;
 mod daemon;
 mod data;
+mod netns;
 mod ports;
 mod programs;
 mod trees;
@@ -80,6 +92,7 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
+pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
 pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
 pub use trees::{

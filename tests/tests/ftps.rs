@@ -7,7 +7,8 @@
 //! 502, 503, 504, 536); protected LIST/MLSD/NLST/RETR/STOR/APPE, REST and
 //! TYPE A, passive and active, with the server's `close_notify` ending every
 //! RETR and answering the client's after STOR; uploads ended by a bare EOF
-//! or by `close_notify` and an immediate close (curl, Go); ABOR during a
+//! (broken, unless `--tls-close-notify off`) or by `close_notify` and an
+//! immediate close (curl, Go); ABOR during a
 //! protected RETR; commands pipelined inside TLS; a ClientHello sent with
 //! the AUTH line or (curl 7.87+) before the transfer command; data
 //! connections resuming the control connection's session (TLS 1.3 and 1.2);
@@ -215,10 +216,41 @@ fn uploads_closed_right_after_close_notify_arrive_whole() {
     assert_uploads_arrive("stor_fast_close", &files);
 }
 
+/// Issue 23 (2): a protected upload cut by a bare TCP end (no
+/// `close_notify`) was committed as complete and replaced the old file. It
+/// is broken now: `426` saying why, the old file kept, no temporary left.
 #[test]
-fn stor_ended_by_a_bare_eof_is_complete() {
-    // "STOR reads until the client's close_notify or EOF".
-    assert_uploads_arrive("stor_eof", &upload_set(0xf7_0008));
+fn stor_ended_by_a_bare_eof_is_broken_and_keeps_the_old_file() {
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let files = upload_set(0xf7_0008);
+    for (name, _) in &files {
+        d.put(name, b"the old file\n");
+    }
+    let local = uploads_folder(&files);
+    ftps_py(d.port, "stor_eof", "passive", local.path(), &cert.cert);
+    for (name, _) in &files {
+        assert_eq!(fs::read(d.root().join(name)).unwrap(), b"the old file\n");
+    }
+    assert_holds_only(&d, &files);
+}
+
+/// `--tls-close-notify off`: a bare TCP end completes the upload, as it
+/// did before (for a client that never sends `close_notify`).
+#[test]
+fn stor_ended_by_a_bare_eof_is_complete_with_tls_close_notify_off() {
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &["--tls-close-notify", "off"]);
+    let files = upload_set(0xf7_0009);
+    let local = uploads_folder(&files);
+    ftps_py(
+        d.port,
+        "stor_eof_complete",
+        "passive",
+        local.path(),
+        &cert.cert,
+    );
+    assert_uploaded(&d, &files, "stor_eof_complete");
 }
 
 #[test]
@@ -954,6 +986,14 @@ fn key_file_without_a_key_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     // The certificate given as the key: a valid PEM file holding no key.
     assert_start_fails_naming(&cert.cert, &cert.cert, &cert.cert);
+    let args = [
+        Path::new("--tls-cert"),
+        &cert.cert,
+        Path::new("--tls-key"),
+        &cert.cert,
+    ];
+    let err = start_fails(&args);
+    assert!(err.contains("no private key in"), "{err}");
 }
 
 #[test]
@@ -980,6 +1020,20 @@ fn key_that_does_not_fit_the_certificate_stops_start_up_naming_it() {
         return;
     };
     assert_start_fails_naming(&cert.cert, &other.key, &other.key);
+    // In plain words, naming both files.
+    let args = [
+        Path::new("--tls-cert"),
+        &cert.cert,
+        Path::new("--tls-key"),
+        &other.key,
+    ];
+    let err = start_fails(&args);
+    let want = format!(
+        "the TLS key {} does not belong to the certificate {}",
+        other.key.display(),
+        cert.cert.display()
+    );
+    assert!(err.contains(&want), "{err}");
 }
 
 #[test]

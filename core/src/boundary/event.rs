@@ -13,7 +13,11 @@ use crate::boundary::path::VirtualPath;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     NotFound,
+    /// The file system's permissions refuse it (not the session's role,
+    /// which the session knows itself).
     PermissionDenied,
+    /// The file system is read-only (or the daemon's sandbox makes it so).
+    ReadOnly,
     AlreadyExists,
     NotADirectory,
     IsADirectory,
@@ -26,6 +30,8 @@ pub enum ErrorKind {
     BadOffset,
     /// Disk or quota full.
     StorageFull,
+    /// Every port of the passive range (`--pasv-ports`) is in use.
+    PortsExhausted,
     /// The peer refused or could not be reached (data connections).
     ConnectionRefused,
     /// The peer reset or closed the connection before the transfer finished.
@@ -34,6 +40,15 @@ pub enum ErrorKind {
     TimedOut,
     /// The TLS handshake on a protected data connection failed.
     HandshakeFailed,
+    /// A protected data connection did not resume its control connection's
+    /// TLS session, as the server requires: it may be another client's.
+    SessionNotResumed,
+    /// A protected upload ended without the client's `close_notify`: it may
+    /// have been cut short.
+    UploadCutShort,
+    /// Too much of this work waits already (password checks from this
+    /// client): it was not even begun.
+    Busy,
     /// Anything else: reported to the client as a local error.
     Other,
 }
@@ -102,7 +117,9 @@ pub enum Event {
     /// formatted listing lines (already bounded by the caller).
     Listing(Vec<u8>),
     /// Answers [`Action::VerifyPassword`](crate::Action::VerifyPassword):
-    /// `None` when the user is unknown or the password is wrong.
+    /// `None` when the user is unknown or the password is wrong. A check
+    /// that could not be made is [`Event::Failed`] with
+    /// [`ErrorKind::Busy`].
     LoginChecked(Option<Access>),
     /// Answers [`Action::StartTransfer`](crate::Action::StartTransfer) and
     /// [`Action::CommitUpload`](crate::Action::CommitUpload): the transfer

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::boundary::path::VirtualPath;
+use crate::format::escape::escape_for_log;
 use crate::format::time::CivilTime;
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -28,13 +29,14 @@ pub struct TransferRecord {
 
 impl TransferRecord {
     /// The xferlog line (no newline) for a transfer that ended at `now`
-    /// (Unix seconds; written as UTC). Blanks in names become `_`, so every
-    /// line has the same fourteen fields.
+    /// (Unix seconds; written as UTC). Names are escaped as in every log
+    /// ([`escape_for_log`]), then their blanks become `_`, so every line
+    /// has the same fourteen fields and is one line.
     pub fn xferlog_line(&self, now: i64) -> String {
         let t = CivilTime::from_unix(now);
         let weekday = DAYS[(now.div_euclid(86_400) + 4).rem_euclid(7) as usize];
         let month = t.month_abbr();
-        let blank_free = |s: &str| s.replace(char::is_whitespace, "_");
+        let blank_free = |s: &str| escape_for_log(s).replace(char::is_whitespace, "_");
         format!(
             "{weekday} {month} {:>2} {:02}:{:02}:{:02} {} {} {} {} {} {} _ {} {} {} ftp 0 * {}",
             t.day,
@@ -85,6 +87,14 @@ mod tests {
         assert_eq!(
             record.xferlog_line(0),
             "Thu Jan  1 00:00:00 1970 13 127.0.0.1 3000000 /pub/a_file.bin a _ i r alice ftp 0 * i"
+        );
+        let name = "/\u{1b}]0;x\u{7}\u{1b}[2J\r\n\u{2028}.bin";
+        record.path = VirtualPath::resolve(&VirtualPath::root(), name).unwrap();
+        record.user = "a\u{1b}[1m b".into();
+        assert_eq!(
+            record.xferlog_line(0),
+            "Thu Jan  1 00:00:00 1970 13 127.0.0.1 3000000 \
+             /\\u{1b}]0;x\\u{7}\\u{1b}[2J\\r\\n\\u{2028}.bin a _ i r a\\u{1b}[1m_b ftp 0 * i"
         );
     }
 }

@@ -33,8 +33,8 @@ mod security;
 mod table;
 mod transfer;
 
-pub use data::canonical_ip;
 use data::DataPlan;
+pub use data::{canonical_addr, canonical_ip};
 use login::Login;
 use place::Place;
 use security::Security;
@@ -214,6 +214,13 @@ impl Session {
     /// Our address on the control connection.
     pub fn local(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The name the client logged in with; `None` before login. (The
+    /// reactor lets the data connections of one user's sessions from one
+    /// address resume each other's TLS sessions.)
+    pub fn user(&self) -> Option<&str> {
+        self.login.user()
     }
 
     /// Whether the session has ended (after `Action::Close`).

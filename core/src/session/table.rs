@@ -121,10 +121,11 @@ impl Session {
             (W::Login(LoginWait::Password), E::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
             }
+            (W::Login(LoginWait::Password), E::Failed(_)) => self.on_password_not_checked(),
             (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
                 self.on_listening(extended, port)
             }
-            (W::Data(DataWait::Listen { .. }), E::Failed(_)) => self.on_listen_failed(),
+            (W::Data(DataWait::Listen { .. }), E::Failed(kind)) => self.on_listen_failed(kind),
             (W::Place(PlaceWait::Stat(purpose, path)), E::Metadata(meta)) => {
                 self.on_metadata(purpose, path, meta)
             }

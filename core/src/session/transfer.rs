@@ -268,7 +268,7 @@ impl Session {
     pub(super) fn cmd_stor(&mut self, now: Instant, arg: &str, offset: u64) {
         let mode = match offset {
             0 if self.may_write() => OpenMode::Write,
-            0 => OpenMode::CreateNew,
+            0 => self.new_file_mode(),
             offset => OpenMode::WriteAt { offset },
         };
         self.cmd_transfer(now, TransferKind::Stor, arg, mode);
@@ -286,7 +286,9 @@ impl Session {
         }
         let right: fn(Access) -> bool = match mode {
             OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
-            OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
+            OpenMode::CreateNew | OpenMode::CreateOrReplaceOwn { .. } | OpenMode::CreateUnique => {
+                Access::may_create
+            }
             OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
         };
         if let Some(path) = self.permitted_path(kind.verb(), arg, right) {
@@ -341,6 +343,7 @@ impl Session {
             format,
             writable: self.may_write(),
             pattern,
+            shown: self.shown(),
         };
         self.open_for_transfer(now, TransferKind::List, path, mode);
     }
@@ -556,6 +559,9 @@ impl Session {
         bytes: u64,
     ) {
         transfer.bytes = bytes;
+        if matches!(transfer.kind, TransferKind::Stor | TransferKind::Stou) {
+            self.uploaded(&transfer.path);
+        }
         self.conclude_transfer(now, &transfer, None, (226, "Transfer complete."));
     }
 
@@ -573,6 +579,7 @@ impl Session {
 
     /// The data connection did not come in `data_timeout`.
     pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
+        self.report_passive_not_reached();
         self.stop_transfer(now, Action::CloseData, NO_DATA_CONNECTION);
     }
 

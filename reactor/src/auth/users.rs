@@ -1,20 +1,18 @@
 //! The users file (`NAME:HASH:ROLE[:HOME]`, see PROTOCOL.md) and password checks.
 //!
 //! Argon2 is slow on purpose, so checks run on a worker thread
-//! ([`PasswordWorker`]); the reactor hears back through a `mio::Waker` and
-//! other sessions never wait for a login.
+//! ([`PasswordWorker`](super::worker::PasswordWorker)); the reactor hears
+//! back through a `mio::Waker` and other sessions never wait for a login.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-use std::thread;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::PasswordHash;
 use pocketftp_core::{Access, VirtualPath};
+
+use super::hashing;
 
 use crate::storage::jail::Jail;
 
@@ -70,7 +68,7 @@ impl Users {
     }
 
     /// Parses users-file text; errors carry the 1-based line number.
-    fn parse(text: &str) -> Result<Users, (usize, String)> {
+    pub(super) fn parse(text: &str) -> Result<Users, (usize, String)> {
         let mut users = HashMap::new();
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
@@ -87,12 +85,18 @@ impl Users {
             if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err((number, format!("invalid user name {name:?}")));
             }
-            if PasswordHash::new(hash).is_err() {
+            let Ok(parsed) = PasswordHash::new(hash) else {
                 return Err((
                     number,
                     format!(
                         "the hash of {name:?} is not a PHC string from `pocketftpd hash-password`"
                     ),
+                ));
+            };
+            if let Err(why) = hashing::check_usable(&parsed) {
+                return Err((
+                    number,
+                    format!("the hash of {name:?} cannot be used: {why}"),
                 ));
             }
             let Some(access) = Access::from_role(role) else {
@@ -132,11 +136,12 @@ impl Users {
     /// Makes the decoy hash (slow: off the event loop). The worker does it
     /// before its first check with these users, so that even that check
     /// costs one argon2 verification, as every other does.
-    fn prepare(&self) -> &str {
+    pub(super) fn prepare(&self) -> &str {
         // Hashing with the default parameters and a fresh salt does not
         // fail; if it did, unknown users would merely be refused faster.
-        self.decoy
-            .get_or_init(|| hash_password("decoy password for unknown users").unwrap_or_default())
+        self.decoy.get_or_init(|| {
+            hashing::hash_password("decoy password for unknown users").unwrap_or_default()
+        })
     }
 
     /// Each account's name and what it gets.
@@ -171,101 +176,17 @@ impl Users {
             None => (self.prepare(), None),
         };
         let parsed = PasswordHash::new(hash).ok()?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let ok = hashing::verify(&parsed, password.as_bytes());
         account.filter(|_| ok).cloned()
-    }
-}
-
-/// Hashes a password with argon2id and a random salt, as a PHC string.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
-
-/// A password check asked for by session `key` (with its generation).
-pub struct Check {
-    pub key: usize,
-    pub generation: u32,
-    pub user: String,
-    pub password: String,
-}
-
-/// The answer to a [`Check`].
-pub struct Checked {
-    pub key: usize,
-    pub generation: u32,
-    pub account: Option<Account>,
-}
-
-enum Job {
-    Check(Check),
-    Replace(Arc<Users>),
-}
-
-/// A thread that checks passwords and wakes the reactor with each answer.
-pub struct PasswordWorker {
-    jobs: mpsc::Sender<Job>,
-    answers: mpsc::Receiver<Checked>,
-}
-
-impl PasswordWorker {
-    pub fn start(users: Arc<Users>, waker: mio::Waker) -> std::io::Result<PasswordWorker> {
-        let (jobs, job_queue) = mpsc::channel::<Job>();
-        let (answer_queue, answers) = mpsc::channel();
-        thread::Builder::new()
-            .name("password-check".to_owned())
-            .spawn(move || {
-                let mut users = users;
-                users.prepare();
-                for job in job_queue {
-                    match job {
-                        Job::Replace(new) => {
-                            new.prepare();
-                            users = new;
-                        }
-                        Job::Check(check) => {
-                            let account = users.verify(&check.user, &check.password);
-                            let answer = Checked {
-                                key: check.key,
-                                generation: check.generation,
-                                account,
-                            };
-                            if answer_queue.send(answer).is_err() || waker.wake().is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            })?;
-        Ok(PasswordWorker { jobs, answers })
-    }
-
-    /// Queues a check; its answer comes from [`answers`](Self::answers)
-    /// after the waker fires.
-    pub fn check(&self, check: Check) {
-        // The worker only stops when this handle is dropped.
-        let _ = self.jobs.send(Job::Check(check));
-    }
-
-    /// Swaps in a re-read users file for the checks that follow.
-    pub fn replace_users(&self, users: Arc<Users>) {
-        let _ = self.jobs.send(Job::Replace(users));
-    }
-
-    /// The answers ready now.
-    pub fn answers(&self) -> impl Iterator<Item = Checked> + '_ {
-        self.answers.try_iter()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::hashing::hash_password;
+    use super::super::worker::{Check, Checked, PasswordWorker};
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn parse_verify_and_roles() {
@@ -351,15 +272,16 @@ mod tests {
         let users = Arc::new(Users::parse(&text).unwrap());
         assert!(users.decoy.get().is_none(), "parsing ran argon2");
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(1)).unwrap());
         let worker = PasswordWorker::start(Arc::clone(&users), waker).unwrap();
         let check = |user: &str| Check {
             key: 0,
             generation: 0,
+            peer: [127, 0, 0, 1].into(),
             user: user.into(),
             password: "pw".into(),
         };
-        worker.check(check("u"));
+        worker.check(check("u")).unwrap();
         assert_eq!(
             one_answer(&mut poll, &worker).account.map(|a| a.access),
             Some(Access::ReadOnly)
@@ -370,7 +292,7 @@ mod tests {
         let reloaded = Arc::new(Users::parse(&text).unwrap());
         assert!(reloaded.decoy.get().is_none(), "parsing ran argon2");
         worker.replace_users(Arc::clone(&reloaded));
-        worker.check(check("u"));
+        worker.check(check("u")).unwrap();
         assert_eq!(
             one_answer(&mut poll, &worker).account.map(|a| a.access),
             Some(Access::ReadOnly)
@@ -380,31 +302,5 @@ mod tests {
         // A reload that keeps the decoy of the users it replaces needs none.
         let kept = Users::parse(&text).unwrap().with_decoy_of(Some(&reloaded));
         assert_eq!(kept.decoy.get(), reloaded.decoy.get());
-    }
-
-    #[test]
-    fn worker_answers_through_the_waker() {
-        let hash = hash_password("pw").unwrap();
-        let users = Arc::new(Users::parse(&format!("u:{hash}:user")).unwrap());
-        let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
-        let worker = PasswordWorker::start(users, waker).unwrap();
-        worker.check(Check {
-            key: 3,
-            generation: 9,
-            user: "u".into(),
-            password: "pw".into(),
-        });
-        let mut events = mio::Events::with_capacity(4);
-        poll.poll(&mut events, Some(std::time::Duration::from_secs(30)))
-            .unwrap();
-        assert!(events.iter().any(|e| e.token() == mio::Token(7)));
-        let answers: Vec<Checked> = worker.answers().collect();
-        assert_eq!(answers.len(), 1);
-        assert_eq!((answers[0].key, answers[0].generation), (3, 9));
-        assert_eq!(
-            answers[0].account.as_ref().map(|a| a.access),
-            Some(Access::ReadOnly)
-        );
     }
 }

@@ -7,11 +7,14 @@ use std::io::{self, Read, Write};
 use log::warn;
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
+use pocketftp_core::{canonical_ip, ErrorKind, Session};
 
 use super::{Connection, Cx};
-use crate::net::tls::{Channel, TlsLayer};
+use crate::net::resumption::Families;
+use crate::net::tls::{Channel, ControlTls, SessionTls, TlsLayer};
 use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
+use crate::storage::error_kind::kind_of;
 
 /// What a control connection is always polled for: its bytes, and urgent
 /// data (`EPOLLPRI`), whose mark a read stops at (see `Control::short_reads`).
@@ -22,6 +25,9 @@ pub(crate) const CONTROL_INTEREST: Interest = Interest::READABLE.add(Interest::P
 pub(crate) struct Control {
     socket: TcpStream,
     layer: ControlLayer,
+    /// The session's TLS, once it has some: its data connections' comes
+    /// from it.
+    session_tls: Option<SessionTls>,
     /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
     readable: bool,
     /// The poll said a read may stop short of what the socket holds: the
@@ -36,6 +42,8 @@ pub(crate) struct Control {
     /// The end of the connection was seen and queued for the session:
     /// nothing more is read, and after a loss nothing more written.
     ended: Option<ControlEnd>,
+    /// Its TLS handshake failed (counted as a failed login: `server/bans.rs`).
+    handshake_failed: bool,
 }
 
 /// What the control connection's bytes go through.
@@ -51,16 +59,27 @@ enum ControlLayer {
 
 impl Control {
     /// A new client's control connection; `tls` for an implicit FTPS one.
-    pub fn new(socket: TcpStream, tls: Option<Box<TlsLayer>>) -> Control {
+    pub fn new(socket: TcpStream, tls: Option<ControlTls>) -> Control {
+        let (session_tls, layer) = match tls {
+            Some((tls, layer)) => (Some(tls), ControlLayer::Tls(layer)),
+            None => (None, ControlLayer::Clear),
+        };
         Control {
             socket,
-            layer: tls.map_or(ControlLayer::Clear, ControlLayer::Tls),
+            layer,
+            session_tls,
             readable: true,
             short_reads: false,
             awaiting_writable: false,
             write_interest: false,
             ended: None,
+            handshake_failed: false,
         }
+    }
+
+    /// Whether the connection ended in a failed TLS handshake.
+    pub fn handshake_failed(&self) -> bool {
+        self.handshake_failed
     }
 
     /// A readable edge came, `short_reads` if the poll saw the client's
@@ -106,6 +125,29 @@ impl Control {
         match &self.layer {
             ControlLayer::Tls(tls) => Some(tls),
             _ => None,
+        }
+    }
+
+    /// Once the session has logged in: its TLS joins the family of its
+    /// user's sessions from its address (see `net/resumption.rs`).
+    pub fn join_family(&mut self, session: &Session, families: &mut Families) {
+        let Some(tls) = self.session_tls.as_mut().filter(|tls| !tls.joined()) else {
+            return;
+        };
+        if let Some(user) = session.user() {
+            tls.join(families, canonical_ip(session.peer().ip()), user);
+        }
+    }
+
+    /// The TLS of a protected data connection (`PROT P`), from the
+    /// session's (see `net/tls.rs`); `None` for a clear one.
+    pub fn data_tls(&self, protected: bool, upload: bool) -> io::Result<Option<Box<TlsLayer>>> {
+        match (protected, &self.session_tls) {
+            (false, _) => Ok(None),
+            (true, Some(tls)) => tls.data(upload).map(|layer| Some(Box::new(layer))),
+            (true, None) => Err(io::Error::other(
+                "PROT P without TLS on the control connection",
+            )),
         }
     }
 
@@ -195,7 +237,10 @@ impl Connection {
                 self.control.readable = false;
                 return false;
             }
-            Err(_) => ControlEnd::Lost,
+            Err(e) => {
+                self.note_failed_handshake(&e);
+                ControlEnd::Lost
+            }
         };
         self.control.readable = false;
         self.control_ended(end, cx);
@@ -216,6 +261,17 @@ impl Connection {
         }
     }
 
+    /// A read failed: if TLS refused what the client sent before the
+    /// handshake was done, say so (the client's address first, for
+    /// fail2ban) and note it for the ban count.
+    fn note_failed_handshake(&mut self, e: &io::Error) {
+        let handshaking = self.control.tls().is_some_and(TlsLayer::is_handshaking);
+        if handshaking && kind_of(e) == ErrorKind::HandshakeFailed {
+            self.control.handshake_failed = true;
+            warn!("{}: TLS handshake failed: {e}", self.session.peer());
+        }
+    }
+
     /// Whether a drive that read its fill left input behind.
     pub(super) fn has_unread(&self) -> bool {
         let open = self.control.ended.is_none();
@@ -229,12 +285,15 @@ impl Connection {
             return;
         };
         let early = std::mem::take(early);
-        let layer = match &cx.settings.tls {
-            Some(configs) => TlsLayer::new(&configs.ticketing, &early),
+        let started = match &cx.settings.tls {
+            Some(configs) => configs.start_session(&early),
             None => Err(io::Error::other("no TLS configuration")),
         };
-        match layer {
-            Ok(layer) => self.control.layer = ControlLayer::Tls(Box::new(layer)),
+        match started {
+            Ok((tls, layer)) => {
+                self.control.session_tls = Some(tls);
+                self.control.layer = ControlLayer::Tls(layer);
+            }
             Err(e) => {
                 self.control.layer = ControlLayer::Clear;
                 warn!(

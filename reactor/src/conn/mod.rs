@@ -27,8 +27,9 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
 
-use crate::auth::users::{Check, PasswordWorker};
+use crate::auth::worker::{Check, PasswordWorker};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
+use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
@@ -70,6 +71,8 @@ pub(crate) struct Cx<'a> {
     pub xferlog: Option<&'a mut File>,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
+    /// What sessions tell the admin (see `server/notices.rs`).
+    pub notices: &'a mut Notices,
     /// The shared buffer for control reads and uploads.
     pub buffer: &'a mut [u8],
 }
@@ -208,6 +211,10 @@ impl Connection {
             Action::Open { path, mode } => self.open(&path, mode, cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
             Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::Notice(notice) => {
+                let ports = cx.settings.limits.pasv_ports.as_ref();
+                cx.notices.hear(self.session.peer(), notice, cx.now, ports);
+            }
             Action::Close => self.closing = true,
             file_action => {
                 let event = file_answer(self.storage(cx.root), file_action);
@@ -226,16 +233,21 @@ impl Connection {
         self.home.as_deref().unwrap_or(root)
     }
 
-    /// Hands the password to the worker, whose answer comes through the waker.
+    /// Hands the password to the worker, whose answer comes through the
+    /// waker (at once, if its queue has no room for this client).
     fn verify_password(&self, user: String, password: String, cx: &mut Cx) {
-        match cx.passwords {
-            Some(worker) => worker.check(Check {
-                key: self.tag.key,
-                generation: self.tag.generation,
-                user,
-                password,
-            }),
-            None => self.answer(cx.answers, Event::LoginChecked(None)),
+        let Some(worker) = cx.passwords else {
+            return self.answer(cx.answers, Event::LoginChecked(None));
+        };
+        let check = Check {
+            key: self.tag.key,
+            generation: self.tag.generation,
+            peer: self.session.peer().ip(),
+            user,
+            password,
+        };
+        if worker.check(check).is_err() {
+            self.answer(cx.answers, Event::Failed(ErrorKind::Busy));
         }
     }
 
@@ -274,6 +286,9 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
     match action {
         Action::Stat(path) => described(storage.stat(&path)),
         Action::Rename { from, to } => changed(storage.rename(&from, &to)),
+        Action::RenameUpload { from, to, account } => {
+            changed(storage.rename_upload(&from, &to, account.as_deref()))
+        }
         Action::Delete(path) => changed(storage.delete(&path)),
         Action::MakeDir(path) => changed(storage.make_dir(&path)),
         Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
@@ -283,7 +298,8 @@ fn file_answer(storage: &Jail, action: Action) -> Event {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
+            shown,
+        } => listing::list_inline(storage, &path, pattern, shown, max_bytes, wall_clock())
             .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");

@@ -7,7 +7,7 @@ use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
 use crate::storage::jail::Jail;
-use crate::storage::{Folder, Sink, Source};
+use crate::storage::{Folder, Replace, Sink, Source};
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
@@ -34,6 +34,7 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
         size: None,
         unique_name: None,
     };
+    let upload = |replace| Ok(plain(Opened::Upload(storage.upload_to(path, replace)?)));
     match mode {
         OpenMode::Read { offset } => {
             let source = storage.open_source(path, offset)?;
@@ -47,8 +48,9 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
             format,
             writable,
             pattern,
+            shown,
         } => {
-            let listing = Listing::open(storage, path, pattern)?;
+            let listing = Listing::open(storage, path, pattern, shown)?;
             Ok(plain(Opened::Listing {
                 listing,
                 format,
@@ -57,8 +59,9 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
         }
         // Atomic: the upload takes the target's place only once it has
         // arrived whole (Transfer::commit).
-        OpenMode::Write => Ok(plain(Opened::Upload(storage.upload_to(path, true)?))),
-        OpenMode::CreateNew => Ok(plain(Opened::Upload(storage.upload_to(path, false)?))),
+        OpenMode::Write => upload(Replace::Any),
+        OpenMode::CreateNew => upload(Replace::Nothing),
+        OpenMode::CreateOrReplaceOwn { account } => upload(Replace::Own(account)),
         OpenMode::Append => Ok(plain(Opened::Upload(storage.append_to(path)?))),
         OpenMode::WriteAt { offset } => Ok(plain(Opened::Upload(storage.write_at(path, offset)?))),
         OpenMode::CreateUnique => {

@@ -17,7 +17,7 @@ use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 
 use super::open::Opened;
 use crate::net::tls::{Channel, TlsLayer};
-use crate::storage::error_kind::handshake_failed;
+use crate::storage::error_kind::{handshake_failed, upload_cut_short};
 use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
@@ -216,9 +216,15 @@ impl Transfer {
             let room = (budget - received).min(buffer.len() - filled);
             match data.read(&mut buffer[filled..filled + room]) {
                 Ok(0) => {
-                    // Answer a client's close_notify with ours (ftplib waits
-                    // for it); its 24 bytes fit the socket, so no waiting.
                     if let Some(tls) = &mut data.tls {
+                        // A TCP end without close_notify may be a cut: the
+                        // upload is broken (--tls-close-notify required).
+                        if tls.cut_short() {
+                            break Err(upload_cut_short());
+                        }
+                        // Answer a client's close_notify with ours (ftplib
+                        // waits for it); its 24 bytes fit the socket, so no
+                        // waiting.
                         let _ = tls.finish(data.socket);
                     }
                     break Ok(Step::Received);

@@ -2,7 +2,6 @@
 //! with its place in the schedule, its rate limit and its progress.
 //! [`Work`] and everything in it are written here and nowhere else.
 
-use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,6 @@ use pocketftp_core::{ErrorKind, Event, OpenMode, VirtualPath};
 use super::open::{self, Opened};
 use super::transfer::{Step, Transfer};
 use super::{wall_clock, Connection, Cx};
-use crate::net::tls::TlsLayer;
 use crate::rate::Bucket;
 use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
@@ -175,7 +173,7 @@ impl Connection {
     /// become a running transfer (over TLS when `protected`).
     pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
         let upload = matches!(self.work, Work::Opened(Opened::Upload(_)));
-        let tls = match data_tls(protected, upload, cx) {
+        let tls = match self.control.data_tls(protected, upload) {
             Ok(tls) => tls,
             Err(e) => {
                 warn!("cannot start TLS on a data connection: {e}");
@@ -345,21 +343,4 @@ impl Connection {
 /// The answer to a transfer that failed before it moved a byte.
 fn not_started(kind: ErrorKind) -> Event {
     Event::TransferFailed { kind, bytes: 0 }
-}
-
-/// The TLS layer of a protected data connection (`PROT P`): an upload's
-/// issues no ticket and reads the socket in large pieces (see `TlsLayer`).
-fn data_tls(protected: bool, upload: bool, cx: &Cx) -> io::Result<Option<Box<TlsLayer>>> {
-    match (protected, &cx.settings.tls) {
-        (false, _) => Ok(None),
-        (true, Some(configs)) => {
-            let layer = if upload {
-                TlsLayer::new(&configs.upload, &[]).map(TlsLayer::with_inbox)
-            } else {
-                TlsLayer::new(&configs.ticketing, &[])
-            };
-            layer.map(|t| Some(Box::new(t)))
-        }
-        (true, None) => Err(io::Error::other("no TLS configuration")),
-    }
 }

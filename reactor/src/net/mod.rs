@@ -1,5 +1,8 @@
-//! Sockets below the protocol: TLS as a layer of a connection, and the
-//! socket options the daemon sets.
+//! Sockets below the protocol: TLS as a layer of a connection (and which
+//! TLS sessions a data connection may resume), the socket options the
+//! daemon sets, and the lookups of a `--pasv-address` host name.
 
-pub(crate) mod sockopt;
+pub mod resolve_name;
+pub mod resumption;
+pub mod sockopt;
 pub mod tls;

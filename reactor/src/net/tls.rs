@@ -4,16 +4,44 @@
 //! gives the control and data code one `Read`/`Write` for both kinds of
 //! stream. The protocol (AUTH, PBSZ, PROT, when a channel switches) is the
 //! core's: this module only does what its actions ask.
+//!
+//! **A protected data connection belongs to its session.** The only other
+//! check on a passive data connection is the peer's IP address, which a
+//! second client behind the same NAT (or on the same multi-user host)
+//! shares: it could connect to the victim's passive port first and receive
+//! the download, or supply the upload (issue 23). So, by default
+//! (`--tls-session-reuse required`, as vsftpd's `require_ssl_reuse`), a
+//! data connection must resume its control connection's TLS session, which
+//! only that client holds the secrets of: each session gets a ticket key
+//! and a session cache of its own ([`TlsConfigs::start_session`]), so a
+//! resumption on its data connection can only be of a session it made
+//! (TLS 1.3 tickets; TLS 1.2 tickets and session IDs alike), or one of the
+//! same user's from the same address (`resumption.rs`: rclone shares one
+//! session cache among its control connections). rustls'
+//! `received_resumption_data` would name the session too, but only after a
+//! TLS 1.3 resumption (0.23's TLS 1.2 code never sets it), hence the keys
+//! of its own. A full handshake is answered `close_notify` and the
+//! transfer `425`.
+//!
+//! **An upload ends with `close_notify`.** A bare TCP end can be an
+//! attacker's or a broken network's cut as well as the client's end, and
+//! `STOR` must not put a cut-off file in place of the old one: by default
+//! (`--tls-close-notify required`) an upload over TLS that ends without
+//! the client's `close_notify` is broken (`426`, the old file kept).
 
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, ServerConnection};
+use rustls::HandshakeKind;
 
+use super::resumption::{Families, Family, SessionKeys};
 use crate::storage::error_kind;
 
 /// Plaintext and ciphertext rustls may hold for sending, per connection:
@@ -21,20 +49,118 @@ use crate::storage::error_kind;
 /// idle connection small and a busy one bounded.
 const SEND_BUFFER_LIMIT: usize = 64 * 1024;
 
-/// The TLS server configurations. Both hold the same certificate, session
-/// cache and ticket keys, so a data connection resumes its control
-/// connection's session. TLS 1.3 tickets are single-use: the control
-/// connection and every download issue one, so the next data connection
-/// has one to resume with; an upload issues none — a ticket there is data
-/// its client never reads, and when it closes right after its
-/// `close_notify` (curl, Go) its kernel answers that unread data with a
-/// reset, and ours drops the end of the upload.
+/// What a protected data connection must do: `--tls-session-reuse` and
+/// `--tls-close-notify` (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataRules {
+    /// It must resume its control connection's TLS session.
+    pub session_reuse: bool,
+    /// An upload must end with the client's `close_notify`.
+    pub close_notify: bool,
+}
+
+impl Default for DataRules {
+    fn default() -> DataRules {
+        DataRules {
+            session_reuse: true,
+            close_notify: true,
+        }
+    }
+}
+
+/// The TLS server configuration of the daemon: the certificate, and the
+/// rules for data connections. Each session takes its own copy
+/// ([`TlsConfigs::start_session`]).
 #[derive(Clone)]
 pub struct TlsConfigs {
-    /// Control connections and downloads: one ticket each.
-    pub ticketing: Arc<ServerConfig>,
-    /// Uploads: no ticket.
-    pub upload: Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
+    rules: DataRules,
+}
+
+impl TlsConfigs {
+    /// The same certificate and key under other rules.
+    pub fn with_rules(self, rules: DataRules) -> TlsConfigs {
+        TlsConfigs { rules, ..self }
+    }
+
+    /// TLS for a new session's control connection, starting with `early`
+    /// bytes (sent right behind `AUTH TLS`; none on an implicit listener).
+    pub fn start_session(&self, early: &[u8]) -> io::Result<ControlTls> {
+        let tls = self.for_session()?;
+        let layer = TlsLayer::new(&tls.config, early)?;
+        Ok((tls, Box::new(layer)))
+    }
+
+    /// The TLS of one new session: with session reuse required, a ticket
+    /// key and a session cache of its own, which its data connections
+    /// resume from and nobody else's can.
+    fn for_session(&self) -> io::Result<SessionTls> {
+        let (config, keys) = if self.rules.session_reuse {
+            let keys = Arc::new(SessionKeys::new().map_err(io::Error::other)?);
+            let mut own = ServerConfig::clone(&self.config);
+            own.ticketer = Arc::clone(&keys.ticketer);
+            own.session_storage = Arc::clone(&keys.cache);
+            (Arc::new(own), Some(keys))
+        } else {
+            (Arc::clone(&self.config), None)
+        };
+        Ok(SessionTls {
+            config,
+            keys,
+            family: None,
+            rules: self.rules,
+        })
+    }
+}
+
+/// A control connection's TLS: its session's, and its own layer.
+pub type ControlTls = (SessionTls, Box<TlsLayer>);
+
+/// One session's TLS: the configuration its control connection and its
+/// data connections share, and the rules for the latter. TLS 1.3 tickets
+/// are single-use: the control connection and every download issue one,
+/// so the next data connection has one to resume with; an upload issues
+/// none — a ticket there is data its client never reads, and when it
+/// closes right after its `close_notify` (curl, Go) its kernel answers that
+/// unread data with a reset, and ours drops the end of the upload.
+pub struct SessionTls {
+    config: Arc<ServerConfig>,
+    /// Its own ticket key and cache (session reuse required).
+    keys: Option<Arc<SessionKeys>>,
+    /// The sessions of the same user from the same address, once logged in.
+    family: Option<Rc<Family>>,
+    rules: DataRules,
+}
+
+impl SessionTls {
+    /// The session logged in as `user` from `peer`: its data connections
+    /// may resume the TLS sessions of that user's others from there.
+    pub fn join(&mut self, families: &mut Families, peer: IpAddr, user: &str) {
+        if let (Some(keys), None) = (&self.keys, &self.family) {
+            self.family = Some(families.join(peer, user, keys));
+        }
+    }
+
+    /// Whether [`join`](Self::join) has nothing (more) to do.
+    pub fn joined(&self) -> bool {
+        self.keys.is_none() || self.family.is_some()
+    }
+
+    /// A protected data connection's TLS: an upload's issues no ticket and
+    /// reads the socket in large pieces (see [`Inbox`]).
+    pub fn data(&self, upload: bool) -> io::Result<TlsLayer> {
+        let mut config = ServerConfig::clone(&self.config);
+        if upload {
+            config.send_tls13_tickets = 0;
+        }
+        if let (Some(keys), Some(family)) = (&self.keys, &self.family) {
+            (config.ticketer, config.session_storage) = family.resumable(keys);
+        }
+        let layer = TlsLayer::new(&Arc::new(config), &[])?;
+        let mut layer = if upload { layer.with_inbox() } else { layer };
+        layer.rules = Some(self.rules);
+        Ok(layer)
+    }
 }
 
 /// Builds the TLS server configurations from a PEM certificate chain and a
@@ -54,27 +180,41 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
         return Err(named(cert, "no certificate in", &"no CERTIFICATE block"));
     }
     let key_pem = read(key, "cannot read the TLS key")?;
-    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| named(key, "cannot read the TLS key", &e))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => format!(
+            "no private key in {}: the TLS key is a PEM file with a PRIVATE KEY block",
+            key.display()
+        ),
+        e => named(key, "cannot read the TLS key", &e),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| format!("TLS set-up: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
-        .map_err(|e| named(key, "the TLS key does not fit the certificate in", &e))
-        .map_err(|e| format!("{e} (certificate {})", cert.display()))?;
+        .map_err(|e| key_mismatch(cert, key, &e))?;
     // Data connections resume the control connection's session: TLS 1.2
     // session IDs (the default cache) and tickets, TLS 1.3 tickets.
     config.ticketer =
         rustls::crypto::ring::Ticketer::new().map_err(|e| format!("TLS tickets: {e}"))?;
     config.send_tls13_tickets = 1;
-    let mut upload = config.clone();
-    upload.send_tls13_tickets = 0;
     Ok(TlsConfigs {
-        ticketing: Arc::new(config),
-        upload: Arc::new(upload),
+        config: Arc::new(config),
+        rules: DataRules::default(),
     })
+}
+
+/// Why a key and a certificate cannot be used together, in words an admin
+/// acts on (rustls says "keys may not be consistent: KeyMismatch").
+fn key_mismatch(cert: &Path, key: &Path, e: &rustls::Error) -> String {
+    let (cert, key) = (cert.display(), key.display());
+    match e {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => format!(
+            "the TLS key {key} does not belong to the certificate {cert}: give the key that was made with this certificate (the two files of one pair)"
+        ),
+        e => format!("the TLS key {key} cannot be used with the certificate {cert}: {e}"),
+    }
 }
 
 /// How much ciphertext an upload reads from its socket at a time.
@@ -87,6 +227,10 @@ pub struct TlsLayer {
     closing: bool,
     /// Uploads only: see [`Inbox`].
     inbox: Option<Inbox>,
+    /// A data connection's rules (`None`: the control connection).
+    rules: Option<DataRules>,
+    /// The peer's stream ended with a TCP end and no `close_notify`.
+    bare_eof: bool,
 }
 
 /// Ciphertext read from the socket ahead of rustls. rustls reads at most
@@ -141,11 +285,13 @@ impl TlsLayer {
             conn,
             closing: false,
             inbox: None,
+            rules: None,
+            bare_eof: false,
         })
     }
 
     /// For an upload: reads the socket in large pieces (see [`Inbox`]).
-    pub fn with_inbox(mut self) -> TlsLayer {
+    fn with_inbox(mut self) -> TlsLayer {
         self.inbox = Some(Inbox::new());
         self
     }
@@ -168,7 +314,10 @@ impl TlsLayer {
     }
 
     /// Moves the handshake on as far as the socket allows; `Ok(true)` once
-    /// it is complete.
+    /// it is complete. A data connection that must resume its session and
+    /// did not is refused here, before a byte of data moves: it gets our
+    /// `close_notify` (its client then reads the `425` on the control
+    /// connection, not a broken stream) and the error says why.
     pub fn handshake(&mut self, socket: &mut TcpStream) -> io::Result<bool> {
         while self.conn.is_handshaking() {
             if !self.flush(socket)? {
@@ -181,7 +330,19 @@ impl TlsLayer {
                 return Ok(false);
             }
         }
+        let must_resume = self.rules.is_some_and(|r| r.session_reuse);
+        if must_resume && self.conn.handshake_kind() != Some(HandshakeKind::Resumed) {
+            self.conn.send_close_notify();
+            let _ = self.flush(socket);
+            return Err(error_kind::session_not_resumed());
+        }
         self.flush(socket)
+    }
+
+    /// Whether the peer's stream ended in a way that breaks an upload: a
+    /// TCP end without `close_notify`, where the rules want one.
+    pub fn cut_short(&self) -> bool {
+        self.bare_eof && self.rules.is_some_and(|r| r.close_notify)
     }
 
     /// Reads ciphertext from `socket` into rustls and processes it; false
@@ -208,12 +369,15 @@ impl TlsLayer {
     }
 
     /// Plaintext from the peer: `Ok(0)` at its end (`close_notify`, or a
-    /// TCP end without one: FTP marks the end of a stream by closing it).
+    /// TCP end without one, which [`cut_short`](Self::cut_short) tells apart).
     pub fn read(&mut self, socket: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match self.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.bare_eof = true;
+                    return Ok(0);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }

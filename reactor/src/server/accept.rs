@@ -13,17 +13,19 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, warn};
+use log::{debug, error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
-use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{
+    canonical_addr, canonical_ip, Session, BANNED, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS,
+};
 
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
 use super::{Listeners, Server};
 use crate::conn::{Connection, Control, CONTROL_INTEREST};
 use crate::net::sockopt;
-use crate::net::tls::TlsLayer;
+use crate::net::tls::ControlTls;
 
 /// Connections waiting to be accepted, as mio's own `bind` sets it.
 const BACKLOG: libc::c_int = 1024;
@@ -33,13 +35,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 impl Server {
     pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
         while self.accept_paused_until.is_none() {
-            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+            let Some((listener, kind)) = self.listeners.get(index) else {
                 return;
             };
-            let implicit_tls = *implicit_tls;
+            let kind = *kind;
             match listener.accept() {
+                Ok((stream, peer)) if kind.proxy_protocol => {
+                    self.await_header(stream, peer, kind.implicit_tls, now)
+                }
                 Ok((stream, peer)) => {
-                    self.admit(stream, peer, implicit_tls, now);
+                    self.admit(stream, peer, kind.implicit_tls, now);
                     // A client that left at once (its welcome's drive read
                     // its end) frees its slot before the next is counted.
                     self.deliver_answers(now);
@@ -69,13 +74,26 @@ impl Server {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
-        let limits = &self.settings.limits;
-        let sessions = self.connections.len() - self.closed.len();
-        let full = sessions >= limits.max_clients.min(MAX_KEY);
-        if full || self.per_ip.count(peer.ip()) >= limits.max_per_ip {
-            warn!("{peer}: refused, too many connections");
-            let _ = stream.write(TOO_MANY_CONNECTIONS);
+    /// A new client, from `peer` (its own address, also behind a PROXY
+    /// protocol listener).
+    pub(super) fn admit(
+        &mut self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) {
+        // An IPv4 client of a dual-stack listener is its IPv4 address from
+        // here on: in the session, its limits and every log line.
+        let peer = canonical_addr(peer);
+        if self.bans.refuses(peer.ip(), now) {
+            // No session, no handshake, no log line: see bans.rs.
+            let _ = stream.write(BANNED);
+            return;
+        }
+        if let Some(refusal) = self.over_limit(peer) {
+            warn!("{peer}: refused: {}", refusal.why);
+            let _ = stream.write(refusal.reply);
             return;
         }
         let local = match stream.local_addr() {
@@ -84,6 +102,12 @@ impl Server {
         };
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
+        }
+        if let Some(keepalive) = self.settings.limits.keepalive {
+            // Without it the session lasts until the idle timeout, as before.
+            if let Err(e) = sockopt::set_keepalive(&stream, keepalive) {
+                debug!("{peer}: cannot turn TCP keepalive on: {e}");
+            }
         }
         if self.root.is_deleted() {
             error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
@@ -111,6 +135,33 @@ impl Server {
         self.drive(key, now);
     }
 
+    /// Which connection limit a new client from `peer` is beyond, if any.
+    fn over_limit(&self, peer: SocketAddr) -> Option<Refusal> {
+        let limits = &self.settings.limits;
+        let max_clients = limits.max_clients.min(MAX_KEY);
+        let sessions = self.connections.len() - self.closed.len();
+        let from_peer = self.per_ip.count(peer.ip());
+        if sessions >= max_clients {
+            Some(Refusal {
+                why: format!(
+                    "the server is full ({sessions} sessions, --max-clients {max_clients})"
+                ),
+                reply: TOO_MANY_CONNECTIONS,
+            })
+        } else if from_peer >= limits.max_per_ip {
+            let max = limits.max_per_ip;
+            Some(Refusal {
+                why: format!(
+                    "{} from this address (--max-per-ip {max})",
+                    crate::count(from_peer, "session")
+                ),
+                reply: TOO_MANY_FROM_ADDRESS,
+            })
+        } else {
+            None
+        }
+    }
+
     /// The session of a new client. Implicit FTPS: the handshake first;
     /// the 220 waits inside TLS. `None` (logged) when TLS cannot start.
     fn new_session(
@@ -119,20 +170,19 @@ impl Server {
         peer: SocketAddr,
         implicit_tls: bool,
         now: Instant,
-    ) -> Option<(Session, Option<Box<TlsLayer>>)> {
+    ) -> Option<(Session, Option<ControlTls>)> {
         let config = Arc::clone(&self.settings.config);
         if !implicit_tls {
             return Some((Session::new(config, now, local, peer), None));
         }
-        let Some(tls) = (self.settings.tls.as_ref()).map(|c| TlsLayer::new(&c.ticketing, &[]))
-        else {
+        let Some(configs) = self.settings.tls.as_ref() else {
             warn!("{peer}: refused: the implicit FTPS listener has no certificate");
             return None;
         };
-        match tls {
+        match configs.start_session(&[]) {
             Ok(tls) => {
                 let session = Session::new_implicit_tls(config, now, local, peer);
-                Some((session, Some(Box::new(tls))))
+                Some((session, Some(tls)))
             }
             Err(e) => {
                 warn!("{peer}: cannot start TLS: {e}");
@@ -140,6 +190,12 @@ impl Server {
             }
         }
     }
+}
+
+/// A client turned away: why (for the log) and its whole answer.
+struct Refusal {
+    why: String,
+    reply: &'static [u8],
 }
 
 /// Sessions per client address, for `--max-per-ip` (IPv4 clients of a
@@ -168,9 +224,21 @@ impl PerIp {
     }
 }
 
+/// What a listener's connections start with.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ListenerKind {
+    /// TLS, from the first byte (implicit FTPS).
+    pub implicit_tls: bool,
+    /// A PROXY protocol header, before anything else (`proxied.rs`).
+    pub proxy_protocol: bool,
+}
+
 /// Binds the listening sockets (or takes those systemd bound) and registers
-/// them, each with whether it is an implicit FTPS one.
-pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+/// them, each with what its connections start with.
+pub(super) fn listen(
+    poll: &Poll,
+    addresses: Listeners,
+) -> io::Result<Vec<(TcpListener, ListenerKind)>> {
     let mut bound = Vec::new();
     let plain = addresses.plain.iter().map(|addr| (addr, false));
     let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
@@ -187,7 +255,12 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
         let listener_token = token(index, Source::Daemon);
         (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-        listeners.push((listener, implicit_tls));
+        let local = listener.local_addr()?;
+        let kind = ListenerKind {
+            implicit_tls,
+            proxy_protocol: addresses.proxy_protocol.contains(&local),
+        };
+        listeners.push((listener, kind));
     }
     Ok(listeners)
 }

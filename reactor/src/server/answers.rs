@@ -95,14 +95,15 @@ impl Server {
     pub(super) fn password_answers(&mut self, now: Instant) {
         let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
         for answer in answers {
+            let refused = answer.account.is_none();
             let Some((conn, cx)) = self.live(answer.key, answer.generation, now) else {
                 continue;
             };
+            let peer = conn.session.peer();
             let access = answer.account.and_then(|account| {
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
                 match home {
                     Some(Err(e)) => {
-                        let peer = conn.session.peer();
                         error!("{peer}: login refused: its home folder cannot be opened: {e}");
                         None
                     }
@@ -114,6 +115,9 @@ impl Server {
                 }
             });
             cx.answers.push(conn.tag, Event::LoginChecked(access));
+            if refused {
+                self.bans.failed_login(peer.ip(), now);
+            }
         }
     }
 }

@@ -13,7 +13,8 @@
 //!    spent, so a turn stays short however many transfers run and control
 //!    commands are answered between them, and delivers what they said (a
 //!    transfer done, an upload received) in the same turn;
-//! 4. fires due timers, and removes the connections that closed.
+//! 4. fires due timers (the sessions', the bans', the PROXY headers'),
+//!    and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
 //! (`Connection::drive`): carries out its actions, writes its replies,
@@ -22,7 +23,11 @@
 
 mod accept;
 pub(crate) mod answers;
+pub mod bans;
 mod deadlines;
+pub(crate) mod notices;
+mod pasv_name;
+mod proxied;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -39,12 +44,18 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::auth::users::{PasswordWorker, Users};
+use crate::auth::users::Users;
+use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
+use crate::net::resumption::Families;
 use crate::storage::jail::Jail;
-use accept::PerIp;
+use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
+use bans::Bans;
 use deadlines::Deadlines;
+use notices::Notices;
+use pasv_name::PasvName;
+use proxied::Waiting;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
@@ -56,8 +67,11 @@ const BUFFER_SIZE: usize = 1024 * 1024;
 
 pub struct Server {
     poll: Poll,
-    /// Listening sockets, each with whether it is an implicit FTPS one.
-    listeners: Vec<(TcpListener, bool)>,
+    /// Listening sockets, each with what its connections start with.
+    listeners: Vec<(TcpListener, ListenerKind)>,
+    /// Connections on PROXY protocol listeners that have not sent their
+    /// header yet.
+    waiting: Waiting,
     connections: Slab<Connection>,
     deadlines: Deadlines,
     answers: Answers,
@@ -65,6 +79,12 @@ pub struct Server {
     /// Connections whose session ended, removed at the end of the turn.
     closed: Vec<usize>,
     per_ip: PerIp,
+    /// Whose TLS sessions a data connection may resume.
+    tls_families: Families,
+    /// Addresses refused for failed logins; kept across SIGHUP.
+    bans: Bans,
+    /// What sessions told the admin, and when (said only as often as it helps).
+    notices: Notices,
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
@@ -73,6 +93,10 @@ pub struct Server {
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
+    /// The one waker of the poll, shared by the threads that answer it.
+    waker: Arc<mio::Waker>,
+    /// A `--pasv-address` host name, looked up on a thread.
+    pasv_name: Option<PasvName>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
@@ -95,19 +119,26 @@ impl Server {
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
+        let waker = mio::Waker::new(poll.registry(), token(WAKER_KEY, Source::Daemon))?;
         Ok(Server {
             poll,
             listeners,
+            waiting: Waiting::default(),
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             answers: Answers::default(),
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
+            tls_families: Families::default(),
+            bans: Bans::new(settings.limits.bans.clone()),
+            notices: Notices::default(),
             settings,
             root: jail,
             passwords: None,
             users: None,
+            waker: Arc::new(waker),
+            pasv_name: None,
             reload: None,
             xferlog: None,
             signals,
@@ -117,6 +148,12 @@ impl Server {
             next_generation: 1,
             next_pasv_port: 0,
         })
+    }
+
+    /// The waker for a thread that wants the loop's attention (a poll has
+    /// one: the threads share it, and the loop asks each what it has).
+    pub fn waker(&self) -> Arc<mio::Waker> {
+        Arc::clone(&self.waker)
     }
 
     /// The accounts passwords are checked against from now on (`None`: no
@@ -129,9 +166,8 @@ impl Server {
                 }
                 Some(_) => {}
                 None => {
-                    let waker =
-                        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))?;
-                    self.passwords = Some(PasswordWorker::start(Arc::clone(new), waker)?);
+                    let worker = PasswordWorker::start(Arc::clone(new), self.waker())?;
+                    self.passwords = Some(worker);
                 }
             }
         }
@@ -177,15 +213,20 @@ impl Server {
     /// `listening on ...` for each listener: logged when the loop starts,
     /// so never before an error that stops start-up.
     fn announce_listeners(&self) {
-        for (listener, implicit_tls) in &self.listeners {
-            let tls = if *implicit_tls {
+        for (listener, kind) in &self.listeners {
+            let tls = if kind.implicit_tls {
                 " (implicit FTPS)"
             } else {
                 ""
             };
+            let proxy = if kind.proxy_protocol {
+                " (PROXY protocol)"
+            } else {
+                ""
+            };
             match listener.local_addr() {
-                Ok(addr) => info!("listening on {addr}{tls}"),
-                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}"),
+                Ok(addr) => info!("listening on {addr}{tls}{proxy}"),
+                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}{proxy}"),
             }
         }
     }
@@ -201,6 +242,8 @@ impl Server {
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
+            self.bans.next_end(),
+            self.waiting.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -233,6 +276,8 @@ impl Server {
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
+        self.bans.lift_expired(now);
+        self.expire_headers(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -241,9 +286,15 @@ impl Server {
     /// failed, or urgent data came (see `Control::short_reads`).
     fn on_ready(&mut self, token: mio::Token, short_reads: bool, now: Instant) {
         let (key, source) = untoken(token);
+        if source == Source::ProxyHeader {
+            return self.read_header(key, now);
+        }
         if source == Source::Daemon {
             return match key {
-                WAKER_KEY => self.password_answers(now),
+                WAKER_KEY => {
+                    self.password_answers(now);
+                    self.pasv_name_answers();
+                }
                 SIGNALS_KEY => self.on_signals(now),
                 index => self.accept_clients(index, now),
             };
@@ -259,7 +310,7 @@ impl Server {
             }
             Source::DataListener => conn.accept_data(&mut cx),
             Source::Data => conn.on_data_ready(&mut cx),
-            Source::Daemon => {}
+            Source::Daemon | Source::ProxyHeader => {}
         }
     }
 
@@ -275,6 +326,7 @@ impl Server {
             passwords: self.passwords.as_ref(),
             xferlog: self.xferlog.as_mut(),
             next_pasv_port: &mut self.next_pasv_port,
+            notices: &mut self.notices,
             buffer: &mut self.buffer,
         };
         (&mut self.connections, cx)
@@ -315,13 +367,24 @@ impl Server {
         };
         let drained = conn.drive(&mut cx);
         let (peer, generation) = (conn.session.peer(), conn.tag.generation);
+        let handshake_failed = conn.control.handshake_failed();
         match drained {
             Drained::Closed => {
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
+                if handshake_failed {
+                    self.bans.failed_login(peer.ip(), now);
+                }
             }
-            Drained::Open(Some(due)) => self.deadlines.push(due, key, generation),
-            Drained::Open(None) => {}
+            Drained::Open(due) => {
+                if let Some(due) = due {
+                    self.deadlines.push(due, key, generation);
+                }
+                if let Some(conn) = self.connections.get_mut(key) {
+                    conn.control
+                        .join_family(&conn.session, &mut self.tls_families);
+                }
+            }
         }
     }
 
@@ -346,7 +409,12 @@ impl Server {
     /// forget them.
     pub(super) fn remove_closed(&mut self) {
         for key in std::mem::take(&mut self.closed) {
-            self.connections.try_remove(key);
+            if let Some(conn) = self.connections.try_remove(key) {
+                // A password check it still waits for is not run.
+                if let Some(worker) = &self.passwords {
+                    worker.cancel(key, conn.tag.generation, conn.session.peer().ip());
+                }
+            }
         }
         let connections = &self.connections;
         self.deadlines

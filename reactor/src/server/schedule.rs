@@ -192,8 +192,12 @@ impl Server {
                 continue;
             };
             if conn.work.dequeue() {
-                // A step that moved nothing still counts: the turn ends.
-                spent += conn.pump(&mut cx).max(1);
+                // A step costs a full step's bytes at least, whatever it
+                // moved: one that moved few or none (a listing reading the
+                // names its glob hides, a handshake) worked all the same,
+                // and eight of those listings, each step counted as one
+                // byte, held the loop for seconds (issue 23).
+                spent += conn.pump(&mut cx).max(STEP);
             }
         }
     }

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use pocketftp_core::Config;
 
+use super::bans::BanRules;
 use crate::auth::users::Users;
+use crate::net::resolve_name::Watch;
+use crate::net::sockopt::Keepalive;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
@@ -27,6 +30,10 @@ pub struct Limits {
     /// Bandwidth limits: a new transfer takes the per-session ones when it
     /// starts, so SIGHUP changes them for transfers that start afterwards.
     pub rates: Rates,
+    /// When an address is banned for failed logins (`server/bans.rs`).
+    pub bans: BanRules,
+    /// `--tcp-keepalive` on new control connections; `None`: off.
+    pub keepalive: Option<Keepalive>,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the
@@ -38,6 +45,9 @@ pub struct Settings {
     pub tls: Option<TlsConfigs>,
     /// `--umask`: the process umask while serving (see [`apply_umask`]).
     pub umask: u32,
+    /// A `--pasv-address` host name and how often to look it up: `config`
+    /// holds its address once known (`server/pasv_name.rs`).
+    pub pasv_name: Option<Watch>,
 }
 
 /// Where to listen.
@@ -49,6 +59,9 @@ pub struct Listeners {
     /// Sockets systemd bound for us (socket activation); with them, the
     /// addresses above are not bound.
     pub inherited: Vec<Inherited>,
+    /// The listeners (of those above) whose connections start with a PROXY
+    /// protocol header (`--proxy-protocol`).
+    pub proxy_protocol: Vec<SocketAddr>,
 }
 
 /// What is in force when SIGHUP comes, for a reload to start from (a

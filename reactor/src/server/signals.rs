@@ -40,10 +40,14 @@ impl Server {
     }
 
     /// What a reload made takes effect: the settings of new sessions and
-    /// transfers, the shared rate, the umask, the transfer log, the users.
+    /// transfers, the shared rate, the `--pasv-address` name, the ban rules
+    /// (bans in force stay), the umask, the transfer log, the users.
     fn apply(&mut self, reloaded: Reloaded, now: Instant) {
         self.set_total_rate(reloaded.settings.limits.rates.total, now);
+        let announced = self.settings.config.pasv_address;
         self.settings = reloaded.settings;
+        self.pasv_name_reloaded(announced);
+        self.bans.set_rules(self.settings.limits.bans.clone());
         apply_umask(self.settings.umask);
         if let Some(xferlog) = reloaded.xferlog {
             self.xferlog = xferlog;

@@ -68,6 +68,12 @@ fn check_writable_folders(user: &str, root: &Path, options: &Options, users: Opt
     }
 }
 
+/// Whether any role may write: an anonymous or account `super` or
+/// `upload` (a server nobody may upload to skips the start-up sweep).
+pub fn anyone_writes(options: &Options, users: Option<&Users>) -> bool {
+    !writing_folders(&options.root, options, users).is_empty()
+}
+
 /// Each folder a writing role writes to, with who writes there
 /// (`anonymous (role upload)`, `"ann" (role super)`), in order.
 fn writing_folders(
@@ -120,7 +126,7 @@ mod tests {
 
     #[test]
     fn writing_roles_write_to_the_root_or_their_homes() {
-        let hash = crate::auth::users::hash_password("pw").unwrap();
+        let hash = crate::auth::hashing::hash_password("pw").unwrap();
         let text = format!(
             "ann:{hash}:super:/home/ann\nbob:{hash}:user:/home/bob\ncam:{hash}:upload:/inbox\nroot:{hash}:super\n"
         );

@@ -69,10 +69,16 @@ mod tests {
             let dashed = format!("--{}", opt.name);
             assert_eq!(first.split_whitespace().next(), Some(&*dashed), "{first}");
             // The option, two spaces or more and its help (or its help on
-            // the lines below).
-            if first.len() > HELP_COLUMN {
+            // the lines below); or the option alone, too long for that,
+            // and its help on the lines below.
+            let alone = !first.trim_start().contains("  ");
+            if first.len() > HELP_COLUMN && !alone {
                 assert!(first[HELP_COLUMN - 2..].starts_with("  "), "{first}");
             }
+            assert!(
+                !alone || lines.peek().is_some_and(|l| !l.starts_with("  --")),
+                "{first}"
+            );
             while let Some(more) = lines.next_if(|l| !l.starts_with("  --")) {
                 assert!(more.starts_with(&" ".repeat(HELP_COLUMN)), "{more}");
             }

@@ -10,10 +10,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use log::LevelFilter;
-use pocketftp_core::Access;
+use pocketftp_core::{Access, Cidr};
 
+use crate::net::resolve_name::PasvAddress;
+use crate::net::sockopt::Keepalive;
+use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, role,
+    address, boolean, log_level, milliseconds, number, port_range, positive, rate, required, role,
     seconds, umask, MAX_LOGIN_DELAY_MS,
 };
 use Kind::{Flag, Repeatable, Value};
@@ -62,6 +65,14 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.root, Ok(v.into())),
     },
     Opt {
+        name: "dotfiles",
+        kind: Flag,
+        in_file: true,
+        help: "serve names starting with a dot (.ssh, .env); without it they\n\
+               are neither listed, read, written nor entered",
+        set: |o, v| assign(&mut o.dotfiles, boolean(v)),
+    },
+    Opt {
         name: "run-as",
         kind: Value("USER"),
         in_file: true,
@@ -105,10 +116,27 @@ pub const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "upload-list-empty",
+        kind: Flag,
+        in_file: true,
+        help: "the upload role's listings are empty: a drop box nobody can\n\
+               look into",
+        set: |o, v| assign(&mut o.upload_list_empty, boolean(v)),
+    },
+    Opt {
+        name: "upload-replace-own",
+        kind: Flag,
+        in_file: true,
+        help: "an upload account may replace a file it uploaded itself (a\n\
+               camera's snapshot.jpg); anonymous sessions may not",
+        set: |o, v| assign(&mut o.upload_replace_own, boolean(v)),
+    },
+    Opt {
         name: "users",
         kind: Value("FILE"),
         in_file: true,
-        help: "users file (NAME:HASH:ROLE lines); turns anonymous login off",
+        help: "users file (NAME:HASH:ROLE[:HOME] lines); turns anonymous\n\
+               login off",
         set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
     },
     Opt {
@@ -127,10 +155,29 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         name: "pasv-address",
-        kind: Value("IP"),
+        kind: Value("IP|NAME"),
         in_file: true,
-        help: "IPv4 address announced in 227 replies (NAT)",
-        set: |o, v| assign(&mut o.pasv_address, ipv4(v).map(Some)),
+        help: "announced in 227 replies to clients on the\n\
+               internet: the router's public IPv4 address, or a\n\
+               (dynamic DNS) host name",
+        set: |o, v| assign(&mut o.pasv_address, v.parse().map(Some)),
+    },
+    Opt {
+        name: "pasv-address-refresh",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds between lookups of a --pasv-address name\n\
+               (default 300)",
+        set: |o, v| assign(&mut o.pasv_address_refresh, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "pasv-address-map",
+        kind: Repeatable("CIDR=IP"),
+        in_file: true,
+        help: "clients in network CIDR are told IP in 227 replies\n\
+               (a VPN); without one, local clients are told the\n\
+               address they reached",
+        set: |o, v| add_pasv_map_entry(&mut o.pasv_address_map, v),
     },
     Opt {
         name: "max-clients",
@@ -173,6 +220,50 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "failed logins before closing (default 3)",
         set: |o, v| assign(&mut o.max_login_failures, positive(v)),
+    },
+    Opt {
+        name: "tcp-keepalive",
+        kind: Value("off|S"),
+        in_file: true,
+        help: "seconds of quiet before a control connection is\n\
+               probed; 4 unanswered probes, a quarter of that\n\
+               apart, close it (default 60)",
+        set: |o, v| assign(&mut o.tcp_keepalive, keepalive(v)),
+    },
+    Opt {
+        name: "ban-after",
+        kind: Value("N"),
+        in_file: true,
+        help: "failed logins from one address that ban it\n\
+               (default 10; 0: no bans); an IPv6 address counts\n\
+               as its /64",
+        set: |o, v| assign(&mut o.ban_after, ban_count(v)),
+    },
+    Opt {
+        name: "ban-window",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds within which they count (default 600)",
+        set: |o, v| assign(&mut o.ban_window, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-time",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds of a first ban; each further one lasts\n\
+               twice as long, up to a week (default 600)",
+        set: |o, v| assign(&mut o.ban_time, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-safelist",
+        kind: Repeatable("CIDR"),
+        in_file: true,
+        help: "a network never banned (default loopback, which a\n\
+               list given replaces)",
+        set: |o, v| {
+            v.parse()
+                .map(|net| o.ban_safelist.get_or_insert_with(Vec::new).push(net))
+        },
     },
     Opt {
         name: "shutdown-grace",
@@ -225,12 +316,40 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.tls_required, boolean(v)),
     },
     Opt {
+        name: "tls-session-reuse",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected data connection must resume a TLS\n\
+               session of its user's from its address (default\n\
+               required: another client there cannot take it)",
+        set: |o, v| assign(&mut o.tls_session_reuse, required(v)),
+    },
+    Opt {
+        name: "tls-close-notify",
+        kind: Value("required|off"),
+        in_file: true,
+        help: "a protected upload must end with TLS\n\
+               close_notify, or it is broken and the old file\n\
+               kept (default required)",
+        set: |o, v| assign(&mut o.tls_close_notify, required(v)),
+    },
+    Opt {
         name: "listen-tls",
         kind: Repeatable("ADDR:PORT"),
         in_file: true,
         help: "implicit FTPS listener (TLS from the first byte; usually\n\
                port 990)",
         set: |o, v| address(v).map(|a| o.listen_tls.push(a)),
+    },
+    Opt {
+        name: "proxy-protocol",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "the --listen or --listen-tls listener at ADDR:PORT\n\
+               takes connections from a load balancer that sends\n\
+               a PROXY protocol header (v1 or v2) first; others\n\
+               are closed",
+        set: |o, v| address(v).map(|a| o.proxy_protocol.push(a)),
     },
     Opt {
         name: "max-rate-down",
@@ -295,14 +414,32 @@ pub struct Options {
     pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
+    /// `--dotfiles`: names starting with a dot are served.
+    pub dotfiles: bool,
+    /// `--upload-list-empty`: the upload role lists nothing.
+    pub upload_list_empty: bool,
+    /// `--upload-replace-own`: an upload account replaces its own uploads.
+    pub upload_replace_own: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
-    pub pasv_address: Option<Ipv4Addr>,
+    pub pasv_address: Option<PasvAddress>,
+    /// How often a `--pasv-address` name is looked up again.
+    pub pasv_address_refresh: Duration,
+    /// `--pasv-address-map`: disjoint networks, each with its address.
+    pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     pub max_clients: usize,
     pub max_per_ip: usize,
     pub idle_timeout: Duration,
     pub data_timeout: Duration,
     pub login_delay: Duration,
     pub max_login_failures: u32,
+    /// `None`: off.
+    pub tcp_keepalive: Option<Keepalive>,
+    /// Failed logins that ban an address; `None`: no bans.
+    pub ban_after: Option<u32>,
+    pub ban_window: Duration,
+    pub ban_time: Duration,
+    /// `None`: the default, loopback.
+    pub ban_safelist: Option<Vec<Cidr>>,
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
@@ -312,8 +449,14 @@ pub struct Options {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_required: bool,
+    /// `--tls-session-reuse required`: see `net/tls.rs`.
+    pub tls_session_reuse: bool,
+    /// `--tls-close-notify required`: see `net/tls.rs`.
+    pub tls_close_notify: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
+    /// Listeners whose connections start with a PROXY protocol header.
+    pub proxy_protocol: Vec<SocketAddr>,
     /// Bandwidth limits in bytes/s; `None` is no limit.
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
@@ -321,6 +464,9 @@ pub struct Options {
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
+    /// The options whose value the config file gave (and no flag replaced),
+    /// so that a message about them names the key, not the flag.
+    from_file: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -335,14 +481,26 @@ impl Default for Options {
             given_role: None,
             users: None,
             anonymous: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
             pasv_ports: None,
             pasv_address: None,
+            pasv_address_refresh: Duration::from_secs(300),
+            pasv_address_map: Vec::new(),
             max_clients: 512,
             max_per_ip: 32,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            tcp_keepalive: Some(Keepalive {
+                idle: Duration::from_secs(60),
+            }),
+            ban_after: Some(10),
+            ban_window: Duration::from_secs(600),
+            ban_time: Duration::from_secs(600),
+            ban_safelist: None,
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             xferlog: None,
@@ -351,11 +509,15 @@ impl Default for Options {
             tls_cert: None,
             tls_key: None,
             tls_required: false,
+            tls_session_reuse: true,
+            tls_close_notify: true,
             listen_tls: Vec::new(),
+            proxy_protocol: Vec::new(),
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
             listen_from_file: false,
+            from_file: Vec::new(),
         }
     }
 }
@@ -366,6 +528,25 @@ impl Options {
             self.listen.clear();
         }
         self.listen.push(addr);
+    }
+
+    /// `name` was set, by the config file (`in_file`) or by a flag.
+    pub(super) fn set_by(&mut self, name: &'static str, in_file: bool) {
+        self.from_file.retain(|given| *given != name);
+        if in_file {
+            self.from_file.push(name);
+        }
+    }
+
+    /// How a message names the option `name`: as the config file's key
+    /// (`tls-key`) when the option `like` (the one the message is about)
+    /// came from the file, else as a flag (`--tls-key`).
+    pub fn spelled(&self, name: &str, like: &str) -> String {
+        if self.from_file.contains(&like) {
+            name.to_owned()
+        } else {
+            format!("--{name}")
+        }
     }
 
     /// The config file has been read: what follows comes from the command
@@ -391,6 +572,12 @@ impl Options {
             }
         }
         Ok(())
+    }
+
+    /// Whether anonymous sessions may log in: always without a users file,
+    /// with one only with `--anonymous`.
+    pub fn anonymous_login(&self) -> bool {
+        self.users.is_none() || self.anonymous
     }
 
     /// The addresses to listen on (the default when none was given).
@@ -505,7 +692,8 @@ mod tests {
         );
         assert_eq!(o.users, Some(PathBuf::from("/etc/u")));
         assert_eq!(o.pasv_ports, Some(50000..=50010));
-        assert_eq!(o.pasv_address, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        let pasv_address = Some(PasvAddress::Ip(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(o.pasv_address, pasv_address);
         assert_eq!(
             (o.max_clients, o.max_per_ip, o.max_login_failures),
             (5, 2, 9)

@@ -80,6 +80,10 @@ impl Reloader {
                 "listen-tls",
                 listening && new.listen_tls != started.listen_tls,
             ),
+            (
+                "proxy-protocol",
+                new.proxy_protocol != started.proxy_protocol,
+            ),
         ];
         for (key, _) in changed.iter().filter(|(_, changed)| *changed) {
             warn!("SIGHUP: `{key}` changed: restart to apply");

@@ -2,7 +2,7 @@
 //! umasks. Each error says what was expected, for the caller to prefix with
 //! the option's name.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -12,20 +12,32 @@ use pocketftp_core::Access;
 use crate::rate;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
-/// go in brackets, and a port alone needs an address.
+/// go in brackets, a port alone (`2121`, `:2121`) needs an address, and a
+/// host name is not taken. Names are refused rather than looked up: a board
+/// may start before its network and name service, and an address says
+/// which family and interface without a doubt.
 pub fn address(value: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = value.parse() {
         return Ok(addr);
     }
-    let mut why = format!("{value:?} is not ADDR:PORT");
-    if let Ok(port) = value.parse::<u16>() {
-        why += &format!(": give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)");
-    } else if let Some((host, port)) = value.rsplit_once(':') {
-        if host.parse::<std::net::Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok() {
-            why += &format!(": an IPv6 address goes in brackets, [{host}]:{port}");
-        }
-    }
-    Err(why)
+    let why = format!("{value:?} is not ADDR:PORT");
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().ok()),
+        None => ("", value.parse::<u16>().ok()),
+    };
+    let Some(port) = port else {
+        return Err(why);
+    };
+    let hint = if host.is_empty() || host == "*" {
+        format!("give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)")
+    } else if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("an IPv6 address goes in brackets, [{host}]:{port}")
+    } else if host.eq_ignore_ascii_case("localhost") {
+        format!("host names are not taken: 127.0.0.1:{port} (or [::1]:{port} for IPv6)")
+    } else {
+        format!("host names are not taken: give an address of this machine (ip -brief address lists them), or 0.0.0.0:{port} for all of them")
+    };
+    Err(format!("{why}: {hint}"))
 }
 
 /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case
@@ -112,15 +124,18 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
+/// A rule that is on (`required`, the default) or relaxed (`off`).
+pub fn required(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "required" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{value:?} is not required or off")),
+    }
+}
+
 /// What anonymous sessions may do: `super`, `user` or `upload`.
 pub fn role(value: &str) -> Result<Access, String> {
     Access::from_role(value).ok_or_else(|| format!("{value:?} is not super, user or upload"))
-}
-
-pub fn ipv4(value: &str) -> Result<Ipv4Addr, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{value:?} is not an IPv4 address"))
 }
 
 /// A log level, in any case (`off` too, though `--help` does not offer it).
@@ -215,6 +230,27 @@ mod tests {
         std::fs::write(&file, "write = YES\nanonymous = No\n").unwrap();
         let o = run(&["--config", file.to_str().unwrap()]).unwrap();
         assert!(o.anonymous_access == Access::Super && !o.anonymous);
+    }
+
+    /// `--tls-session-reuse` and `--tls-close-notify`: required by
+    /// default, `off` relaxes them, from the command line or the file.
+    #[test]
+    fn tls_rules_are_required_or_off() {
+        let o = run(&[]).unwrap();
+        assert!(o.tls_session_reuse && o.tls_close_notify);
+        let o = run(&["--tls-session-reuse", "off", "--tls-close-notify", "OFF"]).unwrap();
+        assert!(!o.tls_session_reuse && !o.tls_close_notify);
+        let got = run(&["--tls-session-reuse", "no"]).unwrap_err();
+        assert!(got.contains("\"no\" is not required or off"), "{got}");
+        let dir = TempDir::new("cli-tls-rules");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(
+            &file,
+            "tls-session-reuse = off\ntls-close-notify = required\n",
+        )
+        .unwrap();
+        let o = run(&["--config", file.to_str().unwrap()]).unwrap();
+        assert!(!o.tls_session_reuse && o.tls_close_notify);
     }
 
     #[test]

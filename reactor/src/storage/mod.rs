@@ -33,6 +33,8 @@ mod dir;
 mod entries;
 pub mod error_kind;
 pub mod jail;
+mod owner;
+mod refusal;
 mod resolve;
 mod sink;
 mod source;
@@ -47,9 +49,11 @@ use pocketftp_core::VirtualPath;
 
 pub(crate) use entries::Entries;
 use jail::Jail;
+use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
 use sys::NEW_FILE_MODE;
+pub(crate) use temps::Replace;
 use temps::TempFile;
 
 /// What transfers move: each opened as the handle its transfer steps use.
@@ -57,29 +61,33 @@ impl Jail {
     /// RETR: the file from `offset` (REST's) up to its size now, which the
     /// `150` announces; an offset beyond it is `BadOffset`.
     pub(crate) fn open_source(&self, path: &VirtualPath, offset: u64) -> io::Result<Source> {
-        let (file, size) = self.open_read(path)?;
+        let (file, size) =
+            (self.open_read(path)).map_err(|e| self.refused(Doing::Read, path, e))?;
         Source::new(file, size, offset)
     }
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
     /// once the whole upload arrived (atomic: a broken upload leaves the
-    /// old file as it was). Without `replace` (an `upload` user), a file
-    /// there is `AlreadyExists`, now and at the commit.
-    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: bool) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace)?;
+    /// old file as it was). A file there that `replace` does not allow to
+    /// replace is `AlreadyExists`, now and at the commit.
+    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
+        let (temp, file) = TempFile::create(self.entry(path)?, replace)
+            .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
     }
 
     /// APPE: `path` written at its end, created if need be.
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        let (file, _) = self.open_file(path, flags, NEW_FILE_MODE)?;
-        Ok(Sink::in_place(file))
+        (self.open_file(path, flags, NEW_FILE_MODE))
+            .map(|(file, _)| Sink::in_place(file))
+            .map_err(|e| self.refused(Doing::Write, path, e))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
     pub(crate) fn write_at(&self, path: &VirtualPath, offset: u64) -> io::Result<Sink> {
-        let (file, size) = self.open_file(path, libc::O_WRONLY, 0)?;
+        let (file, size) = (self.open_file(path, libc::O_WRONLY, 0))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
         Sink::at(file, size, offset)
     }
 
@@ -92,7 +100,8 @@ impl Jail {
     /// LIST, NLST, MLSD: the entries of the folder `path` (`NotADirectory`
     /// for a file).
     pub(crate) fn entries(&self, path: &VirtualPath) -> io::Result<Entries> {
-        let fd = self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let fd = (self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0))
+            .map_err(|e| self.refused(Doing::List, path, e))?;
         Ok(Entries(dir::DirStream::new(fd)?))
     }
 }

@@ -18,6 +18,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::dir::DirStream;
+use super::owner;
 use super::sys::{check, create_at, rename_at, stat_at, unlink_at, NameAt};
 
 /// Names starting with this are the daemon's own: clients can neither name
@@ -164,9 +165,14 @@ pub struct Sweep {
     pub complete: bool,
 }
 
+/// Entries between two calls of a sweep's progress callback.
+pub const PROGRESS_EVERY: usize = 1000;
+
 /// Removes the stale temporary files in the folder `root` and below, looking
-/// at no more than `limit` entries and never following a symlink.
-pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
+/// at no more than `limit` entries and never following a symlink; calls
+/// `progress` after every [`PROGRESS_EVERY`] entries (a big tree on an SD
+/// card takes seconds: the caller may say so).
+pub fn sweep_tree(root: RawFd, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
     let mut sweep = Sweep {
         complete: true,
         ..Sweep::default()
@@ -186,6 +192,9 @@ pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
             break;
         }
         sweep.visited += 1;
+        if sweep.visited % PROGRESS_EVERY == 0 {
+            progress(&sweep);
+        }
         let fd = folder.fd();
         if is_temp_name(name.to_bytes()) {
             sweep.removed += usize::from(remove_if_stale(fd, &name));
@@ -216,6 +225,30 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
     }
 }
 
+/// What an upload may take the place of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replace {
+    /// Whatever is there (a `super` session's STOR).
+    Any,
+    /// Nothing: the name must be free, at the open and at the commit (an
+    /// `upload` session's).
+    Nothing,
+    /// Only a file this account uploaded itself (see `owner.rs`); the
+    /// upload is marked as the account's.
+    Own(String),
+}
+
+impl Replace {
+    /// May the file `name` in `dir`, which exists, be replaced?
+    fn allows(&self, dir: RawFd, name: &CStr) -> bool {
+        match self {
+            Replace::Any => true,
+            Replace::Nothing => false,
+            Replace::Own(account) => owner::is_own(dir, name, account),
+        }
+    }
+}
+
 /// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
 /// an upload that breaks leaves the old file as it was and no trace behind.
 /// The `File` that comes with it holds its lock (see [`temps`]): while that
@@ -223,8 +256,8 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
 pub struct TempFile {
     entry: NameAt,
     temp: CString,
-    /// May take the place of an existing file (false for an `upload` user).
-    replace: bool,
+    /// What it may take the place of.
+    replace: Replace,
     committed: bool,
 }
 
@@ -234,18 +267,21 @@ impl TempFile {
     /// replaces a regular file, it gets that file's permission bits (and
     /// owner, where we may), before any byte is written: a 0600 file must
     /// not come back 0644, nor its new content be readable meanwhile.
-    /// With `replace` false, a target that exists is `EEXIST`, now and
-    /// when the upload is committed.
-    pub fn create(entry: NameAt, replace: bool) -> io::Result<(TempFile, File)> {
+    /// A target that `replace` does not allow to replace is `EEXIST`, now
+    /// and when the upload is committed.
+    pub fn create(entry: NameAt, replace: Replace) -> io::Result<(TempFile, File)> {
         let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
         let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
-        if existing.is_some() && !replace {
+        if existing.is_some() && !replace.allows(entry.dir.as_raw_fd(), &entry.name) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
         let (temp, file) = create(entry.dir.as_raw_fd())?;
+        if let Replace::Own(account) = &replace {
+            owner::mark(file.as_raw_fd(), account);
+        }
         let temp = TempFile {
             entry,
             temp,
@@ -258,18 +294,16 @@ impl TempFile {
         Ok((temp, file))
     }
 
-    /// Moves the finished upload over the target (or, without `replace`,
-    /// into its place only if it is still free).
+    /// Moves the finished upload over the target, if `replace` allows
+    /// that of what is there now, or else into its place only if it is
+    /// still free.
     pub fn commit(mut self) -> io::Result<()> {
         let from = NameAt {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
         };
-        if self.replace {
-            rename_at(&from, &self.entry.dir, &self.entry.name)?;
-        } else {
-            rename_no_replace(&from, &self.entry.dir, &self.entry.name)?;
-        }
+        let (dir, name) = (&self.entry.dir, &self.entry.name);
+        rename_if(&from, dir, name, &self.replace)?;
         self.committed = true;
         Ok(())
     }
@@ -302,6 +336,22 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
     // After fchown, which may clear mode bits.
     // SAFETY: fchmod on a valid descriptor.
     check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
+}
+
+/// Renames `from` to `to_name` in `to_dir` over what is there if `replace`
+/// allows that (checked right before), else only into a free name.
+pub(super) fn rename_if(
+    from: &NameAt,
+    to_dir: &OwnedFd,
+    to_name: &CStr,
+    replace: &Replace,
+) -> io::Result<()> {
+    let taken = stat_at(to_dir.as_raw_fd(), to_name).is_ok();
+    if taken && replace.allows(to_dir.as_raw_fd(), to_name) {
+        rename_at(from, to_dir, to_name)
+    } else {
+        rename_no_replace(from, to_dir, to_name)
+    }
 }
 
 /// Renames unless `to_name` exists (`EEXIST`), atomically where the file
@@ -399,7 +449,7 @@ mod tests {
         let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
         let live = root.join("a").join(live.to_str().unwrap());
 
-        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100);
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &mut |_| {});
         assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
         assert_eq!(sweep.visited, 9);
         assert!(!deep.exists() && !top.exists());
@@ -414,12 +464,68 @@ mod tests {
         for n in 0..5 {
             stale(&dir.0, n);
         }
-        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3);
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3, &mut |_| {});
         assert_eq!(
             (sweep.removed, sweep.visited, sweep.complete),
             (3, 3, false)
         );
         assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_long_sweep_reports_its_progress() {
+        let dir = TempDir::new("temps-progress");
+        for n in 0..(2 * PROGRESS_EVERY + 10) {
+            std::fs::write(dir.0.join(format!("f{n}")), b"").unwrap();
+        }
+        let mut seen = Vec::new();
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), usize::MAX, &mut |s| {
+            seen.push(s.visited)
+        });
+        assert!(sweep.complete);
+        assert_eq!(seen, [PROGRESS_EVERY, 2 * PROGRESS_EVERY]);
+    }
+
+    /// `Replace::Own`: an account's upload is marked as its own, and only
+    /// its own uploads are replaced, by a STOR or by a rename.
+    #[test]
+    fn an_account_replaces_its_own_uploads_only() {
+        let dir = TempDir::new("temps-own");
+        let jail = Jail::open(&dir.0).unwrap();
+        let own = |name: &str| Replace::Own(name.to_owned());
+        let upload = |path: &str, body: &[u8], replace: Replace| {
+            let (temp, mut file) = TempFile::create(jail.entry(&vp(path)).unwrap(), replace)?;
+            io::Write::write_all(&mut file, body).unwrap();
+            temp.commit()
+        };
+        upload("/snapshot.jpg", b"1", own("cam1")).unwrap();
+        std::fs::write(dir.0.join("placed.jpg"), b"admin's").unwrap();
+        let folder = File::open(&dir.0).unwrap();
+        if !owner::is_own(folder.as_raw_fd(), c"snapshot.jpg", "cam1") {
+            return eprintln!("no extended attributes in {}: skipped", dir.0.display());
+        }
+        upload("/snapshot.jpg", b"2", own("cam1")).unwrap();
+        assert_eq!(std::fs::read(dir.0.join("snapshot.jpg")).unwrap(), b"2");
+        let refused = |path, account| upload(path, b"x", own(account)).unwrap_err();
+        assert_eq!(
+            refused("/snapshot.jpg", "cam2").raw_os_error(),
+            Some(libc::EEXIST)
+        );
+        assert_eq!(
+            refused("/placed.jpg", "cam1").raw_os_error(),
+            Some(libc::EEXIST)
+        );
+        // A rename by the account over its own upload; never over another's.
+        upload("/snapshot.jpg.part", b"3", own("cam1")).unwrap();
+        let part = vp("/snapshot.jpg.part");
+        let rename = |to: &str, account| jail.rename_upload(&part, &vp(to), account);
+        let taken = rename("/placed.jpg", Some("cam1")).unwrap_err();
+        assert_eq!(taken.raw_os_error(), Some(libc::EEXIST));
+        let taken = rename("/snapshot.jpg", None).unwrap_err();
+        assert_eq!(taken.raw_os_error(), Some(libc::EEXIST));
+        rename("/snapshot.jpg", Some("cam1")).unwrap();
+        assert_eq!(std::fs::read(dir.0.join("snapshot.jpg")).unwrap(), b"3");
+        assert_eq!(std::fs::read(dir.0.join("placed.jpg")).unwrap(), b"admin's");
     }
 
     #[test]

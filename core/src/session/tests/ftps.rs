@@ -2,7 +2,7 @@
 //! transfers.
 
 use crate::testing::sim::{run_both, run_both_on, Op::*};
-use crate::{Action, Config, ErrorKind};
+use crate::{Access, Action, Config, ErrorKind};
 
 use super::{codes_after_login, files, run, LOGIN};
 
@@ -37,6 +37,21 @@ fn ftps_auth_pbsz_prot() {
         .iter()
         .filter(|a| matches!(a, Action::SecureControl { .. }));
     assert_eq!(secured.count(), 1);
+}
+
+/// With a certificate, `HELP` lists the FTPS commands too, in their place.
+#[test]
+fn help_lists_the_ftps_commands_when_tls_is_on() {
+    let h = run_both(&ftps(), &files(), &[Send(b"HELP\r\n")]);
+    assert!(
+        h.text().contains(
+            "214-The following commands are recognized:\r\n \
+             ABOR ALLO APPE AUTH CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT\r\n \
+             MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT\r\n"
+        ),
+        "{}",
+        h.text()
+    );
 }
 
 /// Bytes the client sent behind its AUTH line belong to the handshake: the
@@ -158,4 +173,50 @@ fn a_failed_data_handshake_ends_only_the_transfer() {
         [220, 234, 200, 200, 331, 230, 227, 150, 426, 200]
     );
     assert!(h.text().contains("426 TLS on the data connection failed"));
+}
+
+/// A data connection that did not resume the session's TLS ends its
+/// transfer `425`, saying why and what to do; an upload cut short (no
+/// `close_notify`) ends `426`, saying so. The session goes on.
+#[test]
+fn refused_data_connections_and_cut_uploads_say_why() {
+    for (kind, command, code, words) in [
+        (
+            ErrorKind::SessionNotResumed,
+            &b"PASV\r\nRETR hello.txt\r\n"[..],
+            425,
+            "425 Session reuse required: the data connection must resume",
+        ),
+        (
+            ErrorKind::UploadCutShort,
+            b"PASV\r\nSTOR new.txt\r\n",
+            426,
+            "426 Upload ended without TLS close_notify",
+        ),
+    ] {
+        let writable = Config {
+            anonymous_access: Access::Super,
+            ..ftps()
+        };
+        let h = run_both(
+            &writable,
+            &files(),
+            &[
+                Send(b"AUTH TLS\r\nPBSZ 0\r\nPROT P\r\n"),
+                LOGIN,
+                HoldTransfers,
+                Send(command),
+                ConnectData("127.0.0.1:40001"),
+                FailTransfer(kind),
+                Send(b"NOOP\r\n"),
+            ],
+        );
+        assert_eq!(
+            h.codes(),
+            [220, 234, 200, 200, 331, 230, 227, 150, code, 200],
+            "{kind:?}"
+        );
+        assert!(h.text().contains(words), "{kind:?}: {}", h.text());
+        assert!(h.text().contains("tls-session-reuse = off") || code == 426);
+    }
 }

@@ -1,7 +1,7 @@
 //! Globs in the last component of `LIST`, `NLST` and `STAT` paths.
 
 use crate::testing::sim::{run_both, MemFs, Op::*};
-use crate::{Action, Config, Glob, ListFormat, ListPattern, OpenMode};
+use crate::{Action, Config, Glob, ListFormat, ListPattern, OpenMode, Shown};
 
 use super::{codes_after_login, files, path, LOGIN};
 
@@ -70,6 +70,7 @@ fn globs_in_list_nlst_and_stat() {
                 glob: Glob::new("*.jpg").unwrap(),
                 prefix: "pub/".to_owned(),
             }),
+            shown: Shown::NoDotfiles,
         },
     }));
 }

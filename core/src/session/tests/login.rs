@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::testing::sim::{run_both, Op::*};
-use crate::{Action, Config};
+use crate::{Action, Config, ErrorKind};
 
 use super::{files, run, LOGIN};
 
@@ -21,14 +21,19 @@ fn login_rules() {
     );
 }
 
-#[test]
-fn users_file_logins_with_delay_and_limit() {
-    let config = Config {
+/// Logins against a users file, a second's pause after a failed one.
+fn users_with_delay() -> Config {
+    Config {
         users: true,
         anonymous: false,
         login_delay: Duration::from_millis(1000),
         ..Config::default()
-    };
+    }
+}
+
+#[test]
+fn users_file_logins_with_delay_and_limit() {
+    let config = users_with_delay();
     let h = run_both(
         &config,
         &files(),
@@ -58,6 +63,26 @@ fn users_file_logins_with_delay_and_limit() {
         ],
     );
     assert_eq!(h.codes(), [220, 331, 530, 200, 331, 530, 331, 530, 421]);
+    assert!(h.session.is_closed());
+}
+
+/// A check the caller could not even begin (too many wait from this
+/// address) is no wrong password: `421`, the session ends, no failure
+/// counted, no login delay.
+#[test]
+fn a_password_check_not_made_ends_the_session_plainly() {
+    let config = users_with_delay();
+    let h = run_both(
+        &config,
+        &files(),
+        &[
+            Send(b"USER alice\r\n"),
+            Fault(ErrorKind::Busy),
+            Send(b"PASS secret\r\nNOOP\r\n"),
+        ],
+    );
+    assert_eq!(h.codes(), [220, 331, 421]);
+    assert!(h.text().contains("421 Too many logins are being checked"));
     assert!(h.session.is_closed());
 }
 

@@ -1,0 +1,23 @@
+//! HTTP/1.1 for the loop: the S3 back-end's requests now, the upload
+//! webhook and the admin listener later. Sans-IO at the bottom: this layer
+//! reads and writes bytes in memory and never touches a socket, so a
+//! server parses requests with it as a client parses responses.
+//!
+//! - `head.rs`: a request line or a status line and its headers, parsed
+//!   with memchr, borrowing from the input, bounded ([`MAX_HEAD`] bytes,
+//!   [`MAX_HEADERS`] lines); an incomplete head is `Ok(None)`.
+//! - `body.rs`: a body's [`Framing`] (Content-Length, chunked, until the
+//!   close) and its [`Decoder`], fed pieces of any size.
+//! - `write.rs`: request and response heads written, their fields checked.
+//! - `fuzzing.rs` (tests, and the `fuzzing` feature): the body of the
+//!   `http_head` fuzz target.
+
+pub mod body;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+pub mod head;
+pub mod write;
+
+pub use body::{BodyError, Decoder, Framing};
+pub use head::{parse_request, parse_response, HeadError, Header, Headers, Request, Response};
+pub use head::{MAX_HEAD, MAX_HEADERS};
