@@ -16,10 +16,6 @@ use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
 
-/// What a control connection is always polled for: its bytes, and urgent
-/// data (`EPOLLPRI`), whose mark a read stops at (see `Control::short_reads`).
-pub(crate) const CONTROL_INTEREST: Interest = Interest::READABLE.add(Interest::PRIORITY);
-
 /// The control connection's socket, what its bytes go through, and what
 /// it waits for.
 pub(crate) struct Control {
@@ -30,11 +26,6 @@ pub(crate) struct Control {
     session_tls: Option<SessionTls>,
     /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
     readable: bool,
-    /// The poll said a read may stop short of what the socket holds: the
-    /// client's side closed (or the socket failed) and its end waits
-    /// behind the bytes, or urgent data came (`ABOR`'s Telnet Synch) and a
-    /// read stops at its mark. Every read then goes on to a `WouldBlock`.
-    short_reads: bool,
     /// Replies wait for room in the socket.
     awaiting_writable: bool,
     /// WRITABLE interest is registered for the socket.
@@ -69,7 +60,6 @@ impl Control {
             layer,
             session_tls,
             readable: true,
-            short_reads: false,
             awaiting_writable: false,
             write_interest: false,
             ended: None,
@@ -82,26 +72,10 @@ impl Control {
         self.handshake_failed
     }
 
-    /// A readable edge came, `short_reads` if the poll saw the client's
-    /// side close or urgent data come too: bytes, or the end, may be waiting.
-    pub fn on_readable(&mut self, short_reads: bool) {
-        self.readable = true;
-        self.short_reads |= short_reads;
-    }
-
-    /// A look is wanted whatever the last read said: the end may be
-    /// waiting without an edge handled yet.
+    /// A readable edge came (or a look is wanted whatever the last read
+    /// said): bytes, or the end, may be waiting.
     pub fn mark_readable(&mut self) {
         self.readable = true;
-    }
-
-    /// A read of `n` bytes where `asked` would fit emptied the socket: in
-    /// the clear, with no end and no urgent mark announced, nothing is left
-    /// to read until the next edge (each arrival of bytes makes one, on
-    /// Linux, drained or not). The `WouldBlock` read that would say so is
-    /// saved: one system call per command answered in a turn of the loop.
-    fn drained_by(&self, n: usize, asked: usize) -> bool {
-        n < asked && matches!(self.layer, ControlLayer::Clear) && !self.short_reads
     }
 
     /// `Action::SecureControl`: TLS starts once the replies queued so far
@@ -169,9 +143,9 @@ impl Control {
     fn update_interest(&mut self, registry: &Registry, key: usize) {
         self.awaiting_writable |= self.tls().is_some_and(TlsLayer::wants_write);
         let interest = if self.awaiting_writable {
-            CONTROL_INTEREST | Interest::WRITABLE
+            Interest::READABLE | Interest::WRITABLE
         } else {
-            CONTROL_INTEREST
+            Interest::READABLE
         };
         let control_token = token(key, Source::Control);
         if self.awaiting_writable != self.write_interest
@@ -228,7 +202,6 @@ impl Connection {
         let end = match self.control.channel().read(&mut cx.buffer[..room]) {
             Ok(0) => ControlEnd::Eof,
             Ok(n) => {
-                self.control.readable = !self.control.drained_by(n, room);
                 self.session.handle_control_input(cx.now, &cx.buffer[..n]);
                 return true;
             }

@@ -11,7 +11,7 @@
 //! connection borrows what it needs of the server as one [`Cx`].
 
 mod control;
-pub(crate) use control::{Control, CONTROL_INTEREST};
+pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
 pub(crate) mod open;

@@ -23,7 +23,7 @@ use pocketftp_core::{
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
 use super::{Listeners, Server};
-use crate::conn::{Connection, Control, CONTROL_INTEREST};
+use crate::conn::{Connection, Control};
 use crate::net::sockopt;
 use crate::net::tls::ControlTls;
 
@@ -119,7 +119,7 @@ impl Server {
         let key = entry.key();
         let control_token = token(key, Source::Control);
         if let Err(e) =
-            (self.poll.registry()).register(&mut stream, control_token, CONTROL_INTEREST)
+            (self.poll.registry()).register(&mut stream, control_token, Interest::READABLE)
         {
             return warn!("{peer}: cannot register: {e}");
         }

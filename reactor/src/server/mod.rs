@@ -14,7 +14,8 @@
 //!    commands are answered between them, and delivers what they said (a
 //!    transfer done, an upload received) in the same turn;
 //! 4. fires due timers (the sessions', the bans', the PROXY headers'),
-//!    and removes the connections that closed.
+//!    delivers what their actions said (an upload's commit) in the same
+//!    turn, and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
 //! (`Connection::drive`): carries out its actions, writes its replies,
@@ -260,9 +261,8 @@ impl Server {
             source == Source::Daemon && key < listeners
         };
         let tokens = || events.iter().map(|e| e.token());
-        for event in events.iter().filter(|e| !is_listener(&e.token())) {
-            let short_reads = event.is_read_closed() || event.is_error() || event.is_priority();
-            self.on_ready(event.token(), short_reads, now);
+        for token in tokens().filter(|t| !is_listener(t)) {
+            self.on_ready(token, now);
         }
         self.read_unread(now);
         self.deliver_answers(now);
@@ -270,21 +270,22 @@ impl Server {
         // (a control connection's end travels the answer queue) free their
         // slots (--max-clients, --max-per-ip) first.
         for token in tokens().filter(is_listener) {
-            self.on_ready(token, false, now);
+            self.on_ready(token, now);
         }
         self.wake_throttled(now);
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
+        // What the timers' actions said (an upload's commit, after its
+        // settle), this turn: not after a poll that waits for nothing.
+        self.deliver_answers(now);
         self.bans.lift_expired(now);
         self.expire_headers(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
 
-    /// A socket is ready; `short_reads`: its peer closed its side, or it
-    /// failed, or urgent data came (see `Control::short_reads`).
-    fn on_ready(&mut self, token: mio::Token, short_reads: bool, now: Instant) {
+    fn on_ready(&mut self, token: mio::Token, now: Instant) {
         let (key, source) = untoken(token);
         if source == Source::ProxyHeader {
             return self.read_header(key, now);
@@ -305,7 +306,7 @@ impl Server {
         };
         match source {
             Source::Control => {
-                conn.control.on_readable(short_reads);
+                conn.control.mark_readable();
                 self.drive(key, now);
             }
             Source::DataListener => conn.accept_data(&mut cx),
