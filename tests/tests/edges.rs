@@ -10,6 +10,33 @@ use std::net::Shutdown;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The end of the connection right behind a command, in the same segment
+/// or a moment later, is seen: a read that empties the socket does not
+/// wait for a `WouldBlock` before the next poll, so the end must come as an
+/// edge of its own or with the one that brought the command.
+#[test]
+fn an_end_right_behind_a_command_is_seen() {
+    let d = Daemon::start();
+    for round in 0..60 {
+        let mut c = d.connect();
+        c.set_read_timeout(Duration::from_secs(5));
+        match round % 3 {
+            0 => c.send_raw(b"NOOP\r\n"),
+            1 => {
+                c.send_raw(b"NOOP\r\n");
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            _ => {
+                c.cmd_ok("NOOP", 200);
+                c.send_raw(b"NOOP\r\n");
+            }
+        }
+        c.stream().shutdown(Shutdown::Write).unwrap();
+        c.expect_reply(200);
+        c.expect_closed();
+    }
+}
+
 #[test]
 fn commands_split_across_writes() {
     let d = Daemon::start();

@@ -95,11 +95,6 @@ impl Control {
         self.ended != Some(ControlEnd::Lost)
     }
 
-    /// Leaves the poll: the session is over.
-    pub fn deregister(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.socket);
-    }
-
     /// Whether the control connection is protected by TLS.
     pub fn is_tls(&self) -> bool {
         self.tls().is_some()

@@ -165,7 +165,7 @@ impl Connection {
             reads += 1;
         }
         if self.closing {
-            self.close_data(cx.registry);
+            self.close_data();
             return Drained::Closed;
         }
         self.update_interest(cx.registry);
@@ -246,11 +246,11 @@ impl Connection {
         }
         match action {
             Action::CloseData | Action::AbortTransfer => {
-                self.close_data(cx.registry);
+                self.close_data();
                 self.next_epoch();
             }
             Action::RejectData => self.reject_data(cx),
-            Action::StopListening => self.stop_listening(cx.registry),
+            Action::StopListening => self.stop_listening(),
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
             Action::StartTransfer { ascii, protected } => {
@@ -311,15 +311,9 @@ impl Connection {
 
     /// Drops the data connection and whatever was opened for it; an
     /// unfinished upload's temporary file goes with it.
-    pub fn close_data(&mut self, registry: &Registry) {
-        self.data.close(registry);
+    pub fn close_data(&mut self) {
+        self.data.close();
         self.work.clear();
-    }
-
-    /// Leaves the poll with every socket: the session is over.
-    pub fn release(&mut self, registry: &Registry) {
-        self.close_data(registry);
-        self.control.deregister(registry);
     }
 
     /// The session dropped its data side: answers still on their way about

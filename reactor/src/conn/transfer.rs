@@ -12,6 +12,7 @@
 use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
+use mio::Interest;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 
 use super::open::Opened;
@@ -82,6 +83,18 @@ impl Transfer {
 
     pub fn is_upload(&self) -> bool {
         matches!(self.opened, Opened::Upload(_))
+    }
+
+    /// What readiness a blocked step waits for: the client's bytes for a
+    /// plain upload, room in the socket for a plain download; TLS reads
+    /// and writes both ways (its handshake, its `close_notify`). One way
+    /// only, a plain upload is not woken by room to write it never uses.
+    pub fn waits_for(&self) -> Interest {
+        match (self.tls.is_some(), self.is_upload()) {
+            (true, _) => Interest::READABLE | Interest::WRITABLE,
+            (false, true) => Interest::READABLE,
+            (false, false) => Interest::WRITABLE,
+        }
     }
 
     /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.

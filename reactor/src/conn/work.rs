@@ -186,6 +186,10 @@ impl Progress {
 
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
+    /// Its data connection is usually waiting by then (curl, lftp, ftplib
+    /// and ftpbench connect before they send the command): it is taken
+    /// now, not a turn of the loop later when the listener's readiness
+    /// comes, so the `150` and the bytes leave in this turn.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
         let doing = match mode {
             OpenMode::Read { .. } => "read",
@@ -212,10 +216,11 @@ impl Connection {
                 } else {
                     cx.faults.note(peer, doing, path, &e);
                 }
-                Event::Failed(kind_of(&e))
+                return self.answer(cx.answers, Event::Failed(kind_of(&e)));
             }
         };
         self.answer(cx.answers, event);
+        self.accept_data(cx);
     }
 
     /// `Action::StartTransfer`: the opened file and the data connection
@@ -323,6 +328,11 @@ impl Connection {
         if matches!(step, Ok(Step::AwaitingLogin)) && !running.await_login(self.tag, cx) {
             step = Err(running.transfer.refuse(data));
         }
+        let waits_for = running.transfer.waits_for();
+        let step = step.and_then(|step| match step {
+            Step::Blocked => (self.data.watch(cx.registry, self.tag.key, waits_for)).map(|()| step),
+            step => Ok(step),
+        });
         let bytes = running.transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
         if let Some(bucket) = &mut running.bucket {
@@ -355,7 +365,7 @@ impl Connection {
                 Event::UploadReceived { bytes }
             }
             Ok(Step::Done) => {
-                self.close_data(cx.registry);
+                self.close_data();
                 Event::TransferDone { bytes }
             }
             Err(e) => {
@@ -367,7 +377,7 @@ impl Connection {
                     "read"
                 };
                 cx.faults.note(peer, doing, &running.path, &e);
-                self.close_data(cx.registry);
+                self.close_data();
                 let kind = kind_of(&e);
                 Event::TransferFailed { kind, bytes }
             }
@@ -387,7 +397,7 @@ impl Connection {
                 None
             }
         };
-        self.close_data(cx.registry);
+        self.close_data();
         let Some((transfer, path)) = received else {
             error!("reactor bug: CommitUpload without a received upload");
             return self.answer(cx.answers, not_started(ErrorKind::Other));

@@ -14,7 +14,8 @@
 //!    commands are answered between them, and delivers what they said (a
 //!    transfer done, an upload received) in the same turn;
 //! 4. fires due timers (the sessions', the bans', the PROXY headers'),
-//!    and removes the connections that closed.
+//!    delivers what their actions said (an upload's commit) in the same
+//!    turn, and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
 //! (`Connection::drive`): carries out its actions, writes its replies,
@@ -322,6 +323,9 @@ impl Server {
         self.deliver_answers(now); // what the transfers said, this turn
         self.admin_turn(now);
         self.fire_timers(now);
+        // What the timers' actions said (an upload's commit, after its
+        // settle), this turn: not after a poll that waits for nothing.
+        self.deliver_answers(now);
         self.bans.lift_expired(now);
         self.expire_headers(now);
         if self.faults.take_seen() {
@@ -475,14 +479,13 @@ impl Server {
         }
     }
 
-    /// Removes the connections whose sessions ended this turn, then lets the
-    /// timer heap forget them.
+    /// Removes the connections whose sessions ended this turn (their
+    /// sockets leave the poll as they close), then lets the timer heap
+    /// forget them.
     pub(super) fn remove_closed(&mut self) {
-        let registry = self.poll.registry();
         let ended = !self.closed.is_empty();
         for key in std::mem::take(&mut self.closed) {
-            if let Some(mut conn) = self.connections.try_remove(key) {
-                conn.release(registry);
+            if let Some(conn) = self.connections.try_remove(key) {
                 // A password check it still waits for is not run.
                 if let Some(worker) = &self.passwords {
                     worker.cancel(key, conn.tag.generation, conn.session.peer().ip());

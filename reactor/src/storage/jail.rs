@@ -187,21 +187,28 @@ impl Jail {
         self.resolve(relative, flags, mode)
     }
 
-    /// Opens a regular file for reading.
-    pub(super) fn open_read(&self, path: &VirtualPath) -> io::Result<File> {
+    /// Opens a regular file for reading; with its size.
+    pub(super) fn open_read(&self, path: &VirtualPath) -> io::Result<(File, u64)> {
         self.open_file(path, libc::O_RDONLY, 0)
     }
 
-    /// Opens a regular file. Opening never blocks (a named pipe would wait
+    /// Opens a regular file, and says its size: the one `fstat` that checks
+    /// what was opened is the only one (a 4 KiB RETR is a few dozen system
+    /// calls; each counts). Opening never blocks (a named pipe would wait
     /// for a writer, stalling every session): anything but a regular file is
     /// refused once open.
-    pub(super) fn open_file(&self, path: &VirtualPath, flags: i32, mode: u32) -> io::Result<File> {
+    pub(super) fn open_file(
+        &self,
+        path: &VirtualPath,
+        flags: i32,
+        mode: u32,
+    ) -> io::Result<(File, u64)> {
         let file = File::from(self.open_path(path, flags | libc::O_NONBLOCK, mode)?);
-        let kind = fstat(file.as_raw_fd())?.kind;
-        match kind {
+        let meta = fstat(file.as_raw_fd())?;
+        match meta.kind {
             FileKind::File => {
-                set_blocking(&file)?;
-                Ok(file)
+                set_blocking(&file, flags)?;
+                Ok((file, meta.size))
             }
             FileKind::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
             // Ours, not the file system's: no errno, so no log line blames
@@ -386,15 +393,13 @@ fn chmod_fd(fd: RawFd, mode: u32) -> io::Result<()> {
 }
 
 /// Clears O_NONBLOCK again: regular-file I/O then behaves as usual.
-fn set_blocking(file: &File) -> io::Result<()> {
-    let fd = file.as_raw_fd();
-    // SAFETY: F_GETFL/F_SETFL on a valid descriptor.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) })
+/// `F_SETFL` changes only the status flags O_APPEND, O_ASYNC, O_DIRECT,
+/// O_NOATIME and O_NONBLOCK, so the flags the file was opened with
+/// (`opened`, without O_NONBLOCK) are exactly what to set: one call, no
+/// `F_GETFL` first.
+fn set_blocking(file: &File, opened: i32) -> io::Result<()> {
+    // SAFETY: F_SETFL on a valid descriptor.
+    check(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, opened & !libc::O_NONBLOCK) })
 }
 
 #[cfg(test)]
@@ -415,6 +420,7 @@ mod tests {
         new_files_and_folders_take_the_umask,
         set_mode_changes_files_folders_and_inner_symlink_targets,
         set_mode_never_reaches_outside_the_root,
+        opened_files_block_and_keep_append,
     );
 
     /// A STOR's hidden file for `path`, as `upload_to` makes it.
@@ -450,7 +456,9 @@ mod tests {
     fn symlinks_inside_the_root_are_followed(resolver: Resolver) {
         let (_dir, jail) = setup(resolver);
         let mut text = String::new();
-        io::Read::read_to_string(&mut jail.open_read(&vp("/inner")).unwrap(), &mut text).unwrap();
+        let (mut inner, size) = jail.open_read(&vp("/inner")).unwrap();
+        io::Read::read_to_string(&mut inner, &mut text).unwrap();
+        assert_eq!(size, 6);
         assert_eq!(text, "inside");
         assert_eq!(jail.stat(&vp("/sub")).unwrap().kind, FileKind::Dir);
         assert_eq!(
@@ -475,6 +483,24 @@ mod tests {
             "{write}"
         );
         jail.set_modified(&vp("/fifo"), 0).unwrap();
+    }
+
+    /// One `F_SETFL` clears the O_NONBLOCK the file was opened with and
+    /// keeps the rest of its status flags (APPE's O_APPEND).
+    fn opened_files_block_and_keep_append(resolver: Resolver) {
+        let (_dir, jail) = setup(resolver);
+        let flags_of = |file: &File| {
+            // SAFETY: F_GETFL on a valid descriptor.
+            unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) }
+        };
+        let append = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+        let (appending, size) = jail.open_file(&vp("/new"), append, 0o644).unwrap();
+        assert_eq!(size, 0);
+        let flags = flags_of(&appending);
+        assert_eq!(flags & (libc::O_APPEND | libc::O_NONBLOCK), libc::O_APPEND);
+        assert_eq!(flags & libc::O_ACCMODE, libc::O_WRONLY);
+        let (reading, _) = jail.open_read(&vp("/sub/file.txt")).unwrap();
+        assert_eq!(flags_of(&reading) & libc::O_NONBLOCK, 0);
     }
 
     fn names_operations(resolver: Resolver) {

@@ -72,8 +72,9 @@ impl Jail {
     /// RETR: the file from `offset` (REST's) up to its size now, which the
     /// `150` announces; an offset beyond it is `BadOffset`.
     pub(crate) fn open_source(&self, path: &VirtualPath, offset: u64) -> io::Result<Source> {
-        let file = (self.open_read(path)).map_err(|e| self.refused(Doing::Read, path, e))?;
-        Source::new(file, offset)
+        let (file, size) =
+            (self.open_read(path)).map_err(|e| self.refused(Doing::Read, path, e))?;
+        Source::new(file, size, offset)
     }
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
@@ -90,16 +91,16 @@ impl Jail {
     /// folder is synced too at a durable commit).
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        let file = (self.open_file(path, flags, NEW_FILE_MODE))
+        let (file, _) = (self.open_file(path, flags, NEW_FILE_MODE))
             .map_err(|e| self.refused(Doing::Write, path, e))?;
         Ok(Sink::appending(file)?.in_folder(self.entry(path)?.dir))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
     pub(crate) fn write_at(&self, path: &VirtualPath, offset: u64) -> io::Result<Sink> {
-        let file = (self.open_file(path, libc::O_WRONLY, 0))
+        let (file, size) = (self.open_file(path, libc::O_WRONLY, 0))
             .map_err(|e| self.refused(Doing::Write, path, e))?;
-        Sink::at(file, offset)
+        Sink::at(file, size, offset)
     }
 
     /// An upload into the folder `folder` may begin: its file system's free

@@ -81,10 +81,11 @@ impl Sink {
         Sink::new(file, Some(temp), None, Undo::Nothing)
     }
 
-    /// REST+STOR: `file` written from `offset` on, which must not be past
-    /// its end now (nor when the transfer starts).
-    pub(super) fn at(file: File, offset: u64) -> io::Result<Sink> {
-        if offset > file.metadata()?.len() {
+    /// REST+STOR: `file` (`size` bytes long when opened) written from
+    /// `offset` on, which must not be past its end now (nor when the
+    /// transfer starts).
+    pub(super) fn at(file: File, size: u64, offset: u64) -> io::Result<Sink> {
+        if offset > size {
             return Err(bad_offset());
         }
         Ok(Sink::new(file, None, Some(offset), Undo::Truncate(offset)))

@@ -23,10 +23,9 @@ pub struct Source {
 }
 
 impl Source {
-    /// From `offset` to the end of `file` as it is now; an offset beyond
-    /// it is [`bad_offset`].
-    pub(super) fn new(file: File, offset: u64) -> io::Result<Source> {
-        let end = file.metadata()?.len();
+    /// From `offset` to the end of `file`, `end` bytes long as it was
+    /// opened; an offset beyond it is [`bad_offset`].
+    pub(super) fn new(file: File, end: u64, offset: u64) -> io::Result<Source> {
         if offset > end {
             return Err(bad_offset());
         }
