@@ -236,10 +236,12 @@ impl Connection {
 
     /// Closes the connection the session refused (a foreign address) and
     /// takes the next: connections may wait in the backlog, and no new
-    /// edge will say so.
+    /// edge will say so. The answers' epoch stays: nothing about the
+    /// refused connection is on its way but the `DataConnected` the
+    /// session just heard, while the answer to a `RETR`'s open may be, and
+    /// must reach it (a new epoch dropped it, and the transfer hung).
     pub(super) fn reject_data(&mut self, cx: &mut Cx) {
         self.data.drop_stream();
-        self.next_epoch();
         self.accept_data(cx);
     }
 
