@@ -1,0 +1,319 @@
+//! An [`Exchange`] carried over a non-blocking mio `TcpStream`, in clear or
+//! through rustls' client side. The caller registers [`Connection::socket`]
+//! with the loop (readable and writable, edge-triggered) and calls
+//! [`Connection::advance`] at every readiness event: it moves bytes both
+//! ways until the socket would block, and says when the response is
+//! complete. Nothing here blocks: the connect is mio's non-blocking one,
+//! and its outcome is read at the first event.
+//!
+//! A TLS peer that ends its stream without `close_notify` ends the
+//! response as a TCP end does: a body with a length or chunks must still
+//! be complete (the exchange checks), only a body that runs until the
+//! close cannot tell a cut from an end, as over clear HTTP.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mio::net::TcpStream;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
+
+use super::client::{ClientError, Exchange};
+
+/// Plaintext read from the socket (or from rustls) at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Plaintext and ciphertext rustls may hold for sending.
+const SEND_BUFFER_LIMIT: usize = 64 * 1024;
+
+/// Why an exchange over a connection failed.
+#[derive(Debug)]
+pub enum Error {
+    Io(io::Error),
+    Tls(rustls::Error),
+    Http(ClientError),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Io(e) => e.fmt(f),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::Http(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Error {
+        Error::Http(e)
+    }
+}
+
+/// TLS to ask for: the client configuration (its trusted certificates)
+/// and the name the server's certificate must carry.
+#[derive(Clone)]
+pub struct TlsTarget {
+    pub config: Arc<ClientConfig>,
+    pub name: ServerName<'static>,
+}
+
+/// One exchange on its own connection.
+pub struct Connection {
+    socket: TcpStream,
+    tls: Option<ClientConnection>,
+    exchange: Exchange,
+    /// The non-blocking connect is known to have succeeded.
+    connected: bool,
+}
+
+impl Connection {
+    /// Starts connecting to `addr` (non-blocking) to carry `exchange`.
+    pub fn open(
+        addr: SocketAddr,
+        tls: Option<&TlsTarget>,
+        exchange: Exchange,
+    ) -> Result<Connection, Error> {
+        let tls = match tls {
+            Some(t) => {
+                let mut conn = ClientConnection::new(Arc::clone(&t.config), t.name.clone())
+                    .map_err(Error::Tls)?;
+                conn.set_buffer_limit(Some(SEND_BUFFER_LIMIT));
+                Some(conn)
+            }
+            None => None,
+        };
+        Ok(Connection {
+            socket: TcpStream::connect(addr)?,
+            tls,
+            exchange,
+            connected: false,
+        })
+    }
+
+    /// The socket, to register with the loop (and deregister).
+    pub fn socket(&mut self) -> &mut TcpStream {
+        &mut self.socket
+    }
+
+    /// The exchange: its response head, body bytes to drain.
+    pub fn exchange(&mut self) -> &mut Exchange {
+        &mut self.exchange
+    }
+
+    /// The exchange, once the connection is done with.
+    pub fn into_exchange(self) -> Exchange {
+        self.exchange
+    }
+
+    /// Moves bytes until the socket would block; `Ok(true)` once the whole
+    /// response has arrived.
+    pub fn advance(&mut self) -> Result<bool, Error> {
+        if !self.connected {
+            if let Some(e) = self.socket.take_error()? {
+                return Err(Error::Io(e));
+            }
+            match self.socket.peer_addr() {
+                Ok(_) => self.connected = true,
+                Err(e) if still_connecting(&e) => return Ok(false),
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        match &mut self.tls {
+            None => self.advance_clear()?,
+            Some(_) => self.advance_tls()?,
+        }
+        Ok(self.exchange.is_done())
+    }
+
+    fn advance_clear(&mut self) -> Result<(), Error> {
+        while !self.exchange.outgoing().is_empty() {
+            match self.socket.write(self.exchange.outgoing()) {
+                Ok(n) => self.exchange.sent(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut buf = [0; READ_CHUNK];
+        while !self.exchange.is_done() {
+            match self.socket.read(&mut buf) {
+                Ok(0) => return Ok(self.exchange.peer_closed()?),
+                Ok(n) => {
+                    self.exchange.receive(&buf[..n])?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn advance_tls(&mut self) -> Result<(), Error> {
+        let Some(tls) = &mut self.tls else {
+            return Ok(());
+        };
+        let mut buf = [0; READ_CHUNK];
+        loop {
+            if !self.exchange.outgoing().is_empty() {
+                let n = tls.writer().write(self.exchange.outgoing())?;
+                self.exchange.sent(n);
+            }
+            let flushed = flush(tls, &mut self.socket)?;
+            let closed = match tls.read_tls(&mut self.socket) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Nothing to read: write on while the socket takes
+                    // it, else wait for the next event (edge-triggered:
+                    // one comes when the socket is readable or writable
+                    // again).
+                    if flushed && !self.exchange.outgoing().is_empty() {
+                        continue;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+                Err(e) => return Err(e.into()),
+            };
+            if let Err(e) = tls.process_new_packets() {
+                let _ = tls.write_tls(&mut self.socket); // the alert
+                return Err(Error::Tls(e));
+            }
+            if read_plaintext(tls, &mut self.exchange, &mut buf)? || closed {
+                return Ok(self.exchange.peer_closed()?);
+            }
+            if self.exchange.is_done() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Sends the ciphertext rustls holds; `Ok(true)` once none is left.
+fn flush(tls: &mut ClientConnection, socket: &mut TcpStream) -> io::Result<bool> {
+    while tls.wants_write() {
+        match tls.write_tls(socket) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Feeds the plaintext rustls decrypted to the exchange; `Ok(true)` when
+/// the peer's stream has ended (with `close_notify` or without).
+fn read_plaintext(
+    tls: &mut ClientConnection,
+    exchange: &mut Exchange,
+    buf: &mut [u8],
+) -> Result<bool, Error> {
+    loop {
+        match tls.reader().read(buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                exchange.receive(&buf[..n])?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A non-blocking connect whose outcome is not known yet.
+fn still_connecting(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotConnected || e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::client::Request;
+    use mio::{Events, Interest, Poll, Token};
+    use std::time::Duration;
+
+    /// A server on loopback that reads one request head and answers `reply`
+    /// in two writes; what it read comes back through the thread.
+    fn serve(reply: &'static [u8]) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0; 1024];
+            while !got.ends_with(b"{}") {
+                let n = stream.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            let (a, b) = reply.split_at(reply.len() / 2);
+            stream.write_all(a).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            stream.write_all(b).unwrap();
+            got
+        });
+        (addr, thread)
+    }
+
+    fn run(addr: SocketAddr) -> Result<Exchange, Error> {
+        let request = Request {
+            method: "POST",
+            target: "/x",
+            host: "localhost",
+            headers: &[],
+            body: b"{}",
+        };
+        let exchange = Exchange::new(&request, 1024)?;
+        let mut conn = Connection::open(addr, None, exchange)?;
+        let mut poll = Poll::new()?;
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        poll.registry()
+            .register(conn.socket(), Token(0), interest)?;
+        let mut events = Events::with_capacity(4);
+        for _ in 0..100 {
+            poll.poll(&mut events, Some(Duration::from_millis(100)))?;
+            if conn.advance()? {
+                return Ok(conn.into_exchange());
+            }
+        }
+        panic!("no response");
+    }
+
+    #[test]
+    fn an_exchange_over_loopback() {
+        let (addr, server) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nthanks");
+        let exchange = run(addr).unwrap();
+        let (head, body) = exchange.into_response().unwrap();
+        assert_eq!((head.status, body.as_slice()), (200, &b"than"[..]));
+        let got = server.join().unwrap();
+        assert!(got.starts_with(b"POST /x HTTP/1.1\r\nHost: localhost\r\n"));
+        assert!(got.ends_with(b"\r\n\r\n{}"));
+    }
+
+    #[test]
+    fn a_response_cut_short_and_a_refused_connect_are_errors() {
+        let (addr, server) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\nshort");
+        let err = run(addr).err().unwrap();
+        assert!(matches!(err, Error::Http(ClientError::Body(_))), "{err}");
+        server.join().unwrap();
+        let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = unused.local_addr().unwrap();
+        drop(unused);
+        assert!(matches!(run(addr), Err(Error::Io(_))));
+    }
+}
