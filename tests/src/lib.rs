@@ -60,13 +60,14 @@
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
-//! (certificates and TLS clients) and [`traversal`] (the path-traversal
-//! cases).
+//! (certificates and TLS clients), [`traversal`] (the path-traversal
+//! cases) and [`weed`] (a SeaweedFS `weed mini` for the S3 back-end).
 
 pub mod accounts;
 pub mod clients;
 pub mod tls;
 pub mod traversal;
+pub mod weed;
 
 mod binary;
 mod ctrl;

@@ -5,7 +5,7 @@
 //! `ps` would show them).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 
@@ -122,6 +122,9 @@ pub struct S3Config {
     /// what SeaweedFS, MinIO and an endpoint given by address need.
     pub path_style: bool,
     pub keys: Keys,
+    /// `--s3-ca FILE`: the CA certificates an `https://` endpoint's must
+    /// chain to, instead of the system's.
+    pub ca: Option<PathBuf>,
 }
 
 impl S3Config {

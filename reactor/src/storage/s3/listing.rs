@@ -1,7 +1,8 @@
 //! A ListObjectsV2 page as a listing's entries: objects as files, common
 //! prefixes as folders, the folder's own marker left out, names decoded
 //! (the request asks for `encoding-type=url`, so a key with a control
-//! character or a `&` arrives escaped either way), and the token of the
+//! character or a `&` arrives escaped either way; as a form escapes, a
+//! space as `+`, which SeaweedFS and AWS both send), and the token of the
 //! next page if the store cut this one.
 
 use jiff::Timestamp;
@@ -37,8 +38,19 @@ struct Object {
     modified: i64,
 }
 
-/// Reads a page of `folder`.
+/// Reads a page of `folder`: what it lists by name.
 pub fn parse(xml: &[u8], folder: &Prefix) -> Result<Page, BadXml> {
+    let page = raw(xml)?;
+    let entries = page.entries.into_iter();
+    let named = entries.filter_map(|(key, meta)| Some((folder.name_of(&key)?.to_owned(), meta)));
+    Ok(Page {
+        entries: named.collect(),
+        next: page.next,
+    })
+}
+
+/// Reads a page as its keys (decoded), markers and all.
+pub fn raw(xml: &[u8]) -> Result<Page, BadXml> {
     let mut page = Page::default();
     let (mut object, mut url_encoded, mut truncated) = (Object::default(), false, false);
     let mut folders = Vec::new();
@@ -82,29 +94,16 @@ pub fn parse(xml: &[u8], folder: &Prefix) -> Result<Page, BadXml> {
     } else if page.next.is_none() {
         return Err(bad("IsTruncated", "true without a NextContinuationToken"));
     }
-    decode_and_name(page, folder, url_encoded)
-}
-
-/// Keeps the entries that name one thing in `folder`, decoded.
-fn decode_and_name(page: Page, folder: &Prefix, url_encoded: bool) -> Result<Page, BadXml> {
-    let mut named = Vec::with_capacity(page.entries.len());
-    for (key, meta) in page.entries {
-        let key = if url_encoded {
-            percent_decode_str(&key)
+    if url_encoded {
+        // S3's "url" encoding is a form's: a space is `+`, a `+` is `%2B`.
+        for (key, _) in &mut page.entries {
+            *key = percent_decode_str(&key.replace('+', " "))
                 .decode_utf8()
                 .map_err(|_| bad("Key", "not UTF-8 once decoded"))?
-                .into_owned()
-        } else {
-            key
-        };
-        if let Some(name) = folder.name_of(&key) {
-            named.push((name.to_owned(), meta));
+                .into_owned();
         }
     }
-    Ok(Page {
-        entries: named,
-        next: page.next,
-    })
+    Ok(page)
 }
 
 fn add(page: &mut Page, key: String, meta: Metadata) -> Result<(), BadXml> {
@@ -153,7 +152,7 @@ mod tests {
 <Delimiter>%2F</Delimiter><IsTruncated>true</IsTruncated><EncodingType>url</EncodingType>
 <NextContinuationToken>b%2Fnext</NextContinuationToken>
 <Contents><Key>cams%2F</Key><LastModified>2026-12-07T17:36:31Z</LastModified><Size>0</Size></Contents>
-<Contents><Key>cams%2Fa%20%26%20b.jpg</Key><ETag>&quot;x&quot;</ETag>
+<Contents><Key>cams%2Fa+%26%20b%2B.jpg</Key><ETag>&quot;x&quot;</ETag>
 <LastModified>2026-12-07T17:36:31.000Z</LastModified><Size>123</Size></Contents>
 <CommonPrefixes><Prefix>cams%2Fsub%2F</Prefix></CommonPrefixes></ListBucketResult>"#;
 
@@ -167,7 +166,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("a & b.jpg", FileKind::File), ("sub", FileKind::Dir)]
+            [("a & b+.jpg", FileKind::File), ("sub", FileKind::Dir)]
         );
         assert_eq!(page.entries[0].1.size, 123);
         assert_eq!(page.entries[0].1.modified, 1_796_664_991);

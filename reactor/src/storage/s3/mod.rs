@@ -13,11 +13,15 @@
 //! - `config.rs`: where the bucket is (`s3://BUCKET[/PREFIX]`, endpoint,
 //!   region, path style) and the keys (from `AWS_ACCESS_KEY_ID` and
 //!   `AWS_SECRET_ACCESS_KEY`, or a credentials file; never an argument).
+//! - `endpoint.rs`: the endpoint's address (resolved once, at start-up)
+//!   and TLS to it.
 //! - `keys.rs`: FTP paths as keys under the prefix; a home is a longer
 //!   prefix, and the core's `VirtualPath` confines a session to it.
 //! - `request.rs`: every request, one constructor per operation, signed
 //!   with rusty-s3 (presigned: the signature is in the URL, so a body is
 //!   never hashed first and streams as it arrives).
+//! - `file_ops.rs`: each file action as its conversation of requests
+//!   (DELE is HEAD then DELETE, RNTO a HEAD, a copy and a delete, ...).
 //! - `xml.rs`, `listing.rs`, `reply.rs`: answers read with quick-xml
 //!   (element by local name, nothing a store may omit required: SeaweedFS
 //!   sends no `Owner`, some stores no `ETag`), statuses as the kinds the
@@ -44,6 +48,8 @@
 //! file promises.
 
 pub mod config;
+pub mod endpoint;
+pub mod file_ops;
 pub mod keys;
 pub mod listing;
 pub mod reply;

@@ -11,7 +11,7 @@ use pocketftp_core::{FileKind, Metadata};
 
 use super::listing::metadata;
 use super::xml::{first, BadXml};
-use crate::http::Headers;
+use crate::http::ResponseHead;
 use crate::storage::error_kind::bad_offset;
 
 /// A request S3 refused, as log lines and replies name it:
@@ -64,15 +64,15 @@ pub fn may_retry(status: u16, idempotent: bool) -> bool {
 }
 
 /// A `HEAD`'s answer as a file's metadata.
-pub fn object_metadata(headers: &Headers) -> io::Result<Metadata> {
-    let size = headers
-        .get("content-length")
+pub fn object_metadata(head: &ResponseHead) -> io::Result<Metadata> {
+    let size = head
+        .header("content-length")
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .ok_or_else(|| invalid("a HEAD without a Content-Length"))?;
     // An HTTP date (RFC 7231's IMF-fixdate is RFC 2822's form with GMT).
-    let modified = headers
-        .get("last-modified")
+    let modified = head
+        .header("last-modified")
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| rfc2822::parse(v.trim()).ok())
         .map_or(0, |t| t.timestamp().as_second());
@@ -109,7 +109,7 @@ fn invalid(why: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parse_response;
+    use crate::http::client::{Exchange, Request};
     use crate::storage::error_kind::kind_of;
     use pocketftp_core::ErrorKind;
 
@@ -140,15 +140,27 @@ mod tests {
         assert!(may_retry(503, true) && !may_retry(503, false) && !may_retry(404, true));
     }
 
+    /// The head of `reply`, as the client keeps it, for a HEAD request.
+    pub(crate) fn head_of(reply: &[u8]) -> ResponseHead {
+        let request = Request {
+            method: "HEAD",
+            target: "/",
+            host: "s3",
+            headers: &[],
+            body: b"",
+        };
+        let mut exchange = Exchange::new(&request, 0).unwrap();
+        exchange.receive(reply).unwrap();
+        exchange.into_response().unwrap().0
+    }
+
     #[test]
     fn heads_give_size_and_time() {
         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\
                       Last-Modified: Mon, 07 Dec 2026 17:36:31 GMT\r\n\r\n";
-        let (response, _) = parse_response(reply).unwrap().unwrap();
-        let meta = object_metadata(&response.headers).unwrap();
+        let meta = object_metadata(&head_of(reply)).unwrap();
         assert_eq!((meta.size, meta.modified), (42, 1_796_664_991));
-        let (bare, _) = parse_response(b"HTTP/1.1 200 OK\r\n\r\n").unwrap().unwrap();
-        assert!(object_metadata(&bare.headers).is_err());
+        assert!(object_metadata(&head_of(b"HTTP/1.1 200 OK\r\n\r\n")).is_err());
     }
 
     #[test]
