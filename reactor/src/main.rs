@@ -12,7 +12,7 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, logging, prepare, privileges, prompt, reload, settings,
+    access, bucket, conflicts, logging, prepare, privileges, prompt, reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
 
@@ -84,15 +84,30 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     };
     let jail = Jail::open(&options.root)
         .map_err(|e| format!("cannot serve {}: {e}", options.root.display()))?;
-    if let (Some(users), Some(path)) = (&users, &options.users) {
-        users.check_homes(path, &jail).map_err(|e| e.to_string())?;
+    // A bucket instead of the root: homes are key prefixes (nothing to
+    // check), and no upload leaves a file behind.
+    let bucket = match bucket::s3_config(options)? {
+        Some(config) => Some((bucket::open(&config)?, config)),
+        None => None,
+    };
+    if bucket.is_none() {
+        if let (Some(users), Some(path)) = (&users, &options.users) {
+            users.check_homes(path, &jail).map_err(|e| e.to_string())?;
+        }
+        prepare::sweep_stale_uploads(&jail);
     }
-    prepare::sweep_stale_uploads(&jail);
     prepare::raise_open_file_limit();
     let settings = settings::from_options(options, users.is_some())?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
+    let served = match bucket {
+        Some((store, config)) => {
+            server.set_bucket(store);
+            format!("{} at {}", config.location, config.endpoint)
+        }
+        None => options.root.display().to_string(),
+    };
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);
@@ -105,10 +120,6 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     server
         .set_users(users)
         .map_err(|e| format!("cannot start the password worker: {e}"))?;
-    info!(
-        "serving {} ({})",
-        options.root.display(),
-        settings::access_summary(options)
-    );
+    info!("serving {} ({})", served, settings::access_summary(options));
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
 use pocketftp_core::{Action, ErrorKind, Event, FileKind, VirtualPath};
 use pocketftpd::http::ResponseHead;
+use pocketftpd::storage::error_kind::kind_of;
 use pocketftpd::storage::s3::file_ops::{FileOp, Next};
 use pocketftpd::storage::s3::upload::PART_SIZE;
 use pocketftpd::storage::s3::{listing, reply, Keys, Location, S3Config, S3Request, Store};
@@ -32,24 +32,12 @@ fn open(weed: &Weed, secret: &str, location: &str) -> Store {
     Store::open(&config).unwrap()
 }
 
-/// Sends `request` with `body` over the daemon's HTTP client in a loop of
-/// our own, and returns the answer.
+/// Sends `request` with `body` over the daemon's HTTP client (in a poll of
+/// its own), and returns the answer.
 fn send(store: &Store, request: &S3Request, body: &[u8]) -> (ResponseHead, Vec<u8>) {
     let exchange = request.exchange(body, MAX_BODY).unwrap();
-    let mut conn = store.endpoint().connect(exchange).unwrap();
-    let mut poll = Poll::new().unwrap();
-    let both = Interest::READABLE | Interest::WRITABLE;
-    poll.registry()
-        .register(conn.socket(), Token(0), both)
-        .unwrap();
-    let mut events = Events::with_capacity(4);
-    let deadline = Instant::now() + REQUEST_TIMEOUT;
-    while !conn.advance().unwrap() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{} took too long", request.describe());
-        poll.poll(&mut events, Some(left)).unwrap();
-    }
-    conn.into_exchange().into_response().unwrap()
+    (store.endpoint().exchange_now(exchange, REQUEST_TIMEOUT))
+        .unwrap_or_else(|e| panic!("{}: {e}", request.describe()))
 }
 
 /// Carries out a file action's whole conversation.
@@ -63,6 +51,7 @@ fn act(store: &Store, action: Action) -> Event {
         match op.answer(store, &head, &body) {
             Next::Send(next) => request = next,
             Next::Done(event) => return event,
+            Next::Failed(e) => return Event::Failed(kind_of(&e)),
         }
     }
 }

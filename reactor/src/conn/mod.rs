@@ -10,6 +10,7 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod bucket;
 mod control;
 pub(crate) use control::Control;
 mod data;
@@ -33,6 +34,8 @@ use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
 use crate::storage::jail::Jail;
+use crate::storage::s3::Store;
+use bucket::StoreOp;
 use data::DataSide;
 use work::Work;
 
@@ -45,6 +48,11 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
+    /// Served from a bucket: the user's home prefix (`None`: the bucket's
+    /// root, [`Cx::bucket`]).
+    pub store: Option<Store>,
+    /// The file action on the bucket under way (`bucket.rs`).
+    store_op: Option<StoreOp>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -63,6 +71,8 @@ pub(crate) struct Cx<'a> {
     pub settings: &'a Settings,
     /// The served root (a session with a home folder sees that instead).
     pub root: &'a Jail,
+    /// `--storage s3://...`: the bucket served instead of the root.
+    pub bucket: Option<&'a Store>,
     pub answers: &'a mut Answers,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
@@ -89,6 +99,8 @@ impl Connection {
             tag,
             session,
             home: None,
+            store: None,
+            store_op: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -209,10 +221,13 @@ impl Connection {
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
             Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
             Action::Close => self.closing = true,
-            file_action => {
-                let event = file_answer(self.storage(cx.root), file_action);
-                self.answer(cx.answers, event);
-            }
+            file_action => match self.bucket(cx).cloned() {
+                Some(store) => self.start_store_op(&store, file_action, cx),
+                None => {
+                    let event = file_answer(self.storage(cx.root), file_action);
+                    self.answer(cx.answers, event);
+                }
+            },
         }
     }
 
@@ -254,6 +269,7 @@ impl Connection {
     /// Leaves the poll with every socket: the session is over.
     pub fn release(&mut self, registry: &Registry) {
         self.close_data(registry);
+        self.drop_store_op(registry);
         self.control.deregister(registry);
     }
 

@@ -151,6 +151,10 @@ impl Progress {
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
+        if self.bucket(cx).is_some() {
+            // Transfers on a bucket: not yet (issue 26).
+            return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied));
+        }
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {
                 self.work = Work::Opened(result.opened);

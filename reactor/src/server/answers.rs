@@ -99,6 +99,11 @@ impl Server {
                 continue;
             };
             let access = answer.account.and_then(|account| {
+                if let Some(bucket) = cx.bucket {
+                    // A home in a bucket is a longer prefix: nothing to open.
+                    conn.store = account.home.as_ref().map(|home| bucket.home(home));
+                    return Some(account.access);
+                }
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
                 match home {
                     Some(Err(e)) => {

@@ -44,6 +44,7 @@ use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained};
 use crate::net::resumption::Families;
 use crate::storage::jail::Jail;
+use crate::storage::s3::Store;
 use accept::PerIp;
 use answers::{Answers, Tag};
 use deadlines::Deadlines;
@@ -72,6 +73,8 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// `--storage s3://...`: the bucket served instead.
+    bucket: Option<Store>,
     /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
     /// The accounts in force (`None`: no users file), for a reload to
@@ -111,6 +114,7 @@ impl Server {
             tls_families: Families::default(),
             settings,
             root: jail,
+            bucket: None,
             passwords: None,
             users: None,
             reload: None,
@@ -147,6 +151,11 @@ impl Server {
     /// On SIGHUP, `reload` supplies new settings for new sessions and limits.
     pub fn set_reload(&mut self, reload: Reload) {
         self.reload = Some(reload);
+    }
+
+    /// Serves `store`'s bucket instead of the root folder.
+    pub fn set_bucket(&mut self, store: Store) {
+        self.bucket = Some(store);
     }
 
     /// Appends a line to `file` for every finished file transfer.
@@ -261,6 +270,7 @@ impl Server {
             }
             Source::DataListener => conn.accept_data(&mut cx),
             Source::Data => conn.on_data_ready(&mut cx),
+            Source::Store => conn.on_store_ready(&mut cx),
             Source::Daemon => {}
         }
     }
@@ -272,6 +282,7 @@ impl Server {
             registry: self.poll.registry(),
             settings: &self.settings,
             root: &self.root,
+            bucket: self.bucket.as_ref(),
             answers: &mut self.answers,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),

@@ -26,6 +26,12 @@ pub struct Location {
     pub prefix: Prefix,
 }
 
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix.as_str())
+    }
+}
+
 impl Location {
     /// Parses `s3://BUCKET[/PREFIX]`; the bucket's name as S3 allows it
     /// (3 to 63 of `a-z`, `0-9`, `.`, `-`), the prefix a folder path.

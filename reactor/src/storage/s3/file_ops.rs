@@ -30,7 +30,11 @@ use crate::storage::error_kind::kind_of;
 #[derive(Debug)]
 pub enum Next {
     Send(S3Request),
+    /// The action's outcome, as the session hears it.
     Done(Event),
+    /// The store refused or answered nonsense: worth a log line (which
+    /// names the request and its status), then a failure for the session.
+    Failed(io::Error),
 }
 
 /// A file action under way.
@@ -62,8 +66,20 @@ enum Step {
 /// Keys a folder check asks for: its marker and one more.
 const FOLDER_PROBE_KEYS: u16 = 2;
 
-/// How a conversation goes on: the next request, or the event it ends with.
-type Went = Result<(Step, io::Result<S3Request>), Event>;
+/// How a conversation goes on: the next request, or how it ends.
+type Went = Result<(Step, io::Result<S3Request>), Ended>;
+
+/// How a conversation ends: an outcome, or an error worth logging.
+enum Ended {
+    Event(Event),
+    Error(io::Error),
+}
+
+impl From<Event> for Ended {
+    fn from(event: Event) -> Ended {
+        Ended::Event(event)
+    }
+}
 
 impl FileOp {
     /// The first request of `action`, or its event at once (an action that
@@ -98,8 +114,8 @@ impl FileOp {
                 self.asked = request.describe();
                 Next::Send(request)
             }
-            Ok((_, Err(e))) => Next::Done(failed(&e)),
-            Err(event) => Next::Done(event),
+            Ok((_, Err(e))) | Err(Ended::Error(e)) => Next::Failed(e),
+            Err(Ended::Event(event)) => Next::Done(event),
         }
     }
 
@@ -112,29 +128,28 @@ impl FileOp {
         // A 404 that a step looks for is its answer; any other failure ends it.
         let answered = ok || (missing && looks);
         if !answered {
-            return Err(failed(&refused(self.asked.clone(), head.status, body)));
+            return Err(Ended::Error(refused(self.asked.clone(), head.status, body)));
         }
         match step {
-            Step::StatObject(_) if ok => {
-                Err(object_metadata(head).map_or_else(|e| failed(&e), Event::Metadata))
-            }
+            Step::StatObject(_) if ok => Err(object_metadata(head)
+                .map_or_else(Ended::Error, |meta| Event::Metadata(meta).into())),
             Step::StatObject(path) => Ok((Step::StatFolder, store.list(&path, None, 1))),
             Step::StatFolder => match keys(body)?.len() {
-                0 => Err(Event::Failed(ErrorKind::NotFound)),
-                _ => Err(folder()),
+                0 => Err(Event::Failed(ErrorKind::NotFound).into()),
+                _ => Err(folder().into()),
             },
             Step::DeleteCheck(_) | Step::RenameCheck(..) if missing => {
-                Err(Event::Failed(ErrorKind::NotFound))
+                Err(Event::Failed(ErrorKind::NotFound).into())
             }
             Step::DeleteCheck(path) => Ok((Step::Last, store.delete(&path))),
             Step::RemoveDirList(path) => {
                 let marker = store.prefix().folder_at(&path);
                 match keys(body)?.as_slice() {
-                    [] => Err(Event::Failed(ErrorKind::NotFound)),
+                    [] => Err(Event::Failed(ErrorKind::NotFound).into()),
                     [only] if only == marker.as_str() => {
                         Ok((Step::Last, store.remove_folder(&path)))
                     }
-                    _ => Err(Event::Failed(ErrorKind::DirectoryNotEmpty)),
+                    _ => Err(Event::Failed(ErrorKind::DirectoryNotEmpty).into()),
                 }
             }
             Step::RenameCheck(from, to) => {
@@ -143,10 +158,10 @@ impl FileOp {
             }
             Step::RenameCopy(from) => match first(body, "Code") {
                 // A 200 whose body is an <Error>: the copy failed midway.
-                Ok(Some(_)) => Err(failed(&refused(self.asked.clone(), 500, body))),
+                Ok(Some(_)) => Err(Ended::Error(refused(self.asked.clone(), 500, body))),
                 _ => Ok((Step::Last, store.delete(&from))),
             },
-            Step::MakeDir | Step::Last => Err(Event::Done),
+            Step::MakeDir | Step::Last => Err(Event::Done.into()),
         }
     }
 }
@@ -161,7 +176,12 @@ fn failed(e: &io::Error) -> Event {
 }
 
 /// Every key of a raw listing page: objects and common prefixes.
-fn keys(body: &[u8]) -> Result<Vec<String>, Event> {
-    let page = listing::raw(body).map_err(|BadXml(_)| Event::Failed(ErrorKind::Other))?;
+fn keys(body: &[u8]) -> Result<Vec<String>, Ended> {
+    let page = listing::raw(body).map_err(|BadXml(why)| {
+        Ended::Error(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("S3 listing: {why}"),
+        ))
+    })?;
     Ok(page.entries.into_iter().map(|(key, _)| key).collect())
 }

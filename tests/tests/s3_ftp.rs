@@ -1,0 +1,161 @@
+//! The daemon serving a bucket (`--storage s3://...`) of a real SeaweedFS
+//! (`weed mini`), driven over FTP: what each command does to the bucket,
+//! and what start-up says of a bucket it cannot serve.
+
+use std::time::Duration;
+
+use pocketftp_core::VirtualPath;
+use pocketftpd::storage::s3::{Keys, Location, S3Config, Store};
+use pocketftpd_tests::weed::{Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};
+use pocketftpd_tests::*;
+
+fn serve(weed: &Weed, location: &str) -> Daemon {
+    let extra = [
+        "--storage",
+        location,
+        "--s3-endpoint",
+        &weed.endpoint,
+        "--s3-path-style",
+    ];
+    Daemon::with(Options {
+        write: true,
+        extra: extra.map(str::to_owned).to_vec(),
+        env: vec![
+            ("AWS_ACCESS_KEY_ID".into(), WEED_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), WEED_SECRET.into()),
+        ],
+        ..Options::default()
+    })
+}
+
+/// The bucket as the tests' own client sees it.
+fn bucket(weed: &Weed, location: &str) -> Store {
+    Store::open(&S3Config {
+        location: Location::parse(location).unwrap(),
+        endpoint: weed.endpoint.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        keys: Keys {
+            id: WEED_KEY.into(),
+            secret: WEED_SECRET.into(),
+        },
+        ca: None,
+    })
+    .unwrap()
+}
+
+fn put(store: &Store, path: &str, bytes: &[u8]) {
+    let path = VirtualPath::resolve(&VirtualPath::root(), path).unwrap();
+    let exchange = store.put(&path, false).unwrap().exchange(bytes, 0).unwrap();
+    let (head, _) = store
+        .endpoint()
+        .exchange_now(exchange, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(head.status, 200);
+}
+
+/// Waits until the bucket `weed mini -bucket` makes is there.
+fn wait_for_bucket(store: &Store) {
+    let ready = wait_until(Duration::from_secs(30), || {
+        let exchange = store.check_bucket().unwrap().exchange(b"", 0).unwrap();
+        let answer = store
+            .endpoint()
+            .exchange_now(exchange, Duration::from_secs(5));
+        answer.is_ok_and(|(head, _)| head.status == 200)
+    });
+    assert!(ready, "no bucket {WEED_BUCKET}");
+}
+
+#[test]
+fn file_commands_act_on_the_bucket() {
+    let Some(weed) = Weed::start() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    wait_for_bucket(&store);
+    put(&store, "/a.txt", b"hello world");
+    let daemon = serve(&weed, &location);
+    let mut c = daemon.login();
+
+    assert_eq!(c.cmd_ok("SIZE /a.txt", 213).text(), "11");
+    c.cmd_ok("MDTM /a.txt", 213);
+    c.cmd_ok("SIZE /none", 550);
+    c.cmd_ok("MKD /d", 257);
+    c.cmd_ok("MKD /d", 550);
+    c.cmd_ok("CWD /d", 250);
+    c.cmd_ok("RNFR /a.txt", 350);
+    c.cmd_ok("RNTO /d/b.txt", 250);
+    c.cmd_ok("SIZE /a.txt", 550);
+    c.cmd_ok("SIZE b.txt", 213);
+    c.cmd_ok("RMD /d", 550);
+    c.cmd_ok("DELE b.txt", 250);
+    c.cmd_ok("DELE b.txt", 550);
+    c.cmd_ok("CWD /", 250);
+    c.cmd_ok("RMD /d", 250);
+    c.cmd_ok("CWD /d", 550);
+    // A bucket keeps no modes or times of its own.
+    put(&store, "/t.txt", b"t");
+    c.cmd_ok("SITE CHMOD 600 /t.txt", 550);
+    c.cmd_ok("MFMT 20200101000000 /t.txt", 550);
+    c.cmd_ok("QUIT", 221);
+    assert!(daemon
+        .stderr()
+        .contains("serving s3://photos/ftp/ at http://127.0.0.1:"));
+}
+
+#[test]
+fn start_up_refuses_a_bucket_it_cannot_serve() {
+    let Some(weed) = Weed::start() else { return };
+    let store = bucket(&weed, &format!("s3://{WEED_BUCKET}"));
+    wait_for_bucket(&store);
+    let dir = TempDir::new("s3-keys");
+    let keys = |secret: &str| {
+        let path = dir.path().join(format!("keys-{secret}"));
+        let text =
+            format!("[default]\naws_access_key_id={WEED_KEY}\naws_secret_access_key={secret}\n");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let endpoint = weed.endpoint.as_str();
+    let (good, wrong) = (keys(WEED_SECRET), keys("wrong"));
+    let cases: [(&[&str], &str); 4] = [
+        (&["--storage", "s3://photos"], "needs --s3-endpoint"),
+        (
+            &[
+                "--storage",
+                "s3://photos",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+            ],
+            "needs AWS_ACCESS_KEY_ID",
+        ),
+        (
+            &[
+                "--storage",
+                "s3://nothere",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+                "--s3-credentials",
+                &good,
+            ],
+            "cannot serve bucket nothere",
+        ),
+        (
+            &[
+                "--storage",
+                "s3://photos",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+                "--s3-credentials",
+                &wrong,
+            ],
+            "access denied: check the keys",
+        ),
+    ];
+    for (args, says) in cases {
+        let stderr = start_fails(args);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
