@@ -2,12 +2,16 @@
 //! (`weed mini`), driven over FTP: what each command does to the bucket,
 //! and what start-up says of a bucket it cannot serve.
 
+use std::process::Command;
 use std::time::Duration;
 
 use pocketftp_core::VirtualPath;
 use pocketftpd::storage::s3::{Keys, Location, S3Config, Store};
 use pocketftpd_tests::weed::{Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};
 use pocketftpd_tests::*;
+
+/// How long one curl may take.
+const CURL_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn serve(weed: &Weed, location: &str) -> Daemon {
     let extra = [
@@ -100,6 +104,58 @@ fn file_commands_act_on_the_bucket() {
     assert!(daemon
         .stderr()
         .contains("serving s3://photos/ftp/ at http://127.0.0.1:"));
+}
+
+/// curl's output for `url` (and `args`), bounded in time.
+fn curl(args: &[&str], url: &str) -> Vec<u8> {
+    let run = run_bounded(
+        Command::new("curl").arg("-sS").args(args).arg(url),
+        b"",
+        CURL_TIMEOUT,
+    );
+    assert!(run.success(), "curl {args:?} {url}: {}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn listings_show_the_bucket_by_folder() {
+    let Some(weed) = Weed::start() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    wait_for_bucket(&store);
+    for (path, bytes) in [
+        ("/a.txt", &b"hello"[..]),
+        ("/b c.jpg", b"x"),
+        ("/sub/d.txt", b"d"),
+    ] {
+        put(&store, path, bytes);
+    }
+    put(
+        &bucket(&weed, &format!("s3://{WEED_BUCKET}")),
+        "/outside.txt",
+        b"no",
+    );
+    let daemon = serve(&weed, &location);
+    let url = format!("ftp://127.0.0.1:{}/", daemon.port);
+
+    let names = curl(&["--list-only"], &url);
+    assert_eq!(sorted_lines(&names), ["a.txt", "b c.jpg", "sub"]);
+    let long = String::from_utf8(curl(&[], &url)).unwrap();
+    let file = long
+        .lines()
+        .find(|l| l.ends_with(" a.txt"))
+        .expect("a.txt listed");
+    assert!(
+        file.starts_with("-rw-r--r--") && file.contains(" 5 "),
+        "{long}"
+    );
+    let folder = long
+        .lines()
+        .find(|l| l.ends_with(" sub"))
+        .expect("sub listed");
+    assert!(folder.starts_with("drwxr-xr-x"), "{long}");
+    let sub = curl(&["--list-only"], &format!("{url}sub/"));
+    assert_eq!(sorted_lines(&sub), ["d.txt"]);
 }
 
 #[test]

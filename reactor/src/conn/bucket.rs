@@ -6,27 +6,50 @@
 //! answer goes through the one answer queue, as a disk's does, only later.
 //! No other session waits on it.
 
+use std::io;
+
 use log::warn;
 use mio::{Interest, Registry};
-use pocketftp_core::{Action, ErrorKind, Event};
+use pocketftp_core::{Action, ErrorKind, Event, ListFormat, ListPattern, OpenMode, VirtualPath};
 
+use super::listing::Listing;
+use super::open::Opened;
+use super::work::Work;
 use super::{Connection, Cx};
 use crate::http::connection::Connection as HttpConnection;
+use crate::http::ResponseHead;
 use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
 use crate::storage::s3::file_ops::{FileOp, Next};
+use crate::storage::s3::list_op::{ListNext, ListOp};
 use crate::storage::s3::{S3Request, Store};
 
 /// An answer's body a file action reads whole: an error document, a
 /// one-key listing, a copy's result. Small; more is a broken store.
 const MAX_ANSWER: usize = 64 * 1024;
 
-/// A file action under way, and the request it waits on.
+/// A conversation under way, and the request it waits on.
 pub(crate) struct StoreOp {
-    op: FileOp,
+    asking: Asking,
     http: HttpConnection,
     /// The request, as log lines name it.
     asked: String,
+}
+
+/// What a conversation is for.
+pub(crate) enum Asking {
+    /// A file action: its event when it ends.
+    File(FileOp),
+    /// A listing's pages, then the listing opened for the transfer.
+    List(StoreListing),
+}
+
+/// A listing being fetched, and how it will be shown.
+pub(crate) struct StoreListing {
+    op: ListOp,
+    format: ListFormat,
+    writable: bool,
+    pattern: Option<ListPattern>,
 }
 
 impl Connection {
@@ -40,12 +63,49 @@ impl Connection {
     /// answer, if it needs none, is queued at once).
     pub(super) fn start_store_op(&mut self, store: &Store, action: Action, cx: &mut Cx) {
         match FileOp::start(store, action) {
-            Ok((op, request)) => self.send_store_request(store, op, request, cx),
+            Ok((op, request)) => self.send_store_request(store, Asking::File(op), request, cx),
             Err(event) => self.answer(cx.answers, event),
         }
     }
 
-    fn send_store_request(&mut self, store: &Store, op: FileOp, request: S3Request, cx: &mut Cx) {
+    /// LIST, NLST, MLSD of a bucket's folder: its pages are fetched, then
+    /// the listing is opened (`Opened`) as a disk folder's would be.
+    pub(super) fn start_store_listing(
+        &mut self,
+        store: &Store,
+        path: &VirtualPath,
+        mode: OpenMode,
+        cx: &mut Cx,
+    ) {
+        let OpenMode::List {
+            format,
+            writable,
+            pattern,
+        } = mode
+        else {
+            return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied));
+        };
+        match ListOp::start(store, path, pattern.is_some()) {
+            Ok((op, request)) => {
+                let asking = Asking::List(StoreListing {
+                    op,
+                    format,
+                    writable,
+                    pattern,
+                });
+                self.send_store_request(store, asking, request, cx);
+            }
+            Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
+        }
+    }
+
+    fn send_store_request(
+        &mut self,
+        store: &Store,
+        asking: Asking,
+        request: S3Request,
+        cx: &mut Cx,
+    ) {
         let asked = request.describe();
         let opened =
             (request.exchange(b"", MAX_ANSWER).map_err(|e| e.to_string())).and_then(|exchange| {
@@ -63,7 +123,11 @@ impl Connection {
         if let Err(e) = cx.registry.register(http.socket(), store_token, interest) {
             return self.store_failed(&asked, &e.to_string(), ErrorKind::Other, cx);
         }
-        self.store_op = Some(StoreOp { op, http, asked });
+        self.store_op = Some(StoreOp {
+            asking,
+            http,
+            asked,
+        });
     }
 
     /// Its request's socket is ready: moves it on, and at its answer takes
@@ -82,7 +146,7 @@ impl Connection {
             }
         }
         let Some(StoreOp {
-            mut op, mut http, ..
+            asking, mut http, ..
         }) = self.store_op.take()
         else {
             return;
@@ -94,14 +158,68 @@ impl Connection {
         let Some(store) = self.bucket(cx).cloned() else {
             return;
         };
-        match op.answer(&store, &head, &body) {
-            Next::Send(request) => self.send_store_request(&store, op, request, cx),
-            Next::Done(event) => self.answer(cx.answers, event),
-            Next::Failed(e) => {
-                warn!("{}: {e}", self.session.peer());
-                self.answer(cx.answers, Event::Failed(kind_of(&e)));
-            }
+        let failed = match asking {
+            Asking::File(op) => self.file_answer(&store, op, &head, &body, cx),
+            Asking::List(list) => self.list_answer(&store, list, &head, &body, cx),
+        };
+        if let Some(e) = failed {
+            warn!("{}: {e}", self.session.peer());
+            self.answer(cx.answers, Event::Failed(kind_of(&e)));
         }
+    }
+
+    /// A file action's next step; `Some` error if the store failed it.
+    fn file_answer(
+        &mut self,
+        store: &Store,
+        mut op: FileOp,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        match op.answer(store, head, body) {
+            Next::Send(request) => self.send_store_request(store, Asking::File(op), request, cx),
+            Next::Done(event) => self.answer(cx.answers, event),
+            Next::Failed(e) => return Some(e),
+        }
+        None
+    }
+
+    /// A listing's next page, or the listing opened for its transfer.
+    fn list_answer(
+        &mut self,
+        store: &Store,
+        mut list: StoreListing,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        match list.op.answer(store, head, body) {
+            ListNext::Send(request) => {
+                self.send_store_request(store, Asking::List(list), request, cx)
+            }
+            ListNext::Done(entries) => {
+                let StoreListing {
+                    format,
+                    writable,
+                    pattern,
+                    ..
+                } = list;
+                let listing = Listing::Fetched(entries.into_iter(), pattern);
+                self.work = Work::Opened(Opened::Listing {
+                    listing,
+                    format,
+                    writable,
+                });
+                let opened = Event::Opened {
+                    size: None,
+                    unique_name: None,
+                };
+                self.answer(cx.answers, opened);
+            }
+            ListNext::Failed(e) => return Some(e),
+        }
+        None
     }
 
     /// A request that could not be sent or answered: logged with its

@@ -151,9 +151,9 @@ impl Progress {
 impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
-        if self.bucket(cx).is_some() {
-            // Transfers on a bucket: not yet (issue 26).
-            return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied));
+        if let Some(store) = self.bucket(cx).cloned() {
+            // Downloads and uploads on a bucket: not yet (issue 26).
+            return self.start_store_listing(&store, path, mode, cx);
         }
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {

@@ -22,6 +22,7 @@
 //!   never hashed first and streams as it arrives).
 //! - `file_ops.rs`: each file action as its conversation of requests
 //!   (DELE is HEAD then DELETE, RNTO a HEAD, a copy and a delete, ...).
+//! - `list_op.rs`: a listing's pages fetched one after the other, bounded.
 //! - `xml.rs`, `listing.rs`, `reply.rs`: answers read with quick-xml
 //!   (element by local name, nothing a store may omit required: SeaweedFS
 //!   sends no `Owner`, some stores no `ETag`), statuses as the kinds the
@@ -51,6 +52,7 @@ pub mod config;
 pub mod endpoint;
 pub mod file_ops;
 pub mod keys;
+pub mod list_op;
 pub mod listing;
 pub mod reply;
 pub mod request;
