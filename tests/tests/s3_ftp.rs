@@ -159,6 +159,39 @@ fn listings_show_the_bucket_by_folder() {
 }
 
 #[test]
+fn downloads_come_a_chunk_at_a_time() {
+    let Some(weed) = Weed::start() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    wait_for_bucket(&store);
+    // Two chunks and a half (pocketftpd::storage::s3::download::CHUNK).
+    let object = Rng::new(7).bytes(5 << 19);
+    put(&store, "/big.bin", &object);
+    put(&store, "/empty", b"");
+    let daemon = serve(&weed, &location);
+    let url = format!("ftp://127.0.0.1:{}/", daemon.port);
+
+    let whole = curl(&[], &format!("{url}big.bin"));
+    assert_bytes_eq("RETR big.bin", &whole, &object);
+    let rest = curl(&["-C", "1234567"], &format!("{url}big.bin"));
+    assert_bytes_eq("REST 1234567 + RETR", &rest, &object[1_234_567..]);
+    assert!(curl(&[], &format!("{url}empty")).is_empty());
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+    assert_eq!(c.download("RETR big.bin"), object);
+    let p = c.pasv();
+    c.cmd_ok("REST 99999999", 350);
+    c.send("RETR big.bin");
+    let data = p.try_open();
+    let r = c.reply();
+    drop(data);
+    assert_eq!(r.code, 554, "REST past the end then RETR: {:?}", r.lines);
+    let p = c.pasv();
+    c.cmd_ok("RETR none", 550);
+    drop(p);
+}
+
+#[test]
 fn start_up_refuses_a_bucket_it_cannot_serve() {
     let Some(weed) = Weed::start() else { return };
     let store = bucket(&weed, &format!("s3://{WEED_BUCKET}"));

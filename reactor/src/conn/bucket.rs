@@ -20,8 +20,10 @@ use crate::http::connection::Connection as HttpConnection;
 use crate::http::ResponseHead;
 use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
+use crate::storage::s3::download::{Download, CHUNK};
 use crate::storage::s3::file_ops::{FileOp, Next};
 use crate::storage::s3::list_op::{ListNext, ListOp};
+use crate::storage::s3::reply::{object_metadata, refused};
 use crate::storage::s3::{S3Request, Store};
 
 /// An answer's body a file action reads whole: an error document, a
@@ -42,6 +44,9 @@ pub(crate) enum Asking {
     File(FileOp),
     /// A listing's pages, then the listing opened for the transfer.
     List(StoreListing),
+    /// RETR: the object's HEAD (its size for the `150`), then the
+    /// download opened for the transfer.
+    Download { path: VirtualPath, offset: u64 },
 }
 
 /// A listing being fetched, and how it will be shown.
@@ -68,22 +73,33 @@ impl Connection {
         }
     }
 
-    /// LIST, NLST, MLSD of a bucket's folder: its pages are fetched, then
-    /// the listing is opened (`Opened`) as a disk folder's would be.
-    pub(super) fn start_store_listing(
+    /// `Open` on a bucket: RETR asks the object's size first; LIST, NLST,
+    /// MLSD fetch the folder's pages; either is then opened (`Opened`) as
+    /// a disk's would be. Uploads: not yet (`550`).
+    pub(super) fn start_store_open(
         &mut self,
         store: &Store,
         path: &VirtualPath,
         mode: OpenMode,
         cx: &mut Cx,
     ) {
-        let OpenMode::List {
-            format,
-            writable,
-            pattern,
-        } = mode
-        else {
-            return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied));
+        let (format, writable, pattern) = match mode {
+            OpenMode::List {
+                format,
+                writable,
+                pattern,
+            } => (format, writable, pattern),
+            OpenMode::Read { offset } => {
+                let asking = Asking::Download {
+                    path: path.clone(),
+                    offset,
+                };
+                return match store.head(path) {
+                    Ok(request) => self.send_store_request(store, asking, request, cx),
+                    Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
+                };
+            }
+            _ => return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied)),
         };
         match ListOp::start(store, path, pattern.is_some()) {
             Ok((op, request)) => {
@@ -133,6 +149,7 @@ impl Connection {
     /// Its request's socket is ready: moves it on, and at its answer takes
     /// the conversation's next step.
     pub fn on_store_ready(&mut self, cx: &mut Cx) {
+        self.on_fetch_ready(cx);
         let Some(pending) = &mut self.store_op else {
             return;
         };
@@ -161,6 +178,9 @@ impl Connection {
         let failed = match asking {
             Asking::File(op) => self.file_answer(&store, op, &head, &body, cx),
             Asking::List(list) => self.list_answer(&store, list, &head, &body, cx),
+            Asking::Download { path, offset } => {
+                self.download_opened(path, offset, &head, &body, cx)
+            }
         };
         if let Some(e) = failed {
             warn!("{}: {e}", self.session.peer());
@@ -220,6 +240,105 @@ impl Connection {
             ListNext::Failed(e) => return Some(e),
         }
         None
+    }
+
+    /// RETR's HEAD answered: the download opens with the object's size.
+    fn download_opened(
+        &mut self,
+        path: VirtualPath,
+        offset: u64,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        if head.status == 404 {
+            self.answer(cx.answers, Event::Failed(ErrorKind::NotFound));
+            return None;
+        }
+        let opened = match head.status {
+            200 => object_metadata(head).and_then(|meta| Download::new(path, offset, meta.size)),
+            status => Err(refused(format!("HEAD {path}"), status, body)),
+        };
+        match opened {
+            Ok(download) => {
+                let size = Some(download.size());
+                self.work = Work::Opened(Opened::Object(download));
+                let event = Event::Opened {
+                    size,
+                    unique_name: None,
+                };
+                self.answer(cx.answers, event);
+                None
+            }
+            Err(e) if kind_of(&e) == ErrorKind::BadOffset => {
+                self.answer(cx.answers, Event::Failed(ErrorKind::BadOffset));
+                None
+            }
+            Err(e) => Some(e),
+        }
+    }
+
+    /// A running download from the bucket needs its next chunk: its GET
+    /// goes out (on the connection's store socket, as a file action's).
+    pub(super) fn fetch_chunk(&mut self, cx: &mut Cx) {
+        if self.fetch.is_some() {
+            return;
+        }
+        let Some(store) = self.bucket(cx).cloned() else {
+            return;
+        };
+        let Some(download) = self.work.download_mut() else {
+            return;
+        };
+        let request = match download.next_request(&store) {
+            None => return,
+            Some(Ok(request)) => request,
+            Some(Err(e)) => return download.broke(e),
+        };
+        let opened = (request.exchange(b"", CHUNK).map_err(io::Error::other))
+            .and_then(|exchange| store.endpoint().connect(exchange).map_err(io::Error::other));
+        let mut http = match opened {
+            Ok(http) => http,
+            Err(e) => return download.broke(e),
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let store_token = token(self.tag.key, Source::Store);
+        match cx.registry.register(http.socket(), store_token, interest) {
+            Ok(()) => self.fetch = Some(http),
+            Err(e) => download.broke(e),
+        }
+    }
+
+    /// The chunk's GET moved on: at its answer, the chunk goes to the
+    /// download and the transfer runs again.
+    fn on_fetch_ready(&mut self, cx: &mut Cx) {
+        let Some(http) = &mut self.fetch else {
+            return;
+        };
+        let done = match http.advance() {
+            Ok(false) => return,
+            Ok(true) => Ok(()),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let Some(mut http) = self.fetch.take() else {
+            return;
+        };
+        let _ = cx.registry.deregister(http.socket());
+        if let Some(download) = self.work.download_mut() {
+            match done.map(|()| http.into_exchange().into_response()) {
+                Ok(Some((head, body))) => download.arrived(&head, body),
+                Ok(None) => download.broke(io::Error::other("an incomplete S3 answer")),
+                Err(e) => download.broke(e),
+            }
+        }
+        self.schedule(cx.schedule);
+    }
+
+    /// Drops the chunk's GET under way, its socket out of the poll.
+    pub(super) fn drop_fetch(&mut self, registry: &Registry) {
+        if let Some(mut http) = self.fetch.take() {
+            let _ = registry.deregister(http.socket());
+        }
     }
 
     /// A request that could not be sent or answered: logged with its

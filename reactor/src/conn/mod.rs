@@ -53,6 +53,8 @@ pub(crate) struct Connection {
     pub store: Option<Store>,
     /// The file action on the bucket under way (`bucket.rs`).
     store_op: Option<StoreOp>,
+    /// A download's chunk on its way from the bucket (`bucket.rs`).
+    fetch: Option<crate::http::connection::Connection>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -101,6 +103,7 @@ impl Connection {
             home: None,
             store: None,
             store_op: None,
+            fetch: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -264,6 +267,7 @@ impl Connection {
     pub fn close_data(&mut self, registry: &Registry) {
         self.data.close(registry);
         self.work.clear();
+        self.drop_fetch(registry);
     }
 
     /// Leaves the poll with every socket: the session is over.

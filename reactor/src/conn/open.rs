@@ -7,11 +7,14 @@ use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
 use crate::storage::jail::Jail;
+use crate::storage::s3::download::Download;
 use crate::storage::{Folder, Sink, Source};
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
     Download(Source),
+    /// An object of the bucket, fetched a chunk at a time (`bucket.rs`).
+    Object(Download),
     Listing {
         listing: Listing,
         format: ListFormat,

@@ -17,6 +17,7 @@ use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 use super::open::Opened;
 use crate::net::tls::{Channel, TlsLayer};
 use crate::storage::error_kind::{handshake_failed, upload_cut_short};
+use crate::storage::s3::download::{self, Download};
 use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
@@ -78,6 +79,14 @@ impl Transfer {
 
     pub fn is_upload(&self) -> bool {
         matches!(self.opened, Opened::Upload(_))
+    }
+
+    /// The bucket's object this transfer sends, if it is one.
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match &mut self.opened {
+            Opened::Object(download) => Some(download),
+            _ => None,
+        }
     }
 
     /// Moves up to about `budget` bytes; `buffer` is the reactor's shared one.
@@ -160,6 +169,18 @@ impl Transfer {
                     // Not much past the budget (a rate limit's tokens).
                     let room = (budget - sent).min(buffer.len()).min(CHUNK);
                     read_chunk(source, &mut buffer[..room], self.ascii, &mut self.unsent)?
+                }
+                Opened::Object(download) => {
+                    let room = (budget - sent).min(buffer.len()).min(CHUNK);
+                    match download.read(&mut buffer[..room])? {
+                        // Its next chunk's arrival schedules the transfer.
+                        download::Read::Waiting => return Ok(Step::Blocked),
+                        download::Read::Done => false,
+                        download::Read::Bytes(n) => {
+                            append(&buffer[..n], self.ascii, &mut self.unsent);
+                            true
+                        }
+                    }
                 }
                 Opened::Upload(_) => false,
             };
@@ -275,12 +296,17 @@ fn read_chunk(
     out: &mut Vec<u8>,
 ) -> io::Result<bool> {
     let n = source.read(buffer)?;
-    if ascii {
-        lf_to_crlf(&buffer[..n], out);
-    } else {
-        out.extend_from_slice(&buffer[..n]);
-    }
+    append(&buffer[..n], ascii, out);
     Ok(n > 0)
+}
+
+/// Appends a download's bytes to `out`, converted to CRLF if `ascii`.
+fn append(bytes: &[u8], ascii: bool, out: &mut Vec<u8>) {
+    if ascii {
+        lf_to_crlf(bytes, out);
+    } else {
+        out.extend_from_slice(bytes);
+    }
 }
 
 /// A binary download without TLS: the source sends to the socket itself.

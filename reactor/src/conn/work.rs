@@ -15,6 +15,7 @@ use crate::rate::Bucket;
 use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
 use crate::storage::error_kind::kind_of;
+use crate::storage::s3::download::Download;
 
 /// How often a running transfer tells its session about progress (for the
 /// stall timer and STAT; seconds-scale, so a few times a second is plenty).
@@ -79,6 +80,14 @@ impl Work {
             Work::Running(running) => Some(running.transfer.bytes),
             Work::Received(transfer) => Some(transfer.bytes),
             Work::Idle | Work::Opened(_) => None,
+        }
+    }
+
+    /// The bucket's object the running transfer sends, if it is one.
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match self {
+            Work::Running(running) => running.transfer.download_mut(),
+            _ => None,
         }
     }
 
@@ -152,8 +161,7 @@ impl Connection {
     /// `Action::Open`: opens the source or sink of the next transfer.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
         if let Some(store) = self.bucket(cx).cloned() {
-            // Downloads and uploads on a bucket: not yet (issue 26).
-            return self.start_store_listing(&store, path, mode, cx);
+            return self.start_store_open(&store, path, mode, cx);
         }
         let event = match open::open(self.storage(cx.root), path, mode) {
             Ok(result) => {
@@ -268,6 +276,14 @@ impl Connection {
         };
         let before = running.transfer.bytes;
         let step = running.transfer.step(data, cx.buffer, budget);
+        // A download from a bucket: its next chunk is asked for as soon as
+        // the last is handed out.
+        if running.transfer.download_mut().is_some() {
+            self.fetch_chunk(cx);
+        }
+        let Work::Running(running) = &mut self.work else {
+            return 0;
+        };
         let bytes = running.transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
         if let Some(bucket) = &mut running.bucket {

@@ -27,6 +27,7 @@
 //!   (element by local name, nothing a store may omit required: SeaweedFS
 //!   sends no `Owner`, some stores no `ETag`), statuses as the kinds the
 //!   core replies with.
+//! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
 //! - `upload.rs`: a STOR's bytes as one PUT or as parts, two parts in
 //!   memory at most.
 //!
@@ -49,6 +50,7 @@
 //! file promises.
 
 pub mod config;
+pub mod download;
 pub mod endpoint;
 pub mod file_ops;
 pub mod keys;

@@ -107,7 +107,7 @@ fn invalid(why: &str) -> io::Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::http::client::{Exchange, Request};
     use crate::storage::error_kind::kind_of;

@@ -163,6 +163,15 @@ impl Store {
         Ok(request)
     }
 
+    /// A download's chunk: bytes `first` to `last`, both included.
+    pub fn get_range(&self, path: &VirtualPath, first: u64, last: u64) -> io::Result<S3Request> {
+        let mut request = self.object(Method::Get, path, &[], &[])?;
+        request
+            .headers
+            .push(("Range", format!("bytes={first}-{last}")));
+        Ok(request)
+    }
+
     /// SIZE, MDTM, and a transfer's first look: the object's size and time.
     pub fn head(&self, path: &VirtualPath) -> io::Result<S3Request> {
         self.object(Method::Head, path, &[], &[])
@@ -331,12 +340,12 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::storage::testing::vp;
     use rusty_s3::UrlStyle;
 
-    fn store(prefix: &str) -> Store {
+    pub(crate) fn store(prefix: &str) -> Store {
         let endpoint = "http://127.0.0.1:8333".parse().unwrap();
         let bucket = Bucket::new(endpoint, UrlStyle::Path, "photos", "us-east-1").unwrap();
         let keys = Credentials::new("AKID", "secret");
