@@ -168,7 +168,7 @@ fn large_uploads_go_in_parts() {
     wait_for_bucket(&store);
     let path = vp("/big.bin");
 
-    let (head, body) = send(&store, &store.create_multipart(&path, false).unwrap(), b"");
+    let (head, body) = send(&store, &store.create_multipart(&path).unwrap(), b"");
     assert_eq!(head.status, 200, "{}", String::from_utf8_lossy(&body));
     let upload = reply::upload_id(&body).unwrap();
     let first: Vec<u8> = (0..PART_SIZE).map(|i| (i % 251) as u8).collect();
@@ -183,7 +183,7 @@ fn large_uploads_go_in_parts() {
     // Not there until complete.
     assert_eq!(get(&store, "/big.bin", 0).0, 404);
     let body = reply::complete_body(&etags);
-    let complete = store.complete(&path, &upload).unwrap();
+    let complete = store.complete(&path, &upload, false).unwrap();
     let (head, answer) = send(&store, &complete, body.as_bytes());
     assert_eq!(head.status, 200, "{}", String::from_utf8_lossy(&answer));
     let (status, whole) = get(&store, "/big.bin", PART_SIZE as u64 - 2);
@@ -203,7 +203,7 @@ fn large_uploads_go_in_parts() {
     // An aborted upload leaves nothing.
     let (_, body) = send(
         &store,
-        &store.create_multipart(&vp("/no.bin"), false).unwrap(),
+        &store.create_multipart(&vp("/no.bin")).unwrap(),
         b"",
     );
     let upload = reply::upload_id(&body).unwrap();

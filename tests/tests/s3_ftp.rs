@@ -14,6 +14,11 @@ use pocketftpd_tests::*;
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn serve(weed: &Weed, location: &str) -> Daemon {
+    Daemon::with(serve_options(weed, location))
+}
+
+/// A daemon's options to serve `location` of `weed`, with write access.
+fn serve_options(weed: &Weed, location: &str) -> Options {
     let extra = [
         "--storage",
         location,
@@ -21,7 +26,7 @@ fn serve(weed: &Weed, location: &str) -> Daemon {
         &weed.endpoint,
         "--s3-path-style",
     ];
-    Daemon::with(Options {
+    Options {
         write: true,
         extra: extra.map(str::to_owned).to_vec(),
         env: vec![
@@ -29,7 +34,7 @@ fn serve(weed: &Weed, location: &str) -> Daemon {
             ("AWS_SECRET_ACCESS_KEY".into(), WEED_SECRET.into()),
         ],
         ..Options::default()
-    })
+    }
 }
 
 /// The bucket as the tests' own client sees it.
@@ -189,6 +194,57 @@ fn downloads_come_a_chunk_at_a_time() {
     let p = c.pasv();
     c.cmd_ok("RETR none", 550);
     drop(p);
+}
+
+#[test]
+fn uploads_appear_whole() {
+    let Some(weed) = Weed::start() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    wait_for_bucket(&store);
+    let daemon = serve(&weed, &location);
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+
+    c.upload("STOR small.txt", b"small");
+    assert_eq!(c.download("RETR small.txt"), b"small");
+    c.upload("STOR small.txt", b"replaced");
+    assert_eq!(c.download("RETR small.txt"), b"replaced");
+    // Two parts and a bit (pocketftpd::storage::s3::upload::PART_SIZE):
+    // a multipart upload, whole when it appears.
+    let big = Rng::new(11).bytes(17 << 20);
+    c.upload("STOR big.bin", &big);
+    assert_bytes_eq("STOR then RETR big.bin", &c.download("RETR big.bin"), &big);
+    assert_eq!(c.cmd_ok("SIZE big.bin", 213).text(), (17 << 20).to_string());
+    c.upload("STOR empty", b"");
+    assert_eq!(c.cmd_ok("SIZE empty", 213).text(), "0");
+    c.cmd_ok("QUIT", 221);
+
+    // The upload role: new names only (If-None-Match: *), old ones kept.
+    let mut options = serve_options(&weed, &location);
+    options.write = false;
+    options
+        .extra
+        .extend(["--anonymous-role".into(), "upload".into()]);
+    let dropbox = Daemon::with(options);
+    let mut c = dropbox.login();
+    c.cmd_ok("TYPE I", 200);
+    c.upload("STOR new.txt", b"new");
+    let p = c.pasv();
+    c.send("STOR small.txt");
+    let data = p.try_open();
+    if let Some(mut data) = data {
+        let _ = std::io::Write::write_all(&mut data, b"overwrite");
+    }
+    let r = c.expect_one_of(&[150, 553, 550]);
+    if r.code == 150 {
+        c.expect_one_of(&[553, 550, 451]);
+    }
+    c.cmd_ok("QUIT", 221);
+    let mut check = daemon.login();
+    check.cmd_ok("TYPE I", 200);
+    assert_eq!(check.download("RETR small.txt"), b"replaced");
+    assert_eq!(check.download("RETR new.txt"), b"new");
 }
 
 #[test]

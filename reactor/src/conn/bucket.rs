@@ -1,7 +1,8 @@
 //! A connection's requests to its S3 bucket (`--storage s3://...`): the
-//! file actions (`storage/s3/file_ops.rs` says what each asks), carried
-//! one request at a time on a socket of the connection's own in the loop,
-//! its readiness a [`Source::Store`] event. The session asks one file
+//! file actions (`storage/s3/file_ops.rs` says what each asks), a
+//! listing's pages, a download's chunks and an upload's parts, carried one
+//! request at a time on sockets of the connection's own in the loop, their
+//! readiness a [`Source::Store`] event. The session asks one file
 //! action at a time, so one conversation at a time is all it needs; the
 //! answer goes through the one answer queue, as a disk's does, only later.
 //! No other session waits on it.
@@ -23,6 +24,7 @@ use crate::storage::error_kind::kind_of;
 use crate::storage::s3::download::{Download, CHUNK};
 use crate::storage::s3::file_ops::{FileOp, Next};
 use crate::storage::s3::list_op::{ListNext, ListOp};
+use crate::storage::s3::object_upload::Upload;
 use crate::storage::s3::reply::{object_metadata, refused};
 use crate::storage::s3::{S3Request, Store};
 
@@ -74,8 +76,9 @@ impl Connection {
     }
 
     /// `Open` on a bucket: RETR asks the object's size first; LIST, NLST,
-    /// MLSD fetch the folder's pages; either is then opened (`Opened`) as
-    /// a disk's would be. Uploads: not yet (`550`).
+    /// MLSD fetch the folder's pages; STOR opens an upload at once (its
+    /// requests go as its parts fill). APPE, REST+STOR and STOU: `550`, a
+    /// bucket has no object to write in place.
     pub(super) fn start_store_open(
         &mut self,
         store: &Store,
@@ -89,6 +92,15 @@ impl Connection {
                 writable,
                 pattern,
             } => (format, writable, pattern),
+            OpenMode::Write | OpenMode::CreateNew => {
+                let upload = Upload::new(path.clone(), mode == OpenMode::CreateNew);
+                self.work = Work::Opened(Opened::ObjectUpload(upload));
+                let opened = Event::Opened {
+                    size: None,
+                    unique_name: None,
+                };
+                return self.answer(cx.answers, opened);
+            }
             OpenMode::Read { offset } => {
                 let asking = Asking::Download {
                     path: path.clone(),
@@ -278,39 +290,47 @@ impl Connection {
         }
     }
 
-    /// A running download from the bucket needs its next chunk: its GET
-    /// goes out (on the connection's store socket, as a file action's).
-    pub(super) fn fetch_chunk(&mut self, cx: &mut Cx) {
+    /// A transfer to or from the bucket has a request due (a download's
+    /// next chunk, an upload's part or its last request): it goes out on
+    /// the connection's store socket, as a file action's.
+    pub(super) fn send_transfer_request(&mut self, cx: &mut Cx) {
         if self.fetch.is_some() {
             return;
         }
         let Some(store) = self.bucket(cx).cloned() else {
             return;
         };
-        let Some(download) = self.work.download_mut() else {
+        let due = if let Some(download) = self.work.download_mut() {
+            download
+                .next_request(&store)
+                .map(|r| r.map(|request| (request, Vec::new())))
+        } else if let Some(upload) = self.work.upload_mut() {
+            upload.next_request(&store)
+        } else {
             return;
         };
-        let request = match download.next_request(&store) {
+        let opened = match due {
             None => return,
-            Some(Ok(request)) => request,
-            Some(Err(e)) => return download.broke(e),
+            Some(request) => request.and_then(|(request, body)| {
+                let exchange = request.exchange(&body, CHUNK).map_err(io::Error::other)?;
+                store.endpoint().connect(exchange).map_err(io::Error::other)
+            }),
         };
-        let opened = (request.exchange(b"", CHUNK).map_err(io::Error::other))
-            .and_then(|exchange| store.endpoint().connect(exchange).map_err(io::Error::other));
-        let mut http = match opened {
-            Ok(http) => http,
-            Err(e) => return download.broke(e),
-        };
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        let store_token = token(self.tag.key, Source::Store);
-        match cx.registry.register(http.socket(), store_token, interest) {
-            Ok(()) => self.fetch = Some(http),
-            Err(e) => download.broke(e),
+        let registered = opened.and_then(|mut http| {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let store_token = token(self.tag.key, Source::Store);
+            cx.registry.register(http.socket(), store_token, interest)?;
+            Ok(http)
+        });
+        match registered {
+            Ok(http) => self.fetch = Some(http),
+            Err(e) => self.transfer_request_done(Err(e), cx),
         }
     }
 
-    /// The chunk's GET moved on: at its answer, the chunk goes to the
-    /// download and the transfer runs again.
+    /// The transfer's request moved on: at its answer, the download gets
+    /// its chunk or the upload its part's ETag, and the transfer runs
+    /// again; an upload already received ends when its object appears.
     fn on_fetch_ready(&mut self, cx: &mut Cx) {
         let Some(http) = &mut self.fetch else {
             return;
@@ -324,13 +344,44 @@ impl Connection {
             return;
         };
         let _ = cx.registry.deregister(http.socket());
+        let answer = done.and_then(|()| {
+            (http.into_exchange().into_response())
+                .ok_or_else(|| io::Error::other("an incomplete S3 answer"))
+        });
+        self.transfer_request_done(answer, cx);
+    }
+
+    fn transfer_request_done(&mut self, answer: io::Result<(ResponseHead, Vec<u8>)>, cx: &mut Cx) {
         if let Some(download) = self.work.download_mut() {
-            match done.map(|()| http.into_exchange().into_response()) {
-                Ok(Some((head, body))) => download.arrived(&head, body),
-                Ok(None) => download.broke(io::Error::other("an incomplete S3 answer")),
+            match answer {
+                Ok((head, body)) => download.arrived(&head, body),
                 Err(e) => download.broke(e),
             }
+        } else if let Some(upload) = self.work.upload_mut() {
+            match answer {
+                Ok((head, body)) => upload.arrived(&head, &body),
+                Err(e) => upload.broke(e),
+            }
         }
+        if let Work::Received(transfer) = &mut self.work {
+            let bytes = transfer.bytes;
+            let ended = match transfer.upload_mut() {
+                Some(upload) if upload.is_done() => Some(Event::TransferDone { bytes }),
+                Some(upload) => upload.take_error().map(|e| {
+                    warn!("{}: upload failed: {e}", self.session.peer());
+                    Event::TransferFailed {
+                        kind: kind_of(&e),
+                        bytes,
+                    }
+                }),
+                None => None,
+            };
+            if let Some(event) = ended {
+                self.close_data(cx.registry);
+                return self.answer(cx.answers, event);
+            }
+        }
+        self.send_transfer_request(cx);
         self.schedule(cx.schedule);
     }
 

@@ -18,6 +18,7 @@ use super::open::Opened;
 use crate::net::tls::{Channel, TlsLayer};
 use crate::storage::error_kind::{handshake_failed, upload_cut_short};
 use crate::storage::s3::download::{self, Download};
+use crate::storage::s3::object_upload::Upload;
 use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
@@ -78,7 +79,15 @@ impl Transfer {
     }
 
     pub fn is_upload(&self) -> bool {
-        matches!(self.opened, Opened::Upload(_))
+        matches!(self.opened, Opened::Upload(_) | Opened::ObjectUpload(_))
+    }
+
+    /// The upload to the bucket this transfer receives, if it is one.
+    pub fn upload_mut(&mut self) -> Option<&mut Upload> {
+        match &mut self.opened {
+            Opened::ObjectUpload(upload) => Some(upload),
+            _ => None,
+        }
     }
 
     /// The bucket's object this transfer sends, if it is one.
@@ -122,7 +131,7 @@ impl Transfer {
             Opened::Download(source) if !self.ascii && channel.tls.is_none() => {
                 send_file(channel.socket, source, budget, &mut self.bytes)
             }
-            Opened::Upload(_) => self.receive(channel, buffer, budget),
+            Opened::Upload(_) | Opened::ObjectUpload(_) => self.receive(channel, buffer, budget),
             _ => self.send_buffered(channel, buffer, budget),
         }
     }
@@ -182,7 +191,7 @@ impl Transfer {
                         }
                     }
                 }
-                Opened::Upload(_) => false,
+                Opened::Upload(_) | Opened::ObjectUpload(_) => false,
             };
             if !more {
                 return finish(data);
@@ -199,11 +208,21 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload(sink) = &mut self.opened else {
-            return Ok(Step::Done);
+        let (sink, room): (&mut dyn Target, usize) = match &mut self.opened {
+            Opened::Upload(sink) => {
+                sink.start()?;
+                (sink, usize::MAX)
+            }
+            // Two parts held: the part's answer schedules the transfer.
+            Opened::ObjectUpload(upload) if upload.room() == 0 => return Ok(Step::Blocked),
+            Opened::ObjectUpload(upload) => {
+                let room = upload.room();
+                (upload, room)
+            }
+            _ => return Ok(Step::Done),
         };
-        sink.start()?;
         // No more than the budget: a rate limit's tokens are the budget.
+        let budget = budget.min(room);
         let size = budget.min(buffer.len());
         let buffer = &mut buffer[..size];
         let mut store = Store {
@@ -254,8 +273,10 @@ impl Transfer {
     /// Ends a received upload: writes the tail of a TYPE A conversion and
     /// puts the file in place (a `STOR` replaces its target only now).
     pub fn commit(&mut self) -> io::Result<()> {
-        let Opened::Upload(sink) = &mut self.opened else {
-            return Ok(());
+        let sink: &mut dyn Target = match &mut self.opened {
+            Opened::Upload(sink) => sink,
+            Opened::ObjectUpload(upload) => upload,
+            _ => return Ok(()),
         };
         if self.ascii {
             self.unsent.clear();
@@ -266,10 +287,35 @@ impl Transfer {
     }
 }
 
+/// What an upload writes to: a disk's sink, or a bucket's upload (whose
+/// commit only starts the requests that make the object appear).
+trait Target {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn commit(&mut self) -> io::Result<()>;
+}
+
+impl Target for Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Sink::write(self, bytes)
+    }
+    fn commit(&mut self) -> io::Result<()> {
+        Sink::commit(self)
+    }
+}
+
+impl Target for Upload {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Upload::write(self, bytes)
+    }
+    fn commit(&mut self) -> io::Result<()> {
+        self.finish()
+    }
+}
+
 /// Where an upload's bytes go: the sink, through the TYPE A conversion
 /// (into `converted`) if `ascii`.
 struct Store<'a> {
-    sink: &'a mut Sink,
+    sink: &'a mut dyn Target,
     ascii: bool,
     converter: &'a mut CrlfToLf,
     converted: &'a mut Vec<u8>,

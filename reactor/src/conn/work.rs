@@ -16,6 +16,7 @@ use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
 use crate::storage::error_kind::kind_of;
 use crate::storage::s3::download::Download;
+use crate::storage::s3::object_upload::Upload;
 
 /// How often a running transfer tells its session about progress (for the
 /// stall timer and STAT; seconds-scale, so a few times a second is plenty).
@@ -87,6 +88,15 @@ impl Work {
     pub fn download_mut(&mut self) -> Option<&mut Download> {
         match self {
             Work::Running(running) => running.transfer.download_mut(),
+            _ => None,
+        }
+    }
+
+    /// The upload to the bucket the transfer receives (or has received).
+    pub fn upload_mut(&mut self) -> Option<&mut Upload> {
+        match self {
+            Work::Running(running) => running.transfer.upload_mut(),
+            Work::Received(transfer) => transfer.upload_mut(),
             _ => None,
         }
     }
@@ -277,9 +287,9 @@ impl Connection {
         let before = running.transfer.bytes;
         let step = running.transfer.step(data, cx.buffer, budget);
         // A download from a bucket: its next chunk is asked for as soon as
-        // the last is handed out.
-        if running.transfer.download_mut().is_some() {
-            self.fetch_chunk(cx);
+        // the last is handed out; an upload's full part goes at once.
+        if running.transfer.download_mut().is_some() || running.transfer.upload_mut().is_some() {
+            self.send_transfer_request(cx);
         }
         let Work::Running(running) = &mut self.work else {
             return 0;
@@ -333,6 +343,11 @@ impl Connection {
             Work::Received(transfer) => {
                 let bytes = transfer.bytes;
                 match transfer.commit() {
+                    // To a bucket: the object appears when its last request
+                    // is answered, and the session hears it then.
+                    Ok(()) if transfer.upload_mut().is_some() => {
+                        return self.send_transfer_request(cx);
+                    }
                     Ok(()) => Event::TransferDone { bytes },
                     Err(e) => Event::TransferFailed {
                         kind: kind_of(&e),

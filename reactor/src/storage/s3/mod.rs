@@ -28,8 +28,8 @@
 //!   sends no `Owner`, some stores no `ETag`), statuses as the kinds the
 //!   core replies with.
 //! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
-//! - `upload.rs`: a STOR's bytes as one PUT or as parts, two parts in
-//!   memory at most.
+//! - `upload.rs`, `object_upload.rs`: a STOR's bytes as one PUT or as
+//!   parts (two in memory at most), and the requests that store them.
 //!
 //! # FTP on a bucket
 //!
@@ -56,6 +56,7 @@ pub mod file_ops;
 pub mod keys;
 pub mod list_op;
 pub mod listing;
+pub mod object_upload;
 pub mod reply;
 pub mod request;
 pub mod upload;

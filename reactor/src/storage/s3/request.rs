@@ -239,14 +239,9 @@ impl Store {
         self.signed(Method::Get, url, &query, &[])
     }
 
-    /// A large or unsized STOR: its upload id comes back in XML.
-    pub fn create_multipart(&self, path: &VirtualPath, new_only: bool) -> io::Result<S3Request> {
-        let headers: Signed = if new_only {
-            &[("if-none-match", "*")]
-        } else {
-            &[]
-        };
-        self.object(Method::Post, path, &[("uploads", "")], headers)
+    /// A large STOR: its upload id comes back in XML.
+    pub fn create_multipart(&self, path: &VirtualPath) -> io::Result<S3Request> {
+        self.object(Method::Post, path, &[("uploads", "")], &[])
     }
 
     /// Part `number` (from 1).
@@ -261,9 +256,20 @@ impl Store {
         self.object(Method::Put, path, &query, &[])
     }
 
-    /// The upload appears: its body (`complete_body`) lists the parts.
-    pub fn complete(&self, path: &VirtualPath, upload: &str) -> io::Result<S3Request> {
-        self.object(Method::Post, path, &[("uploadId", upload)], &[])
+    /// The upload appears: its body (`complete_body`) lists the parts;
+    /// `new_only` (the upload role) fails it with `412` if the key exists.
+    pub fn complete(
+        &self,
+        path: &VirtualPath,
+        upload: &str,
+        new_only: bool,
+    ) -> io::Result<S3Request> {
+        let headers: Signed = if new_only {
+            &[("if-none-match", "*")]
+        } else {
+            &[]
+        };
+        self.object(Method::Post, path, &[("uploadId", upload)], headers)
     }
 
     /// A broken upload goes, and its parts with it.

@@ -101,9 +101,24 @@ impl Parts {
         Ok(Finish::Last { number, bytes })
     }
 
+    /// A full part can be handed out now (none is on its way).
+    pub fn can_hand_out(&self) -> bool {
+        !self.in_flight
+    }
+
     /// Every stored part's ETag, for CompleteMultipartUpload.
     pub fn etags(&self) -> &[String] {
         &self.etags
+    }
+
+    /// Bytes [`take`](Self::take) would take now.
+    pub fn room(&self) -> usize {
+        PART_SIZE - self.filling.len()
+    }
+
+    /// Every part handed out is stored.
+    pub fn all_stored(&self) -> bool {
+        self.etags.len() == usize::from(self.handed)
     }
 
     fn hand_out(&mut self) -> io::Result<u16> {
