@@ -107,11 +107,6 @@ impl Download {
         self.failed = Some(why);
     }
 
-    /// Whether a GET is on its way.
-    pub fn is_asking(&self) -> bool {
-        self.asked.is_some()
-    }
-
     /// Copies the next bytes into `buf`.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
         if let Some(e) = self.failed.take() {

@@ -176,9 +176,4 @@ impl Upload {
     pub fn take_error(&mut self) -> Option<io::Error> {
         self.failed.take()
     }
-
-    /// Whether a request is on its way.
-    pub fn is_asking(&self) -> bool {
-        self.asked.is_some()
-    }
 }

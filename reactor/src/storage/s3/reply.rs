@@ -1,6 +1,6 @@
 //! What S3's answers mean here: a status (and the `<Code>` of an error's
-//! body) as an `io::Error` of the kind the core replies with, whether a
-//! failed request may be sent again, an object's metadata from a `HEAD`,
+//! body) as an `io::Error` of the kind the core replies with, an object's
+//! metadata from a `HEAD`,
 //! and the two pieces of XML a multipart upload needs.
 
 use std::fmt;
@@ -54,13 +54,6 @@ pub fn refused(request: String, status: u16, body: &[u8]) -> io::Error {
             code,
         },
     )
-}
-
-/// Whether a request that failed so may be sent again (after a pause):
-/// S3's "try again" statuses, of a request that changes nothing or that
-/// changes the same thing twice (every request here but a POST is one).
-pub fn may_retry(status: u16, idempotent: bool) -> bool {
-    idempotent && matches!(status, 500 | 502 | 503 | 504)
 }
 
 /// A `HEAD`'s answer as a file's metadata.
@@ -137,7 +130,6 @@ pub(crate) mod tests {
             b"<Error><Code>SlowDown</Code></Error>",
         );
         assert_eq!(named.to_string(), "PUT /b/k: 503 SlowDown");
-        assert!(may_retry(503, true) && !may_retry(503, false) && !may_retry(404, true));
     }
 
     /// The head of `reply`, as the client keeps it, for a HEAD request.

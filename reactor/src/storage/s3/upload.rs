@@ -11,14 +11,12 @@
 use std::io;
 
 /// The bytes of a part: S3's smallest is 5 MiB (all but the last), and 8
-/// MiB is what its own tools use. 10,000 parts of it make [`MAX_OBJECT`].
+/// MiB is what its own tools use. 10,000 parts of it make the largest
+/// STOR, 78 GiB; past it the upload fails with "storage full" (552).
 pub const PART_SIZE: usize = 8 << 20;
 
 /// S3's most parts in one upload.
 pub const MAX_PARTS: u16 = 10_000;
-
-/// The largest STOR: beyond it the upload fails with "storage full" (552).
-pub const MAX_OBJECT: u64 = PART_SIZE as u64 * MAX_PARTS as u64;
 
 /// What the loop does next with an upload's bytes.
 #[derive(Debug, PartialEq, Eq)]
