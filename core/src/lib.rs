@@ -167,17 +167,21 @@
 //!   waits for), `place.rs` (working folder, file commands); `replies.rs`
 //!   the reply tables. `session/tests/` mirrors the machines.
 //! - `wire/`: the bytes of the protocol. `line.rs` splits command lines
-//!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies.
+//!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies;
+//!   [`proxy`] reads the PROXY protocol header (v1, v2) a load balancer
+//!   sends before them.
 //! - `boundary/`: what crosses to the caller. `action.rs`, `event.rs`,
 //!   `config.rs`, `access.rs` (roles), `path.rs` ([`VirtualPath`]),
-//!   `glob.rs` (listing patterns).
+//!   `glob.rs` (listing patterns), `network.rs` ([`Cidr`], local
+//!   networks), `notice.rs` (what the admin should hear, [`Notice`]).
 //! - `format/`: pure formatters the reactor calls too. `listing.rs`,
 //!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`, `escape.rs`
 //!   (client text on its way into a log).
 //! - `timers.rs`: a session's deadlines, a fixed table.
 //! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
 //!   simulated caller that runs every script whole and byte at a time;
-//!   `fuzzing.rs`, the bodies of the fuzz targets; `log_capture.rs`.
+//!   `fuzzing.rs`, the bodies of the fuzz targets (command, path, session,
+//!   proxy); `log_capture.rs`.
 
 #![forbid(unsafe_code)]
 
@@ -190,18 +194,21 @@ mod timers;
 mod wire;
 
 pub use boundary::access::Access;
-pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode};
+pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
+pub use boundary::network::Cidr;
+pub use boundary::notice::Notice;
 pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_ip, Session, UnexpectedEvent};
+pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;
 pub use wire::line::MAX_LINE;
-pub use wire::reply::TOO_MANY_CONNECTIONS;
+pub use wire::proxy;
+pub use wire::reply::{BANNED, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS};

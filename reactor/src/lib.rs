@@ -9,9 +9,11 @@
 //!
 //! 1. reads and writes every ready control socket until `WouldBlock` and
 //!    feeds the bytes to its session; a ready data socket joins the run
-//!    queue;
+//!    queue; new clients are accepted last (a banned address's refused
+//!    at once, one on a PROXY protocol listener waiting for its header);
 //! 2. delivers the answers of the actions sessions asked for (files
-//!    opened, data connections made, passwords checked) and the ends of
+//!    opened, data connections made, passwords checked: a refused one
+//!    counts against its address, `server/bans.rs`) and the ends of
 //!    control connections, each through the one answer queue, tagged so
 //!    that an answer about a dropped data connection or an ended session
 //!    dies there; then accepts new clients, into the slots the sessions
@@ -20,7 +22,9 @@
 //!    byte budget is spent, parking rate-limited ones on a timer (or in
 //!    the queue of turns at the `--max-rate` bucket), and delivers what
 //!    they said (a transfer done, an upload received) in the same turn;
-//! 4. fires due timers and removes the connections whose session ended.
+//! 4. fires due timers (sessions', bans that end, connections that sent no
+//!    PROXY header in time) and removes the connections whose session
+//!    ended.
 //!
 //! After any input, a session is drained: its actions are carried out by
 //! the part of its connection that owns them, its replies written, and
@@ -33,7 +37,12 @@
 //!   SIGTERM), `answers.rs` (the answer queue), `schedule.rs` (the run
 //!   queue, step sizes, rate-limit parking and turns), `settings.rs` (what SIGHUP
 //!   may change), `deadlines.rs` (the timer heap), `token.rs` (what a
-//!   readiness event is about).
+//!   readiness event is about); and what a server behind a router or on
+//!   the internet needs: `bans.rs` (addresses refused for failed logins),
+//!   `notices.rs` (the sessions' warnings for the admin, each said only as
+//!   often as it helps), `pasv_name.rs` (a `--pasv-address` host name's
+//!   new addresses), `proxied.rs` (connections waiting for their PROXY
+//!   protocol header).
 //! - `conn/`: one client: `mod.rs` (the connection, the drain rule, the
 //!   table from each action to the part that carries it out), `control.rs`
 //!   (the control connection, clear or TLS), `data.rs` (PASV, PORT: the
@@ -42,9 +51,16 @@
 //!   transfer), `listing.rs` (LIST, NLST, MLSD, `STAT path`).
 //! - [`storage`]: the one way to the served files (the jail, its path
 //!   resolver, upload temp files, folder reading, error kinds).
-//! - [`http`]: HTTP/1.1 messages, sans-IO (heads, bodies), for the S3
-//!   back-end and, later, the webhook and the admin listener.
-//! - [`net`]: TLS as a layer of a connection, socket options.
+//! - [`http`]: HTTP/1.1 messages, sans-IO (heads, bodies, a client's
+//!   exchange), and the connection that carries an exchange, for the S3
+//!   back-end, the webhook and, later, the admin listener.
+//! - [`hooks`]: what runs when an upload completed: `--on-upload`'s
+//!   program, `--on-upload-url`'s webhook (children and sockets of the
+//!   loop, bounded queues).
+//! - [`net`]: TLS as a layer of a connection (and which TLS sessions a
+//!   data connection may resume), socket options (keepalive), the
+//!   certificates TLS trusts as a client, and `resolve_name.rs`, the
+//!   thread that looks up a `--pasv-address` host name.
 //! - [`auth`]: the users file and the password worker.
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
 //!   in turns (`rate/shared.rs`).
@@ -54,6 +70,7 @@
 
 pub mod auth;
 mod conn;
+pub mod hooks;
 pub mod http;
 pub mod net;
 pub mod rate;

@@ -34,6 +34,18 @@ usage: ftps_client.py HOST PORT SCENARIO MODE LOCALDIR CAFILE
                  nothing of RETR secret.bin and no say in STOR target.txt
                  (the victim's transfers end 425)
     hijack12     the same with TLS 1.2 at most
+    stolen13     another client at the same address makes a full handshake on
+                 the victim's data connection (refused, 425), then offers the
+                 TLS session it got there on the next one: refused too (a
+                 data connection issues nothing to a client it refuses)
+    stolen12     the same with TLS 1.2 at most
+    newest13     rclone's race: alice's data connection offers the TLS session
+                 of a newer control connection from the same address that has
+                 not logged in yet; it waits for that login: as alice, RETR
+                 secret.bin goes on (226); as anonymous, at that connection's
+                 end, or after --data-timeout (the daemon's is 3 s) without a
+                 login, it is refused (425), and no byte moved meanwhile
+    newest12     the same with TLS 1.2 at most
     resume13     like a short transfer, with every data connection resuming
                  the control connection's TLS 1.3 session (session_reused)
     resume12     the same with TLS 1.2 at most
@@ -719,6 +731,98 @@ def hijack(host, port, mode, local, cafile, version):
     attacker.quit()
 
 
+def stolen(host, port, mode, local, cafile, version):
+    """A full handshake on the victim's data connection is refused, and
+    the client that made it gets nothing there to resume the victim's
+    session with: neither a TLS 1.3 ticket nor a TLS 1.2 ticket or
+    session ID of the victim's."""
+    check(mode == "passive", "stolen is a passive-mode scenario")
+    ctx = make_context(cafile, max_version=version)
+    victim = login_tls(host, port, mode, ctx, user="alice", passwd="pw")
+    session = None
+    for attempt in ("full handshake", "the session it got there"):
+        victim.voidcmd("TYPE I")
+        raw = socket.create_connection(victim.makepasv(), TIMEOUT)
+        stolen = ctx.wrap_socket(
+            raw, server_hostname=host, session=session, do_handshake_on_connect=False
+        )
+        victim.putcmd("RETR secret.bin")
+        expect_code(raw_resp(victim), ("150", "125"), "RETR (%s)" % attempt)
+        got = b""
+        try:
+            stolen.do_handshake()
+            check(not stolen.session_reused, "%s: resumed the victim's session" % attempt)
+            got = recv_all(stolen)
+        except (OSError, ssl.SSLError):
+            pass
+        session = stolen.session
+        stolen.close()
+        expect_code(raw_resp(victim), ("425",), "the victim's RETR (%s)" % attempt)
+        check(got == b"", "%s: the attacker received %r" % (attempt, got))
+    check(retr_strict(victim, "secret.bin") == b"victim's secret\n", "the victim's own RETR")
+    victim.quit()
+
+
+def not_logged_in(host, port, ctx):
+    """A control connection after AUTH TLS, not logged in, holding its TLS
+    session (a reply read over TLS brings a TLS 1.3 ticket in)."""
+    ftp = ftplib.FTP_TLS(context=ctx, timeout=TIMEOUT)
+    check(ftp.connect(host, int(port)).startswith("220"), "welcome")
+    check(ftp.auth().startswith("234"), "AUTH TLS")
+    ftp.putcmd("PBSZ 0")
+    check(pbsz_ok(raw_resp(ftp)), "PBSZ 0 before the login")
+    check(ftp.sock.session is not None and ftp.sock.session.has_ticket or
+          ftp.sock.version() == "TLSv1.2", "no ticket on the newest connection")
+    return ftp
+
+
+def newest(host, port, mode, local, cafile, version):
+    """rclone keeps one TLS session per server, its newest control
+    connection's: alice's data connection offers the session of one that
+    has not logged in yet. The data connection waits for that login,
+    moving no byte meanwhile: as alice it goes on; as another user, at the
+    end of that connection, or after --data-timeout, it is refused."""
+    check(mode == "passive", "newest is a passive-mode scenario")
+    ctx = make_context(cafile, max_version=version)
+    alice = login_tls(host, port, mode, ctx, user="alice", passwd="pw")
+    for then in ("alice", "anonymous", "quit", "idle"):
+        newer = not_logged_in(host, port, ctx)
+        alice.voidcmd("TYPE I")
+        raw = socket.create_connection(alice.makepasv(), TIMEOUT)
+        conn = ctx.wrap_socket(
+            raw, server_hostname=host, session=newer.sock.session, do_handshake_on_connect=False
+        )
+        alice.putcmd("RETR secret.bin")
+        expect_code(raw_resp(alice), ("150", "125"), "RETR (%s)" % then)
+        conn.do_handshake()
+        check(conn.session_reused, "%s: the newest connection's session was not resumed" % then)
+        conn.settimeout(0.5)
+        try:
+            early = conn.recv(65536)
+        except (socket.timeout, TimeoutError):
+            early = b""
+        check(early == b"", "%s: bytes before the login: %r" % (then, early))
+        if then == "alice":
+            check(newer.login("alice", "pw").startswith("230"), "the newest connection's login")
+        elif then == "anonymous":
+            check(newer.login().startswith("230"), "the newest connection's anonymous login")
+        elif then == "quit":
+            newer.quit()
+        conn.settimeout(TIMEOUT)
+        got = recv_all(conn)
+        conn.close()
+        final = raw_resp(alice)
+        if then == "alice":
+            expect_code(final, ("226",), "RETR once the newest connection logged in as alice")
+            check(got == b"victim's secret\n", "RETR got %r" % got)
+        else:
+            expect_code(final, ("425",), "RETR when the newest connection (%s) is no family" % then)
+            check(got == b"", "%s: the data connection received %r" % (then, got))
+        if then != "quit":
+            newer.quit()
+    alice.quit()
+
+
 def pipeline(host, port, mode, local, cafile):
     """Commands pipelined inside TLS records: replies in order, including
     commands the daemon answers only after a file-system look-up."""
@@ -882,6 +986,10 @@ def main():
         "stock_allowed": lambda *a: stock(*a, refused=False),
         "hijack13": lambda *a: hijack(*a, version=None),
         "hijack12": lambda *a: hijack(*a, version=ssl.TLSVersion.TLSv1_2),
+        "stolen13": lambda *a: stolen(*a, version=None),
+        "stolen12": lambda *a: stolen(*a, version=ssl.TLSVersion.TLSv1_2),
+        "newest13": lambda *a: newest(*a, version=None),
+        "newest12": lambda *a: newest(*a, version=ssl.TLSVersion.TLSv1_2),
         "pipeline": pipeline,
         "idle": idle,
         "early_auth": early_auth,

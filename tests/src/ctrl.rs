@@ -52,6 +52,11 @@ impl Ctrl {
                 port_state(addr.port())
             )
         });
+        Ctrl::over(stream)
+    }
+
+    /// A control connection over `stream`, connected already.
+    pub fn over(stream: TcpStream) -> Ctrl {
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();

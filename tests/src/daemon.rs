@@ -5,16 +5,18 @@
 //! `hash-password`, and `wait_until`, the bounded poll with which tests
 //! watch the daemon.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{self, BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::binary::{daemon_command, wrapped};
+use crate::binary::{daemon_argv, daemon_command, wrapped};
 use crate::ctrl::Ctrl;
+use crate::netns::NetPair;
 use crate::ports::{free_port, port_state};
 use crate::programs::{run_bounded, Run};
 use crate::trees::{dir_names, TempDir};
@@ -35,6 +37,12 @@ pub struct Options {
     /// The root is named by a config file in `extra` (`root =`), not by
     /// `--root`, which would win over it (for changing it on SIGHUP).
     pub root_in_config: bool,
+    /// Run in these namespaces' server end, listening on its address;
+    /// the guard's connections come from the client's end.
+    pub netns: Option<Arc<NetPair>>,
+    /// Words before the daemon's command, such as `unshare` giving it a
+    /// mount namespace of its own (they must `exec` it, keeping its pid).
+    pub wrapper: Vec<String>,
 }
 
 impl Options {
@@ -57,6 +65,9 @@ pub struct Daemon {
     root: PathBuf,
     /// Set once the daemon accepted; only then is an exit a failure.
     ready: bool,
+    /// Where it listens, and the namespaces it runs in (if any).
+    ip: IpAddr,
+    netns: Option<Arc<NetPair>>,
 }
 
 impl Daemon {
@@ -96,11 +107,17 @@ impl Daemon {
         };
         let stderr = fs::File::create(dir.join("daemon.stderr")).expect("stderr file");
         let port = free_port();
-        let mut cmd = daemon_command();
+        let ip = opts
+            .netns
+            .as_ref()
+            .map_or(IpAddr::from(Ipv4Addr::LOCALHOST), |n| n.server.ip);
+        let namespace = (opts.netns.iter()).flat_map(|n| n.in_server());
+        let mut cmd = command_after(namespace.chain(opts.wrapper.iter().cloned()));
         if !opts.root_in_config {
             cmd.arg("--root").arg(&root);
         }
-        cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+        cmd.arg("--listen")
+            .arg(SocketAddr::new(ip, port).to_string());
         if opts.write {
             cmd.arg("--write");
         }
@@ -122,6 +139,8 @@ impl Daemon {
             dir,
             root,
             ready: false,
+            ip,
+            netns: opts.netns.clone(),
         };
         daemon.wait_ready()?;
         daemon.ready = true;
@@ -140,7 +159,7 @@ impl Daemon {
                 }
                 panic!("pocketftpd exited during start-up ({status}); stderr:\n{stderr}");
             }
-            if greets(self.addr(), limit) {
+            if greets(|| self.open(Duration::from_millis(200)), limit) {
                 return Ok(());
             }
             assert!(
@@ -154,7 +173,16 @@ impl Daemon {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        SocketAddr::new(self.ip, self.port)
+    }
+
+    /// A TCP connection to the daemon (from the client's namespace, for
+    /// one in [`Options::netns`]).
+    pub fn open(&self, limit: Duration) -> io::Result<TcpStream> {
+        match &self.netns {
+            Some(netns) => netns.connect_within(self.addr(), limit),
+            None => TcpStream::connect_timeout(&self.addr(), limit),
+        }
     }
 
     /// The served folder (removed with the guard unless it was
@@ -173,6 +201,39 @@ impl Daemon {
     /// What the daemon wrote to stderr so far.
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.dir.join("daemon.stderr")).unwrap_or_default()
+    }
+
+    /// How many lines of its log contain `want`.
+    pub fn log_count(&self, want: &str) -> usize {
+        self.stderr().lines().filter(|l| l.contains(want)).count()
+    }
+
+    /// Waits (bounded) until `times` lines of its log contain `want`.
+    pub fn wait_logged(&self, want: &str, times: usize, within: Duration) {
+        let logged = wait_until(within, || self.log_count(want) >= times);
+        assert!(
+            logged,
+            "{want:?} not logged {times} times:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// The line of its log that contains `want`, once there is one
+    /// (bounded), and only one.
+    pub fn logged_line(&self, want: &str) -> String {
+        self.wait_logged(want, 1, Duration::from_secs(10));
+        assert_eq!(
+            self.log_count(want),
+            1,
+            "{want:?} twice:\n{}",
+            self.stderr()
+        );
+        let lines = self.stderr();
+        lines
+            .lines()
+            .find(|l| l.contains(want))
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// How many file descriptors the daemon holds (Linux `/proc`).
@@ -233,7 +294,10 @@ impl Daemon {
 
     /// A new control connection, welcome (220) already read.
     pub fn connect(&self) -> Ctrl {
-        let mut c = Ctrl::connect(self.addr());
+        let mut c = match &self.netns {
+            Some(netns) => Ctrl::over(netns.connect(self.addr()).expect("connect control")),
+            None => Ctrl::connect(self.addr()),
+        };
         c.expect_reply(220);
         c
     }
@@ -362,11 +426,20 @@ pub fn password_hash(password: &str) -> String {
     hash.to_owned()
 }
 
-/// Does a server answer on `addr` with a reply line (`220`, or `421` when
-/// it is full)? A connection alone is not enough: another test's port
-/// check may hold the port for a moment before the daemon binds it.
-fn greets(addr: SocketAddr, limit: Duration) -> bool {
-    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+/// The daemon's command after `prefix` (namespaces to enter).
+fn command_after(prefix: impl Iterator<Item = String>) -> Command {
+    let argv: Vec<OsString> = prefix.map(OsString::from).chain(daemon_argv()).collect();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
+/// Does a server answer on the connection `open` makes with a reply line
+/// (`220`, or `421` when it is full)? A connection alone is not enough:
+/// another test's port check may hold the port for a moment before the
+/// daemon binds it.
+fn greets(open: impl FnOnce() -> io::Result<TcpStream>, limit: Duration) -> bool {
+    let Ok(stream) = open() else {
         return false;
     };
     if stream.set_read_timeout(Some(limit)).is_err() {

@@ -26,7 +26,12 @@
 //! `startup.rs` (hash-password at a terminal, command-line hints, the start
 //! line, dual-stack listening), `reload.rs` (what SIGHUP re-reads, and what
 //! it says it cannot apply), `warnings.rs` (what start-up refuses or warns
-//! about, and what to do).
+//! about, and what to do), `dotfiles.rs` (names starting with a dot, and
+//! what the start-up says is served to whom), `router.rs` (the announced
+//! address, the warnings about passive connections, keepalive: issue 28),
+//! `bans.rs` (bans, fail2ban's filter), `proxy.rs` (PROXY protocol
+//! listeners), `space.rs` (`--min-free` on a small file system that
+//! fills).
 //!
 //! Environment: `POCKETFTPD_BIN` tests another binary instead of building
 //! this workspace's; `POCKETFTPD_CMD` replaces the whole daemon command,
@@ -47,9 +52,9 @@
 //! file needs only `use pocketftpd_tests::*;`):
 //!
 //! 1. `binary.rs`: which program is the daemon (`daemon_command`).
-//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`]; start-ups
-//!    that must fail (`run_daemon`, `start_fails`); `password_hash`;
-//!    `wait_until`.
+//! 2. `daemon.rs`: the guard, [`Daemon`] with its [`Options`] and its log
+//!    (`log_count`, `wait_logged`, `logged_line`); start-ups that must fail
+//!    (`run_daemon`, `start_fails`); `password_hash`; `wait_until`.
 //! 3. `ports.rs`: a free port per daemon, and whether one listens.
 //! 4. `ctrl.rs`: the raw control client [`Ctrl`] and its [`Reply`]s.
 //! 5. `data.rs`: data connections ([`DataPlan`]) and transfers over them.
@@ -57,25 +62,41 @@
 //!    skipping a test whose program is missing ([`need_program`]).
 //! 7. `trees.rs`: [`TempDir`], the seeded [`Rng`], trees of files and
 //!    byte comparisons.
+//! 8. `netns.rs`: networks a test makes for itself ([`NetPair`]: a
+//!    server's and a client's network namespace), for clients that are
+//!    not on loopback (a LAN's, or one standing for the internet); and
+//!    clients from other loopback addresses ([`connect_from`]).
+//! 9. `small_fs.rs`: [`SmallFs`], a tmpfs of a few MiB that really fills.
+//! 10. `fuse.rs`: a FUSE file system mounted for a test ([`Mount`]), and
+//!     skipping a test where FUSE is missing ([`need_fuse`]).
+//! 11. `weed.rs`: a SeaweedFS store ([`Weed`]: `weed mini` on loopback
+//!     ports of its own) and its `weed mount`s, for several daemons on one
+//!     store; its S3 gateway for the S3 back-end ([`Weed::s3_only`]).
 //!
 //! Beside them, modules for a few test files, used by their path:
-//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`tls`]
-//! (certificates and TLS clients), [`traversal`] (the path-traversal
-//! cases) and [`weed`] (a SeaweedFS `weed mini` for the S3 back-end).
+//! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
+//! (file systems a test mounts: full, read-only, failing), [`syscalls`]
+//! (the daemon's system calls, by strace), [`tls`] (certificates and TLS
+//! clients) and [`traversal`] (the path-traversal cases).
 
 pub mod accounts;
 pub mod clients;
+pub mod mounts;
+pub mod syscalls;
 pub mod tls;
 pub mod traversal;
-pub mod weed;
 
 mod binary;
 mod ctrl;
 mod daemon;
 mod data;
+mod fuse;
+mod netns;
 mod ports;
 mod programs;
+mod small_fs;
 mod trees;
+mod weed;
 
 #[cfg(test)]
 mod tests;
@@ -84,9 +105,13 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
+pub use fuse::{need_fuse, Mount};
+pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};
-pub use programs::{have_program, need_program, need_root, run_bounded, skip, Run};
+pub use programs::{have_program, is_root, need_program, need_root, run_bounded, skip, Run};
+pub use small_fs::SmallFs;
 pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,
 };
+pub use weed::{need_weed, Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};

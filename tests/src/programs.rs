@@ -73,12 +73,17 @@ pub fn need_program(program: &str) -> bool {
 /// Is the test running as root, as `--run-as` needs? If not, the test is
 /// skipped with a note (see [`skip`]).
 pub fn need_root() -> bool {
-    let uid = Command::new("id").arg("-u").output().expect("run id");
-    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+    if is_root() {
         return true;
     }
     skip("--run-as needs the test to run as root");
     false
+}
+
+/// Does the test run as root?
+pub fn is_root() -> bool {
+    let uid = Command::new("id").arg("-u").output().expect("run id");
+    String::from_utf8_lossy(&uid.stdout).trim() == "0"
 }
 
 /// A test cannot run here for `why`: outside CI it is skipped with a note;

@@ -142,7 +142,8 @@ fn type_mode_stru() {
     c.cmd_ok("MODE B", 504);
     c.cmd_ok("STRU F", 200);
     c.cmd_ok("STRU R", 504);
-    c.cmd_ok("ALLO 100", 202);
+    // 200, not 202: a camera model quits on 202 (issue 27).
+    c.cmd_ok("ALLO 100", 200);
     c.cmd_ok("NOOP", 200);
 }
 
@@ -243,9 +244,13 @@ fn size_and_mdtm() {
     set_mtime(&p, old_mtime());
     let mut c = d.login();
     assert_eq!(c.cmd_ok("SIZE s.bin", 213).lines[0], "213 12345");
-    // SIZE in TYPE A answers the binary size.
+    // SIZE in TYPE A answers what a TYPE A RETR sends: each LF as CRLF
+    // (issue 27, 6b); a file without LF is its binary size.
     c.cmd_ok("TYPE A", 200);
     assert_eq!(c.cmd_ok("SIZE s.bin", 213).lines[0], "213 12345");
+    d.put("t.txt", b"one\ntwo\n\n");
+    assert_eq!(c.cmd_ok("SIZE t.txt", 213).lines[0], "213 12");
+    assert_eq!(c.download("RETR t.txt"), b"one\r\ntwo\r\n\r\n");
     let r = c.cmd_ok("MDTM s.bin", 213);
     assert_eq!(r.lines[0], "213 20210304050607");
     let r = c.cmd_ok("MDTM /s.bin", 213);

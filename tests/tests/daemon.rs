@@ -92,46 +92,12 @@ fn sighup_adds_a_user_while_a_session_goes_on() {
     assert_eq!(try_login(&d, "alice", "wonderland"), 230);
 }
 
-/// A small tmpfs mounted by the test itself, unmounted on drop.
-struct SmallDisk {
-    dir: TempDir,
-}
-
-impl SmallDisk {
-    /// `None` where mounting is not allowed (a failure under `CI`; see [`skip`]).
-    fn mount(kib: u32) -> Option<SmallDisk> {
-        let dir = TempDir::new("smalldisk");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
-            Ok(o) => {
-                let why = String::from_utf8_lossy(&o.stderr);
-                skip(&format!("cannot mount a tmpfs here: {}", why.trim()));
-                None
-            }
-            Err(e) => {
-                skip(&format!("cannot run mount: {e}"));
-                None
-            }
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 #[test]
 fn a_full_disk_is_452_and_the_old_file_survives() {
-    let Some(disk) = SmallDisk::mount(1024) else {
+    let Some(disk) = SmallFs::mount("smalldisk", 1024) else {
         return;
     };
-    let root = disk.dir.join("root");
+    let root = disk.path().join("root");
     std::fs::create_dir(&root).unwrap();
     let old = Rng::new(1).bytes(100_000);
     std::fs::write(root.join("keep.bin"), &old).unwrap();

@@ -986,6 +986,14 @@ fn key_file_without_a_key_stops_start_up_naming_it() {
     let Some(cert) = cert() else { return };
     // The certificate given as the key: a valid PEM file holding no key.
     assert_start_fails_naming(&cert.cert, &cert.cert, &cert.cert);
+    let args = [
+        Path::new("--tls-cert"),
+        &cert.cert,
+        Path::new("--tls-key"),
+        &cert.cert,
+    ];
+    let err = start_fails(&args);
+    assert!(err.contains("no private key in"), "{err}");
 }
 
 #[test]
@@ -1012,6 +1020,20 @@ fn key_that_does_not_fit_the_certificate_stops_start_up_naming_it() {
         return;
     };
     assert_start_fails_naming(&cert.cert, &other.key, &other.key);
+    // In plain words, naming both files.
+    let args = [
+        Path::new("--tls-cert"),
+        &cert.cert,
+        Path::new("--tls-key"),
+        &other.key,
+    ];
+    let err = start_fails(&args);
+    let want = format!(
+        "the TLS key {} does not belong to the certificate {}",
+        other.key.display(),
+        cert.cert.display()
+    );
+    assert!(err.contains(&want), "{err}");
 }
 
 #[test]

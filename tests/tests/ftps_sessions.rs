@@ -4,10 +4,14 @@
 //! of the same user from the same address, as rclone's connections share
 //! one session cache). Another client at the same address, holding a TLS
 //! session of its own, gets neither a download's bytes nor a say in an
-//! upload; Python's own `FTP_TLS`, which never resumes on data
+//! upload, nor, from a refused handshake there, a ticket of the victim's
+//! session. A data connection that offers the session of a newer control
+//! connection that has not logged in yet waits for that login (rclone's
+//! race). Python's own `FTP_TLS`, which never resumes on data
 //! connections, gets a `425` that says what to do, and the README's
 //! subclass works. curl, lftp and rclone resume (`ftps.rs` drives them with
-//! the default); Node's basic-ftp is driven here.
+//! the default; rclone with many connections is driven here); Node's
+//! basic-ftp is driven here.
 
 use pocketftpd_tests::tls::*;
 use pocketftpd_tests::*;
@@ -64,6 +68,90 @@ fn another_client_at_the_same_address_cannot_take_a_data_connection_tls13() {
 #[test]
 fn another_client_at_the_same_address_cannot_take_a_data_connection_tls12() {
     hijack("hijack12");
+}
+
+/// A client that made a full handshake on the victim's data connection
+/// (refused) got no ticket or session ID there that resumes the victim's
+/// session on its next data connection.
+fn stolen(scenario: &str) {
+    let Some(cert) = cert() else { return };
+    let dir = TempDir::new("stolen");
+    let d = accounts_daemon(&cert, &dir, &[]);
+    d.put("secret.bin", b"victim's secret\n");
+    ftps_scenario(&d, &cert, scenario, "passive");
+}
+
+#[test]
+fn a_refused_data_connection_gets_no_ticket_of_the_victims_tls13() {
+    stolen("stolen13");
+}
+
+#[test]
+fn a_refused_data_connection_gets_no_ticket_of_the_victims_tls12() {
+    stolen("stolen12");
+}
+
+/// rclone's race, played step by step (see `newest13` in
+/// tests/py/ftps_client.py): a data connection that resumed the session of
+/// a control connection that has not logged in yet waits for that login;
+/// it goes on if that is alice's, and is refused (425) if it is
+/// anonymous, if that connection ends, or after `--data-timeout`.
+fn newest(scenario: &str) {
+    let Some(cert) = cert() else { return };
+    let dir = TempDir::new("newest");
+    let d = accounts_daemon(&cert, &dir, &["--data-timeout", "3"]);
+    d.put("secret.bin", b"victim's secret\n");
+    ftps_scenario(&d, &cert, scenario, "passive");
+    let log = d.stderr();
+    let downloads = |outcome: &str| {
+        (log.lines())
+            .filter(|l| l.contains("\"alice\" download /secret.bin") && l.contains(outcome))
+            .count()
+    };
+    assert_eq!(downloads(" complete: "), 1, "{log}");
+    assert_eq!(downloads(": 425 Session reuse required"), 3, "{log}");
+}
+
+#[test]
+fn a_data_connection_waits_for_the_login_of_the_session_it_resumed_tls13() {
+    newest("newest13");
+}
+
+#[test]
+fn a_data_connection_waits_for_the_login_of_the_session_it_resumed_tls12() {
+    newest("newest12");
+}
+
+/// rclone, with its default `--transfers 4 --checkers 8` given outright,
+/// keeps one TLS session for all its control connections, the newest
+/// one's, which may not have logged in yet when another connection's data
+/// connection offers it: a few runs of a copy of twenty files, each
+/// checked.
+#[test]
+fn rclone_with_many_connections_copies_over_tls() {
+    if !need_program("rclone") {
+        return;
+    }
+    let Some(cert) = cert() else { return };
+    let d = tls_daemon(&cert, true, &[]);
+    let local = TempDir::new("rclone-many");
+    let mut rng = Rng::new(0xf7_0030);
+    for i in 0..20 {
+        let file = local.join(format!("src/d{}/f{i:02}.bin", i % 3));
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, rng.bytes(1000 + i * 3000)).unwrap();
+    }
+    let src = local.join("src").display().to_string();
+    let parallel = ["--transfers", "4", "--checkers", "8"].map(String::from);
+    for run in 0..3 {
+        for verb in ["copy", "check"] {
+            let mut args = vec![verb.to_owned(), src.clone(), format!("REMOTE:up{run}")];
+            args.extend(parallel.iter().cloned());
+            rclone_tls(d.port, local.path(), &args);
+        }
+        assert_same_tree(&d.root().join(format!("up{run}")), &local.join("src"));
+    }
+    assert!(!d.stderr().contains(": 425 "), "{}", d.stderr());
 }
 
 /// Python's stock `FTP_TLS` starts each data connection with a new TLS

@@ -236,3 +236,36 @@ fn a_live_uploads_temp_file_is_not_swept_by_another_daemon() {
     );
     assert_eq!(dir_names(&root.join("busy")), ["f"]);
 }
+
+/// A server nobody may upload to does not sweep at start-up: it deletes
+/// nothing (a read-only share of a big tree also starts at once).
+#[test]
+fn a_read_only_server_does_not_sweep() {
+    let dir = TempDir::new("no-sweep");
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    // What a daemon of node "here" (below) leaves when killed mid-upload.
+    let stale = root.join("sub/.pocketftpd-upload-here@1-2-3");
+    std::fs::write(&stale, b"half an upload").unwrap();
+    let d = Daemon::with(Options {
+        root: Some(root.clone()),
+        extra: vec!["--log-level".into(), "debug".into()],
+        ..Options::default()
+    });
+    assert!(
+        wait_until(READ_TIMEOUT, || d
+            .stderr()
+            .contains("nobody may upload: no sweep for stale upload files")),
+        "{}",
+        d.stderr()
+    );
+    assert!(stale.exists());
+    drop(d);
+    // One that takes uploads does.
+    let _d = Daemon::with(Options {
+        root: Some(root.clone()),
+        extra: vec!["--node-id".into(), "here".into()],
+        ..Options::write()
+    });
+    assert!(!stale.exists());
+}

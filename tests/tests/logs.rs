@@ -219,3 +219,194 @@ fn control_characters_in_names_reach_the_logs_escaped() {
         );
     }
 }
+
+/// An IPv4 client of a `[::]` listener is logged as the IPv4 address it
+/// is, in every line (fail2ban's patterns match `127.0.0.1`, not
+/// `::ffff:127.0.0.1`): its session, its failed login, a refused data
+/// connection's address.
+#[test]
+fn ipv4_clients_of_a_dual_stack_listener_are_logged_as_ipv4() {
+    if std::net::TcpListener::bind("[::]:0").is_err() {
+        return skip("no IPv6 on this machine");
+    }
+    let dir = TempDir::new("logs-v4");
+    let users = dir.join("users");
+    fs::write(&users, format!("alice:{}:user\n", password_hash("pw"))).unwrap();
+    let port = free_port();
+    let d = Daemon::with(Options {
+        extra: [
+            "--listen".into(),
+            format!("[::]:{port}"),
+            "--users".into(),
+            users.to_str().unwrap().into(),
+            "--anonymous".into(),
+            "--login-delay".into(),
+            "0".into(),
+        ]
+        .to_vec(),
+        ..Options::default()
+    });
+    let mut c = Ctrl::connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    c.expect_reply(220);
+    c.cmd_ok("USER mallory", 331);
+    c.cmd_ok("PASS guess", 530);
+    c.cmd_ok("USER anonymous", 331);
+    c.cmd_ok("PASS x", 230);
+    let plan = c.pasv();
+    assert!(c.download_via(plan, "LIST").is_empty());
+    c.cmd_ok("QUIT", 221);
+    assert_logged(&d, "127.0.0.1:");
+    assert_logged(&d, "failed login as \"mallory\"");
+    assert_logged(&d, "\"anonymous\" listing / complete");
+    let stderr = d.stderr();
+    assert!(!stderr.contains("::ffff:"), "{stderr}");
+    for line in stderr
+        .lines()
+        .filter(|l| l.contains("mallory") || l.contains("listing /"))
+    {
+        assert!(line.contains(" 127.0.0.1:"), "{line}");
+    }
+}
+
+/// The daemon's stderr as systemd hands it over: `JOURNAL_STREAM` names its
+/// device and inode. The daemon (any `POCKETFTPD_CMD` wrapper `exec`s it)
+/// runs with `args` until `work` is done; returns what it wrote.
+fn under_the_journal(args: &[&str], work: impl FnOnce(u16)) -> String {
+    let dir = TempDir::new("journal");
+    let root = dir.join("root");
+    fs::create_dir(&root).unwrap();
+    let log = dir.join("stderr");
+    let port = free_port();
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$@""#)
+        .arg("sh")
+        .args(daemon_argv())
+        .arg("--root")
+        .arg(&root)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let mut child = command.spawn().expect("spawn the daemon");
+    let listening = wait_until(Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    if listening {
+        work(port);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let written = fs::read_to_string(&log).unwrap_or_default();
+    assert!(listening, "the daemon did not listen:\n{written}");
+    written
+}
+
+/// Under systemd (`JOURNAL_STREAM` names stderr), every line starts with
+/// its sd-daemon priority and carries no time of its own, so that
+/// `journalctl -p warning` finds the warnings.
+#[test]
+fn under_systemd_lines_carry_journal_priorities_and_no_time() {
+    let written = under_the_journal(&["--max-per-ip", "1"], |port| {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut first = Ctrl::connect(addr);
+        first.expect_reply(220);
+        let mut refused = Ctrl::connect(addr);
+        refused.expect_reply(421);
+        first.cmd_ok("QUIT", 221);
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let lines: Vec<&str> = written.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<6>listening on 127.0.0.1:")),
+        "{written}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<4>127.0.0.1:") && l.contains("refused")),
+        "{written}"
+    );
+    for line in lines {
+        assert!(
+            ["<3>", "<4>", "<6>", "<7>"]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "a line without a priority: {line:?}"
+        );
+        assert!(!line.contains("[INFO]") && !line.contains("Z ["), "{line}");
+    }
+}
+
+/// A `JOURNAL_STREAM` that names another stream (the service's stderr was
+/// redirected): plain lines, with their time.
+#[test]
+fn a_journal_stream_of_another_file_keeps_plain_lines() {
+    let d = Daemon::with(Options {
+        env: vec![("JOURNAL_STREAM".into(), "1:1".into())],
+        ..Options::default()
+    });
+    d.login().cmd_ok("QUIT", 221);
+    assert_logged(&d, "session end");
+    assert!(d.stderr().contains("[INFO] listening on"), "{}", d.stderr());
+    assert!(!d.stderr().contains("<6>"), "{}", d.stderr());
+}
+
+/// An upload the file system's permissions refuse is logged with its real
+/// path, the errno and the user the daemon runs as: not a bare "Permission
+/// denied" that reads like a role's refusal.
+#[test]
+fn a_refusal_by_the_file_system_names_the_path_the_user_and_the_cause() {
+    let root_user = running_as_root();
+    // As root, permissions bind only once the daemon is `nobody`; as
+    // anyone else, a folder without write permission refuses its owner.
+    let extra = if root_user {
+        vec!["--run-as".into(), "nobody".into()]
+    } else {
+        Vec::new()
+    };
+    let d = Daemon::with(Options {
+        write: true,
+        extra,
+        ..Options::default()
+    });
+    let locked = d.root().join("locked");
+    fs::create_dir(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+    let user = if root_user {
+        "nobody".to_owned()
+    } else {
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&id.stdout).trim().to_owned()
+    };
+    let mut c = d.login();
+    let refused = c.transfer_reply("STOR locked/x.txt");
+    assert_eq!(refused.code, 550, "{refused:?}");
+    let host = fs::canonicalize(&locked).unwrap().join("x.txt");
+    assert_logged(
+        &d,
+        &format!(
+            "[WARN] cannot upload {}: permission denied to {user}, the user the daemon runs as (EACCES)",
+            host.display()
+        ),
+    );
+    assert_logged(
+        &d,
+        "\"anonymous\" upload /locked/x.txt failed: 550 Permission denied.",
+    );
+}
+
+/// Whether the tests run as root (whose permissions the kernel never
+/// checks).
+fn running_as_root() -> bool {
+    let id = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&id.stdout).trim() == "0"
+}

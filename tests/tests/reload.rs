@@ -171,11 +171,11 @@ fn what_needs_a_restart_is_named_and_the_rest_applies() {
         root_in_config: true,
         ..Options::default()
     });
-    let more = "run-as = nobody\nlisten = 127.0.0.1:1\n";
+    let more = "run-as = nobody\nlisten = 127.0.0.1:1\nnode-id = other\nsweep-foreign-after = 60\n";
     std::fs::write(&config, settings(&elsewhere, "after", &second) + more).unwrap();
     reload(&d, "SIGHUP: settings re-read");
     let stderr = d.stderr();
-    for key in ["root", "run-as"] {
+    for key in ["root", "run-as", "node-id", "sweep-foreign-after"] {
         assert!(
             stderr.contains(&format!("SIGHUP: `{key}` changed: restart to apply")),
             "{key}: {stderr}"

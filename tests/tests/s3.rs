@@ -3,7 +3,7 @@
 //! own HTTP client over mio, answers read by its own parsers. What the
 //! store accepts and answers here is what the loop will meet.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pocketftp_core::{Action, ErrorKind, Event, FileKind, VirtualPath};
 use pocketftpd::http::ResponseHead;
@@ -11,7 +11,7 @@ use pocketftpd::storage::error_kind::kind_of;
 use pocketftpd::storage::s3::file_ops::{FileOp, Next};
 use pocketftpd::storage::s3::upload::PART_SIZE;
 use pocketftpd::storage::s3::{listing, reply, Keys, Location, S3Config, S3Request, Store};
-use pocketftpd_tests::weed::{Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};
+use pocketftpd_tests::{Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};
 
 /// One request's whole answer, at most this long.
 const MAX_BODY: usize = 16 << 20;
@@ -20,7 +20,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 fn open(weed: &Weed, secret: &str, location: &str) -> Store {
     let config = S3Config {
         location: Location::parse(location).unwrap(),
-        endpoint: weed.endpoint.clone(),
+        endpoint: weed.s3_endpoint.clone(),
         region: "us-east-1".into(),
         path_style: true,
         keys: Keys {
@@ -83,20 +83,10 @@ fn names(store: &Store, path: &str) -> Vec<(String, FileKind)> {
     names
 }
 
-/// Waits for the bucket `weed mini -bucket` makes as it starts.
-fn wait_for_bucket(store: &Store) {
-    let start = Instant::now();
-    while send(store, &store.check_bucket().unwrap(), b"").0.status != 200 {
-        assert!(start.elapsed() < REQUEST_TIMEOUT, "no bucket {WEED_BUCKET}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn objects_go_in_come_out_and_go() {
-    let Some(weed) = Weed::start() else { return };
+    let Some(weed) = Weed::s3_only() else { return };
     let store = open(&weed, WEED_SECRET, &format!("s3://{WEED_BUCKET}/ftp"));
-    wait_for_bucket(&store);
 
     assert_eq!(put(&store, "/a b.txt", b"hello world"), 200);
     assert_eq!(get(&store, "/a b.txt", 0), (200, b"hello world".to_vec()));
@@ -163,9 +153,8 @@ fn objects_go_in_come_out_and_go() {
 
 #[test]
 fn large_uploads_go_in_parts() {
-    let Some(weed) = Weed::start() else { return };
+    let Some(weed) = Weed::s3_only() else { return };
     let store = open(&weed, WEED_SECRET, &format!("s3://{WEED_BUCKET}"));
-    wait_for_bucket(&store);
     let path = vp("/big.bin");
 
     let (head, body) = send(&store, &store.create_multipart(&path).unwrap(), b"");
@@ -215,9 +204,8 @@ fn large_uploads_go_in_parts() {
 }
 #[test]
 fn listings_come_a_page_at_a_time() {
-    let Some(weed) = Weed::start() else { return };
+    let Some(weed) = Weed::s3_only() else { return };
     let store = open(&weed, WEED_SECRET, &format!("s3://{WEED_BUCKET}"));
-    wait_for_bucket(&store);
     for name in ["/p/1", "/p/2", "/p/3/x"] {
         assert_eq!(put(&store, name, b"."), 200);
     }

@@ -27,9 +27,16 @@ fn max_clients_refuses_with_421_and_frees_the_slot() {
     let a = d.login();
     let mut b = d.login();
     let mut c = Ctrl::connect(d.addr());
-    c.expect_reply(421);
+    let refused = c.expect_reply(421);
+    assert!(refused.text().contains("to this server"), "{refused:?}");
     c.expect_closed();
     b.cmd_ok("NOOP", 200);
+    let want = "refused: the server is full (2 sessions, --max-clients 2)";
+    assert!(
+        wait_until(Duration::from_secs(5), || d.stderr().contains(want)),
+        "{}",
+        d.stderr()
+    );
     drop(a);
     // The slot is freed once the daemon saw the close (bounded poll).
     let ok = wait_until(Duration::from_secs(5), || {
@@ -44,9 +51,16 @@ fn max_per_ip_refuses_with_421() {
     let d = Daemon::with(opts(&["--max-per-ip", "1"]));
     let mut a = d.login();
     let mut c = Ctrl::connect(d.addr());
-    c.expect_reply(421);
+    let refused = c.expect_reply(421);
+    assert!(refused.text().contains("from your address"), "{refused:?}");
     c.expect_closed();
     a.cmd_ok("NOOP", 200);
+    let want = "refused: 1 session from this address (--max-per-ip 1)";
+    assert!(
+        wait_until(Duration::from_secs(5), || d.stderr().contains(want)),
+        "{}",
+        d.stderr()
+    );
 }
 
 #[test]
@@ -77,6 +91,36 @@ fn passive_ports_come_from_the_range() {
         );
     }
     assert_eq!(c.download("RETR f"), b"data");
+}
+
+/// A `--pasv-ports` range whose every port is taken: the `425` and the
+/// log line say so (not a bare "Address in use").
+#[test]
+fn an_exhausted_passive_range_says_so() {
+    let port = free_port();
+    let d = Daemon::with(opts(&["--pasv-ports", &format!("{port}-{port}")]));
+    let mut first = d.login();
+    first.cmd_ok("PASV", 227);
+    let mut second = d.login();
+    let reply = second.cmd_ok("EPSV", 425);
+    assert!(
+        reply
+            .text()
+            .contains("Every passive port of this server is in use"),
+        "{reply:?}"
+    );
+    let want = format!("every port of --pasv-ports {port}-{port} is in use (1 port)");
+    assert!(
+        wait_until(Duration::from_secs(5), || d.stderr().contains(&want)),
+        "{}",
+        d.stderr()
+    );
+    // Once the first session's listener is gone, the port serves again.
+    first.cmd_ok("QUIT", 221);
+    assert!(wait_until(Duration::from_secs(5), || second
+        .cmd("PASV")
+        .code
+        == 227));
 }
 
 #[test]
@@ -256,7 +300,20 @@ fn config_file_with_an_unknown_key_stops_start_up_naming_the_line() {
 
 #[test]
 fn pasv_address_is_announced_and_the_listener_still_answers_locally() {
+    // A loopback client is on a local network: it is told the address it
+    // reached, whatever --pasv-address says (that is for the internet);
+    // a --pasv-address-map entry for its network says otherwise.
     let d = Daemon::with(opts(&["--pasv-address", "10.1.2.3"]));
+    let mut c = d.login();
+    let r = c.cmd_ok("PASV", 227);
+    let (ip, _) = parse_227(r.text()).expect("227 format");
+    assert_eq!(ip.to_string(), "127.0.0.1", "{:?}", r.lines);
+    let d = Daemon::with(opts(&[
+        "--pasv-address",
+        "203.0.113.7",
+        "--pasv-address-map",
+        "127.0.0.0/8=10.1.2.3",
+    ]));
     d.put("f", b"via nat");
     let mut c = d.login();
     let r = c.cmd_ok("PASV", 227);

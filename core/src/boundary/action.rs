@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use crate::boundary::glob::Glob;
+use crate::boundary::notice::Notice;
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
 
@@ -33,6 +34,31 @@ pub struct ListPattern {
     pub prefix: String,
 }
 
+/// Which entries of a folder a listing shows; the daemon's own temporary
+/// files never. Its caller filters each name with [`Shown::shows`] as it
+/// reads the folder (the session never sees the names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shown {
+    /// Every entry (`--dotfiles`).
+    All,
+    /// Every entry but those whose name starts with a dot (the default).
+    NoDotfiles,
+    /// None: an `upload` session's listing with `--upload-list-empty`. The
+    /// path is looked up all the same (a missing folder is `Failed`).
+    Nothing,
+}
+
+impl Shown {
+    /// Whether an entry named `name` is listed.
+    pub fn shows(self, name: &[u8]) -> bool {
+        match self {
+            Shown::All => true,
+            Shown::NoDotfiles => !name.starts_with(b"."),
+            Shown::Nothing => false,
+        }
+    }
+}
+
 /// How [`Action::Open`] opens its path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OpenMode {
@@ -46,6 +72,13 @@ pub enum OpenMode {
     /// exist yet (`Failed(AlreadyExists)` otherwise, also if one appears
     /// before the upload completes).
     CreateNew,
+    /// STOR by an `upload` account with `--upload-replace-own`: like
+    /// `CreateNew`, except that a file `account` uploaded itself may be
+    /// replaced (now and at the commit). The upload is marked as
+    /// `account`'s, so that it may replace it later in turn; how the
+    /// caller marks and recognises a file is its business (a file it
+    /// cannot tell is `account`'s is never replaced).
+    CreateOrReplaceOwn { account: String },
     /// REST + STOR: write in place from `offset` (beyond the end:
     /// `Failed(BadOffset)`), truncating what follows it.
     WriteAt { offset: u64 },
@@ -59,10 +92,12 @@ pub enum OpenMode {
     /// (`path`'s last component, compiled) and no entry named `path`, the
     /// entries of `path`'s folder that match it are listed instead: an
     /// existing name is listed as it is, wildcards or not, as by vsftpd.
+    /// Only the entries `shown` shows are listed.
     List {
         format: ListFormat,
         writable: bool,
         pattern: Option<ListPattern>,
+        shown: Shown,
     },
 }
 
@@ -106,6 +141,15 @@ pub enum Action {
     Stat(VirtualPath),
     /// Answer: `Done` or `Failed`.
     Rename { from: VirtualPath, to: VirtualPath },
+    /// An `upload` session renames a file it uploaded (`x.part` to `x`):
+    /// never over an existing name (`Failed(AlreadyExists)`), except, with
+    /// `account`, over a file that account uploaded (see
+    /// [`OpenMode::CreateOrReplaceOwn`]). Answer: `Done` or `Failed`.
+    RenameUpload {
+        from: VirtualPath,
+        to: VirtualPath,
+        account: Option<String>,
+    },
     /// Delete a file. Answer: `Done` or `Failed`.
     Delete(VirtualPath),
     /// Answer: `Done` or `Failed`.
@@ -118,19 +162,27 @@ pub enum Action {
     /// MFMT: set a file's modification time (Unix seconds, UTC).
     /// Answer: `Metadata` (as stored: file systems clamp) or `Failed`.
     SetModified { path: VirtualPath, modified: i64 },
+    /// `SIZE` in `TYPE A`: how many bytes a `TYPE A` `RETR` of the file
+    /// would send (each LF as CRLF), reading no more than `max_bytes` of it.
+    /// Answer: `AsciiSize`, or `Failed`.
+    AsciiSize { path: VirtualPath, max_bytes: u64 },
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
-    /// about `max_bytes`; a `pattern` as for [`OpenMode::List`].
+    /// about `max_bytes`; a `pattern` and `shown` as for [`OpenMode::List`].
     /// Answer: `Listing` or `Failed`.
     ListToControl {
         path: VirtualPath,
         max_bytes: usize,
         pattern: Option<ListPattern>,
+        shown: Shown,
     },
     /// Check a password (slowly, off the event loop).
     /// Answer: `LoginChecked`.
     VerifyPassword { user: String, password: String },
     /// A file transfer ended: record it (for `--xferlog`). No answer.
     LogTransfer(TransferRecord),
+    /// Tell the admin (the caller decides how often: see [`Notice`]). No
+    /// answer.
+    Notice(Notice),
     /// `AUTH TLS` was answered: write every reply byte queued so far in
     /// clear, then put TLS (as the server) on the control connection; from
     /// then on control bytes travel through it. `early` holds bytes the

@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::boundary::access::Access;
+use crate::boundary::network::Cidr;
 
 /// What a session needs to know about the daemon's configuration. The reactor
 /// builds one from the command line and shares it (`Arc`) between sessions.
@@ -19,8 +20,14 @@ pub struct Config {
     pub anonymous: bool,
     /// The role of anonymous sessions (`--anonymous-role`).
     pub anonymous_access: Access,
-    /// Address announced in `227` replies instead of the control connection's.
+    /// Address announced in `227` replies to clients on the internet
+    /// instead of the control connection's (`--pasv-address`, a name
+    /// already resolved by the caller).
     pub pasv_address: Option<Ipv4Addr>,
+    /// `--pasv-address-map`: a client in one of these networks is told
+    /// that address in `227` replies, whatever else applies. The caller
+    /// keeps them from overlapping; the first that holds a client counts.
+    pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     /// Without a command for this long, a session gets `421` and is closed.
     pub idle_timeout: Duration,
     /// Time to establish a data connection, and longest stall of a transfer.
@@ -40,6 +47,16 @@ pub struct Config {
     pub tls: bool,
     /// Every login needs `AUTH TLS` first and every transfer `PROT P`.
     pub tls_required: bool,
+    /// Names starting with a dot (`.ssh`, `.env`) are served: listed, read,
+    /// written and entered. Off, they are none of these: a client naming
+    /// one gets `550`, and listings leave them out (`--dotfiles`).
+    pub dotfiles: bool,
+    /// Listings of `upload` sessions are empty: a drop box nobody can look
+    /// into (`--upload-list-empty`).
+    pub upload_list_empty: bool,
+    /// An `upload` account (not an anonymous session) may replace a file it
+    /// uploaded itself (`--upload-replace-own`).
+    pub upload_replace_own: bool,
 }
 
 impl Default for Config {
@@ -50,6 +67,7 @@ impl Default for Config {
             anonymous: true,
             anonymous_access: Access::ReadOnly,
             pasv_address: None,
+            pasv_address_map: Vec::new(),
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             upload_settle: Duration::from_millis(5),
@@ -57,6 +75,9 @@ impl Default for Config {
             max_login_failures: 3,
             tls: false,
             tls_required: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
         }
     }
 }

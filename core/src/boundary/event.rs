@@ -13,7 +13,11 @@ use crate::boundary::path::VirtualPath;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     NotFound,
+    /// The file system's permissions refuse it (not the session's role,
+    /// which the session knows itself).
     PermissionDenied,
+    /// The file system is read-only (or the daemon's sandbox makes it so).
+    ReadOnly,
     AlreadyExists,
     NotADirectory,
     IsADirectory,
@@ -26,6 +30,8 @@ pub enum ErrorKind {
     BadOffset,
     /// Disk or quota full.
     StorageFull,
+    /// Every port of the passive range (`--pasv-ports`) is in use.
+    PortsExhausted,
     /// The peer refused or could not be reached (data connections).
     ConnectionRefused,
     /// The peer reset or closed the connection before the transfer finished.
@@ -43,6 +49,10 @@ pub enum ErrorKind {
     /// Too much of this work waits already (password checks from this
     /// client): it was not even begun.
     Busy,
+    /// The account already has as many sessions as it may
+    /// (`--max-sessions-per-user`): a login refused although its password
+    /// was right.
+    TooManySessions,
     /// Anything else: reported to the client as a local error.
     Other,
 }
@@ -107,6 +117,9 @@ pub enum Event {
     /// and closed) and [`Action::CommitUpload`](crate::Action::CommitUpload)
     /// (the upload is in place under its final name).
     TransferDone { bytes: u64 },
+    /// Answers [`Action::AsciiSize`](crate::Action::AsciiSize): the size
+    /// in network form, or `None` when the file holds more than `max_bytes`.
+    AsciiSize(Option<u64>),
     /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
     /// formatted listing lines (already bounded by the caller).
     Listing(Vec<u8>),

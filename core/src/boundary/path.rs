@@ -5,6 +5,10 @@
 //! `..`, empty components, NUL or `\`, and is valid UTF-8. Escaping the root is
 //! impossible by construction: `..` stops at `/`. Symlinks are the reactor's
 //! business (it resolves paths beneath the root on the real file system).
+//!
+//! A `\` in a client's path separates names as `/` does: Windows Explorer,
+//! and cameras and scanners with Windows firmware, send `CWD sub\inner` and
+//! `LIST sub\*.*` (issue 27).
 
 use std::fmt;
 
@@ -15,8 +19,6 @@ pub enum PathError {
     Empty,
     /// A NUL byte.
     Nul,
-    /// A backslash: not a separator here, and not allowed in names.
-    Backslash,
 }
 
 /// An absolute, normalised path inside the served root.
@@ -29,7 +31,8 @@ impl VirtualPath {
         VirtualPath("/".to_owned())
     }
 
-    /// Resolves a client's path argument against the working folder `cwd`.
+    /// Resolves a client's path argument against the working folder `cwd`;
+    /// `\` separates names as `/` does.
     pub fn resolve(cwd: &VirtualPath, arg: &str) -> Result<VirtualPath, PathError> {
         if arg.is_empty() {
             return Err(PathError::Empty);
@@ -37,9 +40,7 @@ impl VirtualPath {
         if arg.contains('\0') {
             return Err(PathError::Nul);
         }
-        if arg.contains('\\') {
-            return Err(PathError::Backslash);
-        }
+        let arg = windows_separators(arg);
         let mut out = if arg.starts_with('/') {
             String::with_capacity(arg.len())
         } else {
@@ -115,6 +116,16 @@ impl VirtualPath {
     }
 }
 
+/// A client's path with Windows separators (`\`) as `/`: borrowed, at no
+/// cost, when it has none.
+pub(crate) fn windows_separators(arg: &str) -> std::borrow::Cow<'_, str> {
+    if arg.contains('\\') {
+        arg.replace('\\', "/").into()
+    } else {
+        arg.into()
+    }
+}
+
 impl fmt::Display for VirtualPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -155,7 +166,10 @@ mod tests {
             ("/", "a b/ü", Ok("/a b/ü")),
             ("/", "", Err(PathError::Empty)),
             ("/", "a\0b", Err(PathError::Nul)),
-            ("/", "..\\..\\etc", Err(PathError::Backslash)),
+            ("/", "..\\..\\etc", Ok("/etc")),
+            ("/x", "sub\\inner", Ok("/x/sub/inner")),
+            ("/x", "\\sub\\*.*", Ok("/sub/*.*")),
+            ("/x", "a\\..\\b/c", Ok("/x/b/c")),
             ("/", "%2e%2e/x", Ok("/%2e%2e/x")),
         ];
         for (cwd, arg, want) in cases {

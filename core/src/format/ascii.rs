@@ -12,6 +12,13 @@ pub fn lf_to_crlf(input: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(rest);
 }
 
+/// How many bytes `bytes` take in network form: one more for every LF
+/// (what a `TYPE A` download sends, which `SIZE` in `TYPE A` answers).
+pub fn network_size(bytes: &[u8]) -> u64 {
+    let lines = memchr::memchr_iter(b'\n', bytes).count();
+    (bytes.len() as u64).saturating_add(lines as u64)
+}
+
 /// Network to file: CRLF becomes LF; a lone CR is kept. Remembers a CR at the
 /// end of one chunk, so the result does not depend on how input is split.
 #[derive(Clone, Copy, Debug, Default)]
@@ -54,6 +61,15 @@ mod tests {
         let mut out = Vec::new();
         lf_to_crlf(b"a\nb\n\nc", &mut out);
         assert_eq!(out, b"a\r\nb\r\n\r\nc");
+    }
+
+    #[test]
+    fn network_size_counts_what_lf_to_crlf_makes() {
+        for text in [&b""[..], b"a", b"\n", b"a\nb\n\nc", b"\r\n"] {
+            let mut out = Vec::new();
+            lf_to_crlf(text, &mut out);
+            assert_eq!(network_size(text), out.len() as u64, "{text:?}");
+        }
     }
 
     #[test]

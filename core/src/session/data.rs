@@ -1,16 +1,19 @@
 //! The data-connection machine: `PORT`/`EPRT`, `PASV`/`EPSV`, `EPSV ALL`,
-//! who may connect, and the data connection a transfer gets.
+//! who may connect, the data connection a transfer gets, and the address
+//! a `227` announces to each client ([`Session::pasv_target`]).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use log::warn;
 
 use crate::boundary::action::Action;
-use crate::boundary::event::Event;
+use crate::boundary::event::{ErrorKind, Event};
+use crate::boundary::network::is_local_network;
+use crate::boundary::notice::Notice;
 use crate::wire::command::Family;
 
-use super::replies::{EPSV_ALL_ONLY, PASV_NEEDS_IPV4};
+use super::replies::{EPSV_ALL_ONLY, NO_PASSIVE_LISTENER, NO_PASSIVE_PORT, PASV_NEEDS_IPV4};
 use super::{Session, UnexpectedEvent};
 
 /// The data connection of the next transfer, as PORT/EPRT/PASV/EPSV set it
@@ -36,8 +39,13 @@ enum Connection {
     None,
     /// Connect to the client here when a transfer starts.
     Active(SocketAddr),
-    /// A listener is open; `connected` once the client's connection arrived.
-    Passive { connected: bool },
+    /// A listener is open; `connected` once the client's connection
+    /// arrived. `address` is what the `227` announced (`None`: `EPSV`).
+    Passive {
+        connected: bool,
+        address: Option<Ipv4Addr>,
+        port: u16,
+    },
 }
 
 /// What the data-connection machine waits for.
@@ -55,6 +63,14 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An address as logs show it: an IPv4 client of a dual-stack listener as
+/// the IPv4 address it is (`127.0.0.1:5000`, not `[::ffff:127.0.0.1]:5000`),
+/// so one client reads the same on every listener (and fail2ban's patterns
+/// match it).
+pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical_ip(addr.ip()), addr.port())
+}
+
 impl Session {
     pub(super) fn cmd_port(&mut self, addr: SocketAddr, verb: &str) {
         if self.data.epsv_all {
@@ -63,7 +79,7 @@ impl Session {
         let to_us = canonical_ip(addr.ip()) == canonical_ip(self.local.ip())
             && addr.port() == self.local.port();
         if canonical_ip(addr.ip()) != canonical_ip(self.peer.ip()) || addr.port() < 1024 || to_us {
-            warn!("{}: refused {verb} to {addr}", self.peer);
+            warn!("{}: refused {verb} to {}", self.peer, canonical_addr(addr));
             return self.reply(
                 504,
                 "Data connections go only to the client's own address, port 1024 or above.",
@@ -101,7 +117,7 @@ impl Session {
                 &format!("Network protocol not supported, use {supported}."),
             );
         }
-        if !extended && local_family == Family::V6 && self.config.pasv_address.is_none() {
+        if !extended && self.pasv_target().is_none() {
             return self.reply_with(PASV_NEEDS_IPV4);
         }
         self.close_data();
@@ -116,22 +132,36 @@ impl Session {
         }
     }
 
-    pub(super) fn on_listen_failed(&mut self) {
-        self.reply(425, "Could not open a passive data connection.");
+    pub(super) fn on_listen_failed(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::PortsExhausted => self.reply_with(NO_PASSIVE_PORT),
+            _ => self.reply_with(NO_PASSIVE_LISTENER),
+        }
     }
 
     pub(super) fn on_listening(&mut self, extended: bool, port: u16) {
-        self.data.next = Connection::Passive { connected: false };
-        if extended {
-            return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
-        }
-        let ip = match (self.config.pasv_address, canonical_ip(self.local.ip())) {
-            (Some(ip), _) | (None, IpAddr::V4(ip)) => ip,
-            (None, IpAddr::V6(_)) => {
-                self.close_data();
-                return self.reply_with(PASV_NEEDS_IPV4);
-            }
+        let address = match extended {
+            true => None,
+            false => match self.pasv_target() {
+                Some(ip) => Some(ip),
+                None => {
+                    // Checked before listening; were it to change, the
+                    // listener goes with the refusal.
+                    self.actions.push_back(Action::CloseData);
+                    return self.reply_with(PASV_NEEDS_IPV4);
+                }
+            },
         };
+        let connected = false;
+        self.data.next = Connection::Passive {
+            connected,
+            address,
+            port,
+        };
+        let Some(ip) = address else {
+            return self.reply(229, &format!("Entering Extended Passive Mode (|||{port}|)"));
+        };
+        self.notice_private_address(ip);
         let [a, b, c, d] = ip.octets();
         let [p1, p2] = port.to_be_bytes();
         self.reply(
@@ -146,18 +176,19 @@ impl Session {
         peer: SocketAddr,
     ) -> Result<(), UnexpectedEvent> {
         let connecting = self.work.waits_for_data();
-        match self.data.next {
-            Connection::Passive { connected: false } => {
+        match &mut self.data.next {
+            Connection::Passive { connected, .. } if !*connected => {
                 if canonical_ip(peer.ip()) != canonical_ip(self.peer.ip()) {
-                    warn!("{}: refused a data connection from {peer}", self.peer);
+                    let from = canonical_addr(peer);
+                    warn!("{}: refused a data connection from {from}", self.peer);
                     self.actions.push_back(Action::RejectData);
                     return Ok(());
                 }
                 // One connection per PASV: nobody else may come in now.
-                self.data.next = Connection::Passive { connected: true };
+                *connected = true;
                 self.actions.push_back(Action::StopListening);
             }
-            Connection::Active(addr) if connecting && addr == peer => {}
+            Connection::Active(addr) if connecting && *addr == peer => {}
             _ => return Err(UnexpectedEvent(Event::DataConnected { peer })),
         }
         if connecting {
@@ -172,12 +203,83 @@ impl Session {
         if let Connection::Active(addr) = self.data.next {
             self.actions.push_back(Action::ConnectData(addr));
         }
-        self.data.next == Connection::Passive { connected: true }
+        matches!(
+            self.data.next,
+            Connection::Passive {
+                connected: true,
+                ..
+            }
+        )
     }
 
     /// A transfer ended: its data connection went with it (the caller
     /// closed it, or was told to), so the next one needs its own.
     pub(super) fn data_used(&mut self) {
         self.data.next = Connection::None;
+    }
+
+    /// The data connection of a transfer did not come in time: if the
+    /// client was to connect to a passive port, the admin hears what it
+    /// was told (the `425` itself says nothing a user can act on).
+    pub(super) fn report_passive_not_reached(&mut self) {
+        if let Connection::Passive {
+            connected: false,
+            address,
+            port,
+        } = self.data.next
+        {
+            let waited = self.config.data_timeout;
+            let notice = Notice::PassiveNotReached {
+                address,
+                port,
+                waited,
+            };
+            self.actions.push_back(Action::Notice(notice));
+        }
+    }
+
+    /// A client on the internet is about to be told `ip`, on a local
+    /// network: unless the admin mapped the client's network to it, the
+    /// admin hears of it (the client cannot connect there).
+    fn notice_private_address(&mut self, ip: Ipv4Addr) {
+        let client = canonical_ip(self.peer.ip());
+        let mapped = self.mapped_address(client).is_some();
+        if !is_local_network(client) && is_local_network(ip.into()) && !mapped {
+            let notice = Notice::PrivateAddressToPublicClient { address: ip };
+            self.actions.push_back(Action::Notice(notice));
+        }
+    }
+
+    /// The address a `227` tells this client to connect to, by the first
+    /// rule that applies:
+    /// 1. a `--pasv-address-map` network holds the client: its address;
+    /// 2. the client is on a local network (private, loopback,
+    ///    link-local): the control connection's own address, which it
+    ///    reached us at (a router's public address may not loop back);
+    /// 3. `--pasv-address`, for clients on the internet;
+    /// 4. the control connection's own address.
+    ///
+    /// `None` when none of them is IPv4 (a `227` carries IPv4 only).
+    fn pasv_target(&self) -> Option<Ipv4Addr> {
+        let client = canonical_ip(self.peer.ip());
+        if let Some(address) = self.mapped_address(client) {
+            return Some(address);
+        }
+        let local = match canonical_ip(self.local.ip()) {
+            IpAddr::V4(local) => Some(local),
+            IpAddr::V6(_) => None,
+        };
+        match local {
+            Some(local) if is_local_network(client) => Some(local),
+            _ => self.config.pasv_address.or(local),
+        }
+    }
+
+    /// The address of the `--pasv-address-map` network that holds
+    /// `client`, if one does: the admin's choice for that network.
+    fn mapped_address(&self, client: IpAddr) -> Option<Ipv4Addr> {
+        let mut map = self.config.pasv_address_map.iter();
+        map.find(|(net, _)| net.contains(client))
+            .map(|(_, address)| *address)
     }
 }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use log::{info, warn};
 
 use crate::boundary::access::Access;
-use crate::boundary::action::Action;
-use crate::boundary::event::Event;
+use crate::boundary::action::{Action, OpenMode};
+use crate::boundary::event::{ErrorKind, Event};
 use crate::timers::Timer;
 
 use super::{Session, UnexpectedEvent};
@@ -129,15 +129,27 @@ impl Session {
     }
 
     /// The password could not be checked (too many checks wait from this
-    /// client's address): not a wrong password, so not counted as one; the
+    /// client's address), or was right for an account that has as many
+    /// sessions as it may: not a wrong password, so not counted as one; the
     /// session ends, and a login later may work.
-    pub(super) fn on_password_not_checked(&mut self) {
-        self.login.state = LoginState::Start;
-        warn!("{}: login not checked: too many checks waiting", self.peer);
-        self.reply(
-            421,
-            "Too many logins are being checked for your address; try again later.",
-        );
+    pub(super) fn on_password_not_checked(&mut self, kind: ErrorKind) {
+        let user = match std::mem::take(&mut self.login.state) {
+            LoginState::User(user) => user,
+            _ => String::new(),
+        };
+        if kind == ErrorKind::TooManySessions {
+            warn!(
+                "{}: login as {user:?} refused: it has as many sessions as it may",
+                self.peer
+            );
+            self.reply(421, "Too many sessions for this user; try again later.");
+        } else {
+            warn!("{}: login not checked: too many checks waiting", self.peer);
+            self.reply(
+                421,
+                "Too many logins are being checked for your address; try again later.",
+            );
+        }
         self.close();
     }
 
@@ -189,6 +201,28 @@ impl Session {
     /// May change what exists (the `super` role).
     pub(super) fn may_write(&self) -> bool {
         self.allows(Access::may_change)
+    }
+
+    /// An `upload` session: it may add, not change.
+    pub(super) fn uploads_only(&self) -> bool {
+        self.allows(|access| access == Access::Upload)
+    }
+
+    /// The account whose own uploads this session may replace: an `upload`
+    /// account's name, with `--upload-replace-own`. Anonymous sessions
+    /// have no account of their own: everyone shares them.
+    pub(super) fn upload_owner(&self) -> Option<String> {
+        let own = self.config.upload_replace_own && self.uploads_only() && !self.anonymous_login();
+        own.then(|| self.user_name().to_owned())
+    }
+
+    /// How a `STOR` without the right to change opens its file: a new one
+    /// only, or (see [`Session::upload_owner`]) one this account uploaded.
+    pub(super) fn new_file_mode(&self) -> OpenMode {
+        match self.upload_owner() {
+            Some(account) => OpenMode::CreateOrReplaceOwn { account },
+            None => OpenMode::CreateNew,
+        }
     }
 
     /// The logged-in user's name, `-` before login (for log lines).

@@ -33,8 +33,8 @@ mod security;
 mod table;
 mod transfer;
 
-pub use data::canonical_ip;
 use data::DataPlan;
+pub use data::{canonical_addr, canonical_ip};
 use login::Login;
 use place::Place;
 use security::Security;

@@ -3,30 +3,46 @@
 //! `RNFR`/`RNTO`, `DELE`, `MKD`, `RMD`, `SITE CHMOD`, `MFMT`), and how a
 //! client's path becomes a [`VirtualPath`].
 
+use std::collections::VecDeque;
+
 use log::info;
 
 use crate::boundary::access::Access;
-use crate::boundary::action::{Action, ListPattern};
+use crate::boundary::action::{Action, ListPattern, Shown};
 use crate::boundary::event::{ErrorKind, FileKind, Metadata};
 use crate::boundary::glob::Glob;
-use crate::boundary::path::{PathError, VirtualPath};
+use crate::boundary::path::{windows_separators, PathError, VirtualPath};
 use crate::format::listing;
 use crate::format::time::CivilTime;
+use crate::wire::command::TransferType;
 use crate::wire::reply::quote_path;
 
-use super::replies::{file_error_reply, DIRECTORY_CHANGED};
+use super::replies::{file_error_reply, DIRECTORY_CHANGED, DOT_NAME_REFUSED};
 use super::Session;
 
 /// Most bytes of the listing in a `STAT path` reply.
 const STATUS_LISTING_CAP: usize = 64 * 1024;
 
-/// Where the client is: the working folder, and the source of a rename in
-/// progress; written only here.
+/// The largest file whose size `SIZE` gives in `TYPE A`: that size is
+/// counted by reading the file (each LF is sent as CRLF), so a bigger one
+/// gets `550`, as RFC 3659 allows, rather than a read of the whole file.
+pub(super) const ASCII_SIZE_LIMIT: u64 = 1024 * 1024;
+
+/// The files an `upload` session uploaded that it remembers, at most: it
+/// may rename those (`x.part` to `x`), and a client renames what it just
+/// uploaded; the oldest is forgotten first.
+const UPLOADS_REMEMBERED: usize = 32;
+
+/// Where the client is: the working folder, the source of a rename in
+/// progress, and what an `upload` session uploaded; written only here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Place {
     cwd: VirtualPath,
     /// `RNFR`'s path, for the `RNTO` right after it.
     rename_from: Option<VirtualPath>,
+    /// The files an `upload` session created in this session (at most
+    /// [`UPLOADS_REMEMBERED`], the latest last), under their names now.
+    uploads: VecDeque<VirtualPath>,
 }
 
 impl Default for Place {
@@ -34,7 +50,20 @@ impl Default for Place {
         Place {
             cwd: VirtualPath::root(),
             rename_from: None,
+            uploads: VecDeque::new(),
         }
+    }
+}
+
+impl Place {
+    /// Remembers `path` as uploaded in this session (the oldest forgotten
+    /// beyond [`UPLOADS_REMEMBERED`]).
+    fn remember(&mut self, path: &VirtualPath) {
+        self.uploads.retain(|known| known != path);
+        if self.uploads.len() == UPLOADS_REMEMBERED {
+            self.uploads.pop_front();
+        }
+        self.uploads.push_back(path.clone());
     }
 }
 
@@ -47,6 +76,8 @@ pub(super) enum PlaceWait {
     Change(ChangeFor, VirtualPath),
     /// The `Listing` for `STAT path`.
     StatusListing(VirtualPath),
+    /// The `AsciiSize` for `SIZE` in `TYPE A`.
+    AsciiSize,
 }
 
 /// Commands answered from a `Stat` action.
@@ -70,6 +101,8 @@ pub(super) enum ChangeFor {
     Rmd,
     /// What is being renamed (for the log line).
     Rnto(VirtualPath),
+    /// An `upload` session renames what it uploaded.
+    RntoUpload(VirtualPath),
     /// `SITE CHMOD`.
     Chmod,
 }
@@ -81,16 +114,17 @@ impl ChangeFor {
             ChangeFor::Dele => "DELE",
             ChangeFor::Mkd => "MKD",
             ChangeFor::Rmd => "RMD",
-            ChangeFor::Rnto(_) => "RNTO",
+            ChangeFor::Rnto(_) | ChangeFor::RntoUpload(_) => "RNTO",
             ChangeFor::Chmod => "SITE CHMOD",
         }
     }
 
-    /// The right the change needs: a new folder is a creation (an upload
-    /// role may make one), every other change alters what exists.
+    /// The right the change needs: a new folder, or a new name for a file
+    /// the session uploaded, is a creation (an upload role may make one);
+    /// every other change alters what exists.
     fn right(&self) -> fn(Access) -> bool {
         match self {
-            ChangeFor::Mkd => Access::may_create,
+            ChangeFor::Mkd | ChangeFor::RntoUpload(_) => Access::may_create,
             _ => Access::may_change,
         }
     }
@@ -99,15 +133,25 @@ impl ChangeFor {
 /// The pattern of a listing of `path` (as the client wrote it: `arg`)
 /// whose last component holds wildcards; `None` otherwise, and such a
 /// listing is exactly what it was before globs. `names` (NLST): the listed
-/// names carry the folder part of `arg`.
+/// names carry the folder part of `arg`. A Windows client's `*.*` (its
+/// path written with `\`) is DOS's "every name", dotted or not.
 pub(super) fn list_pattern(arg: &str, path: &VirtualPath, names: bool) -> Option<ListPattern> {
-    let glob = Glob::new(path.file_name())?;
+    let glob = match path.file_name() {
+        "*.*" if arg.contains('\\') => Glob::new("*"),
+        name => Glob::new(name),
+    }?;
     let prefix = if names {
-        nlst_prefix(arg, glob.as_str(), &path.parent())
+        nlst_prefix(&windows_separators(arg), path.file_name(), &path.parent())
     } else {
         String::new()
     };
     Some(ListPattern { glob, prefix })
+}
+
+/// Whether a component of `path` starts with a dot (a normalised path
+/// holds no `.` or `..`, so every such component is a hidden name).
+fn has_dot_name(path: &VirtualPath) -> bool {
+    path.as_str().split('/').any(|name| name.starts_with('.'))
 }
 
 /// The folder part of an NLST argument that ends in the glob: `pub/` for
@@ -128,18 +172,45 @@ fn nlst_prefix(arg: &str, glob: &str, folder: &VirtualPath) -> String {
 }
 
 impl Session {
-    /// Normalises a client path, answering the client itself when it is refused.
+    /// Normalises a client path, answering the client itself when it is
+    /// refused. Every path a client names passes here, so this is where a
+    /// name starting with a dot is refused (without `--dotfiles`): it is
+    /// then neither read, written, entered nor named in any command, and
+    /// the listings leave it out ([`Session::shown`]).
     pub(super) fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
         match VirtualPath::resolve(&self.place.cwd, arg) {
+            Ok(path) if !self.config.dotfiles && has_dot_name(&path) => {
+                info!(
+                    "{}: {:?} refused {path}: names starting with a dot are not served (--dotfiles serves them)",
+                    self.peer,
+                    self.user_name()
+                );
+                self.reply_with(DOT_NAME_REFUSED);
+                None
+            }
             Ok(path) => Some(path),
             Err(PathError::Nul | PathError::Empty) => {
                 self.reply(501, "Invalid file name.");
                 None
             }
-            Err(PathError::Backslash) => {
-                self.reply(553, "File name not allowed.");
-                None
-            }
+        }
+    }
+
+    /// Which entries this session's listings show.
+    pub(super) fn shown(&self) -> Shown {
+        if self.config.upload_list_empty && self.uploads_only() {
+            Shown::Nothing
+        } else if self.config.dotfiles {
+            Shown::All
+        } else {
+            Shown::NoDotfiles
+        }
+    }
+
+    /// A file upload by an `upload` session completed: it may rename it.
+    pub(super) fn uploaded(&mut self, path: &VirtualPath) {
+        if self.uploads_only() {
+            self.place.remember(path);
         }
     }
 
@@ -173,22 +244,48 @@ impl Session {
         }
     }
 
+    /// `RNFR`: a `super` session renames anything; an `upload` session
+    /// only a file it uploaded in this session (a client's `x.part`).
     pub(super) fn cmd_rnfr(&mut self, arg: &str) {
         if self.may_write() {
-            self.cmd_stat(StatFor::Rnfr, arg);
+            return self.cmd_stat(StatFor::Rnfr, arg);
+        }
+        if !self.uploads_only() {
+            return self.refuse_write("RNFR", arg);
+        }
+        let Some(path) = self.resolve(arg) else {
+            return;
+        };
+        if self.place.uploads.contains(&path) {
+            self.ask(
+                Action::Stat(path.clone()),
+                PlaceWait::Stat(StatFor::Rnfr, path),
+            );
         } else {
-            self.refuse_write("RNFR", arg);
+            self.log_refusal("RNFR", arg);
+            self.reply(
+                550,
+                "Permission denied: only a file uploaded in this session may be renamed.",
+            );
         }
     }
 
     pub(super) fn cmd_rnto(&mut self, arg: &str) {
-        match self.place.rename_from.take() {
-            Some(from) => {
-                let purpose = ChangeFor::Rnto(from.clone());
-                self.cmd_change(purpose, arg, |to| Action::Rename { from, to })
-            }
-            None => self.reply(503, "RNFR required first."),
+        let Some(from) = self.place.rename_from.take() else {
+            return self.reply(503, "RNFR required first.");
+        };
+        if self.may_write() {
+            let purpose = ChangeFor::Rnto(from.clone());
+            return self.cmd_change(purpose, arg, |to| Action::Rename { from, to });
         }
+        // RNFR let an `upload` session through for its own upload only.
+        let account = self.upload_owner();
+        let purpose = ChangeFor::RntoUpload(from.clone());
+        self.cmd_change(purpose, arg, |to| Action::RenameUpload {
+            from,
+            to,
+            account,
+        });
     }
 
     /// A rename is `RNFR` and `RNTO` in a row: any other command forgets it.
@@ -214,6 +311,7 @@ impl Session {
                 path: path.clone(),
                 max_bytes: STATUS_LISTING_CAP,
                 pattern,
+                shown: self.shown(),
             };
             self.ask(list, PlaceWait::StatusListing(path));
         }
@@ -237,12 +335,16 @@ impl Session {
     /// `550` for a write this session has no right to; logged, since an
     /// admin looks for refused writes (a client misconfigured, or probing).
     fn refuse_write(&mut self, verb: &str, arg: &str) {
+        self.log_refusal(verb, arg);
+        self.reply(550, "Permission denied.");
+    }
+
+    fn log_refusal(&self, verb: &str, arg: &str) {
         info!(
             "{}: {:?} may not write: refused {verb} {arg}",
             self.peer,
             self.user_name()
         );
-        self.reply(550, "Permission denied.");
     }
 
     pub(super) fn on_metadata(&mut self, purpose: StatFor, path: VirtualPath, meta: Metadata) {
@@ -254,6 +356,9 @@ impl Session {
             }
             StatFor::Cwd => self.reply(550, "Failed to change directory: not a folder."),
             StatFor::Size if is_dir => self.reply(550, "Could not get file size: not a file."),
+            StatFor::Size if self.prefs.transfer_type() == TransferType::Ascii => {
+                self.ascii_size(path, meta.size)
+            }
             StatFor::Size => self.reply(213, &meta.size.to_string()),
             StatFor::Mdtm => self.reply(213, &CivilTime::from_unix(meta.modified).timestamp()),
             StatFor::Mlst => {
@@ -279,15 +384,47 @@ impl Session {
             ChangeFor::Dele => info!("{peer}: {user:?} deleted {path}"),
             ChangeFor::Mkd => info!("{peer}: {user:?} made folder {path}"),
             ChangeFor::Rmd => info!("{peer}: {user:?} removed folder {path}"),
-            ChangeFor::Rnto(from) => info!("{peer}: {user:?} renamed {from} -> {path}"),
+            ChangeFor::Rnto(from) | ChangeFor::RntoUpload(from) => {
+                info!("{peer}: {user:?} renamed {from} -> {path}")
+            }
             ChangeFor::Chmod => info!("{peer}: {user:?} changed the mode of {path}"),
+        }
+        if let ChangeFor::RntoUpload(from) = &purpose {
+            self.place.uploads.retain(|known| known != from);
+            self.place.remember(&path);
         }
         match purpose {
             ChangeFor::Dele => self.reply(250, "Delete operation successful."),
             ChangeFor::Mkd => self.reply(257, &format!("{} created", quote_path(path.as_str()))),
             ChangeFor::Rmd => self.reply(250, "Remove directory operation successful."),
-            ChangeFor::Rnto(_) => self.reply(250, "Rename successful."),
+            ChangeFor::Rnto(_) | ChangeFor::RntoUpload(_) => self.reply(250, "Rename successful."),
             ChangeFor::Chmod => self.reply(200, "SITE CHMOD command ok."),
+        }
+    }
+
+    /// `SIZE` in `TYPE A` answers what a `TYPE A` `RETR` would send (issue
+    /// 27, 6b: the binary size made clients expect fewer bytes than came),
+    /// counted for files up to [`ASCII_SIZE_LIMIT`].
+    fn ascii_size(&mut self, path: VirtualPath, binary_size: u64) {
+        if binary_size > ASCII_SIZE_LIMIT {
+            return self.reply_ascii_size(None);
+        }
+        let count = Action::AsciiSize {
+            path,
+            max_bytes: ASCII_SIZE_LIMIT,
+        };
+        self.ask(count, PlaceWait::AsciiSize);
+    }
+
+    /// The answer to `SIZE` in `TYPE A`: the size, or `None` for a file too
+    /// big to count.
+    pub(super) fn reply_ascii_size(&mut self, size: Option<u64>) {
+        match size {
+            Some(size) => self.reply(213, &size.to_string()),
+            None => self.reply(
+                550,
+                "SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.",
+            ),
         }
     }
 

@@ -21,10 +21,23 @@ pub(super) const NO_DATA_CONNECTION: Reply = (425, "Failed to establish connecti
 /// `EPSV ALL` refuses every other way to set up a data connection.
 pub(super) const EPSV_ALL_ONLY: Reply = (503, "EPSV ALL in effect; only EPSV is allowed.");
 
+/// A passive listener could not be opened.
+pub(super) const NO_PASSIVE_LISTENER: Reply = (425, "Could not open a passive data connection.");
+
+/// Every port of the passive range is in use.
+pub(super) const NO_PASSIVE_PORT: Reply = (
+    425,
+    "Every passive port of this server is in use; try again later.",
+);
+
 /// `PASV` answers with an IPv4 address, and there is none to give.
 pub(super) const PASV_NEEDS_IPV4: Reply = (425, "PASV needs IPv4; use EPSV.");
 
 pub(super) const DIRECTORY_CHANGED: Reply = (250, "Directory successfully changed.");
+
+/// A path with a name starting with a dot, without `--dotfiles`: the same
+/// answer whether it exists or not.
+pub(super) const DOT_NAME_REFUSED: Reply = (550, "Names starting with a dot are not served.");
 
 /// The final reply of a transfer that broke after its `150`.
 pub(super) fn transfer_failure_reply(kind: ErrorKind) -> Reply {
@@ -54,6 +67,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
     match kind {
         ErrorKind::NotFound => (550, "No such file or folder."),
         ErrorKind::PermissionDenied | ErrorKind::OutsideRoot => (550, "Permission denied."),
+        ErrorKind::ReadOnly => (550, "Read-only file system."),
         ErrorKind::AlreadyExists => (550, "Already exists."),
         ErrorKind::NotADirectory => (550, "Not a folder."),
         ErrorKind::IsADirectory => (550, "Is a folder."),
@@ -61,13 +75,15 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         ErrorKind::InvalidName => (553, "File name not allowed."),
         ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
         ErrorKind::StorageFull => (452, "Insufficient storage space."),
-        ErrorKind::ConnectionRefused
+        ErrorKind::PortsExhausted
+        | ErrorKind::ConnectionRefused
         | ErrorKind::ConnectionLost
         | ErrorKind::TimedOut
         | ErrorKind::HandshakeFailed
         | ErrorKind::SessionNotResumed
         | ErrorKind::UploadCutShort
         | ErrorKind::Busy
+        | ErrorKind::TooManySessions
         | ErrorKind::Other => (451, "Local error in processing."),
     }
 }
@@ -88,12 +104,19 @@ const FEATURES: [&str; 10] = [
     "UTF8",
 ];
 
-const HELP: [&str; 4] = [
-    "ABOR ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
-    "MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REST RETR RMD",
-    "RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD",
-    "XPWD XRMD",
+/// The commands `HELP` lists, in order.
+const COMMANDS: [&str; 44] = [
+    "ABOR", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
+    "MFMT", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD",
+    "QUIT", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU", "STRU",
+    "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
+
+/// The commands `HELP` adds when a certificate is loaded.
+const TLS_COMMANDS: [&str; 3] = ["AUTH", "PBSZ", "PROT"];
+
+/// Commands on one line of the `HELP` reply.
+const HELP_LINE_WORDS: usize = 14;
 
 const SITE_HELP: [&str; 1] = ["CHMOD HELP"];
 
@@ -128,9 +151,21 @@ impl Session {
         self.reply_multi(211, "Features:", features, "End");
     }
 
+    /// `HELP`: the commands this server answers, those of FTPS with them
+    /// when it offers TLS.
     pub(super) fn reply_help(&mut self) {
+        let tls = if self.config.tls {
+            &TLS_COMMANDS[..]
+        } else {
+            &[]
+        };
+        let mut commands: Vec<&str> = COMMANDS.iter().chain(tls).copied().collect();
+        commands.sort_unstable();
+        let lines: Vec<String> = (commands.chunks(HELP_LINE_WORDS))
+            .map(|line| line.join(" "))
+            .collect();
         let first = "The following commands are recognized:";
-        self.reply_multi(214, first, HELP, "Help OK.");
+        self.reply_multi(214, first, lines.iter().map(String::as_str), "Help OK.");
     }
 
     pub(super) fn reply_site_help(&mut self) {

@@ -60,7 +60,9 @@ impl Session {
             C::Help => self.reply_help(),
             C::OptsUtf8 => self.reply(200, "Always in UTF8 mode."),
             C::OptsMlst => self.reply(200, "MLST OPTS type;size;modify;perm;UNIX.mode;"),
-            C::Allo => self.reply(202, "ALLO command ignored."),
+            // 200, not 202: a camera model quits on 202 (issue 27), and
+            // RFC 959 allows either for a server that needs no allocation.
+            C::Allo => self.reply(200, "ALLO command ignored: no allocation needed."),
             C::ModeStream => self.reply(200, "Mode set to S."),
             C::StruFile => self.reply(200, "Structure set to F."),
             C::Type(t) => self.cmd_type(t),
@@ -121,11 +123,11 @@ impl Session {
             (W::Login(LoginWait::Password), E::LoginChecked(access)) => {
                 self.on_password_checked(now, access)?
             }
-            (W::Login(LoginWait::Password), E::Failed(_)) => self.on_password_not_checked(),
+            (W::Login(LoginWait::Password), E::Failed(kind)) => self.on_password_not_checked(kind),
             (W::Data(DataWait::Listen { extended }), E::Listening { port }) => {
                 self.on_listening(extended, port)
             }
-            (W::Data(DataWait::Listen { .. }), E::Failed(_)) => self.on_listen_failed(),
+            (W::Data(DataWait::Listen { .. }), E::Failed(kind)) => self.on_listen_failed(kind),
             (W::Place(PlaceWait::Stat(purpose, path)), E::Metadata(meta)) => {
                 self.on_metadata(purpose, path, meta)
             }
@@ -133,9 +135,11 @@ impl Session {
             (W::Place(PlaceWait::Change(purpose, path)), E::Failed(kind)) => {
                 self.on_change_failed(purpose, path, kind)
             }
-            (W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_)), E::Failed(kind)) => {
-                self.on_lookup_failed(kind)
-            }
+            (W::Place(PlaceWait::AsciiSize), E::AsciiSize(size)) => self.reply_ascii_size(size),
+            (
+                W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_) | PlaceWait::AsciiSize),
+                E::Failed(kind),
+            ) => self.on_lookup_failed(kind),
             (W::Place(PlaceWait::StatusListing(path)), E::Listing(lines)) => {
                 self.on_status_listing(path, &lines)
             }

@@ -268,7 +268,7 @@ impl Session {
     pub(super) fn cmd_stor(&mut self, now: Instant, arg: &str, offset: u64) {
         let mode = match offset {
             0 if self.may_write() => OpenMode::Write,
-            0 => OpenMode::CreateNew,
+            0 => self.new_file_mode(),
             offset => OpenMode::WriteAt { offset },
         };
         self.cmd_transfer(now, TransferKind::Stor, arg, mode);
@@ -286,7 +286,9 @@ impl Session {
         }
         let right: fn(Access) -> bool = match mode {
             OpenMode::Read { .. } | OpenMode::List { .. } => |_| true,
-            OpenMode::CreateNew | OpenMode::CreateUnique => Access::may_create,
+            OpenMode::CreateNew | OpenMode::CreateOrReplaceOwn { .. } | OpenMode::CreateUnique => {
+                Access::may_create
+            }
             OpenMode::Write | OpenMode::WriteAt { .. } | OpenMode::Append => Access::may_change,
         };
         if let Some(path) = self.permitted_path(kind.verb(), arg, right) {
@@ -341,6 +343,7 @@ impl Session {
             format,
             writable: self.may_write(),
             pattern,
+            shown: self.shown(),
         };
         self.open_for_transfer(now, TransferKind::List, path, mode);
     }
@@ -431,11 +434,15 @@ impl Session {
     }
 
     /// The received upload has settled, its client still there to hear the
-    /// `226`: it may be put in place.
+    /// `226`: it may be put in place. From now on the session waits for
+    /// the server's own disk (a commit syncs the file and its folder, which
+    /// on an SD card may take longer than `data_timeout`), not for the
+    /// client: that is no stall, as a wait for any other action is none.
     pub(super) fn on_settled(&mut self) {
         if let Work::Transfer(t) = &mut self.work {
             if t.phase == Phase::Settling {
                 t.phase = Phase::Committing;
+                self.timers.disarm(Timer::Stall);
                 self.actions.push_back(Action::CommitUpload);
             }
         }
@@ -556,6 +563,9 @@ impl Session {
         bytes: u64,
     ) {
         transfer.bytes = bytes;
+        if matches!(transfer.kind, TransferKind::Stor | TransferKind::Stou) {
+            self.uploaded(&transfer.path);
+        }
         self.conclude_transfer(now, &transfer, None, (226, "Transfer complete."));
     }
 
@@ -573,6 +583,7 @@ impl Session {
 
     /// The data connection did not come in `data_timeout`.
     pub(super) fn on_data_connect_timeout(&mut self, now: Instant) {
+        self.report_passive_not_reached();
         self.stop_transfer(now, Action::CloseData, NO_DATA_CONNECTION);
     }
 

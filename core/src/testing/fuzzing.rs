@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::testing::sim::{run_both_on, MemFs, Op};
 use crate::wire::command;
 use crate::wire::line::{Line, LineReader, MAX_LINE};
+use crate::wire::proxy::{self, Parsed, ProxyHeader, MAX_HEADER};
 use crate::{Access, Config, ErrorKind, VirtualPath};
 
 /// Arbitrary bytes into the line reader and the command parser.
@@ -96,6 +97,51 @@ pub fn session(data: &[u8]) {
     run_both_on(&config, &fs, &decode(ops), implicit_tls);
 }
 
+/// Arbitrary bytes as the first bytes of a connection on a PROXY protocol
+/// listener, whole and as each of their prefixes (a header split across
+/// reads byte by byte): no panic; never `Incomplete` past [`MAX_HEADER`]
+/// bytes; a header never longer than the bytes given; a prefix's verdict,
+/// once not `Incomplete`, is the whole input's; a client's addresses
+/// written back as a version 1 line parse to themselves.
+pub fn proxy(data: &[u8]) {
+    let whole = proxy::parse(data);
+    for end in 0..=data.len() {
+        match proxy::parse(&data[..end]) {
+            Parsed::Incomplete => assert!(end < MAX_HEADER, "incomplete after {end} bytes"),
+            verdict => {
+                assert_eq!(verdict, whole, "after {end} bytes");
+                break;
+            }
+        }
+    }
+    let Parsed::Complete { header, length } = whole else {
+        return;
+    };
+    assert!(length <= data.len() && length <= MAX_HEADER);
+    if let ProxyHeader::Proxied {
+        source,
+        destination,
+    } = header
+    {
+        if source.is_ipv4() == destination.is_ipv4() {
+            let family = if source.is_ipv4() { "TCP4" } else { "TCP6" };
+            let (s, d) = (source, destination);
+            let line = format!(
+                "PROXY {family} {} {} {} {}\r\n",
+                s.ip(),
+                d.ip(),
+                s.port(),
+                d.port()
+            );
+            let length = line.len();
+            assert_eq!(
+                proxy::parse(line.as_bytes()),
+                Parsed::Complete { header, length }
+            );
+        }
+    }
+}
+
 /// Commands that reach deep states quickly; raw bytes cover the rest.
 const DICTIONARY: &[&[u8]] = &[
     b"USER anonymous\r\n",
@@ -173,7 +219,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 18] = [
+const KINDS: [ErrorKind; 21] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -192,6 +238,9 @@ const KINDS: [ErrorKind; 18] = [
     ErrorKind::UploadCutShort,
     ErrorKind::Busy,
     ErrorKind::Other,
+    ErrorKind::PortsExhausted,
+    ErrorKind::ReadOnly,
+    ErrorKind::TooManySessions,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.
@@ -269,10 +318,11 @@ mod tests {
     fn replay_corpus_and_regressions() {
         let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
         type Body = fn(&[u8]);
-        let targets: [(&str, Body); 3] = [
+        let targets: [(&str, Body); 4] = [
             ("command", super::command),
             ("path", super::path),
             ("session", super::session),
+            ("proxy", super::proxy),
         ];
         for (target, body) in targets {
             let mut replayed = 0;
@@ -297,6 +347,23 @@ mod tests {
             let data = bytes(seed, seed as usize % 300);
             super::command(&data);
             super::path(&data);
+        }
+    }
+
+    /// Random bytes after each way a header can start, so that the
+    /// parser's deeper checks are reached, not only "not a header".
+    #[test]
+    fn seeded_proxy_headers() {
+        let starts: [&[u8]; 4] = [
+            b"",
+            b"PROXY TCP4 ",
+            b"\r\n\r\n\0\r\nQUIT\n\x21\x11",
+            b"\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x24",
+        ];
+        for seed in 0..3000 {
+            let start = starts[seed as usize % starts.len()];
+            let data = [start, &bytes(seed, seed as usize % 120)].concat();
+            super::proxy(&data);
         }
     }
 }

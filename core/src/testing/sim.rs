@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
-    OpenMode, Output, Session, VirtualPath,
+    OpenMode, Output, Session, Shown, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -57,13 +57,19 @@ impl Inode {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemFs {
     nodes: BTreeMap<String, Inode>,
+    /// Which account uploaded a file, as the reactor marks it for
+    /// `OpenMode::CreateOrReplaceOwn`.
+    uploaders: BTreeMap<String, String>,
 }
 
 impl Default for MemFs {
     fn default() -> Self {
         let mut nodes = BTreeMap::new();
         nodes.insert("/".to_owned(), Inode::dir(WALL_CLOCK - 86_400));
-        MemFs { nodes }
+        MemFs {
+            nodes,
+            uploaders: BTreeMap::new(),
+        }
     }
 }
 
@@ -92,6 +98,35 @@ impl MemFs {
 
     pub fn exists(&self, path: &str) -> bool {
         self.nodes.contains_key(path)
+    }
+
+    /// A file there, marked as `account`'s upload.
+    pub fn with_upload_of(mut self, account: &str, path: &str, data: &[u8]) -> Self {
+        self = self.with_file(path, data);
+        self.uploaders.insert(path.to_owned(), account.to_owned());
+        self
+    }
+
+    /// The account `path` is marked as uploaded by, if any.
+    pub fn uploader(&self, path: &str) -> Option<&str> {
+        self.uploaders.get(path).map(String::as_str)
+    }
+
+    /// Whether `path` may be put in the place of `to` by `account`'s
+    /// upload: `to` is free, or `account` uploaded it.
+    fn may_take(&self, to: &VirtualPath, account: Option<&str>) -> bool {
+        !self.exists(to.as_str()) || account.is_some_and(|a| self.uploader(to.as_str()) == Some(a))
+    }
+
+    /// Moves a node and its mark (a rename keeps the inode).
+    fn rename(&mut self, from: &VirtualPath, to: &VirtualPath) -> Result<(), ErrorKind> {
+        let node = (self.nodes.remove(from.as_str())).ok_or(ErrorKind::NotFound)?;
+        self.nodes.insert(to.as_str().to_owned(), node);
+        match self.uploaders.remove(from.as_str()) {
+            Some(account) => self.uploaders.insert(to.as_str().to_owned(), account),
+            None => self.uploaders.remove(to.as_str()),
+        };
+        Ok(())
     }
 
     /// The permission bits of `path`, if it exists.
@@ -157,13 +192,12 @@ impl MemFs {
                 self.nodes.remove(p.as_str());
                 Ok(())
             }
-            Action::Rename { from, to } => {
-                let node = self
-                    .nodes
-                    .remove(from.as_str())
-                    .ok_or(ErrorKind::NotFound)?;
-                self.nodes.insert(to.as_str().to_owned(), node);
-                Ok(())
+            Action::Rename { from, to } => self.rename(from, to),
+            Action::RenameUpload { from, to, account } => {
+                if !self.may_take(to, account.as_deref()) {
+                    return Err(ErrorKind::AlreadyExists);
+                }
+                self.rename(from, to)
             }
             Action::SetModified { path, modified } => {
                 let entry = self
@@ -192,10 +226,12 @@ impl MemFs {
 #[derive(Clone, Debug)]
 enum SimFile {
     Read(Vec<u8>),
-    /// The file's new content, put at `path` by `CommitUpload`.
+    /// The file's new content, put at `path` by `CommitUpload`; `mark`:
+    /// the account the upload is marked as.
     Write {
         path: String,
         keep: Vec<u8>,
+        mark: Option<String>,
     },
 }
 
@@ -206,6 +242,9 @@ enum Running {
     Moving(u64),
     /// An upload's every byte is in, this many: it waits for `CommitUpload`.
     Received(u64),
+    /// `CommitUpload` was asked while commits are held: its answer waits
+    /// for `Op::FinishCommit`, as a reactor's waits for a slow disk's sync.
+    Committing(u64),
 }
 
 /// What the harness tells the session after the drain, in order, as a
@@ -251,6 +290,11 @@ pub enum Op<'a> {
     ReceiveUpload,
     /// The held transfer fails.
     FailTransfer(ErrorKind),
+    /// Commits asked from now on wait for `FinishCommit` (a disk that is
+    /// slow to sync).
+    HoldCommits,
+    /// The held commit completes.
+    FinishCommit,
     /// The held transfer reports progress: this many bytes moved so far.
     Progress(u64),
     /// The held transfer has moved this many bytes so far, not reported
@@ -288,6 +332,7 @@ pub struct Harness {
     opened: Option<SimFile>,
     upload: Vec<u8>,
     hold: bool,
+    hold_commits: bool,
     running: Option<Running>,
     /// `Config::upload_settle`, which passes before an upload the script
     /// finished (`FinishTransfer`) is committed.
@@ -313,19 +358,43 @@ impl Harness {
     /// A harness around a plain-FTP session, or (`implicit_tls`) one on an
     /// implicit FTPS connection whose handshake is done.
     pub fn new(config: Config, fs: MemFs, byte_at_a_time: bool, implicit_tls: bool) -> Self {
-        let now = Instant::now();
         let start = if implicit_tls {
             Session::new_implicit_tls
         } else {
             Session::new
         };
+        let (local, peer) = (parse_addr(SERVER), parse_addr(CLIENT));
+        Harness::around(config, fs, byte_at_a_time, |config, now| {
+            start(config, now, local, peer)
+        })
+    }
+
+    /// A harness around a plain-FTP session between `local` (ours) and
+    /// `peer` (the client's), as the addresses of its control connection.
+    pub fn between(
+        config: Config,
+        fs: MemFs,
+        byte_at_a_time: bool,
+        local: &str,
+        peer: &str,
+    ) -> Self {
+        let (local, peer) = (parse_addr(local), parse_addr(peer));
+        Harness::around(config, fs, byte_at_a_time, |config, now| {
+            Session::new(config, now, local, peer)
+        })
+    }
+
+    /// A harness around the session `start` makes of `config` at the
+    /// harness's first instant.
+    fn around(
+        config: Config,
+        fs: MemFs,
+        byte_at_a_time: bool,
+        start: impl FnOnce(Arc<Config>, Instant) -> Session,
+    ) -> Self {
+        let now = Instant::now();
         let upload_settle = config.upload_settle;
-        let session = start(
-            Arc::new(config),
-            now,
-            parse_addr(SERVER),
-            parse_addr(CLIENT),
-        );
+        let session = start(Arc::new(config), now);
         let mut harness = Harness {
             session,
             now,
@@ -338,6 +407,7 @@ impl Harness {
             opened: None,
             upload: Vec::new(),
             hold: false,
+            hold_commits: false,
             running: None,
             upload_settle,
             upload_settling: false,
@@ -379,6 +449,13 @@ impl Harness {
             Op::HoldTransfers => self.hold = true,
             Op::FinishTransfer => self.finish_transfer(),
             Op::ReceiveUpload => self.receive_upload(),
+            Op::HoldCommits => self.hold_commits = true,
+            Op::FinishCommit => {
+                if let Some(Running::Committing(bytes)) = self.running {
+                    self.running = Some(Running::Received(bytes));
+                    self.commit_upload();
+                }
+            }
             Op::FailTransfer(kind) => {
                 if let Some(Running::Moving(bytes)) = self.running {
                     self.end_transfer();
@@ -532,7 +609,7 @@ impl Harness {
             return self.defer(Event::Failed(kind));
         }
         match action {
-            Action::LogTransfer(_) => {}
+            Action::LogTransfer(_) | Action::Notice(_) => {}
             Action::SecureControl { early } => {
                 // The scripted bytes stand for what TLS delivers: bytes
                 // that came early are read again, as the handshake's end.
@@ -549,7 +626,12 @@ impl Harness {
             }
             Action::ConnectData(addr) => self.connect(addr),
             Action::StartTransfer { .. } => self.start_transfer(),
-            Action::CommitUpload => self.commit_upload(),
+            Action::CommitUpload => match self.running {
+                Some(Running::Received(bytes)) if self.hold_commits => {
+                    self.running = Some(Running::Committing(bytes));
+                }
+                _ => self.commit_upload(),
+            },
             Action::VerifyPassword { user, password } => {
                 self.defer(verify_password(&user, &password))
             }
@@ -580,7 +662,7 @@ impl Harness {
     }
 
     fn start_transfer(&mut self) {
-        let client = parse_addr(CLIENT).ip();
+        let client = self.session.peer().ip();
         assert_eq!(
             self.data_peer.map(|p| p.ip()),
             Some(client),
@@ -607,11 +689,17 @@ impl Harness {
                 .fs
                 .stat(&path)
                 .map_or_else(Event::Failed, Event::Metadata),
+            Action::AsciiSize { path, max_bytes } => match self.fs.file(path.as_str()) {
+                Some(data) if data.len() as u64 > max_bytes => Event::AsciiSize(None),
+                Some(data) => Event::AsciiSize(Some(crate::ascii::network_size(data))),
+                None => Event::Failed(ErrorKind::NotFound),
+            },
             Action::ListToControl {
                 path,
                 max_bytes,
                 pattern,
-            } => match self.listing(&path, ListFormat::Long, pattern.as_ref()) {
+                shown,
+            } => match self.listing(&path, ListFormat::Long, pattern.as_ref(), shown) {
                 Ok(mut text) => {
                     text.truncate(max_bytes);
                     Event::Listing(text)
@@ -638,9 +726,10 @@ impl Harness {
         mode: OpenMode,
     ) -> Result<(SimFile, Option<u64>, Option<VirtualPath>), ErrorKind> {
         let existing = self.fs.stat(path);
-        let write = |keep: Vec<u8>| SimFile::Write {
+        let write = |keep: Vec<u8>, mark: Option<String>| SimFile::Write {
             path: path.as_str().to_owned(),
             keep,
+            mark,
         };
         match mode {
             OpenMode::Read { offset } => {
@@ -658,13 +747,23 @@ impl Harness {
             OpenMode::List {
                 format,
                 ref pattern,
+                shown,
                 ..
             } => {
-                let listing = self.listing(path, format, pattern.as_ref())?;
+                let listing = self.listing(path, format, pattern.as_ref(), shown)?;
                 Ok((SimFile::Read(listing), None, None))
             }
             OpenMode::CreateNew if existing.is_ok() => Err(ErrorKind::AlreadyExists),
-            OpenMode::Write | OpenMode::CreateNew | OpenMode::Append | OpenMode::WriteAt { .. } => {
+            OpenMode::CreateOrReplaceOwn { ref account }
+                if !self.fs.may_take(path, Some(account)) =>
+            {
+                Err(ErrorKind::AlreadyExists)
+            }
+            OpenMode::Write
+            | OpenMode::CreateNew
+            | OpenMode::CreateOrReplaceOwn { .. }
+            | OpenMode::Append
+            | OpenMode::WriteAt { .. } => {
                 self.fs.require_dir(&path.parent())?;
                 if existing.is_ok_and(|m| m.kind == FileKind::Dir) {
                     return Err(ErrorKind::IsADirectory);
@@ -678,7 +777,16 @@ impl Harness {
                         .to_vec(),
                     _ => Vec::new(),
                 };
-                Ok((write(keep), None, None))
+                // A new file is marked only as its account's upload; one
+                // written in place keeps its mark.
+                let mark = match mode {
+                    OpenMode::CreateOrReplaceOwn { account } => Some(account),
+                    OpenMode::Append | OpenMode::WriteAt { .. } => {
+                        self.fs.uploader(path.as_str()).map(str::to_owned)
+                    }
+                    _ => None,
+                };
+                Ok((write(keep, mark), None, None))
             }
             OpenMode::CreateUnique => {
                 self.fs.require_dir(path)?;
@@ -689,6 +797,7 @@ impl Harness {
                 let opened = SimFile::Write {
                     path: unique.as_str().to_owned(),
                     keep: Vec::new(),
+                    mark: None,
                 };
                 Ok((opened, None, Some(unique)))
             }
@@ -697,12 +806,13 @@ impl Harness {
 
     /// A listing as the reactor makes it: a folder's entries or one file;
     /// when `path` does not exist, the entries of its folder that the
-    /// pattern (if any) matches.
+    /// pattern (if any) matches; only those `shown` shows.
     fn listing(
         &self,
         path: &VirtualPath,
         format: ListFormat,
         pattern: Option<&ListPattern>,
+        shown: Shown,
     ) -> Result<Vec<u8>, ErrorKind> {
         let (entries, pattern) = match (self.fs.stat(path), pattern) {
             (Ok(meta), _) if meta.kind == FileKind::Dir => (self.fs.children(path), None),
@@ -714,7 +824,10 @@ impl Harness {
             (Err(kind), _) => return Err(kind),
         };
         let mut out = Vec::new();
-        for (name, meta) in entries {
+        for (name, meta) in entries
+            .into_iter()
+            .filter(|(n, _)| shown.shows(n.as_bytes()))
+        {
             let name = name.as_bytes();
             let meta = || Some(meta);
             crate::format::listing::write_listed(
@@ -760,11 +873,15 @@ impl Harness {
         let Some(Running::Received(bytes)) = self.running else {
             panic!("CommitUpload without a received upload");
         };
-        if let Some(SimFile::Write { path, keep }) = self.end_transfer() {
+        if let Some(SimFile::Write { path, keep, mark }) = self.end_transfer() {
             // A replaced file keeps its mode, as the reactor's do.
             let mode = self.fs.mode(&path).unwrap_or(0o644);
             let mut file = Inode::file(keep, WALL_CLOCK);
             file.mode = mode;
+            match mark {
+                Some(account) => self.fs.uploaders.insert(path.clone(), account),
+                None => self.fs.uploaders.remove(&path),
+            };
             self.fs.nodes.insert(path, file);
         }
         self.defer(Event::TransferDone { bytes });
@@ -836,6 +953,7 @@ fn check_action(action: &Action) {
     let paths: Vec<&VirtualPath> = match action {
         Action::Open { path, .. }
         | Action::Stat(path)
+        | Action::AsciiSize { path, .. }
         | Action::Delete(path)
         | Action::MakeDir(path)
         | Action::RemoveDir(path)
@@ -845,7 +963,7 @@ fn check_action(action: &Action) {
             assert!(*mode <= 0o777, "mode {mode:o} beyond permission bits");
             vec![path]
         }
-        Action::Rename { from, to } => vec![from, to],
+        Action::Rename { from, to } | Action::RenameUpload { from, to, .. } => vec![from, to],
         _ => vec![],
     };
     for path in paths {
@@ -920,6 +1038,7 @@ fn may_fail(action: &Action) -> bool {
             | Action::StartTransfer { .. }
             | Action::SecureControl { .. }
             | Action::LogTransfer(_)
+            | Action::Notice(_)
     )
 }
 
@@ -944,12 +1063,32 @@ pub fn run_both(config: &Config, fs: &MemFs, steps: &[Op]) -> Harness {
     run_both_on(config, fs, steps, false)
 }
 
+/// [`run_both`] on a control connection between `local` (ours) and `peer`
+/// (the client's).
+pub fn run_both_between(
+    config: &Config,
+    fs: &MemFs,
+    steps: &[Op],
+    (local, peer): (&str, &str),
+) -> Harness {
+    let mut whole = Harness::between(config.clone(), fs.clone(), false, local, peer);
+    whole.run(steps);
+    let mut bytewise = Harness::between(config.clone(), fs.clone(), true, local, peer);
+    bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
 /// [`run_both`] on an implicit FTPS connection.
 pub fn run_both_on(config: &Config, fs: &MemFs, steps: &[Op], implicit_tls: bool) -> Harness {
     let mut whole = Harness::new(config.clone(), fs.clone(), false, implicit_tls);
     whole.run(steps);
     let mut bytewise = Harness::new(config.clone(), fs.clone(), true, implicit_tls);
     bytewise.run(steps);
+    compare_runs(whole, &bytewise)
+}
+
+/// Both runs of a script gave the same replies and files: the whole run.
+fn compare_runs(whole: Harness, bytewise: &Harness) -> Harness {
     check_replies(&whole.replies);
     assert_eq!(
         whole.text(),

@@ -1,9 +1,16 @@
 //! Reply formatting: `NNN text` lines, multi-line `NNN-` replies, and the
 //! quoting of path names in `257` replies.
 
-/// The whole answer to a connection beyond `--max-clients` or
-/// `--max-per-ip`: the caller sends it instead of starting a session.
-pub const TOO_MANY_CONNECTIONS: &[u8] = b"421 Too many connections; try again later.\r\n";
+/// The whole answer to a connection beyond `--max-clients`: the caller
+/// sends it instead of starting a session.
+pub const TOO_MANY_CONNECTIONS: &[u8] =
+    b"421 Too many connections to this server; try again later.\r\n";
+
+/// The whole answer to a connection beyond `--max-per-ip`: the client's
+/// own address holds every session it may (a client that leaks
+/// connections learns it is the one to blame, not the server).
+pub const TOO_MANY_FROM_ADDRESS: &[u8] =
+    b"421 Too many connections from your address; close some and try again.\r\n";
 
 /// Appends a single-line reply. CR and LF in `text` (which can come from
 /// client-chosen path names) are replaced, so a reply is always one line.
@@ -48,6 +55,10 @@ fn push_text(out: &mut Vec<u8>, text: &str) {
             .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
     );
 }
+
+/// The whole answer to a connection from a banned address (too many
+/// failed logins): the caller sends it instead of starting a session.
+pub const BANNED: &[u8] = b"421 Too many failed logins from your address; try again later.\r\n";
 
 #[cfg(test)]
 mod tests {

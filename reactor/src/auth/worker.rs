@@ -46,6 +46,8 @@ pub struct Check {
 pub struct Checked {
     pub key: usize,
     pub generation: u32,
+    /// The name the check was for (`--max-sessions-per-user` counts by it).
+    pub user: String,
     pub account: Option<Account>,
 }
 
@@ -169,7 +171,7 @@ pub struct PasswordWorker {
 }
 
 impl PasswordWorker {
-    pub fn start(users: Arc<Users>, waker: mio::Waker) -> std::io::Result<PasswordWorker> {
+    pub fn start(users: Arc<Users>, waker: Arc<mio::Waker>) -> std::io::Result<PasswordWorker> {
         let shared = Arc::new(Shared::default());
         let (answer_queue, answers) = mpsc::channel();
         let jobs = Arc::clone(&shared);
@@ -189,6 +191,7 @@ impl PasswordWorker {
                             let answer = Checked {
                                 key: check.key,
                                 generation: check.generation,
+                                user: check.user,
                                 account,
                             };
                             if answer_queue.send(answer).is_err() || waker.wake().is_err() {
@@ -333,7 +336,7 @@ mod tests {
         let hash = hash_password("pw").unwrap();
         let users = Arc::new(Users::parse(&format!("u:{hash}:user")).unwrap());
         let mut poll = mio::Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(7)).unwrap());
         let worker = PasswordWorker::start(users, waker).unwrap();
         worker
             .check(Check {

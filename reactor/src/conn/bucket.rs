@@ -11,7 +11,9 @@ use std::io;
 
 use log::warn;
 use mio::{Interest, Registry};
-use pocketftp_core::{Action, ErrorKind, Event, ListFormat, ListPattern, OpenMode, VirtualPath};
+use pocketftp_core::{
+    Action, ErrorKind, Event, ListFormat, ListPattern, OpenMode, Shown, VirtualPath,
+};
 
 use super::listing::Listing;
 use super::open::Opened;
@@ -54,9 +56,11 @@ pub(crate) enum Asking {
 /// A listing being fetched, and how it will be shown.
 pub(crate) struct StoreListing {
     op: ListOp,
+    path: VirtualPath,
     format: ListFormat,
     writable: bool,
     pattern: Option<ListPattern>,
+    shown: Shown,
 }
 
 impl Connection {
@@ -86,15 +90,16 @@ impl Connection {
         mode: OpenMode,
         cx: &mut Cx,
     ) {
-        let (format, writable, pattern) = match mode {
+        let (format, writable, pattern, shown) = match mode {
             OpenMode::List {
                 format,
                 writable,
                 pattern,
-            } => (format, writable, pattern),
+                shown,
+            } => (format, writable, pattern, shown),
             OpenMode::Write | OpenMode::CreateNew => {
                 let upload = Upload::new(path.clone(), mode == OpenMode::CreateNew);
-                self.work = Work::Opened(Opened::ObjectUpload(upload));
+                self.work = Work::Opened(Opened::ObjectUpload(upload), path.clone());
                 let opened = Event::Opened {
                     size: None,
                     unique_name: None,
@@ -117,9 +122,11 @@ impl Connection {
             Ok((op, request)) => {
                 let asking = Asking::List(StoreListing {
                     op,
+                    path: path.clone(),
                     format,
                     writable,
                     pattern,
+                    shown,
                 });
                 self.send_store_request(store, asking, request, cx);
             }
@@ -230,19 +237,23 @@ impl Connection {
             ListNext::Send(request) => {
                 self.send_store_request(store, Asking::List(list), request, cx)
             }
-            ListNext::Done(entries) => {
+            ListNext::Done(mut entries) => {
                 let StoreListing {
+                    path,
                     format,
                     writable,
                     pattern,
+                    shown,
                     ..
                 } = list;
+                entries.retain(|(name, _)| shown.shows(name.as_bytes()));
                 let listing = Listing::Fetched(entries.into_iter(), pattern);
-                self.work = Work::Opened(Opened::Listing {
+                let opened = Opened::Listing {
                     listing,
                     format,
                     writable,
-                });
+                };
+                self.work = Work::Opened(opened, path);
                 let opened = Event::Opened {
                     size: None,
                     unique_name: None,
@@ -268,13 +279,14 @@ impl Connection {
             return None;
         }
         let opened = match head.status {
-            200 => object_metadata(head).and_then(|meta| Download::new(path, offset, meta.size)),
+            200 => object_metadata(head)
+                .and_then(|meta| Download::new(path.clone(), offset, meta.size)),
             status => Err(refused(format!("HEAD {path}"), status, body)),
         };
         match opened {
             Ok(download) => {
                 let size = Some(download.size());
-                self.work = Work::Opened(Opened::Object(download));
+                self.work = Work::Opened(Opened::Object(download), path);
                 let event = Event::Opened {
                     size,
                     unique_name: None,
@@ -328,6 +340,26 @@ impl Connection {
         }
     }
 
+    /// `CommitUpload` of an upload to the bucket: its last request (the
+    /// one PUT, or the multipart completion) goes out, and the session
+    /// hears of the upload when the object appears, as from a commit to
+    /// the disk (`TransferDone` or `TransferFailed`). Whatever `--sync`
+    /// says: a bucket has nothing to fsync, its answer is the commit.
+    pub(super) fn commit_object(&mut self, cx: &mut Cx) {
+        let Work::Received(transfer, _) = &mut self.work else {
+            return;
+        };
+        let bytes = transfer.bytes;
+        match transfer.commit() {
+            Ok(()) => self.send_transfer_request(cx),
+            Err(e) => {
+                self.close_data(cx.registry);
+                let kind = kind_of(&e);
+                self.answer(cx.answers, Event::TransferFailed { kind, bytes });
+            }
+        }
+    }
+
     /// The transfer's request moved on: at its answer, the download gets
     /// its chunk or the upload its part's ETag, and the transfer runs
     /// again; an upload already received ends when its object appears.
@@ -363,7 +395,7 @@ impl Connection {
                 Err(e) => upload.broke(e),
             }
         }
-        if let Work::Received(transfer) = &mut self.work {
+        if let Work::Received(transfer, _) = &mut self.work {
             let bytes = transfer.bytes;
             let ended = match transfer.upload_mut() {
                 Some(upload) if upload.is_done() => Some(Event::TransferDone { bytes }),

@@ -7,13 +7,14 @@ use std::io::{self, Read, Write};
 use log::warn;
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
-use pocketftp_core::{canonical_ip, Session};
+use pocketftp_core::{canonical_ip, ErrorKind, Session};
 
 use super::{Connection, Cx};
-use crate::net::resumption::Families;
+use crate::net::resumption::Neighbourhoods;
 use crate::net::tls::{Channel, ControlTls, SessionTls, TlsLayer};
 use crate::server::answers::ControlEnd;
 use crate::server::token::{token, Source};
+use crate::storage::error_kind::kind_of;
 
 /// The control connection's socket, what its bytes go through, and what
 /// it waits for.
@@ -32,6 +33,8 @@ pub(crate) struct Control {
     /// The end of the connection was seen and queued for the session:
     /// nothing more is read, and after a loss nothing more written.
     ended: Option<ControlEnd>,
+    /// Its TLS handshake failed (counted as a failed login: `server/bans.rs`).
+    handshake_failed: bool,
 }
 
 /// What the control connection's bytes go through.
@@ -60,7 +63,13 @@ impl Control {
             awaiting_writable: false,
             write_interest: false,
             ended: None,
+            handshake_failed: false,
         }
+    }
+
+    /// Whether the connection ended in a failed TLS handshake.
+    pub fn handshake_failed(&self) -> bool {
+        self.handshake_failed
     }
 
     /// A readable edge came (or a look is wanted whatever the last read
@@ -98,15 +107,15 @@ impl Control {
         }
     }
 
-    /// Once the session has logged in: its TLS joins the family of its
-    /// user's sessions from its address (see `net/resumption.rs`).
-    pub fn join_family(&mut self, session: &Session, families: &mut Families) {
-        let Some(tls) = self.session_tls.as_mut().filter(|tls| !tls.joined()) else {
-            return;
+    /// After a drive: once the session has TLS, the sessions from its
+    /// address know it, and once it has logged in, as whom (see
+    /// `net/resumption.rs`). True when it has just logged in.
+    pub fn introduce(&mut self, session: &Session, places: &mut Neighbourhoods) -> bool {
+        let Some(tls) = self.session_tls.as_mut() else {
+            return false;
         };
-        if let Some(user) = session.user() {
-            tls.join(families, canonical_ip(session.peer().ip()), user);
-        }
+        tls.join(places, canonical_ip(session.peer().ip()));
+        session.user().is_some_and(|user| tls.log_in(user))
     }
 
     /// The TLS of a protected data connection (`PROT P`), from the
@@ -206,7 +215,10 @@ impl Connection {
                 self.control.readable = false;
                 return false;
             }
-            Err(_) => ControlEnd::Lost,
+            Err(e) => {
+                self.note_failed_handshake(&e);
+                ControlEnd::Lost
+            }
         };
         self.control.readable = false;
         self.control_ended(end, cx);
@@ -224,6 +236,42 @@ impl Connection {
         if news && !self.session.is_closed() {
             self.control.ended = Some(end);
             cx.answers.push_end(self.tag, end);
+        }
+    }
+
+    /// Queues the end of the control connection for the session if it
+    /// waits unread in the socket with nothing before it (a peek): true if
+    /// it did. A timer about to fire, an upload's settle time above all,
+    /// is then decided with the end known (see `Server::fire_timers`).
+    pub(crate) fn notice_control_end(&mut self, cx: &mut Cx) -> bool {
+        if self.control.ended.is_some() || self.closing {
+            return false;
+        }
+        let end = match self.control.socket.peek(&mut [0; 1]) {
+            Ok(0) => ControlEnd::Eof,
+            Ok(_) => return false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return false
+            }
+            Err(_) => ControlEnd::Lost,
+        };
+        self.control_ended(end, cx);
+        true
+    }
+
+    /// A read failed: if TLS refused what the client sent before the
+    /// handshake was done, say so (the client's address first, for
+    /// fail2ban) and note it for the ban count.
+    fn note_failed_handshake(&mut self, e: &io::Error) {
+        let handshaking = self.control.tls().is_some_and(TlsLayer::is_handshaking);
+        if handshaking && kind_of(e) == ErrorKind::HandshakeFailed {
+            self.control.handshake_failed = true;
+            warn!("{}: TLS handshake failed: {e}", self.session.peer());
         }
     }
 

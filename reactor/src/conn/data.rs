@@ -8,12 +8,12 @@ use std::ops::RangeInclusive;
 use log::{debug, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry};
-use pocketftp_core::{canonical_ip, Event};
+use pocketftp_core::{canonical_addr, canonical_ip, Event};
 
 use super::{Connection, Cx};
 use crate::net::sockopt;
 use crate::server::token::{token, Source};
-use crate::storage::error_kind::kind_of;
+use crate::storage::error_kind::{kind_of, ports_exhausted};
 
 /// The data connection, as far as it got. Written here and nowhere else.
 #[derive(Default)]
@@ -199,6 +199,7 @@ impl Connection {
                     let listener = Some(listener);
                     self.data = DataSide::Connected { stream, listener };
                 }
+                let peer = canonical_addr(peer);
                 return self.answer(cx.answers, Event::DataConnected { peer });
             }
         }
@@ -267,7 +268,7 @@ fn bind_passive(
         return bind(0);
     };
     let (start, len) = (usize::from(*range.start()), range.len());
-    let mut last_error = io::Error::from(io::ErrorKind::AddrInUse);
+    let mut last_error = ports_exhausted(range);
     for i in 0..len {
         let port = (start + (*next + i) % len) as u16;
         match bind(port) {
@@ -275,6 +276,7 @@ fn bind_passive(
                 *next = (*next + i + 1) % len;
                 return Ok(bound);
             }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {}
             Err(e) => last_error = e,
         }
     }
@@ -297,5 +299,15 @@ mod tests {
         let (second, p2) = bind_passive(ip, Some(&range), &mut next).unwrap();
         assert!(range.contains(&p1) && range.contains(&p2) && p1 != p2);
         drop((first, second));
+    }
+
+    #[test]
+    fn an_exhausted_range_says_so() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let error = bind_passive(ip, Some(&(port..=port)), &mut 0).unwrap_err();
+        assert_eq!(kind_of(&error), pocketftp_core::ErrorKind::PortsExhausted);
+        assert!(error.to_string().contains("is in use"), "{error}");
     }
 }

@@ -12,7 +12,7 @@
 
 use std::io;
 
-use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, VirtualPath};
+use pocketftp_core::{listing, ListFormat, ListPattern, Metadata, Shown, VirtualPath};
 
 use crate::storage::jail::Jail;
 use crate::storage::Entries;
@@ -25,15 +25,16 @@ const LISTING_BATCH: usize = 128;
 const INLINE_ENTRY_LIMIT: usize = 64 * LISTING_BATCH;
 
 /// `STAT path`: a `LIST`-style listing of at most about `cap` bytes (of
-/// the entries `pattern` shows, if any).
+/// the entries `pattern`, if any, and `shown` show).
 pub fn list_inline(
     storage: &Jail,
     path: &VirtualPath,
     pattern: Option<ListPattern>,
+    shown: Shown,
     cap: usize,
     now: i64,
 ) -> io::Result<Vec<u8>> {
-    let mut listing = Listing::open(storage, path, pattern)?;
+    let mut listing = Listing::open(storage, path, pattern, shown)?;
     let mut out = Vec::new();
     let mut looked_at = 0;
     while out.len() < cap && looked_at < INLINE_ENTRY_LIMIT {
@@ -46,9 +47,9 @@ pub fn list_inline(
 }
 
 /// The entries of a folder read a batch at a time (those a glob pattern
-/// matches, if there is one), or one file listed alone.
+/// matches, if there is one, and `shown` shows), or one file listed alone.
 pub enum Listing {
-    Folder(Entries, Option<ListPattern>),
+    Folder(Entries, Option<ListPattern>, Shown),
     Single(Option<(Vec<u8>, Metadata)>),
     /// A bucket's folder, its pages fetched (`storage/s3/list_op.rs`).
     Fetched(std::vec::IntoIter<(String, Metadata)>, Option<ListPattern>),
@@ -61,26 +62,26 @@ impl Listing {
         storage: &Jail,
         path: &VirtualPath,
         pattern: Option<ListPattern>,
+        shown: Shown,
     ) -> io::Result<Listing> {
-        match (Listing::open_name(storage, path), pattern) {
+        match (Listing::open_name(storage, path, shown), pattern) {
             (Err(e), Some(pattern)) if e.kind() == io::ErrorKind::NotFound => {
                 let entries = storage.entries(&path.parent())?;
-                Ok(Listing::Folder(entries, Some(pattern)))
+                Ok(Listing::Folder(entries, Some(pattern), shown))
             }
             (listing, _) => listing,
         }
     }
 
     /// A folder's entries, or one file alone.
-    fn open_name(storage: &Jail, path: &VirtualPath) -> io::Result<Listing> {
+    fn open_name(storage: &Jail, path: &VirtualPath, shown: Shown) -> io::Result<Listing> {
         match storage.entries(path) {
-            Ok(entries) => Ok(Listing::Folder(entries, None)),
+            Ok(entries) => Ok(Listing::Folder(entries, None, shown)),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
                 let meta = storage.stat(path)?;
-                Ok(Listing::Single(Some((
-                    path.file_name().as_bytes().to_vec(),
-                    meta,
-                ))))
+                let name = path.file_name().as_bytes();
+                let entry = shown.shows(name).then(|| (name.to_vec(), meta));
+                Ok(Listing::Single(entry))
             }
             Err(e) => Err(e),
         }
@@ -104,14 +105,14 @@ impl Listing {
                 }
                 None => Ok(0),
             },
-            Listing::Folder(entries, pattern) => {
+            Listing::Folder(entries, pattern, shown) => {
                 let mut read = 0;
                 while read < LISTING_BATCH {
                     let Some(entry) = entries.next()? else {
                         break;
                     };
                     read += 1;
-                    if entry.is_hidden() {
+                    if entry.is_hidden() || !shown.shows(entry.name()) {
                         continue;
                     }
                     // Only a name the pattern lists costs an `fstat`.
@@ -155,7 +156,7 @@ mod tests {
         }
         std::fs::write(dir.0.join(".pocketftpd-upload-1"), b"hidden").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
-        let mut listing = Listing::open(&jail, &vp("/"), None).unwrap();
+        let mut listing = Listing::open(&jail, &vp("/"), None, Shown::All).unwrap();
         let mut out = Vec::new();
         let mut batches = 0;
         while listing.fill(&mut out, ListFormat::Names, false, 0).unwrap() > 0 {
@@ -188,7 +189,8 @@ mod tests {
         let jail = Jail::open(&dir.0).unwrap();
         let list = |glob: &str, prefix: &str| {
             let path = vp(&format!("/{glob}"));
-            let mut listing = Listing::open(&jail, &path, pattern(glob, prefix)).unwrap();
+            let mut listing =
+                Listing::open(&jail, &path, pattern(glob, prefix), Shown::All).unwrap();
             let (mut out, mut batches) = (Vec::new(), 0);
             loop {
                 match listing.fill(&mut out, ListFormat::Names, false, 0).unwrap() {
@@ -216,9 +218,9 @@ mod tests {
         assert!(names.is_empty() && batches >= 3, "{names:?} in {batches}");
         // Wildcards in a folder that is a file: as for any path under it.
         std::fs::write(dir.0.join("plain"), b"").unwrap();
-        let err = Listing::open(&jail, &vp("/plain/*"), pattern("*", "")).err();
+        let err = Listing::open(&jail, &vp("/plain/*"), pattern("*", ""), Shown::All).err();
         assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOTDIR));
-        let err = Listing::open(&jail, &vp("/none/*"), pattern("*", "")).err();
+        let err = Listing::open(&jail, &vp("/none/*"), pattern("*", ""), Shown::All).err();
         assert_eq!(err.and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
     }
 
@@ -229,13 +231,29 @@ mod tests {
             std::fs::write(dir.0.join(format!("{i:05}")), b"").unwrap();
         }
         let jail = Jail::open(&dir.0).unwrap();
-        let all = list_inline(&jail, &vp("/*"), pattern("*", ""), usize::MAX, 0).unwrap();
+        let all = list_inline(
+            &jail,
+            &vp("/*"),
+            pattern("*", ""),
+            Shown::All,
+            usize::MAX,
+            0,
+        )
+        .unwrap();
         let lines = String::from_utf8(all).unwrap().lines().count();
         assert!(
             (INLINE_ENTRY_LIMIT..INLINE_ENTRY_LIMIT + LISTING_BATCH).contains(&lines),
             "{lines}"
         );
-        let none = list_inline(&jail, &vp("/x*"), pattern("x*", ""), usize::MAX, 0).unwrap();
+        let none = list_inline(
+            &jail,
+            &vp("/x*"),
+            pattern("x*", ""),
+            Shown::All,
+            usize::MAX,
+            0,
+        )
+        .unwrap();
         assert!(none.is_empty());
     }
 }

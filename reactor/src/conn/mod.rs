@@ -10,8 +10,12 @@
 //! transfer's work (`work.rs`), or the served files. While it acts, a
 //! connection borrows what it needs of the server as one [`Cx`].
 
+mod announce;
+mod ascii_size;
 mod bucket;
+mod commit;
 mod control;
+pub(crate) use commit::Synced;
 pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
@@ -21,20 +25,26 @@ mod work;
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use log::{error, warn};
 use mio::Registry;
-use pocketftp_core::{Action, ErrorKind, Event, Metadata, Output, Session, TransferRecord};
+use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
 use crate::auth::worker::{Check, PasswordWorker};
+use crate::hooks::Hooks;
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
+use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::s3::Store;
+use crate::storage::sync::SyncWorker;
+use announce::PendingUpload;
 use bucket::StoreOp;
 use data::DataSide;
 use work::Work;
@@ -55,6 +65,13 @@ pub(crate) struct Connection {
     store_op: Option<StoreOp>,
     /// A download's chunk on its way from the bucket (`bucket.rs`).
     fetch: Option<crate::http::connection::Connection>,
+    /// The account the session logged in as, once its password was right
+    /// (what `--max-sessions-per-user` counts); `None` for anonymous.
+    pub account: Option<String>,
+    /// Where that home folder is, from the root (for the hooks).
+    pub home_path: Option<VirtualPath>,
+    /// The upload under way, for the hooks once it completes.
+    pending_upload: Option<PendingUpload>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -78,10 +95,18 @@ pub(crate) struct Cx<'a> {
     pub answers: &'a mut Answers,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    pub syncs: &'a SyncWorker<Synced>,
+    /// Disk faults met, said in the log.
+    pub faults: &'a mut Faults,
     /// `--xferlog`: one line per file transfer.
     pub xferlog: Option<&'a mut File>,
+    /// What runs when an upload completed.
+    pub hooks: &'a mut Hooks,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
+    /// What sessions tell the admin (see `server/notices.rs`).
+    pub notices: &'a mut Notices,
     /// The shared buffer for control reads and uploads.
     pub buffer: &'a mut [u8],
 }
@@ -104,6 +129,9 @@ impl Connection {
             store: None,
             store_op: None,
             fetch: None,
+            account: None,
+            home_path: None,
+            pending_upload: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -217,18 +245,32 @@ impl Connection {
             Action::StopListening => self.stop_listening(cx.registry),
             Action::ListenData => self.listen_data(cx),
             Action::ConnectData(addr) => self.connect_data(addr, cx),
-            Action::StartTransfer { ascii, protected } => self.start_transfer(ascii, protected, cx),
+            Action::StartTransfer { ascii, protected } => {
+                self.note_start(protected);
+                self.start_transfer(ascii, protected, cx);
+            }
             Action::CommitUpload => self.commit_upload(cx),
             Action::SecureControl { early } => self.control.secure_after_replies(early),
-            Action::Open { path, mode } => self.open(&path, mode, cx),
+            Action::Open { path, mode } => {
+                self.note_open(&mode);
+                self.open(&path, mode, cx);
+            }
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
-            Action::LogTransfer(record) => log_transfer(cx.xferlog.as_deref_mut(), &record),
+            Action::LogTransfer(record) => {
+                self.announce(&record, cx);
+                log_transfer(cx.xferlog.as_deref_mut(), &record);
+            }
+            Action::Notice(notice) => {
+                let ports = cx.settings.limits.pasv_ports.as_ref();
+                cx.notices.hear(self.session.peer(), notice, cx.now, ports);
+            }
             Action::Close => self.closing = true,
             file_action => match self.bucket(cx).cloned() {
                 Some(store) => self.start_store_op(&store, file_action, cx),
                 None => {
-                    let event = file_answer(self.storage(cx.root), file_action);
-                    self.answer(cx.answers, event);
+                    let peer = self.session.peer();
+                    let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
+                    self.answer_change(&file_action, event, cx);
                 }
             },
         }
@@ -294,33 +336,66 @@ fn log_transfer(log: Option<&mut File>, record: &TransferRecord) {
     }
 }
 
-/// Carries out an action on the served files alone and says how it went.
-fn file_answer(storage: &Jail, action: Action) -> Event {
-    let changed = |result: io::Result<()>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), |()| Event::Done)
-    };
-    let described = |result: io::Result<Metadata>| {
-        result.map_or_else(|e| Event::Failed(kind_of(&e)), Event::Metadata)
-    };
-    match action {
-        Action::Stat(path) => described(storage.stat(&path)),
-        Action::Rename { from, to } => changed(storage.rename(&from, &to)),
-        Action::Delete(path) => changed(storage.delete(&path)),
-        Action::MakeDir(path) => changed(storage.make_dir(&path)),
-        Action::RemoveDir(path) => changed(storage.remove_dir(&path)),
-        Action::SetMode { path, mode } => changed(storage.set_mode(&path, mode)),
-        Action::SetModified { path, modified } => described(storage.set_modified(&path, modified)),
+/// Carries out an action on the served files alone and says how it went;
+/// a disk fault goes to the log too.
+fn file_answer(storage: &Jail, action: &Action, peer: SocketAddr, faults: &mut Faults) -> Event {
+    let done = |()| Event::Done;
+    let result = match action {
+        Action::Stat(path) => storage.stat(path).map(Event::Metadata),
+        Action::AsciiSize { path, max_bytes } => {
+            ascii_size::ascii_size(storage, path, *max_bytes).map(Event::AsciiSize)
+        }
+        Action::Rename { from, to } => storage.rename(from, to).map(done),
+        Action::RenameUpload { from, to, account } => {
+            (storage.rename_upload(from, to, account.as_deref())).map(done)
+        }
+        Action::Delete(path) => storage.delete(path).map(done),
+        Action::MakeDir(path) => storage.make_dir(path).map(done),
+        Action::RemoveDir(path) => storage.remove_dir(path).map(done),
+        Action::SetMode { path, mode } => storage.set_mode(path, *mode).map(done),
+        Action::SetModified { path, modified } => {
+            storage.set_modified(path, *modified).map(Event::Metadata)
+        }
         Action::ListToControl {
             path,
             max_bytes,
             pattern,
-        } => listing::list_inline(storage, &path, pattern, max_bytes, wall_clock())
-            .map_or_else(|e| Event::Failed(kind_of(&e)), Event::Listing),
+            shown,
+        } => listing::list_inline(
+            storage,
+            path,
+            pattern.clone(),
+            *shown,
+            *max_bytes,
+            wall_clock(),
+        )
+        .map(Event::Listing),
         other => {
             error!("reactor bug: {other:?} is not a file-system action");
-            Event::Failed(ErrorKind::Other)
+            Ok(Event::Failed(ErrorKind::Other))
         }
-    }
+    };
+    result.unwrap_or_else(|e| {
+        if let Some((doing, path)) = subject(action) {
+            faults.note_action(peer, doing, path, &e);
+        }
+        Event::Failed(kind_of(&e))
+    })
+}
+
+/// What a file action does, and to which path, for a log line.
+fn subject(action: &Action) -> Option<(&'static str, &VirtualPath)> {
+    Some(match action {
+        Action::Stat(path) | Action::AsciiSize { path, .. } => ("look up", path),
+        Action::Rename { from, .. } | Action::RenameUpload { from, .. } => ("rename", from),
+        Action::Delete(path) => ("delete", path),
+        Action::MakeDir(path) => ("make the folder", path),
+        Action::RemoveDir(path) => ("remove the folder", path),
+        Action::SetMode { path, .. } => ("change the mode of", path),
+        Action::SetModified { path, .. } => ("set the time of", path),
+        Action::ListToControl { path, .. } => ("list", path),
+        _ => return None,
+    })
 }
 
 /// The wall clock in Unix seconds, for listing dates.

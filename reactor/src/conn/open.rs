@@ -9,7 +9,8 @@ use super::listing::Listing;
 use crate::storage::jail::Jail;
 use crate::storage::s3::download::Download;
 use crate::storage::s3::object_upload::Upload;
-use crate::storage::{Folder, Sink, Source};
+use crate::storage::space::MinFree;
+use crate::storage::{Folder, Replace, Sink, Source};
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
@@ -33,13 +34,24 @@ pub struct OpenResult {
     pub unique_name: Option<VirtualPath>,
 }
 
-/// Opens `path` as `mode` asks (see `pocketftp_core::OpenMode`).
-pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<OpenResult> {
+/// Opens `path` as `mode` asks (see `pocketftp_core::OpenMode`); an upload
+/// keeps `min_free` free on its file system (`storage/space.rs`).
+pub fn open(
+    storage: &Jail,
+    path: &VirtualPath,
+    mode: OpenMode,
+    min_free: MinFree,
+) -> io::Result<OpenResult> {
     let plain = |opened| OpenResult {
         opened,
         size: None,
         unique_name: None,
     };
+    let guarded = |sink: Sink| Ok(plain(Opened::Upload(sink.keep_free(min_free))));
+    let upload = |replace| guarded(storage.upload_to(path, replace)?);
+    if let Some(folder) = upload_folder(path, &mode) {
+        storage.admit_upload(&folder, min_free)?;
+    }
     match mode {
         OpenMode::Read { offset } => {
             let source = storage.open_source(path, offset)?;
@@ -53,8 +65,9 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
             format,
             writable,
             pattern,
+            shown,
         } => {
-            let listing = Listing::open(storage, path, pattern)?;
+            let listing = Listing::open(storage, path, pattern, shown)?;
             Ok(plain(Opened::Listing {
                 listing,
                 format,
@@ -63,18 +76,28 @@ pub fn open(storage: &Jail, path: &VirtualPath, mode: OpenMode) -> io::Result<Op
         }
         // Atomic: the upload takes the target's place only once it has
         // arrived whole (Transfer::commit).
-        OpenMode::Write => Ok(plain(Opened::Upload(storage.upload_to(path, true)?))),
-        OpenMode::CreateNew => Ok(plain(Opened::Upload(storage.upload_to(path, false)?))),
-        OpenMode::Append => Ok(plain(Opened::Upload(storage.append_to(path)?))),
-        OpenMode::WriteAt { offset } => Ok(plain(Opened::Upload(storage.write_at(path, offset)?))),
+        OpenMode::Write => upload(Replace::Any),
+        OpenMode::CreateNew => upload(Replace::Nothing),
+        OpenMode::CreateOrReplaceOwn { account } => upload(Replace::Own(account)),
+        OpenMode::Append => guarded(storage.append_to(path)?),
+        OpenMode::WriteAt { offset } => guarded(storage.write_at(path, offset)?),
         OpenMode::CreateUnique => {
             let (name, sink) = create_unique_name(&storage.folder(path)?)?;
             Ok(OpenResult {
-                opened: Opened::Upload(sink),
+                opened: Opened::Upload(sink.keep_free(min_free)),
                 size: None,
                 unique_name: path.join(&name),
             })
         }
+    }
+}
+
+/// The folder an upload writes into; `None` for a download or a listing.
+fn upload_folder(path: &VirtualPath, mode: &OpenMode) -> Option<VirtualPath> {
+    match mode {
+        OpenMode::Read { .. } | OpenMode::List { .. } => None,
+        OpenMode::CreateUnique => Some(path.clone()),
+        _ => Some(path.parent()),
     }
 }
 
@@ -119,7 +142,8 @@ mod tests {
         std::fs::create_dir(dir.0.join("d")).unwrap();
         std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
-        let r = open(&jail, &vp("/f"), OpenMode::Read { offset: 4 }).unwrap();
+        let open = |path: &str, mode| open(&jail, &vp(path), mode, MinFree::Off);
+        let r = open("/f", OpenMode::Read { offset: 4 }).unwrap();
         assert_eq!(r.size, Some(10));
         let Opened::Download(mut source) = r.opened else {
             panic!("RETR opened no download");
@@ -127,26 +151,24 @@ mod tests {
         let mut rest = [0; 16];
         let n = source.read(&mut rest).unwrap();
         assert_eq!(&rest[..n], b"456789", "from the offset to the end");
-        let err = open(&jail, &vp("/f"), OpenMode::Read { offset: 11 })
-            .err()
-            .unwrap();
+        let err = open("/f", OpenMode::Read { offset: 11 }).err().unwrap();
         assert_eq!(
             crate::storage::error_kind::kind_of(&err),
             pocketftp_core::ErrorKind::BadOffset
         );
-        assert!(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 11 }).is_err());
+        assert!(open("/f", OpenMode::WriteAt { offset: 11 }).is_err());
         // Opening alone changes nothing: the first step of the transfer cuts.
-        drop(open(&jail, &vp("/f"), OpenMode::WriteAt { offset: 3 }).unwrap());
+        drop(open("/f", OpenMode::WriteAt { offset: 3 }).unwrap());
         assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123456789");
         assert_eq!(
-            open(&jail, &vp("/d"), OpenMode::Read { offset: 0 })
+            open("/d", OpenMode::Read { offset: 0 })
                 .err()
                 .unwrap()
                 .raw_os_error(),
             Some(libc::EISDIR)
         );
         let unique = || {
-            let r = open(&jail, &vp("/d"), OpenMode::CreateUnique).unwrap();
+            let r = open("/d", OpenMode::CreateUnique).unwrap();
             let name = r.unique_name.unwrap().file_name().to_owned();
             let suffix = name.strip_prefix("upload.").unwrap().to_owned();
             assert_eq!(suffix.len(), 16, "{name}");

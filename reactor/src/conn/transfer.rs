@@ -15,8 +15,8 @@ use mio::net::TcpStream;
 use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 
 use super::open::Opened;
-use crate::net::tls::{Channel, TlsLayer};
-use crate::storage::error_kind::{handshake_failed, upload_cut_short};
+use crate::net::tls::{Channel, Handshake, TlsLayer};
+use crate::storage::error_kind::{handshake_failed, session_not_resumed, upload_cut_short};
 use crate::storage::s3::download::{self, Download};
 use crate::storage::s3::object_upload::Upload;
 use crate::storage::{Sink, Source};
@@ -36,6 +36,10 @@ pub enum Step {
     MoreWork,
     /// Everything moved.
     Done,
+    /// Its data connection resumed the TLS session of a session from the
+    /// same address that has not logged in yet: it waits for that login
+    /// (see `net/resumption.rs`).
+    AwaitingLogin,
     /// An upload's every byte is in: [`Transfer::commit`] it when the
     /// session asks (`CommitUpload`), once its client is known to be still
     /// there.
@@ -108,7 +112,8 @@ impl Transfer {
         let mut tls = self.tls.take();
         let step = match tls.as_deref_mut().map(|t| t.handshake(data)) {
             Some(Err(e)) => Err(handshake_failed(e)),
-            Some(Ok(false)) => Ok(Step::Blocked),
+            Some(Ok(Handshake::Blocked)) => Ok(Step::Blocked),
+            Some(Ok(Handshake::AwaitingLogin)) => Ok(Step::AwaitingLogin),
             _ => {
                 let mut channel = Channel {
                     socket: data,
@@ -119,6 +124,16 @@ impl Transfer {
         };
         self.tls = tls;
         step
+    }
+
+    /// Refuses a data connection that waited for a login in vain (see
+    /// [`Step::AwaitingLogin`]); the error says why.
+    pub fn refuse(&mut self, data: &mut TcpStream) -> io::Error {
+        let refusal = match self.tls.as_deref_mut() {
+            Some(tls) => tls.refuse(data),
+            None => session_not_resumed(),
+        };
+        handshake_failed(refusal)
     }
 
     fn move_bytes(
@@ -273,17 +288,38 @@ impl Transfer {
     /// Ends a received upload: writes the tail of a TYPE A conversion and
     /// puts the file in place (a `STOR` replaces its target only now).
     pub fn commit(&mut self) -> io::Result<()> {
+        match self.end_upload()? {
+            Some(sink) => sink.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends a received upload to the disk as [`commit`](Self::commit)
+    /// does, but hands its sink over instead of putting it in place (a
+    /// durable commit does that off the loop); `None` for a download or an
+    /// upload to a bucket.
+    pub fn into_sink(mut self) -> io::Result<Option<Sink>> {
+        self.end_upload()?;
+        match self.opened {
+            Opened::Upload(sink) => Ok(Some(sink)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes the tail of a TYPE A conversion: the upload's sink is then
+    /// ready to be put in place.
+    fn end_upload(&mut self) -> io::Result<Option<&mut dyn Target>> {
         let sink: &mut dyn Target = match &mut self.opened {
             Opened::Upload(sink) => sink,
             Opened::ObjectUpload(upload) => upload,
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         if self.ascii {
             self.unsent.clear();
             self.converter.finish(&mut self.unsent);
             sink.write(&self.unsent)?;
         }
-        sink.commit()
+        Ok(Some(sink))
     }
 }
 

@@ -14,6 +14,7 @@ use super::{wall_clock, Connection, Cx};
 use crate::rate::Bucket;
 use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
+use crate::storage::durable::Pending;
 use crate::storage::error_kind::kind_of;
 use crate::storage::s3::download::Download;
 use crate::storage::s3::object_upload::Upload;
@@ -27,22 +28,33 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 pub(crate) enum Work {
     #[default]
     Idle,
-    /// `Open` opened the source or sink; it waits for `StartTransfer`.
-    Opened(Opened),
+    /// `Open` opened the source or sink of the file at the path; it waits
+    /// for `StartTransfer`.
+    Opened(Opened, VirtualPath),
     Running(Running),
     /// An upload's every byte is in; it waits for `CommitUpload`, which the
     /// session asks for once the end of its control connection had time to
     /// show (`Config::upload_settle`).
-    Received(Transfer),
+    Received(Transfer, VirtualPath),
+    /// Its commit is on the sync worker (`commit.rs`); the hold on it,
+    /// dropped, abandons it (`ABOR`, the session gone).
+    Committing {
+        _hold: Pending,
+    },
 }
 
 /// A transfer under way.
 pub(crate) struct Running {
     transfer: Transfer,
+    /// The file it moves (for log lines).
+    path: VirtualPath,
     sched: Sched,
     /// The transfer's own rate limit (`--max-rate-down`/`-up`).
     bucket: Option<Bucket>,
     progress: Progress,
+    /// When its data connection stops waiting for another session's login
+    /// (`Step::AwaitingLogin`), once it started to.
+    login_deadline: Option<Instant>,
 }
 
 /// Where a running transfer stands in the schedule.
@@ -52,8 +64,8 @@ enum Sched {
     Idle,
     /// In the run queue.
     Queued,
-    /// Out of its own bucket's tokens: parked until its timer in the
-    /// schedule, and neither queued nor pumped before.
+    /// Out of its own bucket's tokens, or waiting for a login: parked
+    /// until its timer in the schedule, and neither queued nor pumped before.
     Throttled,
     /// Waits its turn at the `--max-rate` bucket: woken by the schedule
     /// when the turn is its own, and neither queued nor pumped before.
@@ -79,8 +91,15 @@ impl Work {
     pub fn count(&self) -> Option<u64> {
         match self {
             Work::Running(running) => Some(running.transfer.bytes),
-            Work::Received(transfer) => Some(transfer.bytes),
-            Work::Idle | Work::Opened(_) => None,
+            Work::Received(transfer, _) => Some(transfer.bytes),
+            Work::Idle | Work::Opened(..) | Work::Committing { .. } => None,
+        }
+    }
+
+    /// The sync worker answered the commit: the work is done.
+    pub fn synced(&mut self) {
+        if let Work::Committing { .. } = self {
+            *self = Work::Idle;
         }
     }
 
@@ -96,7 +115,7 @@ impl Work {
     pub fn upload_mut(&mut self) -> Option<&mut Upload> {
         match self {
             Work::Running(running) => running.transfer.upload_mut(),
-            Work::Received(transfer) => transfer.upload_mut(),
+            Work::Received(transfer, _) => transfer.upload_mut(),
             _ => None,
         }
     }
@@ -139,6 +158,23 @@ impl Running {
         }
     }
 
+    /// Its data connection waits for the login of the session whose TLS
+    /// session it resumed: parked until a login or a session end wakes it,
+    /// as a rate-limited one is (the wait is the server's: its session
+    /// hears it alive), for `--data-timeout` at most; false once that passed.
+    fn await_login(&mut self, tag: Tag, cx: &mut Cx) -> bool {
+        let timeout = cx.settings.config.data_timeout;
+        let deadline = (self.login_deadline)
+            .get_or_insert_with(|| cx.now.checked_add(timeout).unwrap_or(cx.now));
+        if cx.now >= *deadline {
+            return false;
+        }
+        self.sched = Sched::Throttled;
+        cx.schedule.park(tag, *deadline, cx.now);
+        cx.schedule.await_login(tag);
+        true
+    }
+
     /// Puts the transfer in the run queue, once.
     fn enqueue(&mut self, tag: Tag, schedule: &mut Schedule) {
         if self.sched == Sched::Idle {
@@ -173,15 +209,33 @@ impl Connection {
         if let Some(store) = self.bucket(cx).cloned() {
             return self.start_store_open(&store, path, mode, cx);
         }
-        let event = match open::open(self.storage(cx.root), path, mode) {
+        let doing = match mode {
+            OpenMode::Read { .. } => "read",
+            OpenMode::List { .. } => "list",
+            _ => "upload to",
+        };
+        // STOU's create is the one open the storage does not explain
+        // (`refusal.rs`): a read-only file system is said here.
+        let explained = !matches!(mode, OpenMode::CreateUnique);
+        let min_free = cx.settings.limits.min_free;
+        let event = match open::open(self.storage(cx.root), path, mode, min_free) {
             Ok(result) => {
-                self.work = Work::Opened(result.opened);
+                let path = result.unique_name.as_ref().unwrap_or(path).clone();
+                self.work = Work::Opened(result.opened, path);
                 Event::Opened {
                     size: result.size,
                     unique_name: result.unique_name,
                 }
             }
-            Err(e) => Event::Failed(kind_of(&e)),
+            Err(e) => {
+                let peer = self.session.peer();
+                if explained {
+                    cx.faults.note_action(peer, doing, path, &e);
+                } else {
+                    cx.faults.note(peer, doing, path, &e);
+                }
+                Event::Failed(kind_of(&e))
+            }
         };
         self.answer(cx.answers, event);
     }
@@ -189,7 +243,7 @@ impl Connection {
     /// `Action::StartTransfer`: the opened file and the data connection
     /// become a running transfer (over TLS when `protected`).
     pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
-        let upload = matches!(self.work, Work::Opened(Opened::Upload(_)));
+        let upload = matches!(self.work, Work::Opened(Opened::Upload(_), _));
         let tls = match self.control.data_tls(protected, upload) {
             Ok(tls) => tls,
             Err(e) => {
@@ -198,13 +252,13 @@ impl Connection {
             }
         };
         let opened = match std::mem::take(&mut self.work) {
-            Work::Opened(opened) => Some(opened),
+            Work::Opened(opened, path) => Some((opened, path)),
             other => {
                 self.work = other;
                 None
             }
         };
-        let Some(opened) = opened.filter(|_| self.data.is_connected()) else {
+        let Some((opened, path)) = opened.filter(|_| self.data.is_connected()) else {
             error!("reactor bug: StartTransfer without an opened file and a data connection");
             return self.answer(cx.answers, not_started(ErrorKind::Other));
         };
@@ -212,12 +266,14 @@ impl Connection {
         let rate = if upload { rates.up } else { rates.down };
         self.work = Work::Running(Running {
             transfer: Transfer::new(opened, ascii, tls, wall_clock()),
+            path,
             sched: Sched::Idle,
             bucket: rate.map(|r| Bucket::new(r, cx.now)),
             progress: Progress {
                 reported: 0,
                 due: cx.now + PROGRESS_INTERVAL,
             },
+            login_deadline: None,
         });
         // Data may already be waiting: its edge will not come again.
         self.schedule(cx.schedule);
@@ -285,7 +341,10 @@ impl Connection {
             return 0;
         };
         let before = running.transfer.bytes;
-        let step = running.transfer.step(data, cx.buffer, budget);
+        let mut step = running.transfer.step(data, cx.buffer, budget);
+        if matches!(step, Ok(Step::AwaitingLogin)) && !running.await_login(self.tag, cx) {
+            step = Err(running.transfer.refuse(data));
+        }
         // A download from a bucket: its next chunk is asked for as soon as
         // the last is handed out; an upload's full part goes at once.
         if running.transfer.download_mut().is_some() || running.transfer.upload_mut().is_some() {
@@ -310,13 +369,17 @@ impl Connection {
                 }
                 Event::TransferProgress { bytes }
             }
+            Ok(Step::AwaitingLogin) => {
+                self.keep_alive(cx);
+                return moved;
+            }
             Ok(Step::Received) => {
                 // The end of the control connection decides what becomes
                 // of it, and may be in its socket without an edge handled
                 // yet: the next drive looks, whatever the last read said.
                 self.control.mark_readable();
                 if let Work::Running(running) = std::mem::take(&mut self.work) {
-                    self.work = Work::Received(running.transfer);
+                    self.work = Work::Received(running.transfer, running.path);
                 }
                 Event::UploadReceived { bytes }
             }
@@ -327,6 +390,12 @@ impl Connection {
             Err(e) => {
                 let peer = self.session.peer();
                 debug!("{peer}: transfer failed after {bytes} bytes: {e}");
+                let doing = if running.transfer.is_upload() {
+                    "write"
+                } else {
+                    "read"
+                };
+                cx.faults.note(peer, doing, &running.path, &e);
                 self.close_data(cx.registry);
                 let kind = kind_of(&e);
                 Event::TransferFailed { kind, bytes }
@@ -336,31 +405,42 @@ impl Connection {
         moved
     }
 
-    /// `Action::CommitUpload`: puts the received upload in place; its data
-    /// connection goes either way.
+    /// `Action::CommitUpload`: puts the received upload in place, durably
+    /// under `--sync` (`commit.rs`: then the answer comes from the sync
+    /// worker); its data connection goes either way. An upload to a
+    /// bucket is completed by its last request (`bucket.rs`).
     pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
-        let event = match &mut self.work {
-            Work::Received(transfer) => {
-                let bytes = transfer.bytes;
-                match transfer.commit() {
-                    // To a bucket: the object appears when its last request
-                    // is answered, and the session hears it then.
-                    Ok(()) if transfer.upload_mut().is_some() => {
-                        return self.send_transfer_request(cx);
-                    }
-                    Ok(()) => Event::TransferDone { bytes },
-                    Err(e) => Event::TransferFailed {
-                        kind: kind_of(&e),
-                        bytes,
-                    },
-                }
-            }
-            _ => {
-                error!("reactor bug: CommitUpload without a received upload");
-                not_started(ErrorKind::Other)
+        if self.work.upload_mut().is_some() {
+            return self.commit_object(cx);
+        }
+        let received = match std::mem::take(&mut self.work) {
+            Work::Received(transfer, path) => Some((transfer, path)),
+            other => {
+                self.work = other;
+                None
             }
         };
         self.close_data(cx.registry);
+        let Some((transfer, path)) = received else {
+            error!("reactor bug: CommitUpload without a received upload");
+            return self.answer(cx.answers, not_started(ErrorKind::Other));
+        };
+        let bytes = transfer.bytes;
+        let event = match self.commit(transfer, &path, cx) {
+            Ok(Some(pending)) => {
+                self.work = Work::Committing { _hold: pending };
+                return;
+            }
+            Ok(None) => Event::TransferDone { bytes },
+            Err(e) => {
+                cx.faults
+                    .note(self.session.peer(), "put in place", &path, &e);
+                Event::TransferFailed {
+                    kind: kind_of(&e),
+                    bytes,
+                }
+            }
+        };
         self.answer(cx.answers, event);
     }
 }

@@ -20,6 +20,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
 use super::client::{ClientError, Exchange};
+use crate::net::tls::flush;
 
 /// Plaintext read from the socket (or from rustls) at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -198,19 +199,6 @@ impl Connection {
             }
         }
     }
-}
-
-/// Sends the ciphertext rustls holds; `Ok(true)` once none is left.
-fn flush(tls: &mut ClientConnection, socket: &mut TcpStream) -> io::Result<bool> {
-    while tls.wants_write() {
-        match tls.write_tls(socket) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
 }
 
 /// Feeds the plaintext rustls decrypted to the exchange; `Ok(true)` when

@@ -17,7 +17,8 @@
 //! resumption on its data connection can only be of a session it made
 //! (TLS 1.3 tickets; TLS 1.2 tickets and session IDs alike), or one of the
 //! same user's from the same address (`resumption.rs`: rclone shares one
-//! session cache among its control connections). rustls'
+//! session cache among its control connections; a session from there that
+//! has not logged in yet is waited for). rustls'
 //! `received_resumption_data` would name the session too, but only after a
 //! TLS 1.3 resumption (0.23's TLS 1.2 code never sets it), hence the keys
 //! of its own. A full handshake is answered `close_notify` and the
@@ -32,16 +33,15 @@
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, ServerConnection};
-use rustls::HandshakeKind;
+use rustls::{ConnectionCommon, HandshakeKind};
 
-use super::resumption::{Families, Family, SessionKeys};
+use super::resumption::{Neighbourhoods, Neighbours, Resumable, SessionKeys, Verdict};
 use crate::storage::error_kind;
 
 /// Plaintext and ciphertext rustls may hold for sending, per connection:
@@ -107,7 +107,7 @@ impl TlsConfigs {
         Ok(SessionTls {
             config,
             keys,
-            family: None,
+            neighbours: None,
             rules: self.rules,
         })
     }
@@ -127,23 +127,24 @@ pub struct SessionTls {
     config: Arc<ServerConfig>,
     /// Its own ticket key and cache (session reuse required).
     keys: Option<Arc<SessionKeys>>,
-    /// The sessions of the same user from the same address, once logged in.
-    family: Option<Rc<Family>>,
+    /// The sessions from the same address, once it is one of them.
+    neighbours: Option<Arc<Neighbours>>,
     rules: DataRules,
 }
 
 impl SessionTls {
-    /// The session logged in as `user` from `peer`: its data connections
-    /// may resume the TLS sessions of that user's others from there.
-    pub fn join(&mut self, families: &mut Families, peer: IpAddr, user: &str) {
-        if let (Some(keys), None) = (&self.keys, &self.family) {
-            self.family = Some(families.join(peer, user, keys));
+    /// The session is from `peer`: the data connections of the sessions
+    /// from there may resume its TLS session once it logs in as their
+    /// user (or wait for that login), and its own theirs.
+    pub fn join(&mut self, places: &mut Neighbourhoods, peer: IpAddr) {
+        if let (Some(keys), None) = (&self.keys, &self.neighbours) {
+            self.neighbours = Some(places.join(peer, keys));
         }
     }
 
-    /// Whether [`join`](Self::join) has nothing (more) to do.
-    pub fn joined(&self) -> bool {
-        self.keys.is_none() || self.family.is_some()
+    /// The session logged in as `user`; true if that is news.
+    pub fn log_in(&self, user: &str) -> bool {
+        self.keys.as_ref().is_some_and(|keys| keys.log_in(user))
     }
 
     /// A protected data connection's TLS: an upload's issues no ticket and
@@ -153,12 +154,18 @@ impl SessionTls {
         if upload {
             config.send_tls13_tickets = 0;
         }
-        if let (Some(keys), Some(family)) = (&self.keys, &self.family) {
-            (config.ticketer, config.session_storage) = family.resumable(keys);
+        let resumable = self.keys.as_ref().map(|keys| {
+            let neighbours = self.neighbours.clone().unwrap_or_default();
+            Arc::new(Resumable::new(Arc::clone(keys), neighbours))
+        });
+        if let Some(resumable) = &resumable {
+            config.ticketer = Arc::clone(resumable) as _;
+            config.session_storage = Arc::clone(resumable) as _;
         }
         let layer = TlsLayer::new(&Arc::new(config), &[])?;
         let mut layer = if upload { layer.with_inbox() } else { layer };
         layer.rules = Some(self.rules);
+        layer.resumable = resumable;
         Ok(layer)
     }
 }
@@ -180,16 +187,20 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
         return Err(named(cert, "no certificate in", &"no CERTIFICATE block"));
     }
     let key_pem = read(key, "cannot read the TLS key")?;
-    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| named(key, "cannot read the TLS key", &e))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => format!(
+            "no private key in {}: the TLS key is a PEM file with a PRIVATE KEY block",
+            key.display()
+        ),
+        e => named(key, "cannot read the TLS key", &e),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| format!("TLS set-up: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
-        .map_err(|e| named(key, "the TLS key does not fit the certificate in", &e))
-        .map_err(|e| format!("{e} (certificate {})", cert.display()))?;
+        .map_err(|e| key_mismatch(cert, key, &e))?;
     // Data connections resume the control connection's session: TLS 1.2
     // session IDs (the default cache) and tickets, TLS 1.3 tickets.
     config.ticketer =
@@ -199,6 +210,30 @@ pub fn load(cert: &Path, key: &Path) -> Result<TlsConfigs, String> {
         config: Arc::new(config),
         rules: DataRules::default(),
     })
+}
+
+/// Why a key and a certificate cannot be used together, in words an admin
+/// acts on (rustls says "keys may not be consistent: KeyMismatch").
+fn key_mismatch(cert: &Path, key: &Path, e: &rustls::Error) -> String {
+    let (cert, key) = (cert.display(), key.display());
+    match e {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => format!(
+            "the TLS key {key} does not belong to the certificate {cert}: give the key that was made with this certificate (the two files of one pair)"
+        ),
+        e => format!("the TLS key {key} cannot be used with the certificate {cert}: {e}"),
+    }
+}
+
+/// How far [`TlsLayer::handshake`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    /// The socket would block.
+    Blocked,
+    /// It is complete: data may move.
+    Done,
+    /// It is complete, and resumed the TLS session of a session from the
+    /// same address that has not logged in yet: it waits for that login.
+    AwaitingLogin,
 }
 
 /// How much ciphertext an upload reads from its socket at a time.
@@ -213,6 +248,8 @@ pub struct TlsLayer {
     inbox: Option<Inbox>,
     /// A data connection's rules (`None`: the control connection).
     rules: Option<DataRules>,
+    /// A data connection's tickets and sessions, when it must resume one.
+    resumable: Option<Arc<Resumable>>,
     /// The peer's stream ended with a TCP end and no `close_notify`.
     bare_eof: bool,
 }
@@ -270,6 +307,7 @@ impl TlsLayer {
             closing: false,
             inbox: None,
             rules: None,
+            resumable: None,
             bare_eof: false,
         })
     }
@@ -286,41 +324,67 @@ impl TlsLayer {
 
     /// Sends queued ciphertext; `Ok(true)` once none is left.
     pub fn flush(&mut self, socket: &mut TcpStream) -> io::Result<bool> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(socket) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
+        flush(&mut self.conn, socket)
     }
 
-    /// Moves the handshake on as far as the socket allows; `Ok(true)` once
-    /// it is complete. A data connection that must resume its session and
-    /// did not is refused here, before a byte of data moves: it gets our
-    /// `close_notify` (its client then reads the `425` on the control
-    /// connection, not a broken stream) and the error says why.
-    pub fn handshake(&mut self, socket: &mut TcpStream) -> io::Result<bool> {
+    /// Moves the handshake on as far as the socket allows. A data
+    /// connection that must resume its session and did not is refused
+    /// here, before a byte of data moves: it gets our `close_notify` (its
+    /// client then reads the `425` on the control connection, not a broken
+    /// stream) and the error says why. One that resumed the session of a
+    /// neighbour not logged in yet waits, moving nothing (`resumption.rs`).
+    pub fn handshake(&mut self, socket: &mut TcpStream) -> io::Result<Handshake> {
         while self.conn.is_handshaking() {
             if !self.flush(socket)? {
-                return Ok(false);
+                return Ok(Handshake::Blocked);
             }
             if !self.conn.wants_read() {
                 continue;
             }
             if !self.receive(socket)? {
-                return Ok(false);
+                return Ok(Handshake::Blocked);
             }
+            self.note_full_handshake();
         }
-        let must_resume = self.rules.is_some_and(|r| r.session_reuse);
-        if must_resume && self.conn.handshake_kind() != Some(HandshakeKind::Resumed) {
-            self.conn.send_close_notify();
-            let _ = self.flush(socket);
-            return Err(error_kind::session_not_resumed());
+        match self.verdict() {
+            Verdict::Family if self.flush(socket)? => Ok(Handshake::Done),
+            Verdict::Family => Ok(Handshake::Blocked),
+            Verdict::AwaitingLogin => Ok(Handshake::AwaitingLogin),
+            Verdict::Stranger => Err(self.refuse(socket)),
         }
-        self.flush(socket)
+    }
+
+    /// Once the ClientHello is answered: a full handshake resumed nothing,
+    /// whatever opened on the way, and the tickets and session it ends
+    /// with must not go to its client (see `Resumable::resumed_nothing`).
+    fn note_full_handshake(&self) {
+        let full = !matches!(
+            self.conn.handshake_kind(),
+            None | Some(HandshakeKind::Resumed)
+        );
+        if let (true, Some(resumable)) = (full, &self.resumable) {
+            resumable.resumed_nothing();
+        }
+    }
+
+    /// Refuses a data connection: our `close_notify`, and the error that
+    /// says why.
+    pub fn refuse(&mut self, socket: &mut TcpStream) -> io::Error {
+        self.conn.send_close_notify();
+        let _ = self.flush(socket);
+        error_kind::session_not_resumed()
+    }
+
+    /// Whose TLS session the finished handshake resumed, as far as its
+    /// rules ask (a connection free of them is as good as family).
+    fn verdict(&self) -> Verdict {
+        match &self.resumable {
+            None => Verdict::Family,
+            Some(_) if self.conn.handshake_kind() != Some(HandshakeKind::Resumed) => {
+                Verdict::Stranger
+            }
+            Some(resumable) => resumable.verdict(),
+        }
     }
 
     /// Whether the peer's stream ended in a way that breaks an upload: a
@@ -400,6 +464,20 @@ impl TlsLayer {
     pub fn wants_write(&self) -> bool {
         self.conn.wants_write()
     }
+}
+
+/// Sends the ciphertext a TLS connection (server or client side) holds;
+/// `Ok(true)` once none is left, `Ok(false)` when the socket is full.
+pub fn flush<D>(conn: &mut ConnectionCommon<D>, socket: &mut TcpStream) -> io::Result<bool> {
+    while conn.wants_write() {
+        match conn.write_tls(socket) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 /// A socket with or without TLS, as `Read` and `Write` of plaintext.

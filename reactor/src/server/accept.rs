@@ -13,10 +13,12 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{error, warn};
+use log::{debug, error, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Poll};
-use pocketftp_core::{canonical_ip, Session, TOO_MANY_CONNECTIONS};
+use pocketftp_core::{
+    canonical_addr, canonical_ip, Session, BANNED, TOO_MANY_CONNECTIONS, TOO_MANY_FROM_ADDRESS,
+};
 
 use super::answers::Tag;
 use super::token::{token, Source, MAX_KEY};
@@ -33,13 +35,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 impl Server {
     pub(super) fn accept_clients(&mut self, index: usize, now: Instant) {
         while self.accept_paused_until.is_none() {
-            let Some((listener, implicit_tls)) = self.listeners.get(index) else {
+            let Some((listener, kind)) = self.listeners.get(index) else {
                 return;
             };
-            let implicit_tls = *implicit_tls;
+            let kind = *kind;
             match listener.accept() {
+                Ok((stream, peer)) if kind.proxy_protocol => {
+                    self.await_header(stream, peer, kind.implicit_tls, now)
+                }
                 Ok((stream, peer)) => {
-                    self.admit(stream, peer, implicit_tls, now);
+                    self.admit(stream, peer, kind.implicit_tls, now);
                     // A client that left at once (its welcome's drive read
                     // its end) frees its slot before the next is counted.
                     self.deliver_answers(now);
@@ -69,13 +74,26 @@ impl Server {
         }
     }
 
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, implicit_tls: bool, now: Instant) {
-        let limits = &self.settings.limits;
-        let sessions = self.connections.len() - self.closed.len();
-        let full = sessions >= limits.max_clients.min(MAX_KEY);
-        if full || self.per_ip.count(peer.ip()) >= limits.max_per_ip {
-            warn!("{peer}: refused, too many connections");
-            let _ = stream.write(TOO_MANY_CONNECTIONS);
+    /// A new client, from `peer` (its own address, also behind a PROXY
+    /// protocol listener).
+    pub(super) fn admit(
+        &mut self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        now: Instant,
+    ) {
+        // An IPv4 client of a dual-stack listener is its IPv4 address from
+        // here on: in the session, its limits and every log line.
+        let peer = canonical_addr(peer);
+        if self.bans.refuses(peer.ip(), now) {
+            // No session, no handshake, no log line: see bans.rs.
+            let _ = stream.write(BANNED);
+            return;
+        }
+        if let Some(refusal) = self.over_limit(peer) {
+            warn!("{peer}: refused: {}", refusal.why);
+            let _ = stream.write(refusal.reply);
             return;
         }
         let local = match stream.local_addr() {
@@ -85,9 +103,13 @@ impl Server {
         if let Err(e) = sockopt::set_oob_inline(&stream).and_then(|()| stream.set_nodelay(true)) {
             return warn!("{peer}: cannot set socket options: {e}");
         }
-        if self.root.is_deleted() {
-            error!("the served folder was deleted: every session sees an empty, read-only folder; restart pocketftpd on an existing folder");
+        if let Some(keepalive) = self.settings.limits.keepalive {
+            // Without it the session lasts until the idle timeout, as before.
+            if let Err(e) = sockopt::set_keepalive(&stream, keepalive) {
+                debug!("{peer}: cannot turn TCP keepalive on: {e}");
+            }
         }
+        self.check_root();
         let Some((session, control_tls)) = self.new_session(local, peer, implicit_tls, now) else {
             return;
         };
@@ -109,6 +131,33 @@ impl Server {
         entry.insert(Connection::new(tag, session, control));
         self.per_ip.add(peer.ip());
         self.drive(key, now);
+    }
+
+    /// Which connection limit a new client from `peer` is beyond, if any.
+    fn over_limit(&self, peer: SocketAddr) -> Option<Refusal> {
+        let limits = &self.settings.limits;
+        let max_clients = limits.max_clients.min(MAX_KEY);
+        let sessions = self.connections.len() - self.closed.len();
+        let from_peer = self.per_ip.count(peer.ip());
+        if sessions >= max_clients {
+            Some(Refusal {
+                why: format!(
+                    "the server is full ({sessions} sessions, --max-clients {max_clients})"
+                ),
+                reply: TOO_MANY_CONNECTIONS,
+            })
+        } else if from_peer >= limits.max_per_ip {
+            let max = limits.max_per_ip;
+            Some(Refusal {
+                why: format!(
+                    "{} from this address (--max-per-ip {max})",
+                    crate::count(from_peer, "session")
+                ),
+                reply: TOO_MANY_FROM_ADDRESS,
+            })
+        } else {
+            None
+        }
     }
 
     /// The session of a new client. Implicit FTPS: the handshake first;
@@ -141,6 +190,12 @@ impl Server {
     }
 }
 
+/// A client turned away: why (for the log) and its whole answer.
+struct Refusal {
+    why: String,
+    reply: &'static [u8],
+}
+
 /// Sessions per client address, for `--max-per-ip` (IPv4 clients of a
 /// dual-stack listener count as the IPv4 addresses they are).
 #[derive(Default)]
@@ -167,9 +222,21 @@ impl PerIp {
     }
 }
 
+/// What a listener's connections start with.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ListenerKind {
+    /// TLS, from the first byte (implicit FTPS).
+    pub implicit_tls: bool,
+    /// A PROXY protocol header, before anything else (`proxied.rs`).
+    pub proxy_protocol: bool,
+}
+
 /// Binds the listening sockets (or takes those systemd bound) and registers
-/// them, each with whether it is an implicit FTPS one.
-pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpListener, bool)>> {
+/// them, each with what its connections start with.
+pub(super) fn listen(
+    poll: &Poll,
+    addresses: Listeners,
+) -> io::Result<Vec<(TcpListener, ListenerKind)>> {
     let mut bound = Vec::new();
     let plain = addresses.plain.iter().map(|addr| (addr, false));
     let implicit = addresses.implicit_tls.iter().map(|addr| (addr, true));
@@ -186,7 +253,12 @@ pub(super) fn listen(poll: &Poll, addresses: Listeners) -> io::Result<Vec<(TcpLi
     for (index, (mut listener, implicit_tls)) in inherited.chain(bound).enumerate() {
         let listener_token = token(index, Source::Daemon);
         (poll.registry()).register(&mut listener, listener_token, Interest::READABLE)?;
-        listeners.push((listener, implicit_tls));
+        let local = listener.local_addr()?;
+        let kind = ListenerKind {
+            implicit_tls,
+            proxy_protocol: addresses.proxy_protocol.contains(&local),
+        };
+        listeners.push((listener, kind));
     }
     Ok(listeners)
 }

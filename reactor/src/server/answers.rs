@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use log::error;
-use pocketftp_core::Event;
+use pocketftp_core::{ErrorKind, Event};
 
 use super::Server;
 
@@ -90,14 +90,40 @@ impl Server {
         }
     }
 
+    /// The sync worker's answers: each tells its session, if it still
+    /// waits for it, what came of its commit or change.
+    pub(super) fn sync_answers(&mut self, now: Instant) {
+        let answers: Vec<_> = self.syncs.answers().collect();
+        for (synced, result) in answers {
+            let Some((conn, cx)) = self.addressee(synced.tag, now) else {
+                continue;
+            };
+            if let Err(e) = &result {
+                cx.faults.note(conn.session.peer(), "sync", &synced.path, e);
+            }
+            conn.work.synced();
+            cx.answers.push(conn.tag, synced.event(&result));
+        }
+    }
+
     /// The password worker's answers: a user with a home folder sees it as
-    /// `/` from now on.
+    /// `/` from now on; an account that has all the sessions
+    /// `--max-sessions-per-user` allows gets none more.
     pub(super) fn password_answers(&mut self, now: Instant) {
         let answers: Vec<_> = self.passwords.iter().flat_map(|w| w.answers()).collect();
         for answer in answers {
+            let refused = answer.account.is_none();
+            let full = answer.account.is_some() && self.sessions_full(&answer.user);
             let Some((conn, cx)) = self.live(answer.key, answer.generation, now) else {
                 continue;
             };
+            if full {
+                // Not a failed login: the password was right.
+                cx.answers
+                    .push(conn.tag, Event::Failed(ErrorKind::TooManySessions));
+                continue;
+            }
+            let peer = conn.session.peer();
             let access = answer.account.and_then(|account| {
                 if let Some(bucket) = cx.bucket {
                     // A home in a bucket is a longer prefix: nothing to open.
@@ -105,9 +131,9 @@ impl Server {
                     return Some(account.access);
                 }
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
+                conn.home_path.clone_from(&account.home);
                 match home {
                     Some(Err(e)) => {
-                        let peer = conn.session.peer();
                         error!("{peer}: login refused: its home folder cannot be opened: {e}");
                         None
                     }
@@ -118,7 +144,27 @@ impl Server {
                     None => Some(account.access),
                 }
             });
+            if access.is_some() {
+                conn.account = Some(answer.user);
+            }
             cx.answers.push(conn.tag, Event::LoginChecked(access));
+            if refused {
+                self.bans.failed_login(peer.ip(), now);
+            }
         }
+    }
+
+    /// Whether `user` has as many sessions as `--max-sessions-per-user`
+    /// allows (a look at every connection: at most `--max-clients`, once
+    /// per login).
+    fn sessions_full(&self, user: &str) -> bool {
+        let Some(limit) = self.settings.limits.max_sessions_per_user else {
+            return false;
+        };
+        let open = self
+            .connections
+            .iter()
+            .filter(|(_, conn)| !conn.closing && conn.account.as_deref() == Some(user));
+        open.count() >= limit
     }
 }

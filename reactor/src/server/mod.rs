@@ -13,7 +13,8 @@
 //!    spent, so a turn stays short however many transfers run and control
 //!    commands are answered between them, and delivers what they said (a
 //!    transfer done, an upload received) in the same turn;
-//! 4. fires due timers, and removes the connections that closed.
+//! 4. fires due timers (the sessions', the bans', the PROXY headers'),
+//!    and removes the connections that closed.
 //!
 //! After any input to a session, [`Server::drive`] drains it
 //! (`Connection::drive`): carries out its actions, writes its replies,
@@ -22,7 +23,12 @@
 
 mod accept;
 pub(crate) mod answers;
+pub mod bans;
 mod deadlines;
+pub(crate) mod notices;
+mod pasv_name;
+mod proxied;
+mod root;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 mod signals;
@@ -41,17 +47,25 @@ use slab::Slab;
 
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
-use crate::conn::{Connection, Cx, Drained};
-use crate::net::resumption::Families;
+use crate::conn::{Connection, Cx, Drained, Synced};
+use crate::hooks::Hooks;
+use crate::net::resumption::Neighbourhoods;
+use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::s3::Store;
-use accept::PerIp;
+use crate::storage::sync::SyncWorker;
+use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
+use bans::Bans;
 use deadlines::Deadlines;
+use notices::Notices;
+use pasv_name::PasvName;
+use proxied::Waiting;
+use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{hook_index, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -59,8 +73,11 @@ const BUFFER_SIZE: usize = 1024 * 1024;
 
 pub struct Server {
     poll: Poll,
-    /// Listening sockets, each with whether it is an implicit FTPS one.
-    listeners: Vec<(TcpListener, bool)>,
+    /// Listening sockets, each with what its connections start with.
+    listeners: Vec<(TcpListener, ListenerKind)>,
+    /// Connections on PROXY protocol listeners that have not sent their
+    /// header yet.
+    waiting: Waiting,
     connections: Slab<Connection>,
     deadlines: Deadlines,
     answers: Answers,
@@ -69,20 +86,36 @@ pub struct Server {
     closed: Vec<usize>,
     per_ip: PerIp,
     /// Whose TLS sessions a data connection may resume.
-    tls_families: Families,
+    tls_neighbours: Neighbourhoods,
+    /// Addresses refused for failed logins; kept across SIGHUP.
+    bans: Bans,
+    /// What sessions told the admin, and when (said only as often as it helps).
+    notices: Notices,
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
     /// `--storage s3://...`: the bucket served instead.
     bucket: Option<Store>,
+    /// Its path, looked at for another folder there (`root.rs`).
+    root_watch: Option<RootWatch>,
     /// Checks passwords; started with the first users file.
     passwords: Option<PasswordWorker>,
+    /// The one waker of the poll, shared by the threads that answer it.
+    waker: Arc<mio::Waker>,
+    /// Syncs files and folders off the loop (`--sync`).
+    syncs: SyncWorker<Synced>,
+    /// Disk faults met this turn.
+    faults: Faults,
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
+    /// A `--pasv-address` host name, looked up on a thread.
+    pasv_name: Option<PasvName>,
     reload: Option<Reload>,
     /// `--xferlog`: one line per file transfer.
     xferlog: Option<File>,
+    /// `--on-upload`, `--on-upload-url`: what runs when an upload completed.
+    hooks: Hooks,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -98,27 +131,43 @@ impl Server {
     /// [`Server::waker`], once a users file is loaded.
     pub fn bind(addresses: Listeners, settings: Settings, jail: Jail) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut signals = Signals::new([libc::SIGTERM, libc::SIGINT, libc::SIGHUP])?;
+        // SIGCHLD: an upload hook's program ended (`hooks/program.rs`).
+        let signals = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGCHLD];
+        let mut signals = Signals::new(signals)?;
         let signals_token = token(SIGNALS_KEY, Source::Daemon);
         (poll.registry()).register(&mut signals, signals_token, Interest::READABLE)?;
         let listeners = accept::listen(&poll, addresses)?;
+        let waker = Arc::new(mio::Waker::new(
+            poll.registry(),
+            token(WAKER_KEY, Source::Daemon),
+        )?);
+        let syncs = SyncWorker::start(Arc::clone(&waker))?;
         Ok(Server {
             poll,
             listeners,
+            waiting: Waiting::default(),
             connections: Slab::new(),
             deadlines: Deadlines::default(),
             answers: Answers::default(),
             schedule: Schedule::new(settings.limits.rates.total, Instant::now()),
             closed: Vec::new(),
             per_ip: PerIp::default(),
-            tls_families: Families::default(),
+            tls_neighbours: Neighbourhoods::default(),
+            bans: Bans::new(settings.limits.bans.clone()),
+            notices: Notices::default(),
             settings,
             root: jail,
             bucket: None,
+            root_watch: None,
             passwords: None,
+            waker,
+            syncs,
+            faults: Faults::default(),
             users: None,
+            pasv_name: None,
             reload: None,
             xferlog: None,
+            hooks: Hooks::default(),
             signals,
             stop_by: None,
             accept_paused_until: None,
@@ -126,6 +175,12 @@ impl Server {
             next_generation: 1,
             next_pasv_port: 0,
         })
+    }
+
+    /// The waker for a thread that wants the loop's attention (a poll has
+    /// one: the threads share it, and the loop asks each what it has).
+    pub fn waker(&self) -> Arc<mio::Waker> {
+        Arc::clone(&self.waker)
     }
 
     /// The accounts passwords are checked against from now on (`None`: no
@@ -138,9 +193,8 @@ impl Server {
                 }
                 Some(_) => {}
                 None => {
-                    let waker =
-                        mio::Waker::new(self.poll.registry(), token(WAKER_KEY, Source::Daemon))?;
-                    self.passwords = Some(PasswordWorker::start(Arc::clone(new), waker)?);
+                    let worker = PasswordWorker::start(Arc::clone(new), self.waker())?;
+                    self.passwords = Some(worker);
                 }
             }
         }
@@ -163,6 +217,11 @@ impl Server {
         self.xferlog = Some(file);
     }
 
+    /// Runs `hooks` for every completed upload.
+    pub fn set_hooks(&mut self, hooks: Hooks) {
+        self.hooks = hooks;
+    }
+
     /// Runs until SIGTERM or SIGINT has let every session end (or the grace
     /// period ran out), or until the event loop itself fails.
     pub fn run(&mut self) -> io::Result<()> {
@@ -172,11 +231,13 @@ impl Server {
         loop {
             if let Some(stop_by) = self.stop_by {
                 if self.connections.is_empty() {
+                    self.hooks.stop();
                     info!("stopped");
                     return Ok(());
                 }
                 if Instant::now() >= stop_by {
                     self.cut_off_sessions();
+                    self.hooks.stop();
                     return Ok(());
                 }
             }
@@ -191,15 +252,20 @@ impl Server {
     /// `listening on ...` for each listener: logged when the loop starts,
     /// so never before an error that stops start-up.
     fn announce_listeners(&self) {
-        for (listener, implicit_tls) in &self.listeners {
-            let tls = if *implicit_tls {
+        for (listener, kind) in &self.listeners {
+            let tls = if kind.implicit_tls {
                 " (implicit FTPS)"
             } else {
                 ""
             };
+            let proxy = if kind.proxy_protocol {
+                " (PROXY protocol)"
+            } else {
+                ""
+            };
             match listener.local_addr() {
-                Ok(addr) => info!("listening on {addr}{tls}"),
-                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}"),
+                Ok(addr) => info!("listening on {addr}{tls}{proxy}"),
+                Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}{proxy}"),
             }
         }
     }
@@ -215,6 +281,9 @@ impl Server {
             self.schedule.next_deadline(),
             self.stop_by,
             self.accept_paused_until,
+            self.bans.next_end(),
+            self.waiting.next_deadline(),
+            self.hooks.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -246,17 +315,33 @@ impl Server {
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
         self.fire_timers(now);
+        self.bans.lift_expired(now);
+        self.expire_headers(now);
+        if self.faults.take_seen() {
+            self.check_root();
+        }
+        self.hooks.fire_timers(self.poll.registry(), now);
         self.resume_accepting(now);
         self.remove_closed();
     }
 
     fn on_ready(&mut self, token: mio::Token, now: Instant) {
         let (key, source) = untoken(token);
+        if source == Source::ProxyHeader {
+            return self.read_header(key, now);
+        }
         if source == Source::Daemon {
             return match key {
-                WAKER_KEY => self.password_answers(now),
+                WAKER_KEY => {
+                    self.password_answers(now);
+                    self.pasv_name_answers();
+                    self.sync_answers(now);
+                }
                 SIGNALS_KEY => self.on_signals(now),
-                index => self.accept_clients(index, now),
+                key => match hook_index(key) {
+                    Some(index) => self.hooks.on_ready(index, self.poll.registry(), now),
+                    None => self.accept_clients(key, now),
+                },
             };
         }
         let (connections, mut cx) = self.split(now);
@@ -271,7 +356,7 @@ impl Server {
             Source::DataListener => conn.accept_data(&mut cx),
             Source::Data => conn.on_data_ready(&mut cx),
             Source::Store => conn.on_store_ready(&mut cx),
-            Source::Daemon => {}
+            Source::Daemon | Source::ProxyHeader => {}
         }
     }
 
@@ -286,8 +371,12 @@ impl Server {
             answers: &mut self.answers,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
+            syncs: &self.syncs,
+            faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
+            hooks: &mut self.hooks,
             next_pasv_port: &mut self.next_pasv_port,
+            notices: &mut self.notices,
             buffer: &mut self.buffer,
         };
         (&mut self.connections, cx)
@@ -328,18 +417,24 @@ impl Server {
         };
         let drained = conn.drive(&mut cx);
         let (peer, generation) = (conn.session.peer(), conn.tag.generation);
+        let handshake_failed = conn.control.handshake_failed();
         match drained {
             Drained::Closed => {
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
+                if handshake_failed {
+                    self.bans.failed_login(peer.ip(), now);
+                }
             }
             Drained::Open(due) => {
                 if let Some(due) = due {
                     self.deadlines.push(due, key, generation);
                 }
-                if let Some(conn) = self.connections.get_mut(key) {
-                    conn.control
-                        .join_family(&conn.session, &mut self.tls_families);
+                let logged_in = self.connections.get_mut(key).is_some_and(|conn| {
+                    (conn.control).introduce(&conn.session, &mut self.tls_neighbours)
+                });
+                if logged_in {
+                    self.wake_awaiting_login();
                 }
             }
         }
@@ -347,15 +442,25 @@ impl Server {
 
     fn fire_timers(&mut self, now: Instant) {
         while let Some((at, key, generation)) = self.deadlines.pop_due(now) {
-            let Some((conn, _)) = self.live(key, generation, now) else {
+            let Some((conn, mut cx)) = self.live(key, generation, now) else {
                 continue;
             };
             if conn.timer != Some(at) {
                 continue; // superseded by an earlier deadline
             }
             conn.timer = None;
-            if conn.session.poll_timeout().is_some_and(|due| due <= now) {
-                conn.session.handle_timeout(now);
+            // A client killed mid-upload closes its control connection
+            // first, but on a busy machine its end may still wait unread
+            // when the upload's settle time is up: the session hears it
+            // before the timer decides (the upload is then broken, the old
+            // file kept).
+            if conn.notice_control_end(&mut cx) {
+                self.deliver_answers(now);
+            }
+            if let Some((conn, _)) = self.live(key, generation, now) {
+                if conn.session.poll_timeout().is_some_and(|due| due <= now) {
+                    conn.session.handle_timeout(now);
+                }
             }
             self.drive(key, now);
         }
@@ -365,6 +470,7 @@ impl Server {
     /// timer heap forget them.
     pub(super) fn remove_closed(&mut self) {
         let registry = self.poll.registry();
+        let ended = !self.closed.is_empty();
         for key in std::mem::take(&mut self.closed) {
             if let Some(mut conn) = self.connections.try_remove(key) {
                 conn.release(registry);
@@ -381,5 +487,8 @@ impl Server {
                     .get(key)
                     .is_some_and(|c| c.tag.generation == generation && c.timer == Some(at))
             });
+        if ended {
+            self.wake_awaiting_login();
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! Who moves next: transfers taken from the run queue in turn, a bounded
 //! step each, until the turn's byte budget is spent; rate-limited ones
 //! parked on a timer until their own buckets refill, or waiting their turn
-//! at the `--max-rate` bucket ([`Shared`]); and sessions with more input
-//! than one drive takes.
+//! at the `--max-rate` bucket ([`Shared`]); those whose data connection
+//! waits for another session's login (`Step::AwaitingLogin`), parked the
+//! same way and woken by any login or session end; and sessions with more
+//! input than one drive takes.
 //!
 //! A transfer that waits for tokens is told to its session as alive now
 //! and then (`Connection::keep_alive`): the wait is the server's, not the
@@ -58,6 +60,9 @@ pub(crate) struct Schedule {
     /// queue when it holds enough again, or after [`LONGEST_WAIT`] (a
     /// timer, never a busy loop).
     throttled: Deadlines,
+    /// Parked transfers that wait for a session to log in, woken when one
+    /// does or ends. One entry per connection at most.
+    awaiting_login: Vec<Tag>,
     /// Sessions that had more input than one drive takes.
     unread: VecDeque<(usize, u32)>,
 }
@@ -70,6 +75,7 @@ impl Schedule {
             shared: total.map(|r| Shared::new(r, now)),
             next_sweep: now,
             throttled: Deadlines::default(),
+            awaiting_login: Vec::new(),
             unread: VecDeque::new(),
         }
     }
@@ -119,6 +125,14 @@ impl Schedule {
     pub fn park(&mut self, tag: Tag, at: Instant, now: Instant) {
         let at = at.clamp(now, now + LONGEST_WAIT);
         self.throttled.push(at, tag.key, tag.generation);
+    }
+
+    /// Wakes the parked transfer `tag` at the next login or session end
+    /// too (its entry of an earlier transfer goes).
+    pub fn await_login(&mut self, tag: Tag) {
+        let connection = (tag.key, tag.generation);
+        (self.awaiting_login).retain(|t| (t.key, t.generation) != connection);
+        self.awaiting_login.push(tag);
     }
 
     /// The bytes the transfer `tag` may move in this step: [`STEP`]
@@ -236,6 +250,17 @@ impl Server {
         if let Some(shared) = &mut self.schedule.shared {
             let mut still = still.into_iter();
             shared.retain(|_| still.next().unwrap_or(true));
+        }
+    }
+
+    /// A session logged in, or ended: the transfers waiting for a login
+    /// look again.
+    pub(super) fn wake_awaiting_login(&mut self) {
+        for tag in std::mem::take(&mut self.schedule.awaiting_login) {
+            let conn = (self.connections.get_mut(tag.key)).filter(|c| c.tag == tag && !c.closing);
+            if let Some(conn) = conn {
+                conn.wake(&mut self.schedule);
+            }
         }
     }
 

@@ -10,27 +10,41 @@ use std::time::Duration;
 
 use pocketftp_core::Config;
 
+use super::bans::BanRules;
 use crate::auth::users::Users;
+use crate::net::resolve_name::Watch;
+use crate::net::sockopt::Keepalive;
 use crate::net::tls::TlsConfigs;
 use crate::rate::Rates;
 use crate::startup::activation::Inherited;
+use crate::storage::durable::Durability;
 use crate::storage::jail::Jail;
+use crate::storage::space::MinFree;
 
 /// Limits the reactor enforces itself.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_clients: usize,
     pub max_per_ip: usize,
+    /// `--max-sessions-per-user`: sessions one account may have at once.
+    pub max_sessions_per_user: Option<usize>,
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// How long running transfers may go on after SIGTERM.
     pub shutdown_grace: Duration,
     /// Bandwidth limits: a new transfer takes the per-session ones when it
     /// starts, so SIGHUP changes them for transfers that start afterwards.
     pub rates: Rates,
+    /// When an address is banned for failed logins (`server/bans.rs`).
+    pub bans: BanRules,
+    /// `--tcp-keepalive` on new control connections; `None`: off.
+    pub keepalive: Option<Keepalive>,
+    /// `--min-free`: the free space uploads leave (`storage/space.rs`);
+    /// SIGHUP changes it for uploads that start afterwards.
+    pub min_free: MinFree,
 }
 
 /// What SIGHUP may change: the settings of new sessions, the limits, the
-/// TLS certificate and key, and the umask.
+/// TLS certificate and key, the umask and `--sync`.
 pub struct Settings {
     pub config: Arc<Config>,
     pub limits: Limits,
@@ -38,6 +52,12 @@ pub struct Settings {
     pub tls: Option<TlsConfigs>,
     /// `--umask`: the process umask while serving (see [`apply_umask`]).
     pub umask: u32,
+    /// A `--pasv-address` host name and how often to look it up: `config`
+    /// holds its address once known (`server/pasv_name.rs`).
+    pub pasv_name: Option<Watch>,
+    /// `--sync`: what a reply waits for the disk to hold; a change applies
+    /// to the next commit.
+    pub sync: Durability,
 }
 
 /// Where to listen.
@@ -49,6 +69,9 @@ pub struct Listeners {
     /// Sockets systemd bound for us (socket activation); with them, the
     /// addresses above are not bound.
     pub inherited: Vec<Inherited>,
+    /// The listeners (of those above) whose connections start with a PROXY
+    /// protocol header (`--proxy-protocol`).
+    pub proxy_protocol: Vec<SocketAddr>,
 }
 
 /// What is in force when SIGHUP comes, for a reload to start from (a

@@ -1,5 +1,6 @@
 //! Signals: SIGHUP re-reads the settings, the users file among them
-//! (`startup::reload` says what changes); SIGTERM and SIGINT stop
+//! (`startup::reload` says what changes); SIGCHLD says an upload hook's
+//! program may have ended (`hooks/program.rs`); SIGTERM and SIGINT stop
 //! accepting, let the sessions finish for the grace period, then cut off
 //! the rest.
 
@@ -17,6 +18,7 @@ impl Server {
         for signal in pending {
             match signal {
                 libc::SIGHUP => self.reload(now),
+                libc::SIGCHLD => self.hooks.on_child_exit(self.poll.registry(), now),
                 _ => self.begin_shutdown(now),
             }
         }
@@ -25,6 +27,7 @@ impl Server {
     /// SIGHUP: good new settings apply to sessions that start from now on;
     /// bad ones are logged and the old ones kept.
     fn reload(&mut self, now: Instant) {
+        self.check_root();
         let Some(reload) = &mut self.reload else {
             return;
         };
@@ -40,10 +43,14 @@ impl Server {
     }
 
     /// What a reload made takes effect: the settings of new sessions and
-    /// transfers, the shared rate, the umask, the transfer log, the users.
+    /// transfers, the shared rate, the `--pasv-address` name, the ban rules
+    /// (bans in force stay), the umask, the transfer log, the users.
     fn apply(&mut self, reloaded: Reloaded, now: Instant) {
         self.set_total_rate(reloaded.settings.limits.rates.total, now);
+        let announced = self.settings.config.pasv_address;
         self.settings = reloaded.settings;
+        self.pasv_name_reloaded(announced);
+        self.bans.set_rules(self.settings.limits.bans.clone());
         apply_umask(self.settings.umask);
         if let Some(xferlog) = reloaded.xferlog {
             self.xferlog = xferlog;

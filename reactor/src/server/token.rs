@@ -1,8 +1,8 @@
 //! Packing what a readiness event is about into a `mio::Token`: a slab key
-//! and a three-bit tag, so the token fits 32 bits on 32-bit boards (keys
-//! up to 2^29, far beyond any `--max-clients`). No
-//! generation is needed: a closed session's key is freed only after the
-//! turn's events are handled, so a reused key never receives a stale event.
+//! and a three-bit tag, so the token fits 32 bits on 32-bit boards (keys up
+//! to 2^29). No generation is needed: a closed session's key is freed only
+//! after the turn's events are handled, so a reused key never receives a
+//! stale event (nor a connection's that waited for its PROXY header).
 
 use mio::Token;
 
@@ -12,35 +12,54 @@ pub(crate) enum Source {
     Control = 0,
     DataListener = 1,
     Data = 2,
-    /// The daemon's own: listening sockets (key = index), the waker and
-    /// the signal pipe.
+    /// The daemon's own: listening sockets (key = index), the waker, the
+    /// signal pipe, the hooks' sockets and pipes.
     Daemon = 3,
+    /// A connection that has not sent its PROXY protocol header yet (key:
+    /// in `proxied.rs`'s slab).
+    ProxyHeader = 4,
     /// A request of the connection's to its S3 bucket.
-    Store = 4,
+    Store = 5,
 }
 
-/// The bits of a token that say what it points at.
-const SOURCE_BITS: u32 = 3;
-
+/// The tag's bits.
+const TAG_BITS: u32 = 3;
 /// The largest key a token can hold.
-pub(super) const MAX_KEY: usize = usize::MAX >> SOURCE_BITS;
+pub(super) const MAX_KEY: usize = usize::MAX >> TAG_BITS;
 pub(super) const WAKER_KEY: usize = MAX_KEY;
 pub(super) const SIGNALS_KEY: usize = MAX_KEY - 1;
+/// The hooks' sockets and pipes (`hooks/`): the keys below the signals'.
+const HOOKS_KEY: usize = MAX_KEY - 2;
+/// How many keys the hooks have: the webhook's and one per worker.
+const HOOK_KEYS: usize = crate::hooks::MAX_WORKERS + 1;
+
+/// The token of the hooks' `index`th socket or pipe.
+pub(crate) fn hook_token(index: usize) -> Token {
+    debug_assert!(index < HOOK_KEYS);
+    token(HOOKS_KEY - index, Source::Daemon)
+}
+
+/// Which of the hooks' sockets or pipes a daemon key is, if it is one.
+pub(super) fn hook_index(key: usize) -> Option<usize> {
+    let index = HOOKS_KEY.checked_sub(key)?;
+    (index < HOOK_KEYS).then_some(index)
+}
 
 pub(crate) fn token(key: usize, source: Source) -> Token {
     debug_assert!(key <= MAX_KEY);
-    Token((key << SOURCE_BITS) | source as usize)
+    Token((key << TAG_BITS) | source as usize)
 }
 
 pub(super) fn untoken(token: Token) -> (usize, Source) {
-    let source = match token.0 & ((1 << SOURCE_BITS) - 1) {
+    let source = match token.0 & ((1 << TAG_BITS) - 1) {
         0 => Source::Control,
         1 => Source::DataListener,
         2 => Source::Data,
-        4 => Source::Store,
+        4 => Source::ProxyHeader,
+        5 => Source::Store,
         _ => Source::Daemon,
     };
-    (token.0 >> SOURCE_BITS, source)
+    (token.0 >> TAG_BITS, source)
 }
 
 #[cfg(test)]
@@ -54,9 +73,16 @@ mod tests {
             (12345, Source::Data),
             (MAX_KEY - 7, Source::DataListener),
             (WAKER_KEY, Source::Daemon),
+            (255, Source::ProxyHeader),
             (MAX_KEY - 1, Source::Store),
         ] {
             assert_eq!(untoken(token(key, source)), (key, source));
         }
+        for index in [0, HOOK_KEYS - 1] {
+            let (key, _) = untoken(hook_token(index));
+            assert_eq!(hook_index(key), Some(index));
+        }
+        assert_eq!(hook_index(SIGNALS_KEY), None);
+        assert_eq!(hook_index(0), None);
     }
 }

@@ -68,6 +68,12 @@ fn check_writable_folders(user: &str, root: &Path, options: &Options, users: Opt
     }
 }
 
+/// Whether any role may write: an anonymous or account `super` or
+/// `upload` (a server nobody may upload to skips the start-up sweep).
+pub fn anyone_writes(options: &Options, users: Option<&Users>) -> bool {
+    !writing_folders(&options.root, options, users).is_empty()
+}
+
 /// Each folder a writing role writes to, with who writes there
 /// (`anonymous (role upload)`, `"ann" (role super)`), in order.
 fn writing_folders(

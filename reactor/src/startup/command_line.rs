@@ -15,9 +15,9 @@ use crate::startup::options::{self, Kind, Opt, Options, OPTIONS};
 pub const HASH_PASSWORD_USAGE: &str = "\
 Usage: pocketftpd hash-password
 
-Reads a password (at a terminal: prompts for it without echoing it; from
-a pipe: one line) and prints its argon2id hash for a users file line
-NAME:HASH:ROLE, for example:
+Reads a password (at a terminal: prompts for it twice without echoing it;
+from a pipe: one line) and prints its argon2id hash for a users file line
+NAME:HASH:ROLE[:HOME], for example:
 
   echo 'a long passphrase' | pocketftpd hash-password
 ";
@@ -119,7 +119,9 @@ fn options_from(given: &[(&Opt, String)]) -> Result<Options, String> {
 
 /// `--name VALUE` applied; an error names the option.
 fn set_from_command_line(options: &mut Options, opt: &Opt, value: &str) -> Result<(), String> {
-    (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))
+    (opt.set)(options, value).map_err(|why| format!("--{}: {why}", opt.name))?;
+    options.set_by(opt.name, false);
+    Ok(())
 }
 
 /// Applies the config file's settings; an error names the file, the line
@@ -127,7 +129,7 @@ fn set_from_command_line(options: &mut Options, opt: &Opt, value: &str) -> Resul
 fn read_config_file(options: &mut Options, path: &Path) -> Result<(), String> {
     for s in config_file::read(path)? {
         let result = match options::find(&s.key).filter(|opt| opt.in_file) {
-            Some(opt) => (opt.set)(options, &s.value),
+            Some(opt) => (opt.set)(options, &s.value).map(|()| options.set_by(opt.name, true)),
             None => Err(unknown_option(&s.key, Some(&s.value), Origin::File)),
         };
         result.map_err(|why| format!("{}:{}: {}: {why}", path.display(), s.line, s.key))?;
@@ -165,10 +167,63 @@ fn unknown_option(name: &str, value: Option<&str>, origin: Origin) -> String {
             spelled("listen")
         );
     }
+    if let Some(hint) = other_name(name, spelled) {
+        return format!("unknown option: {hint}");
+    }
     match nearest_option(name, origin) {
         Some(known) => format!("unknown option (did you mean {dashes}{known}?)"),
         None => "unknown option".to_owned(),
     }
+}
+
+/// An option other FTP servers (or habits) have, and what it is here.
+struct OtherName {
+    /// How it is spelled there (lowercase, words joined by dashes).
+    names: &'static [&'static str],
+    /// What to say; `@` stands for `option`, spelled as where the mistake
+    /// was (`--xferlog ` on the command line, `xferlog = ` in the file).
+    hint: &'static str,
+    option: &'static str,
+}
+
+const OTHER_NAMES: &[OtherName] = &[
+    OtherName {
+        names: &[
+            "pasv-range",
+            "pasv-port-range",
+            "passive-ports",
+            "passive-port-range",
+            "pasv-min-port",
+            "pasv-max-port",
+        ],
+        hint: "the passive port range is @LO-HI",
+        option: "pasv-ports",
+    },
+    OtherName {
+        names: &["logfile", "log-file", "log-path", "logpath", "syslog"],
+        hint: "the log goes to stderr (under systemd: the journal, journalctl -u pocketftpd); @FILE adds a line per transfer",
+        option: "xferlog",
+    },
+    OtherName {
+        names: &["daemon", "daemonize", "background", "detach", "fork"],
+        hint: "pocketftpd runs in the foreground: start it as a systemd service (dist/pocketftpd.service), or end the command with & in a shell",
+        option: "",
+    },
+    OtherName {
+        names: &["pidfile", "pid-file"],
+        hint: "pocketftpd writes no pid file: systemd knows its pid (systemctl show -p MainPID pocketftpd), a shell has it in $!",
+        option: "",
+    },
+];
+
+/// The hint for an option other servers have, if `name` (in any case,
+/// with `_` or `-`) is one; `spelled` writes an option as the user would.
+fn other_name(name: &str, spelled: impl Fn(&str) -> String) -> Option<String> {
+    let normal = name.to_ascii_lowercase().replace('_', "-");
+    let other = OTHER_NAMES
+        .iter()
+        .find(|other| other.names.contains(&normal.as_str()))?;
+    Some(other.hint.replace('@', &spelled(other.option)))
 }
 
 /// The option `name` most likely meant, among those that may be given
@@ -239,6 +294,18 @@ pub(crate) mod tests {
                 "--listen: \"2121\" is not ADDR:PORT: give an address too, 0.0.0.0:2121 (or [::]:2121 for IPv6 and IPv4)",
             ),
             (
+                &["--listen", ":2130"],
+                "--listen: \":2130\" is not ADDR:PORT: give an address too, 0.0.0.0:2130 (or [::]:2130 for IPv6 and IPv4)",
+            ),
+            (
+                &["--listen", "localhost:2130"],
+                "--listen: \"localhost:2130\" is not ADDR:PORT: host names are not taken: 127.0.0.1:2130 (or [::1]:2130 for IPv6)",
+            ),
+            (
+                &["--listen", "pi.local:21"],
+                "--listen: \"pi.local:21\" is not ADDR:PORT: host names are not taken: give an address of this machine (ip -brief address lists them), or 0.0.0.0:21 for all of them",
+            ),
+            (
                 &["--listen", "[::]:21", "--listen", "0.0.0.0:21"],
                 "listen: [::]:21 already serves IPv4 too: drop the IPv4 address with port 21",
             ),
@@ -281,6 +348,18 @@ pub(crate) mod tests {
                 "--max-rate-dwn: unknown option (did you mean --max-rate-down?)",
             ),
             (&["--frobnicate", "1"], "--frobnicate: unknown option"),
+            (
+                &["--pasv-range", "50000-50100"],
+                "--pasv-range: unknown option: the passive port range is --pasv-ports LO-HI",
+            ),
+            (
+                &["--logfile", "/var/log/ftp.log"],
+                "--logfile: unknown option: the log goes to stderr (under systemd: the journal, journalctl -u pocketftpd); --xferlog FILE adds a line per transfer",
+            ),
+            (
+                &["--daemon"],
+                "--daemon: unknown option: pocketftpd runs in the foreground: start it as a systemd service (dist/pocketftpd.service), or end the command with & in a shell",
+            ),
         ];
         for (args, want) in cases {
             assert_eq!(run(args).unwrap_err(), want, "{args:?}");
@@ -297,6 +376,11 @@ pub(crate) mod tests {
                 "port: unknown option: to listen on a port, use listen = 0.0.0.0:21 (or [::]:21 for IPv6 and IPv4)",
             ),
             ("config = /etc/x\n", "config: unknown option"),
+            (
+                "pasv_range = 50000-50100\n",
+                "pasv_range: unknown option: the passive port range is pasv-ports = LO-HI",
+            ),
+            ("Daemon = yes\n", "Daemon: unknown option: pocketftpd runs in the foreground: start it as a systemd service (dist/pocketftpd.service), or end the command with & in a shell"),
         ];
         for (text, want) in cases {
             std::fs::write(&file, text).unwrap();
@@ -352,6 +436,14 @@ pub(crate) mod tests {
             (
                 &["--log-level", "loud"],
                 "--log-level: \"loud\" is not one of",
+            ),
+            (
+                &["--node-id", "pi/a"],
+                "--node-id: \"pi/a\" has characters other than ASCII letters",
+            ),
+            (
+                &["--sweep-foreign-after", "31536001"],
+                "--sweep-foreign-after: 31536001 is too long: at most 31536000 seconds (a year)",
             ),
             (&["--frobnicate", "1"], "--frobnicate: unknown option"),
             (&["--root"], "--root: missing argument"),

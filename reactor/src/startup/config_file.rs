@@ -3,6 +3,11 @@
 //! (`max-clients = 50`); a flag option takes `true` or `false`. The lines
 //! become option arguments so the file and the command line share one parser
 //! (and flags given later override the file).
+//!
+//! A comment may follow a value too: a `#` after a space or tab starts one
+//! (`max-clients = 50   # a Pi Zero`), so that a note beside a setting
+//! never becomes part of it. A value that holds ` #` is quoted
+//! (`banner = "Room #4"`); a `#` inside a word (`Room#4`) is the value's.
 
 use std::path::Path;
 
@@ -33,7 +38,8 @@ fn parse(text: &str) -> Result<Vec<Setting>, (usize, String)> {
         let Some((key, value)) = trimmed.split_once('=') else {
             return Err((line, format!("expected `key = value`, found {trimmed:?}")));
         };
-        let (key, value) = (key.trim(), unquote(value.trim()));
+        let key = key.trim();
+        let value = value_of(value).map_err(|why| (line, format!("{key}: {why}")))?;
         // Underscores and capitals pass here so that the option parser can
         // answer `max_clients` with "did you mean max-clients?".
         if key.is_empty()
@@ -52,12 +58,34 @@ fn parse(text: &str) -> Result<Vec<Setting>, (usize, String)> {
     Ok(settings)
 }
 
-/// `"text with  spaces"` keeps its inner spaces; quotes are optional.
-fn unquote(value: &str) -> &str {
-    value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value)
+/// What follows the `=`: without a trailing comment and the spaces around
+/// it; `"text with  spaces"` keeps its inner spaces (quotes are optional,
+/// and the first quote followed by nothing or a comment closes the value).
+fn value_of(raw: &str) -> Result<&str, String> {
+    let raw = raw.trim();
+    let Some(quoted) = raw.strip_prefix('"') else {
+        return Ok(without_comment(raw));
+    };
+    let ends = quoted.match_indices('"').map(|(at, _)| at);
+    let mut closing = ends.filter(|&at| {
+        let rest = quoted[at + 1..].trim_start();
+        rest.is_empty() || rest.starts_with('#')
+    });
+    match closing.next() {
+        Some(at) => Ok(&quoted[..at]),
+        None => Err(format!(
+            "the quoted value {raw:?} does not end with its quote (a comment may follow it)"
+        )),
+    }
+}
+
+/// An unquoted value up to the `#` that starts a comment (one after a space
+/// or a tab), trimmed.
+fn without_comment(value: &str) -> &str {
+    let cut = (value.char_indices())
+        .find(|&(at, c)| c == '#' && value[..at].ends_with([' ', '\t']))
+        .map_or(value.len(), |(at, _)| at);
+    value[..cut].trim_end()
 }
 
 #[cfg(test)]
@@ -81,6 +109,28 @@ mod tests {
                 (6, "write", "true")
             ]
         );
+    }
+
+    #[test]
+    fn comments_after_values() {
+        let text = "max-clients = 50   # a Pi Zero\nbanner = \"Room #4\"  # the lab\nbanner = Room#4\nroot = /srv/ftp\t# tab\nbanner = \"say \"hi\" now\"\nbanner = \"\" # none\nlisten=[::]:21 #both\n";
+        let got = parse(text).unwrap();
+        let values: Vec<&str> = got.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "50",
+                "Room #4",
+                "Room#4",
+                "/srv/ftp",
+                "say \"hi\" now",
+                "",
+                "[::]:21"
+            ]
+        );
+        let (line, why) = parse("root = /x\nbanner = \"open  # comment\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(why.starts_with("banner: the quoted value"), "{why}");
     }
 
     #[test]

@@ -6,12 +6,16 @@
 //!   `config_file`) applied through that table; `help` is `--help`.
 //! - `settings`: what the options make of the server, at start and on
 //!   SIGHUP; `reload`: what SIGHUP re-reads, and what it says needs a
-//!   restart.
+//!   restart; `internet`, those of a server behind a router or on the
+//!   internet (the announced address, its map).
 //! - `conflicts`: options that do nothing together, said at start-up and
 //!   on SIGHUP.
 //! - `logging`: the log on stderr; `prepare`: the descriptor limit raised
 //!   and crash leftovers swept.
 //! - `activation`: listening sockets passed by systemd.
+//! - `exposure`: who can reach what, said at start-up (a warning when
+//!   anyone may log in).
+//! - `hooks`: the upload hooks (`--on-upload`, `--on-upload-url`) made.
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
@@ -24,7 +28,10 @@ pub mod bucket;
 pub mod command_line;
 mod config_file;
 pub mod conflicts;
+pub mod exposure;
 pub mod help;
+pub mod hooks;
+pub mod internet;
 pub mod logging;
 pub mod options;
 pub mod prepare;

@@ -10,13 +10,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use log::LevelFilter;
-use pocketftp_core::Access;
+use pocketftp_core::{Access, Cidr};
 
+use crate::net::resolve_name::PasvAddress;
+use crate::net::sockopt::Keepalive;
+use crate::startup::internet::{add_pasv_map_entry, ban_count, keepalive};
 use crate::startup::values::{
-    address, boolean, ipv4, log_level, milliseconds, number, port_range, positive, rate, required,
-    role, seconds, umask, MAX_LOGIN_DELAY_MS,
+    address, age, boolean, durability, log_level, milliseconds, min_free, number, port_range,
+    positive, rate, required, role, seconds, umask, MAX_LOGIN_DELAY_MS,
 };
+use crate::storage::durable::Durability;
+use crate::storage::node::{NodeId, DEFAULT_FOREIGN_AFTER};
 use crate::storage::s3::config::{Location, DEFAULT_REGION};
+use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
 /// How an option takes its value.
@@ -106,6 +112,30 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.s3_ca, Ok(Some(v.into()))),
     },
     Opt {
+        name: "node-id",
+        kind: Value("NAME"),
+        in_file: true,
+        help: "names this daemon's upload files (default: the host\n\
+               name); each daemon on a shared folder needs its own",
+        set: |o, v| assign(&mut o.node_id, NodeId::parse(v).map(Some)),
+    },
+    Opt {
+        name: "sweep-foreign-after",
+        kind: Value("S"),
+        in_file: true,
+        help: "other nodes' upload files count as a crash's once\n\
+               unchanged for S seconds (default 86400)",
+        set: |o, v| assign(&mut o.sweep_foreign_after, age(v)),
+    },
+    Opt {
+        name: "dotfiles",
+        kind: Flag,
+        in_file: true,
+        help: "serve names starting with a dot (.ssh, .env); without it they\n\
+               are neither listed, read, written nor entered",
+        set: |o, v| assign(&mut o.dotfiles, boolean(v)),
+    },
+    Opt {
         name: "run-as",
         kind: Value("USER"),
         in_file: true,
@@ -149,10 +179,27 @@ pub const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "upload-list-empty",
+        kind: Flag,
+        in_file: true,
+        help: "the upload role's listings are empty: a drop box nobody can\n\
+               look into",
+        set: |o, v| assign(&mut o.upload_list_empty, boolean(v)),
+    },
+    Opt {
+        name: "upload-replace-own",
+        kind: Flag,
+        in_file: true,
+        help: "an upload account may replace a file it uploaded itself (a\n\
+               camera's snapshot.jpg); anonymous sessions may not",
+        set: |o, v| assign(&mut o.upload_replace_own, boolean(v)),
+    },
+    Opt {
         name: "users",
         kind: Value("FILE"),
         in_file: true,
-        help: "users file (NAME:HASH:ROLE lines); turns anonymous login off",
+        help: "users file (NAME:HASH:ROLE[:HOME] lines); turns anonymous\n\
+               login off",
         set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
     },
     Opt {
@@ -171,10 +218,29 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         name: "pasv-address",
-        kind: Value("IP"),
+        kind: Value("IP|NAME"),
         in_file: true,
-        help: "IPv4 address announced in 227 replies (NAT)",
-        set: |o, v| assign(&mut o.pasv_address, ipv4(v).map(Some)),
+        help: "announced in 227 replies to clients on the\n\
+               internet: the router's public IPv4 address, or a\n\
+               (dynamic DNS) host name",
+        set: |o, v| assign(&mut o.pasv_address, v.parse().map(Some)),
+    },
+    Opt {
+        name: "pasv-address-refresh",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds between lookups of a --pasv-address name\n\
+               (default 300)",
+        set: |o, v| assign(&mut o.pasv_address_refresh, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "pasv-address-map",
+        kind: Repeatable("CIDR=IP"),
+        in_file: true,
+        help: "clients in network CIDR are told IP in 227 replies\n\
+               (a VPN); without one, local clients are told the\n\
+               address they reached",
+        set: |o, v| add_pasv_map_entry(&mut o.pasv_address_map, v),
     },
     Opt {
         name: "max-clients",
@@ -189,6 +255,19 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "control connections per client address (default 32)",
         set: |o, v| assign(&mut o.max_per_ip, positive(v)),
+    },
+    Opt {
+        name: "max-sessions-per-user",
+        kind: Value("N"),
+        in_file: true,
+        help: "sessions one account of the users file may have at once;\n\
+               beyond: 421 (default 0: no limit)",
+        set: |o, v| {
+            assign(
+                &mut o.max_sessions_per_user,
+                number(v).map(|n| (n > 0).then_some(n)),
+            )
+        },
     },
     Opt {
         name: "idle-timeout",
@@ -219,6 +298,50 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.max_login_failures, positive(v)),
     },
     Opt {
+        name: "tcp-keepalive",
+        kind: Value("off|S"),
+        in_file: true,
+        help: "seconds of quiet before a control connection is\n\
+               probed; 4 unanswered probes, a quarter of that\n\
+               apart, close it (default 60)",
+        set: |o, v| assign(&mut o.tcp_keepalive, keepalive(v)),
+    },
+    Opt {
+        name: "ban-after",
+        kind: Value("N"),
+        in_file: true,
+        help: "failed logins from one address that ban it\n\
+               (default 10; 0: no bans); an IPv6 address counts\n\
+               as its /64",
+        set: |o, v| assign(&mut o.ban_after, ban_count(v)),
+    },
+    Opt {
+        name: "ban-window",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds within which they count (default 600)",
+        set: |o, v| assign(&mut o.ban_window, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-time",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds of a first ban; each further one lasts\n\
+               twice as long, up to a week (default 600)",
+        set: |o, v| assign(&mut o.ban_time, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "ban-safelist",
+        kind: Repeatable("CIDR"),
+        in_file: true,
+        help: "a network never banned (default loopback, which a\n\
+               list given replaces)",
+        set: |o, v| {
+            v.parse()
+                .map(|net| o.ban_safelist.get_or_insert_with(Vec::new).push(net))
+        },
+    },
+    Opt {
         name: "shutdown-grace",
         kind: Value("S"),
         in_file: true,
@@ -240,12 +363,76 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| assign(&mut o.xferlog, Ok(Some(v.into()))),
     },
     Opt {
+        name: "on-upload",
+        kind: Value("PROGRAM"),
+        in_file: true,
+        help: "run PROGRAM (no shell) after each completed upload: argv[1]\n\
+               is the path the client sees, POCKETFTPD_* variables the rest",
+        set: |o, v| assign(&mut o.hooks.program, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "hook-workers",
+        kind: Value("N"),
+        in_file: true,
+        help: "upload hook programs running at once (default 2, at most 64)",
+        set: |o, v| assign(&mut o.hooks.workers, positive(v).and_then(workers)),
+    },
+    Opt {
+        name: "hook-timeout",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds an upload hook may run before it is killed (default 60)",
+        set: |o, v| assign(&mut o.hooks.timeout, positive(v).and_then(seconds)),
+    },
+    Opt {
+        name: "on-upload-url",
+        kind: Value("URL"),
+        in_file: true,
+        help: "POST each completed upload as JSON to this http:// or\n\
+               https:// URL (retried 5 times, backing off)",
+        set: |o, v| assign(&mut o.hooks.url, Ok(Some(v.to_owned()))),
+    },
+    Opt {
+        name: "on-upload-ca",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "PEM CA certificates the webhook's server is checked with\n\
+               (default: the system's, in /etc/ssl/certs)",
+        set: |o, v| assign(&mut o.hooks.ca, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "on-upload-header-file",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "a file whose one line (Name: value) the webhook sends as a\n\
+               header, e.g. Authorization (kept out of ps)",
+        set: |o, v| assign(&mut o.hooks.header_file, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "on-upload-timeout",
+        kind: Value("S"),
+        in_file: true,
+        help: "seconds one webhook attempt may take (default 10)",
+        set: |o, v| assign(&mut o.hooks.url_timeout, positive(v).and_then(seconds)),
+    },
+    Opt {
         name: "umask",
         kind: Value("OCTAL"),
         in_file: true,
         help: "permission bits new uploads and folders lack (default 022:\n\
                files 644, folders 755)",
         set: |o, v| assign(&mut o.umask, umask(v)),
+    },
+    Opt {
+        name: "sync",
+        kind: Value("WHAT"),
+        in_file: true,
+        help: "uploads | all | off: what a reply waits for the disk\n\
+               to hold. uploads (default): after a 226 the file\n\
+               survives a power cut; all: MKD, RMD, DELE and RNTO\n\
+               too; off: nothing synced, small uploads go faster,\n\
+               and a power cut may lose them",
+        set: |o, v| assign(&mut o.sync, durability(v)),
     },
     Opt {
         name: "tls-cert",
@@ -295,6 +482,16 @@ pub const OPTIONS: &[Opt] = &[
         set: |o, v| address(v).map(|a| o.listen_tls.push(a)),
     },
     Opt {
+        name: "proxy-protocol",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "the --listen or --listen-tls listener at ADDR:PORT\n\
+               takes connections from a load balancer that sends\n\
+               a PROXY protocol header (v1 or v2) first; others\n\
+               are closed",
+        set: |o, v| address(v).map(|a| o.proxy_protocol.push(a)),
+    },
+    Opt {
         name: "max-rate-down",
         kind: Value("RATE"),
         in_file: true,
@@ -315,6 +512,16 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "all sessions together, both directions",
         set: |o, v| assign(&mut o.max_rate, rate(v)),
+    },
+    Opt {
+        name: "min-free",
+        kind: Value("SIZE|PERCENT"),
+        in_file: true,
+        help: "uploads get 452 (and one under way is cut, leaving no\n\
+               partial file) when the file system's free space is below\n\
+               this: 200M, 2G or a share, 5% (default 1%; 0 turns it off;\n\
+               a bucket, --storage s3://, is not measured)",
+        set: |o, v| assign(&mut o.min_free, min_free(v)),
     },
 ];
 
@@ -353,6 +560,10 @@ pub struct Options {
     pub s3_path_style: bool,
     pub s3_credentials: Option<PathBuf>,
     pub s3_ca: Option<PathBuf>,
+    /// `--node-id`; `None`: the host name.
+    pub node_id: Option<NodeId>,
+    /// `--sweep-foreign-after`: see `storage/node.rs`.
+    pub sweep_foreign_after: Duration,
     pub listen: Vec<SocketAddr>,
     pub banner: String,
     /// What anonymous sessions may do (`--anonymous-role`; `--write` is
@@ -365,19 +576,40 @@ pub struct Options {
     pub given_role: Option<Access>,
     pub users: Option<PathBuf>,
     pub anonymous: bool,
+    /// `--dotfiles`: names starting with a dot are served.
+    pub dotfiles: bool,
+    /// `--upload-list-empty`: the upload role lists nothing.
+    pub upload_list_empty: bool,
+    /// `--upload-replace-own`: an upload account replaces its own uploads.
+    pub upload_replace_own: bool,
     pub pasv_ports: Option<RangeInclusive<u16>>,
-    pub pasv_address: Option<Ipv4Addr>,
+    pub pasv_address: Option<PasvAddress>,
+    /// How often a `--pasv-address` name is looked up again.
+    pub pasv_address_refresh: Duration,
+    /// `--pasv-address-map`: disjoint networks, each with its address.
+    pub pasv_address_map: Vec<(Cidr, Ipv4Addr)>,
     pub max_clients: usize,
     pub max_per_ip: usize,
+    pub max_sessions_per_user: Option<usize>,
     pub idle_timeout: Duration,
     pub data_timeout: Duration,
     pub login_delay: Duration,
     pub max_login_failures: u32,
+    /// `None`: off.
+    pub tcp_keepalive: Option<Keepalive>,
+    /// Failed logins that ban an address; `None`: no bans.
+    pub ban_after: Option<u32>,
+    pub ban_window: Duration,
+    pub ban_time: Duration,
+    /// `None`: the default, loopback.
+    pub ban_safelist: Option<Vec<Cidr>>,
     pub shutdown_grace: Duration,
     pub log_level: LevelFilter,
     pub xferlog: Option<PathBuf>,
     /// Bits taken from the mode of uploaded files (0666) and made folders (0777).
     pub umask: u32,
+    /// What a reply waits for the disk to hold (`--sync`).
+    pub sync: Durability,
     pub run_as: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -388,13 +620,22 @@ pub struct Options {
     pub tls_close_notify: bool,
     /// Implicit FTPS listeners.
     pub listen_tls: Vec<SocketAddr>,
+    /// Listeners whose connections start with a PROXY protocol header.
+    pub proxy_protocol: Vec<SocketAddr>,
+    /// `--on-upload`, `--on-upload-url` and theirs.
+    pub hooks: HookOptions,
     /// Bandwidth limits in bytes/s; `None` is no limit.
     pub max_rate_down: Option<u64>,
     pub max_rate_up: Option<u64>,
     pub max_rate: Option<u64>,
+    /// `--min-free`: see `storage/space.rs`.
+    pub min_free: MinFree,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
+    /// The options whose value the config file gave (and no flag replaced),
+    /// so that a message about them names the key, not the flag.
+    from_file: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -408,6 +649,8 @@ impl Default for Options {
             s3_path_style: false,
             s3_credentials: None,
             s3_ca: None,
+            node_id: None,
+            sweep_foreign_after: DEFAULT_FOREIGN_AFTER,
             listen: Vec::new(),
             banner: "pocketftpd ready.".to_owned(),
             anonymous_access: Access::ReadOnly,
@@ -415,18 +658,32 @@ impl Default for Options {
             given_role: None,
             users: None,
             anonymous: false,
+            dotfiles: false,
+            upload_list_empty: false,
+            upload_replace_own: false,
             pasv_ports: None,
             pasv_address: None,
+            pasv_address_refresh: Duration::from_secs(300),
+            pasv_address_map: Vec::new(),
             max_clients: 512,
             max_per_ip: 32,
+            max_sessions_per_user: None,
             idle_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(60),
             login_delay: Duration::from_millis(1000),
             max_login_failures: 3,
+            tcp_keepalive: Some(Keepalive {
+                idle: Duration::from_secs(60),
+            }),
+            ban_after: Some(10),
+            ban_window: Duration::from_secs(600),
+            ban_time: Duration::from_secs(600),
+            ban_safelist: None,
             shutdown_grace: Duration::from_secs(30),
             log_level: LevelFilter::Info,
             xferlog: None,
             umask: 0o022,
+            sync: Durability::Uploads,
             run_as: None,
             tls_cert: None,
             tls_key: None,
@@ -434,12 +691,53 @@ impl Default for Options {
             tls_session_reuse: true,
             tls_close_notify: true,
             listen_tls: Vec::new(),
+            proxy_protocol: Vec::new(),
+            hooks: HookOptions::default(),
             max_rate_down: None,
             max_rate_up: None,
             max_rate: None,
+            min_free: MinFree::Percent(1),
             listen_from_file: false,
+            from_file: Vec::new(),
         }
     }
+}
+
+/// What runs when an upload completed (`crate::hooks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookOptions {
+    /// `--on-upload`.
+    pub program: Option<PathBuf>,
+    pub workers: usize,
+    pub timeout: Duration,
+    /// `--on-upload-url`, parsed when the hooks are made.
+    pub url: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub header_file: Option<PathBuf>,
+    pub url_timeout: Duration,
+}
+
+impl Default for HookOptions {
+    fn default() -> Self {
+        HookOptions {
+            program: None,
+            workers: 2,
+            timeout: Duration::from_secs(60),
+            url: None,
+            ca: None,
+            header_file: None,
+            url_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `--hook-workers`: at most [`MAX_WORKERS`](crate::hooks::MAX_WORKERS).
+fn workers(n: usize) -> Result<usize, String> {
+    let max = crate::hooks::MAX_WORKERS;
+    if n > max {
+        return Err(format!("at most {max}"));
+    }
+    Ok(n)
 }
 
 impl Options {
@@ -448,6 +746,25 @@ impl Options {
             self.listen.clear();
         }
         self.listen.push(addr);
+    }
+
+    /// `name` was set, by the config file (`in_file`) or by a flag.
+    pub(super) fn set_by(&mut self, name: &'static str, in_file: bool) {
+        self.from_file.retain(|given| *given != name);
+        if in_file {
+            self.from_file.push(name);
+        }
+    }
+
+    /// How a message names the option `name`: as the config file's key
+    /// (`tls-key`) when the option `like` (the one the message is about)
+    /// came from the file, else as a flag (`--tls-key`).
+    pub fn spelled(&self, name: &str, like: &str) -> String {
+        if self.from_file.contains(&like) {
+            name.to_owned()
+        } else {
+            format!("--{name}")
+        }
     }
 
     /// The config file has been read: what follows comes from the command
@@ -473,6 +790,12 @@ impl Options {
             }
         }
         Ok(())
+    }
+
+    /// Whether anonymous sessions may log in: always without a users file,
+    /// with one only with `--anonymous`.
+    pub fn anonymous_login(&self) -> bool {
+        self.users.is_none() || self.anonymous
     }
 
     /// The addresses to listen on (the default when none was given).
@@ -533,6 +856,10 @@ mod tests {
             (512, 32, 3)
         );
         assert_eq!(o.idle_timeout, Duration::from_secs(300));
+        assert_eq!(
+            (o.node_id, o.sweep_foreign_after),
+            (None, Duration::from_secs(86400))
+        );
     }
 
     #[test]
@@ -567,6 +894,10 @@ mod tests {
             "9",
             "--log-level",
             "debug",
+            "--node-id",
+            "pi-kitchen",
+            "--sweep-foreign-after",
+            "0",
         ])
         .unwrap();
         assert_eq!(o.root, PathBuf::from("/srv"));
@@ -587,7 +918,8 @@ mod tests {
         );
         assert_eq!(o.users, Some(PathBuf::from("/etc/u")));
         assert_eq!(o.pasv_ports, Some(50000..=50010));
-        assert_eq!(o.pasv_address, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        let pasv_address = Some(PasvAddress::Ip(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(o.pasv_address, pasv_address);
         assert_eq!(
             (o.max_clients, o.max_per_ip, o.max_login_failures),
             (5, 2, 9)
@@ -599,6 +931,13 @@ mod tests {
         assert_eq!(
             (o.login_delay, o.log_level),
             (Duration::ZERO, LevelFilter::Debug)
+        );
+        assert_eq!(
+            (
+                o.node_id.as_ref().map(NodeId::as_str),
+                o.sweep_foreign_after
+            ),
+            (Some("pi-kitchen"), Duration::ZERO)
         );
     }
 }

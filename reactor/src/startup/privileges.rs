@@ -9,7 +9,9 @@ use std::io;
 pub fn run_as(user: &str) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err("--run-as needs the daemon to be started as root".to_owned());
+        return Err(format!(
+            "run-as {user}: only a daemon started as root can become another user"
+        ));
     }
     let (uid, gid) = lookup(user)?;
     let fail = |what: &str| {

@@ -1,6 +1,7 @@
 //! Reading a password for `hash-password`: at a terminal, a prompt on
 //! stderr and no echo (the password must not end up on the screen or in a
-//! screen recording); from a pipe, one line, no prompt.
+//! screen recording), twice, since a typo nobody saw would otherwise lock
+//! the account out; from a pipe, one line, no prompt.
 
 use std::io::{self, BufRead, Write};
 use std::sync::OnceLock;
@@ -70,17 +71,34 @@ extern "C" fn restore_and_die(_: libc::c_int) {
     }
 }
 
-/// Reads one password line: prompted and not echoed at a terminal.
-pub fn read_password() -> io::Result<String> {
-    let echo_off = EchoOff::start();
-    if echo_off.is_some() {
-        let mut stderr = io::stderr();
-        write!(stderr, "Password: ")?;
-        stderr.flush()?;
-    }
-    let mut line = String::new();
-    let read = io::stdin().lock().read_line(&mut line);
+/// Reads the password: at a terminal prompted twice and not echoed (an
+/// error if the two differ), from a pipe its one line. The error says what
+/// went wrong in words.
+pub fn read_password() -> Result<String, String> {
+    let cannot = |e: io::Error| format!("cannot read the password: {e}");
+    let Some(echo_off) = EchoOff::start() else {
+        return read_line().map_err(cannot);
+    };
+    let first = prompted("Password: ").map_err(cannot)?;
+    let again = prompted("Password again: ").map_err(cannot)?;
     drop(echo_off);
-    read?;
+    if first != again {
+        return Err("the two passwords differ: nothing was hashed".to_owned());
+    }
+    Ok(first)
+}
+
+/// Asks for a line on stderr and reads it.
+fn prompted(prompt: &str) -> io::Result<String> {
+    let mut stderr = io::stderr();
+    write!(stderr, "{prompt}")?;
+    stderr.flush()?;
+    read_line()
+}
+
+/// One line of stdin, without its line end.
+fn read_line() -> io::Result<String> {
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

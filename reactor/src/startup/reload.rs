@@ -3,11 +3,12 @@
 //! new sessions, the limits, the umask, the log level, the users file (its
 //! path too: setting `users =` and reloading turns accounts on), the TLS
 //! pair, the transfer log's path. What cannot change in a running daemon
-//! — where it listens, the root, `run-as` — is named in a warning at
-//! every reload while it differs ("`root` changed: restart to apply"),
-//! never silently ignored. A users file, certificate or key that cannot be
-//! read keeps the one in force and the rest applies: a key only root may
-//! read, under `run-as`, must not stop every later setting.
+//! — where it listens, the root, `run-as`, the node id and its sweeps'
+//! `sweep-foreign-after` — is named in a warning at every reload while it
+//! differs ("`root` changed: restart to apply"), never silently ignored. A
+//! users file, certificate or key that cannot be read keeps the one in
+//! force and the rest applies: a key only root may read, under `run-as`,
+//! must not stop every later setting.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -71,7 +72,13 @@ impl Reloader {
         let listening = !self.socket_activated;
         let changed = [
             ("root", new.root != started.root),
+            ("node-id", new.node_id != started.node_id),
+            (
+                "sweep-foreign-after",
+                new.sweep_foreign_after != started.sweep_foreign_after,
+            ),
             ("run-as", new.run_as != started.run_as),
+            ("on-upload and on-upload-url", new.hooks != started.hooks),
             (
                 "listen",
                 listening && new.listen_addresses() != started.listen_addresses(),
@@ -79,6 +86,10 @@ impl Reloader {
             (
                 "listen-tls",
                 listening && new.listen_tls != started.listen_tls,
+            ),
+            (
+                "proxy-protocol",
+                new.proxy_protocol != started.proxy_protocol,
             ),
         ];
         for (key, _) in changed.iter().filter(|(_, changed)| *changed) {

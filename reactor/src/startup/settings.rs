@@ -10,11 +10,14 @@ use std::sync::Arc;
 use log::info;
 use pocketftp_core::{Access, Config};
 
+use crate::net::resolve_name::PasvAddress;
 use crate::net::tls::{self, TlsConfigs};
 use crate::rate::Rates;
 use crate::server::{Limits, Listeners, Settings};
 use crate::startup::activation;
+use crate::startup::internet;
 use crate::startup::options::Options;
+use crate::storage::node::{Node, NodeId};
 
 /// What the options say about sessions, limits and TLS at start-up; a
 /// certificate or key that cannot be used is an error naming it.
@@ -38,18 +41,23 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
         users,
         anonymous: !users || options.anonymous,
         anonymous_access: options.anonymous_access,
-        pasv_address: options.pasv_address,
+        pasv_address: options.pasv_address.as_ref().and_then(PasvAddress::ip),
+        pasv_address_map: options.pasv_address_map.clone(),
         idle_timeout: options.idle_timeout,
         data_timeout: options.data_timeout,
         login_delay: options.login_delay,
         max_login_failures: options.max_login_failures,
         tls: tls.is_some(),
         tls_required: options.tls_required,
+        dotfiles: options.dotfiles,
+        upload_list_empty: options.upload_list_empty,
+        upload_replace_own: options.upload_replace_own,
         ..Config::default() // upload_settle: no option sets it
     };
     let limits = Limits {
         max_clients: options.max_clients,
         max_per_ip: options.max_per_ip,
+        max_sessions_per_user: options.max_sessions_per_user,
         pasv_ports: options.pasv_ports.clone(),
         shutdown_grace: options.shutdown_grace,
         rates: Rates {
@@ -57,12 +65,26 @@ pub(super) fn build(options: &Options, users: bool, tls: Option<TlsConfigs>) -> 
             up: options.max_rate_up,
             total: options.max_rate,
         },
+        bans: internet::ban_rules(options),
+        keepalive: options.tcp_keepalive,
+        min_free: options.min_free,
     };
     Settings {
         config: Arc::new(config),
         limits,
         tls,
         umask: options.umask,
+        pasv_name: internet::pasv_name(options),
+        sync: options.sync,
+    }
+}
+
+/// This daemon as a writer of upload files: `--node-id` (or the host
+/// name) and `--sweep-foreign-after`.
+pub fn node(options: &Options) -> Node {
+    Node {
+        id: options.node_id.clone().unwrap_or_else(NodeId::of_host),
+        foreign_after: options.sweep_foreign_after,
     }
 }
 
@@ -97,22 +119,35 @@ pub fn listeners(options: &Options) -> Result<Listeners, String> {
         );
         (Vec::new(), Vec::new())
     };
-    Ok(Listeners {
+    let listeners = Listeners {
         plain,
         implicit_tls,
         inherited,
-    })
+        proxy_protocol: options.proxy_protocol.clone(),
+    };
+    internet::check_proxy_listeners(&listeners)?;
+    Ok(listeners)
 }
 
 /// The certificate and key files, when FTPS is on; an error for half
-/// a pair, or for TLS options without one.
+/// a pair, or for TLS options without one (naming config keys when the
+/// config file set them, flags otherwise).
 pub(super) fn tls_files(options: &Options) -> Result<Option<(&PathBuf, &PathBuf)>, String> {
+    let needs = |given: &str, needed: &[&str]| {
+        let needed: Vec<String> = needed.iter().map(|n| options.spelled(n, given)).collect();
+        Err(format!(
+            "{} needs {}",
+            options.spelled(given, given),
+            needed.join(" and ")
+        ))
+    };
     match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => Ok(Some((cert, key))),
-        (Some(_), None) => Err("--tls-cert needs --tls-key".to_owned()),
-        (None, Some(_)) => Err("--tls-key needs --tls-cert".to_owned()),
-        (None, None) if options.tls_required || !options.listen_tls.is_empty() => {
-            Err("--tls-required and --listen-tls need --tls-cert and --tls-key".to_owned())
+        (Some(_), None) => needs("tls-cert", &["tls-key"]),
+        (None, Some(_)) => needs("tls-key", &["tls-cert"]),
+        (None, None) if options.tls_required => needs("tls-required", &["tls-cert", "tls-key"]),
+        (None, None) if !options.listen_tls.is_empty() => {
+            needs("listen-tls", &["tls-cert", "tls-key"])
         }
         (None, None) => Ok(None),
     }
@@ -215,14 +250,29 @@ mod tests {
         for (args, want) in [
             (&["--tls-cert", "c.pem"][..], "--tls-cert needs --tls-key"),
             (&["--tls-key", "k.pem"], "--tls-key needs --tls-cert"),
-            (&["--tls-required"], "--tls-required and --listen-tls need"),
+            (
+                &["--tls-required"],
+                "--tls-required needs --tls-cert and --tls-key",
+            ),
             (
                 &["--listen-tls", "[::]:990"],
-                "--tls-required and --listen-tls need",
+                "--listen-tls needs --tls-cert and --tls-key",
             ),
         ] {
             let got = tls_files(&run(args).unwrap()).unwrap_err();
             assert!(got.starts_with(want), "{args:?}: {got}");
         }
+        // From the config file: its keys. A flag over the file: the flag.
+        let dir = crate::storage::testing::TempDir::new("tls-keys");
+        let file = dir.0.join("pocketftpd.conf");
+        std::fs::write(&file, "tls-cert = c.pem\ntls-required = yes\n").unwrap();
+        let config = file.to_str().unwrap();
+        let got = tls_files(&run(&["--config", config]).unwrap()).unwrap_err();
+        assert_eq!(got, "tls-cert needs tls-key");
+        let flagged = run(&["--config", config, "--tls-cert", "d.pem"]).unwrap();
+        assert_eq!(
+            tls_files(&flagged).unwrap_err(),
+            "--tls-cert needs --tls-key"
+        );
     }
 }

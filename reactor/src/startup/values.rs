@@ -2,7 +2,7 @@
 //! umasks. Each error says what was expected, for the caller to prefix with
 //! the option's name.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -10,22 +10,36 @@ use log::LevelFilter;
 use pocketftp_core::Access;
 
 use crate::rate;
+use crate::storage::durable::Durability;
+use crate::storage::space::MinFree;
 
 /// `ADDR:PORT`, with the hint people need when it is not: IPv6 addresses
-/// go in brackets, and a port alone needs an address.
+/// go in brackets, a port alone (`2121`, `:2121`) needs an address, and a
+/// host name is not taken. Names are refused rather than looked up: a board
+/// may start before its network and name service, and an address says
+/// which family and interface without a doubt.
 pub fn address(value: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = value.parse() {
         return Ok(addr);
     }
-    let mut why = format!("{value:?} is not ADDR:PORT");
-    if let Ok(port) = value.parse::<u16>() {
-        why += &format!(": give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)");
-    } else if let Some((host, port)) = value.rsplit_once(':') {
-        if host.parse::<std::net::Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok() {
-            why += &format!(": an IPv6 address goes in brackets, [{host}]:{port}");
-        }
-    }
-    Err(why)
+    let why = format!("{value:?} is not ADDR:PORT");
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().ok()),
+        None => ("", value.parse::<u16>().ok()),
+    };
+    let Some(port) = port else {
+        return Err(why);
+    };
+    let hint = if host.is_empty() || host == "*" {
+        format!("give an address too, 0.0.0.0:{port} (or [::]:{port} for IPv6 and IPv4)")
+    } else if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("an IPv6 address goes in brackets, [{host}]:{port}")
+    } else if host.eq_ignore_ascii_case("localhost") {
+        format!("host names are not taken: 127.0.0.1:{port} (or [::1]:{port} for IPv6)")
+    } else {
+        format!("host names are not taken: give an address of this machine (ip -brief address lists them), or 0.0.0.0:{port} for all of them")
+    };
+    Err(format!("{why}: {hint}"))
 }
 
 /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case
@@ -67,6 +81,15 @@ pub fn seconds(n: u64) -> Result<Duration, String> {
     at_most(n, MAX_SECONDS, "seconds (a day)").map(Duration::from_secs)
 }
 
+/// The longest `--sweep-foreign-after`, in seconds: a year. No upload
+/// runs that long; the bound keeps the clock arithmetic far from overflow.
+const MAX_AGE_SECONDS: u64 = 365 * 24 * 3600;
+
+/// An age in seconds (0 allowed), at most [`MAX_AGE_SECONDS`].
+pub fn age(value: &str) -> Result<Duration, String> {
+    at_most(number(value)?, MAX_AGE_SECONDS, "seconds (a year)").map(Duration::from_secs)
+}
+
 /// A pause given in milliseconds, at most `max`.
 pub fn milliseconds(value: &str, max: u64) -> Result<Duration, String> {
     at_most(number(value)?, max, "milliseconds").map(Duration::from_millis)
@@ -90,12 +113,7 @@ pub fn umask(value: &str) -> Result<u32, String> {
 /// so the command line can lift a limit the config file sets.
 pub fn rate(value: &str) -> Result<Option<u64>, String> {
     let bad = || format!("{value:?} is not a rate in bytes/s such as 500K, 10M or 1G");
-    let (digits, shift) = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
-        Some(b'K') => (&value[..value.len() - 1], 10),
-        Some(b'M') => (&value[..value.len() - 1], 20),
-        Some(b'G') => (&value[..value.len() - 1], 30),
-        _ => (value, 0),
-    };
+    let (digits, shift) = binary_suffix(value);
     let n: u64 = digits.trim().parse().map_err(|_| bad())?;
     if n == 0 {
         return Ok(None);
@@ -112,6 +130,44 @@ pub fn rate(value: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
+/// A number's digits and the power of two its `K`, `M`, `G` or `T` (any
+/// case, 1024-based) multiplies them by.
+fn binary_suffix(value: &str) -> (&str, u32) {
+    let shift = match value.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => 10,
+        Some(b'M') => 20,
+        Some(b'G') => 30,
+        Some(b'T') => 40,
+        _ => return (value, 0),
+    };
+    (&value[..value.len() - 1], shift)
+}
+
+/// `--min-free`: `0` (off), a size with an optional `K`, `M`, `G` or `T`
+/// (1024-based), or a whole percent of the file system (`1%` to `99%`).
+pub fn min_free(value: &str) -> Result<MinFree, String> {
+    let bad = || format!("{value:?} is not a size such as 200M or 2G, or a percent such as 5%");
+    if let Some(digits) = value.strip_suffix('%') {
+        return match digits.trim().parse::<u8>() {
+            Ok(0) => Ok(MinFree::Off),
+            Ok(p @ 1..=99) => Ok(MinFree::Percent(p)),
+            _ => Err(bad()),
+        };
+    }
+    let (digits, shift) = binary_suffix(value);
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Ok(MinFree::Off),
+        Some(bytes) => Ok(MinFree::Bytes(bytes)),
+        None => Err(format!("{value:?} is more than any file system holds")),
+    }
+}
+
+/// `--sync`: `uploads`, `all` or `off`.
+pub fn durability(value: &str) -> Result<Durability, String> {
+    Durability::parse(value).ok_or_else(|| format!("{value:?} is not uploads, all or off"))
+}
+
 /// A rule that is on (`required`, the default) or relaxed (`off`).
 pub fn required(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
@@ -124,12 +180,6 @@ pub fn required(value: &str) -> Result<bool, String> {
 /// What anonymous sessions may do: `super`, `user` or `upload`.
 pub fn role(value: &str) -> Result<Access, String> {
     Access::from_role(value).ok_or_else(|| format!("{value:?} is not super, user or upload"))
-}
-
-pub fn ipv4(value: &str) -> Result<Ipv4Addr, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{value:?} is not an IPv4 address"))
 }
 
 /// A log level, in any case (`off` too, though `--help` does not offer it).
@@ -165,6 +215,32 @@ mod tests {
     use super::*;
     use crate::startup::command_line::tests::run;
     use crate::storage::testing::TempDir;
+
+    #[test]
+    fn min_free_is_a_size_or_a_percent() {
+        let cases = [
+            ("0", MinFree::Off),
+            ("0%", MinFree::Off),
+            ("1%", MinFree::Percent(1)),
+            ("99%", MinFree::Percent(99)),
+            ("4096", MinFree::Bytes(4096)),
+            ("200M", MinFree::Bytes(200 << 20)),
+            ("2g", MinFree::Bytes(2 << 30)),
+            ("1T", MinFree::Bytes(1 << 40)),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                run(&["--min-free", value]).unwrap().min_free,
+                want,
+                "{value}"
+            );
+        }
+        assert_eq!(run(&[]).unwrap().min_free, MinFree::Percent(1));
+        for value in ["100%", "-1%", "1.5%", "x", "5X", "", "99999999999T"] {
+            let got = run(&["--min-free", value]).unwrap_err();
+            assert!(got.starts_with("--min-free: "), "{got}");
+        }
+    }
 
     #[test]
     fn rates_take_1024_based_suffixes() {

@@ -3,6 +3,7 @@
 //! `io::Error`).
 
 use std::io;
+use std::ops::RangeInclusive;
 
 use pocketftp_core::ErrorKind;
 
@@ -22,6 +23,28 @@ impl std::fmt::Display for BadOffset {
 }
 
 impl std::error::Error for BadOffset {}
+
+/// Every port of the passive range `range` is in use (`--pasv-ports`).
+pub fn ports_exhausted(range: &RangeInclusive<u16>) -> io::Error {
+    io::Error::new(io::ErrorKind::AddrInUse, PortsExhausted(range.clone()))
+}
+
+/// The marker inside [`ports_exhausted`]'s error.
+#[derive(Debug)]
+struct PortsExhausted(RangeInclusive<u16>);
+
+impl std::fmt::Display for PortsExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (lo, hi) = (self.0.start(), self.0.end());
+        let ports = crate::count(self.0.clone().count(), "port");
+        write!(
+            f,
+            "every port of --pasv-ports {lo}-{hi} is in use ({ports}): widen the range"
+        )
+    }
+}
+
+impl std::error::Error for PortsExhausted {}
 
 /// The file ended before the size `150` announced: the client must not get
 /// `226` for a short copy. A local error (`451`), not a lost connection.
@@ -102,6 +125,9 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
         Some(TlsRefusal::CutShort) => return ErrorKind::UploadCutShort,
         None => {}
     }
+    if error.get_ref().is_some_and(|e| e.is::<PortsExhausted>()) {
+        return ErrorKind::PortsExhausted;
+    }
     if let Some(errno) = error.raw_os_error() {
         return kind_of_errno(errno);
     }
@@ -123,7 +149,8 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
 fn kind_of_errno(errno: i32) -> ErrorKind {
     match errno {
         libc::ENOENT => ErrorKind::NotFound,
-        libc::EACCES | libc::EPERM | libc::EROFS => ErrorKind::PermissionDenied,
+        libc::EACCES | libc::EPERM => ErrorKind::PermissionDenied,
+        libc::EROFS => ErrorKind::ReadOnly,
         libc::EEXIST => ErrorKind::AlreadyExists,
         libc::ENOTDIR => ErrorKind::NotADirectory,
         libc::EISDIR => ErrorKind::IsADirectory,
@@ -150,6 +177,7 @@ mod tests {
         let cases = [
             (libc::ENOENT, ErrorKind::NotFound),
             (libc::EACCES, ErrorKind::PermissionDenied),
+            (libc::EROFS, ErrorKind::ReadOnly),
             (libc::EEXIST, ErrorKind::AlreadyExists),
             (libc::ENOTDIR, ErrorKind::NotADirectory),
             (libc::EISDIR, ErrorKind::IsADirectory),
@@ -172,6 +200,16 @@ mod tests {
         assert_eq!(
             kind_of(&io::ErrorKind::UnexpectedEof.into()),
             ErrorKind::ConnectionLost
+        );
+    }
+
+    #[test]
+    fn an_exhausted_port_range_says_so() {
+        let e = ports_exhausted(&(50000..=50003));
+        assert_eq!(kind_of(&e), ErrorKind::PortsExhausted);
+        assert_eq!(
+            e.to_string(),
+            "every port of --pasv-ports 50000-50003 is in use (4 ports): widen the range"
         );
     }
 

@@ -13,14 +13,18 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use log::info;
 use pocketftp_core::{FileKind, Metadata, VirtualPath};
 
+use super::node::Node;
+use super::refusal::{self, Doing};
 pub use super::resolve::Resolver;
-use super::sys::{check, fstat, rename_at, unlink_at, NameAt, NEW_FOLDER_MODE};
-use super::temps::{self, Sweep};
+use super::sys::{check, fstat, rename_at, stat_at, unlink_at, NameAt, NEW_FOLDER_MODE};
+use super::temps::{self, Replace, Sweep};
 
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
 /// [`Resolver::Fallback`] even where `openat2` works, so that the end-to-end
@@ -35,6 +39,12 @@ pub struct Jail {
     root: OwnedFd,
     /// Probed once at [`Jail::open`]; a home inherits it.
     resolver: Resolver,
+    /// Names the upload files, and says whose leftovers a sweep may take
+    /// (the host's name unless [`Jail::for_node`] says otherwise); a home
+    /// inherits it.
+    node: Arc<Node>,
+    /// Where the root is, for the admin's log lines (never used to open).
+    host: PathBuf,
 }
 
 impl Jail {
@@ -49,7 +59,7 @@ impl Jail {
         } else {
             Resolver::probe(folder.as_raw_fd())
         };
-        let jail = Jail::with(folder, resolver)?;
+        let jail = Jail::with(folder, resolver, host_path(root))?;
         let why = match (resolver, forced) {
             (Resolver::Openat2, _) => "",
             (Resolver::Fallback, true) => {
@@ -67,7 +77,7 @@ impl Jail {
     /// offers: for tests, which run every case under both. `Openat2` on a
     /// kernel without it fails here, saying so.
     pub fn open_with(root: &Path, resolver: Resolver) -> io::Result<Jail> {
-        Jail::with(open_folder(root)?, resolver)
+        Jail::with(open_folder(root)?, resolver, host_path(root))
     }
 
     /// The resolver in use.
@@ -75,8 +85,26 @@ impl Jail {
         self.resolver
     }
 
-    fn with(root: OwnedFd, resolver: Resolver) -> io::Result<Jail> {
-        let jail = Jail { root, resolver };
+    /// The same root, its upload files named for `node` (see `node.rs`).
+    pub fn for_node(self, node: Node) -> Jail {
+        Jail {
+            node: Arc::new(node),
+            ..self
+        }
+    }
+
+    /// The node the upload files are named for.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    fn with(root: OwnedFd, resolver: Resolver, host: PathBuf) -> io::Result<Jail> {
+        let jail = Jail {
+            root,
+            resolver,
+            node: Arc::default(),
+            host,
+        };
         jail.resolve(".", libc::O_PATH | libc::O_DIRECTORY, 0)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
@@ -96,13 +124,36 @@ impl Jail {
         Ok(Jail {
             root,
             resolver: self.resolver,
+            node: Arc::clone(&self.node),
+            host: self.host.join(path.relative()),
         })
     }
 
-    /// Whether the root folder was removed while being served (its link
-    /// count dropped to 0): every lookup then fails, so say it loudly.
-    pub fn is_deleted(&self) -> bool {
-        fstat(self.root.as_raw_fd()).is_ok_and(|meta| meta.links == 0)
+    /// Where the root is on this machine (for messages; absolute where it
+    /// could be made so).
+    pub fn host(&self) -> &Path {
+        &self.host
+    }
+
+    /// `error`, after logging why the file system refused `doing` at `path`
+    /// when that is the admin's to fix (see `refusal.rs`). The root itself
+    /// is refused by the jail, not the file system: nothing to log there.
+    pub(super) fn refused(&self, doing: Doing, path: &VirtualPath, error: io::Error) -> io::Error {
+        if path.is_root() {
+            return error;
+        }
+        refusal::note(doing, &self.host.join(path.relative()), error)
+    }
+
+    /// Whether the root is still the folder `path` names: not deleted,
+    /// nor another folder now (a disk mounted there or unmounted from
+    /// there, the folder made again). `Err`: `path` names nothing.
+    pub fn is_at(&self, path: &Path) -> io::Result<bool> {
+        let named = std::fs::metadata(path)?;
+        let held = stat_at(self.root.as_raw_fd(), c"");
+        Ok(held.is_ok_and(|held| {
+            held.st_nlink > 0 && held.st_dev == named.dev() && held.st_ino == named.ino()
+        }))
     }
 
     /// Opens `path` with `flags`, resolving beneath the root.
@@ -134,13 +185,19 @@ impl Jail {
                 Ok(file)
             }
             FileKind::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-            _ => Err(io::Error::from_raw_os_error(libc::EACCES)),
+            // Ours, not the file system's: no errno, so no log line blames
+            // the permissions (see `refusal.rs`).
+            _ => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "not a regular file",
+            )),
         }
     }
 
     /// Metadata of `path`, following symlinks that stay inside the root.
     pub fn stat(&self, path: &VirtualPath) -> io::Result<Metadata> {
-        let fd = self.open_path(path, libc::O_PATH, 0)?;
+        let fd = (self.open_path(path, libc::O_PATH, 0))
+            .map_err(|e| self.refused(Doing::LookUp, path, e))?;
         fstat(fd.as_raw_fd())
     }
 
@@ -161,6 +218,7 @@ impl Jail {
         let e = self.entry(path)?;
         // SAFETY: a valid directory fd and a NUL-terminated name.
         check(unsafe { libc::mkdirat(e.dir.as_raw_fd(), e.name.as_ptr(), NEW_FOLDER_MODE) })
+            .map_err(|error| self.refused(Doing::MakeFolder, path, error))
     }
 
     /// Removes an empty folder. One that holds nothing but stale upload
@@ -169,33 +227,51 @@ impl Jail {
     pub fn remove_dir(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         let dir = e.dir.as_raw_fd();
-        match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
+        let removed = match unlink_at(dir, &e.name, libc::AT_REMOVEDIR) {
             Err(error) if error.raw_os_error() == Some(libc::ENOTEMPTY) => {
                 let Ok(folder) = temps::open_folder(dir, &e.name) else {
                     return Err(error);
                 };
-                temps::sweep_folder(folder);
+                temps::sweep_folder(folder, &self.node);
                 unlink_at(dir, &e.name, libc::AT_REMOVEDIR)
             }
             done => done,
-        }
+        };
+        removed.map_err(|error| self.refused(Doing::RemoveFolder, path, error))
     }
 
     /// Removes the stale upload files in the whole tree, looking at no more
-    /// than `limit` entries (see `temps.rs`). For start-up, before serving.
-    pub fn sweep_stale_temps(&self, limit: usize) -> Sweep {
-        temps::sweep_tree(self.root.as_raw_fd(), limit)
+    /// than `limit` entries, calling `progress` now and then (see
+    /// `temps.rs`). For start-up, before serving.
+    pub fn sweep_stale_temps(&self, limit: usize, progress: &mut dyn FnMut(&Sweep)) -> Sweep {
+        temps::sweep_tree(self.root.as_raw_fd(), limit, &self.node, progress)
     }
 
     /// Deletes a file (a folder is `EISDIR`).
     pub fn delete(&self, path: &VirtualPath) -> io::Result<()> {
         let e = self.entry(path)?;
         unlink_at(e.dir.as_raw_fd(), &e.name, 0)
+            .map_err(|error| self.refused(Doing::Delete, path, error))
     }
 
     pub fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> io::Result<()> {
         let (a, b) = (self.entry(from)?, self.entry(to)?);
-        rename_at(&a, &b.dir, &b.name)
+        rename_at(&a, &b.dir, &b.name).map_err(|error| self.refused(Doing::Rename, from, error))
+    }
+
+    /// An `upload` session's rename of what it uploaded: never over an
+    /// existing name (`EEXIST`), except, with `account`, that account's own
+    /// upload (see `owner.rs`).
+    pub fn rename_upload(
+        &self,
+        from: &VirtualPath,
+        to: &VirtualPath,
+        account: Option<&str>,
+    ) -> io::Result<()> {
+        let (a, b) = (self.entry(from)?, self.entry(to)?);
+        let replace = account.map_or(Replace::Nothing, |a| Replace::Own(a.to_owned()));
+        temps::rename_if(&a, &b.dir, &b.name, &replace)
+            .map_err(|error| self.refused(Doing::Rename, from, error))
     }
 
     /// `SITE CHMOD`: sets the permission bits of `path`. The entry is opened
@@ -209,6 +285,7 @@ impl Jail {
         }
         let target = self.open_path(path, libc::O_PATH, 0)?;
         chmod_fd(target.as_raw_fd(), mode & 0o777)
+            .map_err(|error| self.refused(Doing::ChangeMode, path, error))
     }
 
     /// Sets the modification time (MFMT), leaving the access time alone, and
@@ -223,7 +300,8 @@ impl Jail {
         let seconds = unix
             .try_into()
             .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
-        let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+        let fd = (self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK, 0))
+            .map_err(|e| self.refused(Doing::SetTime, path, e))?;
         let times = [
             libc::timespec {
                 tv_sec: 0,
@@ -235,7 +313,8 @@ impl Jail {
             },
         ];
         // SAFETY: a valid fd and a two-element timespec array.
-        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })?;
+        check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) })
+            .map_err(|e| self.refused(Doing::SetTime, path, e))?;
         fstat(fd.as_raw_fd())
     }
 
@@ -243,6 +322,14 @@ impl Jail {
         self.resolver
             .open(self.root.as_raw_fd(), relative, flags, mode)
     }
+}
+
+/// The root as the admin's messages name it: absolute (symlinks resolved)
+/// where that works, as given otherwise.
+fn host_path(root: &Path) -> PathBuf {
+    std::fs::canonicalize(root)
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_path_buf())
 }
 
 /// A folder to serve, as a descriptor.
@@ -311,6 +398,11 @@ mod tests {
         set_mode_never_reaches_outside_the_root,
     );
 
+    /// A STOR's hidden file for `path`, as `upload_to` makes it.
+    fn stage(jail: &Jail, path: &str, replace: Replace) -> io::Result<(TempFile, File)> {
+        TempFile::create(jail.entry(&vp(path))?, replace, &jail.node().id)
+    }
+
     fn setup(resolver: Resolver) -> (TempDir, Jail) {
         let dir = TempDir::new("jail");
         let root = dir.0.join("root");
@@ -354,12 +446,13 @@ mod tests {
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let read = jail.open_read(&vp("/fifo")).unwrap_err();
-        assert_eq!(read.raw_os_error(), Some(libc::EACCES));
+        assert_eq!(read.kind(), io::ErrorKind::PermissionDenied);
         let write = jail
             .open_file(&vp("/fifo"), libc::O_WRONLY | libc::O_APPEND, 0)
             .unwrap_err();
         assert!(
-            matches!(write.raw_os_error(), Some(libc::EACCES | libc::ENXIO)),
+            write.kind() == io::ErrorKind::PermissionDenied
+                || write.raw_os_error() == Some(libc::ENXIO),
             "{write}"
         );
         jail.set_modified(&vp("/fifo"), 0).unwrap();
@@ -417,13 +510,11 @@ mod tests {
         let umask = current_umask();
         jail.make_dir(&vp("/made")).unwrap();
         assert_eq!(mode_of(&root.join("made")), 0o777 & !umask);
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/made/new.txt")).unwrap(), true).unwrap();
+        let (mut temp, _file) = stage(&jail, "/made/new.txt", Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("made/new.txt")), 0o666 & !umask);
         jail.set_mode(&vp("/sub/file.txt"), 0o604).unwrap();
-        let (temp, _file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (mut temp, _file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         temp.commit().unwrap();
         assert_eq!(mode_of(&root.join("sub/file.txt")), 0o604);
     }
@@ -479,21 +570,19 @@ mod tests {
     fn temp_files_vanish_unless_committed(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (temp, mut file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"half").unwrap();
         drop(temp);
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"inside");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), true).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/file.txt", Replace::Any).unwrap();
         io::Write::write_all(&mut file, b"whole").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/file.txt")).unwrap(), b"whole");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 1);
         assert_eq!(
-            TempFile::create(jail.entry(&vp("/sub")).unwrap(), true)
+            stage(&jail, "/sub", Replace::Any)
                 .err()
                 .and_then(|e| e.raw_os_error()),
             Some(libc::EISDIR)
@@ -505,22 +594,21 @@ mod tests {
     fn new_only_uploads_never_replace(resolver: Resolver) {
         let (dir, jail) = setup(resolver);
         let root = dir.0.join("root");
-        let refused = TempFile::create(jail.entry(&vp("/sub/file.txt")).unwrap(), false);
+        let refused = stage(&jail, "/sub/file.txt", Replace::Nothing);
         assert_eq!(
             refused.err().and_then(|e| e.raw_os_error()),
             Some(libc::EEXIST)
         );
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/new.txt")).unwrap(), false).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/new.txt", Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"mine").unwrap();
         std::fs::write(root.join("sub/new.txt"), b"theirs").unwrap();
         let err = temp.commit().unwrap_err();
+        drop((temp, file));
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
         assert_eq!(std::fs::read(root.join("sub/new.txt")).unwrap(), b"theirs");
         assert_eq!(std::fs::read_dir(root.join("sub")).unwrap().count(), 2);
 
-        let (temp, mut file) =
-            TempFile::create(jail.entry(&vp("/sub/other.txt")).unwrap(), false).unwrap();
+        let (mut temp, mut file) = stage(&jail, "/sub/other.txt", Replace::Nothing).unwrap();
         io::Write::write_all(&mut file, b"fresh").unwrap();
         temp.commit().unwrap();
         assert_eq!(std::fs::read(root.join("sub/other.txt")).unwrap(), b"fresh");

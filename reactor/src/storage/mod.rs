@@ -18,6 +18,10 @@
 //! - `Entries` (`entries.rs`), a folder being listed, an entry at a time;
 //! - a `Folder` (`sink.rs`), where STOU creates a name that must be new.
 //!
+//! What a reply promises is on the disk (`--sync`) is made durable by
+//! `durable.rs` (the order of the syncs and the rename) on the sync
+//! worker's threads (`sync.rs`), off the event loop.
+//!
 //! Errors leave it as `io::Error`s whose only meaning upstream is their
 //! [`ErrorKind`](pocketftp_core::ErrorKind) ([`error_kind`]): a reply that
 //! depends on the back-end is a kind, and the core never learns which
@@ -31,27 +35,38 @@
 //! parts.
 
 mod dir;
+pub mod durable;
 mod entries;
 pub mod error_kind;
+pub mod faults;
 pub mod jail;
+pub mod node;
+mod owner;
+mod refusal;
 mod resolve;
 pub mod s3;
 mod sink;
 mod source;
+pub mod space;
+pub mod sync;
 mod sys;
 mod temps;
 #[cfg(test)]
 pub(crate) mod testing;
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use pocketftp_core::VirtualPath;
 
 pub(crate) use entries::Entries;
 use jail::Jail;
+use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
+use space::MinFree;
 use sys::NEW_FILE_MODE;
+pub(crate) use temps::Replace;
 use temps::TempFile;
 
 /// What transfers move: each opened as the handle its transfer steps use.
@@ -59,28 +74,45 @@ impl Jail {
     /// RETR: the file from `offset` (REST's) up to its size now, which the
     /// `150` announces; an offset beyond it is `BadOffset`.
     pub(crate) fn open_source(&self, path: &VirtualPath, offset: u64) -> io::Result<Source> {
-        Source::new(self.open_read(path)?, offset)
+        let file = (self.open_read(path)).map_err(|e| self.refused(Doing::Read, path, e))?;
+        Source::new(file, offset)
     }
 
     /// STOR: a hidden file in the folder of `path`, renamed over it only
     /// once the whole upload arrived (atomic: a broken upload leaves the
-    /// old file as it was). Without `replace` (an `upload` user), a file
-    /// there is `AlreadyExists`, now and at the commit.
-    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: bool) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace)?;
+    /// old file as it was). A file there that `replace` does not allow to
+    /// replace is `AlreadyExists`, now and at the commit.
+    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
+        let (temp, file) = TempFile::create(self.entry(path)?, replace, &self.node().id)
+            .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
     }
 
-    /// APPE: `path` written at its end, created if need be.
+    /// APPE: `path` written at its end, created if need be (so its
+    /// folder is synced too at a durable commit).
     pub(crate) fn append_to(&self, path: &VirtualPath) -> io::Result<Sink> {
         let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-        self.open_file(path, flags, NEW_FILE_MODE)
-            .map(Sink::in_place)
+        let file = (self.open_file(path, flags, NEW_FILE_MODE))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
+        Ok(Sink::appending(file)?.in_folder(self.entry(path)?.dir))
     }
 
     /// REST+STOR: `path` written in place from `offset`.
     pub(crate) fn write_at(&self, path: &VirtualPath, offset: u64) -> io::Result<Sink> {
-        Sink::at(self.open_file(path, libc::O_WRONLY, 0)?, offset)
+        let file = (self.open_file(path, libc::O_WRONLY, 0))
+            .map_err(|e| self.refused(Doing::Write, path, e))?;
+        Sink::at(file, offset)
+    }
+
+    /// An upload into the folder `folder` may begin: its file system's free
+    /// space is not below `min_free` (`StorageFull` if it is). Asked before
+    /// the upload's file is made, so a refusal leaves nothing behind.
+    pub(crate) fn admit_upload(&self, folder: &VirtualPath, min_free: MinFree) -> io::Result<()> {
+        if min_free == MinFree::Off {
+            return Ok(());
+        }
+        let fd = self.open_path(folder, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        space::admit_upload(fd.as_raw_fd(), min_free)
     }
 
     /// STOU: the folder `path`, to create a new name in.
@@ -90,9 +122,14 @@ impl Jail {
     }
 
     /// LIST, NLST, MLSD: the entries of the folder `path` (`NotADirectory`
-    /// for a file).
+    /// for a file). A folder removed while it is open (the served root,
+    /// deleted) is `NotFound`, not an empty listing.
     pub(crate) fn entries(&self, path: &VirtualPath) -> io::Result<Entries> {
-        let fd = self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let fd = (self.open_path(path, libc::O_RDONLY | libc::O_DIRECTORY, 0))
+            .map_err(|e| self.refused(Doing::List, path, e))?;
+        if sys::fstat(fd.as_raw_fd())?.links == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
         Ok(Entries(dir::DirStream::new(fd)?))
     }
 }

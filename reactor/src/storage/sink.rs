@@ -1,42 +1,84 @@
 //! An upload's sink: where its bytes go, and how it is put in place.
+//!
+//! A sink that runs out of room (the disk, or the floor `--min-free` keeps:
+//! `space.rs`) undoes what it wrote: no partial file is left for a camera
+//! to mistake for a picture, and the old file stays as it was.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use super::error_kind::bad_offset;
-use super::sys::create_at;
+use log::warn;
+use pocketftp_core::ErrorKind;
+
+use super::durable::{reopen_folder, Commit, Pending};
+use super::error_kind::{bad_offset, kind_of};
+use super::space::{MinFree, SpaceGuard};
+use super::sys::{create_at, unlink_at, NameAt};
 use super::temps::TempFile;
 
 /// What an upload writes to. Dropped before [`commit`](Self::commit), it
 /// is discarded: a STOR's hidden file goes, and the old file stays whole.
 pub struct Sink {
+    /// Declared before `temp`, so dropped (closed) before the hidden file
+    /// is unlinked: an `rclone mount` without its cache writes a file out
+    /// when it is closed, and would bring back one unlinked while open.
     file: File,
-    /// STOR: the hidden file that takes the target's place at the commit.
+    /// STOR: the hidden file that takes the target's place at the commit;
+    /// kept after a failed one, to go with the sink.
     temp: Option<TempFile>,
     /// REST+STOR's offset: the file is cut there only when the transfer
     /// starts, so a data connection that never comes leaves it whole.
     restart: Option<u64>,
+    /// What a write that finds no room undoes.
+    undo: Undo,
+    space: SpaceGuard,
+    /// The folder (`O_PATH`) of a file written in place whose name the
+    /// upload may have made (APPE, STOU): a durable commit syncs it. A
+    /// STOR's is its hidden file's.
+    folder: Option<OwnedFd>,
+}
+
+/// How a sink that ran out of room leaves no partial file.
+enum Undo {
+    /// STOR: nothing here; its hidden file goes with the sink.
+    Nothing,
+    /// APPE, REST+STOR: the file back to this length (what it was, or the
+    /// restart offset).
+    Truncate(u64),
+    /// STOU: the new name goes.
+    Remove(NameAt),
 }
 
 impl Sink {
-    /// A file written where it is (APPE, STOU).
-    pub(super) fn in_place(file: File) -> Sink {
+    fn new(file: File, temp: Option<TempFile>, restart: Option<u64>, undo: Undo) -> Sink {
         Sink {
             file,
-            temp: None,
-            restart: None,
+            temp,
+            restart,
+            undo,
+            space: SpaceGuard::new(MinFree::Off),
+            folder: None,
         }
+    }
+
+    /// The folder that holds the name of a file written in place, for a
+    /// durable commit to sync.
+    pub(super) fn in_folder(mut self, folder: OwnedFd) -> Sink {
+        self.folder = Some(folder);
+        self
+    }
+
+    /// APPE: a file written at its end.
+    pub(super) fn appending(file: File) -> io::Result<Sink> {
+        let length = file.metadata()?.len();
+        Ok(Sink::new(file, None, None, Undo::Truncate(length)))
     }
 
     /// A STOR: a hidden file until the commit.
     pub(super) fn staged(temp: TempFile, file: File) -> Sink {
-        Sink {
-            file,
-            temp: Some(temp),
-            restart: None,
-        }
+        Sink::new(file, Some(temp), None, Undo::Nothing)
     }
 
     /// REST+STOR: `file` written from `offset` on, which must not be past
@@ -45,11 +87,14 @@ impl Sink {
         if offset > file.metadata()?.len() {
             return Err(bad_offset());
         }
-        Ok(Sink {
-            file,
-            temp: None,
-            restart: Some(offset),
-        })
+        Ok(Sink::new(file, None, Some(offset), Undo::Truncate(offset)))
+    }
+
+    /// Keeps `min_free` free on the file system written to: a write that
+    /// would take its free space below that cuts the upload.
+    pub fn keep_free(mut self, min_free: MinFree) -> Sink {
+        self.space = SpaceGuard::new(min_free);
+        self
     }
 
     /// The transfer starts: REST+STOR drops what follows its offset (once).
@@ -60,17 +105,49 @@ impl Sink {
         }
     }
 
-    /// Takes these bytes.
+    /// Takes these bytes, if there is room for them.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all(bytes)
+        let fd = self.file.as_raw_fd();
+        let written =
+            (self.space.admit(fd, bytes.len() as u64)).and_then(|()| self.file.write_all(bytes));
+        match written {
+            Err(e) if kind_of(&e) == ErrorKind::StorageFull => Err(self.cut(e)),
+            other => other,
+        }
+    }
+
+    /// No room: undoes what this upload wrote (once), and logs why.
+    fn cut(&mut self, why: io::Error) -> io::Error {
+        let undone = match std::mem::replace(&mut self.undo, Undo::Nothing) {
+            Undo::Nothing => Ok(()),
+            Undo::Truncate(length) => self.file.set_len(length),
+            Undo::Remove(new) => unlink_at(new.dir.as_raw_fd(), &new.name, 0),
+        };
+        match undone {
+            Ok(()) => warn!("upload cut, nothing of it kept: {why}"),
+            Err(e) => warn!("upload cut: {why}; undoing what it wrote failed: {e}"),
+        }
+        why
     }
 
     /// Puts the upload in place: a STOR replaces its target only now.
     pub fn commit(&mut self) -> io::Result<()> {
-        match self.temp.take() {
-            Some(temp) => temp.commit(),
-            None => Ok(()),
+        if let Some(temp) = &mut self.temp {
+            temp.commit()?;
         }
+        self.temp = None;
+        Ok(())
+    }
+
+    /// Hands the upload over to be put in place durably, off the loop
+    /// (`durable.rs`), with the loop's hold on that commit.
+    pub fn into_commit(self) -> io::Result<(Commit, Pending)> {
+        let folder = match &self.temp {
+            Some(temp) => Some(temp.folder()),
+            None => self.folder.as_ref(),
+        };
+        let folder = folder.map(reopen_folder).transpose()?;
+        Ok(Commit::new(self.file, self.temp, folder))
     }
 }
 
@@ -94,6 +171,54 @@ impl Folder {
     /// not; never through a symlink), as an upload's sink.
     pub fn create_new(&self, name: &str) -> io::Result<Sink> {
         let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        create_at(self.0.as_raw_fd(), &name).map(Sink::in_place)
+        let file = create_at(self.0.as_raw_fd(), &name)?;
+        let dir = self.0.try_clone()?;
+        let undo = Undo::Remove(NameAt { dir, name });
+        Ok(Sink::new(file, None, None, undo).in_folder(self.0.try_clone()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::jail::Jail;
+    use crate::storage::testing::{vp, TempDir};
+    use crate::storage::Replace;
+
+    /// A floor of the whole file system cuts the first write: each kind of
+    /// sink leaves what was there before, and nothing else.
+    #[test]
+    fn a_cut_leaves_no_partial_file() {
+        let dir = TempDir::new("sink-cut");
+        std::fs::write(dir.0.join("old"), b"old").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let everything = MinFree::Percent(100);
+        let cut = |mut sink: Sink| {
+            sink.start().unwrap();
+            let e = sink.write(b"new bytes").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        };
+        cut(jail.append_to(&vp("/old")).unwrap().keep_free(everything));
+        cut(jail.write_at(&vp("/old"), 1).unwrap().keep_free(everything));
+        cut(jail
+            .upload_to(&vp("/old"), Replace::Any)
+            .unwrap()
+            .keep_free(everything));
+        let folder = jail.folder(&vp("/")).unwrap();
+        cut(folder.create_new("unique").unwrap().keep_free(everything));
+        assert_eq!(
+            std::fs::read(dir.0.join("old")).unwrap(),
+            b"o",
+            "REST 1 keeps 1 byte"
+        );
+        let names: Vec<_> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["old"]);
+        // Without a floor the same writes go in.
+        let mut sink = jail.append_to(&vp("/old")).unwrap();
+        sink.write(b"k").unwrap();
+        assert_eq!(std::fs::read(dir.0.join("old")).unwrap(), b"ok");
     }
 }

@@ -1,8 +1,8 @@
 //! The hidden files uploads are written to, and removing those a crash left.
 //!
-//! STOR writes to `.pocketftpd-upload-<pid>-<nanos>-<n>` and renames it over
-//! the target when complete; an upload that breaks unlinks it. Only a daemon
-//! that dies (`kill -9`, power loss) leaves one behind, and then it stays
+//! STOR writes to `.pocketftpd-upload-<node>@<pid>-<nanos>-<n>` and renames
+//! it over the target when complete; an upload that breaks unlinks it. Only
+//! a daemon that dies (`kill -9`, power loss) leaves one behind, and then it stays
 //! invisible to LIST, refused to DELE and RNFR (a reserved name), and keeps
 //! RMD from removing a folder that lists empty.
 //!
@@ -10,14 +10,20 @@
 //! the file's life, so a temporary file whose lock can be taken is stale,
 //! even when several daemon processes serve the same folder: the sweeps here
 //! remove exactly those, at start-up over the whole tree (bounded) and in a
-//! folder right before RMD removes it.
+//! folder right before RMD removes it. Where the folder is shared by several
+//! boards, a lock says nothing about another board's files: those (named
+//! for another node, see `node.rs`) must also have lain unchanged for
+//! `--sweep-foreign-after`.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, SystemTime};
 
 use super::dir::DirStream;
+use super::node::{Node, NodeId};
+use super::owner;
 use super::sys::{check, create_at, rename_at, stat_at, unlink_at, NameAt};
 
 /// Names starting with this are the daemon's own: clients can neither name
@@ -47,16 +53,42 @@ fn is_temp_name(name: &[u8]) -> bool {
         .is_some_and(|rest| rest.starts_with(UPLOAD_TAG.as_bytes()))
 }
 
-/// Creates a new temporary file in `dir`, locked for as long as the returned
-/// `File` (or a clone of it) is open.
-pub fn create(dir: RawFd) -> io::Result<(CString, File)> {
+/// Sets the node id apart from the rest of an upload file's name; never in
+/// a [`NodeId`].
+const NODE_END: u8 = b'@';
+
+/// Whose an upload file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// This node's: its lock tells whether it is live.
+    Ours,
+    /// Another node's, or an older version's that named no node: only its
+    /// age tells.
+    Foreign,
+}
+
+/// Whose is the upload file `name` (a temporary file's), seen from `node`?
+fn whose(name: &[u8], node: &NodeId) -> Whose {
+    let rest = name
+        .get(RESERVED_PREFIX.len() + UPLOAD_TAG.len()..)
+        .unwrap_or_default();
+    match rest.iter().position(|&b| b == NODE_END) {
+        Some(end) if &rest[..end] == node.as_str().as_bytes() => Whose::Ours,
+        _ => Whose::Foreign,
+    }
+}
+
+/// Creates a new temporary file in `dir`, named for `node`, locked for as
+/// long as the returned `File` (or a clone of it) is open.
+pub fn create(dir: RawFd, node: &NodeId) -> io::Result<(CString, File)> {
     let pid = std::process::id();
+    let end = char::from(NODE_END);
     for attempt in 0..1000u32 {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let name = CString::new(format!(
-            "{RESERVED_PREFIX}{UPLOAD_TAG}{pid}-{nanos:x}-{attempt}"
+            "{RESERVED_PREFIX}{UPLOAD_TAG}{node}{end}{pid}-{nanos:x}-{attempt}"
         ))
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let file = match create_at(dir, &name) {
@@ -101,39 +133,75 @@ fn still_named(dir: RawFd, name: &CStr, fd: RawFd) -> bool {
     }
 }
 
+/// What a sweep did with one upload file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Swept {
+    Removed,
+    /// Locked (live here), not a regular file, or gone meanwhile.
+    Kept,
+    /// Another node's, changed within `--sweep-foreign-after`: maybe live
+    /// there.
+    Recent,
+}
+
 /// Removes the temporary file `name` from `dir` if it is stale: a regular
-/// file whose lock we can take. Removes only the very file it locked.
-fn remove_if_stale(dir: RawFd, name: &CStr) -> bool {
-    let regular = |st: libc::stat64| st.st_mode & libc::S_IFMT == libc::S_IFREG;
+/// file whose lock we can take, and, when it is another node's, unchanged
+/// for `node.foreign_after`. Removes only the very file it locked.
+fn remove_if_stale(dir: RawFd, name: &CStr, node: &Node) -> Swept {
+    let regular = |st: &libc::stat64| st.st_mode & libc::S_IFMT == libc::S_IFREG;
     // Opening a device or a named pipe can have effects or block: look first.
-    if !stat_at(dir, name).is_ok_and(regular) {
-        return false;
+    if !stat_at(dir, name).is_ok_and(|st| regular(&st)) {
+        return Swept::Kept;
     }
     let flags =
         libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: a valid directory fd and a NUL-terminated name.
     let raw = unsafe { libc::openat(dir, name.as_ptr(), flags) };
     if raw < 0 {
-        return false;
+        return Swept::Kept;
     }
     // SAFETY: a fresh descriptor owned by nobody else; closing it drops our lock.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // Checked again on what we opened: the name may have changed meanwhile.
-    stat_at(fd.as_raw_fd(), c"").is_ok_and(regular)
-        && try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
+    let Some(st) = stat_at(fd.as_raw_fd(), c"").ok().filter(regular) else {
+        return Swept::Kept;
+    };
+    if whose(name.to_bytes(), &node.id) == Whose::Foreign && !older_than(&st, node.foreign_after) {
+        return Swept::Recent;
+    }
+    let removed = try_lock(fd.as_raw_fd()).is_ok_and(|locked| locked)
         && still_named(dir, name, fd.as_raw_fd())
-        && unlink_at(dir, name, 0).is_ok()
+        && unlink_at(dir, name, 0).is_ok();
+    if removed {
+        Swept::Removed
+    } else {
+        Swept::Kept
+    }
+}
+
+/// Has the file `st` describes been unchanged for `age`, by this machine's
+/// clock? A modification time in the future (another board's clock ahead)
+/// is not.
+fn older_than(st: &libc::stat64, age: Duration) -> bool {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let changed = u64::try_from(st.st_mtime).unwrap_or(0);
+    now.checked_sub(changed)
+        .is_some_and(|unchanged| unchanged >= age.as_secs())
 }
 
 /// Before RMD: removes the stale temporary files of a folder, stopping at the
 /// first entry that is anything else (the folder is not empty then, and a
 /// big folder costs a few entries, not a full read).
-pub fn sweep_folder(mut folder: DirStream) {
+pub fn sweep_folder(mut folder: DirStream, node: &Node) {
     for _ in 0..RMD_LIMIT {
         let Some((name, _)) = folder.next_name() else {
             return;
         };
-        if !is_temp_name(name.to_bytes()) || !remove_if_stale(folder.fd(), &name) {
+        if !is_temp_name(name.to_bytes())
+            || remove_if_stale(folder.fd(), &name, node) != Swept::Removed
+        {
             return;
         }
     }
@@ -156,6 +224,8 @@ pub fn open_folder(dir: RawFd, name: &CStr) -> io::Result<DirStream> {
 pub struct Sweep {
     /// Stale temporary files removed.
     pub removed: usize,
+    /// Other nodes' temporary files kept for having changed recently.
+    pub recent: usize,
     /// Entries looked at.
     pub visited: usize,
     /// Folders not looked into: unreadable, or deeper than [`MAX_DEPTH`].
@@ -164,9 +234,19 @@ pub struct Sweep {
     pub complete: bool,
 }
 
+/// Entries between two calls of a sweep's progress callback.
+pub const PROGRESS_EVERY: usize = 1000;
+
 /// Removes the stale temporary files in the folder `root` and below, looking
-/// at no more than `limit` entries and never following a symlink.
-pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
+/// at no more than `limit` entries and never following a symlink; calls
+/// `progress` after every [`PROGRESS_EVERY`] entries (a big tree on an SD
+/// card takes seconds: the caller may say so).
+pub fn sweep_tree(
+    root: RawFd,
+    limit: usize,
+    node: &Node,
+    progress: &mut dyn FnMut(&Sweep),
+) -> Sweep {
     let mut sweep = Sweep {
         complete: true,
         ..Sweep::default()
@@ -186,9 +266,16 @@ pub fn sweep_tree(root: RawFd, limit: usize) -> Sweep {
             break;
         }
         sweep.visited += 1;
+        if sweep.visited % PROGRESS_EVERY == 0 {
+            progress(&sweep);
+        }
         let fd = folder.fd();
         if is_temp_name(name.to_bytes()) {
-            sweep.removed += usize::from(remove_if_stale(fd, &name));
+            match remove_if_stale(fd, &name, node) {
+                Swept::Removed => sweep.removed += 1,
+                Swept::Recent => sweep.recent += 1,
+                Swept::Kept => {}
+            }
         } else if is_folder(fd, &name, kind) {
             let sub = if stack.len() < MAX_DEPTH {
                 open_folder(fd, &name).ok()
@@ -216,6 +303,30 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
     }
 }
 
+/// What an upload may take the place of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replace {
+    /// Whatever is there (a `super` session's STOR).
+    Any,
+    /// Nothing: the name must be free, at the open and at the commit (an
+    /// `upload` session's).
+    Nothing,
+    /// Only a file this account uploaded itself (see `owner.rs`); the
+    /// upload is marked as the account's.
+    Own(String),
+}
+
+impl Replace {
+    /// May the file `name` in `dir`, which exists, be replaced?
+    fn allows(&self, dir: RawFd, name: &CStr) -> bool {
+        match self {
+            Replace::Any => true,
+            Replace::Nothing => false,
+            Replace::Own(account) => owner::is_own(dir, name, account),
+        }
+    }
+}
+
 /// A hidden file receiving an upload, removed unless [`commit`](Self::commit)ted:
 /// an upload that breaks leaves the old file as it was and no trace behind.
 /// The `File` that comes with it holds its lock (see [`temps`]): while that
@@ -223,8 +334,8 @@ fn is_folder(dir: RawFd, name: &CStr, kind: u8) -> bool {
 pub struct TempFile {
     entry: NameAt,
     temp: CString,
-    /// May take the place of an existing file (false for an `upload` user).
-    replace: bool,
+    /// What it may take the place of.
+    replace: Replace,
     committed: bool,
 }
 
@@ -234,18 +345,21 @@ impl TempFile {
     /// replaces a regular file, it gets that file's permission bits (and
     /// owner, where we may), before any byte is written: a 0600 file must
     /// not come back 0644, nor its new content be readable meanwhile.
-    /// With `replace` false, a target that exists is `EEXIST`, now and
-    /// when the upload is committed.
-    pub fn create(entry: NameAt, replace: bool) -> io::Result<(TempFile, File)> {
+    /// A target that `replace` does not allow to replace is `EEXIST`, now
+    /// and when the upload is committed.
+    pub fn create(entry: NameAt, replace: Replace, node: &NodeId) -> io::Result<(TempFile, File)> {
         let existing = stat_at(entry.dir.as_raw_fd(), &entry.name).ok();
         let kind = |st: &libc::stat64| st.st_mode & libc::S_IFMT;
         if existing.is_some_and(|st| kind(&st) == libc::S_IFDIR) {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
         }
-        if existing.is_some() && !replace {
+        if existing.is_some() && !replace.allows(entry.dir.as_raw_fd(), &entry.name) {
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
-        let (temp, file) = create(entry.dir.as_raw_fd())?;
+        let (temp, file) = create(entry.dir.as_raw_fd(), node)?;
+        if let Replace::Own(account) = &replace {
+            owner::mark(file.as_raw_fd(), account);
+        }
         let temp = TempFile {
             entry,
             temp,
@@ -258,18 +372,21 @@ impl TempFile {
         Ok((temp, file))
     }
 
-    /// Moves the finished upload over the target (or, without `replace`,
-    /// into its place only if it is still free).
-    pub fn commit(mut self) -> io::Result<()> {
+    /// The folder it is in, where its target's name is.
+    pub(super) fn folder(&self) -> &OwnedFd {
+        &self.entry.dir
+    }
+
+    /// Moves the finished upload over the target, if `replace` allows
+    /// that of what is there now, or else into its place only if it is
+    /// still free. Failed, it is still to be dropped, which removes it.
+    pub fn commit(&mut self) -> io::Result<()> {
         let from = NameAt {
             dir: self.entry.dir.try_clone()?,
             name: self.temp.clone(),
         };
-        if self.replace {
-            rename_at(&from, &self.entry.dir, &self.entry.name)?;
-        } else {
-            rename_no_replace(&from, &self.entry.dir, &self.entry.name)?;
-        }
+        let (dir, name) = (&self.entry.dir, &self.entry.name);
+        rename_if(&from, dir, name, &self.replace)?;
         self.committed = true;
         Ok(())
     }
@@ -304,10 +421,28 @@ fn take_owner_and_mode(file: &File, old: &libc::stat64) -> io::Result<()> {
     check(unsafe { libc::fchmod(fd, old.st_mode & 0o777) })
 }
 
+/// Renames `from` to `to_name` in `to_dir` over what is there if `replace`
+/// allows that (checked right before), else only into a free name.
+pub(super) fn rename_if(
+    from: &NameAt,
+    to_dir: &OwnedFd,
+    to_name: &CStr,
+    replace: &Replace,
+) -> io::Result<()> {
+    let taken = stat_at(to_dir.as_raw_fd(), to_name).is_ok();
+    if taken && replace.allows(to_dir.as_raw_fd(), to_name) {
+        rename_at(from, to_dir, to_name)
+    } else {
+        rename_no_replace(from, to_dir, to_name)
+    }
+}
+
 /// Renames unless `to_name` exists (`EEXIST`), atomically where the file
 /// system knows `RENAME_NOREPLACE`; elsewhere a hard link (which never
-/// replaces) and an unlink; on file systems with neither (FAT), a check
-/// right before the rename.
+/// replaces) and an unlink; on file systems with neither, a check right
+/// before the rename. A file system without hard links may say so with any
+/// error: FAT says `EPERM`, an `rclone mount` `EIO` (after `EINVAL` for
+/// `RENAME_NOREPLACE`), so every `linkat` error but `EEXIST` moves on.
 fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Result<()> {
     // SAFETY: valid directory fds and NUL-terminated names; renameat2 takes
     // no other pointers.
@@ -337,13 +472,13 @@ fn rename_no_replace(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::Res
     });
     match linked {
         Ok(()) => unlink_at(from.dir.as_raw_fd(), &from.name, 0),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(e),
+        Err(_) => {
             if stat_at(to_dir.as_raw_fd(), to_name).is_ok() {
                 return Err(io::Error::from_raw_os_error(libc::EEXIST));
             }
             rename_at(from, to_dir, to_name)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -354,11 +489,32 @@ mod tests {
     use crate::storage::testing::{vp, TempDir};
     use std::path::Path;
 
-    /// A stale temporary file: what a daemon killed mid-upload leaves.
+    /// The node the tests' daemon runs as: other nodes' files count as a
+    /// crash's after an hour.
+    fn here() -> Node {
+        Node {
+            id: NodeId::parse("here").unwrap(),
+            foreign_after: Duration::from_secs(3600),
+        }
+    }
+
+    /// A stale temporary file: what a daemon of [`here`] killed mid-upload
+    /// leaves.
     fn stale(folder: &Path, n: u32) -> std::path::PathBuf {
-        let path = folder.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}1-2-{n}"));
+        left_by(folder, &format!("here@1-2-{n}"))
+    }
+
+    /// An upload file left by whoever `tail` names, unlocked.
+    fn left_by(folder: &Path, tail: &str) -> std::path::PathBuf {
+        let path = folder.join(format!("{RESERVED_PREFIX}{UPLOAD_TAG}{tail}"));
         std::fs::write(&path, b"half").unwrap();
         path
+    }
+
+    /// Sets a file's modification time `ago` into the past.
+    fn age(path: &Path, ago: Duration) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - ago).unwrap();
     }
 
     fn folder_fd(path: &Path) -> File {
@@ -369,12 +525,19 @@ mod tests {
     fn a_live_temp_file_is_locked_and_a_closed_one_is_stale() {
         let dir = TempDir::new("temps-lock");
         let fd = folder_fd(&dir.0);
-        let (name, file) = create(fd.as_raw_fd()).unwrap();
+        let (name, file) = create(fd.as_raw_fd(), &here().id).unwrap();
         assert!(is_temp_name(name.to_bytes()));
-        assert!(!remove_if_stale(fd.as_raw_fd(), &name));
+        assert!(name
+            .to_str()
+            .unwrap()
+            .starts_with(".pocketftpd-upload-here@"));
+        assert_eq!(remove_if_stale(fd.as_raw_fd(), &name, &here()), Swept::Kept);
         assert!(dir.0.join(name.to_str().unwrap()).exists());
         drop(file);
-        assert!(remove_if_stale(fd.as_raw_fd(), &name));
+        assert_eq!(
+            remove_if_stale(fd.as_raw_fd(), &name, &here()),
+            Swept::Removed
+        );
         assert!(!dir.0.join(name.to_str().unwrap()).exists());
     }
 
@@ -396,10 +559,10 @@ mod tests {
         let fifo_name = CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo_name.as_ptr(), 0o644) }, 0);
-        let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd()).unwrap();
+        let (live, _held) = create(folder_fd(&root.join("a")).as_raw_fd(), &here().id).unwrap();
         let live = root.join("a").join(live.to_str().unwrap());
 
-        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100);
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &here(), &mut |_| {});
         assert_eq!((sweep.removed, sweep.skipped, sweep.complete), (2, 0, true));
         assert_eq!(sweep.visited, 9);
         assert!(!deep.exists() && !top.exists());
@@ -414,12 +577,72 @@ mod tests {
         for n in 0..5 {
             stale(&dir.0, n);
         }
-        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3);
+        let sweep = sweep_tree(folder_fd(&dir.0).as_raw_fd(), 3, &here(), &mut |_| {});
         assert_eq!(
             (sweep.removed, sweep.visited, sweep.complete),
             (3, 3, false)
         );
         assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_long_sweep_reports_its_progress() {
+        let dir = TempDir::new("temps-progress");
+        for n in 0..(2 * PROGRESS_EVERY + 10) {
+            std::fs::write(dir.0.join(format!("f{n}")), b"").unwrap();
+        }
+        let mut seen = Vec::new();
+        let sweep = sweep_tree(
+            folder_fd(&dir.0).as_raw_fd(),
+            usize::MAX,
+            &here(),
+            &mut |s| seen.push(s.visited),
+        );
+        assert!(sweep.complete);
+        assert_eq!(seen, [PROGRESS_EVERY, 2 * PROGRESS_EVERY]);
+    }
+
+    /// `Replace::Own`: an account's upload is marked as its own, and only
+    /// its own uploads are replaced, by a STOR or by a rename.
+    #[test]
+    fn an_account_replaces_its_own_uploads_only() {
+        let dir = TempDir::new("temps-own");
+        let jail = Jail::open(&dir.0).unwrap();
+        let own = |name: &str| Replace::Own(name.to_owned());
+        let upload = |path: &str, body: &[u8], replace: Replace| {
+            let (mut temp, mut file) =
+                TempFile::create(jail.entry(&vp(path)).unwrap(), replace, &here().id)?;
+            io::Write::write_all(&mut file, body).unwrap();
+            temp.commit()
+        };
+        upload("/snapshot.jpg", b"1", own("cam1")).unwrap();
+        std::fs::write(dir.0.join("placed.jpg"), b"admin's").unwrap();
+        let folder = File::open(&dir.0).unwrap();
+        if !owner::is_own(folder.as_raw_fd(), c"snapshot.jpg", "cam1") {
+            return eprintln!("no extended attributes in {}: skipped", dir.0.display());
+        }
+        upload("/snapshot.jpg", b"2", own("cam1")).unwrap();
+        assert_eq!(std::fs::read(dir.0.join("snapshot.jpg")).unwrap(), b"2");
+        let refused = |path, account| upload(path, b"x", own(account)).unwrap_err();
+        assert_eq!(
+            refused("/snapshot.jpg", "cam2").raw_os_error(),
+            Some(libc::EEXIST)
+        );
+        assert_eq!(
+            refused("/placed.jpg", "cam1").raw_os_error(),
+            Some(libc::EEXIST)
+        );
+        // A rename by the account over its own upload; never over another's.
+        upload("/snapshot.jpg.part", b"3", own("cam1")).unwrap();
+        let part = vp("/snapshot.jpg.part");
+        let rename = |to: &str, account| jail.rename_upload(&part, &vp(to), account);
+        let taken = rename("/placed.jpg", Some("cam1")).unwrap_err();
+        assert_eq!(taken.raw_os_error(), Some(libc::EEXIST));
+        let taken = rename("/snapshot.jpg", None).unwrap_err();
+        assert_eq!(taken.raw_os_error(), Some(libc::EEXIST));
+        rename("/snapshot.jpg", Some("cam1")).unwrap();
+        assert_eq!(std::fs::read(dir.0.join("snapshot.jpg")).unwrap(), b"3");
+        assert_eq!(std::fs::read(dir.0.join("placed.jpg")).unwrap(), b"admin's");
     }
 
     #[test]
@@ -430,13 +653,55 @@ mod tests {
             stale(&dir.0.join(name), 1);
         }
         std::fs::write(dir.0.join("full/file"), b"").unwrap();
-        let (_, _held) = create(folder_fd(&dir.0.join("busy")).as_raw_fd()).unwrap();
-        let jail = Jail::open(&dir.0).unwrap();
+        let (_, _held) = create(folder_fd(&dir.0.join("busy")).as_raw_fd(), &here().id).unwrap();
+        let jail = Jail::open(&dir.0).unwrap().for_node(here());
         jail.remove_dir(&vp("/crashed")).unwrap();
         assert!(!dir.0.join("crashed").exists());
         for busy in ["/busy", "/full"] {
             let error = jail.remove_dir(&vp(busy)).unwrap_err();
             assert_eq!(error.raw_os_error(), Some(libc::ENOTEMPTY), "{busy}");
         }
+    }
+
+    /// On a folder several boards share, a lock says nothing of another
+    /// board's upload: another node's file (or an older version's, which
+    /// named no node) goes only once unchanged for `foreign_after`, at
+    /// start-up and before RMD alike; this node's goes at once.
+    #[test]
+    fn other_nodes_files_go_only_once_old() {
+        let dir = TempDir::new("temps-nodes");
+        let root = dir.0.join("root");
+        std::fs::create_dir_all(root.join("old")).unwrap();
+        let ours = stale(&root, 1);
+        let theirs = left_by(&root, "there@7-8-9");
+        let legacy = left_by(&root, "7-8-9");
+        let future = left_by(&root, "there@1-1-1");
+        age(&theirs, Duration::from_secs(3500));
+        age(&legacy, Duration::from_secs(60));
+        future_time(&future);
+        let old_theirs = left_by(&root.join("old"), "there@1-2-3");
+        let old_legacy = left_by(&root.join("old"), "1-2-3");
+        age(&old_theirs, Duration::from_secs(3601));
+        age(&old_legacy, Duration::from_secs(7200));
+
+        let sweep = sweep_tree(folder_fd(&root).as_raw_fd(), 100, &here(), &mut |_| {});
+        assert_eq!((sweep.removed, sweep.recent), (3, 3));
+        assert!(!ours.exists() && !old_theirs.exists() && !old_legacy.exists());
+        assert!(theirs.exists() && legacy.exists() && future.exists());
+
+        let jail = Jail::open(&root).unwrap().for_node(here());
+        std::fs::create_dir(root.join("busy")).unwrap();
+        let busy = left_by(&root.join("busy"), "there@1-2-3");
+        let error = jail.remove_dir(&vp("/busy")).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::ENOTEMPTY));
+        age(&busy, Duration::from_secs(3600));
+        jail.remove_dir(&vp("/busy")).unwrap();
+    }
+
+    /// Sets a file's modification time a day ahead: a board whose clock is.
+    fn future_time(path: &Path) {
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() + Duration::from_secs(86400))
+            .unwrap();
     }
 }

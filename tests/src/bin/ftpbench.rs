@@ -14,9 +14,14 @@
 //!                                                 upload MB/s (server CPU s/GB)
 //!   sessions [--threads N] [--secs S]             connect+USER+PASS+QUIT per s
 //!   small  --dir D [--count N]                    RETRs of f000.. per s, one session
+//!   smallup --dir D [--count N]                   STORs of 4 KiB u000.. per s, one session
 //!   list   --dir D [--count N]                    LIST round trip ms, entries
 //!   idle   --pid PID --count N                    PSS bytes per idle session, NOOP p50/p99
 //!   noop   --path P [--clients N] [--secs S]      NOOP p50/p99 under N looping RETRs
+//!   stor-small --dir D [--size BYTES] [--count N] [--clients C]
+//!                                                 STORs of new files per s, C sessions
+//!   noop-stor --dir D [--size BYTES] [--clients N] [--secs S]
+//!                                                 NOOP p50/p99 under N looping small STORs
 //! ```
 //!
 //! MB is 10^6 bytes, GB 10^9.
@@ -236,12 +241,27 @@ fn run(args: &[String]) -> Result<()> {
         "stor" => stor(&target, &o.str("path", None)?, o.num("size", None)?, meter),
         "sessions" => sessions(&target, o.num("threads", Some(8))?, o.num("secs", Some(2))?),
         "small" => small(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
+        "smallup" => small_up(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
         "list" => list(&target, &o.str("dir", None)?, o.num("count", Some(5))?),
         "idle" => idle(&target, o.num("pid", None)?, o.num("count", None)?),
         "noop" => noop_under_load(
             &target,
             &o.str("path", None)?,
             o.num("clients", Some(32))?,
+            o.num("secs", Some(3))?,
+        ),
+        "stor-small" => stor_small(
+            &target,
+            &o.str("dir", None)?,
+            o.num("size", Some(4096))?,
+            o.num("count", Some(200))?,
+            o.num("clients", Some(1))?,
+        ),
+        "noop-stor" => noop_under_uploads(
+            &target,
+            &o.str("dir", None)?,
+            o.num("size", Some(4096))?,
+            o.num("clients", Some(8))?,
             o.num("secs", Some(3))?,
         ),
         other => Err(format!("unknown workload {other:?}")),
@@ -527,6 +547,26 @@ impl Control {
         }
     }
 
+    /// STORs `size` bytes (`buf` repeated) to `path` over `data`, through
+    /// to the 226.
+    fn store(&mut self, mut data: Conn, path: &str, size: u64, buf: &[u8]) -> Result<()> {
+        self.start_transfer(&format!("STOR {path}"))?;
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            data.write_all(&buf[..n])
+                .map_err(|e| format!("data write: {e}"))?;
+            left -= n as u64;
+        }
+        data.finish()?;
+        // Wait for the server to close its side too, then for the 226.
+        let _ = data.read(&mut [0u8; 1]);
+        self.count_data(&data);
+        drop(data);
+        self.expect(226)?;
+        Ok(())
+    }
+
     /// Sends a command that opens the data connection and expects 125 or 150.
     fn start_transfer(&mut self, line: &str) -> Result<()> {
         match self.cmd(line)? {
@@ -560,6 +600,21 @@ impl Control {
 
     fn retr(&mut self, path: &str, buf: &mut [u8]) -> Result<u64> {
         self.fetch(&format!("RETR {path}"), buf, |_| {})
+    }
+
+    /// Uploads `bytes` to `path` and waits for the 226 (which, with
+    /// `--sync`, follows the syncs); returns the bytes.
+    fn put(&mut self, path: &str, bytes: &[u8]) -> Result<u64> {
+        let mut data = self.data()?;
+        self.start_transfer(&format!("STOR {path}"))?;
+        data.write_all(bytes)
+            .map_err(|e| format!("STOR {path}: data write: {e}"))?;
+        data.finish()?;
+        let _ = data.read(&mut [0u8; 1]);
+        self.count_data(&data);
+        drop(data);
+        self.expect(226).map_err(|e| format!("STOR {path}: {e}"))?;
+        Ok(bytes.len() as u64)
     }
 
     /// Binary mode, so downloads are byte-exact (and may use `sendfile`).
@@ -694,29 +749,34 @@ fn stor(t: &Target, path: &str, size: u64, meter: CpuMeter) -> Result<()> {
     let mut c = Control::login(t)?;
     c.binary()?;
     let buf: Vec<u8> = (0..CHUNK).map(|i| (i * 7 + 13) as u8).collect();
-    let mut data = c.data()?;
+    let data = c.data()?;
     let cpu = cpu_now(meter)?;
     let start = Instant::now();
-    c.start_transfer(&format!("STOR {path}"))?;
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(CHUNK as u64) as usize;
-        data.write_all(&buf[..n])
-            .map_err(|e| format!("data write: {e}"))?;
-        left -= n as u64;
-    }
-    data.finish()?;
-    // Wait for the server to close its side too, then for the 226.
-    let _ = data.read(&mut [0u8; 1]);
-    c.count_data(&data);
-    drop(data);
-    c.expect(226)?;
+    c.store(data, path, size, &buf)?;
     let elapsed = start.elapsed();
     println!("bytes={size}");
     println!("mbps={:.1}", mbps(size, elapsed));
     print_cpu(meter, cpu, size)?;
     c.quit()?;
     print_tls(&[c]);
+    Ok(())
+}
+
+/// One session STORs `count` files of 4 KiB into `dir` (`u000`, ...), one
+/// after another: with upload hooks configured, what their queue costs.
+fn small_up(t: &Target, dir: &str, count: u64) -> Result<()> {
+    let mut c = Control::login(t)?;
+    c.binary()?;
+    let file: Vec<u8> = (0..4096).map(|i| (i * 7 + 13) as u8).collect();
+    let start = Instant::now();
+    for i in 0..count {
+        let data = c.data()?;
+        c.store(data, &format!("{dir}/u{i:03}"), file.len() as u64, &file)?;
+    }
+    let elapsed = start.elapsed();
+    c.quit()?;
+    println!("bytes={}", count * file.len() as u64);
+    println!("per_sec={:.0}", count as f64 / elapsed.as_secs_f64());
     Ok(())
 }
 
@@ -935,25 +995,94 @@ fn idle(t: &Target, pid: u64, count: u64) -> Result<()> {
 /// `clients` sessions loop RETR `path` for `secs` seconds while one more
 /// session times NOOPs every millisecond.
 fn noop_under_load(t: &Target, path: &str, clients: u64, secs: u64) -> Result<()> {
+    // Each session's thread gets a clone of the closure: a buffer of its own.
+    let (path, mut buf) = (path.to_owned(), Vec::new());
+    let (bytes, _, elapsed) = noop_while(t, clients, secs, move |c, _, _| {
+        buf.resize(CHUNK, 0);
+        c.retr(&path, &mut buf)
+    })?;
+    println!("mbps={:.1}", mbps(bytes, elapsed));
+    Ok(())
+}
+
+/// `clients` sessions loop STOR of `size`-byte files into `dir` (each over
+/// its own 100 names, so the disk holds a bounded set) for `secs` seconds
+/// while one more session times NOOPs every millisecond: the loop must
+/// answer while uploads wait for their syncs.
+fn noop_under_uploads(t: &Target, dir: &str, size: u64, clients: u64, secs: u64) -> Result<()> {
+    let (dir, content) = (dir.to_owned(), small_content(size));
+    let (_, files, elapsed) = noop_while(t, clients, secs, move |c, client, n| {
+        c.put(&format!("{dir}/c{client}-{:02}", n % 100), &content)
+    })?;
+    println!("files_per_sec={:.0}", files as f64 / elapsed.as_secs_f64());
+    Ok(())
+}
+
+/// `clients` sessions upload `count` new `size`-byte files into `dir`
+/// between them, each over its own data connection.
+fn stor_small(t: &Target, dir: &str, size: u64, count: u64, clients: u64) -> Result<()> {
+    let content = Arc::new(small_content(size));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|client| {
+            let (t, dir, content) = (t.clone(), dir.to_owned(), content.clone());
+            thread::spawn(move || {
+                let mut c = Control::login(&t)?;
+                c.binary()?;
+                let mine = (client..count).step_by(clients as usize);
+                for i in mine.clone() {
+                    c.put(&format!("{dir}/f{i:05}"), &content)?;
+                }
+                c.quit()?;
+                Ok(mine.count() as u64)
+            })
+        })
+        .collect();
+    let files: u64 = join_all(handles)?.iter().sum();
+    println!("files={files}");
+    println!(
+        "per_sec={:.0}",
+        files as f64 / start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The bytes of a small upload.
+fn small_content(size: u64) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 + 13) as u8).collect()
+}
+
+/// `clients` sessions (in binary mode) each run `work(session, client, n)`
+/// for n = 0, 1, ... for `secs` seconds while one more session times NOOPs
+/// every millisecond; prints the NOOP times, and returns the bytes `work`
+/// moved, how many times it ran, and the time it had.
+fn noop_while<W>(t: &Target, clients: u64, secs: u64, work: W) -> Result<(u64, u64, Duration)>
+where
+    W: FnMut(&mut Control, u64, u64) -> Result<u64> + Clone + Send + 'static,
+{
     let stop = Arc::new(AtomicBool::new(false));
-    let bytes = Arc::new(AtomicU64::new(0));
+    let (bytes, runs) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let barrier = Arc::new(Barrier::new(clients as usize + 1));
     let handles: Vec<_> = (0..clients)
-        .map(|_| {
-            let (t, path, stop, bytes, barrier) = (
+        .map(|client| {
+            let (t, stop, bytes, runs, barrier, mut work) = (
                 t.clone(),
-                path.to_string(),
                 stop.clone(),
                 bytes.clone(),
+                runs.clone(),
                 barrier.clone(),
+                work.clone(),
             );
             thread::spawn(move || {
                 let login = Control::login(&t).and_then(|mut c| c.binary().map(|_| c));
                 barrier.wait();
                 let mut c = login?;
-                let mut buf = vec![0u8; CHUNK];
-                while !stop.load(Ordering::Relaxed) {
-                    bytes.fetch_add(c.retr(&path, &mut buf)?, Ordering::Relaxed);
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    bytes.fetch_add(work(&mut c, client, n)?, Ordering::Relaxed);
+                    runs.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(())
             })
@@ -979,6 +1108,6 @@ fn noop_under_load(t: &Target, path: &str, clients: u64, secs: u64) -> Result<()
     times.sort();
     println!("samples={}", times.len());
     print_noop(&times);
-    println!("mbps={:.1}", mbps(bytes.load(Ordering::Relaxed), elapsed));
-    Ok(())
+    let (bytes, runs) = (bytes.load(Ordering::Relaxed), runs.load(Ordering::Relaxed));
+    Ok((bytes, runs, elapsed))
 }

@@ -2,7 +2,7 @@
 //! connect, and bounce protection.
 
 use crate::testing::sim::Op::*;
-use crate::Action;
+use crate::{Action, ErrorKind};
 
 use super::{codes_after_login, run, LOGIN};
 
@@ -131,4 +131,27 @@ fn port_to_our_own_control_port_is_refused() {
         Send(b"PORT 127,0,0,1,204,81\r\nEPRT |1|127.0.0.1|52305|\r\n"),
     ]);
     assert_eq!(codes_after_login(&h), [504, 504]);
+}
+
+/// A passive listener that cannot be opened: `425`, and when the reason is
+/// a full `--pasv-ports` range, the reply says so.
+#[test]
+fn no_passive_port_says_why() {
+    let h = run(&[
+        LOGIN,
+        Fault(ErrorKind::PortsExhausted),
+        Send(b"PASV\r\n"),
+        Fault(ErrorKind::Other),
+        Send(b"EPSV\r\nPASV\r\n"),
+    ]);
+    assert_eq!(codes_after_login(&h), [425, 425, 227]);
+    let text = h.text();
+    assert!(
+        text.contains("425 Every passive port of this server is in use; try again later.\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("425 Could not open a passive data connection.\r\n"),
+        "{text}"
+    );
 }

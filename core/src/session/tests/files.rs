@@ -1,9 +1,9 @@
 //! The working folder and the file-system commands (`place.rs`).
 
-use crate::testing::sim::Op::*;
-use crate::Action;
+use crate::testing::sim::{run_both, MemFs, Op::*};
+use crate::{Action, Config};
 
-use super::{codes_after_login, path, run_writable, LOGIN};
+use super::{codes_after_login, files, path, run_writable, writable, LOGIN};
 
 #[test]
 fn folders_and_names() {
@@ -18,7 +18,7 @@ fn folders_and_names() {
         codes_after_login(&h),
         [
             250, 257, 250, 257, 550, 550, 250, 250, 257, 257, 550, 250, 550, 550, 550, 503, 550,
-            350, 250, 553, 501
+            350, 250, 425, 501
         ]
     );
     let text = h.text();
@@ -46,6 +46,35 @@ fn sizes_times_and_facts() {
     assert!(text.contains("213 Modify=20000229120000; /hello.txt\r\n213 20000229120000\r\n"));
     assert!(text.contains("213-Status of /pub:\r\n -rw-r--r--   1 ftp      ftp               100 Nov 25 02:00 data.bin\r\n213 End of status.\r\n"));
     assert!(text.contains("211-pocketftpd status:\r\n Connected to 127.0.0.1:40000\r\n Logged in as anonymous\r\n TYPE: BINARY\r\n211 End of status.\r\n"));
+}
+
+/// Issue 27, 6(b): in `TYPE A`, `SIZE` answers what a `TYPE A` `RETR`
+/// sends (each LF as CRLF), counted for files up to 1 MiB; bigger ones get
+/// `550`, as RFC 3659 allows. `TYPE I` is as before.
+#[test]
+fn size_in_ascii_mode_is_the_size_sent() {
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let h = run_both(
+        &Config::default(),
+        &files().with_file("/big.txt", &big),
+        &[
+            LOGIN,
+            Send(b"TYPE A\r\nSIZE hello.txt\r\nSIZE big.txt\r\nSIZE pub\r\nSIZE none\r\n"),
+            Send(b"TYPE I\r\nSIZE hello.txt\r\nSIZE big.txt\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [200, 213, 550, 550, 550, 200, 213, 213]
+    );
+    let text = h.text();
+    assert!(text.contains("213 14\r\n"), "{text}");
+    assert!(text.contains(
+        "550 SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.\r\n"
+    ));
+    assert!(text.contains("213 12\r\n213 1048577\r\n"), "{text}");
+    let counted = |a: &Action| matches!(a, Action::AsciiSize { .. });
+    assert_eq!(h.actions.iter().filter(|a| counted(a)).count(), 1);
 }
 
 /// Issue 13, defect 12: MFMT answers with the time the file system stored.
@@ -96,4 +125,97 @@ fn site_chmod_and_help() {
     assert_eq!(h.fs.mode("/hello.txt"), Some(0o600));
     assert_eq!(h.fs.file("/hello.txt"), Some(&b"new"[..]));
     assert_eq!(h.fs.mode("/pub"), Some(0o750));
+}
+
+/// A served tree with hidden names in it.
+fn with_dotfiles() -> MemFs {
+    files()
+        .with_dir("/.ssh")
+        .with_file("/.ssh/id_rsa", b"secret key")
+        .with_file("/.env", b"PASSWORD=x")
+        .with_file("/pub/.hidden", b"h")
+}
+
+/// Without `--dotfiles`, a name starting with a dot is neither read,
+/// written, entered, renamed to nor named at all (`550`, whether it exists
+/// or not), and no listing shows one (globs included).
+#[test]
+fn dot_names_are_not_served_by_default() {
+    let h = run_both(
+        &writable(),
+        &with_dotfiles(),
+        &[
+            LOGIN,
+            Send(
+                b"RETR .ssh/id_rsa\r\nCWD .ssh\r\nSIZE .env\r\nMDTM pub/.hidden\r\nMLST .none\r\n",
+            ),
+            Send(b"STOR .env\r\nAPPE .profile\r\nMKD .config\r\nDELE .env\r\nRMD .ssh\r\n"),
+            Send(b"RNFR hello.txt\r\nRNTO .hello\r\nRNFR .env\r\nSITE CHMOD 777 .env\r\n"),
+            Send(b"STAT .ssh\r\nNLST .*\r\nCWD pub/../.ssh/..\r\n"),
+            Send(b"STAT /\r\nPASV\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"NLST\r\nPASV\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"NLST pub/*\r\n"),
+        ],
+    );
+    let mut refused = [550; 16];
+    refused[10] = 350; // RNFR hello.txt: its RNTO is refused
+    let codes = codes_after_login(&h);
+    assert_eq!(codes[..16], refused, "{}", h.text());
+    assert_eq!(codes[16..], [250, 213, 227, 150, 226, 227, 150, 226]);
+    assert_eq!(
+        h.text()
+            .matches("550 Names starting with a dot are not served.\r\n")
+            .count(),
+        15,
+        "{}",
+        h.text()
+    );
+    let stat = h.text();
+    assert!(
+        !stat.contains(".ssh\r\n") && !stat.contains(".env"),
+        "{stat}"
+    );
+    assert_eq!(
+        h.downloads,
+        [
+            b"hello.txt\r\npub\r\n".to_vec(),
+            b"pub/data.bin\r\n".to_vec()
+        ]
+    );
+    // Nothing was asked of the file system about a hidden name.
+    assert!(h.fs.exists("/.env") && !h.fs.exists("/.config"));
+    assert!(h.actions.iter().all(|a| !format!("{a:?}").contains("\"/.")));
+}
+
+/// With `--dotfiles`, hidden names are served as any other.
+#[test]
+fn dotfiles_serves_dot_names() {
+    let config = Config {
+        dotfiles: true,
+        ..writable()
+    };
+    let h = run_both(
+        &config,
+        &with_dotfiles(),
+        &[
+            LOGIN,
+            Send(b"CWD .ssh\r\nCDUP\r\nSIZE .env\r\nPASV\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"NLST\r\nPASV\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"RETR .ssh/id_rsa\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [250, 250, 213, 227, 150, 226, 227, 150, 226]
+    );
+    let names = String::from_utf8(h.downloads[0].clone()).unwrap();
+    assert!(
+        names.contains(".env\r\n") && names.contains(".ssh\r\n"),
+        "{names}"
+    );
+    assert_eq!(h.downloads[1], b"secret key");
 }

@@ -39,6 +39,21 @@ fn ftps_auth_pbsz_prot() {
     assert_eq!(secured.count(), 1);
 }
 
+/// With a certificate, `HELP` lists the FTPS commands too, in their place.
+#[test]
+fn help_lists_the_ftps_commands_when_tls_is_on() {
+    let h = run_both(&ftps(), &files(), &[Send(b"HELP\r\n")]);
+    assert!(
+        h.text().contains(
+            "214-The following commands are recognized:\r\n \
+             ABOR ALLO APPE AUTH CDUP CWD DELE EPRT EPSV FEAT HELP LIST MDTM MFMT\r\n \
+             MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT\r\n"
+        ),
+        "{}",
+        h.text()
+    );
+}
+
 /// Bytes the client sent behind its AUTH line belong to the handshake: the
 /// session hands them over instead of reading them as commands.
 #[test]

@@ -1,7 +1,7 @@
 //! Globs in the last component of `LIST`, `NLST` and `STAT` paths.
 
 use crate::testing::sim::{run_both, MemFs, Op::*};
-use crate::{Action, Config, Glob, ListFormat, ListPattern, OpenMode};
+use crate::{Action, Config, Glob, ListFormat, ListPattern, OpenMode, Shown};
 
 use super::{codes_after_login, files, path, LOGIN};
 
@@ -70,6 +70,7 @@ fn globs_in_list_nlst_and_stat() {
                 glob: Glob::new("*.jpg").unwrap(),
                 prefix: "pub/".to_owned(),
             }),
+            shown: Shown::NoDotfiles,
         },
     }));
 }
@@ -115,4 +116,36 @@ fn plain_names_and_mlsd_are_not_globbed() {
         &[LOGIN, Send(b"PASV\r\nMLSD *\r\n")],
     );
     assert_eq!(codes_after_login(&h), [227, 550]);
+}
+
+/// Issue 27, 6(a): Windows Explorer (and cameras with Windows firmware)
+/// write paths with `\`, and ask for a folder's entries as `*.*`, DOS's
+/// "every name": a folder without a dot in its name is listed too.
+#[test]
+fn windows_paths_and_every_name() {
+    let h = run_both(
+        &Config::default(),
+        &pictures().with_dir("/pub/inner"),
+        &[
+            LOGIN,
+            Send(b"CWD pub\\inner\r\nPWD\r\nCWD \\\r\nSIZE pub\\a.jpg\r\n"),
+            Send(b"PASV\r\nNLST pub\\*.*\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"PASV\r\nNLST pub/*.*\r\n"),
+            ConnectData("127.0.0.1:40002"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [250, 257, 250, 213, 227, 150, 226, 227, 150, 226]
+    );
+    assert!(h
+        .text()
+        .contains("257 \"/pub/inner\" is the current directory\r\n"));
+    assert_eq!(
+        h.downloads[0],
+        b"pub/a.jpg\r\npub/b.jpg\r\npub/c1.txt\r\npub/c[1].txt\r\npub/data.bin\r\npub/inner\r\n"
+    );
+    // Written with `/`, `*.*` keeps its Unix meaning: dotted names only.
+    assert!(!String::from_utf8_lossy(&h.downloads[1]).contains("inner"));
 }

@@ -86,6 +86,26 @@ fn a_password_check_not_made_ends_the_session_plainly() {
     assert!(h.session.is_closed());
 }
 
+/// An account at its `--max-sessions-per-user`: the right password gets
+/// `421` (issue 27, 5), no failure is counted, the session ends.
+#[test]
+fn an_account_with_all_its_sessions_gets_421() {
+    let h = run_both(
+        &users_with_delay(),
+        &files(),
+        &[
+            Send(b"USER alice\r\n"),
+            Fault(ErrorKind::TooManySessions),
+            Send(b"PASS secret\r\nNOOP\r\n"),
+        ],
+    );
+    assert_eq!(h.codes(), [220, 331, 421]);
+    assert!(h
+        .text()
+        .contains("421 Too many sessions for this user; try again later.\r\n"));
+    assert!(h.session.is_closed());
+}
+
 #[test]
 fn anonymous_alongside_users() {
     let config = Config {

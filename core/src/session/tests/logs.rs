@@ -82,6 +82,24 @@ fn refused_writes_are_logged() {
     );
     assert_eq!(h.codes()[3..], [550]);
     assert_logged(&lines, "RMD /pub failed: 550 Permission denied.");
+    // A read-only file system says so, to the client and in the log; and
+    // each of the three causes reads differently in the log.
+    let (h, lines) = logged(
+        &writable(),
+        &[
+            LOGIN,
+            Fault(ErrorKind::ReadOnly),
+            Send(b"DELE hello.txt\r\n"),
+            Send(b"PASV\r\n"),
+            Fault(ErrorKind::ReadOnly),
+            Send(b"STOR new.txt\r\n"),
+        ],
+        Level::Info,
+    );
+    assert_eq!(h.codes()[3..], [550, 227, 550]);
+    assert!(h.text().contains("550 Read-only file system.\r\n"));
+    assert_logged(&lines, "DELE /hello.txt failed: 550 Read-only file system.");
+    assert_logged(&lines, "upload /new.txt failed: 550 Read-only file system.");
 }
 
 #[test]

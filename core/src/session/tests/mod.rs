@@ -11,6 +11,7 @@ mod ftps;
 mod globs;
 mod login;
 mod logs;
+mod passive_address;
 mod roles;
 mod shutdown;
 mod timers;

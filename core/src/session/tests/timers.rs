@@ -91,3 +91,33 @@ fn progress_keeps_a_long_transfer_alive() {
     let h = run_both(&config(), &files(), &steps);
     assert_eq!(codes_after_login(&h), [227, 150, 226]);
 }
+
+/// A commit that waits for a slow disk (its sync) is no stall: the
+/// session waits for its answer however long it takes, and `ABOR` still
+/// stops it, the old file kept.
+#[test]
+fn a_slow_commit_is_no_stall() {
+    let committing = [
+        LOGIN,
+        HoldTransfers,
+        HoldCommits,
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Upload(b"new bytes"),
+        ReceiveUpload,
+        Advance(Duration::from_secs(600)),
+    ];
+    let h = run_both(
+        &config(),
+        &files(),
+        &[&committing[..], &[FinishCommit]].concat(),
+    );
+    assert_eq!(codes_after_login(&h), [227, 150, 226]);
+    assert_eq!(h.fs.file("/hello.txt"), Some(&b"new bytes"[..]));
+    assert!(!h.actions.contains(&Action::AbortTransfer));
+
+    let abort = [Send(b"ABOR\r\n"), FinishCommit];
+    let h = run_both(&config(), &files(), &[&committing[..], &abort].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 226]);
+    assert_eq!(h.fs, files(), "an aborted commit must not change the file");
+}
