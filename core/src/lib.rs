@@ -195,6 +195,7 @@ mod wire;
 
 pub use boundary::access::Access;
 pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
+pub use boundary::activity::{Activity, Direction};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;

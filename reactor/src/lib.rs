@@ -64,10 +64,13 @@
 //! - [`auth`]: the users file and the password worker.
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
 //!   in turns (`rate/shared.rs`).
+//! - [`admin`]: the admin listener (status page, `/metrics`, `/healthz`,
+//!   kick) and `pocketftpd who`; its place in the loop is `server/admin.rs`.
 //! - [`startup`]: what runs once, before the loop.
 //! - [`small_file`]: reading the config, users, certificate and key files,
 //!   bounded (at start-up and on every SIGHUP).
 
+pub mod admin;
 pub mod auth;
 mod conn;
 pub mod hooks;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use log::info;
+use pocketftpd::admin::{self, who};
 use pocketftpd::auth::hashing;
 use pocketftpd::auth::users::Users;
 use pocketftpd::server::Server;
@@ -41,6 +42,20 @@ fn main() -> ExitCode {
             print!("{HASH_PASSWORD_USAGE}");
             ExitCode::SUCCESS
         }
+        Command::Who(who) if who.help => {
+            print!("{}", who::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Who(who) => match who::run(&who) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("pocketftpd who: {why}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(options) => match run(&options, args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
@@ -112,6 +127,8 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         server.set_xferlog(settings::open_xferlog(path)?);
     }
     server.set_hooks(hooks::from_options(options)?);
+    let admin = admin::setup(&options.admin_listen, options.admin_token_file.as_deref())?;
+    server.listen_admin(admin).map_err(|e| e.to_string())?;
     if let Some(user) = &options.run_as {
         privileges::run_as(user)?;
         info!("running as {user}");

@@ -13,11 +13,13 @@ use std::time::Duration;
 use pocketftpd_tests::mounts::{need_mounts, Mount};
 use pocketftpd_tests::*;
 
-/// A daemon that may write, serving `root`.
+/// A daemon that may write, serving `root`, with no `--min-free` floor:
+/// these disks really fill (the floor has its own tests, `space.rs`).
 fn serving(root: &std::path::Path) -> Daemon {
     Daemon::with(Options {
         write: true,
         root: Some(root.to_owned()),
+        extra: vec!["--min-free".into(), "0".into()],
         ..Options::default()
     })
 }

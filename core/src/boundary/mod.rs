@@ -4,6 +4,7 @@
 
 pub(crate) mod access;
 pub(crate) mod action;
+pub(crate) mod activity;
 pub(crate) mod config;
 pub(crate) mod event;
 pub(crate) mod glob;

@@ -223,6 +223,11 @@ impl Session {
         self.login.user()
     }
 
+    /// Whether the logged-in user is an anonymous one (false before login).
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous_login()
+    }
+
     /// Whether the session has ended (after `Action::Close`).
     pub fn is_closed(&self) -> bool {
         self.life == Life::Closed
@@ -284,6 +289,21 @@ impl Session {
         if !self.is_closed() {
             self.close_for_shutdown();
         }
+    }
+
+    /// The administrator ends this session (the admin listener's kick): a
+    /// transfer under way is cut off with its final reply (an upload is
+    /// broken, so the file it would replace is kept), then `421`, and the
+    /// session ends whatever it was waiting for.
+    pub fn handle_kick(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        info!("{}: ended by the administrator", self.peer);
+        let reply = (426, "Session ended by the administrator; transfer aborted.");
+        self.stop_transfer(now, Action::AbortTransfer, reply);
+        self.reply(421, "Session ended by the administrator.");
+        self.close();
     }
 
     /// The outcome of an action this session asked for.

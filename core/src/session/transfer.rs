@@ -8,6 +8,7 @@ use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
+use crate::boundary::activity::{Activity, Direction};
 use crate::boundary::event::{ErrorKind, Event};
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
@@ -212,6 +213,25 @@ impl Work {
 }
 
 impl Session {
+    /// The transfer this session has pending, if any: for the admin's
+    /// status page, read only.
+    pub fn activity(&self) -> Option<Activity<'_>> {
+        let t = self.work.transfer()?;
+        let direction = match t.kind {
+            TransferKind::Retr => Direction::Download,
+            TransferKind::Stor | TransferKind::Stou => Direction::Upload,
+            TransferKind::List => Direction::Listing,
+        };
+        Some(Activity {
+            direction,
+            path: &t.path,
+            size: t.size,
+            bytes: t.bytes,
+            started: t.started,
+            running: t.phase.started(),
+        })
+    }
+
     /// Asks the caller for `action` and waits for its answer.
     pub(super) fn ask(&mut self, action: Action, wait: impl Into<Work>) {
         self.actions.push_back(action);

@@ -278,6 +278,7 @@ fn decode(mut ops: &[u8]) -> Vec<Op<'_>> {
                 6 => Op::RefuseActive,
                 _ => Op::ReceiveUpload,
             },
+            _ if arg % 8 == 7 => Op::Kick,
             _ => Op::Eof,
         };
         steps.push(step);

@@ -312,6 +312,8 @@ pub enum Op<'a> {
     Shutdown,
     /// The daemon's grace period for stopping is over.
     GraceOver,
+    /// The administrator ends the session (the admin listener's kick).
+    Kick,
     /// The client stops reading replies (they pile up in the session).
     StopReading,
     /// The client reads every reply, now and from now on.
@@ -480,6 +482,10 @@ impl Harness {
             }
             Op::GraceOver => {
                 self.session.handle_shutdown_expired(self.now);
+                self.drain();
+            }
+            Op::Kick => {
+                self.session.handle_kick(self.now);
                 self.drain();
             }
             Op::StopReading => self.reading = false,

@@ -100,6 +100,11 @@ impl Control {
         let _ = registry.deregister(&mut self.socket);
     }
 
+    /// Whether the control connection is protected by TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls().is_some()
+    }
+
     fn tls(&self) -> Option<&TlsLayer> {
         match &self.layer {
             ControlLayer::Tls(tls) => Some(tls),

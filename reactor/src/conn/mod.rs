@@ -33,6 +33,8 @@ use log::{error, warn};
 use mio::Registry;
 use pocketftp_core::{Action, ErrorKind, Event, Output, Session, TransferRecord, VirtualPath};
 
+use crate::admin::census::Mark;
+use crate::admin::stats::Stats;
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::hooks::Hooks;
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
@@ -79,6 +81,10 @@ pub(crate) struct Connection {
     pub timer: Option<Instant>,
     /// The session is over: the connection goes at the end of the turn.
     pub closing: bool,
+    /// When the client connected (for the admin's status page).
+    pub since: Instant,
+    /// What it is counted as in the admin's census.
+    pub counted: Mark,
 }
 
 /// What a connection borrows from the server while it acts: taken once
@@ -103,6 +109,8 @@ pub(crate) struct Cx<'a> {
     pub xferlog: Option<&'a mut File>,
     /// What runs when an upload completed.
     pub hooks: &'a mut Hooks,
+    /// The admin listener's counters.
+    pub stats: &'a mut Stats,
     /// Where the search for a free passive port starts (see `data.rs`).
     pub next_pasv_port: &'a mut usize,
     /// What sessions tell the admin (see `server/notices.rs`).
@@ -121,7 +129,7 @@ pub(crate) enum Drained {
 }
 
 impl Connection {
-    pub fn new(tag: Tag, session: Session, control: Control) -> Connection {
+    pub fn new(tag: Tag, session: Session, control: Control, since: Instant) -> Connection {
         Connection {
             tag,
             session,
@@ -137,6 +145,8 @@ impl Connection {
             work: Work::default(),
             timer: None,
             closing: false,
+            since,
+            counted: Mark::NONE,
         }
     }
 
@@ -226,6 +236,16 @@ impl Connection {
         }
     }
 
+    /// The administrator ends the session (the admin listener's kick): as
+    /// at the end of its control connection, a running transfer's count is
+    /// told first, so the log and the xferlog say what it really moved.
+    pub fn kick(&mut self, now: Instant) {
+        if let Some(bytes) = self.work.count() {
+            self.tell(Event::TransferProgress { bytes }, now);
+        }
+        self.session.handle_kick(now);
+    }
+
     fn tell(&mut self, event: Event, now: Instant) {
         if let Err(e) = self.session.handle_event(now, event) {
             error!("reactor bug: {e:?}");
@@ -236,6 +256,9 @@ impl Connection {
     /// Whatever the outcome, it goes back through the one answer queue,
     /// delivered after the drain, never while it runs.
     fn perform(&mut self, action: Action, cx: &mut Cx) {
+        if let Action::LogTransfer(record) = &action {
+            cx.stats.transfer_ended(record, cx.now);
+        }
         match action {
             Action::CloseData | Action::AbortTransfer => {
                 self.close_data(cx.registry);

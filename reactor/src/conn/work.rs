@@ -359,6 +359,7 @@ impl Connection {
             bucket.spend(bytes - before);
         }
         cx.schedule.spend(bytes - before);
+        cx.stats.moved(running.transfer.is_upload(), bytes - before);
         let event = match step {
             Ok(step @ (Step::Blocked | Step::MoreWork)) => {
                 if step == Step::MoreWork && !self.closing {

@@ -128,7 +128,8 @@ impl Server {
         };
         self.next_generation = self.next_generation.wrapping_add(1);
         let control = Control::new(stream, control_tls);
-        entry.insert(Connection::new(tag, session, control));
+        entry.insert(Connection::new(tag, session, control, now));
+        self.stats.sessions = self.stats.sessions.saturating_add(1);
         self.per_ip.add(peer.ip());
         self.drive(key, now);
     }

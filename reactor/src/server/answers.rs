@@ -146,6 +146,8 @@ impl Server {
             });
             if access.is_some() {
                 conn.account = Some(answer.user);
+            } else {
+                cx.stats.logins_failed = cx.stats.logins_failed.saturating_add(1);
             }
             cx.answers.push(conn.tag, Event::LoginChecked(access));
             if refused {

@@ -22,6 +22,7 @@
 //! The reactor makes no protocol decision.
 
 mod accept;
+mod admin;
 pub(crate) mod answers;
 pub mod bans;
 mod deadlines;
@@ -45,6 +46,8 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
+use crate::admin::stats::Stats;
+use crate::admin::Admin;
 use crate::auth::users::Users;
 use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained, Synced};
@@ -65,7 +68,7 @@ use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{hook_index, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{hook_index, is_admin_key, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -122,6 +125,10 @@ pub struct Server {
     /// Out of descriptors: accepting resumes then.
     accept_paused_until: Option<Instant>,
     buffer: Box<[u8]>,
+    /// `--admin-listen`: the status page, metrics, health, kick.
+    admin: Option<Admin>,
+    /// The counters the admin listener shows, kept as the daemon runs.
+    stats: Stats,
     next_generation: u32,
     next_pasv_port: usize,
 }
@@ -172,6 +179,8 @@ impl Server {
             stop_by: None,
             accept_paused_until: None,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            admin: None,
+            stats: Stats::new(Instant::now()),
             next_generation: 1,
             next_pasv_port: 0,
         })
@@ -242,7 +251,11 @@ impl Server {
                 }
             }
             match self.poll.poll(&mut events, self.poll_timeout()) {
-                Ok(()) => self.turn(&events),
+                Ok(()) => {
+                    let start = Instant::now();
+                    self.turn(&events);
+                    self.stats.busy += start.elapsed();
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -268,6 +281,7 @@ impl Server {
                 Err(e) => info!("listening on a socket whose address is unknown ({e}){tls}{proxy}"),
             }
         }
+        self.announce_admin();
     }
 
     /// How long the next poll may wait: not at all while work is queued.
@@ -277,6 +291,7 @@ impl Server {
         }
         let now = Instant::now();
         [
+            self.admin_due(),
             self.deadlines.next(),
             self.schedule.next_deadline(),
             self.stop_by,
@@ -314,6 +329,7 @@ impl Server {
         self.wake_throttled(now);
         self.run_transfers(now);
         self.deliver_answers(now); // what the transfers said, this turn
+        self.admin_turn(now);
         self.fire_timers(now);
         self.bans.lift_expired(now);
         self.expire_headers(now);
@@ -338,6 +354,7 @@ impl Server {
                     self.sync_answers(now);
                 }
                 SIGNALS_KEY => self.on_signals(now),
+                key if is_admin_key(key) => self.on_admin_ready(key, now),
                 key => match hook_index(key) {
                     Some(index) => self.hooks.on_ready(index, self.poll.registry(), now),
                     None => self.accept_clients(key, now),
@@ -375,6 +392,7 @@ impl Server {
             faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
             hooks: &mut self.hooks,
+            stats: &mut self.stats,
             next_pasv_port: &mut self.next_pasv_port,
             notices: &mut self.notices,
             buffer: &mut self.buffer,
@@ -420,6 +438,7 @@ impl Server {
         let handshake_failed = conn.control.handshake_failed();
         match drained {
             Drained::Closed => {
+                self.recount(key, true);
                 self.closed.push(key);
                 self.per_ip.release(peer.ip());
                 if handshake_failed {
@@ -427,6 +446,7 @@ impl Server {
                 }
             }
             Drained::Open(due) => {
+                self.recount(key, false);
                 if let Some(due) = due {
                     self.deadlines.push(due, key, generation);
                 }

@@ -45,6 +45,18 @@ pub(super) fn hook_index(key: usize) -> Option<usize> {
     (index < HOOK_KEYS).then_some(index)
 }
 
+/// Below the hooks' keys: the admin listener's listening sockets
+/// (`admin::MAX_LISTENERS` keys from here), then its connections
+/// (`admin::MAX_CLIENTS` keys).
+pub(super) const ADMIN_LISTENER_KEYS: usize =
+    HOOKS_KEY + 1 - HOOK_KEYS - crate::admin::MAX_LISTENERS - crate::admin::MAX_CLIENTS;
+pub(super) const ADMIN_CLIENT_KEYS: usize = ADMIN_LISTENER_KEYS + crate::admin::MAX_LISTENERS;
+
+/// Whether a daemon key is one of the admin listener's sockets.
+pub(super) fn is_admin_key(key: usize) -> bool {
+    (ADMIN_LISTENER_KEYS..ADMIN_CLIENT_KEYS + crate::admin::MAX_CLIENTS).contains(&key)
+}
+
 pub(crate) fn token(key: usize, source: Source) -> Token {
     debug_assert!(key <= MAX_KEY);
     Token((key << TAG_BITS) | source as usize)

@@ -28,6 +28,8 @@ pub enum Command {
     Run(Box<Options>),
     HashPassword,
     HashPasswordHelp,
+    /// `pocketftpd who`: asks a running daemon's admin listener.
+    Who(crate::admin::who::WhoArgs),
     Help,
     Version,
 }
@@ -50,6 +52,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             Short('V') | Long("version") => return Ok(Command::Version),
             Value(word) if word == "hash-password" && given.is_empty() => {
                 return hash_password_arguments(parser)
+            }
+            Value(word) if word == "who" && given.is_empty() => {
+                return crate::admin::who::arguments(parser).map(Command::Who)
             }
             Value(word) => {
                 return Err(format!(

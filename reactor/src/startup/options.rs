@@ -523,6 +523,21 @@ pub const OPTIONS: &[Opt] = &[
                a bucket, --storage s3://, is not measured)",
         set: |o, v| assign(&mut o.min_free, min_free(v)),
     },
+    Opt {
+        name: "admin-listen",
+        kind: Repeatable("ADDR:PORT"),
+        in_file: true,
+        help: "admin listener: status page, /metrics, /healthz, kick (off by\n\
+               default; an address other than loopback needs --admin-token-file)",
+        set: |o, v| address(v).map(|a| o.admin_listen.push(a)),
+    },
+    Opt {
+        name: "admin-token-file",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "bearer token the admin listener asks of clients not on loopback",
+        set: |o, v| assign(&mut o.admin_token_file, Ok(Some(v.into()))),
+    },
 ];
 
 /// A setter's one step: the parsed value into its field, or the parser's
@@ -630,6 +645,9 @@ pub struct Options {
     pub max_rate: Option<u64>,
     /// `--min-free`: see `storage/space.rs`.
     pub min_free: MinFree,
+    /// `--admin-listen`: the admin listener's addresses (none: off).
+    pub admin_listen: Vec<SocketAddr>,
+    pub admin_token_file: Option<PathBuf>,
     /// `listen` still holds what the config file said: the first `--listen`
     /// on the command line replaces it rather than adding to it.
     listen_from_file: bool,
@@ -697,6 +715,8 @@ impl Default for Options {
             max_rate_up: None,
             max_rate: None,
             min_free: MinFree::Percent(1),
+            admin_listen: Vec::new(),
+            admin_token_file: None,
             listen_from_file: false,
             from_file: Vec::new(),
         }

@@ -156,6 +156,25 @@ impl Jail {
         }))
     }
 
+    /// The served file system's free bytes (for unprivileged users) and
+    /// size, for the admin's status page and `/metrics`.
+    pub fn space(&self) -> io::Result<(u64, u64)> {
+        // SAFETY: all-zero bytes are a valid statvfs, filled in by the call.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a descriptor we own and a statvfs to fill.
+        if unsafe { libc::fstatvfs(self.root.as_raw_fd(), &mut st) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // fsblkcnt_t and c_ulong are 32 bits on armv7 boards, 64 here.
+        #[allow(clippy::useless_conversion)]
+        let (unit, free, blocks) = (
+            u64::from(st.f_frsize),
+            u64::from(st.f_bavail),
+            u64::from(st.f_blocks),
+        );
+        Ok((free.saturating_mul(unit), blocks.saturating_mul(unit)))
+    }
+
     /// Opens `path` with `flags`, resolving beneath the root.
     pub(super) fn open_path(
         &self,

@@ -146,6 +146,48 @@ fn grace_over_cuts_a_transfer_with_a_final_reply() {
     assert!(h.session.is_closed());
 }
 
+/// A kick (the admin listener's) ends an idle session with `421` at once,
+/// and nothing comes after it.
+#[test]
+fn a_kick_ends_an_idle_session_with_421() {
+    let h = run(&[LOGIN, Kick, Send(b"NOOP\r\n"), Kick]);
+    assert_eq!(codes_after_login(&h), [421]);
+    assert_eq!(h.actions.last(), Some(&Action::Close));
+    assert!(h.session.is_closed());
+    assert_eq!(h.session.poll_timeout(), None);
+}
+
+/// A kick mid-transfer aborts it with its final reply, then `421`: a
+/// download is cut, an upload broken (the old file kept, the xferlog
+/// saying it was not complete).
+#[test]
+fn a_kick_mid_transfer_aborts_it_first() {
+    let h = run(&[&DOWNLOADING[..], &[Kick]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 421]);
+    assert!(h.actions.contains(&Action::AbortTransfer));
+    assert!(h.session.is_closed());
+
+    let upload = [
+        LOGIN,
+        HoldTransfers,
+        Send(b"PASV\r\nSTOR hello.txt\r\n"),
+        ConnectData("127.0.0.1:40001"),
+        Upload(b"new bytes"),
+        Kick,
+        FinishTransfer,
+    ];
+    let h = run_writable(&upload);
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 421]);
+    assert_eq!(h.fs, files(), "a kicked upload must not change the file");
+    let complete: Vec<bool> = records(&h).iter().map(|r| r.1).collect();
+    assert_eq!(complete, [false]);
+    // Received, waiting to settle: still broken.
+    let h = run_writable(&[&RECEIVED[..], &[Kick, Advance(SECOND)]].concat());
+    assert_eq!(codes_after_login(&h), [227, 150, 426, 421]);
+    assert!(!h.actions.contains(&Action::CommitUpload));
+    assert_eq!(h.fs, files());
+}
+
 /// The daemon stopping and the client closing its side can come in either
 /// order; each keeps its rule. EOF after the shutdown, with nothing left to
 /// answer, ends the session and its transfer at once; a shutdown after the

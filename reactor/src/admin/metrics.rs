@@ -1,0 +1,150 @@
+//! `GET /metrics`: the Prometheus text format (0.0.4), read from the
+//! counters and the census the daemon keeps (nothing is counted here); names and types as
+//! Prometheus asks (`_total` counters, units in names, a `# HELP` and a
+//! `# TYPE` for each family).
+
+use std::fmt::Write;
+
+use super::census::Mark;
+use super::Overview;
+
+/// The text of a scrape.
+pub(crate) fn render(o: &Overview) -> String {
+    let s = o.stats;
+    let c = &s.census;
+    let count = |bit| c.count(bit) as f64;
+    let mut out = String::with_capacity(4096);
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let f = |n: u64| n as f64;
+    family(
+        "pocketftpd_sessions_open",
+        "gauge",
+        "Client sessions open, by control connection security.",
+        &[
+            ("{security=\"tls\"}", count(Mark::TLS)),
+            ("{security=\"clear\"}", count(Mark::OPEN) - count(Mark::TLS)),
+        ],
+    );
+    family(
+        "pocketftpd_sessions_logged_in",
+        "gauge",
+        "Sessions logged in, by role.",
+        &[
+            ("{role=\"anonymous\"}", count(Mark::ANONYMOUS)),
+            (
+                "{role=\"user\"}",
+                count(Mark::LOGGED_IN) - count(Mark::ANONYMOUS),
+            ),
+        ],
+    );
+    family(
+        "pocketftpd_sessions_total",
+        "counter",
+        "Client sessions started since the daemon started.",
+        &[("", f(s.sessions))],
+    );
+    family(
+        "pocketftpd_logins_total",
+        "counter",
+        "Logins, by result (failed: a password refused).",
+        &[
+            ("{result=\"ok\"}", f(s.logins)),
+            ("{result=\"failed\"}", f(s.logins_failed)),
+        ],
+    );
+    family(
+        "pocketftpd_received_bytes_total",
+        "counter",
+        "Bytes received on data connections (uploads).",
+        &[("", f(s.bytes_received))],
+    );
+    family(
+        "pocketftpd_sent_bytes_total",
+        "counter",
+        "Bytes sent on data connections (downloads and listings).",
+        &[("", f(s.bytes_sent))],
+    );
+    let [[up_ok, up_broken], [down_ok, down_broken]] = s.transfers;
+    family(
+        "pocketftpd_transfers_total",
+        "counter",
+        "File transfers ended, by direction and result.",
+        &[
+            ("{direction=\"upload\",result=\"complete\"}", f(up_ok)),
+            ("{direction=\"upload\",result=\"broken\"}", f(up_broken)),
+            ("{direction=\"download\",result=\"complete\"}", f(down_ok)),
+            ("{direction=\"download\",result=\"broken\"}", f(down_broken)),
+        ],
+    );
+    family(
+        "pocketftpd_transfers_running",
+        "gauge",
+        "Transfers under way, by direction.",
+        &[
+            ("{direction=\"upload\"}", count(Mark::UPLOAD)),
+            ("{direction=\"download\"}", count(Mark::DOWNLOAD)),
+            ("{direction=\"listing\"}", count(Mark::LISTING)),
+        ],
+    );
+    family(
+        "pocketftpd_data_connections",
+        "gauge",
+        "Data connections open.",
+        &[("", count(Mark::DATA))],
+    );
+    family(
+        "pocketftpd_kicks_total",
+        "counter",
+        "Sessions ended by the administrator.",
+        &[("", f(s.kicks))],
+    );
+    if let (Some(free), Some(size)) = (o.free_bytes, o.total_bytes) {
+        family(
+            "pocketftpd_filesystem_free_bytes",
+            "gauge",
+            "Bytes free for unprivileged users on the served file system.",
+            &[("", f(free))],
+        );
+        family(
+            "pocketftpd_filesystem_size_bytes",
+            "gauge",
+            "Size of the served file system in bytes.",
+            &[("", f(size))],
+        );
+    }
+    family(
+        "pocketftpd_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+        &[("", s.uptime(o.now).as_secs_f64())],
+    );
+    if let Some(resident) = resident_bytes() {
+        family(
+            "pocketftpd_resident_memory_bytes",
+            "gauge",
+            "Resident memory of the daemon in bytes (from /proc/self/statm).",
+            &[("", f(resident))],
+        );
+    }
+    family(
+        "pocketftpd_loop_busy_seconds_total",
+        "counter",
+        "Time the event loop spent working (not waiting for events).",
+        &[("", s.busy.as_secs_f64())],
+    );
+    out
+}
+
+/// Resident memory, from the second field of `/proc/self/statm` (pages).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages.checked_mul(u64::try_from(page).ok()?)
+}
