@@ -13,10 +13,11 @@ use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
 use pocketftpd::startup::{
-    access, conflicts, exposure, hooks, internet, logging, prepare, privileges, prompt, reload,
-    settings,
+    access, bucket, conflicts, exposure, hooks, internet, logging, prepare, privileges, prompt,
+    reload, settings,
 };
 use pocketftpd::storage::jail::Jail;
+use pocketftpd::storage::s3::{S3Config, Store};
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -98,25 +99,29 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
         Some(path) => Some(Arc::new(Users::load(path).map_err(|e| e.to_string())?)),
         None => None,
     };
-    let jail = Jail::open(&options.root)
-        .map_err(|e| {
-            let hint = prepare::sandbox_hint(&options.root);
-            format!("cannot serve {}: {e}{hint}", options.root.display())
-        })?
-        .for_node(settings::node(options));
-    if let (Some(users), Some(path)) = (&users, &options.users) {
-        users.check_homes(path, &jail).map_err(|e| e.to_string())?;
-    }
-    prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users.as_deref()));
+    let (jail, bucket) = open_storage(options, users.as_deref())?;
     prepare::raise_open_file_limit();
     let mut settings = settings::from_options(options, users.is_some())?;
     internet::resolve_pasv_name(&mut settings)?;
     let listeners = settings::listeners(options)?;
     let socket_activated = !listeners.inherited.is_empty();
-    let (reach, root) = (exposure::reach(&listeners), jail.host().to_path_buf());
+    let reach = exposure::reach(&listeners);
+    let (served, shown) = match &bucket {
+        Some((_, config)) => {
+            let at = format!("{} at {}", config.location, config.endpoint);
+            (at.clone(), at)
+        }
+        None => (
+            options.root.display().to_string(),
+            jail.host().display().to_string(),
+        ),
+    };
     internet::warn_without_pasv_ports(&listeners, options);
     let mut server = Server::bind(listeners, settings, jail).map_err(|e| e.to_string())?;
-    server.watch_root(options.root.clone());
+    match bucket {
+        Some((store, _)) => server.set_bucket(store),
+        None => server.watch_root(options.root.clone()),
+    }
     server.set_reload(reload::reloader(args, options, socket_activated));
     if let Some(path) = &options.xferlog {
         server.set_xferlog(settings::open_xferlog(path)?);
@@ -135,11 +140,30 @@ fn run(options: &Options, args: Vec<OsString>) -> Result<(), String> {
     server
         .set_users(users)
         .map_err(|e| format!("cannot start the password worker: {e}"))?;
-    info!(
-        "serving {} ({})",
-        options.root.display(),
-        settings::access_summary(options)
-    );
-    exposure::announce(options, &root, &reach);
+    info!("serving {} ({})", served, settings::access_summary(options));
+    exposure::announce(options, &shown, &reach);
     server.run().map_err(|e| format!("event loop failed: {e}"))
+}
+
+/// The served folder, and the bucket served instead of it if `--storage`
+/// names one: then homes are key prefixes (nothing to check), and no
+/// upload leaves a file behind to sweep.
+fn open_storage(
+    options: &Options,
+    users: Option<&Users>,
+) -> Result<(Jail, Option<(Store, S3Config)>), String> {
+    let jail = Jail::open(&options.root)
+        .map_err(|e| {
+            let hint = prepare::sandbox_hint(&options.root);
+            format!("cannot serve {}: {e}{hint}", options.root.display())
+        })?
+        .for_node(settings::node(options));
+    if let Some(config) = bucket::s3_config(options)? {
+        return Ok((jail, Some((bucket::open(&config)?, config))));
+    }
+    if let (Some(users), Some(path)) = (users, &options.users) {
+        users.check_homes(path, &jail).map_err(|e| e.to_string())?;
+    }
+    prepare::sweep_stale_uploads(&jail, access::anyone_writes(options, users));
+    Ok((jail, None))
 }

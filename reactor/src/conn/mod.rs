@@ -12,6 +12,7 @@
 
 mod announce;
 mod ascii_size;
+mod bucket;
 mod commit;
 mod control;
 pub(crate) use commit::Synced;
@@ -43,8 +44,10 @@ use crate::server::settings::Settings;
 use crate::storage::error_kind::kind_of;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
+use crate::storage::s3::Store;
 use crate::storage::sync::SyncWorker;
 use announce::PendingUpload;
+use bucket::StoreOp;
 use data::DataSide;
 use work::Work;
 
@@ -57,6 +60,13 @@ pub(crate) struct Connection {
     pub session: Session,
     /// The user's home folder, which the session sees as `/`; `None`: the root.
     pub home: Option<Rc<Jail>>,
+    /// Served from a bucket: the user's home prefix (`None`: the bucket's
+    /// root, [`Cx::bucket`]).
+    pub store: Option<Store>,
+    /// The file action on the bucket under way (`bucket.rs`).
+    store_op: Option<StoreOp>,
+    /// A download's chunk on its way from the bucket (`bucket.rs`).
+    fetch: Option<crate::http::connection::Connection>,
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.
     pub account: Option<String>,
@@ -86,6 +96,8 @@ pub(crate) struct Cx<'a> {
     pub settings: &'a Settings,
     /// The served root (a session with a home folder sees that instead).
     pub root: &'a Jail,
+    /// `--storage s3://...`: the bucket served instead of the root.
+    pub bucket: Option<&'a Store>,
     pub answers: &'a mut Answers,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
@@ -122,6 +134,9 @@ impl Connection {
             tag,
             session,
             home: None,
+            store: None,
+            store_op: None,
+            fetch: None,
             account: None,
             home_path: None,
             pending_upload: None,
@@ -273,11 +288,14 @@ impl Connection {
                 cx.notices.hear(self.session.peer(), notice, cx.now, ports);
             }
             Action::Close => self.closing = true,
-            file_action => {
-                let peer = self.session.peer();
-                let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
-                self.answer_change(&file_action, event, cx);
-            }
+            file_action => match self.bucket(cx).cloned() {
+                Some(store) => self.start_store_op(&store, file_action, cx),
+                None => {
+                    let peer = self.session.peer();
+                    let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
+                    self.answer_change(&file_action, event, cx);
+                }
+            },
         }
     }
 
@@ -314,6 +332,7 @@ impl Connection {
     pub fn close_data(&mut self) {
         self.data.close();
         self.work.clear();
+        self.drop_fetch();
     }
 
     /// The session dropped its data side: answers still on their way about

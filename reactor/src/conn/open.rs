@@ -7,12 +7,18 @@ use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
 use crate::storage::jail::Jail;
+use crate::storage::s3::download::Download;
+use crate::storage::s3::object_upload::Upload;
 use crate::storage::space::MinFree;
 use crate::storage::{Folder, Replace, Sink, Source};
 
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
     Download(Source),
+    /// An object of the bucket, fetched a chunk at a time (`bucket.rs`).
+    Object(Download),
+    /// An upload to the bucket, sent a part at a time (`bucket.rs`).
+    ObjectUpload(Upload),
     Listing {
         listing: Listing,
         format: ListFormat,

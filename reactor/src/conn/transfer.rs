@@ -18,6 +18,8 @@ use pocketftp_core::ascii::{lf_to_crlf, CrlfToLf};
 use super::open::Opened;
 use crate::net::tls::{Channel, Handshake, TlsLayer};
 use crate::storage::error_kind::{handshake_failed, session_not_resumed, upload_cut_short};
+use crate::storage::s3::download::{self, Download};
+use crate::storage::s3::object_upload::Upload;
 use crate::storage::{Sink, Source};
 
 /// Bytes read from a file per refill of an ASCII or TLS download.
@@ -82,7 +84,23 @@ impl Transfer {
     }
 
     pub fn is_upload(&self) -> bool {
-        matches!(self.opened, Opened::Upload(_))
+        matches!(self.opened, Opened::Upload(_) | Opened::ObjectUpload(_))
+    }
+
+    /// The upload to the bucket this transfer receives, if it is one.
+    pub fn upload_mut(&mut self) -> Option<&mut Upload> {
+        match &mut self.opened {
+            Opened::ObjectUpload(upload) => Some(upload),
+            _ => None,
+        }
+    }
+
+    /// The bucket's object this transfer sends, if it is one.
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match &mut self.opened {
+            Opened::Object(download) => Some(download),
+            _ => None,
+        }
     }
 
     /// What readiness a blocked step waits for: the client's bytes for a
@@ -141,7 +159,7 @@ impl Transfer {
             Opened::Download(source) if !self.ascii && channel.tls.is_none() => {
                 send_file(channel.socket, source, budget, &mut self.bytes)
             }
-            Opened::Upload(_) => self.receive(channel, buffer, budget),
+            Opened::Upload(_) | Opened::ObjectUpload(_) => self.receive(channel, buffer, budget),
             _ => self.send_buffered(channel, buffer, budget),
         }
     }
@@ -189,7 +207,19 @@ impl Transfer {
                     let room = (budget - sent).min(buffer.len()).min(CHUNK);
                     read_chunk(source, &mut buffer[..room], self.ascii, &mut self.unsent)?
                 }
-                Opened::Upload(_) => false,
+                Opened::Object(download) => {
+                    let room = (budget - sent).min(buffer.len()).min(CHUNK);
+                    match download.read(&mut buffer[..room])? {
+                        // Its next chunk's arrival schedules the transfer.
+                        download::Read::Waiting => return Ok(Step::Blocked),
+                        download::Read::Done => false,
+                        download::Read::Bytes(n) => {
+                            append(&buffer[..n], self.ascii, &mut self.unsent);
+                            true
+                        }
+                    }
+                }
+                Opened::Upload(_) | Opened::ObjectUpload(_) => false,
             };
             if !more {
                 return finish(data);
@@ -206,11 +236,21 @@ impl Transfer {
         buffer: &mut [u8],
         budget: usize,
     ) -> io::Result<Step> {
-        let Opened::Upload(sink) = &mut self.opened else {
-            return Ok(Step::Done);
+        let (sink, room): (&mut dyn Target, usize) = match &mut self.opened {
+            Opened::Upload(sink) => {
+                sink.start()?;
+                (sink, usize::MAX)
+            }
+            // Two parts held: the part's answer schedules the transfer.
+            Opened::ObjectUpload(upload) if upload.room() == 0 => return Ok(Step::Blocked),
+            Opened::ObjectUpload(upload) => {
+                let room = upload.room();
+                (upload, room)
+            }
+            _ => return Ok(Step::Done),
         };
-        sink.start()?;
         // No more than the budget: a rate limit's tokens are the budget.
+        let budget = budget.min(room);
         let size = budget.min(buffer.len());
         let buffer = &mut buffer[..size];
         let mut store = Store {
@@ -267,9 +307,10 @@ impl Transfer {
         }
     }
 
-    /// Ends a received upload as [`commit`](Self::commit) does, but hands
-    /// its sink over instead of putting it in place (a durable commit does
-    /// that off the loop); `None` for a download.
+    /// Ends a received upload to the disk as [`commit`](Self::commit)
+    /// does, but hands its sink over instead of putting it in place (a
+    /// durable commit does that off the loop); `None` for a download or an
+    /// upload to a bucket.
     pub fn into_sink(mut self) -> io::Result<Option<Sink>> {
         self.end_upload()?;
         match self.opened {
@@ -280,9 +321,11 @@ impl Transfer {
 
     /// Writes the tail of a TYPE A conversion: the upload's sink is then
     /// ready to be put in place.
-    fn end_upload(&mut self) -> io::Result<Option<&mut Sink>> {
-        let Opened::Upload(sink) = &mut self.opened else {
-            return Ok(None);
+    fn end_upload(&mut self) -> io::Result<Option<&mut dyn Target>> {
+        let sink: &mut dyn Target = match &mut self.opened {
+            Opened::Upload(sink) => sink,
+            Opened::ObjectUpload(upload) => upload,
+            _ => return Ok(None),
         };
         if self.ascii {
             self.unsent.clear();
@@ -293,10 +336,35 @@ impl Transfer {
     }
 }
 
+/// What an upload writes to: a disk's sink, or a bucket's upload (whose
+/// commit only starts the requests that make the object appear).
+trait Target {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn commit(&mut self) -> io::Result<()>;
+}
+
+impl Target for Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Sink::write(self, bytes)
+    }
+    fn commit(&mut self) -> io::Result<()> {
+        Sink::commit(self)
+    }
+}
+
+impl Target for Upload {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Upload::write(self, bytes)
+    }
+    fn commit(&mut self) -> io::Result<()> {
+        self.finish()
+    }
+}
+
 /// Where an upload's bytes go: the sink, through the TYPE A conversion
 /// (into `converted`) if `ascii`.
 struct Store<'a> {
-    sink: &'a mut Sink,
+    sink: &'a mut dyn Target,
     ascii: bool,
     converter: &'a mut CrlfToLf,
     converted: &'a mut Vec<u8>,
@@ -323,12 +391,17 @@ fn read_chunk(
     out: &mut Vec<u8>,
 ) -> io::Result<bool> {
     let n = source.read(buffer)?;
-    if ascii {
-        lf_to_crlf(&buffer[..n], out);
-    } else {
-        out.extend_from_slice(&buffer[..n]);
-    }
+    append(&buffer[..n], ascii, out);
     Ok(n > 0)
+}
+
+/// Appends a download's bytes to `out`, converted to CRLF if `ascii`.
+fn append(bytes: &[u8], ascii: bool, out: &mut Vec<u8>) {
+    if ascii {
+        lf_to_crlf(bytes, out);
+    } else {
+        out.extend_from_slice(bytes);
+    }
 }
 
 /// A binary download without TLS: the source sends to the socket itself.

@@ -16,6 +16,8 @@ use crate::server::answers::Tag;
 use crate::server::schedule::{Schedule, Wait};
 use crate::storage::durable::Pending;
 use crate::storage::error_kind::kind_of;
+use crate::storage::s3::download::Download;
+use crate::storage::s3::object_upload::Upload;
 
 /// How often a running transfer tells its session about progress (for the
 /// stall timer and STAT; seconds-scale, so a few times a second is plenty).
@@ -98,6 +100,23 @@ impl Work {
     pub fn synced(&mut self) {
         if let Work::Committing { .. } = self {
             *self = Work::Idle;
+        }
+    }
+
+    /// The bucket's object the running transfer sends, if it is one.
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match self {
+            Work::Running(running) => running.transfer.download_mut(),
+            _ => None,
+        }
+    }
+
+    /// The upload to the bucket the transfer receives (or has received).
+    pub fn upload_mut(&mut self) -> Option<&mut Upload> {
+        match self {
+            Work::Running(running) => running.transfer.upload_mut(),
+            Work::Received(transfer, _) => transfer.upload_mut(),
+            _ => None,
         }
     }
 
@@ -191,6 +210,9 @@ impl Connection {
     /// now, not a turn of the loop later when the listener's readiness
     /// comes, so the `150` and the bytes leave in this turn.
     pub(super) fn open(&mut self, path: &VirtualPath, mode: OpenMode, cx: &mut Cx) {
+        if let Some(store) = self.bucket(cx).cloned() {
+            return self.start_store_open(&store, path, mode, cx);
+        }
         let doing = match mode {
             OpenMode::Read { .. } => "read",
             OpenMode::List { .. } => "list",
@@ -333,6 +355,14 @@ impl Connection {
             Step::Blocked => (self.data.watch(cx.registry, self.tag.key, waits_for)).map(|()| step),
             step => Ok(step),
         });
+        // A download from a bucket: its next chunk is asked for as soon as
+        // the last is handed out; an upload's full part goes at once.
+        if running.transfer.download_mut().is_some() || running.transfer.upload_mut().is_some() {
+            self.send_transfer_request(cx);
+        }
+        let Work::Running(running) = &mut self.work else {
+            return 0;
+        };
         let bytes = running.transfer.bytes;
         let moved = usize::try_from(bytes - before).unwrap_or(usize::MAX);
         if let Some(bucket) = &mut running.bucket {
@@ -388,8 +418,12 @@ impl Connection {
 
     /// `Action::CommitUpload`: puts the received upload in place, durably
     /// under `--sync` (`commit.rs`: then the answer comes from the sync
-    /// worker); its data connection goes either way.
+    /// worker); its data connection goes either way. An upload to a
+    /// bucket is completed by its last request (`bucket.rs`).
     pub(super) fn commit_upload(&mut self, cx: &mut Cx) {
+        if self.work.upload_mut().is_some() {
+            return self.commit_object(cx);
+        }
         let received = match std::mem::take(&mut self.work) {
             Work::Received(transfer, path) => Some((transfer, path)),
             other => {

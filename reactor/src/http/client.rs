@@ -245,12 +245,15 @@ impl Exchange {
 
 fn body_state(head: ResponseHead, framing: Framing) -> State {
     let body = Vec::new();
-    if framing == Framing::Empty {
+    let decoder = Decoder::new(framing);
+    // No body, or `Content-Length: 0` (S3's answer to a PUT): done now, as
+    // no more bytes may come on a kept-alive connection.
+    if decoder.is_done() {
         return State::Done { head, body };
     }
     State::Body {
         head,
-        decoder: Decoder::new(framing),
+        decoder,
         body,
     }
 }
@@ -323,6 +326,17 @@ mod tests {
             assert_eq!((head.status, head.header("x-id")), (201, Some(&b"7"[..])));
             assert_eq!(body, b"abcde");
         }
+    }
+
+    /// `Content-Length: 0` ends the response with its head: nothing more
+    /// comes on a kept-alive connection (SeaweedFS answers a PUT so).
+    #[test]
+    fn an_empty_length_body_is_done_with_the_head() {
+        let mut exchange = post(b"{}");
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(exchange.receive(raw).unwrap(), raw.len());
+        assert!(exchange.is_done());
+        assert_eq!(exchange.into_response().unwrap().1, b"");
     }
 
     #[test]

@@ -125,6 +125,11 @@ impl Server {
             }
             let peer = conn.session.peer();
             let access = answer.account.and_then(|account| {
+                if let Some(bucket) = cx.bucket {
+                    // A home in a bucket is a longer prefix: nothing to open.
+                    conn.store = account.home.as_ref().map(|home| bucket.home(home));
+                    return Some(account.access);
+                }
                 let home = account.home.as_ref().map(|home| cx.root.home(home));
                 conn.home_path.clone_from(&account.home);
                 match home {

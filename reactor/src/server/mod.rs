@@ -56,6 +56,7 @@ use crate::hooks::Hooks;
 use crate::net::resumption::Neighbourhoods;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
+use crate::storage::s3::Store;
 use crate::storage::sync::SyncWorker;
 use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
@@ -97,6 +98,8 @@ pub struct Server {
     settings: Settings,
     /// The served folder, through which every file operation goes.
     root: Jail,
+    /// `--storage s3://...`: the bucket served instead.
+    bucket: Option<Store>,
     /// Its path, looked at for another folder there (`root.rs`).
     root_watch: Option<RootWatch>,
     /// Checks passwords; started with the first users file.
@@ -162,6 +165,7 @@ impl Server {
             notices: Notices::default(),
             settings,
             root: jail,
+            bucket: None,
             root_watch: None,
             passwords: None,
             waker,
@@ -211,6 +215,11 @@ impl Server {
     /// On SIGHUP, `reload` supplies new settings for new sessions and limits.
     pub fn set_reload(&mut self, reload: Reload) {
         self.reload = Some(reload);
+    }
+
+    /// Serves `store`'s bucket instead of the root folder.
+    pub fn set_bucket(&mut self, store: Store) {
+        self.bucket = Some(store);
     }
 
     /// Appends a line to `file` for every finished file transfer.
@@ -367,6 +376,7 @@ impl Server {
             }
             Source::DataListener => conn.accept_data(&mut cx),
             Source::Data => conn.on_data_ready(&mut cx),
+            Source::Store => conn.on_store_ready(&mut cx),
             Source::Daemon | Source::ProxyHeader => {}
         }
     }
@@ -378,6 +388,7 @@ impl Server {
             registry: self.poll.registry(),
             settings: &self.settings,
             root: &self.root,
+            bucket: self.bucket.as_ref(),
             answers: &mut self.answers,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),

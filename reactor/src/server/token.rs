@@ -18,6 +18,8 @@ pub(crate) enum Source {
     /// A connection that has not sent its PROXY protocol header yet (key:
     /// in `proxied.rs`'s slab).
     ProxyHeader = 4,
+    /// A request of the connection's to its S3 bucket.
+    Store = 5,
 }
 
 /// The tag's bits.
@@ -66,6 +68,7 @@ pub(super) fn untoken(token: Token) -> (usize, Source) {
         1 => Source::DataListener,
         2 => Source::Data,
         4 => Source::ProxyHeader,
+        5 => Source::Store,
         _ => Source::Daemon,
     };
     (token.0 >> TAG_BITS, source)
@@ -83,6 +86,7 @@ mod tests {
             (MAX_KEY - 7, Source::DataListener),
             (WAKER_KEY, Source::Daemon),
             (255, Source::ProxyHeader),
+            (MAX_KEY - 1, Source::Store),
         ] {
             assert_eq!(untoken(token(key, source)), (key, source));
         }

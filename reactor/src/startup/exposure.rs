@@ -43,10 +43,11 @@ pub fn reach(listeners: &Listeners) -> Reach {
     Reach { words, local_only }
 }
 
-/// Says what `root` (as the admin knows it) is served as, when anonymous
-/// login is on: a warning, unless only this machine can connect.
-pub fn announce(options: &Options, root: &Path, reach: &Reach) {
-    if let Some(line) = anonymous_line(options, root, reach) {
+/// Says what `served` (the root as the admin knows it, or the bucket) is
+/// served as, when anonymous login is on: a warning, unless only this
+/// machine can connect.
+pub fn announce(options: &Options, served: &str, reach: &Reach) {
+    if let Some(line) = anonymous_line(options, served, reach) {
         if reach.local_only {
             info!("{line}");
         } else {
@@ -56,7 +57,7 @@ pub fn announce(options: &Options, root: &Path, reach: &Reach) {
 }
 
 /// The line for anonymous access, if it is on.
-fn anonymous_line(options: &Options, root: &Path, reach: &Reach) -> Option<String> {
+fn anonymous_line(options: &Options, served: &str, reach: &Reach) -> Option<String> {
     if !options.anonymous_login() {
         return None;
     }
@@ -70,7 +71,7 @@ fn anonymous_line(options: &Options, root: &Path, reach: &Reach) -> Option<Strin
         Access::Upload => "upload new files to",
         Access::Super => "read, upload, change and delete everything in",
     };
-    let current = if options.root == Path::new(".") {
+    let current = if options.storage.is_none() && options.root == Path::new(".") {
         " (the current folder: --root names another)"
     } else {
         ""
@@ -81,9 +82,8 @@ fn anonymous_line(options: &Options, root: &Path, reach: &Reach) -> Option<Strin
         "hidden (--dotfiles serves them)"
     };
     Some(format!(
-        "anyone who reaches {} may log in {who} and {may} {}{current}; names starting with a dot are {dots}",
+        "anyone who reaches {} may log in {who} and {may} {served}{current}; names starting with a dot are {dots}",
         reach.words,
-        root.display()
     ))
 }
 
@@ -103,9 +103,8 @@ mod tests {
 
     #[test]
     fn a_bare_start_says_who_may_read_what() {
-        let line = |args: &[&str], reach: &Reach| {
-            anonymous_line(&run(args).unwrap(), Path::new("/home/pi"), reach)
-        };
+        let line =
+            |args: &[&str], reach: &Reach| anonymous_line(&run(args).unwrap(), "/home/pi", reach);
         let everyone = listening(&["0.0.0.0:52305"]);
         assert_eq!(
             line(&[], &everyone).unwrap(),

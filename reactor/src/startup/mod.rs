@@ -19,9 +19,12 @@
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
+//! - `bucket`: `--storage s3://...`'s options gathered, and the bucket
+//!   checked before serving.
 
 pub mod access;
 pub mod activation;
+pub mod bucket;
 pub mod command_line;
 mod config_file;
 pub mod conflicts;

@@ -21,6 +21,7 @@ use crate::startup::values::{
 };
 use crate::storage::durable::Durability;
 use crate::storage::node::{NodeId, DEFAULT_FOREIGN_AFTER};
+use crate::storage::s3::config::{Location, DEFAULT_REGION};
 use crate::storage::space::MinFree;
 use Kind::{Flag, Repeatable, Value};
 
@@ -66,6 +67,49 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "folder to serve (default: the current folder)",
         set: |o, v| assign(&mut o.root, Ok(v.into())),
+    },
+    Opt {
+        name: "storage",
+        kind: Value("s3://BUCKET[/PREFIX]"),
+        in_file: true,
+        help: "serve a bucket (or a prefix of one) instead of --root\n\
+               keys: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or --s3-credentials",
+        set: |o, v| assign(&mut o.storage, Location::parse(v).map(Some)),
+    },
+    Opt {
+        name: "s3-endpoint",
+        kind: Value("URL"),
+        in_file: true,
+        help: "the S3 server: http://HOST:PORT or https://HOST[:PORT]",
+        set: |o, v| assign(&mut o.s3_endpoint, Ok(Some(v.to_owned()))),
+    },
+    Opt {
+        name: "s3-region",
+        kind: Value("NAME"),
+        in_file: true,
+        help: "the bucket's region, as signatures name it (default us-east-1)",
+        set: |o, v| assign(&mut o.s3_region, Ok(v.to_owned())),
+    },
+    Opt {
+        name: "s3-path-style",
+        kind: Flag,
+        in_file: true,
+        help: "ask for ENDPOINT/BUCKET/KEY, not BUCKET.ENDPOINT/KEY (SeaweedFS, MinIO)",
+        set: |o, v| assign(&mut o.s3_path_style, boolean(v)),
+    },
+    Opt {
+        name: "s3-credentials",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "the keys, as AWS's credentials file ([default] section)",
+        set: |o, v| assign(&mut o.s3_credentials, Ok(Some(v.into()))),
+    },
+    Opt {
+        name: "s3-ca",
+        kind: Value("FILE"),
+        in_file: true,
+        help: "CA certificates (PEM) an https endpoint's must chain to (default: the system's)",
+        set: |o, v| assign(&mut o.s3_ca, Ok(Some(v.into()))),
     },
     Opt {
         name: "node-id",
@@ -475,7 +519,8 @@ pub const OPTIONS: &[Opt] = &[
         in_file: true,
         help: "uploads get 452 (and one under way is cut, leaving no\n\
                partial file) when the file system's free space is below\n\
-               this: 200M, 2G or a share, 5% (default 1%; 0 turns it off)",
+               this: 200M, 2G or a share, 5% (default 1%; 0 turns it off;\n\
+               a bucket, --storage s3://, is not measured)",
         set: |o, v| assign(&mut o.min_free, min_free(v)),
     },
     Opt {
@@ -522,6 +567,14 @@ pub struct Options {
     /// `--config`: the file read before the command line's other options.
     pub config: Option<PathBuf>,
     pub root: PathBuf,
+    /// `--storage s3://...`: a bucket served instead of `root`, with the
+    /// `s3_*` options below.
+    pub storage: Option<Location>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_path_style: bool,
+    pub s3_credentials: Option<PathBuf>,
+    pub s3_ca: Option<PathBuf>,
     /// `--node-id`; `None`: the host name.
     pub node_id: Option<NodeId>,
     /// `--sweep-foreign-after`: see `storage/node.rs`.
@@ -608,6 +661,12 @@ impl Default for Options {
         Options {
             config: None,
             root: PathBuf::from("."),
+            storage: None,
+            s3_endpoint: None,
+            s3_region: DEFAULT_REGION.to_owned(),
+            s3_path_style: false,
+            s3_credentials: None,
+            s3_ca: None,
             node_id: None,
             sweep_foreign_after: DEFAULT_FOREIGN_AFTER,
             listen: Vec::new(),

@@ -27,11 +27,12 @@
 //! depends on the back-end is a kind, and the core never learns which
 //! back-end serves it.
 //!
-//! A second back-end (an S3 bucket over HTTP in the same loop) fits behind
-//! these types without the scheduler changing: its operations would answer
-//! through the answer queue later instead of at once, as a password check
-//! does; its source's bytes arrive on a socket of its own, whose readiness
-//! wakes the transfer as the data socket's does; its sink sends parts.
+//! A second back-end, an S3 bucket over HTTP in the same loop (`s3/`),
+//! fits behind these types without the scheduler changing: its operations
+//! answer through the answer queue later instead of at once, as a password
+//! check does; its source's bytes arrive on a socket of its own, whose
+//! readiness wakes the transfer as the data socket's does; its sink sends
+//! parts.
 
 mod dir;
 pub mod durable;
@@ -43,6 +44,7 @@ pub mod node;
 mod owner;
 mod refusal;
 mod resolve;
+pub mod s3;
 mod sink;
 mod source;
 pub mod space;

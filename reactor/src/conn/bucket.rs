@@ -1,0 +1,438 @@
+//! A connection's requests to its S3 bucket (`--storage s3://...`): the
+//! file actions (`storage/s3/file_ops.rs` says what each asks), a
+//! listing's pages, a download's chunks and an upload's parts, carried one
+//! request at a time on sockets of the connection's own in the loop, their
+//! readiness a [`Source::Store`] event. The session asks one file
+//! action at a time, so one conversation at a time is all it needs; the
+//! answer goes through the one answer queue, as a disk's does, only later.
+//! No other session waits on it.
+
+use std::io;
+
+use log::warn;
+use mio::Interest;
+use pocketftp_core::{
+    Action, ErrorKind, Event, ListFormat, ListPattern, OpenMode, Shown, VirtualPath,
+};
+
+use super::listing::Listing;
+use super::open::Opened;
+use super::work::Work;
+use super::{Connection, Cx};
+use crate::http::connection::Connection as HttpConnection;
+use crate::http::ResponseHead;
+use crate::server::token::{token, Source};
+use crate::storage::error_kind::kind_of;
+use crate::storage::s3::download::{Download, CHUNK};
+use crate::storage::s3::file_ops::{FileOp, Next};
+use crate::storage::s3::list_op::{ListNext, ListOp};
+use crate::storage::s3::object_upload::Upload;
+use crate::storage::s3::reply::{object_metadata, refused};
+use crate::storage::s3::{S3Request, Store};
+
+/// An answer's body a file action reads whole: an error document, a
+/// one-key listing, a copy's result. Small; more is a broken store.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// A conversation under way, and the request it waits on.
+pub(crate) struct StoreOp {
+    asking: Asking,
+    http: HttpConnection,
+    /// The request, as log lines name it.
+    asked: String,
+}
+
+/// What a conversation is for.
+pub(crate) enum Asking {
+    /// A file action: its event when it ends.
+    File(FileOp),
+    /// A listing's pages, then the listing opened for the transfer.
+    List(StoreListing),
+    /// RETR: the object's HEAD (its size for the `150`), then the
+    /// download opened for the transfer.
+    Download { path: VirtualPath, offset: u64 },
+}
+
+/// A listing being fetched, and how it will be shown.
+pub(crate) struct StoreListing {
+    op: ListOp,
+    path: VirtualPath,
+    format: ListFormat,
+    writable: bool,
+    pattern: Option<ListPattern>,
+    shown: Shown,
+}
+
+impl Connection {
+    /// The bucket this session sees as `/`: its user's home, or the root;
+    /// `None` when a folder is served.
+    pub(super) fn bucket<'a>(&'a self, cx: &'a Cx) -> Option<&'a Store> {
+        self.store.as_ref().or(cx.bucket)
+    }
+
+    /// A file action on the bucket: its first request goes out (or its
+    /// answer, if it needs none, is queued at once).
+    pub(super) fn start_store_op(&mut self, store: &Store, action: Action, cx: &mut Cx) {
+        match FileOp::start(store, action) {
+            Ok((op, request)) => self.send_store_request(store, Asking::File(op), request, cx),
+            Err(event) => self.answer(cx.answers, event),
+        }
+    }
+
+    /// `Open` on a bucket: RETR asks the object's size first; LIST, NLST,
+    /// MLSD fetch the folder's pages; STOR opens an upload at once (its
+    /// requests go as its parts fill). APPE, REST+STOR and STOU: `550`, a
+    /// bucket has no object to write in place.
+    pub(super) fn start_store_open(
+        &mut self,
+        store: &Store,
+        path: &VirtualPath,
+        mode: OpenMode,
+        cx: &mut Cx,
+    ) {
+        let (format, writable, pattern, shown) = match mode {
+            OpenMode::List {
+                format,
+                writable,
+                pattern,
+                shown,
+            } => (format, writable, pattern, shown),
+            OpenMode::Write | OpenMode::CreateNew => {
+                let upload = Upload::new(path.clone(), mode == OpenMode::CreateNew);
+                self.work = Work::Opened(Opened::ObjectUpload(upload), path.clone());
+                let opened = Event::Opened {
+                    size: None,
+                    unique_name: None,
+                };
+                return self.answer(cx.answers, opened);
+            }
+            OpenMode::Read { offset } => {
+                let asking = Asking::Download {
+                    path: path.clone(),
+                    offset,
+                };
+                return match store.head(path) {
+                    Ok(request) => self.send_store_request(store, asking, request, cx),
+                    Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
+                };
+            }
+            _ => return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied)),
+        };
+        match ListOp::start(store, path, pattern.is_some()) {
+            Ok((op, request)) => {
+                let asking = Asking::List(StoreListing {
+                    op,
+                    path: path.clone(),
+                    format,
+                    writable,
+                    pattern,
+                    shown,
+                });
+                self.send_store_request(store, asking, request, cx);
+            }
+            Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
+        }
+    }
+
+    fn send_store_request(
+        &mut self,
+        store: &Store,
+        asking: Asking,
+        request: S3Request,
+        cx: &mut Cx,
+    ) {
+        let asked = request.describe();
+        let opened =
+            (request.exchange(b"", MAX_ANSWER).map_err(|e| e.to_string())).and_then(|exchange| {
+                store
+                    .endpoint()
+                    .connect(exchange)
+                    .map_err(|e| e.to_string())
+            });
+        let mut http = match opened {
+            Ok(http) => http,
+            Err(e) => return self.store_failed(&asked, &e, ErrorKind::Other, cx),
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let store_token = token(self.tag.key, Source::Store);
+        if let Err(e) = cx.registry.register(http.socket(), store_token, interest) {
+            return self.store_failed(&asked, &e.to_string(), ErrorKind::Other, cx);
+        }
+        self.store_op = Some(StoreOp {
+            asking,
+            http,
+            asked,
+        });
+    }
+
+    /// Its request's socket is ready: moves it on, and at its answer takes
+    /// the conversation's next step.
+    pub fn on_store_ready(&mut self, cx: &mut Cx) {
+        self.on_fetch_ready(cx);
+        let Some(pending) = &mut self.store_op else {
+            return;
+        };
+        match pending.http.advance() {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(e) => {
+                let (asked, why) = (pending.asked.clone(), e.to_string());
+                self.drop_store_op();
+                return self.store_failed(&asked, &why, ErrorKind::ConnectionRefused, cx);
+            }
+        }
+        let Some(StoreOp {
+            asking, mut http, ..
+        }) = self.store_op.take()
+        else {
+            return;
+        };
+        let _ = cx.registry.deregister(http.socket());
+        let Some((head, body)) = http.into_exchange().into_response() else {
+            return self.answer(cx.answers, Event::Failed(ErrorKind::Other));
+        };
+        let Some(store) = self.bucket(cx).cloned() else {
+            return;
+        };
+        let failed = match asking {
+            Asking::File(op) => self.file_answer(&store, op, &head, &body, cx),
+            Asking::List(list) => self.list_answer(&store, list, &head, &body, cx),
+            Asking::Download { path, offset } => {
+                self.download_opened(path, offset, &head, &body, cx)
+            }
+        };
+        if let Some(e) = failed {
+            warn!("{}: {e}", self.session.peer());
+            self.answer(cx.answers, Event::Failed(kind_of(&e)));
+        }
+    }
+
+    /// A file action's next step; `Some` error if the store failed it.
+    fn file_answer(
+        &mut self,
+        store: &Store,
+        mut op: FileOp,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        match op.answer(store, head, body) {
+            Next::Send(request) => self.send_store_request(store, Asking::File(op), request, cx),
+            Next::Done(event) => self.answer(cx.answers, event),
+            Next::Failed(e) => return Some(e),
+        }
+        None
+    }
+
+    /// A listing's next page, or the listing opened for its transfer.
+    fn list_answer(
+        &mut self,
+        store: &Store,
+        mut list: StoreListing,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        match list.op.answer(store, head, body) {
+            ListNext::Send(request) => {
+                self.send_store_request(store, Asking::List(list), request, cx)
+            }
+            ListNext::Done(mut entries) => {
+                let StoreListing {
+                    path,
+                    format,
+                    writable,
+                    pattern,
+                    shown,
+                    ..
+                } = list;
+                entries.retain(|(name, _)| shown.shows(name.as_bytes()));
+                let listing = Listing::Fetched(entries.into_iter(), pattern);
+                let opened = Opened::Listing {
+                    listing,
+                    format,
+                    writable,
+                };
+                self.work = Work::Opened(opened, path);
+                let opened = Event::Opened {
+                    size: None,
+                    unique_name: None,
+                };
+                self.answer(cx.answers, opened);
+            }
+            ListNext::Failed(e) => return Some(e),
+        }
+        None
+    }
+
+    /// RETR's HEAD answered: the download opens with the object's size.
+    fn download_opened(
+        &mut self,
+        path: VirtualPath,
+        offset: u64,
+        head: &ResponseHead,
+        body: &[u8],
+        cx: &mut Cx,
+    ) -> Option<io::Error> {
+        if head.status == 404 {
+            self.answer(cx.answers, Event::Failed(ErrorKind::NotFound));
+            return None;
+        }
+        let opened = match head.status {
+            200 => object_metadata(head)
+                .and_then(|meta| Download::new(path.clone(), offset, meta.size)),
+            status => Err(refused(format!("HEAD {path}"), status, body)),
+        };
+        match opened {
+            Ok(download) => {
+                let size = Some(download.size());
+                self.work = Work::Opened(Opened::Object(download), path);
+                let event = Event::Opened {
+                    size,
+                    unique_name: None,
+                };
+                self.answer(cx.answers, event);
+                None
+            }
+            Err(e) if kind_of(&e) == ErrorKind::BadOffset => {
+                self.answer(cx.answers, Event::Failed(ErrorKind::BadOffset));
+                None
+            }
+            Err(e) => Some(e),
+        }
+    }
+
+    /// A transfer to or from the bucket has a request due (a download's
+    /// next chunk, an upload's part or its last request): it goes out on
+    /// the connection's store socket, as a file action's.
+    pub(super) fn send_transfer_request(&mut self, cx: &mut Cx) {
+        if self.fetch.is_some() {
+            return;
+        }
+        let Some(store) = self.bucket(cx).cloned() else {
+            return;
+        };
+        let due = if let Some(download) = self.work.download_mut() {
+            download
+                .next_request(&store)
+                .map(|r| r.map(|request| (request, Vec::new())))
+        } else if let Some(upload) = self.work.upload_mut() {
+            upload.next_request(&store)
+        } else {
+            return;
+        };
+        let opened = match due {
+            None => return,
+            Some(request) => request.and_then(|(request, body)| {
+                let exchange = request.exchange(&body, CHUNK).map_err(io::Error::other)?;
+                store.endpoint().connect(exchange).map_err(io::Error::other)
+            }),
+        };
+        let registered = opened.and_then(|mut http| {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            let store_token = token(self.tag.key, Source::Store);
+            cx.registry.register(http.socket(), store_token, interest)?;
+            Ok(http)
+        });
+        match registered {
+            Ok(http) => self.fetch = Some(http),
+            Err(e) => self.transfer_request_done(Err(e), cx),
+        }
+    }
+
+    /// `CommitUpload` of an upload to the bucket: its last request (the
+    /// one PUT, or the multipart completion) goes out, and the session
+    /// hears of the upload when the object appears, as from a commit to
+    /// the disk (`TransferDone` or `TransferFailed`). Whatever `--sync`
+    /// says: a bucket has nothing to fsync, its answer is the commit.
+    pub(super) fn commit_object(&mut self, cx: &mut Cx) {
+        let Work::Received(transfer, _) = &mut self.work else {
+            return;
+        };
+        let bytes = transfer.bytes;
+        match transfer.commit() {
+            Ok(()) => self.send_transfer_request(cx),
+            Err(e) => {
+                self.close_data();
+                let kind = kind_of(&e);
+                self.answer(cx.answers, Event::TransferFailed { kind, bytes });
+            }
+        }
+    }
+
+    /// The transfer's request moved on: at its answer, the download gets
+    /// its chunk or the upload its part's ETag, and the transfer runs
+    /// again; an upload already received ends when its object appears.
+    fn on_fetch_ready(&mut self, cx: &mut Cx) {
+        let Some(http) = &mut self.fetch else {
+            return;
+        };
+        let done = match http.advance() {
+            Ok(false) => return,
+            Ok(true) => Ok(()),
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let Some(mut http) = self.fetch.take() else {
+            return;
+        };
+        let _ = cx.registry.deregister(http.socket());
+        let answer = done.and_then(|()| {
+            (http.into_exchange().into_response())
+                .ok_or_else(|| io::Error::other("an incomplete S3 answer"))
+        });
+        self.transfer_request_done(answer, cx);
+    }
+
+    fn transfer_request_done(&mut self, answer: io::Result<(ResponseHead, Vec<u8>)>, cx: &mut Cx) {
+        if let Some(download) = self.work.download_mut() {
+            match answer {
+                Ok((head, body)) => download.arrived(&head, body),
+                Err(e) => download.broke(e),
+            }
+        } else if let Some(upload) = self.work.upload_mut() {
+            match answer {
+                Ok((head, body)) => upload.arrived(&head, &body),
+                Err(e) => upload.broke(e),
+            }
+        }
+        if let Work::Received(transfer, _) = &mut self.work {
+            let bytes = transfer.bytes;
+            let ended = match transfer.upload_mut() {
+                Some(upload) if upload.is_done() => Some(Event::TransferDone { bytes }),
+                Some(upload) => upload.take_error().map(|e| {
+                    warn!("{}: upload failed: {e}", self.session.peer());
+                    Event::TransferFailed {
+                        kind: kind_of(&e),
+                        bytes,
+                    }
+                }),
+                None => None,
+            };
+            if let Some(event) = ended {
+                self.close_data();
+                return self.answer(cx.answers, event);
+            }
+        }
+        self.send_transfer_request(cx);
+        self.schedule(cx.schedule);
+    }
+
+    /// Drops the chunk's GET under way, its socket out of the poll.
+    pub(super) fn drop_fetch(&mut self) {
+        // Its socket leaves the poll as it closes.
+        self.fetch = None;
+    }
+
+    /// A request that could not be sent or answered: logged with its
+    /// name, and a failure for the session.
+    fn store_failed(&mut self, asked: &str, why: &str, kind: ErrorKind, cx: &mut Cx) {
+        warn!("{}: {asked}: {why}", self.session.peer());
+        self.answer(cx.answers, Event::Failed(kind));
+    }
+
+    /// Drops the request under way, its socket out of the poll.
+    pub(super) fn drop_store_op(&mut self) {
+        // Its socket leaves the poll as it closes.
+        self.store_op = None;
+    }
+}

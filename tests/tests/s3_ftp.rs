@@ -1,0 +1,290 @@
+//! The daemon serving a bucket (`--storage s3://...`) of a real SeaweedFS
+//! (`weed mini`), driven over FTP: what each command does to the bucket,
+//! and what start-up says of a bucket it cannot serve.
+
+use std::process::Command;
+use std::time::Duration;
+
+use pocketftp_core::VirtualPath;
+use pocketftpd::storage::s3::{Keys, Location, S3Config, Store};
+use pocketftpd_tests::*;
+
+/// How long one curl may take.
+const CURL_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn serve(weed: &Weed, location: &str) -> Daemon {
+    Daemon::with(serve_options(weed, location))
+}
+
+/// A daemon's options to serve `location` of `weed`, with write access.
+fn serve_options(weed: &Weed, location: &str) -> Options {
+    let extra = [
+        "--storage",
+        location,
+        "--s3-endpoint",
+        &weed.s3_endpoint,
+        "--s3-path-style",
+    ];
+    Options {
+        write: true,
+        extra: extra.map(str::to_owned).to_vec(),
+        env: vec![
+            ("AWS_ACCESS_KEY_ID".into(), WEED_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), WEED_SECRET.into()),
+        ],
+        ..Options::default()
+    }
+}
+
+/// The bucket as the tests' own client sees it.
+fn bucket(weed: &Weed, location: &str) -> Store {
+    Store::open(&S3Config {
+        location: Location::parse(location).unwrap(),
+        endpoint: weed.s3_endpoint.clone(),
+        region: "us-east-1".into(),
+        path_style: true,
+        keys: Keys {
+            id: WEED_KEY.into(),
+            secret: WEED_SECRET.into(),
+        },
+        ca: None,
+    })
+    .unwrap()
+}
+
+fn put(store: &Store, path: &str, bytes: &[u8]) {
+    let path = VirtualPath::resolve(&VirtualPath::root(), path).unwrap();
+    let exchange = store.put(&path, false).unwrap().exchange(bytes, 0).unwrap();
+    let (head, _) = store
+        .endpoint()
+        .exchange_now(exchange, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(head.status, 200);
+}
+
+#[test]
+fn file_commands_act_on_the_bucket() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    put(&store, "/a.txt", b"hello world");
+    let daemon = serve(&weed, &location);
+    let mut c = daemon.login();
+
+    assert_eq!(c.cmd_ok("SIZE /a.txt", 213).text(), "11");
+    c.cmd_ok("MDTM /a.txt", 213);
+    c.cmd_ok("SIZE /none", 550);
+    c.cmd_ok("MKD /d", 257);
+    c.cmd_ok("MKD /d", 550);
+    c.cmd_ok("CWD /d", 250);
+    c.cmd_ok("RNFR /a.txt", 350);
+    c.cmd_ok("RNTO /d/b.txt", 250);
+    c.cmd_ok("SIZE /a.txt", 550);
+    c.cmd_ok("SIZE b.txt", 213);
+    c.cmd_ok("RMD /d", 550);
+    c.cmd_ok("DELE b.txt", 250);
+    c.cmd_ok("DELE b.txt", 550);
+    c.cmd_ok("CWD /", 250);
+    c.cmd_ok("RMD /d", 250);
+    c.cmd_ok("CWD /d", 550);
+    // A bucket keeps no modes or times of its own.
+    put(&store, "/t.txt", b"t");
+    c.cmd_ok("SITE CHMOD 600 /t.txt", 550);
+    c.cmd_ok("MFMT 20200101000000 /t.txt", 550);
+    c.cmd_ok("QUIT", 221);
+    assert!(daemon
+        .stderr()
+        .contains("serving s3://photos/ftp/ at http://127.0.0.1:"));
+}
+
+/// curl's output for `url` (and `args`), bounded in time.
+fn curl(args: &[&str], url: &str) -> Vec<u8> {
+    let run = run_bounded(
+        Command::new("curl").arg("-sS").args(args).arg(url),
+        b"",
+        CURL_TIMEOUT,
+    );
+    assert!(run.success(), "curl {args:?} {url}: {}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn listings_show_the_bucket_by_folder() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    for (path, bytes) in [
+        ("/a.txt", &b"hello"[..]),
+        ("/b c.jpg", b"x"),
+        ("/sub/d.txt", b"d"),
+    ] {
+        put(&store, path, bytes);
+    }
+    put(
+        &bucket(&weed, &format!("s3://{WEED_BUCKET}")),
+        "/outside.txt",
+        b"no",
+    );
+    let daemon = serve(&weed, &location);
+    let url = format!("ftp://127.0.0.1:{}/", daemon.port);
+
+    let names = curl(&["--list-only"], &url);
+    assert_eq!(sorted_lines(&names), ["a.txt", "b c.jpg", "sub"]);
+    let long = String::from_utf8(curl(&[], &url)).unwrap();
+    let file = long
+        .lines()
+        .find(|l| l.ends_with(" a.txt"))
+        .expect("a.txt listed");
+    assert!(
+        file.starts_with("-rw-r--r--") && file.contains(" 5 "),
+        "{long}"
+    );
+    let folder = long
+        .lines()
+        .find(|l| l.ends_with(" sub"))
+        .expect("sub listed");
+    assert!(folder.starts_with("drwxr-xr-x"), "{long}");
+    let sub = curl(&["--list-only"], &format!("{url}sub/"));
+    assert_eq!(sorted_lines(&sub), ["d.txt"]);
+}
+
+#[test]
+fn downloads_come_a_chunk_at_a_time() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    // Two chunks and a half (pocketftpd::storage::s3::download::CHUNK).
+    let object = Rng::new(7).bytes(5 << 19);
+    put(&store, "/big.bin", &object);
+    put(&store, "/empty", b"");
+    let daemon = serve(&weed, &location);
+    let url = format!("ftp://127.0.0.1:{}/", daemon.port);
+
+    let whole = curl(&[], &format!("{url}big.bin"));
+    assert_bytes_eq("RETR big.bin", &whole, &object);
+    let rest = curl(&["-C", "1234567"], &format!("{url}big.bin"));
+    assert_bytes_eq("REST 1234567 + RETR", &rest, &object[1_234_567..]);
+    assert!(curl(&[], &format!("{url}empty")).is_empty());
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+    assert_eq!(c.download("RETR big.bin"), object);
+    let p = c.pasv();
+    c.cmd_ok("REST 99999999", 350);
+    c.send("RETR big.bin");
+    let data = p.try_open();
+    let r = c.reply();
+    drop(data);
+    assert_eq!(r.code, 554, "REST past the end then RETR: {:?}", r.lines);
+    let p = c.pasv();
+    c.cmd_ok("RETR none", 550);
+    drop(p);
+}
+
+#[test]
+fn uploads_appear_whole() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let daemon = serve(&weed, &location);
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+
+    c.upload("STOR small.txt", b"small");
+    assert_eq!(c.download("RETR small.txt"), b"small");
+    c.upload("STOR small.txt", b"replaced");
+    assert_eq!(c.download("RETR small.txt"), b"replaced");
+    // Two parts and a bit (pocketftpd::storage::s3::upload::PART_SIZE):
+    // a multipart upload, whole when it appears.
+    let big = Rng::new(11).bytes(17 << 20);
+    c.upload("STOR big.bin", &big);
+    assert_bytes_eq("STOR then RETR big.bin", &c.download("RETR big.bin"), &big);
+    assert_eq!(c.cmd_ok("SIZE big.bin", 213).text(), (17 << 20).to_string());
+    c.upload("STOR empty", b"");
+    assert_eq!(c.cmd_ok("SIZE empty", 213).text(), "0");
+    // SIZE in TYPE A would read the whole object: refused (RFC 3659 4.1).
+    c.cmd_ok("TYPE A", 200);
+    c.cmd_ok("SIZE small.txt", 550);
+    c.cmd_ok("TYPE I", 200);
+    c.cmd_ok("QUIT", 221);
+
+    // The upload role: new names only (If-None-Match: *), old ones kept.
+    let mut options = serve_options(&weed, &location);
+    options.write = false;
+    options
+        .extra
+        .extend(["--anonymous-role".into(), "upload".into()]);
+    let dropbox = Daemon::with(options);
+    let mut c = dropbox.login();
+    c.cmd_ok("TYPE I", 200);
+    c.upload("STOR new.txt", b"new");
+    let p = c.pasv();
+    c.send("STOR small.txt");
+    let data = p.try_open();
+    if let Some(mut data) = data {
+        let _ = std::io::Write::write_all(&mut data, b"overwrite");
+    }
+    let r = c.expect_one_of(&[150, 553, 550]);
+    if r.code == 150 {
+        c.expect_one_of(&[553, 550, 451]);
+    }
+    c.cmd_ok("QUIT", 221);
+    let mut check = daemon.login();
+    check.cmd_ok("TYPE I", 200);
+    assert_eq!(check.download("RETR small.txt"), b"replaced");
+    assert_eq!(check.download("RETR new.txt"), b"new");
+}
+
+#[test]
+fn start_up_refuses_a_bucket_it_cannot_serve() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let dir = TempDir::new("s3-keys");
+    let keys = |secret: &str| {
+        let path = dir.path().join(format!("keys-{secret}"));
+        let text =
+            format!("[default]\naws_access_key_id={WEED_KEY}\naws_secret_access_key={secret}\n");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let endpoint = weed.s3_endpoint.as_str();
+    let (good, wrong) = (keys(WEED_SECRET), keys("wrong"));
+    let cases: [(&[&str], &str); 4] = [
+        (&["--storage", "s3://photos"], "needs --s3-endpoint"),
+        (
+            &[
+                "--storage",
+                "s3://photos",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+            ],
+            "needs AWS_ACCESS_KEY_ID",
+        ),
+        (
+            &[
+                "--storage",
+                "s3://nothere",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+                "--s3-credentials",
+                &good,
+            ],
+            "cannot serve bucket nothere",
+        ),
+        (
+            &[
+                "--storage",
+                "s3://photos",
+                "--s3-endpoint",
+                endpoint,
+                "--s3-path-style",
+                "--s3-credentials",
+                &wrong,
+            ],
+            "access denied: check the keys",
+        ),
+    ];
+    for (args, says) in cases {
+        let stderr = start_fails(args);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
