@@ -15,6 +15,7 @@ use pocketftp_core::Direction;
 use super::census::Mark;
 use super::stats::Recent;
 use super::{Overview, SessionView};
+use crate::http::json_string;
 
 /// How often the page reloads itself.
 const REFRESH_SECONDS: u32 = 5;
@@ -198,7 +199,7 @@ pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
     );
     for (i, v) in sessions.iter().enumerate() {
         let comma = if i == 0 { "" } else { "," };
-        let user = v.user.map_or_else(|| "null".to_owned(), escape_json);
+        let user = v.user.map_or_else(|| "null".to_owned(), json_string);
         let _ = write!(
             out,
             "{comma}{{\"id\":{},\"user\":{user},\"anonymous\":{},\"client\":\"{}\",\
@@ -216,7 +217,7 @@ pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
                     out,
                     "{{\"direction\":\"{}\",\"path\":{},\"bytes\":{},\"size\":{},\"seconds\":{:.3}}}}}",
                     direction_word(a.direction),
-                    escape_json(a.path.as_str()),
+                    json_string(a.path.as_str()),
                     v.moved.unwrap_or(a.bytes),
                     a.size.map_or_else(|| "null".to_owned(), |n| n.to_string()),
                     o.now.saturating_duration_since(a.started).as_secs_f64()
@@ -236,8 +237,8 @@ pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
 fn recent_json(r: &Recent) -> String {
     format!(
         "{{\"user\":{},\"path\":{},\"direction\":\"{}\",\"complete\":{},\"bytes\":{},\"seconds\":{:.3}}}",
-        escape_json(&r.user),
-        escape_json(&r.path),
+        json_string(&r.user),
+        json_string(&r.path),
         if r.upload { "upload" } else { "download" },
         r.complete,
         r.bytes,
@@ -311,26 +312,6 @@ pub(crate) fn escape_html(s: &str) -> String {
     out
 }
 
-/// A JSON string, quotes included.
-pub(crate) fn escape_json(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            // Safe inside a <script> too, should a page ever embed it.
-            '<' => out.push_str("\\u003c"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A line for a terminal: control characters (an escape sequence in a
 /// file name) shown as `\xNN`.
 fn escape_terminal(s: &str) -> String {
@@ -374,7 +355,6 @@ mod tests {
         let html = escape_html(hostile);
         assert!(!html.contains('<') && !html.contains('"') && !html.contains('\''));
         assert!(html.starts_with("&lt;script&gt;alert(&#39;x&#39;)"));
-        assert_eq!(escape_json("a\"b\\c\n<"), "\"a\\\"b\\\\c\\u000a\\u003c\"");
         assert!(!escape_terminal(hostile).contains('\u{1b}'));
     }
 

@@ -28,6 +28,7 @@ use pocketftp_core::escape_for_log;
 use super::{seconds, Upload, MAX_QUEUED};
 use crate::http::client::{Exchange, Request};
 use crate::http::connection::{Connection, TlsTarget};
+use crate::http::json_string;
 use crate::http::url::Url;
 use crate::server::token::hook_token;
 
@@ -269,27 +270,6 @@ fn json(upload: &Upload) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A JSON string: quotes, backslashes and control characters escaped.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,9 +290,8 @@ mod tests {
         let json = String::from_utf8(json(&upload)).unwrap();
         assert_eq!(
             json,
-            r#"{"event":"upload","path":"/cam/a \"b\"\n\\$(x).jpg","size":42,"user":"cam","client":"::1","time":1700000000,"kind":"append","tls":true}"#
+            r#"{"event":"upload","path":"/cam/a \"b\"\u000a\\$(x).jpg","size":42,"user":"cam","client":"::1","time":1700000000,"kind":"append","tls":true}"#
         );
-        assert_eq!(json_string("\u{1}"), "\"\\u0001\"");
     }
 
     #[test]

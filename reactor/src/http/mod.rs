@@ -15,6 +15,7 @@
 //! - `connection.rs`: an exchange carried over a non-blocking mio socket,
 //!   in clear or through rustls' client side.
 //! - `url.rs`: `http://` and `https://` URLs, as the options give them.
+//! - `json.rs`: a JSON string, for the webhook's and the admin's bodies.
 //! - `fuzzing.rs` (tests, and the `fuzzing` feature): the body of the
 //!   `http_head` fuzz target.
 
@@ -24,6 +25,7 @@ pub mod connection;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod head;
+pub mod json;
 pub mod url;
 pub mod write;
 
@@ -31,3 +33,4 @@ pub use body::{BodyError, Decoder, Framing};
 pub use client::{ClientError, Exchange, ResponseHead};
 pub use head::{parse_request, parse_response, HeadError, Header, Headers, Request, Response};
 pub use head::{MAX_HEAD, MAX_HEADERS};
+pub use json::json_string;
