@@ -156,11 +156,14 @@ fn a_read_error_is_451_with_a_log_line_and_the_session_goes_on() {
     let mut got = Vec::new();
     let _ = std::io::Read::read_to_end(&mut data, &mut got);
     ctrl.expect_reply(451);
-    logged(&d, "cannot read /bad.bin: Input/output error");
+    // The C library words EIO (glibc "Input/output error", musl "I/O
+    // error"); the daemon's own words around it are ours.
+    logged(&d, "cannot read /bad.bin: ");
+    logged(&d, " (os error 5): the disk is failing, or was unplugged");
     let lines = d.stderr();
     let lines: Vec<_> = lines
         .lines()
-        .filter(|l| l.contains("Input/output"))
+        .filter(|l| l.contains("(os error 5)"))
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     ctrl.cmd_ok("NOOP", 200);
