@@ -107,10 +107,15 @@ fn a_flood_of_password_checks_from_one_address_does_not_delay_another() {
         flooded <= bound,
         "a login took {flooded:?} behind another address's flood ({alone:?} alone, bound {bound:?})"
     );
+    // Gone sessions' checks are dropped, but those the worker took before
+    // the loop saw the ends still run (a few, on a busy machine or under
+    // emulation): far fewer than the 32 a queue that outlived its sessions
+    // would run.
+    let gone_bound = alone * 8 + Duration::from_millis(250);
     assert!(
-        same_address <= bound,
+        same_address <= gone_bound,
         "a login took {same_address:?} behind the checks of sessions that are gone \
-         ({alone:?} alone, bound {bound:?})"
+         ({alone:?} alone, bound {gone_bound:?})"
     );
 }
 
