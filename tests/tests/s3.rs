@@ -10,27 +10,16 @@ use pocketftpd::http::ResponseHead;
 use pocketftpd::storage::error_kind::kind_of;
 use pocketftpd::storage::s3::file_ops::{FileOp, Next};
 use pocketftpd::storage::s3::upload::PART_SIZE;
-use pocketftpd::storage::s3::{listing, reply, Keys, Location, S3Config, S3Request, Store};
-use pocketftpd_tests::{Weed, WEED_BUCKET, WEED_KEY, WEED_SECRET};
+use pocketftpd::storage::s3::{listing, reply, S3Request, Store};
+use pocketftpd_tests::{Weed, WEED_BUCKET, WEED_SECRET};
+
+#[path = "shared/store.rs"]
+mod store;
+use store::open;
 
 /// One request's whole answer, at most this long.
 const MAX_BODY: usize = 16 << 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn open(weed: &Weed, secret: &str, location: &str) -> Store {
-    let config = S3Config {
-        location: Location::parse(location).unwrap(),
-        endpoint: weed.s3_endpoint.clone(),
-        region: "us-east-1".into(),
-        path_style: true,
-        keys: Keys {
-            id: WEED_KEY.into(),
-            secret: secret.into(),
-        },
-        ca: None,
-    };
-    Store::open(&config).unwrap()
-}
 
 /// Sends `request` with `body` over the daemon's HTTP client (in a poll of
 /// its own), and returns the answer.

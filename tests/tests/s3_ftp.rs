@@ -6,8 +6,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use pocketftp_core::VirtualPath;
-use pocketftpd::storage::s3::{Keys, Location, S3Config, Store};
+use pocketftpd::storage::s3::Store;
 use pocketftpd_tests::*;
+
+#[path = "shared/store.rs"]
+mod store;
 
 /// How long one curl may take.
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,18 +41,7 @@ fn serve_options(weed: &Weed, location: &str) -> Options {
 
 /// The bucket as the tests' own client sees it.
 fn bucket(weed: &Weed, location: &str) -> Store {
-    Store::open(&S3Config {
-        location: Location::parse(location).unwrap(),
-        endpoint: weed.s3_endpoint.clone(),
-        region: "us-east-1".into(),
-        path_style: true,
-        keys: Keys {
-            id: WEED_KEY.into(),
-            secret: WEED_SECRET.into(),
-        },
-        ca: None,
-    })
-    .unwrap()
+    store::open(weed, WEED_SECRET, location)
 }
 
 fn put(store: &Store, path: &str, bytes: &[u8]) {
