@@ -9,7 +9,7 @@ use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListPattern, Shown};
-use crate::boundary::event::{ErrorKind, FileKind, Metadata};
+use crate::boundary::event::{ErrorKind, FileKind, Metadata, QuotaUse};
 use crate::boundary::glob::Glob;
 use crate::boundary::path::{windows_separators, PathError, VirtualPath};
 use crate::format::listing;
@@ -78,6 +78,8 @@ pub(super) enum PlaceWait {
     StatusListing(VirtualPath),
     /// The `AsciiSize` for `SIZE` in `TYPE A`.
     AsciiSize,
+    /// The `Quota` for `SITE QUOTA`.
+    Quota,
 }
 
 /// Commands answered from a `Stat` action.
@@ -426,6 +428,19 @@ impl Session {
                 "SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.",
             ),
         }
+    }
+
+    /// `SITE QUOTA`'s answer: what the account uses of its quota.
+    pub(super) fn reply_quota(&mut self, quota: Option<QuotaUse>) {
+        let Some(q) = quota else {
+            return self.reply(200, "No quota for this account.");
+        };
+        let files = match q.max_files {
+            Some(max) => format!("{} of {max} files", q.files),
+            None => format!("{} files (no limit)", q.files),
+        };
+        let text = format!("Quota: {} of {} bytes, {files}.", q.bytes, q.max_bytes);
+        self.reply(200, &text);
     }
 
     pub(super) fn on_change_failed(

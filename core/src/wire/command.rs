@@ -89,6 +89,8 @@ pub(crate) enum Command<'a> {
     SiteChmod(u32, &'a str),
     /// `SITE HELP`.
     SiteHelp,
+    /// `SITE QUOTA`: the account's use of its quota.
+    SiteQuota,
 }
 
 /// The data channel protection level of `PROT` (RFC 2228, 4217).
@@ -353,7 +355,7 @@ fn parse_mfmt(arg: &str) -> Result<Command<'_>, ParseError> {
     Ok(Command::Mfmt(time.to_unix(), required(path)?))
 }
 
-/// `SITE CHMOD MODE PATH` and `SITE HELP`; other `SITE` commands are
+/// `SITE CHMOD MODE PATH`, `SITE HELP` and `SITE QUOTA`; other `SITE` commands are
 /// known but not implemented (`502`).
 fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
     const BAD_CHMOD: ParseError =
@@ -364,6 +366,8 @@ fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
         Err(ParseError::Syntax("SITE needs a command (see SITE HELP)."))
     } else if verb.eq_ignore_ascii_case("HELP") {
         Ok(Command::SiteHelp)
+    } else if verb.eq_ignore_ascii_case("QUOTA") {
+        Ok(Command::SiteQuota)
     } else if verb.eq_ignore_ascii_case("CHMOD") {
         let (mode, path) = rest.trim_start().split_once(' ').ok_or(BAD_CHMOD)?;
         let mode = parse_mode(mode).ok_or(BAD_CHMOD)?;
@@ -491,6 +495,7 @@ mod tests {
             (b"site chmod 0755 /d", C::SiteChmod(0o755, "/d")),
             (b"SITE  CHMOD  0 x", C::SiteChmod(0, "x")),
             (b"SITE HELP", C::SiteHelp),
+            (b"site quota", C::SiteQuota),
             (b"site help chmod", C::SiteHelp),
         ];
         for (line, want) in cases {
