@@ -111,7 +111,7 @@ fn crossing_uploads_are_cut_and_a_full_quota_refuses() {
     cam.cmd_ok("MKD folder", 257);
     assert!(d
         .stderr()
-        .contains("the quota of /homes/cam (100 bytes or 5 files) is used up"));
+        .contains("the quota of /homes/cam (100 bytes or 5 files) is reached"));
 }
 
 /// The file limit counts too: a sixth file is refused.

@@ -261,7 +261,7 @@ pub fn exceeded(home: &VirtualPath, quota: Quota) -> io::Error {
     let max = quota.max_bytes;
     io::Error::new(
         io::ErrorKind::QuotaExceeded,
-        format!("the quota of {home} ({max} bytes{files}) is used up"),
+        format!("the quota of {home} ({max} bytes{files}) is reached"),
     )
 }
 
