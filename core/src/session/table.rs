@@ -138,6 +138,12 @@ impl Session {
             }
             (W::Place(PlaceWait::AsciiSize), E::AsciiSize(size)) => self.reply_ascii_size(size),
             (W::Place(PlaceWait::Quota), E::Quota(quota)) => self.reply_quota(quota),
+            (W::Place(PlaceWait::Backslash(line)), E::Metadata(_)) => {
+                self.on_backslash_looked_up(now, &line, true)
+            }
+            (W::Place(PlaceWait::Backslash(line)), E::Failed(_)) => {
+                self.on_backslash_looked_up(now, &line, false)
+            }
             (
                 W::Place(
                     PlaceWait::Stat(..)

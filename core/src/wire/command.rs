@@ -119,7 +119,21 @@ pub(crate) enum ParseError {
     Protocol,
 }
 
-impl Command<'_> {
+impl<'a> Command<'a> {
+    /// The path a command names, if it names one.
+    pub(crate) fn path_arg(&self) -> Option<&'a str> {
+        use Command as C;
+        match *self {
+            C::Retr(p) | C::Stor(p) | C::Appe(p) | C::Size(p) | C::Mdtm(p) | C::Mfmt(_, p) => {
+                Some(p)
+            }
+            C::Cwd(p) | C::Mkd(p) | C::Rmd(p) | C::Dele(p) | C::Rnfr(p) | C::Rnto(p) => Some(p),
+            C::SiteChmod(_, p) => Some(p),
+            C::List(p) | C::Nlst(p) | C::Mlsd(p) | C::Mlst(p) | C::Stat(p) => p,
+            _ => None,
+        }
+    }
+
     /// Commands allowed before login (PROTOCOL.md "Sessions").
     pub(crate) fn allowed_before_login(&self) -> bool {
         matches!(
