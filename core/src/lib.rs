@@ -197,7 +197,7 @@ pub use boundary::access::Access;
 pub use boundary::action::{Action, ListFormat, ListPattern, OpenMode, Shown};
 pub use boundary::activity::{Activity, Direction};
 pub use boundary::config::Config;
-pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
+pub use boundary::event::{ErrorKind, Event, FileKind, Metadata, QuotaUse};
 pub use boundary::glob::Glob;
 pub use boundary::network::Cidr;
 pub use boundary::notice::Notice;

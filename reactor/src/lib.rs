@@ -62,6 +62,8 @@
 //!   certificates TLS trusts as a client, and `resolve_name.rs`, the
 //!   thread that looks up a `--pasv-address` host name.
 //! - [`auth`]: the users file and the password worker.
+//! - [`quota`]: the users' quotas: a count per home, kept by the daemon's
+//!   own changes and walked again off the loop (start-up, SIGHUP).
 //! - [`rate`]: bandwidth limits as token buckets; `--max-rate`'s, shared
 //!   in turns (`rate/shared.rs`).
 //! - [`admin`]: the admin listener (status page, `/metrics`, `/healthz`,
@@ -76,6 +78,7 @@ mod conn;
 pub mod hooks;
 pub mod http;
 pub mod net;
+pub mod quota;
 pub mod rate;
 pub mod server;
 pub mod small_file;

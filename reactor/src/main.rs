@@ -158,6 +158,7 @@ fn open_storage(
             format!("cannot serve {}: {e}{hint}", options.root.display())
         })?
         .for_node(settings::node(options));
+    bucket::refuse_quotas(options, users)?;
     if let Some(config) = bucket::s3_config(options)? {
         return Ok((jail, Some((bucket::open(&config)?, config))));
     }

@@ -287,6 +287,25 @@ fn illegal_names_nul_invalid_utf8() {
     c.cmd_ok("NOOP", 200);
 }
 
+/// A name that really holds a `\` (made on the server's disk) still
+/// works when it exists as written (issue 27, 6a); a `\` separates names
+/// otherwise.
+#[test]
+fn a_name_with_a_backslash_works_when_it_exists() {
+    let d = Daemon::start_write();
+    d.put("dos\\name.txt", b"literal");
+    d.put("dos/name.txt", b"in a folder");
+    let mut c = d.login();
+    assert_eq!(c.download("RETR dos\\name.txt"), b"literal");
+    assert_eq!(c.download("RETR dos/name.txt"), b"in a folder");
+    assert_eq!(c.cmd_ok("SIZE \\dos\\name.txt", 213).lines[0], "213 11");
+    c.cmd_ok("RNFR dos\\name.txt", 350);
+    c.cmd_ok("RNTO renamed.txt", 250);
+    assert_eq!(fs::read(d.root().join("renamed.txt")).unwrap(), b"literal");
+    c.cmd_ok("DELE dos\\name.txt", 250);
+    assert!(!d.root().join("dos/name.txt").exists());
+}
+
 #[test]
 fn symlinks_out_of_the_root_are_refused() {
     traversal::symlinks_out_of_the_root_are_refused(&Daemon::start());

@@ -166,6 +166,9 @@ pub enum Action {
     /// would send (each LF as CRLF), reading no more than `max_bytes` of it.
     /// Answer: `AsciiSize`, or `Failed`.
     AsciiSize { path: VirtualPath, max_bytes: u64 },
+    /// `SITE QUOTA`: the logged-in account's use of its quota (the caller
+    /// keeps the counts). Answer: `Quota`.
+    Quota,
     /// `STAT path`: a `LIST`-style listing returned inline, cut off after
     /// about `max_bytes`; a `pattern` and `shown` as for [`OpenMode::List`].
     /// Answer: `Listing` or `Failed`.

@@ -30,6 +30,10 @@ pub enum ErrorKind {
     BadOffset,
     /// Disk or quota full.
     StorageFull,
+    /// The account's quota (bytes or files under its home) is used up,
+    /// or an upload would cross it: `552`, as RFC 959 says of an exceeded
+    /// storage allocation.
+    QuotaExceeded,
     /// Every port of the passive range (`--pasv-ports`) is in use.
     PortsExhausted,
     /// The peer refused or could not be reached (data connections).
@@ -55,6 +59,16 @@ pub enum ErrorKind {
     TooManySessions,
     /// Anything else: reported to the client as a local error.
     Other,
+}
+
+/// An account's quota (`SITE QUOTA`): what is used under its home, and
+/// the limits (`None`: no limit on files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QuotaUse {
+    pub bytes: u64,
+    pub files: u64,
+    pub max_bytes: u64,
+    pub max_files: Option<u64>,
 }
 
 /// File type as listings and MLST report it.
@@ -120,6 +134,9 @@ pub enum Event {
     /// Answers [`Action::AsciiSize`](crate::Action::AsciiSize): the size
     /// in network form, or `None` when the file holds more than `max_bytes`.
     AsciiSize(Option<u64>),
+    /// Answers [`Action::Quota`](crate::Action::Quota): the account's use
+    /// and limits; `None` when it has no quota.
+    Quota(Option<QuotaUse>),
     /// Answers [`Action::ListToControl`](crate::Action::ListToControl): the
     /// formatted listing lines (already bounded by the caller).
     Listing(Vec<u8>),

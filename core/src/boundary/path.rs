@@ -34,13 +34,18 @@ impl VirtualPath {
     /// Resolves a client's path argument against the working folder `cwd`;
     /// `\` separates names as `/` does.
     pub fn resolve(cwd: &VirtualPath, arg: &str) -> Result<VirtualPath, PathError> {
+        VirtualPath::resolve_literal(cwd, &windows_separators(arg))
+    }
+
+    /// Like [`resolve`](Self::resolve), but a `\` in `arg` is part of a
+    /// name, not a separator: for a name that really holds one.
+    pub fn resolve_literal(cwd: &VirtualPath, arg: &str) -> Result<VirtualPath, PathError> {
         if arg.is_empty() {
             return Err(PathError::Empty);
         }
         if arg.contains('\0') {
             return Err(PathError::Nul);
         }
-        let arg = windows_separators(arg);
         let mut out = if arg.starts_with('/') {
             String::with_capacity(arg.len())
         } else {

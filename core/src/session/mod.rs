@@ -419,6 +419,9 @@ impl Session {
         if !self.login.is_logged_in() && !command.allowed_before_login() {
             return self.reply(530, "Please login with USER and PASS.");
         }
+        if self.login.is_logged_in() && self.literal_backslash(&command, line) {
+            return;
+        }
         self.dispatch(now, command);
     }
 

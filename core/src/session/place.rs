@@ -4,17 +4,18 @@
 //! client's path becomes a [`VirtualPath`].
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use log::info;
 
 use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListPattern, Shown};
-use crate::boundary::event::{ErrorKind, FileKind, Metadata};
+use crate::boundary::event::{ErrorKind, FileKind, Metadata, QuotaUse};
 use crate::boundary::glob::Glob;
 use crate::boundary::path::{windows_separators, PathError, VirtualPath};
 use crate::format::listing;
 use crate::format::time::CivilTime;
-use crate::wire::command::TransferType;
+use crate::wire::command::{Command, TransferType};
 use crate::wire::reply::quote_path;
 
 use super::replies::{file_error_reply, DIRECTORY_CHANGED, DOT_NAME_REFUSED};
@@ -43,6 +44,9 @@ pub(super) struct Place {
     /// The files an `upload` session created in this session (at most
     /// [`UPLOADS_REMEMBERED`], the latest last), under their names now.
     uploads: VecDeque<VirtualPath>,
+    /// The command being carried out names an entry whose name holds a
+    /// `\` (see [`Session::literal_backslash`]).
+    literal: bool,
 }
 
 impl Default for Place {
@@ -51,6 +55,7 @@ impl Default for Place {
             cwd: VirtualPath::root(),
             rename_from: None,
             uploads: VecDeque::new(),
+            literal: false,
         }
     }
 }
@@ -78,6 +83,11 @@ pub(super) enum PlaceWait {
     StatusListing(VirtualPath),
     /// The `AsciiSize` for `SIZE` in `TYPE A`.
     AsciiSize,
+    /// The `Quota` for `SITE QUOTA`.
+    Quota,
+    /// Whether the path of this command line, written with `\`, names an
+    /// entry as it is (`Metadata`) or not (`Failed`).
+    Backslash(Vec<u8>),
 }
 
 /// Commands answered from a `Stat` action.
@@ -178,7 +188,11 @@ impl Session {
     /// then neither read, written, entered nor named in any command, and
     /// the listings leave it out ([`Session::shown`]).
     pub(super) fn resolve(&mut self, arg: &str) -> Option<VirtualPath> {
-        match VirtualPath::resolve(&self.place.cwd, arg) {
+        let resolve = match self.place.literal {
+            true => VirtualPath::resolve_literal,
+            false => VirtualPath::resolve,
+        };
+        match resolve(&self.place.cwd, arg) {
             Ok(path) if !self.config.dotfiles && has_dot_name(&path) => {
                 info!(
                     "{}: {:?} refused {path}: names starting with a dot are not served (--dotfiles serves them)",
@@ -426,6 +440,46 @@ impl Session {
                 "SIZE in ASCII mode is counted for files of up to 1 MiB; use TYPE I for this one.",
             ),
         }
+    }
+
+    /// Issue 27, 6(a): a `\` in a path separates names, as Windows
+    /// clients mean it, unless the path names an entry as it is written
+    /// (a name that really holds a `\`, as a glob's characters name an
+    /// entry that has them): a logged-in command whose path has a `\` is
+    /// held while that is looked up. `true`: it waits.
+    pub(super) fn literal_backslash(&mut self, command: &Command<'_>, line: &[u8]) -> bool {
+        let Some(arg) = command.path_arg().filter(|arg| arg.contains('\\')) else {
+            return false;
+        };
+        let Ok(literal) = VirtualPath::resolve_literal(&self.place.cwd, arg) else {
+            return false;
+        };
+        self.ask(Action::Stat(literal), PlaceWait::Backslash(line.to_vec()));
+        true
+    }
+
+    /// The held line is carried out: its `\` part of a name if one
+    /// `exists` so, a separator otherwise.
+    pub(super) fn on_backslash_looked_up(&mut self, now: Instant, line: &[u8], exists: bool) {
+        let Ok(command) = crate::wire::command::parse(line) else {
+            return;
+        };
+        self.place.literal = exists;
+        self.dispatch(now, command);
+        self.place.literal = false;
+    }
+
+    /// `SITE QUOTA`'s answer: what the account uses of its quota.
+    pub(super) fn reply_quota(&mut self, quota: Option<QuotaUse>) {
+        let Some(q) = quota else {
+            return self.reply(200, "No quota for this account.");
+        };
+        let files = match q.max_files {
+            Some(max) => format!("{} of {max} files", q.files),
+            None => format!("{} files (no limit)", q.files),
+        };
+        let text = format!("Quota: {} of {} bytes, {files}.", q.bytes, q.max_bytes);
+        self.reply(200, &text);
     }
 
     pub(super) fn on_change_failed(

@@ -58,6 +58,7 @@ pub(super) fn transfer_failure_reply(kind: ErrorKind) -> Reply {
             "Upload ended without TLS close_notify, maybe cut short; transfer aborted.",
         ),
         ErrorKind::StorageFull => (452, "Insufficient storage space; transfer aborted."),
+        ErrorKind::QuotaExceeded => (552, "Quota exceeded; transfer aborted."),
         _ => (451, "Local error in processing; transfer aborted."),
     }
 }
@@ -75,6 +76,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         ErrorKind::InvalidName => (553, "File name not allowed."),
         ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
         ErrorKind::StorageFull => (452, "Insufficient storage space."),
+        ErrorKind::QuotaExceeded => (552, "Quota exceeded."),
         ErrorKind::PortsExhausted
         | ErrorKind::ConnectionRefused
         | ErrorKind::ConnectionLost
@@ -118,7 +120,7 @@ const TLS_COMMANDS: [&str; 3] = ["AUTH", "PBSZ", "PROT"];
 /// Commands on one line of the `HELP` reply.
 const HELP_LINE_WORDS: usize = 14;
 
-const SITE_HELP: [&str; 1] = ["CHMOD HELP"];
+const SITE_HELP: [&str; 1] = ["CHMOD HELP QUOTA"];
 
 impl Session {
     pub(super) fn reply(&mut self, code: u16, text: &str) {

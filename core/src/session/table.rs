@@ -94,6 +94,7 @@ impl Session {
                 self.cmd_change(ChangeFor::Chmod, arg, |path| Action::SetMode { path, mode })
             }
             C::SiteHelp => self.reply_site_help(),
+            C::SiteQuota => self.ask(Action::Quota, PlaceWait::Quota),
             C::Mkd(arg) => self.cmd_change(ChangeFor::Mkd, arg, Action::MakeDir),
             C::Rmd(arg) => self.cmd_change(ChangeFor::Rmd, arg, Action::RemoveDir),
             C::Mfmt(modified, arg) => self.cmd_mfmt(modified, arg),
@@ -136,8 +137,20 @@ impl Session {
                 self.on_change_failed(purpose, path, kind)
             }
             (W::Place(PlaceWait::AsciiSize), E::AsciiSize(size)) => self.reply_ascii_size(size),
+            (W::Place(PlaceWait::Quota), E::Quota(quota)) => self.reply_quota(quota),
+            (W::Place(PlaceWait::Backslash(line)), E::Metadata(_)) => {
+                self.on_backslash_looked_up(now, &line, true)
+            }
+            (W::Place(PlaceWait::Backslash(line)), E::Failed(_)) => {
+                self.on_backslash_looked_up(now, &line, false)
+            }
             (
-                W::Place(PlaceWait::Stat(..) | PlaceWait::StatusListing(_) | PlaceWait::AsciiSize),
+                W::Place(
+                    PlaceWait::Stat(..)
+                    | PlaceWait::StatusListing(_)
+                    | PlaceWait::AsciiSize
+                    | PlaceWait::Quota,
+                ),
                 E::Failed(kind),
             ) => self.on_lookup_failed(kind),
             (W::Place(PlaceWait::StatusListing(path)), E::Listing(lines)) => {

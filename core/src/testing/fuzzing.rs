@@ -219,7 +219,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 21] = [
+const KINDS: [ErrorKind; 22] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -230,6 +230,7 @@ const KINDS: [ErrorKind; 21] = [
     ErrorKind::OutsideRoot,
     ErrorKind::BadOffset,
     ErrorKind::StorageFull,
+    ErrorKind::QuotaExceeded,
     ErrorKind::ConnectionRefused,
     ErrorKind::ConnectionLost,
     ErrorKind::TimedOut,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     Access, Action, Config, ErrorKind, Event, FileKind, ListFormat, ListPattern, Metadata,
-    OpenMode, Output, Session, Shown, VirtualPath,
+    OpenMode, Output, QuotaUse, Session, Shown, VirtualPath,
 };
 
 /// The wall clock of the simulated file system: 2026-11-25 03:00:00 UTC.
@@ -60,6 +60,8 @@ pub struct MemFs {
     /// Which account uploaded a file, as the reactor marks it for
     /// `OpenMode::CreateOrReplaceOwn`.
     uploaders: BTreeMap<String, String>,
+    /// `SITE QUOTA`'s limits (bytes, files), counted against every file.
+    quota: Option<(u64, Option<u64>)>,
 }
 
 impl Default for MemFs {
@@ -69,11 +71,34 @@ impl Default for MemFs {
         MemFs {
             nodes,
             uploaders: BTreeMap::new(),
+            quota: None,
         }
     }
 }
 
 impl MemFs {
+    /// The account has a quota of `max_bytes` (and `max_files`).
+    pub fn with_quota(mut self, max_bytes: u64, max_files: Option<u64>) -> Self {
+        self.quota = Some((max_bytes, max_files));
+        self
+    }
+
+    /// What the files use of the quota, as the reactor counts it.
+    fn quota_use(&self) -> Option<QuotaUse> {
+        let (max_bytes, max_files) = self.quota?;
+        let files = self.nodes.values().filter_map(|inode| match &inode.node {
+            Node::File(data) => Some(data.len() as u64),
+            _ => None,
+        });
+        let (bytes, files) = files.fold((0, 0), |(b, n), size| (b + size, n + 1));
+        Some(QuotaUse {
+            bytes,
+            files,
+            max_bytes,
+            max_files,
+        })
+    }
+
     pub fn with_file(mut self, path: &str, data: &[u8]) -> Self {
         let file = Inode::file(data.to_vec(), WALL_CLOCK - 3600);
         self.nodes.insert(path.to_owned(), file);
@@ -700,6 +725,7 @@ impl Harness {
                 Some(data) => Event::AsciiSize(Some(crate::ascii::network_size(data))),
                 None => Event::Failed(ErrorKind::NotFound),
             },
+            Action::Quota => Event::Quota(self.fs.quota_use()),
             Action::ListToControl {
                 path,
                 max_bytes,
@@ -975,7 +1001,8 @@ fn check_action(action: &Action) {
     for path in paths {
         let p = path.as_str();
         assert!(p.starts_with('/'), "relative path {p:?}");
-        assert!(!p.contains(['\\', '\0']), "bad byte in {p:?}");
+        // A `\` may be part of a name: one that exists so (issue 27, 6a).
+        assert!(!p.contains('\0'), "bad byte in {p:?}");
         assert!(p == "/" || !p.ends_with('/'), "trailing slash in {p:?}");
         assert!(
             p.split('/')
@@ -1024,7 +1051,7 @@ pub fn check_replies(replies: &[u8]) {
                 assert!(!in_transfer, "150 twice without a final reply");
                 in_transfer = true;
             }
-            "226" | "425" | "426" | "451" | "452" => in_transfer = false,
+            "226" | "425" | "426" | "451" | "452" | "552" => in_transfer = false,
             "211" | "421" => {}
             other => assert!(!in_transfer, "{other} between 150 and its final reply"),
         }

@@ -89,6 +89,8 @@ pub(crate) enum Command<'a> {
     SiteChmod(u32, &'a str),
     /// `SITE HELP`.
     SiteHelp,
+    /// `SITE QUOTA`: the account's use of its quota.
+    SiteQuota,
 }
 
 /// The data channel protection level of `PROT` (RFC 2228, 4217).
@@ -117,7 +119,21 @@ pub(crate) enum ParseError {
     Protocol,
 }
 
-impl Command<'_> {
+impl<'a> Command<'a> {
+    /// The path a command names, if it names one.
+    pub(crate) fn path_arg(&self) -> Option<&'a str> {
+        use Command as C;
+        match *self {
+            C::Retr(p) | C::Stor(p) | C::Appe(p) | C::Size(p) | C::Mdtm(p) | C::Mfmt(_, p) => {
+                Some(p)
+            }
+            C::Cwd(p) | C::Mkd(p) | C::Rmd(p) | C::Dele(p) | C::Rnfr(p) | C::Rnto(p) => Some(p),
+            C::SiteChmod(_, p) => Some(p),
+            C::List(p) | C::Nlst(p) | C::Mlsd(p) | C::Mlst(p) | C::Stat(p) => p,
+            _ => None,
+        }
+    }
+
     /// Commands allowed before login (PROTOCOL.md "Sessions").
     pub(crate) fn allowed_before_login(&self) -> bool {
         matches!(
@@ -353,7 +369,7 @@ fn parse_mfmt(arg: &str) -> Result<Command<'_>, ParseError> {
     Ok(Command::Mfmt(time.to_unix(), required(path)?))
 }
 
-/// `SITE CHMOD MODE PATH` and `SITE HELP`; other `SITE` commands are
+/// `SITE CHMOD MODE PATH`, `SITE HELP` and `SITE QUOTA`; other `SITE` commands are
 /// known but not implemented (`502`).
 fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
     const BAD_CHMOD: ParseError =
@@ -364,6 +380,8 @@ fn parse_site(arg: &str) -> Result<Command<'_>, ParseError> {
         Err(ParseError::Syntax("SITE needs a command (see SITE HELP)."))
     } else if verb.eq_ignore_ascii_case("HELP") {
         Ok(Command::SiteHelp)
+    } else if verb.eq_ignore_ascii_case("QUOTA") {
+        Ok(Command::SiteQuota)
     } else if verb.eq_ignore_ascii_case("CHMOD") {
         let (mode, path) = rest.trim_start().split_once(' ').ok_or(BAD_CHMOD)?;
         let mode = parse_mode(mode).ok_or(BAD_CHMOD)?;
@@ -491,6 +509,7 @@ mod tests {
             (b"site chmod 0755 /d", C::SiteChmod(0o755, "/d")),
             (b"SITE  CHMOD  0 x", C::SiteChmod(0, "x")),
             (b"SITE HELP", C::SiteHelp),
+            (b"site quota", C::SiteQuota),
             (b"site help chmod", C::SiteHelp),
         ];
         for (line, want) in cases {

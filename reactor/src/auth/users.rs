@@ -1,4 +1,7 @@
-//! The users file (`NAME:HASH:ROLE[:HOME]`, see PROTOCOL.md) and password checks.
+//! The users file (`NAME:HASH:ROLE[:HOME] [quota=BYTES[,FILES]]`, see
+//! PROTOCOL.md) and password checks. The quota is a key after a space at
+//! the end of the line: a line without one reads as it always did, and a
+//! key leaves room for more (a HOME holding ` quota=` cannot be written).
 //!
 //! Argon2 is slow on purpose, so checks run on a worker thread
 //! ([`PasswordWorker`](super::worker::PasswordWorker)); the reactor hears
@@ -14,6 +17,7 @@ use pocketftp_core::{Access, VirtualPath};
 
 use super::hashing;
 
+use crate::quota::Quota;
 use crate::storage::jail::Jail;
 
 /// A users file that could not be used, naming the file and line.
@@ -42,6 +46,8 @@ pub struct Account {
     pub access: Access,
     /// The folder below the root that is this user's `/`.
     pub home: Option<VirtualPath>,
+    /// The bytes and files this user may keep under that home.
+    pub quota: Option<Quota>,
 }
 
 /// The accounts of a users file.
@@ -76,6 +82,7 @@ impl Users {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            let (line, quota) = split_quota(line).map_err(|why| (number, why))?;
             let fields: Vec<&str> = line.splitn(4, ':').collect();
             let (name, hash, role, home) = match fields[..] {
                 [name, hash, role] => (name, hash, role, None),
@@ -111,7 +118,11 @@ impl Users {
             };
             let user = User {
                 hash: hash.to_owned(),
-                account: Account { access, home },
+                account: Account {
+                    access,
+                    home,
+                    quota,
+                },
                 line: number,
             };
             if users.insert(name.to_owned(), user).is_some() {
@@ -149,6 +160,16 @@ impl Users {
         (self.users.iter()).map(|(name, user)| (name.as_str(), &user.account))
     }
 
+    /// The homes (from the root; `/` for a user without one) whose users
+    /// have a quota.
+    pub fn quota_homes(&self) -> impl Iterator<Item = &VirtualPath> {
+        static ROOT: OnceLock<VirtualPath> = OnceLock::new();
+        let root = ROOT.get_or_init(VirtualPath::root);
+        (self.users.values())
+            .filter(|u| u.account.quota.is_some())
+            .map(move |u| u.account.home.as_ref().unwrap_or(root))
+    }
+
     /// Each user's home folder, with its line in the file.
     fn homes(&self) -> impl Iterator<Item = (&str, usize, &VirtualPath)> {
         (self.users.iter())
@@ -181,6 +202,19 @@ impl Users {
     }
 }
 
+/// A line's `quota=BYTES[,FILES]` key, after its last space, and what
+/// comes before it.
+fn split_quota(line: &str) -> Result<(&str, Option<Quota>), String> {
+    let Some((before, key)) = line.rsplit_once(char::is_whitespace) else {
+        return Ok((line, None));
+    };
+    let Some(value) = key.strip_prefix("quota=") else {
+        return Ok((line, None));
+    };
+    let quota = Quota::parse(value).map_err(|why| format!("quota: {why}"))?;
+    Ok((before.trim_end(), Some(quota)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::hashing::hash_password;
@@ -199,6 +233,7 @@ mod tests {
         let account = |access, home: Option<&str>| Account {
             access,
             home: home.map(|h| VirtualPath::resolve(&VirtualPath::root(), h).unwrap()),
+            quota: None,
         };
         assert_eq!(
             users.verify("alice", "wonderland"),
@@ -214,9 +249,41 @@ mod tests {
         );
         let homes: Vec<_> = users.homes().map(|(n, l, h)| (n, l, h.as_str())).collect();
         assert_eq!(homes, [("cam", 5, "/scans/cam:1")]);
+        assert_eq!(users.quota_homes().count(), 0);
         assert_eq!(users.verify("alice", "builder"), None);
         assert_eq!(users.verify("carol", "wonderland"), None);
         assert_eq!(users.verify("", ""), None);
+    }
+
+    /// `quota=BYTES[,FILES]` after a space; lines without one as before.
+    #[test]
+    fn quotas_end_a_line() {
+        let h = hash_password("pw").unwrap();
+        let text = format!(
+            "cam:{h}:upload:/cams/front quota=10M,100\nold:{h}:user:/a b\nroot:{h}:super\tquota=1G\n"
+        );
+        let users = Users::parse(&text).unwrap();
+        let cam = users.verify("cam", "pw").unwrap();
+        assert_eq!(cam.home.unwrap().as_str(), "/cams/front");
+        let limits = |b, f| {
+            Some(Quota {
+                max_bytes: b,
+                max_files: f,
+            })
+        };
+        assert_eq!(cam.quota, limits(10 << 20, Some(100)));
+        let old = users.verify("old", "pw").unwrap();
+        assert_eq!((old.home.unwrap().as_str(), old.quota), ("/a b", None));
+        assert_eq!(
+            users.verify("root", "pw").unwrap().quota,
+            limits(1 << 30, None)
+        );
+        let mut homes: Vec<&str> = users.quota_homes().map(VirtualPath::as_str).collect();
+        homes.sort_unstable();
+        assert_eq!(homes, ["/", "/cams/front"]);
+        let (line, why) = Users::parse(&format!("a:{h}:user\nb:{h}:user quota=lots")).unwrap_err();
+        assert_eq!(line, 2);
+        assert!(why.starts_with("quota: "), "{why}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) use control::Control;
 mod data;
 pub(crate) mod listing;
 pub(crate) mod open;
+mod quota;
 pub(crate) mod transfer;
 mod work;
 
@@ -37,6 +38,7 @@ use crate::admin::census::Mark;
 use crate::admin::stats::Stats;
 use crate::auth::worker::{Check, PasswordWorker};
 use crate::hooks::Hooks;
+use crate::quota::{Ledger, Quota, Usage};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
 use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
@@ -74,6 +76,11 @@ pub(crate) struct Connection {
     pub home_path: Option<VirtualPath>,
     /// The upload under way, for the hooks once it completes.
     pending_upload: Option<PendingUpload>,
+    /// The account's quota (`crate::quota`), once it logged in.
+    pub quota: Option<Quota>,
+    /// What the upload under way's target held before it, while any home
+    /// has a quota (`quota.rs`).
+    upload_before: Option<Usage>,
     pub control: Control,
     pub data: DataSide,
     pub work: Work,
@@ -109,6 +116,8 @@ pub(crate) struct Cx<'a> {
     pub xferlog: Option<&'a mut File>,
     /// What runs when an upload completed.
     pub hooks: &'a mut Hooks,
+    /// The counts of the homes that have a quota.
+    pub quotas: &'a mut Ledger,
     /// The admin listener's counters.
     pub stats: &'a mut Stats,
     /// Where the search for a free passive port starts (see `data.rs`).
@@ -140,6 +149,8 @@ impl Connection {
             account: None,
             home_path: None,
             pending_upload: None,
+            quota: None,
+            upload_before: None,
             control,
             data: DataSide::default(),
             work: Work::default(),
@@ -276,10 +287,15 @@ impl Connection {
             Action::SecureControl { early } => self.control.secure_after_replies(early),
             Action::Open { path, mode } => {
                 self.note_open(&mode);
+                if self.pending_upload.is_some() {
+                    self.note_upload_target(&path, cx);
+                }
                 self.open(&path, mode, cx);
             }
+            Action::Quota => self.answer_quota(cx),
             Action::VerifyPassword { user, password } => self.verify_password(user, password, cx),
             Action::LogTransfer(record) => {
+                self.count_upload(&record, cx);
                 self.announce(&record, cx);
                 log_transfer(cx.xferlog.as_deref_mut(), &record);
             }
@@ -290,13 +306,21 @@ impl Connection {
             Action::Close => self.closing = true,
             file_action => match self.bucket(cx).cloned() {
                 Some(store) => self.start_store_op(&store, file_action, cx),
-                None => {
-                    let peer = self.session.peer();
-                    let event = file_answer(self.storage(cx.root), &file_action, peer, cx.faults);
-                    self.answer_change(&file_action, event, cx);
-                }
+                None => self.change(&file_action, cx),
             },
         }
+    }
+
+    /// A file action on the served folder, told to the quotas it touches.
+    fn change(&mut self, action: &Action, cx: &mut Cx) {
+        if let Err(e) = self.quota_admits(action, cx) {
+            return self.answer(cx.answers, Event::Failed(kind_of(&e)));
+        }
+        let before = self.quota_before(action, cx);
+        let peer = self.session.peer();
+        let event = file_answer(self.storage(cx.root), action, peer, cx.faults);
+        self.quota_after(action, before, &event, cx);
+        self.answer_change(action, event, cx);
     }
 
     /// Queues `event` for this session, tagged with its data epoch.

@@ -6,6 +6,7 @@ use std::io;
 use pocketftp_core::{ListFormat, OpenMode, VirtualPath};
 
 use super::listing::Listing;
+use crate::quota::Quota;
 use crate::storage::jail::Jail;
 use crate::storage::s3::download::Download;
 use crate::storage::s3::object_upload::Upload;
@@ -89,6 +90,16 @@ pub fn open(
                 unique_name: path.join(&name),
             })
         }
+    }
+}
+
+impl OpenResult {
+    /// An upload kept within what is left of its user's quota.
+    pub fn within_quota(mut self, room: Option<(u64, VirtualPath, Quota)>) -> OpenResult {
+        if let (Opened::Upload(sink), Some((room, home, quota))) = (&mut self.opened, room) {
+            sink.keep_within_quota(room, home, quota);
+        }
+        self
     }
 }
 

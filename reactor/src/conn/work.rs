@@ -222,7 +222,17 @@ impl Connection {
         // (`refusal.rs`): a read-only file system is said here.
         let explained = !matches!(mode, OpenMode::CreateUnique);
         let min_free = cx.settings.limits.min_free;
-        let event = match open::open(self.storage(cx.root), path, mode, min_free) {
+        let upload = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
+        let room = if upload {
+            self.quota_room(cx)
+        } else {
+            Ok(None)
+        };
+        let opened = room.and_then(|room| {
+            let result = open::open(self.storage(cx.root), path, mode, min_free)?;
+            Ok(result.within_quota(room))
+        });
+        let event = match opened {
             Ok(result) => {
                 let path = result.unique_name.as_ref().unwrap_or(path).clone();
                 self.work = Work::Opened(result.opened, path);

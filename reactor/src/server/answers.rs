@@ -124,6 +124,7 @@ impl Server {
                 continue;
             }
             let peer = conn.session.peer();
+            conn.quota = answer.account.as_ref().and_then(|account| account.quota);
             let access = answer.account.and_then(|account| {
                 if let Some(bucket) = cx.bucket {
                     // A home in a bucket is a longer prefix: nothing to open.

@@ -54,6 +54,7 @@ use crate::auth::worker::PasswordWorker;
 use crate::conn::{Connection, Cx, Drained, Synced};
 use crate::hooks::Hooks;
 use crate::net::resumption::Neighbourhoods;
+use crate::quota::Ledger;
 use crate::storage::faults::Faults;
 use crate::storage::jail::Jail;
 use crate::storage::s3::Store;
@@ -113,6 +114,8 @@ pub struct Server {
     /// The accounts in force (`None`: no users file), for a reload to
     /// start from.
     users: Option<Arc<Users>>,
+    /// The counts of the homes whose users have a quota.
+    quotas: Ledger,
     /// A `--pasv-address` host name, looked up on a thread.
     pasv_name: Option<PasvName>,
     reload: Option<Reload>,
@@ -150,6 +153,7 @@ impl Server {
             token(WAKER_KEY, Source::Daemon),
         )?);
         let syncs = SyncWorker::start(Arc::clone(&waker))?;
+        let quotas = Ledger::new(jail.host().to_path_buf(), Arc::clone(&waker));
         Ok(Server {
             poll,
             listeners,
@@ -172,6 +176,7 @@ impl Server {
             syncs,
             faults: Faults::default(),
             users: None,
+            quotas,
             pasv_name: None,
             reload: None,
             xferlog: None,
@@ -195,6 +200,7 @@ impl Server {
 
     /// The accounts passwords are checked against from now on (`None`: no
     /// users file); the worker that checks them starts with the first.
+    /// Their quotas are counted again (start-up, SIGHUP).
     pub fn set_users(&mut self, users: Option<Arc<Users>>) -> io::Result<()> {
         if let Some(new) = &users {
             match &self.passwords {
@@ -208,6 +214,7 @@ impl Server {
                 }
             }
         }
+        self.quotas.recount(users.as_deref());
         self.users = users;
         Ok(())
     }
@@ -356,6 +363,7 @@ impl Server {
                     self.password_answers(now);
                     self.pasv_name_answers();
                     self.sync_answers(now);
+                    self.quotas.counted();
                 }
                 SIGNALS_KEY => self.on_signals(now),
                 key if is_admin_key(key) => self.on_admin_ready(key, now),
@@ -396,6 +404,7 @@ impl Server {
             faults: &mut self.faults,
             xferlog: self.xferlog.as_mut(),
             hooks: &mut self.hooks,
+            quotas: &mut self.quotas,
             stats: &mut self.stats,
             next_pasv_port: &mut self.next_pasv_port,
             notices: &mut self.notices,

@@ -5,11 +5,26 @@
 
 use std::time::Duration;
 
+use crate::auth::users::Users;
 use crate::startup::options::Options;
 use crate::storage::s3::{Keys, S3Config, Store};
 
 /// How long start-up waits for the bucket's answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A users file's quotas need the served folder: the daemon counts them
+/// with walks and `stat`s that a bucket has no cheap twin of (`crate::quota`).
+pub fn refuse_quotas(options: &Options, users: Option<&Users>) -> Result<(), String> {
+    let with_quota = users.and_then(|u| u.quota_homes().next()).is_some();
+    if options.storage.is_some() && with_quota {
+        let file = options.users.as_deref().map(|p| p.display().to_string());
+        let file = file.unwrap_or_default();
+        return Err(format!(
+            "{file}: quotas need local storage: a users file with quota= cannot be used with --storage s3://..."
+        ));
+    }
+    Ok(())
+}
 
 /// The bucket to serve, if `--storage` names one.
 pub fn s3_config(options: &Options) -> Result<Option<S3Config>, String> {

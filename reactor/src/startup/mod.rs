@@ -39,4 +39,4 @@ pub mod privileges;
 pub mod prompt;
 pub mod reload;
 pub mod settings;
-mod values;
+pub(crate) mod values;

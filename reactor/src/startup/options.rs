@@ -198,8 +198,8 @@ pub const OPTIONS: &[Opt] = &[
         name: "users",
         kind: Value("FILE"),
         in_file: true,
-        help: "users file (NAME:HASH:ROLE[:HOME] lines); turns anonymous\n\
-               login off",
+        help: "users file (NAME:HASH:ROLE[:HOME] [quota=BYTES[,FILES]] lines);\n\
+               turns anonymous login off",
         set: |o, v| assign(&mut o.users, Ok(Some(v.into()))),
     },
     Opt {

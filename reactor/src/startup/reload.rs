@@ -147,7 +147,13 @@ fn users(options: &Options, in_force: &InForce) -> Option<Arc<Users>> {
         }
         return None;
     };
-    let loaded = Users::load(path).and_then(|u| u.check_homes(path, in_force.root).map(|()| u));
+    let loaded = (Users::load(path).map_err(|e| e.to_string()))
+        .and_then(|u| {
+            (u.check_homes(path, in_force.root)
+                .map_err(|e| e.to_string()))
+            .map(|()| u)
+        })
+        .and_then(|u| super::bucket::refuse_quotas(options, Some(&u)).map(|()| u));
     match loaded {
         Ok(users) => {
             info!("SIGHUP: re-read {}", path.display());

@@ -154,13 +154,20 @@ pub fn min_free(value: &str) -> Result<MinFree, String> {
             _ => Err(bad()),
         };
     }
-    let (digits, shift) = binary_suffix(value);
-    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
-    match n.checked_mul(1 << shift) {
-        Some(0) => Ok(MinFree::Off),
-        Some(bytes) => Ok(MinFree::Bytes(bytes)),
-        None => Err(format!("{value:?} is more than any file system holds")),
+    match size(value).map_err(|_| bad())? {
+        0 => Ok(MinFree::Off),
+        bytes => Ok(MinFree::Bytes(bytes)),
     }
+}
+
+/// A size in bytes: digits with an optional `K`, `M`, `G` or `T`
+/// (1024-based), as `--min-free` and a users file's `quota=` take it.
+pub fn size(value: &str) -> Result<u64, String> {
+    let (digits, shift) = binary_suffix(value);
+    let n: u64 = (digits.trim().parse())
+        .map_err(|_| format!("{value:?} is not a size such as 200M or 2G"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{value:?} is more than any file system holds"))
 }
 
 /// `--sync`: `uploads`, `all` or `off`.

@@ -142,6 +142,7 @@ pub fn kind_of(error: &io::Error) -> ErrorKind {
         | io::ErrorKind::UnexpectedEof => ErrorKind::ConnectionLost,
         io::ErrorKind::TimedOut => ErrorKind::TimedOut,
         io::ErrorKind::StorageFull => ErrorKind::StorageFull,
+        io::ErrorKind::QuotaExceeded => ErrorKind::QuotaExceeded,
         _ => ErrorKind::Other,
     }
 }

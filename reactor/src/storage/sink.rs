@@ -1,7 +1,7 @@
 //! An upload's sink: where its bytes go, and how it is put in place.
 //!
-//! A sink that runs out of room (the disk, or the floor `--min-free` keeps:
-//! `space.rs`) undoes what it wrote: no partial file is left for a camera
+//! A sink that runs out of room (the disk, the floor `--min-free` keeps:
+//! `space.rs`, or the user's quota: `crate::quota`) undoes what it wrote: no partial file is left for a camera
 //! to mistake for a picture, and the old file stays as it was.
 
 use std::ffi::CString;
@@ -10,13 +10,14 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use log::warn;
-use pocketftp_core::ErrorKind;
+use pocketftp_core::{ErrorKind, VirtualPath};
 
 use super::durable::{reopen_folder, Commit, Pending};
 use super::error_kind::{bad_offset, kind_of};
 use super::space::{MinFree, SpaceGuard};
 use super::sys::{create_at, unlink_at, NameAt};
 use super::temps::TempFile;
+use crate::quota::Quota;
 
 /// What an upload writes to. Dropped before [`commit`](Self::commit), it
 /// is discarded: a STOR's hidden file goes, and the old file stays whole.
@@ -34,6 +35,8 @@ pub struct Sink {
     /// What a write that finds no room undoes.
     undo: Undo,
     space: SpaceGuard,
+    /// The user's quota: what this upload may still write, and whose.
+    quota: Option<(u64, VirtualPath, Quota)>,
     /// The folder (`O_PATH`) of a file written in place whose name the
     /// upload may have made (APPE, STOU): a durable commit syncs it. A
     /// STOR's is its hidden file's.
@@ -59,6 +62,7 @@ impl Sink {
             restart,
             undo,
             space: SpaceGuard::new(MinFree::Off),
+            quota: None,
             folder: None,
         }
     }
@@ -98,6 +102,21 @@ impl Sink {
         self
     }
 
+    /// Keeps the upload within `room`, what is left of the quota of the
+    /// user of `home`: a write beyond it cuts the upload.
+    pub fn keep_within_quota(&mut self, room: u64, home: VirtualPath, quota: Quota) {
+        self.quota = Some((room, home, quota));
+    }
+
+    /// Counts `bytes` against the quota, if there is room for them.
+    fn admit_quota(&mut self, bytes: u64) -> io::Result<()> {
+        let Some((room, home, quota)) = &mut self.quota else {
+            return Ok(());
+        };
+        *room = (room.checked_sub(bytes)).ok_or_else(|| crate::quota::exceeded(home, *quota))?;
+        Ok(())
+    }
+
     /// The transfer starts: REST+STOR drops what follows its offset (once).
     pub fn start(&mut self) -> io::Result<()> {
         match self.restart.take() {
@@ -109,10 +128,19 @@ impl Sink {
     /// Takes these bytes, if there is room for them.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         let fd = self.file.as_raw_fd();
-        let written =
-            (self.space.admit(fd, bytes.len() as u64)).and_then(|()| self.file.write_all(bytes));
+        let length = bytes.len() as u64;
+        let written = (self.admit_quota(length))
+            .and_then(|()| self.space.admit(fd, length))
+            .and_then(|()| self.file.write_all(bytes));
         match written {
-            Err(e) if kind_of(&e) == ErrorKind::StorageFull => Err(self.cut(e)),
+            Err(e)
+                if matches!(
+                    kind_of(&e),
+                    ErrorKind::StorageFull | ErrorKind::QuotaExceeded
+                ) =>
+            {
+                Err(self.cut(e))
+            }
             other => other,
         }
     }
@@ -221,5 +249,25 @@ mod tests {
         let mut sink = jail.append_to(&vp("/old")).unwrap();
         sink.write(b"k").unwrap();
         assert_eq!(std::fs::read(dir.0.join("old")).unwrap(), b"ok");
+    }
+
+    /// A quota's room is counted across writes: the write that would
+    /// cross it cuts the upload (552), and APPE's file is as it was.
+    #[test]
+    fn a_quota_cut_keeps_the_old_file() {
+        let dir = TempDir::new("sink-quota");
+        std::fs::write(dir.0.join("old"), b"old").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let quota = Quota {
+            max_bytes: 10,
+            max_files: None,
+        };
+        let mut sink = jail.append_to(&vp("/old")).unwrap();
+        sink.keep_within_quota(5, vp("/"), quota);
+        sink.write(b"1234").unwrap();
+        let e = sink.write(b"56").unwrap_err();
+        assert_eq!(kind_of(&e), ErrorKind::QuotaExceeded, "{e}");
+        assert!(e.to_string().contains("quota of / (10 bytes)"), "{e}");
+        assert_eq!(std::fs::read(dir.0.join("old")).unwrap(), b"old");
     }
 }

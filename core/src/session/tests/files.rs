@@ -1,7 +1,7 @@
 //! The working folder and the file-system commands (`place.rs`).
 
 use crate::testing::sim::{run_both, MemFs, Op::*};
-use crate::{Action, Config};
+use crate::{Action, Config, ErrorKind};
 
 use super::{codes_after_login, files, path, run_writable, writable, LOGIN};
 
@@ -110,7 +110,7 @@ fn site_chmod_and_help() {
     );
     let text = h.text();
     assert!(text.contains(
-        "214-The following SITE commands are recognized:\r\n CHMOD HELP\r\n214 Help OK.\r\n"
+        "214-The following SITE commands are recognized:\r\n CHMOD HELP QUOTA\r\n214 Help OK.\r\n"
     ));
     assert!(text.contains("200 SITE CHMOD command ok.\r\n"));
     assert!(
@@ -125,6 +125,53 @@ fn site_chmod_and_help() {
     assert_eq!(h.fs.mode("/hello.txt"), Some(0o600));
     assert_eq!(h.fs.file("/hello.txt"), Some(&b"new"[..]));
     assert_eq!(h.fs.mode("/pub"), Some(0o750));
+}
+
+/// Issue 27: `SITE QUOTA` shows what the caller counted; a quota the
+/// caller says is used up refuses MKD, STOR, APPE and STOU with `552`.
+#[test]
+fn site_quota_and_refusals() {
+    let quota = files().with_quota(1000, Some(10));
+    let h = run_both(
+        &writable(),
+        &quota,
+        &[
+            LOGIN,
+            Send(b"SITE QUOTA\r\n"),
+            Fault(ErrorKind::QuotaExceeded),
+            Send(b"MKD new\r\n"),
+            Send(b"PASV\r\n"),
+            Fault(ErrorKind::QuotaExceeded),
+            Send(b"STOR new.txt\r\nPASV\r\n"),
+            Fault(ErrorKind::QuotaExceeded),
+            Send(b"APPE hello.txt\r\nPASV\r\n"),
+            Fault(ErrorKind::QuotaExceeded),
+            Send(b"STOU\r\nNOOP\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [200, 552, 227, 552, 227, 552, 227, 552, 200],
+        "{}",
+        h.text()
+    );
+    let text = h.text();
+    assert!(
+        text.contains("200 Quota: 112 of 1000 bytes, 2 of 10 files.\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("552 Quota exceeded.\r\n"), "{text}");
+    assert_eq!(h.fs, quota, "refused: nothing changed");
+
+    let without = run_both(&writable(), &files(), &[LOGIN, Send(b"SITE QUOTA\r\n")]);
+    assert!(without
+        .text()
+        .ends_with("200 No quota for this account.\r\n"));
+    let unlimited = files().with_quota(5, None);
+    let over = run_both(&writable(), &unlimited, &[LOGIN, Send(b"site quota\r\n")]);
+    assert!(over
+        .text()
+        .ends_with("200 Quota: 112 of 5 bytes, 2 files (no limit).\r\n"));
 }
 
 /// A served tree with hidden names in it.

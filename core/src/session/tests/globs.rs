@@ -149,3 +149,35 @@ fn windows_paths_and_every_name() {
     // Written with `/`, `*.*` keeps its Unix meaning: dotted names only.
     assert!(!String::from_utf8_lossy(&h.downloads[1]).contains("inner"));
 }
+
+/// Issue 27, 6(a): a name that really holds a `\` still works when it
+/// exists as written (looked up first, as a glob's characters are);
+/// otherwise `\` separates names.
+#[test]
+fn a_name_with_a_backslash_works_when_it_exists() {
+    let fs = pictures()
+        .with_dir("/pub/inner")
+        .with_file("/pub/inner/x.txt", b"inner x")
+        .with_file("/pub/a\\b.txt", b"literal")
+        .with_dir("/dos\\dir");
+    let h = run_both(
+        &Config::default(),
+        &fs,
+        &[
+            LOGIN,
+            Send(b"SIZE pub/a\\b.txt\r\nSIZE pub\\inner\\x.txt\r\nSIZE pub\\a\\b.txt\r\n"),
+            Send(b"CWD dos\\dir\r\nPWD\r\nCWD /pub\r\nPASV\r\nRETR a\\b.txt\r\n"),
+            ConnectData("127.0.0.1:40001"),
+            Send(b"CWD \\pub\\inner\r\nPWD\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [213, 213, 550, 250, 257, 250, 227, 150, 226, 250, 257]
+    );
+    let text = h.text();
+    assert!(text.contains("213 7\r\n"), "{text}");
+    assert!(text.contains("257 \"/dos\\dir\" is the current directory\r\n"));
+    assert!(text.contains("257 \"/pub/inner\" is the current directory\r\n"));
+    assert_eq!(h.downloads, [b"literal".to_vec()]);
+}

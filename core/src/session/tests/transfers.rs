@@ -137,6 +137,7 @@ fn broken_transfers_get_the_right_code() {
     let cases = [
         (ErrorKind::ConnectionLost, 426),
         (ErrorKind::StorageFull, 452),
+        (ErrorKind::QuotaExceeded, 552),
         (ErrorKind::Other, 451),
     ];
     for (kind, code) in cases {
