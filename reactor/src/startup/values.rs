@@ -154,20 +154,40 @@ pub fn min_free(value: &str) -> Result<MinFree, String> {
             _ => Err(bad()),
         };
     }
-    match size(value).map_err(|_| bad())? {
-        0 => Ok(MinFree::Off),
-        bytes => Ok(MinFree::Bytes(bytes)),
+    match bytes(value) {
+        Ok(0) => Ok(MinFree::Off),
+        Ok(bytes) => Ok(MinFree::Bytes(bytes)),
+        Err(NotASize::Malformed) => Err(bad()),
+        Err(too_big) => Err(too_big.words(value)),
     }
 }
 
 /// A size in bytes: digits with an optional `K`, `M`, `G` or `T`
 /// (1024-based), as `--min-free` and a users file's `quota=` take it.
 pub fn size(value: &str) -> Result<u64, String> {
+    bytes(value).map_err(|why| why.words(value))
+}
+
+/// Why a word is not a size: callers that take other forms too (a
+/// percent) word the first case themselves.
+enum NotASize {
+    Malformed,
+    TooBig,
+}
+
+impl NotASize {
+    fn words(&self, value: &str) -> String {
+        match self {
+            NotASize::Malformed => format!("{value:?} is not a size such as 200M or 2G"),
+            NotASize::TooBig => format!("{value:?} is more than any file system holds"),
+        }
+    }
+}
+
+fn bytes(value: &str) -> Result<u64, NotASize> {
     let (digits, shift) = binary_suffix(value);
-    let n: u64 = (digits.trim().parse())
-        .map_err(|_| format!("{value:?} is not a size such as 200M or 2G"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{value:?} is more than any file system holds"))
+    let n: u64 = digits.trim().parse().map_err(|_| NotASize::Malformed)?;
+    n.checked_mul(1 << shift).ok_or(NotASize::TooBig)
 }
 
 /// `--sync`: `uploads`, `all` or `off`.
@@ -247,6 +267,8 @@ mod tests {
             let got = run(&["--min-free", value]).unwrap_err();
             assert!(got.starts_with("--min-free: "), "{got}");
         }
+        let got = run(&["--min-free", "99999999999T"]).unwrap_err();
+        assert!(got.ends_with("is more than any file system holds"), "{got}");
     }
 
     #[test]
