@@ -1,5 +1,5 @@
 //! Reading the options: the command line (lexopt) and the config file it
-//! names, each value applied by its row of [`OPTIONS`]. `--config` comes
+//! names, each value applied by its row of [`options::all`]. `--config` comes
 //! first, then the file's settings, then the rest of the command line over
 //! them, so a flag overrides the file. An option no row has gets the hint
 //! that saves the user an hour: `--port` is `--listen`, and a typo or an
@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::startup::config_file;
-use crate::startup::options::{self, Kind, Opt, Options, OPTIONS};
+use crate::startup::options::{self, Kind, Opt, Options};
 
 /// `pocketftpd hash-password --help`.
 pub const HASH_PASSWORD_USAGE: &str = "\
@@ -236,7 +236,7 @@ fn other_name(name: &str, spelled: impl Fn(&str) -> String) -> Option<String> {
 /// most two edits away.
 fn nearest_option(name: &str, origin: Origin) -> Option<&'static str> {
     let normal = name.to_ascii_lowercase().replace('_', "-");
-    let candidates = (OPTIONS.iter()).filter(|opt| origin == Origin::CommandLine || opt.in_file);
+    let candidates = options::all().filter(|opt| origin == Origin::CommandLine || opt.in_file);
     let (distance, known) = candidates
         .map(|opt| (edit_distance(&normal, opt.name), opt.name))
         .min()?;

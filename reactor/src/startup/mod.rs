@@ -1,6 +1,7 @@
 //! What runs once, before the loop.
 //!
-//! - `options`: every option in one table, and the `Options` it fills;
+//! - `options`: every option in one table (a file of rows per concern),
+//!   and the `Options` it fills;
 //!   `values` parses and bounds what the options take.
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
