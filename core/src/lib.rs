@@ -163,9 +163,10 @@
 //!   command loop; `table.rs` every transition (commands, answers, timers)
 //!   and the map of the machines; then one file a machine, each the only
 //!   writer of its state: `login.rs`, `security.rs` (FTPS), `data.rs`
-//!   (PORT, PASV, EPSV), `transfer.rs` (transfers, and what the session
-//!   waits for), `place.rs` (working folder, file commands); `replies.rs`
-//!   the reply tables. `session/tests/` mirrors the machines.
+//!   (PORT, PASV, EPSV), `transfer.rs` (transfers, TYPE, REST),
+//!   `place.rs` (working folder, file commands); `work.rs` what the
+//!   session waits for, one thing at a time; `replies.rs` the reply
+//!   tables. `session/tests/` mirrors the machines.
 //! - `wire/`: the bytes of the protocol. `line.rs` splits command lines
 //!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies;
 //!   [`proxy`] reads the PROXY protocol header (v1, v2) a load balancer
