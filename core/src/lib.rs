@@ -41,7 +41,7 @@
 //!
 //! ## The discipline
 //!
-//! Two rules, which the reactor and the simulation (`testing/sim.rs`)
+//! Two rules, which the reactor and the simulation (`testing/sim/`)
 //! follow alike:
 //!
 //! 1. **Drain after every input.** After each `handle_*` call and each
@@ -179,8 +179,10 @@
 //!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`, `escape.rs`
 //!   (client text on its way into a log).
 //! - `timers.rs`: a session's deadlines, a fixed table.
-//! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
-//!   simulated caller that runs every script whole and byte at a time;
+//! - `testing/` (in tests, and with the `fuzzing` feature): `sim/`, the
+//!   simulated caller that runs every script whole and byte at a time (its
+//!   file system `memfs.rs`, its side of each action `actions.rs`, the
+//!   output's checks `checks.rs`);
 //!   `fuzzing.rs`, the bodies of the fuzz targets (command, path, session,
 //!   proxy); `log_capture.rs`.
 
