@@ -202,14 +202,14 @@ pub use boundary::activity::{Activity, Direction};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata};
 pub use boundary::glob::Glob;
-pub use boundary::network::Cidr;
+pub use boundary::network::{canonical_addr, canonical_ip, Cidr};
 pub use boundary::notice::Notice;
 pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
+pub use session::{Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;

@@ -35,7 +35,6 @@ mod transfer;
 mod work;
 
 use data::DataPlan;
-pub use data::{canonical_addr, canonical_ip};
 use login::Login;
 use place::Place;
 use security::Security;

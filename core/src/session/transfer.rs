@@ -10,12 +10,12 @@ use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
 use crate::boundary::activity::{Activity, Direction};
 use crate::boundary::event::{ErrorKind, Event};
+use crate::boundary::network::canonical_ip;
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
 use crate::timers::Timer;
 use crate::wire::command::TransferType;
 
-use super::data::canonical_ip;
 use super::place::list_pattern;
 use super::replies::{file_error_reply, transfer_failure_reply, Reply, NO_DATA_CONNECTION};
 use super::{Session, UnexpectedEvent};
