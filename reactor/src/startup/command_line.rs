@@ -29,7 +29,7 @@ pub enum Command {
     HashPassword,
     HashPasswordHelp,
     /// `pocketftpd who`: asks a running daemon's admin listener.
-    Who(crate::admin::who::WhoArgs),
+    Who(crate::startup::who_args::WhoArgs),
     Help,
     Version,
 }
@@ -54,7 +54,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 return hash_password_arguments(parser)
             }
             Value(word) if word == "who" && given.is_empty() => {
-                return crate::admin::who::arguments(parser).map(Command::Who)
+                return crate::startup::who_args::arguments(parser).map(Command::Who)
             }
             Value(word) => {
                 return Err(format!(

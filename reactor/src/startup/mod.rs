@@ -20,6 +20,8 @@
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
+//! - `who_args`: `pocketftpd who`'s own command line (the client that asks
+//!   a running daemon is `admin/who.rs`).
 //! - `bucket`: `--storage s3://...`'s options gathered, and the bucket
 //!   checked before serving.
 
@@ -41,3 +43,4 @@ pub mod prompt;
 pub mod reload;
 pub mod settings;
 mod values;
+pub mod who_args;
