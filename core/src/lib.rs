@@ -41,7 +41,7 @@
 //!
 //! ## The discipline
 //!
-//! Two rules, which the reactor and the simulation (`testing/sim.rs`)
+//! Two rules, which the reactor and the simulation (`testing/sim/`)
 //! follow alike:
 //!
 //! 1. **Drain after every input.** After each `handle_*` call and each
@@ -163,9 +163,10 @@
 //!   command loop; `table.rs` every transition (commands, answers, timers)
 //!   and the map of the machines; then one file a machine, each the only
 //!   writer of its state: `login.rs`, `security.rs` (FTPS), `data.rs`
-//!   (PORT, PASV, EPSV), `transfer.rs` (transfers, and what the session
-//!   waits for), `place.rs` (working folder, file commands); `replies.rs`
-//!   the reply tables. `session/tests/` mirrors the machines.
+//!   (PORT, PASV, EPSV), `transfer.rs` (transfers, TYPE, REST),
+//!   `place.rs` (working folder, file commands); `work.rs` what the
+//!   session waits for, one thing at a time; `replies.rs` the reply
+//!   tables. `session/tests/` mirrors the machines.
 //! - `wire/`: the bytes of the protocol. `line.rs` splits command lines
 //!   ([`MAX_LINE`]), `command.rs` parses them, `reply.rs` writes replies;
 //!   [`proxy`] reads the PROXY protocol header (v1, v2) a load balancer
@@ -178,8 +179,10 @@
 //!   `ascii.rs` (TYPE A), `time.rs` (calendar), `xferlog.rs`, `escape.rs`
 //!   (client text on its way into a log).
 //! - `timers.rs`: a session's deadlines, a fixed table.
-//! - `testing/` (in tests, and with the `fuzzing` feature): `sim.rs`, the
-//!   simulated caller that runs every script whole and byte at a time;
+//! - `testing/` (in tests, and with the `fuzzing` feature): `sim/`, the
+//!   simulated caller that runs every script whole and byte at a time (its
+//!   file system `memfs.rs`, its side of each action `actions.rs`, the
+//!   output's checks `checks.rs`);
 //!   `fuzzing.rs`, the bodies of the fuzz targets (command, path, session,
 //!   proxy); `log_capture.rs`.
 
@@ -199,14 +202,14 @@ pub use boundary::activity::{Activity, Direction};
 pub use boundary::config::Config;
 pub use boundary::event::{ErrorKind, Event, FileKind, Metadata, QuotaUse};
 pub use boundary::glob::Glob;
-pub use boundary::network::Cidr;
+pub use boundary::network::{canonical_addr, canonical_ip, Cidr};
 pub use boundary::notice::Notice;
 pub use boundary::output::Output;
 pub use boundary::path::{PathError, VirtualPath};
 pub use format::escape::escape_for_log;
 pub use format::xferlog::TransferRecord;
 pub use format::{ascii, listing};
-pub use session::{canonical_addr, canonical_ip, Session, UnexpectedEvent};
+pub use session::{Session, UnexpectedEvent};
 #[cfg(any(test, feature = "fuzzing"))]
 pub use testing::{fuzzing, sim};
 pub use wire::command::parse_mode;

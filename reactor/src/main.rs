@@ -12,6 +12,7 @@ use pocketftpd::server::Server;
 use pocketftpd::startup::command_line::{self, Command, HASH_PASSWORD_USAGE};
 use pocketftpd::startup::help;
 use pocketftpd::startup::options::Options;
+use pocketftpd::startup::who_args;
 use pocketftpd::startup::{
     access, bucket, conflicts, exposure, hooks, internet, logging, prepare, privileges, prompt,
     reload, settings,
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Who(who) if who.help => {
-            print!("{}", who::USAGE);
+            print!("{}", who_args::USAGE);
             ExitCode::SUCCESS
         }
         Command::Who(who) => match who::run(&who) {

@@ -4,10 +4,24 @@
 //! addresses they are, here as everywhere ([`canonical_ip`]).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
-use crate::session::canonical_ip;
+/// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// An address as logs show it: an IPv4 client of a dual-stack listener as
+/// the IPv4 address it is (`127.0.0.1:5000`, not `[::ffff:127.0.0.1]:5000`),
+/// so one client reads the same on every listener (and fail2ban's patterns
+/// match it).
+pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(canonical_ip(addr.ip()), addr.port())
+}
 
 /// A network: an address whose first `prefix` bits are its own, and the
 /// rest zero (`192.168.1.0/24`, `fd00::/8`; an address alone is a `/32`

@@ -9,7 +9,7 @@ use log::warn;
 
 use crate::boundary::action::Action;
 use crate::boundary::event::{ErrorKind, Event};
-use crate::boundary::network::is_local_network;
+use crate::boundary::network::{canonical_addr, canonical_ip, is_local_network};
 use crate::boundary::notice::Notice;
 use crate::wire::command::Family;
 
@@ -53,22 +53,6 @@ enum Connection {
 pub(super) enum DataWait {
     /// The answer to `ListenData` (`extended`: for `EPSV`).
     Listen { extended: bool },
-}
-
-/// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as IPv4.
-pub fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// An address as logs show it: an IPv4 client of a dual-stack listener as
-/// the IPv4 address it is (`127.0.0.1:5000`, not `[::ffff:127.0.0.1]:5000`),
-/// so one client reads the same on every listener (and fail2ban's patterns
-/// match it).
-pub fn canonical_addr(addr: SocketAddr) -> SocketAddr {
-    SocketAddr::new(canonical_ip(addr.ip()), addr.port())
 }
 
 impl Session {

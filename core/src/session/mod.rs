@@ -32,13 +32,14 @@ mod replies;
 mod security;
 mod table;
 mod transfer;
+mod work;
 
 use data::DataPlan;
-pub use data::{canonical_addr, canonical_ip};
 use login::Login;
 use place::Place;
 use security::Security;
-use transfer::{Answering, Prefs, Work};
+use transfer::Prefs;
+use work::{Answering, Work};
 
 /// Queued reply bytes beyond which the session stops reading commands (a
 /// client that never reads its replies cannot make us buffer without end).

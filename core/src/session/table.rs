@@ -13,9 +13,13 @@
 //! | login           | `Login`: USER/PASS state, failures       | `login.rs`      |
 //! | security        | `Security`: AUTH, PBSZ, PROT             | `security.rs`   |
 //! | data connection | `DataPlan`: the next one, EPSV ALL       | `data.rs`       |
-//! | transfer        | `Work`: what the session waits for; `Prefs`: TYPE, REST | `transfer.rs` |
+//! | transfer        | `TransferState`: a transfer's phase, bytes; `Prefs`: TYPE, REST | `transfer.rs` |
 //! | place           | `Place`: working folder, pending rename  | `place.rs`      |
 //! | life            | `Life`: open, input ended, shutting down, closed | `mod.rs` |
+//!
+//! What the session waits for, `Work` (one machine's wait, or a transfer's
+//! `TransferState`), is written only in `work.rs`: a machine asks and waits
+//! through its methods (`ask`, `wait`, `take_work`, `end_work`).
 //!
 //! Three kinds of input move them:
 //! - a command line: [`Session::dispatch`], one arm a command;
@@ -38,7 +42,8 @@ use crate::wire::command::{Command, EpsvArg};
 use super::data::DataWait;
 use super::login::LoginWait;
 use super::place::{ChangeFor, PlaceWait, StatFor};
-use super::transfer::{Phase, TransferKind, Work};
+use super::transfer::{Phase, TransferKind};
+use super::work::Work;
 use super::{Session, UnexpectedEvent};
 
 impl Session {

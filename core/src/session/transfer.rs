@@ -10,14 +10,13 @@ use crate::boundary::access::Access;
 use crate::boundary::action::{Action, ListFormat, OpenMode};
 use crate::boundary::activity::{Activity, Direction};
 use crate::boundary::event::{ErrorKind, Event};
+use crate::boundary::network::canonical_ip;
 use crate::boundary::path::VirtualPath;
 use crate::format::xferlog::TransferRecord;
 use crate::timers::Timer;
 use crate::wire::command::TransferType;
 
-use super::data::{canonical_ip, DataWait};
-use super::login::LoginWait;
-use super::place::{list_pattern, PlaceWait};
+use super::place::list_pattern;
 use super::replies::{file_error_reply, transfer_failure_reply, Reply, NO_DATA_CONNECTION};
 use super::{Session, UnexpectedEvent};
 
@@ -136,82 +135,6 @@ impl TransferState {
     }
 }
 
-/// What the session is busy with between a command and its answer: one
-/// thing at a time, so pipelined commands are answered in order. Written
-/// only here; the other machines ask through [`Session::ask`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) enum Work {
-    #[default]
-    Idle,
-    /// The login machine waits (`login.rs`).
-    Login(LoginWait),
-    /// The data-connection machine waits (`data.rs`).
-    Data(DataWait),
-    /// The place machine waits for the file system (`place.rs`).
-    Place(PlaceWait),
-    /// A transfer, through its phases.
-    Transfer(TransferState),
-}
-
-impl From<LoginWait> for Work {
-    fn from(wait: LoginWait) -> Work {
-        Work::Login(wait)
-    }
-}
-
-impl From<DataWait> for Work {
-    fn from(wait: DataWait) -> Work {
-        Work::Data(wait)
-    }
-}
-
-impl From<PlaceWait> for Work {
-    fn from(wait: PlaceWait) -> Work {
-        Work::Place(wait)
-    }
-}
-
-/// Which command lines the session answers now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Answering {
-    /// Every one: nothing is pending.
-    All,
-    /// Only `ABOR` and `STAT`: a transfer waits for its data connection, or
-    /// runs.
-    DuringTransfer,
-    /// None: an answer must come first.
-    Nothing,
-}
-
-impl Work {
-    pub(super) fn is_idle(&self) -> bool {
-        *self == Work::Idle
-    }
-
-    pub(super) fn answering(&self) -> Answering {
-        match self {
-            Work::Idle => Answering::All,
-            Work::Transfer(t) if t.phase != Phase::Opening => Answering::DuringTransfer,
-            _ => Answering::Nothing,
-        }
-    }
-
-    /// The pending transfer, if any.
-    pub(super) fn transfer(&self) -> Option<&TransferState> {
-        match self {
-            Work::Transfer(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// Whether a transfer's file is open and it waits for its data
-    /// connection.
-    pub(super) fn waits_for_data(&self) -> bool {
-        self.transfer()
-            .is_some_and(|t| t.phase == Phase::Connecting)
-    }
-}
-
 impl Session {
     /// The transfer this session has pending, if any: for the admin's
     /// status page, read only.
@@ -230,33 +153,6 @@ impl Session {
             started: t.started,
             running: t.phase.started(),
         })
-    }
-
-    /// Asks the caller for `action` and waits for its answer.
-    pub(super) fn ask(&mut self, action: Action, wait: impl Into<Work>) {
-        self.actions.push_back(action);
-        self.work = wait.into();
-    }
-
-    /// Waits for something that is not the answer to an action (a timer).
-    pub(super) fn wait(&mut self, wait: impl Into<Work>) {
-        self.work = wait.into();
-    }
-
-    /// The pending work, for the answer that ends it; the session is idle
-    /// until a handler asks again.
-    pub(super) fn take_work(&mut self) -> Work {
-        std::mem::take(&mut self.work)
-    }
-
-    /// Puts back work an event did not answer.
-    pub(super) fn resume_work(&mut self, work: Work) {
-        self.work = work;
-    }
-
-    /// Nothing is pending any more.
-    pub(super) fn end_work(&mut self) {
-        self.work = Work::Idle;
     }
 
     pub(super) fn cmd_type(&mut self, transfer_type: TransferType) {
@@ -342,7 +238,7 @@ impl Session {
             ascii: false,
             protected: self.security.private_data(),
         };
-        self.ask(open, Work::Transfer(transfer));
+        self.ask(open, transfer);
         self.timers.disarm(Timer::Idle);
     }
 
@@ -381,7 +277,7 @@ impl Session {
         }
         transfer.phase = Phase::Connecting;
         let connected = self.connect_data();
-        self.work = Work::Transfer(transfer);
+        self.wait(transfer);
         if connected {
             self.start_running(now);
         } else {
@@ -391,7 +287,7 @@ impl Session {
     }
 
     pub(super) fn start_running(&mut self, now: Instant) {
-        let Work::Transfer(transfer) = &mut self.work else {
+        let Some(transfer) = self.work.transfer_mut() else {
             return;
         };
         transfer.phase = Phase::Running;
@@ -421,13 +317,13 @@ impl Session {
     /// move, and last right before the end of the control connection,
     /// which may come while a received upload settles.
     pub(super) fn on_progress(&mut self, now: Instant, bytes: u64) -> Result<(), UnexpectedEvent> {
-        match &mut self.work {
-            Work::Transfer(t) if t.phase == Phase::Running => {
+        match self.work.transfer_mut() {
+            Some(t) if t.phase == Phase::Running => {
                 t.bytes = bytes;
                 self.timers.arm(Timer::Stall, now, self.config.data_timeout);
                 Ok(())
             }
-            Work::Transfer(t) if t.phase == Phase::Settling => {
+            Some(t) if t.phase == Phase::Settling => {
                 t.bytes = bytes;
                 Ok(())
             }
@@ -447,7 +343,7 @@ impl Session {
     ) {
         transfer.bytes = bytes;
         transfer.phase = Phase::Settling;
-        self.work = Work::Transfer(transfer);
+        self.wait(transfer);
         self.timers.arm(Timer::Stall, now, self.config.data_timeout);
         self.timers
             .arm(Timer::Settle, now, self.config.upload_settle);
@@ -459,7 +355,7 @@ impl Session {
     /// on an SD card may take longer than `data_timeout`), not for the
     /// client: that is no stall, as a wait for any other action is none.
     pub(super) fn on_settled(&mut self) {
-        if let Work::Transfer(t) = &mut self.work {
+        if let Some(t) = self.work.transfer_mut() {
             if t.phase == Phase::Settling {
                 t.phase = Phase::Committing;
                 self.timers.disarm(Timer::Stall);
@@ -541,16 +437,11 @@ impl Session {
     /// and answers its command with `reply`; false if no transfer was
     /// pending.
     pub(super) fn stop_transfer(&mut self, now: Instant, stop: Action, reply: Reply) -> bool {
-        match self.take_work() {
-            Work::Transfer(transfer) => {
-                self.conclude_transfer(now, &transfer, Some(stop), reply);
-                true
-            }
-            other => {
-                self.resume_work(other);
-                false
-            }
-        }
+        let Some(transfer) = self.take_transfer() else {
+            return false;
+        };
+        self.conclude_transfer(now, &transfer, Some(stop), reply);
+        true
     }
 
     pub(super) fn cmd_abor(&mut self, now: Instant) {

@@ -270,20 +270,7 @@ impl Transfer {
             }
             let room = (budget - received).min(buffer.len() - filled);
             match data.read(&mut buffer[filled..filled + room]) {
-                Ok(0) => {
-                    if let Some(tls) = &mut data.tls {
-                        // A TCP end without close_notify may be a cut: the
-                        // upload is broken (--tls-close-notify required).
-                        if tls.cut_short() {
-                            break Err(upload_cut_short());
-                        }
-                        // Answer a client's close_notify with ours (ftplib
-                        // waits for it); its 24 bytes fit the socket, so no
-                        // waiting.
-                        let _ = tls.finish(data.socket);
-                    }
-                    break Ok(Step::Received);
-                }
+                Ok(0) => break upload_ended(data),
                 Ok(n) => {
                     filled += n;
                     received += n;
@@ -447,4 +434,19 @@ fn finish(data: &mut Channel) -> io::Result<Step> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// The client ended an upload's data connection: over TLS, a TCP end
+/// without close_notify may be a cut, and the upload is broken
+/// (--tls-close-notify required).
+fn upload_ended(data: &mut Channel) -> io::Result<Step> {
+    if let Some(tls) = &mut data.tls {
+        if tls.cut_short() {
+            return Err(upload_cut_short());
+        }
+        // Answer a client's close_notify with ours (ftplib waits for it);
+        // its 24 bytes fit the socket, so no waiting.
+        let _ = tls.finish(data.socket);
+    }
+    Ok(Step::Received)
 }

@@ -2,6 +2,7 @@
 //! with its place in the schedule, its rate limit and its progress.
 //! [`Work`] and everything in it are written here and nowhere else.
 
+use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -380,19 +381,32 @@ impl Connection {
         }
         cx.schedule.spend(bytes - before);
         cx.stats.moved(running.transfer.is_upload(), bytes - before);
+        if let Some(event) = self.stepped(cx, step, bytes) {
+            self.answer(cx.answers, event);
+        }
+        moved
+    }
+
+    /// What a step of the running transfer, `bytes` into it, tells the
+    /// session, if anything yet: progress now and then, a received upload,
+    /// the end, or the failure.
+    fn stepped(&mut self, cx: &mut Cx, step: io::Result<Step>, bytes: u64) -> Option<Event> {
+        let Work::Running(running) = &mut self.work else {
+            return None;
+        };
         let event = match step {
             Ok(step @ (Step::Blocked | Step::MoreWork)) => {
                 if step == Step::MoreWork && !self.closing {
                     running.enqueue(self.tag, cx.schedule);
                 }
                 if !running.progress.report(bytes, cx.now) {
-                    return moved;
+                    return None;
                 }
                 Event::TransferProgress { bytes }
             }
             Ok(Step::AwaitingLogin) => {
                 self.keep_alive(cx);
-                return moved;
+                return None;
             }
             Ok(Step::Received) => {
                 // The end of the control connection decides what becomes
@@ -422,8 +436,7 @@ impl Connection {
                 Event::TransferFailed { kind, bytes }
             }
         };
-        self.answer(cx.answers, event);
-        moved
+        Some(event)
     }
 
     /// `Action::CommitUpload`: puts the received upload in place, durably

@@ -27,8 +27,9 @@ pub use webhook::{Webhook, WebhookConfig};
 /// Events a queue holds, at most (the program's, the webhook's).
 pub const MAX_QUEUED: usize = 1000;
 
-/// Children run at once, at most (`--hook-workers`).
-pub const MAX_WORKERS: usize = 64;
+/// Children run at once, at most (`--hook-workers`): 64, each with a
+/// daemon key of its own beside the webhook's (`server/token.rs`).
+pub const MAX_WORKERS: usize = crate::server::token::HOOK_KEYS - 1;
 
 /// An upload that completed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,7 +28,7 @@ pub(crate) mod answers;
 pub mod bans;
 mod deadlines;
 pub(crate) mod notices;
-mod pasv_name;
+pub mod pasv_name;
 mod proxied;
 mod root;
 pub(crate) mod schedule;

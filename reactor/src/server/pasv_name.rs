@@ -7,12 +7,13 @@
 //! keeps the last good address and is logged once, until one succeeds.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use log::{info, warn};
+use pocketftp_core::Config;
 
 use super::Server;
 use crate::net::resolve_name::{NameWatcher, Watch};
-use crate::startup::internet::with_pasv_address;
 
 /// The name being watched, and what it last resolved to.
 pub(super) struct PasvName {
@@ -113,4 +114,12 @@ impl Server {
             state.watch = watch;
         }
     }
+}
+
+/// `config` announcing `address` to clients on the internet.
+pub fn with_pasv_address(config: &Arc<Config>, address: Ipv4Addr) -> Arc<Config> {
+    Arc::new(Config {
+        pasv_address: Some(address),
+        ..Config::clone(config)
+    })
 }

@@ -30,8 +30,9 @@ pub(super) const WAKER_KEY: usize = MAX_KEY;
 pub(super) const SIGNALS_KEY: usize = MAX_KEY - 1;
 /// The hooks' sockets and pipes (`hooks/`): the keys below the signals'.
 const HOOKS_KEY: usize = MAX_KEY - 2;
-/// How many keys the hooks have: the webhook's and one per worker.
-const HOOK_KEYS: usize = crate::hooks::MAX_WORKERS + 1;
+/// How many keys the hooks have: the webhook's and one per worker, so
+/// `hooks::MAX_WORKERS` is this less one (the hooks read it from here).
+pub(crate) const HOOK_KEYS: usize = 65;
 
 /// The token of the hooks' `index`th socket or pipe.
 pub(crate) fn hook_token(index: usize) -> Token {

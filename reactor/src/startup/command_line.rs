@@ -1,5 +1,5 @@
 //! Reading the options: the command line (lexopt) and the config file it
-//! names, each value applied by its row of [`OPTIONS`]. `--config` comes
+//! names, each value applied by its row of [`options::all`]. `--config` comes
 //! first, then the file's settings, then the rest of the command line over
 //! them, so a flag overrides the file. An option no row has gets the hint
 //! that saves the user an hour: `--port` is `--listen`, and a typo or an
@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::startup::config_file;
-use crate::startup::options::{self, Kind, Opt, Options, OPTIONS};
+use crate::startup::options::{self, Kind, Opt, Options};
 
 /// `pocketftpd hash-password --help`.
 pub const HASH_PASSWORD_USAGE: &str = "\
@@ -29,7 +29,7 @@ pub enum Command {
     HashPassword,
     HashPasswordHelp,
     /// `pocketftpd who`: asks a running daemon's admin listener.
-    Who(crate::admin::who::WhoArgs),
+    Who(crate::startup::who_args::WhoArgs),
     Help,
     Version,
 }
@@ -54,7 +54,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 return hash_password_arguments(parser)
             }
             Value(word) if word == "who" && given.is_empty() => {
-                return crate::admin::who::arguments(parser).map(Command::Who)
+                return crate::startup::who_args::arguments(parser).map(Command::Who)
             }
             Value(word) => {
                 return Err(format!(
@@ -236,7 +236,7 @@ fn other_name(name: &str, spelled: impl Fn(&str) -> String) -> Option<String> {
 /// most two edits away.
 fn nearest_option(name: &str, origin: Origin) -> Option<&'static str> {
     let normal = name.to_ascii_lowercase().replace('_', "-");
-    let candidates = (OPTIONS.iter()).filter(|opt| origin == Origin::CommandLine || opt.in_file);
+    let candidates = options::all().filter(|opt| origin == Origin::CommandLine || opt.in_file);
     let (distance, known) = candidates
         .map(|opt| (edit_distance(&normal, opt.name), opt.name))
         .min()?;

@@ -1,9 +1,9 @@
-//! `--help`, made from the rows of [`OPTIONS`] (README "Run it" points to
+//! `--help`, made from the rows of [`options::all`] (README "Run it" points to
 //! it, and the Debian package's man page is made from it by help2man, which
 //! reads the usage lines and one entry per option).
 
 use crate::startup::options::Kind::{Flag, Repeatable, Value};
-use crate::startup::options::{Opt, OPTIONS};
+use crate::startup::options::{self, Opt};
 
 /// `--help`, above the options.
 const USAGE_HEAD: &str = "\
@@ -22,10 +22,10 @@ Options:
 /// option too long to leave two has its help on the next line.
 const HELP_COLUMN: usize = 26;
 
-/// `--help`: the usage, then one entry per row of [`OPTIONS`].
+/// `--help`: the usage, then one entry per row of [`options::all`].
 pub fn usage() -> String {
     let mut text = USAGE_HEAD.to_owned();
-    for opt in OPTIONS {
+    for opt in options::all() {
         push_entry(&mut text, opt);
     }
     text
@@ -64,7 +64,7 @@ mod tests {
         let (head, options) = help.split_once("\nOptions:\n").unwrap();
         assert!(head.starts_with("pocketftpd — "), "{head}");
         let mut lines = options.lines().peekable();
-        for opt in OPTIONS {
+        for opt in options::all() {
             let first = lines.next().unwrap();
             let dashed = format!("--{}", opt.name);
             assert_eq!(first.split_whitespace().next(), Some(&*dashed), "{first}");

@@ -1,44 +1,18 @@
 //! The options of a server behind a home router or on the open internet:
-//! what their values may be (networks, the announced address and its map),
-//! what they make of the settings, and the start-up's word about them.
-//! Each error says what was expected, for the caller to prefix with the
-//! option's name.
+//! what they make of the settings (the bans' rules, the announced address
+//! and its name's watch) and the start-up's word about them. Their values
+//! are parsed beside their rows, in `options/sessions.rs`.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use log::{info, warn};
-use pocketftp_core::{canonical_ip, Cidr, Config};
+use pocketftp_core::canonical_ip;
 
 use crate::net::resolve_name::{resolve_ipv4, PasvAddress, Watch};
-use crate::net::sockopt::Keepalive;
 use crate::server::bans::BanRules;
+use crate::server::pasv_name::with_pasv_address;
 use crate::server::{Listeners, Settings};
 use crate::startup::options::Options;
-
-/// `--tcp-keepalive`: `off`, or the seconds of quiet before the first
-/// probe.
-pub fn keepalive(value: &str) -> Result<Option<Keepalive>, String> {
-    if value.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    let max = Keepalive::MAX_IDLE.as_secs();
-    let idle = (value.parse::<u64>().ok())
-        .filter(|s| (1..=max).contains(s))
-        .ok_or_else(|| format!("{value:?} is not off or a number of seconds from 1 to {max}"))?;
-    Ok(Some(Keepalive {
-        idle: Duration::from_secs(idle),
-    }))
-}
-
-/// `--ban-after`: a number of failed logins, `0` for no bans.
-pub fn ban_count(value: &str) -> Result<Option<u32>, String> {
-    let n: u32 = value
-        .parse()
-        .map_err(|_| format!("{value:?} is not a number of failed logins (0: no bans)"))?;
-    Ok(Some(n).filter(|n| *n > 0))
-}
 
 /// When an address is banned, from the `--ban-*` options.
 pub fn ban_rules(options: &Options) -> BanRules {
@@ -77,14 +51,6 @@ pub fn resolve_pasv_name(settings: &mut Settings) -> Result<(), String> {
     );
     settings.config = with_pasv_address(&settings.config, address);
     Ok(())
-}
-
-/// `config` announcing `address` to clients on the internet.
-pub fn with_pasv_address(config: &Arc<Config>, address: Ipv4Addr) -> Arc<Config> {
-    Arc::new(Config {
-        pasv_address: Some(address),
-        ..Config::clone(config)
-    })
 }
 
 /// Every `--proxy-protocol` address must be one the daemon listens on:
@@ -130,50 +96,13 @@ pub fn warn_without_pasv_ports(listeners: &Listeners, options: &Options) {
     }
 }
 
-/// One `--pasv-address-map` entry, `CIDR=ADDRESS`, added to `map`: no two
-/// entries may share an address (which one would count?), and an error
-/// names both.
-pub fn add_pasv_map_entry(map: &mut Vec<(Cidr, Ipv4Addr)>, value: &str) -> Result<(), String> {
-    let (network, address) = value.split_once('=').ok_or_else(|| {
-        format!("{value:?} is not NETWORK=ADDRESS, such as 192.168.1.0/24=192.168.1.10")
-    })?;
-    let network: Cidr = network.trim().parse()?;
-    let address: Ipv4Addr = address.trim().parse().map_err(|_| {
-        format!(
-            "{value:?}: {:?} is not an IPv4 address (a 227 reply carries IPv4 only)",
-            address.trim()
-        )
-    })?;
-    if let Some((other, its)) = map.iter().find(|(other, _)| other.overlaps(&network)) {
-        return Err(format!(
-            "{network}={address} overlaps {other}={its}: a client in both would not know which \
-             address it gets; make the networks disjoint"
-        ));
-    }
-    map.push((network, address));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::startup::command_line::tests::run;
     use crate::storage::testing::TempDir;
-
-    #[test]
-    fn keepalive_is_off_or_seconds() {
-        let idle = |args: &[&str]| run(args).unwrap().tcp_keepalive.map(|k| k.idle.as_secs());
-        assert_eq!(idle(&[]), Some(60));
-        assert_eq!(idle(&["--tcp-keepalive", "30"]), Some(30));
-        assert_eq!(idle(&["--tcp-keepalive", "OFF"]), None);
-        for bad in ["0", "7201", "-1", "1m", "no"] {
-            let got = run(&["--tcp-keepalive", bad]).unwrap_err();
-            let want = format!(
-                "--tcp-keepalive: {bad:?} is not off or a number of seconds from 1 to 7200"
-            );
-            assert_eq!(got, want);
-        }
-    }
 
     #[test]
     fn ban_options() {
@@ -244,74 +173,5 @@ mod tests {
         let rules = ban_rules(&o);
         assert_eq!(rules.after, Some(3));
         assert_eq!(rules.safelist.len(), 2, "the file's and the command line's");
-    }
-
-    #[test]
-    fn the_pasv_address_map_takes_disjoint_networks() {
-        let o = run(&[
-            "--pasv-address-map",
-            "192.168.1.0/24=192.168.1.10",
-            "--pasv-address-map=10.8.0.0/16 = 10.8.0.1",
-            "--pasv-address-map",
-            "fd00::/8=192.168.1.10",
-        ])
-        .unwrap();
-        let map: Vec<String> = (o.pasv_address_map.iter())
-            .map(|(net, ip)| format!("{net}={ip}"))
-            .collect();
-        assert_eq!(
-            map,
-            [
-                "192.168.1.0/24=192.168.1.10",
-                "10.8.0.0/16=10.8.0.1",
-                "fd00::/8=192.168.1.10"
-            ]
-        );
-        for (value, want) in [
-            ("192.168.1.0/24", "is not NETWORK=ADDRESS"),
-            ("192.168.1.7/24=1.2.3.4", "the network is 192.168.1.0/24"),
-            ("lan=1.2.3.4", "is not a network"),
-            (
-                "10.0.0.0/8=fd00::1",
-                "is not an IPv4 address (a 227 reply carries IPv4 only)",
-            ),
-            ("10.0.0.0/8=pi.local", "is not an IPv4 address"),
-        ] {
-            let got = run(&["--pasv-address-map", value]).unwrap_err();
-            assert!(got.starts_with("--pasv-address-map: "), "{got}");
-            assert!(got.contains(want), "{value}: {got}");
-        }
-        let got = run(&[
-            "--pasv-address-map",
-            "10.0.0.0/8=10.0.0.1",
-            "--pasv-address-map",
-            "10.9.0.0/16=10.9.0.1",
-        ])
-        .unwrap_err();
-        assert!(
-            got.starts_with(
-                "--pasv-address-map: 10.9.0.0/16=10.9.0.1 overlaps 10.0.0.0/8=10.0.0.1"
-            ),
-            "{got}"
-        );
-        // The config file's entries and the command line's go together.
-        let dir = TempDir::new("cli-pasv-map");
-        let file = dir.0.join("pocketftpd.conf");
-        std::fs::write(&file, "pasv-address-map = 10.0.0.0/8=10.0.0.1\n").unwrap();
-        let path = file.to_str().unwrap();
-        let o = run(&[
-            "--config",
-            path,
-            "--pasv-address-map",
-            "192.168.0.0/16=192.168.1.10",
-        ]);
-        assert_eq!(o.unwrap().pasv_address_map.len(), 2);
-        let got = run(&[
-            "--config",
-            path,
-            "--pasv-address-map",
-            "10.1.0.0/16=10.1.0.1",
-        ]);
-        assert!(got.unwrap_err().contains("overlaps 10.0.0.0/8=10.0.0.1"));
     }
 }

@@ -1,6 +1,7 @@
 //! What runs once, before the loop.
 //!
-//! - `options`: every option in one table, and the `Options` it fills;
+//! - `options`: every option in one table (a file of rows per concern),
+//!   and the `Options` it fills;
 //!   `values` parses and bounds what the options take.
 //! - `command_line`: the command line and the config file (its format in
 //!   `config_file`) applied through that table; `help` is `--help`.
@@ -19,6 +20,8 @@
 //! - `privileges`: `--run-as`; `access`: what the user the daemon serves
 //!   as will not be able to do (at start-up and on SIGHUP).
 //! - `prompt`: the password `hash-password` reads.
+//! - `who_args`: `pocketftpd who`'s own command line (the client that asks
+//!   a running daemon is `admin/who.rs`).
 //! - `bucket`: `--storage s3://...`'s options gathered, and the bucket
 //!   checked before serving.
 
@@ -40,3 +43,4 @@ pub mod prompt;
 pub mod reload;
 pub mod settings;
 pub(crate) mod values;
+pub mod who_args;
