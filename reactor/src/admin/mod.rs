@@ -49,9 +49,9 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
 use pocketftp_core::Activity;
+use slab::Slab;
 
 use crate::hooks::HookCounts;
-use slab::Slab;
 
 pub use secret::Secret;
 

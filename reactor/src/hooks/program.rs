@@ -303,7 +303,7 @@ fn environment(upload: &Upload) -> [(&'static str, std::ffi::OsString); 7] {
 }
 
 /// The log line of a child's end: its status, and its stderr's first line.
-/// Logs how a child ended; true if it succeeded.
+/// True if it succeeded (exit status 0, not killed).
 fn log_end(running: &Running, status: io::Result<ExitStatus>, timeout: Duration) -> bool {
     let succeeded = matches!(&status, Ok(s) if !running.killed && s.success());
     let path = escape_for_log(&running.path);
