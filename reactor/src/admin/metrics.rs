@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::census::Mark;
 use super::Overview;
+use crate::hooks::HookCounts;
 
 /// The text of a scrape.
 pub(crate) fn render(o: &Overview) -> String {
@@ -103,6 +104,20 @@ pub(crate) fn render(o: &Overview) -> String {
         "Sessions ended by the administrator.",
         &[("", f(s.kicks))],
     );
+    let (banned, bans) = o.bans;
+    family(
+        "pocketftpd_bans_active",
+        "gauge",
+        "Client addresses banned now for failed logins.",
+        &[("", banned as f64)],
+    );
+    family(
+        "pocketftpd_bans_total",
+        "counter",
+        "Bans imposed for failed logins since the daemon started.",
+        &[("", f(bans))],
+    );
+    hook_families(&mut family, &o.hooks);
     if let (Some(free), Some(size)) = (o.free_bytes, o.total_bytes) {
         family(
             "pocketftpd_filesystem_free_bytes",
@@ -138,6 +153,43 @@ pub(crate) fn render(o: &Overview) -> String {
         &[("", s.busy.as_secs_f64())],
     );
     out
+}
+
+/// The upload hooks' families, with a sample per configured hook (none
+/// configured: no family).
+fn hook_families(
+    family: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]),
+    hooks: &[(&'static str, Option<HookCounts>)],
+) {
+    let labelled: Vec<(String, &HookCounts)> = (hooks.iter())
+        .filter_map(|(name, counts)| Some((format!("{{hook=\"{name}\"}}"), counts.as_ref()?)))
+        .collect();
+    if labelled.is_empty() {
+        return;
+    }
+    let samples = |value: fn(&HookCounts) -> f64| -> Vec<(&str, f64)> {
+        (labelled.iter())
+            .map(|(label, c)| (label.as_str(), value(c)))
+            .collect()
+    };
+    family(
+        "pocketftpd_upload_hook_queued",
+        "gauge",
+        "Upload events waiting for their hook.",
+        &samples(|c| c.queued as f64),
+    );
+    family(
+        "pocketftpd_upload_hook_dropped_total",
+        "counter",
+        "Upload events dropped because the hook's queue was full.",
+        &samples(|c| c.dropped as f64),
+    );
+    family(
+        "pocketftpd_upload_hook_failures_total",
+        "counter",
+        "Upload events whose hook failed (program error or kill, webhook given up).",
+        &samples(|c| c.failed as f64),
+    );
 }
 
 /// Resident memory, from the second field of `/proc/self/statm` (pages).

@@ -51,6 +51,8 @@ use mio::net::TcpListener;
 use pocketftp_core::Activity;
 use slab::Slab;
 
+use crate::hooks::HookCounts;
+
 pub use secret::Secret;
 
 /// Admin connections open at once; more are closed as they come.
@@ -62,6 +64,9 @@ pub const MAX_LISTENERS: usize = 8;
 /// Sessions the status page, the JSON and the text table list; the rest
 /// are counted ("and N more"), so a page stays small with 10,000 clients.
 pub const MAX_LISTED: usize = 500;
+
+/// Bans the status page and the JSON list; the rest are counted.
+pub const MAX_BANS_LISTED: usize = 100;
 
 /// What the daemon starts its admin listener with.
 pub struct AdminSetup {
@@ -101,6 +106,13 @@ pub(crate) struct Overview<'a> {
     /// Free bytes on the served file system, for unprivileged users.
     pub free_bytes: Option<u64>,
     pub total_bytes: Option<u64>,
+    /// Bans in force, and bans imposed since start-up.
+    pub bans: (usize, u64),
+    /// The first [`MAX_BANS_LISTED`] bans in force, the soonest to end
+    /// first: the address and the time left.
+    pub banned: Vec<(String, Duration)>,
+    /// The upload hooks' queues and failures, by hook, where configured.
+    pub hooks: [(&'static str, Option<HookCounts>); 2],
 }
 
 /// Checks `--admin-listen` and `--admin-token-file` before anything is

@@ -47,6 +47,8 @@ pub(crate) fn html(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
     session_table(&mut out, o, sessions, unlisted);
     out.push_str("<h2>Recent transfers</h2>");
     recent_table(&mut out, o);
+    out.push_str("<h2>Bans</h2>");
+    ban_table(&mut out, o);
     out.push_str(
         "<p class=\"muted\">End a session: <code>pocketftpd who --kick ID</code>. \
          Also: <a href=\"/metrics\">/metrics</a>, <a href=\"/sessions.json\">/sessions.json</a>, \
@@ -64,6 +66,7 @@ fn header(out: &mut String, o: &Overview) {
         ("sent", size(s.bytes_sent)),
         ("received", size(s.bytes_received)),
         ("free disk", free),
+        ("banned", o.bans.0.to_string()),
     ];
     out.push_str("<header><h1>pocketftpd</h1><div class=\"cards\">");
     for (name, value) in cards {
@@ -182,7 +185,32 @@ fn recent_table(out: &mut String, o: &Overview) {
     out.push_str("</tbody></table>");
 }
 
-/// `/sessions.json`: the sessions and the recent transfers.
+/// The addresses banned for failed logins, and for how long yet.
+fn ban_table(out: &mut String, o: &Overview) {
+    if o.banned.is_empty() {
+        out.push_str("<p class=\"muted\" id=\"no-bans\">Nobody is banned.</p>");
+        return;
+    }
+    out.push_str(
+        "<table id=\"bans\"><thead><tr><th>Address</th><th>Banned for</th></tr></thead><tbody>",
+    );
+    for (address, left) in &o.banned {
+        let _ = write!(
+            out,
+            "<tr class=\"ban\"><td data-label=\"Address\" class=\"address\">{}</td>\
+             <td data-label=\"Banned for\">{}</td></tr>",
+            escape_html(address),
+            duration(*left)
+        );
+    }
+    out.push_str("</tbody></table>");
+    let unlisted = o.bans.0.saturating_sub(o.banned.len());
+    if unlisted > 0 {
+        let _ = write!(out, "<p class=\"muted\">and {unlisted} more</p>");
+    }
+}
+
+/// `/sessions.json`: the sessions, the recent transfers and the bans.
 pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> String {
     let mut out = String::with_capacity(1024 + sessions.len() * 256);
     let s = o.stats;
@@ -229,6 +257,16 @@ pub(crate) fn json(o: &Overview, sessions: &[SessionView], unlisted: usize) -> S
     for (i, r) in s.recent().enumerate() {
         let comma = if i == 0 { "" } else { "," };
         let _ = write!(out, "{comma}{}", recent_json(r));
+    }
+    let _ = write!(out, "],\"bans_active\":{},\"bans\":[", o.bans.0);
+    for (i, (address, left)) in o.banned.iter().enumerate() {
+        let comma = if i == 0 { "" } else { "," };
+        let _ = write!(
+            out,
+            "{comma}{{\"address\":{},\"seconds_left\":{}}}",
+            json_string(address),
+            left.as_secs()
+        );
     }
     out.push_str("]}\n");
     out

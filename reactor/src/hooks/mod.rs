@@ -49,6 +49,18 @@ pub struct Upload {
     pub time: i64,
 }
 
+/// A hook's queue and failures, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HookCounts {
+    /// Events waiting (not yet started or sent).
+    pub queued: usize,
+    /// Events dropped because the queue was full ([`MAX_QUEUED`]).
+    pub dropped: u64,
+    /// Events whose hook failed: the program did not start, exited with
+    /// an error or was killed; the webhook's last attempt failed.
+    pub failed: u64,
+}
+
 /// Which command uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadKind {
@@ -163,6 +175,14 @@ impl Hooks {
             );
             warn!("stopping with upload hook work left: {program} for the program, {webhook} for the webhook");
         }
+    }
+
+    /// The program's and the webhook's counts, where configured.
+    pub fn counts(&self) -> [(&'static str, Option<HookCounts>); 2] {
+        [
+            ("program", self.program.as_ref().map(Programs::counts)),
+            ("webhook", self.webhook.as_ref().map(Webhook::counts)),
+        ]
     }
 
     /// When [`fire_timers`](Self::fire_timers) has something to do next.

@@ -29,7 +29,7 @@ use mio::unix::pipe::Receiver;
 use mio::{Interest, Registry};
 use pocketftp_core::escape_for_log;
 
-use super::{seconds, Upload, MAX_QUEUED, MAX_WORKERS};
+use super::{seconds, HookCounts, Upload, MAX_QUEUED, MAX_WORKERS};
 use crate::server::token::hook_token;
 
 /// The first line of a hook's stderr kept for the log, at most.
@@ -51,6 +51,8 @@ pub struct Programs {
     slots: Vec<Option<Running>>,
     /// Events dropped because the queue was full, since start-up.
     dropped: u64,
+    /// Events whose program could not start, failed or was killed.
+    failed: u64,
 }
 
 /// A child at work.
@@ -93,6 +95,7 @@ impl Programs {
             queue: VecDeque::new(),
             slots: (0..workers).map(|_| None).collect(),
             dropped: 0,
+            failed: 0,
         })
     }
 
@@ -118,6 +121,7 @@ impl Programs {
             match self.spawn(&upload, slot, registry, now) {
                 Ok(running) => self.slots[slot] = Some(running),
                 Err(e) => {
+                    self.failed += 1;
                     let (program, path) =
                         (self.program.display(), escape_for_log(&upload.virtual_path));
                     warn!("upload hook {program}: cannot run it for {path}: {e}");
@@ -191,7 +195,9 @@ impl Programs {
             if let Some(mut pipe) = running.stderr.take() {
                 let _ = registry.deregister(&mut pipe);
             }
-            log_end(running, status, self.timeout);
+            if !log_end(running, status, self.timeout) {
+                self.failed += 1;
+            }
             *slot = None;
         }
         self.start_queued(registry, now);
@@ -219,6 +225,15 @@ impl Programs {
     /// Events waiting and programs running.
     pub fn pending(&self) -> usize {
         self.queue.len() + self.slots.iter().flatten().count()
+    }
+
+    /// What `/metrics` shows of it.
+    pub fn counts(&self) -> HookCounts {
+        HookCounts {
+            queued: self.queue.len(),
+            dropped: self.dropped,
+            failed: self.failed,
+        }
     }
 
     /// The next child's deadline (now, for a stderr to read on).
@@ -288,7 +303,9 @@ fn environment(upload: &Upload) -> [(&'static str, std::ffi::OsString); 7] {
 }
 
 /// The log line of a child's end: its status, and its stderr's first line.
-fn log_end(running: &Running, status: io::Result<ExitStatus>, timeout: Duration) {
+/// True if it succeeded (exit status 0, not killed).
+fn log_end(running: &Running, status: io::Result<ExitStatus>, timeout: Duration) -> bool {
+    let succeeded = matches!(&status, Ok(s) if !running.killed && s.success());
     let path = escape_for_log(&running.path);
     let line = String::from_utf8_lossy(&running.first_line);
     let stderr = match line.trim() {
@@ -310,4 +327,5 @@ fn log_end(running: &Running, status: io::Result<ExitStatus>, timeout: Duration)
         },
         Err(e) => warn!("upload hook for {path}: cannot wait for it: {e}"),
     }
+    succeeded
 }

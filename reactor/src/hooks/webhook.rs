@@ -25,7 +25,7 @@ use log::{debug, warn};
 use mio::{Interest, Registry};
 use pocketftp_core::escape_for_log;
 
-use super::{seconds, Upload, MAX_QUEUED};
+use super::{seconds, HookCounts, Upload, MAX_QUEUED};
 use crate::http::client::{Exchange, Request};
 use crate::http::connection::{Connection, TlsTarget};
 use crate::http::json_string;
@@ -64,6 +64,8 @@ pub struct Webhook {
     in_flight: Option<InFlight>,
     /// Events dropped because the queue was full, since start-up.
     dropped: u64,
+    /// Events given up after their last attempt failed.
+    failed: u64,
 }
 
 /// An event to send.
@@ -89,6 +91,7 @@ impl Webhook {
             queue: VecDeque::new(),
             in_flight: None,
             dropped: 0,
+            failed: 0,
         }
     }
 
@@ -211,6 +214,7 @@ impl Webhook {
         let path = escape_for_log(&event.path);
         if event.attempts >= MAX_ATTEMPTS {
             let attempts = event.attempts;
+            self.failed += 1;
             warn!("webhook: event for {path} dropped after {attempts} attempts: {why}");
             return;
         }
@@ -235,6 +239,15 @@ impl Webhook {
     /// Events waiting or on their way.
     pub fn pending(&self) -> usize {
         self.queue.len() + usize::from(self.in_flight.is_some())
+    }
+
+    /// What `/metrics` shows of it.
+    pub fn counts(&self) -> HookCounts {
+        HookCounts {
+            queued: self.queue.len(),
+            dropped: self.dropped,
+            failed: self.failed,
+        }
     }
 
     /// The request in flight's deadline, or the next retry's time.

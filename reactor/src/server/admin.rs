@@ -21,7 +21,7 @@ use crate::admin::census::Mark;
 use crate::admin::client::{Client, Next};
 use crate::admin::routes::{Reply, Route, HTML, JSON, PROMETHEUS, TEXT};
 use crate::admin::{metrics, page, Admin, AdminSetup, Overview, SessionView};
-use crate::admin::{MAX_CLIENTS, MAX_LISTED};
+use crate::admin::{MAX_BANS_LISTED, MAX_CLIENTS, MAX_LISTED};
 use crate::conn::Connection;
 
 /// Requests one admin connection gets answered per readiness event; past
@@ -262,6 +262,11 @@ impl Server {
             stats: &self.stats,
             free_bytes: space.map(|(free, _)| free),
             total_bytes: space.map(|(_, total)| total),
+            bans: self.bans.counts(),
+            banned: (self.bans.in_force(now, MAX_BANS_LISTED))
+                .map(|(address, until)| (address, until.saturating_duration_since(now)))
+                .collect(),
+            hooks: self.hooks.counts(),
         }
     }
 

@@ -74,6 +74,8 @@ pub(crate) struct Bans {
     /// When each ban ends.
     ends: BTreeSet<(Instant, IpAddr)>,
     touches: u64,
+    /// Bans imposed since start-up, for `/metrics`.
+    imposed: u64,
 }
 
 impl Bans {
@@ -84,6 +86,7 @@ impl Bans {
             by_touch: BTreeMap::new(),
             ends: BTreeSet::new(),
             touches: 0,
+            imposed: 0,
         }
     }
 
@@ -138,6 +141,7 @@ impl Bans {
             window.as_secs()
         );
         self.ends.insert((until, key));
+        self.imposed = self.imposed.saturating_add(1);
     }
 
     /// Ends the bans that are over (a line each).
@@ -153,6 +157,25 @@ impl Bans {
                 info!("{}: ban over", Shown(key));
             }
         }
+    }
+
+    /// Bans in force (until their end is seen), and bans imposed since
+    /// start-up.
+    pub fn counts(&self) -> (usize, u64) {
+        (self.ends.len(), self.imposed)
+    }
+
+    /// The bans in force, the soonest to end first, at most `limit`: the
+    /// address (an IPv6 one as its /64) and when its ban ends.
+    pub fn in_force(
+        &self,
+        now: Instant,
+        limit: usize,
+    ) -> impl Iterator<Item = (String, Instant)> + '_ {
+        (self.ends.iter())
+            .filter(move |(until, _)| *until > now)
+            .take(limit)
+            .map(|&(until, key)| (Shown(key).to_string(), until))
     }
 
     /// When the next ban ends.
