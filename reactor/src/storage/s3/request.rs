@@ -17,6 +17,7 @@ use pocketftp_core::VirtualPath;
 use rusty_s3::{Bucket, Credentials, Method};
 use url::Url;
 
+use super::aborts::Aborts;
 use super::config::S3Config;
 use super::endpoint::Endpoint;
 use super::keys::Prefix;
@@ -98,6 +99,8 @@ struct Signer {
     bucket: Bucket,
     keys: Credentials,
     endpoint: Endpoint,
+    /// Where broken uploads are aborted (`None` in unit tests: not sent).
+    aborts: Option<Aborts>,
 }
 
 /// A request's query pairs.
@@ -111,6 +114,7 @@ impl Store {
             bucket,
             keys,
             endpoint,
+            aborts: None,
         };
         Store {
             signer: Rc::new(signer),
@@ -123,12 +127,27 @@ impl Store {
     pub fn open(config: &S3Config) -> Result<Store, String> {
         let (bucket, keys) = config.signer()?;
         let endpoint = Endpoint::resolve(&config.endpoint, config.ca.as_deref())?;
-        Ok(Store::new(
+        let signer = Signer {
             bucket,
             keys,
-            config.location.prefix.clone(),
+            aborts: Some(Aborts::start(endpoint.clone())?),
             endpoint,
-        ))
+        };
+        Ok(Store {
+            signer: Rc::new(signer),
+            prefix: config.location.prefix.clone(),
+        })
+    }
+
+    /// The multipart upload `upload` of `path` broke: it is aborted, off
+    /// the loop, so its parts go.
+    pub fn abandon(&self, path: &VirtualPath, upload: &str) {
+        let abort = self.abort(path, upload);
+        match (abort, &self.signer.aborts) {
+            (Ok(abort), Some(aborts)) => aborts.send(abort),
+            (Ok(_), None) => {}
+            (Err(e), _) => log::warn!("cannot abort the upload of {path}: {e}"),
+        }
     }
 
     /// Where its requests go.
@@ -270,6 +289,13 @@ impl Store {
             &[]
         };
         self.object(Method::Post, path, &[("uploadId", upload)], headers)
+    }
+
+    /// ListMultipartUploads: the uploads begun and neither completed nor
+    /// aborted (what a broken upload must not leave; the tests look).
+    pub fn list_uploads(&self) -> io::Result<S3Request> {
+        let url = self.signer.bucket.base_url().clone();
+        self.signed(Method::Get, url, &[("uploads", "")], &[])
     }
 
     /// A broken upload goes, and its parts with it.
