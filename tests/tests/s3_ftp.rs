@@ -5,12 +5,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use pocketftp_core::VirtualPath;
 use pocketftpd::storage::s3::Store;
 use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
 mod store;
+use store::put;
 
 /// How long one curl may take.
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -21,37 +21,12 @@ fn serve(weed: &Weed, location: &str) -> Daemon {
 
 /// A daemon's options to serve `location` of `weed`, with write access.
 fn serve_options(weed: &Weed, location: &str) -> Options {
-    let extra = [
-        "--storage",
-        location,
-        "--s3-endpoint",
-        &weed.s3_endpoint,
-        "--s3-path-style",
-    ];
-    Options {
-        write: true,
-        extra: extra.map(str::to_owned).to_vec(),
-        env: vec![
-            ("AWS_ACCESS_KEY_ID".into(), WEED_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), WEED_SECRET.into()),
-        ],
-        ..Options::default()
-    }
+    store::serve_options(&weed.s3_endpoint, location)
 }
 
 /// The bucket as the tests' own client sees it.
 fn bucket(weed: &Weed, location: &str) -> Store {
     store::open(weed, WEED_SECRET, location)
-}
-
-fn put(store: &Store, path: &str, bytes: &[u8]) {
-    let path = VirtualPath::resolve(&VirtualPath::root(), path).unwrap();
-    let exchange = store.put(&path, false).unwrap().exchange(bytes, 0).unwrap();
-    let (head, _) = store
-        .endpoint()
-        .exchange_now(exchange, Duration::from_secs(30))
-        .unwrap();
-    assert_eq!(head.status, 200);
 }
 
 #[test]
