@@ -255,3 +255,35 @@ fn start_up_refuses_a_bucket_it_cannot_serve() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// The upload hook's `POCKETFTPD_PATH` is the object's address, a form
+/// `aws s3 cp`, `rclone` and `mc` take: `s3://BUCKET/KEY`.
+#[test]
+fn the_upload_hook_is_told_the_object() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let dir = TempDir::new("s3-hook");
+    let (hook, out) = (dir.join("hook"), dir.join("out"));
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$POCKETFTPD_PATH\" > {out}.tmp && mv {out}.tmp {out}\n",
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let mut options = serve_options(&weed, &location);
+    options
+        .extra
+        .extend(["--on-upload".into(), hook.display().to_string()]);
+    let daemon = Daemon::with(options);
+    let mut c = daemon.login();
+    c.cmd_ok("MKD /cam", 257);
+    c.upload("STOR /cam/a b.jpg", b"jpeg");
+    let told = wait_until(Duration::from_secs(10), || out.exists());
+    assert!(told, "the hook did not run: {}", daemon.stderr());
+    let path = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(path, "s3://photos/ftp/cam/a b.jpg");
+}

@@ -163,6 +163,14 @@ impl Store {
         }
     }
 
+    /// `s3://BUCKET/KEY`: the object at `path`, as a hook is told of it
+    /// (`aws s3 cp`, `rclone` and `mc` take that form; the key as it is,
+    /// not escaped). `None` for the root, which is no object.
+    pub fn address(&self, path: &VirtualPath) -> Option<String> {
+        let key = self.object_key(path).ok()?;
+        Some(format!("s3://{}/{key}", self.signer.bucket.name()))
+    }
+
     pub fn prefix(&self) -> &Prefix {
         &self.prefix
     }
@@ -424,6 +432,10 @@ pub(crate) mod tests {
             vec![("x-amz-copy-source", "/photos/a%20b.txt".to_owned())]
         );
         assert!(copy.url.query().unwrap().contains("x-amz-copy-source"));
+        let home = store.home(&vp("/alice"));
+        let address = home.address(&vp("/a b.jpg"));
+        assert_eq!(address.as_deref(), Some("s3://photos/alice/a b.jpg"));
+        assert_eq!(home.address(&vp("/")), None);
         let marker = store.make_folder(&vp("/dir")).unwrap();
         assert_eq!(marker.describe(), "PUT /photos/dir/");
     }
