@@ -7,7 +7,7 @@
 //! other sessions never wait; a broken upload leaves no parts behind and
 //! the old object in place.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -88,11 +88,13 @@ fn a_get_cut_mid_body_is_asked_again_from_where_it_stopped() {
 }
 
 #[test]
-fn a_store_gone_fails_quickly_and_other_sessions_never_wait() {
+fn a_store_gone_fails_transfers_and_commands_quickly_and_other_sessions_never_wait() {
     let Some((_weed, proxy, store, daemon)) = setup() else {
         return;
     };
     put(&store, "/a.txt", b"hello");
+    let big = Rng::new(8).bytes(8 << 20);
+    put(&store, "/big.bin", &big);
     let mut slow = daemon.login();
     let mut other = daemon.login();
     // A slow store: one session's SIZE waits on it, another's NOOP not.
@@ -108,9 +110,26 @@ fn a_store_gone_fails_quickly_and_other_sessions_never_wait() {
     assert_eq!(slow.expect_reply(213).text(), "5");
     assert!(asked.elapsed() >= Duration::from_secs(3));
     proxy.delay(Duration::ZERO);
-    // The store down: every attempt refused, the backoff bounded.
+    // The store gone mid-RETR: the chunks not yet fetched cannot be, and
+    // the transfer ends with 451 after the bytes that went.
+    let mut data = slow.begin_transfer("RETR big.bin");
+    let mut first = vec![0; 100_000];
+    data.read_exact(&mut first).unwrap();
     proxy.go_down();
-    slow.cmd_ok("TYPE I", 200);
+    let mut rest = Vec::new();
+    let _ = data.read_to_end(&mut rest);
+    let reply = slow.expect_one_of(&[451, 426]);
+    assert_eq!(reply.code, 451, "{:?}", reply.lines);
+    assert!(first.len() + rest.len() < big.len());
+    assert_eq!(first[..], big[..first.len()]);
+    let log = daemon.stderr();
+    let warned = (log.lines())
+        .filter(|l| {
+            l.contains("[WARN]") && l.contains("download failed: GET /photos/ftp/big.bin: ")
+        })
+        .count();
+    assert_eq!(warned, 1, "{log}");
+    // The store down: every attempt refused, the backoff bounded.
     let started = Instant::now();
     let plan = slow.pasv();
     slow.send("RETR a.txt");
