@@ -7,7 +7,7 @@
 //! other sessions never wait; a broken upload leaves no parts behind and
 //! the old object in place.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
 mod store;
-use store::{get, pending_uploads, put, serve_options};
+use store::{get, multipart_stor_under_way, pending_uploads, put, serve_options};
 
 const LOCATION: &str = "s3://photos/ftp";
 
@@ -30,16 +30,32 @@ fn setup() -> Option<(Weed, FaultProxy, Store, Daemon)> {
     Some((weed, proxy, store, daemon))
 }
 
+/// `/obj.bin` of `size` random bytes in the store, and a client logged in
+/// for binary transfers.
+fn with_object(store: &Store, daemon: &Daemon, size: usize) -> (Ctrl, Vec<u8>) {
+    let object = Rng::new(size as u64).bytes(size);
+    put(store, "/obj.bin", &object);
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+    (c, object)
+}
+
+/// The daemon logged one warning that holds `what`.
+fn assert_warned_once(daemon: &Daemon, what: &str) {
+    let log = daemon.stderr();
+    let warned = (log.lines())
+        .filter(|l| l.contains("[WARN]") && l.contains(what))
+        .count();
+    assert_eq!(warned, 1, "{what}: {log}");
+}
+
 #[test]
 fn transfers_go_through_503_slow_downs() {
+    // Three chunks of a download (pocketftpd::storage::s3::download::CHUNK).
     let Some((_weed, proxy, store, daemon)) = setup() else {
         return;
     };
-    // Three chunks of a download (pocketftpd::storage::s3::download::CHUNK).
-    let object = Rng::new(3).bytes((2 << 20) + 5);
-    put(&store, "/obj.bin", &object);
-    let mut c = daemon.login();
-    c.cmd_ok("TYPE I", 200);
+    let (mut c, object) = with_object(&store, &daemon, (2 << 20) + 5);
     proxy.slow_down(3);
     assert_bytes_eq("RETR across 503s", &c.download("RETR obj.bin"), &object);
     proxy.slow_down(3);
@@ -67,10 +83,7 @@ fn a_get_cut_mid_body_is_asked_again_from_where_it_stopped() {
     let Some((_weed, proxy, store, daemon)) = setup() else {
         return;
     };
-    let object = Rng::new(5).bytes((3 << 20) + 7);
-    put(&store, "/obj.bin", &object);
-    let mut c = daemon.login();
-    c.cmd_ok("TYPE I", 200);
+    let (mut c, object) = with_object(&store, &daemon, (3 << 20) + 7);
     // The second chunk's GET (the first GET is a HEAD's for the 150, then
     // GET of the first chunk) cut after 300 KB of its answer.
     proxy.cut_next("GET", 300_000);
@@ -122,13 +135,7 @@ fn a_store_gone_fails_transfers_and_commands_quickly_and_other_sessions_never_wa
     assert_eq!(reply.code, 451, "{:?}", reply.lines);
     assert!(first.len() + rest.len() < big.len());
     assert_eq!(first[..], big[..first.len()]);
-    let log = daemon.stderr();
-    let warned = (log.lines())
-        .filter(|l| {
-            l.contains("[WARN]") && l.contains("download failed: GET /photos/ftp/big.bin: ")
-        })
-        .count();
-    assert_eq!(warned, 1, "{log}");
+    assert_warned_once(&daemon, "download failed: GET /photos/ftp/big.bin: ");
     // The store down: every attempt refused, the backoff bounded.
     let started = Instant::now();
     let plan = slow.pasv();
@@ -151,11 +158,7 @@ fn a_store_gone_fails_transfers_and_commands_quickly_and_other_sessions_never_wa
     assert_eq!(reply.code, 451, "{:?}", reply.lines);
     // One warning names the request and why; the attempts before it are
     // told at info.
-    let log = daemon.stderr();
-    let warned = (log.lines())
-        .filter(|l| l.contains("[WARN]") && l.contains("HEAD /photos/ftp/a.txt: "))
-        .count();
-    assert_eq!(warned, 1, "{log}");
+    assert_warned_once(&daemon, "HEAD /photos/ftp/a.txt: ");
     slow.cmd_ok("SIZE a.txt", 451);
     other.cmd_ok("NOOP", 200);
 }
@@ -167,17 +170,9 @@ fn a_stor_the_client_breaks_leaves_the_old_object_and_no_parts() {
     };
     put(&store, "/big.bin", b"the old object");
     let mut c = daemon.login();
-    // Past two parts (8 MiB each): a multipart upload under way, its
-    // first part sent; then the client is gone, data and control.
-    let mut data = c.begin_transfer("STOR big.bin");
-    let piece = Rng::new(6).bytes(1 << 20);
-    for _ in 0..20 {
-        data.write_all(&piece).unwrap();
-    }
-    let began = wait_until(Duration::from_secs(30), || {
-        !pending_uploads(&store).is_empty()
-    });
-    assert!(began, "no multipart upload began");
+    // A multipart upload under way, its first part sent; then the client
+    // is gone, data and control.
+    let data = multipart_stor_under_way(&store, &mut c, "big.bin");
     set_linger_zero(&data);
     drop(data);
     c.stream().shutdown(Shutdown::Both).ok();

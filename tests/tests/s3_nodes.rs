@@ -5,14 +5,13 @@
 //! object (its parts stay as a pending multipart upload: no process is
 //! left to abort them, see `storage/s3/aborts.rs`).
 
-use std::io::Write;
 use std::time::Duration;
 
 use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
 mod store;
-use store::{get, pending_uploads, put, serve_options};
+use store::{get, multipart_stor_under_way, pending_uploads, put, serve_options};
 
 const LOCATION: &str = "s3://photos/archive";
 
@@ -60,15 +59,7 @@ fn a_daemon_killed_mid_upload_leaves_the_old_object() {
     let mut killed = Daemon::with(serve_options(&weed.s3_endpoint, LOCATION));
     let other = Daemon::with(serve_options(&weed.s3_endpoint, LOCATION));
     let mut c = killed.login();
-    let mut data = c.begin_transfer("STOR big.bin");
-    let piece = Rng::new(7).bytes(1 << 20);
-    for _ in 0..12 {
-        data.write_all(&piece).unwrap();
-    }
-    let began = wait_until(Duration::from_secs(30), || {
-        !pending_uploads(&store).is_empty()
-    });
-    assert!(began, "no multipart upload began");
+    let data = multipart_stor_under_way(&store, &mut c, "big.bin");
     killed.signal("KILL");
     killed.wait_exit(Duration::from_secs(10));
     drop(data);

@@ -4,11 +4,13 @@
 
 #![allow(dead_code)] // each test file uses some of it
 
+use std::io::Write;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use pocketftp_core::VirtualPath;
 use pocketftpd::storage::s3::{Keys, Location, S3Config, S3Request, Store};
-use pocketftpd_tests::{Options, Weed, WEED_KEY, WEED_SECRET};
+use pocketftpd_tests::{wait_until, Ctrl, Options, Rng, Weed, WEED_KEY, WEED_SECRET};
 
 /// The store at `location` (`s3://BUCKET[/PREFIX]`), signing with the
 /// gateway's key and `secret` (a wrong one, for the refusal tests).
@@ -84,4 +86,20 @@ pub fn pending_uploads(store: &Store) -> Vec<String> {
         .filter_map(|rest| rest.split("</Key>").next())
         .map(str::to_owned)
         .collect()
+}
+
+/// `STOR name` of 12 MiB begun through `c` and left under way: past a part
+/// (8 MiB), so a multipart upload is pending in `store` when it returns.
+/// The data connection, to break it with.
+pub fn multipart_stor_under_way(store: &Store, c: &mut Ctrl, name: &str) -> TcpStream {
+    let mut data = c.begin_transfer(&format!("STOR {name}"));
+    let piece = Rng::new(6).bytes(1 << 20);
+    for _ in 0..12 {
+        data.write_all(&piece).unwrap();
+    }
+    let began = wait_until(Duration::from_secs(30), || {
+        !pending_uploads(store).is_empty()
+    });
+    assert!(began, "no multipart upload began");
+    data
 }
