@@ -205,3 +205,85 @@ impl BucketRequest {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::s3::request::tests::store;
+    use crate::storage::s3::retry::ATTEMPTS;
+    use crate::storage::testing::vp;
+    use mio::Poll;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    /// A store that takes connections (the kernel's backlog) and never
+    /// answers, and a request to it sent `at`.
+    fn silent_store(request: &S3Request, poll: &Poll, at: Instant) -> (TcpListener, BucketRequest) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let endpoint = Endpoint::resolve(&url, None).unwrap();
+        let sent = (BucketRequest::send(
+            request,
+            b"",
+            1024,
+            &endpoint,
+            Token(0),
+            (poll.registry(), at),
+        ))
+        .unwrap();
+        (listener, sent)
+    }
+
+    /// Each attempt times out after REQUEST_TIMEOUT without progress, a GET
+    /// is asked again after its backoff, and the last attempt fails naming
+    /// the request and why (time simulated: the timer is called at `due`).
+    #[test]
+    fn a_store_that_never_answers_times_out_attempt_by_attempt() {
+        let poll = Poll::new().unwrap();
+        let request = store("").get_range(&vp("/f"), 0, 9).unwrap();
+        let mut now = Instant::now();
+        let (_store, mut sent) = silent_store(&request, &poll, now);
+        for _ in 1..ATTEMPTS {
+            assert_eq!(sent.due(), now + REQUEST_TIMEOUT);
+            now = sent.due();
+            assert!(matches!(
+                sent.on_timer(poll.registry(), now),
+                Progress::Pending
+            ));
+            assert!(sent.due() > now, "a backoff");
+            now = sent.due();
+            assert!(matches!(
+                sent.on_timer(poll.registry(), now),
+                Progress::Pending
+            ));
+        }
+        let early = sent.on_timer(poll.registry(), now + Duration::from_secs(1));
+        assert!(matches!(early, Progress::Pending));
+        match sent.on_timer(poll.registry(), now + REQUEST_TIMEOUT) {
+            Progress::Failed(why) => assert_eq!(why, "GET /photos/f: no progress in 30s"),
+            _ => panic!("not failed after {ATTEMPTS} attempts"),
+        }
+    }
+
+    /// A conditional PUT that reached the store and timed out is not sent
+    /// again: the first may have made the object.
+    #[test]
+    fn a_request_that_must_not_run_twice_fails_at_its_first_timeout_once_sent() {
+        let poll = Poll::new().unwrap();
+        let request = store("").put(&vp("/f"), true).unwrap();
+        let now = Instant::now();
+        let (_store, mut sent) = silent_store(&request, &poll, now);
+        let connected = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            let _ = sent.on_ready(poll.registry(), Instant::now());
+            matches!(&sent.state, State::Sending(http) if http.connected())
+        });
+        assert!(connected);
+        match sent.on_timer(poll.registry(), sent.due()) {
+            Progress::Failed(why) => {
+                assert!(why.starts_with("PUT /photos/f: no progress"), "{why}")
+            }
+            _ => panic!("a conditional PUT asked again"),
+        }
+    }
+}
