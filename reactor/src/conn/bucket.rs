@@ -2,7 +2,8 @@
 //! file actions (`storage/s3/file_ops.rs` says what each asks), a
 //! listing's pages, a download's chunks and an upload's parts, carried one
 //! request at a time on sockets of the connection's own in the loop, their
-//! readiness a [`Source::Store`] event. The session asks one file
+//! readiness a [`Source::Store`] event, each asked again and timed out as
+//! `bucket_request.rs` does (on the connection's timer). The session asks one file
 //! action at a time, so one conversation at a time is all it needs; the
 //! answer goes through the one answer queue, as a disk's does, only later.
 //! No other session waits on it.
