@@ -72,6 +72,8 @@
 //! 11. `weed.rs`: a SeaweedFS store ([`Weed`]: `weed mini` on loopback
 //!     ports of its own) and its `weed mount`s, for several daemons on one
 //!     store; its S3 gateway for the S3 back-end ([`Weed::s3_only`]).
+//! 12. `fault_proxy.rs`: [`FaultProxy`], between the daemon and the store:
+//!     503s, cut answers, delays, a store gone down.
 //!
 //! Beside them, modules for a few test files, used by their path:
 //! [`accounts`] (users and homes), [`clients`] (lftp, rclone), [`mounts`]
@@ -90,6 +92,7 @@ mod binary;
 mod ctrl;
 mod daemon;
 mod data;
+mod fault_proxy;
 mod fuse;
 mod netns;
 mod ports;
@@ -105,6 +108,7 @@ pub use binary::{daemon_argv, daemon_binary, daemon_command, wrapped};
 pub use ctrl::{parse_227, parse_229, parse_code, Ctrl, Reply, READ_TIMEOUT};
 pub use daemon::{password_hash, run_daemon, start_fails, wait_until, Daemon, Options};
 pub use data::{accept_timeout, set_linger_zero, sorted_lines, DataPlan};
+pub use fault_proxy::FaultProxy;
 pub use fuse::{need_fuse, Mount};
 pub use netns::{connect_from, End, NetPair};
 pub use ports::{free_port, port_state};

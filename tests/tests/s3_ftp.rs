@@ -5,12 +5,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use pocketftp_core::VirtualPath;
 use pocketftpd::storage::s3::Store;
 use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
 mod store;
+use store::put;
 
 /// How long one curl may take.
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -21,37 +21,12 @@ fn serve(weed: &Weed, location: &str) -> Daemon {
 
 /// A daemon's options to serve `location` of `weed`, with write access.
 fn serve_options(weed: &Weed, location: &str) -> Options {
-    let extra = [
-        "--storage",
-        location,
-        "--s3-endpoint",
-        &weed.s3_endpoint,
-        "--s3-path-style",
-    ];
-    Options {
-        write: true,
-        extra: extra.map(str::to_owned).to_vec(),
-        env: vec![
-            ("AWS_ACCESS_KEY_ID".into(), WEED_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), WEED_SECRET.into()),
-        ],
-        ..Options::default()
-    }
+    store::serve_options(&weed.s3_endpoint, location)
 }
 
 /// The bucket as the tests' own client sees it.
 fn bucket(weed: &Weed, location: &str) -> Store {
     store::open(weed, WEED_SECRET, location)
-}
-
-fn put(store: &Store, path: &str, bytes: &[u8]) {
-    let path = VirtualPath::resolve(&VirtualPath::root(), path).unwrap();
-    let exchange = store.put(&path, false).unwrap().exchange(bytes, 0).unwrap();
-    let (head, _) = store
-        .endpoint()
-        .exchange_now(exchange, Duration::from_secs(30))
-        .unwrap();
-    assert_eq!(head.status, 200);
 }
 
 #[test]
@@ -279,4 +254,36 @@ fn start_up_refuses_a_bucket_it_cannot_serve() {
         let stderr = start_fails(args);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+/// The upload hook's `POCKETFTPD_PATH` is the object's address, a form
+/// `aws s3 cp`, `rclone` and `mc` take: `s3://BUCKET/KEY`.
+#[test]
+fn the_upload_hook_is_told_the_object() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let dir = TempDir::new("s3-hook");
+    let (hook, out) = (dir.join("hook"), dir.join("out"));
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$POCKETFTPD_PATH\" > {out}.tmp && mv {out}.tmp {out}\n",
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let mut options = serve_options(&weed, &location);
+    options
+        .extra
+        .extend(["--on-upload".into(), hook.display().to_string()]);
+    let daemon = Daemon::with(options);
+    let mut c = daemon.login();
+    c.cmd_ok("MKD /cam", 257);
+    c.upload("STOR /cam/a b.jpg", b"jpeg");
+    let told = wait_until(Duration::from_secs(10), || out.exists());
+    assert!(told, "the hook did not run: {}", daemon.stderr());
+    let path = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(path, "s3://photos/ftp/cam/a b.jpg");
 }

@@ -2,7 +2,8 @@
 //! transfer record says that an upload ended with `226`, and where; the
 //! connection adds what only it knows: which command it was (from the
 //! `Open`'s mode) and whether its data connection was protected (from
-//! `StartTransfer`), and where its home folder is on disk.
+//! `StartTransfer`), and where its home folder is on disk, or, served from
+//! a bucket, the object's address (`s3://BUCKET/KEY`).
 
 use pocketftp_core::{OpenMode, TransferRecord};
 
@@ -48,9 +49,13 @@ impl Connection {
         if !cx.hooks.is_configured() {
             return;
         }
+        let real_path = match self.bucket(cx) {
+            Some(store) => store.address(&record.path).unwrap_or_default().into(),
+            None => cx.hooks.real_path(self.home_path.as_ref(), &record.path),
+        };
         let upload = Upload {
             virtual_path: record.path.as_str().to_owned(),
-            real_path: cx.hooks.real_path(self.home_path.as_ref(), &record.path),
+            real_path,
             user: record.user.clone(),
             client: record.peer,
             size: record.bytes,

@@ -2,24 +2,25 @@
 //! file actions (`storage/s3/file_ops.rs` says what each asks), a
 //! listing's pages, a download's chunks and an upload's parts, carried one
 //! request at a time on sockets of the connection's own in the loop, their
-//! readiness a [`Source::Store`] event. The session asks one file
+//! readiness a [`Source::Store`] event, each asked again and timed out as
+//! `bucket_request.rs` does (on the connection's timer). The session asks one file
 //! action at a time, so one conversation at a time is all it needs; the
 //! answer goes through the one answer queue, as a disk's does, only later.
 //! No other session waits on it.
 
 use std::io;
+use std::time::Instant;
 
 use log::warn;
-use mio::Interest;
 use pocketftp_core::{
     Action, ErrorKind, Event, ListFormat, ListPattern, OpenMode, Shown, VirtualPath,
 };
 
+use super::bucket_request::{BucketRequest, Progress};
 use super::listing::Listing;
 use super::open::Opened;
 use super::work::Work;
 use super::{Connection, Cx};
-use crate::http::connection::Connection as HttpConnection;
 use crate::http::ResponseHead;
 use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
@@ -37,9 +38,7 @@ const MAX_ANSWER: usize = 64 * 1024;
 /// A conversation under way, and the request it waits on.
 pub(crate) struct StoreOp {
     asking: Asking,
-    http: HttpConnection,
-    /// The request, as log lines name it.
-    asked: String,
+    request: BucketRequest,
 }
 
 /// What a conversation is for.
@@ -98,7 +97,7 @@ impl Connection {
                 shown,
             } => (format, writable, pattern, shown),
             OpenMode::Write | OpenMode::CreateNew => {
-                let upload = Upload::new(path.clone(), mode == OpenMode::CreateNew);
+                let upload = Upload::new(store, path.clone(), mode == OpenMode::CreateNew);
                 self.work = Work::Opened(Opened::ObjectUpload(upload), path.clone());
                 let opened = Event::Opened {
                     size: None,
@@ -141,55 +140,75 @@ impl Connection {
         request: S3Request,
         cx: &mut Cx,
     ) {
-        let asked = request.describe();
-        let opened =
-            (request.exchange(b"", MAX_ANSWER).map_err(|e| e.to_string())).and_then(|exchange| {
-                store
-                    .endpoint()
-                    .connect(exchange)
-                    .map_err(|e| e.to_string())
-            });
-        let mut http = match opened {
-            Ok(http) => http,
-            Err(e) => return self.store_failed(&asked, &e, ErrorKind::Other, cx),
-        };
-        let interest = Interest::READABLE | Interest::WRITABLE;
         let store_token = token(self.tag.key, Source::Store);
-        if let Err(e) = cx.registry.register(http.socket(), store_token, interest) {
-            return self.store_failed(&asked, &e.to_string(), ErrorKind::Other, cx);
+        let sent = BucketRequest::send(
+            &request,
+            b"",
+            MAX_ANSWER,
+            store.endpoint(),
+            store_token,
+            (cx.registry, cx.now),
+        );
+        match sent {
+            Ok(request) => {
+                self.arm_timer(request.due(), cx);
+                self.store_op = Some(StoreOp { asking, request });
+            }
+            Err(why) => self.store_failed(&why, ErrorKind::Other, cx),
         }
-        self.store_op = Some(StoreOp {
-            asking,
-            http,
-            asked,
-        });
     }
 
     /// Its request's socket is ready: moves it on, and at its answer takes
     /// the conversation's next step.
     pub fn on_store_ready(&mut self, cx: &mut Cx) {
-        self.on_fetch_ready(cx);
-        let Some(pending) = &mut self.store_op else {
-            return;
-        };
-        match pending.http.advance() {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(e) => {
-                let (asked, why) = (pending.asked.clone(), e.to_string());
-                self.drop_store_op();
-                return self.store_failed(&asked, &why, ErrorKind::ConnectionRefused, cx);
-            }
+        if let Some(fetch) = &mut self.fetch {
+            let progress = fetch.on_ready(cx.registry, cx.now);
+            self.fetch_progressed(progress, cx);
         }
-        let Some(StoreOp {
-            asking, mut http, ..
-        }) = self.store_op.take()
-        else {
-            return;
+        if let Some(pending) = &mut self.store_op {
+            let progress = pending.request.on_ready(cx.registry, cx.now);
+            self.store_op_progressed(progress, cx);
+        }
+    }
+
+    /// The connection's timer fired: a request to the bucket that made no
+    /// progress fails (or is asked again), one waiting to be asked again
+    /// goes; the timer is armed again for what still waits.
+    pub fn on_store_timer(&mut self, cx: &mut Cx) {
+        if let Some(fetch) = &mut self.fetch {
+            let progress = fetch.on_timer(cx.registry, cx.now);
+            self.fetch_progressed(progress, cx);
+        }
+        if let Some(pending) = &mut self.store_op {
+            let progress = pending.request.on_timer(cx.registry, cx.now);
+            self.store_op_progressed(progress, cx);
+        }
+    }
+
+    /// The connection's timer goes off at `at` at the latest.
+    fn arm_timer(&mut self, at: Instant, cx: &mut Cx) {
+        if self.timer.is_none_or(|armed| at < armed) {
+            self.timer = Some(at);
+            cx.deadlines.push(at, self.tag.key, self.tag.generation);
+        }
+    }
+
+    fn store_op_progressed(&mut self, progress: Progress, cx: &mut Cx) {
+        let (head, body) = match progress {
+            Progress::Pending => {
+                if let Some(due) = self.store_op.as_ref().map(|op| op.request.due()) {
+                    self.arm_timer(due, cx);
+                }
+                return;
+            }
+            Progress::Answered(head, body) => (head, body),
+            Progress::Failed(why) => {
+                self.drop_store_op();
+                return self.store_failed(&why, ErrorKind::ConnectionRefused, cx);
+            }
         };
-        let _ = cx.registry.deregister(http.socket());
-        let Some((head, body)) = http.into_exchange().into_response() else {
-            return self.answer(cx.answers, Event::Failed(ErrorKind::Other));
+        let Some(StoreOp { asking, .. }) = self.store_op.take() else {
+            return;
         };
         let Some(store) = self.bucket(cx).cloned() else {
             return;
@@ -321,21 +340,25 @@ impl Connection {
         } else {
             return;
         };
-        let opened = match due {
+        let store_token = token(self.tag.key, Source::Store);
+        let sent = match due {
             None => return,
-            Some(request) => request.and_then(|(request, body)| {
-                let exchange = request.exchange(&body, CHUNK).map_err(io::Error::other)?;
-                store.endpoint().connect(exchange).map_err(io::Error::other)
-            }),
+            Some(Err(e)) => Err(e),
+            Some(Ok((request, body))) => BucketRequest::send(
+                &request,
+                &body,
+                CHUNK,
+                store.endpoint(),
+                store_token,
+                (cx.registry, cx.now),
+            )
+            .map_err(io::Error::other),
         };
-        let registered = opened.and_then(|mut http| {
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            let store_token = token(self.tag.key, Source::Store);
-            cx.registry.register(http.socket(), store_token, interest)?;
-            Ok(http)
-        });
-        match registered {
-            Ok(http) => self.fetch = Some(http),
+        match sent {
+            Ok(request) => {
+                self.arm_timer(request.due(), cx);
+                self.fetch = Some(request);
+            }
             Err(e) => self.transfer_request_done(Err(e), cx),
         }
     }
@@ -363,23 +386,18 @@ impl Connection {
     /// The transfer's request moved on: at its answer, the download gets
     /// its chunk or the upload its part's ETag, and the transfer runs
     /// again; an upload already received ends when its object appears.
-    fn on_fetch_ready(&mut self, cx: &mut Cx) {
-        let Some(http) = &mut self.fetch else {
-            return;
+    fn fetch_progressed(&mut self, progress: Progress, cx: &mut Cx) {
+        let answer = match progress {
+            Progress::Pending => {
+                if let Some(due) = self.fetch.as_ref().map(BucketRequest::due) {
+                    self.arm_timer(due, cx);
+                }
+                return;
+            }
+            Progress::Answered(head, body) => Ok((head, body)),
+            Progress::Failed(why) => Err(io::Error::other(why)),
         };
-        let done = match http.advance() {
-            Ok(false) => return,
-            Ok(true) => Ok(()),
-            Err(e) => Err(io::Error::other(e.to_string())),
-        };
-        let Some(mut http) = self.fetch.take() else {
-            return;
-        };
-        let _ = cx.registry.deregister(http.socket());
-        let answer = done.and_then(|()| {
-            (http.into_exchange().into_response())
-                .ok_or_else(|| io::Error::other("an incomplete S3 answer"))
-        });
+        self.fetch = None;
         self.transfer_request_done(answer, cx);
     }
 
@@ -388,6 +406,9 @@ impl Connection {
             match answer {
                 Ok((head, body)) => download.arrived(&head, body),
                 Err(e) => download.broke(e),
+            }
+            if let Some(e) = download.failure() {
+                warn!("{}: download failed: {e}", self.session.peer());
             }
         } else if let Some(upload) = self.work.upload_mut() {
             match answer {
@@ -425,8 +446,8 @@ impl Connection {
 
     /// A request that could not be sent or answered: logged with its
     /// name, and a failure for the session.
-    fn store_failed(&mut self, asked: &str, why: &str, kind: ErrorKind, cx: &mut Cx) {
-        warn!("{}: {asked}: {why}", self.session.peer());
+    fn store_failed(&mut self, why: &str, kind: ErrorKind, cx: &mut Cx) {
+        warn!("{}: {why}", self.session.peer());
         self.answer(cx.answers, Event::Failed(kind));
     }
 

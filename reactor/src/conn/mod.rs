@@ -13,6 +13,7 @@
 mod announce;
 mod ascii_size;
 mod bucket;
+mod bucket_request;
 mod commit;
 mod control;
 pub(crate) use commit::Synced;
@@ -40,6 +41,7 @@ use crate::auth::worker::{Check, PasswordWorker};
 use crate::hooks::Hooks;
 use crate::quota::{Ledger, Quota, Usage};
 use crate::server::answers::{Answer, Answers, ControlEnd, Tag};
+use crate::server::deadlines::Deadlines;
 use crate::server::notices::Notices;
 use crate::server::schedule::Schedule;
 use crate::server::settings::Settings;
@@ -68,7 +70,7 @@ pub(crate) struct Connection {
     /// The file action on the bucket under way (`bucket.rs`).
     store_op: Option<StoreOp>,
     /// A download's chunk on its way from the bucket (`bucket.rs`).
-    fetch: Option<crate::http::connection::Connection>,
+    fetch: Option<bucket_request::BucketRequest>,
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.
     pub account: Option<String>,
@@ -106,6 +108,8 @@ pub(crate) struct Cx<'a> {
     /// `--storage s3://...`: the bucket served instead of the root.
     pub bucket: Option<&'a Store>,
     pub answers: &'a mut Answers,
+    /// The connections' timers: a request to the bucket arms its own.
+    pub deadlines: &'a mut Deadlines,
     pub schedule: &'a mut Schedule,
     pub passwords: Option<&'a PasswordWorker>,
     /// Syncs files and folders off the loop (`--sync`).

@@ -128,6 +128,16 @@ impl Exchange {
         })
     }
 
+    /// The same request, to send again from its first byte (a retry),
+    /// its response not yet begun.
+    pub fn again(self) -> Exchange {
+        Exchange {
+            sent: 0,
+            state: State::Head(Vec::new()),
+            ..self
+        }
+    }
+
     /// The request bytes not yet sent.
     pub fn outgoing(&self) -> &[u8] {
         &self.outgoing[self.sent..]
@@ -295,6 +305,10 @@ mod tests {
         assert!(exchange.outgoing().starts_with(b"/hook"));
         exchange.sent(usize::MAX);
         assert!(exchange.outgoing().is_empty());
+        exchange.receive(b"HTTP/1.1 503 Slow").unwrap();
+        let exchange = exchange.again();
+        assert!(exchange.outgoing().starts_with(b"POST /hook HTTP/1.1\r\n"));
+        assert!(exchange.head().is_none());
         let bad = Request {
             method: "GET",
             target: "/",

@@ -106,6 +106,11 @@ impl Connection {
         &mut self.socket
     }
 
+    /// The connect succeeded (before it, nothing was sent).
+    pub fn connected(&self) -> bool {
+        self.connected
+    }
+
     /// The exchange: its response head, body bytes to drain.
     pub fn exchange(&mut self) -> &mut Exchange {
         &mut self.exchange

@@ -14,12 +14,12 @@ use std::time::Instant;
 const SLACK: usize = 64;
 
 #[derive(Default)]
-pub(super) struct Deadlines {
+pub(crate) struct Deadlines {
     heap: BinaryHeap<Reverse<(Instant, usize, u32)>>,
 }
 
 impl Deadlines {
-    pub fn push(&mut self, at: Instant, key: usize, generation: u32) {
+    pub(crate) fn push(&mut self, at: Instant, key: usize, generation: u32) {
         self.heap.push(Reverse((at, key, generation)));
     }
 

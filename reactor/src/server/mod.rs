@@ -26,7 +26,7 @@ mod accept;
 mod admin;
 pub(crate) mod answers;
 pub mod bans;
-mod deadlines;
+pub(crate) mod deadlines;
 pub(crate) mod notices;
 pub mod pasv_name;
 mod proxied;
@@ -398,6 +398,7 @@ impl Server {
             root: &self.root,
             bucket: self.bucket.as_ref(),
             answers: &mut self.answers,
+            deadlines: &mut self.deadlines,
             schedule: &mut self.schedule,
             passwords: self.passwords.as_ref(),
             syncs: &self.syncs,
@@ -488,6 +489,10 @@ impl Server {
             // before the timer decides (the upload is then broken, the old
             // file kept).
             if conn.notice_control_end(&mut cx) {
+                self.deliver_answers(now);
+            }
+            if let Some((conn, mut cx)) = self.live(key, generation, now) {
+                conn.on_store_timer(&mut cx);
                 self.deliver_answers(now);
             }
             if let Some((conn, _)) = self.live(key, generation, now) {

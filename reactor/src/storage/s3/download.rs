@@ -107,6 +107,11 @@ impl Download {
         self.failed = Some(why);
     }
 
+    /// Why the download failed, if it did (for the log line).
+    pub fn failure(&self) -> Option<&io::Error> {
+        self.failed.as_ref()
+    }
+
     /// Copies the next bytes into `buf`.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
         if let Some(e) = self.failed.take() {

@@ -27,9 +27,13 @@
 //!   (element by local name, nothing a store may omit required: SeaweedFS
 //!   sends no `Owner`, some stores no `ETag`), statuses as the kinds the
 //!   core replies with.
+//! - `retry.rs`: which failed requests are asked again, after how long,
+//!   and how long a request may go without progress.
 //! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
 //! - `upload.rs`, `object_upload.rs`: a STOR's bytes as one PUT or as
 //!   parts (two in memory at most), and the requests that store them.
+//! - `aborts.rs`: a broken multipart upload's abort, sent by a worker
+//!   thread, as it must outlive the session.
 //!
 //! # FTP on a bucket
 //!
@@ -49,6 +53,7 @@
 //! aborted, and the old object stays, as the local back-end's hidden temp
 //! file promises.
 
+pub mod aborts;
 pub mod config;
 pub mod download;
 pub mod endpoint;
@@ -59,6 +64,7 @@ pub mod listing;
 pub mod object_upload;
 pub mod reply;
 pub mod request;
+pub mod retry;
 pub mod upload;
 mod xml;
 

@@ -28,6 +28,8 @@ enum Asked {
 /// An upload to the bucket.
 #[derive(Debug)]
 pub struct Upload {
+    /// Where a broken upload's abort goes when the upload is dropped.
+    store: Store,
     path: VirtualPath,
     new_only: bool,
     parts: Parts,
@@ -45,8 +47,9 @@ pub struct Upload {
 }
 
 impl Upload {
-    pub fn new(path: VirtualPath, new_only: bool) -> Upload {
+    pub fn new(store: &Store, path: VirtualPath, new_only: bool) -> Upload {
         Upload {
+            store: store.clone(),
             path,
             new_only,
             parts: Parts::default(),
@@ -175,5 +178,15 @@ impl Upload {
     /// Why the upload failed, once (then it is over).
     pub fn take_error(&mut self) -> Option<io::Error> {
         self.failed.take()
+    }
+}
+
+/// An upload dropped before its object appeared (it failed, its client
+/// went, its session ended): its parts go with it.
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let (false, Some(id)) = (self.done, &self.id) {
+            self.store.abandon(&self.path, id);
+        }
     }
 }

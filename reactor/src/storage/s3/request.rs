@@ -17,6 +17,7 @@ use pocketftp_core::VirtualPath;
 use rusty_s3::{Bucket, Credentials, Method};
 use url::Url;
 
+use super::aborts::Aborts;
 use super::config::S3Config;
 use super::endpoint::Endpoint;
 use super::keys::Prefix;
@@ -98,6 +99,8 @@ struct Signer {
     bucket: Bucket,
     keys: Credentials,
     endpoint: Endpoint,
+    /// Where broken uploads are aborted (`None` in unit tests: not sent).
+    aborts: Option<Aborts>,
 }
 
 /// A request's query pairs.
@@ -111,6 +114,7 @@ impl Store {
             bucket,
             keys,
             endpoint,
+            aborts: None,
         };
         Store {
             signer: Rc::new(signer),
@@ -123,12 +127,27 @@ impl Store {
     pub fn open(config: &S3Config) -> Result<Store, String> {
         let (bucket, keys) = config.signer()?;
         let endpoint = Endpoint::resolve(&config.endpoint, config.ca.as_deref())?;
-        Ok(Store::new(
+        let signer = Signer {
             bucket,
             keys,
-            config.location.prefix.clone(),
+            aborts: Some(Aborts::start(endpoint.clone())?),
             endpoint,
-        ))
+        };
+        Ok(Store {
+            signer: Rc::new(signer),
+            prefix: config.location.prefix.clone(),
+        })
+    }
+
+    /// The multipart upload `upload` of `path` broke: it is aborted, off
+    /// the loop, so its parts go.
+    pub fn abandon(&self, path: &VirtualPath, upload: &str) {
+        let abort = self.abort(path, upload);
+        match (abort, &self.signer.aborts) {
+            (Ok(abort), Some(aborts)) => aborts.send(abort),
+            (Ok(_), None) => {}
+            (Err(e), _) => log::warn!("cannot abort the upload of {path}: {e}"),
+        }
     }
 
     /// Where its requests go.
@@ -142,6 +161,14 @@ impl Store {
             signer: Rc::clone(&self.signer),
             prefix: self.prefix.folder_at(path),
         }
+    }
+
+    /// `s3://BUCKET/KEY`: the object at `path`, as a hook is told of it
+    /// (`aws s3 cp`, `rclone` and `mc` take that form; the key as it is,
+    /// not escaped). `None` for the root, which is no object.
+    pub fn address(&self, path: &VirtualPath) -> Option<String> {
+        let key = self.object_key(path).ok()?;
+        Some(format!("s3://{}/{key}", self.signer.bucket.name()))
     }
 
     pub fn prefix(&self) -> &Prefix {
@@ -272,6 +299,13 @@ impl Store {
         self.object(Method::Post, path, &[("uploadId", upload)], headers)
     }
 
+    /// ListMultipartUploads: the uploads begun and neither completed nor
+    /// aborted (what a broken upload must not leave; the tests look).
+    pub fn list_uploads(&self) -> io::Result<S3Request> {
+        let url = self.signer.bucket.base_url().clone();
+        self.signed(Method::Get, url, &[("uploads", "")], &[])
+    }
+
     /// A broken upload goes, and its parts with it.
     pub fn abort(&self, path: &VirtualPath, upload: &str) -> io::Result<S3Request> {
         self.object(Method::Delete, path, &[("uploadId", upload)], &[])
@@ -398,6 +432,10 @@ pub(crate) mod tests {
             vec![("x-amz-copy-source", "/photos/a%20b.txt".to_owned())]
         );
         assert!(copy.url.query().unwrap().contains("x-amz-copy-source"));
+        let home = store.home(&vp("/alice"));
+        let address = home.address(&vp("/a b.jpg"));
+        assert_eq!(address.as_deref(), Some("s3://photos/alice/a b.jpg"));
+        assert_eq!(home.address(&vp("/")), None);
         let marker = store.make_folder(&vp("/dir")).unwrap();
         assert_eq!(marker.describe(), "PUT /photos/dir/");
     }

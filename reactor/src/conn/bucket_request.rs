@@ -1,0 +1,289 @@
+//! One request to the bucket carried to its answer on the loop, asked
+//! again as `storage/s3/retry.rs` says: a connection of its own per
+//! attempt (no keep-alive pool: a connection is never reused, so one the
+//! store closed is never written to), a deadline for progress, a wait on
+//! the connection's timer between attempts. Nothing here blocks: the wait
+//! is the timer's, the connect mio's.
+
+use std::time::Instant;
+
+use mio::{Interest, Registry, Token};
+
+use crate::http::connection::Connection as HttpConnection;
+use crate::http::{Exchange, ResponseHead};
+use crate::storage::s3::endpoint::Endpoint;
+use crate::storage::s3::retry::{Failure, Retry, REQUEST_TIMEOUT};
+use crate::storage::s3::S3Request;
+
+/// A request on its way, or waiting to be asked again.
+pub(crate) struct BucketRequest {
+    state: State,
+    retry: Retry,
+    /// The request, as log lines name it (`GET /photos/a.jpg`).
+    pub asked: String,
+    /// Where its connections go.
+    endpoint: Endpoint,
+    /// The token its sockets are registered with.
+    token: Token,
+    /// No progress by then: the attempt failed. Or, waiting: the next
+    /// attempt's time.
+    due: Instant,
+}
+
+enum State {
+    /// Boxed: a TLS connection is some 1.2 KB, the other states a tenth.
+    Sending(Box<HttpConnection>),
+    /// The next attempt waits for `due`.
+    Waiting(Exchange),
+    /// Answered, or failed for good.
+    Over,
+}
+
+/// What became of the request at an event or its timer.
+pub(crate) enum Progress {
+    Pending,
+    Answered(ResponseHead, Vec<u8>),
+    /// It failed for good: why, naming the request and the status.
+    Failed(String),
+}
+
+impl BucketRequest {
+    /// Sends `request` with `body`; its answer's body may hold `max_body`
+    /// bytes at once.
+    pub fn send(
+        request: &S3Request,
+        body: &[u8],
+        max_body: usize,
+        endpoint: &Endpoint,
+        token: Token,
+        cx: (&Registry, Instant),
+    ) -> Result<BucketRequest, String> {
+        let asked = request.describe();
+        let exchange = (request.exchange(body, max_body)).map_err(|e| format!("{asked}: {e}"))?;
+        let mut sent = BucketRequest {
+            state: State::Waiting(exchange),
+            retry: Retry::of(request),
+            asked,
+            endpoint: endpoint.clone(),
+            token,
+            due: cx.1,
+        };
+        match sent.attempt(cx.0, cx.1) {
+            Progress::Failed(why) => Err(why),
+            _ => Ok(sent),
+        }
+    }
+
+    /// When [`on_timer`](Self::on_timer) has something to do.
+    pub fn due(&self) -> Instant {
+        self.due
+    }
+
+    /// Its socket is ready: moves it on.
+    pub fn on_ready(&mut self, registry: &Registry, now: Instant) -> Progress {
+        let State::Sending(http) = &mut self.state else {
+            return Progress::Pending;
+        };
+        match http.advance() {
+            Ok(false) => {
+                self.due = now + REQUEST_TIMEOUT;
+                Progress::Pending
+            }
+            Ok(true) => self.answered(registry, now),
+            Err(e) => {
+                let failure = if http.connected() {
+                    Failure::Cut
+                } else {
+                    Failure::Refused
+                };
+                self.failed(failure, e.to_string(), registry, now)
+            }
+        }
+    }
+
+    /// Its time came: an attempt that made no progress fails, a wait ends.
+    pub fn on_timer(&mut self, registry: &Registry, now: Instant) -> Progress {
+        if now < self.due {
+            return Progress::Pending;
+        }
+        match &self.state {
+            State::Waiting(_) => self.attempt(registry, now),
+            State::Over => Progress::Pending,
+            State::Sending(http) => {
+                let failure = if http.connected() {
+                    Failure::Cut
+                } else {
+                    Failure::Refused
+                };
+                let why = format!("no progress in {}s", REQUEST_TIMEOUT.as_secs());
+                self.failed(failure, why, registry, now)
+            }
+        }
+    }
+
+    fn answered(&mut self, registry: &Registry, now: Instant) -> Progress {
+        let Some(exchange) = self.take_exchange(registry) else {
+            return Progress::Pending;
+        };
+        let status = exchange.head().map_or(0, |head| head.status);
+        if Retry::is_transient(status) {
+            if let Some(wait) = self.retry.after(Failure::Status(status)) {
+                self.log_retry(&status.to_string(), wait);
+                self.due = now + wait;
+                self.state = State::Waiting(exchange.again());
+                return Progress::Pending;
+            }
+        }
+        match exchange.into_response() {
+            Some((head, body)) => Progress::Answered(head, body),
+            None => Progress::Failed(format!("{}: no complete answer", self.asked)),
+        }
+    }
+
+    fn failed(
+        &mut self,
+        failure: Failure,
+        why: String,
+        registry: &Registry,
+        now: Instant,
+    ) -> Progress {
+        let Some(exchange) = self.take_exchange(registry) else {
+            return Progress::Pending;
+        };
+        match self.retry.after(failure) {
+            Some(wait) => {
+                self.log_retry(&why, wait);
+                self.due = now + wait;
+                self.state = State::Waiting(exchange.again());
+                Progress::Pending
+            }
+            None => Progress::Failed(format!("{}: {why}", self.asked)),
+        }
+    }
+
+    /// The exchange out of a connection that is done with, its socket out
+    /// of the poll.
+    fn take_exchange(&mut self, registry: &Registry) -> Option<Exchange> {
+        match std::mem::replace(&mut self.state, State::Over) {
+            State::Sending(mut http) => {
+                let _ = registry.deregister(http.socket());
+                Some(http.into_exchange())
+            }
+            State::Waiting(exchange) => Some(exchange),
+            State::Over => None,
+        }
+    }
+
+    /// The next attempt: a new connection.
+    fn attempt(&mut self, registry: &Registry, now: Instant) -> Progress {
+        let State::Waiting(_) = &self.state else {
+            return Progress::Pending;
+        };
+        let Some(exchange) = self.take_exchange(registry) else {
+            return Progress::Pending;
+        };
+        let opened = self.endpoint.connect(exchange).and_then(|mut http| {
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            registry.register(http.socket(), self.token, interest)?;
+            Ok(http)
+        });
+        match opened {
+            Ok(http) => {
+                self.state = State::Sending(Box::new(http));
+                self.due = now + REQUEST_TIMEOUT;
+                Progress::Pending
+            }
+            Err(e) => Progress::Failed(format!("{}: {e}", self.asked)),
+        }
+    }
+
+    fn log_retry(&self, why: &str, wait: std::time::Duration) {
+        log::info!(
+            "{}: {why}; asked again in {} ms",
+            self.asked,
+            wait.as_millis()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::s3::request::tests::store;
+    use crate::storage::s3::retry::ATTEMPTS;
+    use crate::storage::testing::vp;
+    use mio::Poll;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    /// A store that takes connections (the kernel's backlog) and never
+    /// answers, and a request to it sent `at`.
+    fn silent_store(request: &S3Request, poll: &Poll, at: Instant) -> (TcpListener, BucketRequest) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let endpoint = Endpoint::resolve(&url, None).unwrap();
+        let sent = (BucketRequest::send(
+            request,
+            b"",
+            1024,
+            &endpoint,
+            Token(0),
+            (poll.registry(), at),
+        ))
+        .unwrap();
+        (listener, sent)
+    }
+
+    /// Each attempt times out after REQUEST_TIMEOUT without progress, a GET
+    /// is asked again after its backoff, and the last attempt fails naming
+    /// the request and why (time simulated: the timer is called at `due`).
+    #[test]
+    fn a_store_that_never_answers_times_out_attempt_by_attempt() {
+        let poll = Poll::new().unwrap();
+        let request = store("").get_range(&vp("/f"), 0, 9).unwrap();
+        let mut now = Instant::now();
+        let (_store, mut sent) = silent_store(&request, &poll, now);
+        for _ in 1..ATTEMPTS {
+            assert_eq!(sent.due(), now + REQUEST_TIMEOUT);
+            now = sent.due();
+            assert!(matches!(
+                sent.on_timer(poll.registry(), now),
+                Progress::Pending
+            ));
+            assert!(sent.due() > now, "a backoff");
+            now = sent.due();
+            assert!(matches!(
+                sent.on_timer(poll.registry(), now),
+                Progress::Pending
+            ));
+        }
+        let early = sent.on_timer(poll.registry(), now + Duration::from_secs(1));
+        assert!(matches!(early, Progress::Pending));
+        match sent.on_timer(poll.registry(), now + REQUEST_TIMEOUT) {
+            Progress::Failed(why) => assert_eq!(why, "GET /photos/f: no progress in 30s"),
+            _ => panic!("not failed after {ATTEMPTS} attempts"),
+        }
+    }
+
+    /// A conditional PUT that reached the store and timed out is not sent
+    /// again: the first may have made the object.
+    #[test]
+    fn a_request_that_must_not_run_twice_fails_at_its_first_timeout_once_sent() {
+        let poll = Poll::new().unwrap();
+        let request = store("").put(&vp("/f"), true).unwrap();
+        let now = Instant::now();
+        let (_store, mut sent) = silent_store(&request, &poll, now);
+        let connected = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            let _ = sent.on_ready(poll.registry(), Instant::now());
+            matches!(&sent.state, State::Sending(http) if http.connected())
+        });
+        assert!(connected);
+        match sent.on_timer(poll.registry(), sent.due()) {
+            Progress::Failed(why) => {
+                assert!(why.starts_with("PUT /photos/f: no progress"), "{why}")
+            }
+            _ => panic!("a conditional PUT asked again"),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! A TCP proxy the test controls, between the daemon and a store (`weed
+//! mini`'s S3 gateway), for the S3 back-end's fault tests (`s3_faults.rs`):
+//! it can answer `503 SlowDown` to the next N requests, cut the answer to
+//! the next request of a method after N bytes, hold each request back for
+//! a while, or go down (its listener closed: connections refused).
+//!
+//! The daemon opens one connection per request (`conn/bucket_request.rs`),
+//! so a connection here is a request: its head is read first (to see its
+//! method and decide its fault), then it is passed on to the store, and
+//! the answer back, each way on a thread of its own. Every request line
+//! seen is kept ([`FaultProxy::requests`]). The threads end with their
+//! connections; the accepting one when the proxy is dropped or goes down.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// What the proxy does to the requests to come.
+#[derive(Debug, Default)]
+struct Faults {
+    /// Requests still to answer `503 SlowDown`.
+    slow_downs: u32,
+    /// The next request with this method: its answer cut after so many bytes.
+    cut: Option<(String, u64)>,
+    /// Each request held back this long before it goes on.
+    delay: Duration,
+    /// The request lines seen, in order.
+    seen: Vec<String>,
+}
+
+/// A running proxy; stops accepting when dropped.
+pub struct FaultProxy {
+    addr: SocketAddr,
+    faults: Arc<Mutex<Faults>>,
+    down: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Listens on a port of its own of 127.0.0.1, passing on to `upstream`
+    /// (`http://127.0.0.1:PORT`).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let upstream: SocketAddr = (upstream.trim_start_matches("http://").parse())
+            .expect("the store's address: http://IP:PORT");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let proxy = FaultProxy {
+            addr: listener.local_addr().expect("the proxy's address"),
+            faults: Arc::default(),
+            down: Arc::default(),
+        };
+        let (faults, down) = (Arc::clone(&proxy.faults), Arc::clone(&proxy.down));
+        thread::spawn(move || {
+            while !down.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let faults = Arc::clone(&faults);
+                        thread::spawn(move || {
+                            let _ = carry(client, upstream, &faults);
+                        });
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        proxy
+    }
+
+    /// `http://127.0.0.1:PORT`, for `--s3-endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The next `n` requests are answered `503 SlowDown`.
+    pub fn slow_down(&self, n: u32) {
+        self.faults.lock().unwrap().slow_downs = n;
+    }
+
+    /// The answer to the next `method` request is cut after `bytes`.
+    pub fn cut_next(&self, method: &str, bytes: u64) {
+        self.faults.lock().unwrap().cut = Some((method.to_owned(), bytes));
+    }
+
+    /// Every request from now on is held back `delay` before it goes on.
+    pub fn delay(&self, delay: Duration) {
+        self.faults.lock().unwrap().delay = delay;
+    }
+
+    /// The listener closes: connections are refused from now on.
+    pub fn go_down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        // The accepting thread sees it within its next sleep; after that
+        // the port refuses.
+        thread::sleep(Duration::from_millis(50));
+    }
+
+    /// The request lines seen so far (`GET /photos/a?...`, without the
+    /// query), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.faults.lock().unwrap().seen.clone()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.down.store(true, Ordering::SeqCst);
+    }
+}
+
+/// One connection: its request head read, its fault decided, then passed on.
+fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) -> io::Result<()> {
+    client.set_nonblocking(false)?;
+    let head = read_head(&mut client)?;
+    let line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(0)])
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let method = line.split(' ').next().unwrap_or_default().to_owned();
+    let (slow_down, cut, delay) = {
+        let mut f = faults.lock().unwrap();
+        f.seen.push(line);
+        let slow_down = f.slow_downs > 0;
+        f.slow_downs = f.slow_downs.saturating_sub(1);
+        let cut = match &f.cut {
+            Some((m, bytes)) if !slow_down && *m == method => Some(*bytes),
+            _ => None,
+        };
+        if cut.is_some() {
+            f.cut = None;
+        }
+        (slow_down, cut, f.delay)
+    };
+    thread::sleep(delay);
+    if slow_down {
+        return slow_down_answer(client, &head);
+    }
+    let mut store = TcpStream::connect(upstream)?;
+    store.write_all(&head)?;
+    let (mut up_from, mut up_to) = (client.try_clone()?, store.try_clone()?);
+    let upward = thread::spawn(move || {
+        let _ = io::copy(&mut up_from, &mut up_to);
+        let _ = up_to.shutdown(Shutdown::Write);
+    });
+    let limit = cut.unwrap_or(u64::MAX);
+    let copied = io::copy(&mut (&mut store).take(limit), &mut client);
+    if cut.is_some() {
+        // Cut: both sides closed at once, mid-answer.
+        let _ = store.shutdown(Shutdown::Both);
+        let _ = client.shutdown(Shutdown::Both);
+    } else {
+        let _ = client.shutdown(Shutdown::Write);
+    }
+    let _ = upward.join();
+    copied.map(drop)
+}
+
+/// The request's head, up to its blank line.
+fn read_head(client: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    Ok(head)
+}
+
+/// Reads the request's body (its `Content-Length`) and answers `503
+/// SlowDown`, as S3 does when asked too fast.
+fn slow_down_answer(mut client: TcpStream, head: &[u8]) -> io::Result<()> {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let length = (text.lines())
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    io::copy(&mut (&mut client).take(length), &mut io::sink())?;
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                <Message>Please reduce your request rate.</Message></Error>";
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(answer.as_bytes())?;
+    client.shutdown(Shutdown::Write)
+}
