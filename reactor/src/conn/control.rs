@@ -24,8 +24,15 @@ pub(crate) struct Control {
     /// The session's TLS, once it has some: its data connections' comes
     /// from it.
     session_tls: Option<SessionTls>,
-    /// No `WouldBlock` seen since the last readable edge: bytes may be waiting.
+    /// Bytes may be waiting: a readable edge came since the socket was last
+    /// seen empty (a `WouldBlock`, or a plain read that did not fill its
+    /// room: no new bytes come without a new edge).
     readable: bool,
+    /// Read on until a read says `WouldBlock` or the end, short reads or
+    /// not: the client's end came with the last edge (its `EPOLLRDHUP`,
+    /// which no later edge repeats), or a look is wanted whatever the last
+    /// read said.
+    read_to_the_end: bool,
     /// Replies wait for room in the socket.
     awaiting_writable: bool,
     /// WRITABLE interest is registered for the socket.
@@ -60,6 +67,7 @@ impl Control {
             layer,
             session_tls,
             readable: true,
+            read_to_the_end: false,
             awaiting_writable: false,
             write_interest: false,
             ended: None,
@@ -72,10 +80,12 @@ impl Control {
         self.handshake_failed
     }
 
-    /// A readable edge came (or a look is wanted whatever the last read
-    /// said): bytes, or the end, may be waiting.
-    pub fn mark_readable(&mut self) {
+    /// A readable edge came: bytes may be waiting, and the end too if
+    /// `end` (the edge said the client closed its side, or a look is wanted
+    /// whatever the last read said).
+    pub fn mark_readable(&mut self, end: bool) {
         self.readable = true;
+        self.read_to_the_end |= end;
     }
 
     /// `Action::SecureControl`: TLS starts once the replies queued so far
@@ -207,12 +217,25 @@ impl Connection {
         let end = match self.control.channel().read(&mut cx.buffer[..room]) {
             Ok(0) => ControlEnd::Eof,
             Ok(n) => {
+                // A plain read that did not fill its room and ends a line
+                // emptied the socket: a read before the next edge would
+                // only say `WouldBlock` (one system call a command). Not
+                // one that stops mid-line: a read stops at the urgent mark
+                // of ABOR's Telnet Synch (ftplib, lftp), with the `ABOR`
+                // behind it and no edge to come. Through TLS a short read
+                // of plaintext says nothing of the socket.
+                let clear = matches!(self.control.layer, ControlLayer::Clear);
+                let line_end = cx.buffer[..n].ends_with(b"\n");
+                if n < room && line_end && clear && !self.control.read_to_the_end {
+                    self.control.readable = false;
+                }
                 self.session.handle_control_input(cx.now, &cx.buffer[..n]);
                 return true;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.control.readable = false;
+                self.control.read_to_the_end = false;
                 return false;
             }
             Err(e) => {

@@ -49,10 +49,16 @@ pub fn open(
         unique_name: None,
     };
     let guarded = |sink: Sink| Ok(plain(Opened::Upload(sink.keep_free(min_free))));
-    let upload = |replace| guarded(storage.upload_to(path, replace)?);
-    if let Some(folder) = upload_folder(path, &mode) {
-        storage.admit_upload(&folder, min_free)?;
-    }
+    // A file made in the folder: its guard is the admission's.
+    let admitted = match upload_folder(path, &mode) {
+        Some(folder) => Some(storage.admit_upload(&folder, min_free)?),
+        None => None,
+    };
+    let fresh = |sink: Sink| {
+        let guard = admitted.unwrap_or_else(|| min_free.into());
+        Ok(plain(Opened::Upload(sink.keep_free(guard))))
+    };
+    let upload = |replace| fresh(storage.upload_to(path, replace)?);
     match mode {
         OpenMode::Read { offset } => {
             let source = storage.open_source(path, offset)?;
@@ -84,8 +90,9 @@ pub fn open(
         OpenMode::WriteAt { offset } => guarded(storage.write_at(path, offset)?),
         OpenMode::CreateUnique => {
             let (name, sink) = create_unique_name(&storage.folder(path)?)?;
+            let opened = fresh(sink)?.opened;
             Ok(OpenResult {
-                opened: Opened::Upload(sink.keep_free(min_free)),
+                opened,
                 size: None,
                 unique_name: path.join(&name),
             })

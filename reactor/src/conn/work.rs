@@ -412,7 +412,7 @@ impl Connection {
                 // The end of the control connection decides what becomes
                 // of it, and may be in its socket without an edge handled
                 // yet: the next drive looks, whatever the last read said.
-                self.control.mark_readable();
+                self.control.mark_readable(true);
                 if let Work::Running(running) = std::mem::take(&mut self.work) {
                     self.work = Work::Received(running.transfer, running.path);
                 }

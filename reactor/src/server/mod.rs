@@ -323,8 +323,9 @@ impl Server {
             source == Source::Daemon && key < listeners
         };
         let tokens = || events.iter().map(|e| e.token());
-        for token in tokens().filter(|t| !is_listener(t)) {
-            self.on_ready(token, now);
+        for event in events.iter().filter(|e| !is_listener(&e.token())) {
+            let end = event.is_read_closed() || event.is_error();
+            self.on_ready(event.token(), end, now);
         }
         self.read_unread(now);
         self.deliver_answers(now);
@@ -332,7 +333,7 @@ impl Server {
         // (a control connection's end travels the answer queue) free their
         // slots (--max-clients, --max-per-ip) first.
         for token in tokens().filter(is_listener) {
-            self.on_ready(token, now);
+            self.on_ready(token, false, now);
         }
         self.wake_throttled(now);
         self.run_transfers(now);
@@ -352,7 +353,8 @@ impl Server {
         self.remove_closed();
     }
 
-    fn on_ready(&mut self, token: mio::Token, now: Instant) {
+    /// `end`: the event says the peer closed its side (or the socket broke).
+    fn on_ready(&mut self, token: mio::Token, end: bool, now: Instant) {
         let (key, source) = untoken(token);
         if source == Source::ProxyHeader {
             return self.read_header(key, now);
@@ -379,7 +381,7 @@ impl Server {
         };
         match source {
             Source::Control => {
-                conn.control.mark_readable();
+                conn.control.mark_readable(end);
                 self.drive(key, now);
             }
             Source::DataListener => conn.accept_data(&mut cx),

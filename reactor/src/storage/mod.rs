@@ -64,7 +64,7 @@ use jail::Jail;
 use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
-use space::MinFree;
+use space::{MinFree, SpaceGuard};
 use sys::NEW_FILE_MODE;
 pub(crate) use temps::Replace;
 use temps::TempFile;
@@ -107,10 +107,15 @@ impl Jail {
 
     /// An upload into the folder `folder` may begin: its file system's free
     /// space is not below `min_free` (`StorageFull` if it is). Asked before
-    /// the upload's file is made, so a refusal leaves nothing behind.
-    pub(crate) fn admit_upload(&self, folder: &VirtualPath, min_free: MinFree) -> io::Result<()> {
+    /// the upload's file is made, so a refusal leaves nothing behind. The
+    /// guard for a file made in `folder` (`Sink::keep_free`) comes with it.
+    pub(crate) fn admit_upload(
+        &self,
+        folder: &VirtualPath,
+        min_free: MinFree,
+    ) -> io::Result<SpaceGuard> {
         if min_free == MinFree::Off {
-            return Ok(());
+            return Ok(SpaceGuard::new(min_free));
         }
         let fd = self.open_path(folder, libc::O_PATH | libc::O_DIRECTORY, 0)?;
         space::admit_upload(fd.as_raw_fd(), min_free)

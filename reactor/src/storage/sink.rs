@@ -96,9 +96,10 @@ impl Sink {
     }
 
     /// Keeps `min_free` free on the file system written to: a write that
-    /// would take its free space below that cuts the upload.
-    pub fn keep_free(mut self, min_free: MinFree) -> Sink {
-        self.space = SpaceGuard::new(min_free);
+    /// would take its free space below that cuts the upload. A guard from
+    /// `Jail::admit_upload` comes with that file system's answer already.
+    pub fn keep_free(mut self, guard: impl Into<SpaceGuard>) -> Sink {
+        self.space = guard.into();
         self
     }
 

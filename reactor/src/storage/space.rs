@@ -72,22 +72,34 @@ fn room(fd: RawFd, min_free: MinFree) -> io::Result<u64> {
 }
 
 /// Refuses a new upload on the file system of `fd` when its free space is
-/// already below `min_free`.
-pub(super) fn admit_upload(fd: RawFd, min_free: MinFree) -> io::Result<()> {
-    if room(fd, min_free)? > 0 {
-        return Ok(());
+/// already below `min_free`; else the guard of an upload made there, which
+/// trusts this answer as it would its own (one `fstatvfs` a small upload,
+/// not two).
+pub(super) fn admit_upload(fd: RawFd, min_free: MinFree) -> io::Result<SpaceGuard> {
+    match room(fd, min_free)? {
+        0 => Err(below_min_free(min_free)),
+        room => Ok(SpaceGuard {
+            min_free,
+            room,
+            checked: Some(Instant::now()),
+        }),
     }
-    Err(below_min_free(min_free))
 }
 
 /// An upload's watch on the free space, checked before each write.
-#[derive(Debug)]
-pub(super) struct SpaceGuard {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpaceGuard {
     min_free: MinFree,
     /// What the last answer left for this upload, less what it wrote since.
     room: u64,
     /// When the file system last answered (`None`: not yet).
     checked: Option<Instant>,
+}
+
+impl From<MinFree> for SpaceGuard {
+    fn from(min_free: MinFree) -> SpaceGuard {
+        SpaceGuard::new(min_free)
+    }
 }
 
 impl SpaceGuard {
@@ -146,7 +158,10 @@ mod tests {
     fn the_guard_admits_what_the_file_system_has() {
         let file = std::fs::File::open(".").unwrap();
         let fd = file.as_raw_fd();
-        assert!(admit_upload(fd, MinFree::Bytes(0)).is_ok());
+        let mut admitted = admit_upload(fd, MinFree::Bytes(0)).unwrap();
+        let room = admitted.room;
+        assert!(admitted.admit(fd, 1).is_ok());
+        assert_eq!(admitted.room, room - 1, "the admission's answer is trusted");
         let refused = admit_upload(fd, MinFree::Percent(100)).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::StorageFull);
         assert!(refused.to_string().contains("--min-free 100%"), "{refused}");
