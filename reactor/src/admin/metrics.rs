@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::census::Mark;
 use super::Overview;
-use crate::hooks::HookCounts;
+use crate::hooks::counts::HookCounts;
 
 /// The text of a scrape.
 pub(crate) fn render(o: &Overview) -> String {

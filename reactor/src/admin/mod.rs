@@ -51,7 +51,7 @@ use mio::net::TcpListener;
 use pocketftp_core::Activity;
 use slab::Slab;
 
-use crate::hooks::HookCounts;
+use crate::hooks::counts::HookCounts;
 
 pub use secret::Secret;
 

@@ -17,7 +17,7 @@ use pocketftp_core::{Access, VirtualPath};
 
 use super::hashing;
 
-use crate::quota::Quota;
+use crate::quota::limit::Quota;
 use crate::storage::jail::Jail;
 
 /// A users file that could not be used, naming the file and line.

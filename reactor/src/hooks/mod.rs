@@ -10,6 +10,7 @@
 //! SIGCHLD and their stderr pipes registered with the loop, and webhook
 //! requests are non-blocking sockets of the same loop. Nothing here blocks.
 
+pub mod counts;
 mod program;
 mod webhook;
 
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 use log::warn;
 use mio::Registry;
 use pocketftp_core::VirtualPath;
+
+use counts::HookCounts;
 
 pub use program::{check_program, Programs};
 pub use webhook::{Webhook, WebhookConfig};
@@ -47,18 +50,6 @@ pub struct Upload {
     pub tls: bool,
     /// When it completed, in Unix seconds.
     pub time: i64,
-}
-
-/// A hook's queue and failures, for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HookCounts {
-    /// Events waiting (not yet started or sent).
-    pub queued: usize,
-    /// Events dropped because the queue was full ([`MAX_QUEUED`]).
-    pub dropped: u64,
-    /// Events whose hook failed: the program did not start, exited with
-    /// an error or was killed; the webhook's last attempt failed.
-    pub failed: u64,
 }
 
 /// Which command uploaded.

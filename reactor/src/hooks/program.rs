@@ -29,7 +29,8 @@ use mio::unix::pipe::Receiver;
 use mio::{Interest, Registry};
 use pocketftp_core::escape_for_log;
 
-use super::{seconds, HookCounts, Upload, MAX_QUEUED, MAX_WORKERS};
+use super::counts::HookCounts;
+use super::{seconds, Upload, MAX_QUEUED, MAX_WORKERS};
 use crate::server::token::hook_token;
 
 /// The first line of a hook's stderr kept for the log, at most.

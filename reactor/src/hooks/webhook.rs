@@ -25,7 +25,8 @@ use log::{debug, warn};
 use mio::{Interest, Registry};
 use pocketftp_core::escape_for_log;
 
-use super::{seconds, HookCounts, Upload, MAX_QUEUED};
+use super::counts::HookCounts;
+use super::{seconds, Upload, MAX_QUEUED};
 use crate::http::client::{Exchange, Request};
 use crate::http::connection::{Connection, TlsTarget};
 use crate::http::json_string;

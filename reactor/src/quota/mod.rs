@@ -21,6 +21,7 @@
 //! a device that never stops, not a bank account.
 
 mod count;
+pub mod limit;
 
 use std::collections::HashMap;
 use std::io;
@@ -32,33 +33,7 @@ use pocketftp_core::{QuotaUse, VirtualPath};
 
 use crate::auth::users::Users;
 use count::{Ask, Counter};
-
-/// A user's limits: `quota=BYTES[,FILES]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    pub max_bytes: u64,
-    pub max_files: Option<u64>,
-}
-
-impl Quota {
-    /// `BYTES[,FILES]`: a size with an optional `K`, `M`, `G` or `T`
-    /// (1024-based, as `--min-free`'s), and a number of files.
-    pub fn parse(value: &str) -> Result<Quota, String> {
-        let (bytes, files) = match value.split_once(',') {
-            Some((bytes, files)) => (bytes, Some(files)),
-            None => (value, None),
-        };
-        let max_bytes = crate::startup::values::size(bytes)?;
-        let max_files = files
-            .map(|f| f.trim().parse::<u64>())
-            .transpose()
-            .map_err(|_| format!("{value:?}: the files after the comma must be a number"))?;
-        Ok(Quota {
-            max_bytes,
-            max_files,
-        })
-    }
-}
+pub use limit::Quota;
 
 /// Bytes and files under a home.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
