@@ -103,7 +103,7 @@ impl Connection {
                     size: None,
                     unique_name: None,
                 };
-                return self.answer(cx.answers, opened);
+                return self.answer_opened(opened, cx);
             }
             OpenMode::Read { offset } => {
                 let asking = Asking::Download {
@@ -277,7 +277,7 @@ impl Connection {
                     size: None,
                     unique_name: None,
                 };
-                self.answer(cx.answers, opened);
+                self.answer_opened(opened, cx);
             }
             ListNext::Failed(e) => return Some(e),
         }
@@ -310,7 +310,7 @@ impl Connection {
                     size,
                     unique_name: None,
                 };
-                self.answer(cx.answers, event);
+                self.answer_opened(event, cx);
                 None
             }
             Err(e) if kind_of(&e) == ErrorKind::BadOffset => {

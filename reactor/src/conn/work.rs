@@ -252,7 +252,15 @@ impl Connection {
                 return self.answer(cx.answers, Event::Failed(kind_of(&e)));
             }
         };
-        self.answer(cx.answers, event);
+        self.answer_opened(event, cx);
+    }
+
+    /// Answers a file's opening and takes the data connection its transfer
+    /// waits for: a passive listener joins the poll only from then on
+    /// (`conn/data.rs`), so every way of opening, the disk's or a
+    /// bucket's, must end here.
+    pub(super) fn answer_opened(&mut self, opened: Event, cx: &mut Cx) {
+        self.answer(cx.answers, opened);
         self.accept_data(cx);
     }
 
