@@ -28,11 +28,18 @@ use crate::storage::s3::file_ops::{FileOp, Next};
 use crate::storage::s3::list_op::{ListNext, ListOp};
 use crate::storage::s3::object_upload::Upload;
 use crate::storage::s3::reply::{object_metadata, refused};
+use crate::storage::s3::request::LIST_PAGE_KEYS;
 use crate::storage::s3::{S3Request, Store};
 
 /// An answer's body a file action reads whole: an error document, a
 /// one-key listing, a copy's result. Small; more is a broken store.
 const MAX_ANSWER: usize = 64 * 1024;
+
+/// A listing's page, read whole: [`LIST_PAGE_KEYS`] entries of up to 2 KiB
+/// each (a key of at most 1 KiB, its ETag, size, time, owner and class).
+/// SeaweedFS's page of 1,000 short keys is some 300 KB; 64 KiB failed a
+/// LIST of more than ~200 objects ("HTTP response body too large").
+const MAX_LIST_PAGE: usize = LIST_PAGE_KEYS as usize * 2048;
 
 /// A conversation under way, and the request it waits on.
 pub(crate) struct StoreOp {
@@ -142,8 +149,12 @@ impl Connection {
         cx: &mut Cx,
     ) {
         let asked = request.describe();
+        let max_body = match asking {
+            Asking::List(_) => MAX_LIST_PAGE,
+            Asking::File(_) | Asking::Download { .. } => MAX_ANSWER,
+        };
         let opened =
-            (request.exchange(b"", MAX_ANSWER).map_err(|e| e.to_string())).and_then(|exchange| {
+            (request.exchange(b"", max_body).map_err(|e| e.to_string())).and_then(|exchange| {
                 store
                     .endpoint()
                     .connect(exchange)
