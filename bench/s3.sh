@@ -22,11 +22,11 @@
 # the FTP server's alone (weed's memory is the store's, not the gateway's).
 #
 # Rows: RETR and STOR of 512 MiB; 32 clients RETR 8 MiB four times each;
-# 32 clients STOR 64 objects of 8 MiB between them; LIST of a prefix of
+# 32 clients STOR an object of 8 MiB each; LIST of a prefix of
 # 10,000 objects (the median of five in one session, where rclone answers
 # from its directory cache after the first, and the first LIST of a freshly
 # started server); PSS per idle session (1,000 sessions) and the peak PSS per
-# running upload (8 clients STOR 64 MiB each; pocketftpd's goal: at most two
+# running upload (8 clients STOR 32 MiB each; pocketftpd's goal: at most two
 # 8 MiB parts). No perf counting pass here.
 
 s3_port_base=23301
@@ -47,14 +47,14 @@ s3_rclone() {
     return 1
 }
 
-# rclone (any subcommand) on the bench's bucket, configured by environment.
-s3_rclone_env() {
-    local up=${s3_remote^^}
-    env "RCLONE_CONFIG_${up}_TYPE=s3" "RCLONE_CONFIG_${up}_PROVIDER=SeaweedFS" \
-        "RCLONE_CONFIG_${up}_ACCESS_KEY_ID=$s3_key" "RCLONE_CONFIG_${up}_SECRET_ACCESS_KEY=$s3_secret" \
-        "RCLONE_CONFIG_${up}_ENDPOINT=$s3_endpoint" "RCLONE_CONFIG_${up}_REGION=us-east-1" \
-        "RCLONE_CONFIG_${up}_FORCE_PATH_STYLE=true" RCLONE_CONFIG=/dev/null "$@"
-}
+# rclone's remote on the bench's bucket, by environment (`env` takes it, so
+# a server started with it in the background is a simple command: $! is
+# rclone itself, not a subshell that a kill would leave it behind).
+s3_up=${s3_remote^^}
+s3_rclone_env=(env "RCLONE_CONFIG_${s3_up}_TYPE=s3" "RCLONE_CONFIG_${s3_up}_PROVIDER=SeaweedFS"
+    "RCLONE_CONFIG_${s3_up}_ACCESS_KEY_ID=$s3_key" "RCLONE_CONFIG_${s3_up}_SECRET_ACCESS_KEY=$s3_secret"
+    "RCLONE_CONFIG_${s3_up}_ENDPOINT=$s3_endpoint" "RCLONE_CONFIG_${s3_up}_REGION=us-east-1"
+    "RCLONE_CONFIG_${s3_up}_FORCE_PATH_STYLE=true" RCLONE_CONFIG=/dev/null)
 
 # weed mini with one bucket, on CPU 0 when pinned; waits until its gateway
 # serves the bucket to the keys.
@@ -90,7 +90,7 @@ start_s3() {
             --s3-path-style --listen "127.0.0.1:$p" --write --log-level warn --max-clients 20000 --max-per-ip 20000 &
         ;;
     rclone)
-        s3_rclone_env "${on_server[@]}" "$rclone" serve ftp "$s3_remote:$s3_bucket/$s3_prefix" \
+        "${s3_rclone_env[@]}" "${on_server[@]}" "$rclone" serve ftp "$s3_remote:$s3_bucket/$s3_prefix" \
             --addr "127.0.0.1:$p" --passive-port 33400-33999 --log-level ERROR &
         ;;
     esac
@@ -105,20 +105,8 @@ start_s3() {
     return 1
 }
 
-# Stops NAME as bench/run's stop does, but rclone serve ftp may outlive
-# a SIGTERM: after 3 s, SIGKILL.
-stop_s3() {
-    kill "${pid[$1]}"
-    for _ in $(seq 30); do
-        kill -0 "${pid[$1]}" 2>/dev/null && [[ $(ps -o stat= -p "${pid[$1]}") != Z* ]] || break
-        sleep 0.1
-    done
-    kill -KILL "${pid[$1]}" 2>/dev/null || true
-    stop "$1"
-}
-
 restart_s3() {
-    stop_s3 "$1"
+    stop "$1"
     start_s3 "$1" "${port[$1]}" >/dev/null
 }
 
@@ -126,7 +114,7 @@ restart_s3() {
 # an empty object, as pocketftpd's MKD makes), which both servers need to
 # see the folder at all.
 s3_clean_up() {
-    s3_rclone_env "${on_client[@]}" "$rclone" purge "$s3_remote:$s3_bucket/$s3_prefix/up" 2>/dev/null || true
+    "${s3_rclone_env[@]}" "${on_client[@]}" "$rclone" purge "$s3_remote:$s3_bucket/$s3_prefix/up" 2>/dev/null || true
     curl -sf -X PUT --data-binary '' --aws-sigv4 aws:amz:us-east-1:s3 --user "$s3_key:$s3_secret" \
         "$s3_endpoint/$s3_bucket/$s3_prefix/up/" >/dev/null
 }
@@ -138,7 +126,7 @@ s3_rows() {
     echo "== S3: weed mini on ports $s3_port_base.., rclone $("$rclone" version | head -n 1)"
     s3_start_weed || return 0
     echo "== S3: seeding big.bin, mid.bin and many/ (10,000 objects)"
-    s3_rclone_env "$rclone" copy "$files" "$s3_remote:$s3_bucket/$s3_prefix" --transfers 32 --checkers 32 \
+    "${s3_rclone_env[@]}" "$rclone" copy "$files" "$s3_remote:$s3_bucket/$s3_prefix" --transfers 32 --checkers 32 \
         --include big.bin --include mid.bin --include 'many/**'
     s3_clean_up
     # The local rows' pocketftpd, if any, is done: its name now means the bucket's.
@@ -160,7 +148,7 @@ s3_rows() {
             measure "$s" "$round" s3_retr512 retr --path big.bin "${cpu[@]}"
             measure "$s" "$round" s3_stor512 stor --path "up/$round.bin" --size $((512 << 20)) "${cpu[@]}"
             measure "$s" "$round" s3_retr32x8 retr --path mid.bin --clients 32 --repeat 4 "${cpu[@]}"
-            measure "$s" "$round" s3_stor32x8 stor-small --dir up --size $((8 << 20)) --count 64 --clients 32
+            measure "$s" "$round" s3_stor32x8 stor-small --dir up --size $((8 << 20)) --count 32 --clients 32
             s3_clean_up
             measure "$s" "$round" s3_list list --dir many --count 5
         done
@@ -170,11 +158,11 @@ s3_rows() {
             echo "== S3 memory round $round: $s"
             restart_s3 "$s" && measure "$s" "$round" s3_list_cold list --dir many --count 1
             restart_s3 "$s" && measure "$s" "$round" s3_idle1k idle --pid "${pid[$s]}" --count 1000
-            restart_s3 "$s" && measure "$s" "$round" s3_uploads uploads --pid "${pid[$s]}" --dir up --clients 8 --size $((64 << 20))
+            restart_s3 "$s" && measure "$s" "$round" s3_uploads uploads --pid "${pid[$s]}" --dir up --clients 8 --size $((32 << 20))
             s3_clean_up
         done
     done
-    for s in "${s3_running[@]}"; do stop_s3 "$s"; done
+    for s in "${s3_running[@]}"; do stop "$s"; done
     stop weed
     rm -rf "$work/weed"
     # The table's columns: rclone after the local servers.
