@@ -335,7 +335,7 @@ impl Connection {
         let opened = match due {
             None => return,
             Some(request) => request.and_then(|(request, body)| {
-                let exchange = request.exchange(&body, CHUNK).map_err(io::Error::other)?;
+                let exchange = (request.exchange_owning(body, CHUNK)).map_err(io::Error::other)?;
                 store.endpoint().connect(exchange).map_err(io::Error::other)
             }),
         };
