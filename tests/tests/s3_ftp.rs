@@ -115,6 +115,28 @@ fn listings_show_the_bucket_by_folder() {
     assert_eq!(sorted_lines(&sub), ["d.txt"]);
 }
 
+/// A folder of more keys than one ListObjectsV2 page holds (1,000), with
+/// names long enough that the first page is some 150 KB: the listing reads
+/// every page whole (a 64 KiB bound once failed it with a 451).
+#[test]
+fn listings_page_through_thousands_of_objects() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    let names: Vec<String> = (0..1001)
+        .map(|i| format!("photo-from-the-garden-camera-{i:05}.jpg"))
+        .collect();
+    for name in &names {
+        put(&store, &format!("/many/{name}"), b"");
+    }
+    let daemon = serve(&weed, &location);
+    let listed = curl(
+        &["--list-only"],
+        &format!("ftp://127.0.0.1:{}/many/", daemon.port),
+    );
+    assert_eq!(sorted_lines(&listed), names);
+}
+
 #[test]
 fn downloads_come_a_chunk_at_a_time() {
     let Some(weed) = Weed::s3_only() else { return };

@@ -52,14 +52,15 @@ impl BucketRequest {
     /// bytes at once.
     pub fn send(
         request: &S3Request,
-        body: &[u8],
+        body: Vec<u8>,
         max_body: usize,
         endpoint: &Endpoint,
         token: Token,
         cx: (&Registry, Instant),
     ) -> Result<BucketRequest, String> {
         let asked = request.describe();
-        let exchange = (request.exchange(body, max_body)).map_err(|e| format!("{asked}: {e}"))?;
+        let exchange =
+            (request.exchange_owning(body, max_body)).map_err(|e| format!("{asked}: {e}"))?;
         let mut sent = BucketRequest {
             state: State::Waiting(exchange),
             retry: Retry::of(request),
@@ -224,7 +225,7 @@ mod tests {
         let endpoint = Endpoint::resolve(&url, None).unwrap();
         let sent = (BucketRequest::send(
             request,
-            b"",
+            Vec::new(),
             1024,
             &endpoint,
             Token(0),

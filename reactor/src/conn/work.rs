@@ -375,7 +375,7 @@ impl Connection {
             step => Ok(step),
         });
         // A download from a bucket: its next chunk is asked for as soon as
-        // the last is handed out; an upload's full part goes at once.
+        // none is held ahead; an upload's full part goes at once.
         if running.transfer.download_mut().is_some() || running.transfer.upload_mut().is_some() {
             self.send_transfer_request(cx);
         }

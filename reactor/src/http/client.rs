@@ -80,7 +80,12 @@ impl std::error::Error for ClientError {}
 /// One request and its response.
 #[derive(Debug)]
 pub struct Exchange {
+    /// The request's bytes, sent before `body`: all of them, or its head
+    /// alone when the body was moved in ([`Exchange::owning`]).
     outgoing: Vec<u8>,
+    /// A body moved in: an upload's part is sent without a copy, so it is
+    /// not held twice while it goes.
+    body: Vec<u8>,
     sent: usize,
     /// HEAD: the response has no body whatever its head says.
     to_head: bool,
@@ -107,25 +112,32 @@ impl Exchange {
     /// Writes `request` out; the response's body may hold up to `max_body`
     /// bytes at once.
     pub fn new(request: &Request, max_body: usize) -> Result<Exchange, ClientError> {
-        let length = request.body.len().to_string();
-        let sends_body =
-            !request.body.is_empty() || matches!(request.method, "POST" | "PUT" | "PATCH");
-        let mut headers = vec![("Host", request.host)];
-        if sends_body {
-            headers.push(("Content-Length", &length));
-        }
-        headers.extend_from_slice(request.headers);
-        let mut outgoing = Vec::with_capacity(256 + request.body.len());
-        request_head(&mut outgoing, request.method, request.target, &headers)
-            .map_err(ClientError::BadRequest)?;
+        let mut outgoing = request_head_for(request, request.body.len())?;
+        outgoing.reserve_exact(request.body.len());
         outgoing.extend_from_slice(request.body);
-        Ok(Exchange {
+        Ok(Exchange::sending(request, outgoing, Vec::new(), max_body))
+    }
+
+    /// As [`Exchange::new`] with `body` as the request's body, moved in,
+    /// not copied (`request.body` is not read).
+    pub fn owning(
+        request: &Request,
+        body: Vec<u8>,
+        max_body: usize,
+    ) -> Result<Exchange, ClientError> {
+        let head = request_head_for(request, body.len())?;
+        Ok(Exchange::sending(request, head, body, max_body))
+    }
+
+    fn sending(request: &Request, outgoing: Vec<u8>, body: Vec<u8>, max_body: usize) -> Exchange {
+        Exchange {
             outgoing,
+            body,
             sent: 0,
             to_head: request.method == "HEAD",
             max_body,
             state: State::Head(Vec::new()),
-        })
+        }
     }
 
     /// The same request, to send again from its first byte (a retry),
@@ -140,12 +152,16 @@ impl Exchange {
 
     /// The request bytes not yet sent.
     pub fn outgoing(&self) -> &[u8] {
-        &self.outgoing[self.sent..]
+        match self.sent.checked_sub(self.outgoing.len()) {
+            None => &self.outgoing[self.sent..],
+            Some(at) => &self.body[at..],
+        }
     }
 
     /// `n` more request bytes went out.
     pub fn sent(&mut self, n: usize) {
-        self.sent = self.sent.saturating_add(n).min(self.outgoing.len());
+        let all = self.outgoing.len() + self.body.len();
+        self.sent = self.sent.saturating_add(n).min(all);
     }
 
     /// Takes response bytes from the start of `input`: how many it took.
@@ -253,6 +269,21 @@ impl Exchange {
     }
 }
 
+/// `request`'s head for a body of `length` bytes.
+fn request_head_for(request: &Request, length: usize) -> Result<Vec<u8>, ClientError> {
+    let sends_body = length > 0 || matches!(request.method, "POST" | "PUT" | "PATCH");
+    let length_text = length.to_string();
+    let mut headers = vec![("Host", request.host)];
+    if sends_body {
+        headers.push(("Content-Length", &length_text));
+    }
+    headers.extend_from_slice(request.headers);
+    let mut outgoing = Vec::with_capacity(256);
+    request_head(&mut outgoing, request.method, request.target, &headers)
+        .map_err(ClientError::BadRequest)?;
+    Ok(outgoing)
+}
+
 fn body_state(head: ResponseHead, framing: Framing) -> State {
     let body = Vec::new();
     let decoder = Decoder::new(framing);
@@ -291,6 +322,28 @@ mod tests {
             body,
         };
         Exchange::new(&request, 64).unwrap()
+    }
+
+    #[test]
+    fn a_body_moved_in_goes_after_the_head() {
+        let request = Request {
+            method: "PUT",
+            target: "/o",
+            host: "h",
+            headers: &[],
+            body: b"ignored",
+        };
+        let mut exchange = Exchange::owning(&request, b"part".to_vec(), 0).unwrap();
+        let head = b"PUT /o HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n";
+        assert_eq!(exchange.outgoing(), head);
+        exchange.sent(head.len() - 1);
+        assert_eq!(exchange.outgoing(), b"\n");
+        exchange.sent(1);
+        assert_eq!(exchange.outgoing(), b"part");
+        exchange.sent(2);
+        assert_eq!(exchange.outgoing(), b"rt");
+        exchange.sent(usize::MAX);
+        assert!(exchange.outgoing().is_empty());
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   smallup --dir D [--count N]                   STORs of 4 KiB u000.. per s, one session
 //!   list   --dir D [--count N]                    LIST round trip ms, entries
 //!   idle   --pid PID --count N                    PSS bytes per idle session, NOOP p50/p99
+//!   uploads --pid PID --dir D --size BYTES [--clients N]
+//!                                                 peak PSS bytes per running upload
 //!   noop   --path P [--clients N] [--secs S]      NOOP p50/p99 under N looping RETRs
 //!   stor-small --dir D [--size BYTES] [--count N] [--clients C]
 //!                                                 STORs of new files per s, C sessions
@@ -244,6 +246,13 @@ fn run(args: &[String]) -> Result<()> {
         "smallup" => small_up(&target, &o.str("dir", None)?, o.num("count", Some(200))?),
         "list" => list(&target, &o.str("dir", None)?, o.num("count", Some(5))?),
         "idle" => idle(&target, o.num("pid", None)?, o.num("count", None)?),
+        "uploads" => uploads(
+            &target,
+            o.num("pid", None)?,
+            &o.str("dir", None)?,
+            o.num("clients", Some(8))?,
+            o.num("size", None)?,
+        ),
         "noop" => noop_under_load(
             &target,
             &o.str("path", None)?,
@@ -992,6 +1001,51 @@ fn idle(t: &Target, pid: u64, count: u64) -> Result<()> {
     Ok(())
 }
 
+/// How often [`uploads`] weighs the server while its uploads run.
+const PSS_SAMPLE_GAP: Duration = Duration::from_millis(100);
+
+/// `clients` sessions log in, then all STOR `size` bytes at once (to
+/// `dir/run-N`); reports the highest growth of the server's PSS seen while
+/// they ran, per upload: what a running upload holds (for the S3 back-end,
+/// its parts in memory), the idle session's share included.
+fn uploads(t: &Target, pid: u64, dir: &str, clients: u64, size: u64) -> Result<()> {
+    let before = pss_tree_kib(pid)?;
+    let barrier = Arc::new(Barrier::new(clients as usize + 1));
+    let running = Arc::new(AtomicU64::new(clients));
+    let handles: Vec<_> = (0..clients)
+        .map(|client| {
+            let (t, barrier, running) = (t.clone(), barrier.clone(), running.clone());
+            let path = format!("{dir}/run-{client}");
+            thread::spawn(move || {
+                let login = Control::login(&t).and_then(|mut c| c.binary().map(|_| c));
+                barrier.wait();
+                let upload = login.and_then(|mut c| {
+                    let buf = small_content(CHUNK as u64);
+                    let data = c.data()?;
+                    c.store(data, &path, size, &buf)?;
+                    c.quit()
+                });
+                running.fetch_sub(1, Ordering::Relaxed);
+                upload
+            })
+        })
+        .collect();
+    barrier.wait();
+    let mut peak = before;
+    while running.load(Ordering::Relaxed) > 0 {
+        peak = peak.max(pss_tree_kib(pid)?);
+        thread::sleep(PSS_SAMPLE_GAP);
+    }
+    join_all(handles)?;
+    println!("pss_before_kib={before}");
+    println!("pss_peak_kib={peak}");
+    println!(
+        "bytes_per_upload={}",
+        (peak.saturating_sub(before) * 1024) / clients.max(1)
+    );
+    Ok(())
+}
+
 /// `clients` sessions loop RETR `path` for `secs` seconds while one more
 /// session times NOOPs every millisecond.
 fn noop_under_load(t: &Target, path: &str, clients: u64, secs: u64) -> Result<()> {
@@ -1039,11 +1093,10 @@ fn stor_small(t: &Target, dir: &str, size: u64, count: u64, clients: u64) -> Res
         })
         .collect();
     let files: u64 = join_all(handles)?.iter().sum();
+    let elapsed = start.elapsed();
     println!("files={files}");
-    println!(
-        "per_sec={:.0}",
-        files as f64 / start.elapsed().as_secs_f64()
-    );
+    println!("per_sec={:.0}", files as f64 / elapsed.as_secs_f64());
+    println!("mbps={:.1}", mbps(files * size, elapsed));
     Ok(())
 }
 

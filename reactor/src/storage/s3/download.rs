@@ -1,6 +1,9 @@
 //! RETR from a bucket, sans-IO: the object as a series of ranged GETs of
 //! [`CHUNK`] bytes, each read whole into a bounded buffer and handed out
-//! to the transfer, the next asked for once the last is handed out. The
+//! to the transfer, the next asked for as soon as the last has arrived:
+//! one GET is under way while a chunk is handed out, so the store's time
+//! to answer hides behind the client's (one at a time, SeaweedFS's answer
+//! time left a single RETR at ~170 MB/s against rclone's ~300 here). The
 //! size `150` announces is the HEAD's; an object that shrinks meanwhile
 //! fails the transfer (`451`) rather than end it short as if complete.
 //!
@@ -17,8 +20,8 @@ use super::request::{S3Request, Store};
 use crate::http::ResponseHead;
 use crate::storage::error_kind::{bad_offset, file_shrank};
 
-/// Bytes per GET, and so a download's memory at most: 32 downloads hold
-/// 32 MiB.
+/// Bytes per GET. A download holds two at most (one handed out, the next
+/// arrived): 32 downloads hold 64 MiB.
 pub const CHUNK: usize = 1 << 20;
 
 /// What a read of a download gives.
@@ -42,6 +45,9 @@ pub struct Download {
     chunk: Vec<u8>,
     /// Bytes of `chunk` handed out.
     at: usize,
+    /// The chunk after `chunk`, arrived while it was handed out (empty
+    /// when none has).
+    ahead: Vec<u8>,
     /// A GET is on its way: the request, as errors name it.
     asked: Option<String>,
     /// A GET failed: the transfer fails at its next read.
@@ -60,6 +66,7 @@ impl Download {
             end: size,
             chunk: Vec::new(),
             at: 0,
+            ahead: Vec::new(),
             asked: None,
             failed: None,
         })
@@ -69,10 +76,10 @@ impl Download {
         self.end
     }
 
-    /// The next chunk's GET, if one is due: none on its way, the last one
-    /// handed out, bytes left to ask for.
+    /// The next chunk's GET, if one is due: none on its way, none arrived
+    /// ahead, bytes left to ask for.
     pub fn next_request(&mut self, store: &Store) -> Option<io::Result<S3Request>> {
-        let due = self.asked.is_none() && self.at == self.chunk.len() && self.next < self.end;
+        let due = self.asked.is_none() && self.ahead.is_empty() && self.next < self.end;
         if !due || self.failed.is_some() {
             return None;
         }
@@ -96,8 +103,12 @@ impl Download {
             self.failed = Some(file_shrank());
         } else {
             self.next += wanted;
-            self.chunk = body;
-            self.at = 0;
+            if self.at == self.chunk.len() {
+                self.chunk = body;
+                self.at = 0;
+            } else {
+                self.ahead = body;
+            }
         }
     }
 
@@ -129,7 +140,8 @@ impl Download {
         buf[..n].copy_from_slice(&left[..n]);
         self.at += n;
         if self.at == self.chunk.len() {
-            self.chunk = Vec::new(); // the chunk's memory goes now
+            // The chunk's memory goes now; the one ahead, if any, is next.
+            self.chunk = std::mem::take(&mut self.ahead);
             self.at = 0;
         }
         Ok(Read::Bytes(n))
@@ -146,9 +158,10 @@ mod tests {
     use pocketftp_core::ErrorKind;
 
     #[test]
-    fn chunks_are_asked_one_at_a_time_and_handed_out() {
+    fn chunks_are_asked_one_ahead_and_handed_out_in_order() {
         let store = store("");
-        let size = CHUNK as u64 + 3;
+        let size = 2 * CHUNK as u64 + 3;
+        let partial = || head_of(b"HTTP/1.1 206 Partial\r\n\r\n");
         let mut download = Download::new(vp("/f"), 0, size).unwrap();
         let first = download.next_request(&store).unwrap().unwrap();
         assert!(first
@@ -157,18 +170,28 @@ mod tests {
         assert!(download.next_request(&store).is_none(), "one on its way");
         let mut buf = [0u8; 10];
         assert_eq!(download.read(&mut buf).unwrap(), Read::Waiting);
-        download.arrived(&head_of(b"HTTP/1.1 206 Partial\r\n\r\n"), vec![1; CHUNK]);
+        download.arrived(&partial(), vec![1; CHUNK]);
         assert_eq!(download.read(&mut buf).unwrap(), Read::Bytes(10));
+        assert_eq!(buf, [1; 10]);
+        // The next GET goes while the first chunk is handed out.
+        let second = download.next_request(&store).unwrap().unwrap();
+        let range = format!("bytes={CHUNK}-{}", 2 * CHUNK - 1);
+        assert!(second.headers.contains(&("Range", range)));
+        download.arrived(&partial(), vec![2; CHUNK]);
         assert!(
             download.next_request(&store).is_none(),
-            "the chunk is not handed out"
+            "two chunks held: none is asked for"
         );
         let mut rest = vec![0u8; CHUNK];
         assert_eq!(download.read(&mut rest).unwrap(), Read::Bytes(CHUNK - 10));
-        let second = download.next_request(&store).unwrap().unwrap();
-        let range = format!("bytes={CHUNK}-{}", CHUNK + 2);
-        assert!(second.headers.contains(&("Range", range)));
-        download.arrived(&head_of(b"HTTP/1.1 206 Partial\r\n\r\n"), vec![2; 3]);
+        assert!(rest[..CHUNK - 10].iter().all(|&b| b == 1));
+        let third = download.next_request(&store).unwrap().unwrap();
+        let range = format!("bytes={}-{}", 2 * CHUNK, 2 * CHUNK + 2);
+        assert!(third.headers.contains(&("Range", range)));
+        assert_eq!(download.read(&mut rest).unwrap(), Read::Bytes(CHUNK));
+        assert!(rest.iter().all(|&b| b == 2));
+        assert_eq!(download.read(&mut buf).unwrap(), Read::Waiting);
+        download.arrived(&partial(), vec![3; 3]);
         assert_eq!(download.read(&mut buf).unwrap(), Read::Bytes(3));
         assert_eq!(download.read(&mut buf).unwrap(), Read::Done);
     }

@@ -62,6 +62,21 @@ impl S3Request {
     /// The exchange that carries it with `body`, whose answer's body may
     /// hold `max_body` bytes at once.
     pub fn exchange(&self, body: &[u8], max_body: usize) -> Result<Exchange, ClientError> {
+        self.build(body, |request| Exchange::new(request, max_body))
+    }
+
+    /// As [`S3Request::exchange`], `body` moved in (an upload's part: not
+    /// held twice while it goes).
+    pub fn exchange_owning(&self, body: Vec<u8>, max_body: usize) -> Result<Exchange, ClientError> {
+        self.build(&[], |request| Exchange::owning(request, body, max_body))
+    }
+
+    /// The HTTP request for `body`, handed to `make`.
+    fn build(
+        &self,
+        body: &[u8],
+        make: impl FnOnce(&Request) -> Result<Exchange, ClientError>,
+    ) -> Result<Exchange, ClientError> {
         let host = match (self.url.host_str(), self.url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_owned(),
@@ -81,7 +96,7 @@ impl S3Request {
             headers: &headers,
             body,
         };
-        Exchange::new(&request, max_body)
+        make(&request)
     }
 }
 
