@@ -113,6 +113,8 @@ pub(crate) struct Overview<'a> {
     pub banned: Vec<(String, Duration)>,
     /// The upload hooks' queues and failures, by hook, where configured.
     pub hooks: [(&'static str, Option<HookCounts>); 2],
+    /// `--storage s3://...`: the bucket's requests that failed.
+    pub store_errors: Option<&'a crate::storage::s3::retry::StoreErrors>,
 }
 
 /// Checks `--admin-listen` and `--admin-token-file` before anything is

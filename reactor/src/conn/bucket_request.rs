@@ -12,7 +12,7 @@ use mio::{Interest, Registry, Token};
 use crate::http::connection::Connection as HttpConnection;
 use crate::http::{Exchange, ResponseHead};
 use crate::storage::s3::endpoint::Endpoint;
-use crate::storage::s3::retry::{Failure, Retry, REQUEST_TIMEOUT};
+use crate::storage::s3::retry::{Failure, GaveUp, Retry, REQUEST_TIMEOUT};
 use crate::storage::s3::S3Request;
 
 /// A request on its way, or waiting to be asked again.
@@ -74,6 +74,13 @@ impl BucketRequest {
         }
     }
 
+    /// No attempt after the one under way (`/healthz`'s probe: the
+    /// store's state now, not in a few seconds).
+    pub fn only_once(mut self) -> BucketRequest {
+        self.retry = Retry::spent();
+        self
+    }
+
     /// When [`on_timer`](Self::on_timer) has something to do.
     pub fn due(&self) -> Instant {
         self.due
@@ -92,9 +99,9 @@ impl BucketRequest {
             Ok(true) => self.answered(registry, now),
             Err(e) => {
                 let failure = if http.connected() {
-                    Failure::Cut
+                    (Failure::Cut, GaveUp::Cut)
                 } else {
-                    Failure::Refused
+                    (Failure::Refused, GaveUp::Refused)
                 };
                 self.failed(failure, e.to_string(), registry, now)
             }
@@ -111,9 +118,9 @@ impl BucketRequest {
             State::Over => Progress::Pending,
             State::Sending(http) => {
                 let failure = if http.connected() {
-                    Failure::Cut
+                    (Failure::Cut, GaveUp::Timeout)
                 } else {
-                    Failure::Refused
+                    (Failure::Refused, GaveUp::Timeout)
                 };
                 let why = format!("no progress in {}s", REQUEST_TIMEOUT.as_secs());
                 self.failed(failure, why, registry, now)
@@ -133,6 +140,7 @@ impl BucketRequest {
                 self.state = State::Waiting(exchange.again());
                 return Progress::Pending;
             }
+            self.endpoint.errors().gave_up(GaveUp::Status);
         }
         match exchange.into_response() {
             Some((head, body)) => Progress::Answered(head, body),
@@ -140,9 +148,11 @@ impl BucketRequest {
         }
     }
 
+    /// An attempt failed so (and, if it was the last, the request failed
+    /// so for `/metrics`).
     fn failed(
         &mut self,
-        failure: Failure,
+        (failure, gave_up): (Failure, GaveUp),
         why: String,
         registry: &Registry,
         now: Instant,
@@ -157,7 +167,10 @@ impl BucketRequest {
                 self.state = State::Waiting(exchange.again());
                 Progress::Pending
             }
-            None => Progress::Failed(format!("{}: {why}", self.asked)),
+            None => {
+                self.endpoint.errors().gave_up(gave_up);
+                Progress::Failed(format!("{}: {why}", self.asked))
+            }
         }
     }
 
@@ -193,11 +206,15 @@ impl BucketRequest {
                 self.due = now + REQUEST_TIMEOUT;
                 Progress::Pending
             }
-            Err(e) => Progress::Failed(format!("{}: {e}", self.asked)),
+            Err(e) => {
+                self.endpoint.errors().gave_up(GaveUp::Refused);
+                Progress::Failed(format!("{}: {e}", self.asked))
+            }
         }
     }
 
     fn log_retry(&self, why: &str, wait: std::time::Duration) {
+        self.endpoint.errors().retried();
         log::info!(
             "{}: {why}; asked again in {} ms",
             self.asked,

@@ -4,12 +4,14 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 
 use rustls::pki_types::ServerName;
 
+use super::retry::StoreErrors;
 use crate::http::connection::{Connection, Error, TlsTarget};
 use crate::http::url::Url;
 use crate::http::{Exchange, ResponseHead};
@@ -20,6 +22,8 @@ use crate::net::client_tls::client_config;
 pub struct Endpoint {
     pub addr: SocketAddr,
     tls: Option<TlsTarget>,
+    /// Its requests' failures, counted by every request sent to it.
+    errors: Rc<StoreErrors>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -49,12 +53,21 @@ impl Endpoint {
         } else {
             None
         };
-        Ok(Endpoint { addr, tls })
+        Ok(Endpoint {
+            addr,
+            tls,
+            errors: Rc::default(),
+        })
     }
 
     /// A connection that carries `exchange` (its connect under way).
     pub fn connect(&self, exchange: Exchange) -> Result<Connection, Error> {
         Connection::open(self.addr, self.tls.as_ref(), exchange)
+    }
+
+    /// Its requests' failures since start-up.
+    pub fn errors(&self) -> &StoreErrors {
+        &self.errors
     }
 
     /// Carries `exchange` to its end in a poll of its own, waiting at most

@@ -32,8 +32,8 @@
 //! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
 //! - `upload.rs`, `object_upload.rs`: a STOR's bytes as one PUT or as
 //!   parts (two in memory at most), and the requests that store them.
-//! - `aborts.rs`: a broken multipart upload's abort, sent by a worker
-//!   thread, as it must outlive the session.
+//! - `aborts.rs`: a broken multipart upload's abort, queued for the
+//!   daemon to send on its own sockets, as it must outlive the session.
 //!
 //! # FTP on a bucket
 //!
