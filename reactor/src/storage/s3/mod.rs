@@ -47,7 +47,7 @@
 //! | DELE                | DeleteObject                                       |
 //! | MKD / RMD           | the marker `name/` put (new only) / deleted when the folder is empty |
 //! | RNFR/RNTO           | CopyObject + DeleteObject; a folder is refused     |
-//! | APPE, REST+STOR, MFMT, SITE CHMOD | "not supported on this storage"      |
+//! | APPE, REST+STOR, STOU, MFMT, SITE CHMOD | `504 Not supported on this storage.` |
 //!
 //! An upload is atomic by nature: a multipart upload that breaks is
 //! aborted, and the old object stays, as the local back-end's hidden temp
