@@ -16,16 +16,14 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use super::token::{token, Source, BUCKET_KEYS};
+use super::token::{token, Source, BUCKET_KEYS, ERRAND_KEYS};
 use super::Server;
 use crate::conn::bucket_request::{BucketRequest, Progress};
 use crate::storage::s3::S3Request;
 
-/// Aborts on their way at once; more wait in their queue.
-pub(crate) const ABORTS_AT_ONCE: usize = 4;
-
-/// The daemon's sockets to the bucket: the probe's, then the aborts'.
-pub(crate) const ERRAND_KEYS: usize = 1 + ABORTS_AT_ONCE;
+/// Aborts on their way at once (the daemon's sockets to the bucket are
+/// the probe's, then the aborts'); more wait in their queue.
+pub(crate) const ABORTS_AT_ONCE: usize = ERRAND_KEYS - 1;
 
 /// The probe's slot.
 const PROBE: usize = 0;
@@ -55,7 +53,7 @@ impl Server {
                 self.bucket_progressed(index, progress);
             }
         }
-        for index in PROBE + 1..ERRAND_KEYS {
+        for index in PROBE + 1..=ABORTS_AT_ONCE {
             if self.errands.slots[index].is_some() {
                 continue;
             }
