@@ -12,6 +12,9 @@ use pocketftpd_tests::*;
 mod store;
 use store::{get, put};
 
+#[path = "shared/admin.rs"]
+mod admin;
+
 /// How long one curl may take.
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -325,4 +328,40 @@ fn the_upload_hook_is_told_the_object() {
     assert!(told, "the hook did not run: {}", daemon.stderr());
     let path = std::fs::read_to_string(&out).unwrap();
     assert_eq!(path, "s3://photos/ftp/cam/a b.jpg");
+}
+
+/// Requests share kept-alive connections to the store: 100 small RETRs
+/// (each a HEAD and a GET) open a handful of connections, not 200
+/// (`pocketftpd_store_connections_total`).
+#[test]
+fn small_retrs_share_kept_alive_connections() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    put(&store, "/small.txt", b"small");
+    let admin = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut options = serve_options(&weed, &location);
+    options
+        .extra
+        .extend(["--admin-listen".to_owned(), admin.to_string()]);
+    let daemon = Daemon::with(options);
+    let connections = || {
+        let (status, text) = admin::get(admin, "/metrics");
+        assert_eq!(status, 200);
+        let line = (text.lines())
+            .find_map(|l| l.strip_prefix("pocketftpd_store_connections_total "))
+            .map(str::to_owned);
+        line.and_then(|v| v.parse::<f64>().ok())
+            .expect("the connections counter")
+    };
+    let before = connections();
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+    for _ in 0..100 {
+        assert_eq!(c.download("RETR small.txt"), b"small");
+    }
+    c.cmd_ok("QUIT", 221);
+    let opened = connections() - before;
+    eprintln!("100 RETRs of 5 bytes: {opened} connections to the store");
+    assert!(opened <= 10.0, "{opened} connections for 200 requests");
 }

@@ -8,7 +8,8 @@ use std::fmt::Write;
 use super::census::Mark;
 use super::Overview;
 use crate::hooks::HookCounts;
-use crate::storage::s3::retry::{GaveUp, StoreErrors};
+use crate::storage::s3::endpoint::Endpoint;
+use crate::storage::s3::retry::GaveUp;
 
 /// The text of a scrape.
 pub(crate) fn render(o: &Overview) -> String {
@@ -119,8 +120,8 @@ pub(crate) fn render(o: &Overview) -> String {
         &[("", f(bans))],
     );
     hook_families(&mut family, &o.hooks);
-    if let Some(errors) = o.store_errors {
-        store_families(&mut family, errors);
+    if let Some(store) = o.store {
+        store_families(&mut family, store);
     }
     if let (Some(free), Some(size)) = (o.free_bytes, o.total_bytes) {
         family(
@@ -196,8 +197,10 @@ fn hook_families(
     );
 }
 
-/// The bucket's failed requests, by how they failed, and its retries.
-fn store_families(family: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), errors: &StoreErrors) {
+/// The bucket's failed requests, by how they failed, its retries and
+/// the connections opened to it.
+fn store_families(family: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), store: &Endpoint) {
+    let errors = store.errors();
     let labels = GaveUp::ALL.map(|how| (format!("{{kind=\"{}\"}}", how.label()), how));
     let samples: Vec<(&str, f64)> = (labels.iter())
         .map(|(label, how)| (label.as_str(), errors.count(*how) as f64))
@@ -213,6 +216,12 @@ fn store_families(family: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), err
         "counter",
         "Attempts at requests to the S3 bucket that failed and were asked again.",
         &[("", errors.retries() as f64)],
+    );
+    family(
+        "pocketftpd_store_connections_total",
+        "counter",
+        "Connections opened to the S3 endpoint (kept-alive ones carry several requests).",
+        &[("", store.opened() as f64)],
     );
 }
 

@@ -1,8 +1,8 @@
 //! One request to the bucket carried to its answer on the loop, asked
-//! again as `storage/s3/retry.rs` says: a connection of its own per
-//! attempt (no keep-alive pool: a connection is never reused, so one the
-//! store closed is never written to), a deadline for progress, a wait on
-//! the connection's timer between attempts. Nothing here blocks: the wait
+//! again as `storage/s3/retry.rs` says: each attempt on a kept-alive
+//! connection or a new one (`storage/s3/endpoint.rs` says which), a
+//! deadline for progress, a wait on the connection's timer between
+//! attempts. Nothing here blocks: the wait
 //! is the timer's, the connect mio's.
 
 use std::time::Instant;
@@ -129,7 +129,7 @@ impl BucketRequest {
     }
 
     fn answered(&mut self, registry: &Registry, now: Instant) -> Progress {
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
         let status = exchange.head().map_or(0, |head| head.status);
@@ -157,7 +157,7 @@ impl BucketRequest {
         registry: &Registry,
         now: Instant,
     ) -> Progress {
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
         match self.retry.after(failure) {
@@ -175,27 +175,39 @@ impl BucketRequest {
     }
 
     /// The exchange out of a connection that is done with, its socket out
-    /// of the poll.
-    fn take_exchange(&mut self, registry: &Registry) -> Option<Exchange> {
+    /// of the poll (and kept for another request if it can carry one).
+    fn take_exchange(&mut self, registry: &Registry, now: Instant) -> Option<Exchange> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Sending(mut http) => {
                 let _ = registry.deregister(http.socket());
-                Some(http.into_exchange())
+                let (exchange, idle) = http.into_parts();
+                if let Some(idle) = idle {
+                    self.endpoint.keep(idle, now);
+                }
+                Some(exchange)
             }
             State::Waiting(exchange) => Some(exchange),
             State::Over => None,
         }
     }
 
-    /// The next attempt: a new connection.
+    /// The next attempt: on a kept connection if the request may be
+    /// asked twice, else on a new one.
     fn attempt(&mut self, registry: &Registry, now: Instant) -> Progress {
         let State::Waiting(_) = &self.state else {
             return Progress::Pending;
         };
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
-        let opened = self.endpoint.connect(exchange).and_then(|mut http| {
+        let kept = (self.retry.is_idempotent())
+            .then(|| self.endpoint.reuse(now))
+            .flatten();
+        let http = match kept {
+            Some(idle) => Ok(idle.carry(exchange)),
+            None => self.endpoint.connect(exchange),
+        };
+        let opened = http.and_then(|mut http| {
             let interest = Interest::READABLE | Interest::WRITABLE;
             registry.register(http.socket(), self.token, interest)?;
             Ok(http)

@@ -274,7 +274,7 @@ impl Server {
                 .map(|(address, until)| (address, until.saturating_duration_since(now)))
                 .collect(),
             hooks: self.hooks.counts(),
-            store_errors: self.bucket.as_ref().map(|s| s.endpoint().errors()),
+            store: self.bucket.as_ref().map(|s| s.endpoint()),
         }
     }
 

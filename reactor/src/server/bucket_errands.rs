@@ -43,9 +43,13 @@ pub(crate) struct BucketErrands {
 }
 
 impl Server {
-    /// Sends the aborts that wait, as far as slots are free; a late
-    /// request fails or is asked again.
+    /// Closes the store's connections idle too long, sends the aborts
+    /// that wait, as far as slots are free; a late request fails or is
+    /// asked again.
     pub(super) fn bucket_turn(&mut self, now: Instant) {
+        if let Some(store) = &self.bucket {
+            store.endpoint().close_idle(now);
+        }
         for index in 0..ERRAND_KEYS {
             let late = (self.errands.slots[index].as_ref()).is_some_and(|r| r.due() <= now);
             if let (true, Some(request)) = (late, &mut self.errands.slots[index]) {
@@ -82,6 +86,7 @@ impl Server {
         }
         (self.errands.slots.iter().flatten())
             .map(BucketRequest::due)
+            .chain(store.endpoint().next_idle_end())
             .min()
     }
 

@@ -140,6 +140,11 @@ impl Retry {
         }
     }
 
+    /// Asking twice does no harm (so a kept connection may carry it).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
     /// Attempts all made: the one under way is the last.
     pub fn spent() -> Retry {
         Retry {
