@@ -42,7 +42,8 @@
 //!   `notices.rs` (the sessions' warnings for the admin, each said only as
 //!   often as it helps), `pasv_name.rs` (a `--pasv-address` host name's
 //!   new addresses), `proxied.rs` (connections waiting for their PROXY
-//!   protocol header).
+//!   protocol header), `bucket_errands.rs` (the daemon's own requests to
+//!   its bucket: broken uploads' aborts, `/healthz`'s probe).
 //! - `conn/`: one client: `mod.rs` (the connection, the drain rule, the
 //!   table from each action to the part that carries it out), `control.rs`
 //!   (the control connection, clear or TLS), `data.rs` (PASV, PORT: the

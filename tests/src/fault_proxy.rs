@@ -4,10 +4,11 @@
 //! the next request of a method after N bytes, hold each request back for
 //! a while, or go down (its listener closed: connections refused).
 //!
-//! The daemon opens one connection per request (`conn/bucket_request.rs`),
-//! so a connection here is a request: its head is read first (to see its
-//! method and decide its fault), then it is passed on to the store, and
-//! the answer back, each way on a thread of its own. Every request line
+//! A connection here is a request: its head is read first (to see its
+//! method and decide its fault), then it is passed on to the store with
+//! `Connection: close` (so the daemon keeps none alive through the proxy,
+//! and every request meets its faults), and the answer back, each way on
+//! a thread of its own. Every request line
 //! seen is kept ([`FaultProxy::requests`]). The threads end with their
 //! connections; the accepting one when the proxy is dropped or goes down.
 
@@ -140,7 +141,12 @@ fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) ->
         return slow_down_answer(client, &head);
     }
     let mut store = TcpStream::connect(upstream)?;
-    store.write_all(&head)?;
+    // One request per connection: the store is asked to close after its
+    // answer (and says so to the daemon, which then keeps no connection
+    // alive), so every request meets the proxy and its faults.
+    let head_end = head.len().saturating_sub(2);
+    store.write_all(&head[..head_end])?;
+    store.write_all(b"Connection: close\r\n\r\n")?;
     let (mut up_from, mut up_to) = (client.try_clone()?, store.try_clone()?);
     let upward = thread::spawn(move || {
         let _ = io::copy(&mut up_from, &mut up_to);

@@ -18,6 +18,9 @@ use pocketftpd_tests::*;
 mod store;
 use store::{get, multipart_stor_under_way, pending_uploads, put, serve_options};
 
+#[path = "shared/admin.rs"]
+mod admin;
+
 const LOCATION: &str = "s3://photos/ftp";
 
 /// A store, a proxy before it, and a daemon serving the bucket through
@@ -187,4 +190,56 @@ fn a_stor_the_client_breaks_leaves_the_old_object_and_no_parts() {
         Some(&b"the old object"[..])
     );
     daemon.login().cmd_ok("QUIT", 221);
+}
+
+/// `/healthz` asks the bucket (its verdict kept about a second) and says
+/// when it is unreachable; `/metrics` counts the requests that failed for
+/// good, by kind, and the attempts asked again (issue 29).
+#[test]
+fn healthz_and_metrics_say_when_the_bucket_is_unreachable() {
+    let Some(weed) = Weed::s3_only() else {
+        return;
+    };
+    let proxy = FaultProxy::start(&weed.s3_endpoint);
+    let admin = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut options = serve_options(&proxy.endpoint(), LOCATION);
+    options
+        .extra
+        .extend(["--admin-listen".to_owned(), admin.to_string()]);
+    let daemon = Daemon::with(options);
+    assert_eq!(admin::get(admin, "/healthz"), (200, "ok\n".to_owned()));
+    let metrics = |admin| match admin::prometheus_python() {
+        Some(python) => admin::parsed_metrics(&python, admin),
+        None => admin::get(admin, "/metrics")
+            .1
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    };
+    let refused = r#"pocketftpd_store_request_errors_total{kind="refused"}"#;
+    let before = metrics(admin);
+    assert_eq!(admin::sample(&before, refused), 0.0);
+
+    proxy.go_down();
+    let mut last = (0, String::new());
+    let down = wait_until(Duration::from_secs(10), || {
+        last = admin::get(admin, "/healthz");
+        last.0 == 503
+    });
+    assert!(down, "{last:?}");
+    assert!(
+        last.1
+            .starts_with("the bucket is unreachable: HEAD /photos"),
+        "{last:?}"
+    );
+    // A request of a session fails for good after its attempts: counted.
+    daemon.login().cmd_ok("SIZE a.txt", 451);
+    let after = metrics(admin);
+    assert!(admin::sample(&after, refused) >= 2.0, "{after:#?}");
+    let retries = admin::sample(&after, "pocketftpd_store_request_retries_total");
+    assert!(retries >= 4.0, "{after:#?}");
+    for kind in ["status_5xx", "cut", "timeout"] {
+        let name = format!(r#"pocketftpd_store_request_errors_total{{kind="{kind}"}}"#);
+        assert_eq!(admin::sample(&after, &name), 0.0, "{kind}");
+    }
 }

@@ -10,7 +10,10 @@ use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
 mod store;
-use store::put;
+use store::{get, put};
+
+#[path = "shared/admin.rs"]
+mod admin;
 
 /// How long one curl may take.
 const CURL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,10 +57,49 @@ fn file_commands_act_on_the_bucket() {
     c.cmd_ok("CWD /", 250);
     c.cmd_ok("RMD /d", 250);
     c.cmd_ok("CWD /d", 550);
-    // A bucket keeps no modes or times of its own.
+    // A bucket keeps no modes or times of its own, and has no object to
+    // write in place: each refusal says so (504), not "permission denied".
     put(&store, "/t.txt", b"t");
-    c.cmd_ok("SITE CHMOD 600 /t.txt", 550);
-    c.cmd_ok("MFMT 20200101000000 /t.txt", 550);
+    let unsupported = "Not supported on this storage.";
+    assert_eq!(c.cmd_ok("SITE CHMOD 600 /t.txt", 504).text(), unsupported);
+    assert_eq!(
+        c.cmd_ok("MFMT 20200101000000 /t.txt", 504).text(),
+        unsupported
+    );
+    c.cmd_ok("TYPE I", 200);
+    for (rest, command) in [
+        (None, "APPE /t.txt"),
+        (Some(1), "STOR /t.txt"),
+        (None, "STOU"),
+    ] {
+        let plan = c.pasv();
+        if let Some(offset) = rest {
+            c.cmd_ok(&format!("REST {offset}"), 350);
+        }
+        c.send(command);
+        let data = plan.try_open();
+        assert_eq!(c.expect_one_of(&[504]).text(), unsupported, "{command}");
+        drop(data);
+    }
+    // curl resuming an upload (SIZE, then APPE of the rest) is told so.
+    let dir = TempDir::new("s3-resume");
+    let local = dir.path().join("t.txt");
+    std::fs::write(&local, b"tail").unwrap();
+    let url = format!("ftp://127.0.0.1:{}/t.txt", daemon.port);
+    let resume = run_bounded(
+        Command::new("curl")
+            .args(["-sS", "-C", "-", "-T"])
+            .arg(&local)
+            .arg(&url),
+        b"",
+        CURL_TIMEOUT,
+    );
+    assert!(
+        !resume.success() && resume.stderr.contains("504"),
+        "{}",
+        resume.stderr
+    );
+    assert_eq!(get(&store, "/t.txt").as_deref(), Some(&b"t"[..]));
     c.cmd_ok("QUIT", 221);
     assert!(daemon
         .stderr()
@@ -308,4 +350,40 @@ fn the_upload_hook_is_told_the_object() {
     assert!(told, "the hook did not run: {}", daemon.stderr());
     let path = std::fs::read_to_string(&out).unwrap();
     assert_eq!(path, "s3://photos/ftp/cam/a b.jpg");
+}
+
+/// Requests share kept-alive connections to the store: 100 small RETRs
+/// (each a HEAD and a GET) open a handful of connections, not 200
+/// (`pocketftpd_store_connections_total`).
+#[test]
+fn small_retrs_share_kept_alive_connections() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    put(&store, "/small.txt", b"small");
+    let admin = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut options = serve_options(&weed, &location);
+    options
+        .extra
+        .extend(["--admin-listen".to_owned(), admin.to_string()]);
+    let daemon = Daemon::with(options);
+    let connections = || {
+        let (status, text) = admin::get(admin, "/metrics");
+        assert_eq!(status, 200);
+        let line = (text.lines())
+            .find_map(|l| l.strip_prefix("pocketftpd_store_connections_total "))
+            .map(str::to_owned);
+        line.and_then(|v| v.parse::<f64>().ok())
+            .expect("the connections counter")
+    };
+    let before = connections();
+    let mut c = daemon.login();
+    c.cmd_ok("TYPE I", 200);
+    for _ in 0..100 {
+        assert_eq!(c.download("RETR small.txt"), b"small");
+    }
+    c.cmd_ok("QUIT", 221);
+    let opened = connections() - before;
+    eprintln!("100 RETRs of 5 bytes: {opened} connections to the store");
+    assert!(opened <= 10.0, "{opened} connections for 200 requests");
 }

@@ -57,6 +57,11 @@ pub enum ErrorKind {
     /// (`--max-sessions-per-user`): a login refused although its password
     /// was right.
     TooManySessions,
+    /// The storage cannot do this at all (a bucket has no object to
+    /// write in place, no file mode, no settable modification time):
+    /// `504`, RFC 959's "not implemented for that parameter", so a client
+    /// tells it from a refusal of this one file.
+    NotSupported,
     /// Anything else: reported to the client as a local error.
     Other,
 }

@@ -77,6 +77,7 @@ pub(super) fn file_error_reply(kind: ErrorKind) -> Reply {
         ErrorKind::BadOffset => (554, "Restart offset beyond the end of the file."),
         ErrorKind::StorageFull => (452, "Insufficient storage space."),
         ErrorKind::QuotaExceeded => (552, "Quota exceeded."),
+        ErrorKind::NotSupported => (504, "Not supported on this storage."),
         ErrorKind::PortsExhausted
         | ErrorKind::ConnectionRefused
         | ErrorKind::ConnectionLost

@@ -219,7 +219,7 @@ const DICTIONARY: &[&[u8]] = &[
     b"SITE UMASK 022\r\n",
 ];
 
-const KINDS: [ErrorKind; 22] = [
+const KINDS: [ErrorKind; 23] = [
     ErrorKind::NotFound,
     ErrorKind::PermissionDenied,
     ErrorKind::AlreadyExists,
@@ -242,6 +242,7 @@ const KINDS: [ErrorKind; 22] = [
     ErrorKind::PortsExhausted,
     ErrorKind::ReadOnly,
     ErrorKind::TooManySessions,
+    ErrorKind::NotSupported,
 ];
 
 /// Splits the first `n` bytes (or fewer, at the end) off `ops`.

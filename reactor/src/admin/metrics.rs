@@ -8,6 +8,8 @@ use std::fmt::Write;
 use super::census::Mark;
 use super::Overview;
 use crate::hooks::counts::HookCounts;
+use crate::storage::s3::endpoint::Endpoint;
+use crate::storage::s3::retry::GaveUp;
 
 /// The text of a scrape.
 pub(crate) fn render(o: &Overview) -> String {
@@ -118,6 +120,9 @@ pub(crate) fn render(o: &Overview) -> String {
         &[("", f(bans))],
     );
     hook_families(&mut family, &o.hooks);
+    if let Some(store) = o.store {
+        store_families(&mut family, store);
+    }
     if let (Some(free), Some(size)) = (o.free_bytes, o.total_bytes) {
         family(
             "pocketftpd_filesystem_free_bytes",
@@ -189,6 +194,34 @@ fn hook_families(
         "counter",
         "Upload events whose hook failed (program error or kill, webhook given up).",
         &samples(|c| c.failed as f64),
+    );
+}
+
+/// The bucket's failed requests, by how they failed, its retries and
+/// the connections opened to it.
+fn store_families(family: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), store: &Endpoint) {
+    let errors = store.errors();
+    let labels = GaveUp::ALL.map(|how| (format!("{{kind=\"{}\"}}", how.label()), how));
+    let samples: Vec<(&str, f64)> = (labels.iter())
+        .map(|(label, how)| (label.as_str(), errors.count(*how) as f64))
+        .collect();
+    family(
+        "pocketftpd_store_request_errors_total",
+        "counter",
+        "Requests to the S3 bucket that failed for good, by kind (after their retries).",
+        &samples,
+    );
+    family(
+        "pocketftpd_store_request_retries_total",
+        "counter",
+        "Attempts at requests to the S3 bucket that failed and were asked again.",
+        &[("", errors.retries() as f64)],
+    );
+    family(
+        "pocketftpd_store_connections_total",
+        "counter",
+        "Connections opened to the S3 endpoint (kept-alive ones carry several requests).",
+        &[("", store.opened() as f64)],
     );
 }
 

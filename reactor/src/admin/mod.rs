@@ -113,6 +113,9 @@ pub(crate) struct Overview<'a> {
     pub banned: Vec<(String, Duration)>,
     /// The upload hooks' queues and failures, by hook, where configured.
     pub hooks: [(&'static str, Option<HookCounts>); 2],
+    /// `--storage s3://...`: where the bucket's requests go (their
+    /// failures, the connections opened).
+    pub store: Option<&'a crate::storage::s3::endpoint::Endpoint>,
 }
 
 /// Checks `--admin-listen` and `--admin-token-file` before anything is

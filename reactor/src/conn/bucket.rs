@@ -88,8 +88,9 @@ impl Connection {
 
     /// `Open` on a bucket: RETR asks the object's size first; LIST, NLST,
     /// MLSD fetch the folder's pages; STOR opens an upload at once (its
-    /// requests go as its parts fill). APPE, REST+STOR and STOU: `550`, a
-    /// bucket has no object to write in place.
+    /// requests go as its parts fill). APPE, REST+STOR, STOU and the
+    /// upload role's replace-own: `504`, not supported on this storage (a
+    /// bucket has no object to write in place, nor owners).
     pub(super) fn start_store_open(
         &mut self,
         store: &Store,
@@ -123,7 +124,7 @@ impl Connection {
                     Err(e) => self.answer(cx.answers, Event::Failed(kind_of(&e))),
                 };
             }
-            _ => return self.answer(cx.answers, Event::Failed(ErrorKind::PermissionDenied)),
+            _ => return self.answer(cx.answers, Event::Failed(ErrorKind::NotSupported)),
         };
         match ListOp::start(store, path, pattern.is_some()) {
             Ok((op, request)) => {

@@ -1,8 +1,8 @@
 //! One request to the bucket carried to its answer on the loop, asked
-//! again as `storage/s3/retry.rs` says: a connection of its own per
-//! attempt (no keep-alive pool: a connection is never reused, so one the
-//! store closed is never written to), a deadline for progress, a wait on
-//! the connection's timer between attempts. Nothing here blocks: the wait
+//! again as `storage/s3/retry.rs` says: each attempt on a kept-alive
+//! connection or a new one (`storage/s3/endpoint.rs` says which), a
+//! deadline for progress, a wait on the connection's timer between
+//! attempts. Nothing here blocks: the wait
 //! is the timer's, the connect mio's.
 
 use std::time::Instant;
@@ -12,7 +12,7 @@ use mio::{Interest, Registry, Token};
 use crate::http::connection::Connection as HttpConnection;
 use crate::http::{Exchange, ResponseHead};
 use crate::storage::s3::endpoint::Endpoint;
-use crate::storage::s3::retry::{Failure, Retry, REQUEST_TIMEOUT};
+use crate::storage::s3::retry::{Failure, GaveUp, Retry, REQUEST_TIMEOUT};
 use crate::storage::s3::S3Request;
 
 /// A request on its way, or waiting to be asked again.
@@ -75,6 +75,13 @@ impl BucketRequest {
         }
     }
 
+    /// No attempt after the one under way (`/healthz`'s probe: the
+    /// store's state now, not in a few seconds).
+    pub fn only_once(mut self) -> BucketRequest {
+        self.retry = Retry::spent();
+        self
+    }
+
     /// When [`on_timer`](Self::on_timer) has something to do.
     pub fn due(&self) -> Instant {
         self.due
@@ -93,9 +100,9 @@ impl BucketRequest {
             Ok(true) => self.answered(registry, now),
             Err(e) => {
                 let failure = if http.connected() {
-                    Failure::Cut
+                    (Failure::Cut, GaveUp::Cut)
                 } else {
-                    Failure::Refused
+                    (Failure::Refused, GaveUp::Refused)
                 };
                 self.failed(failure, e.to_string(), registry, now)
             }
@@ -112,9 +119,9 @@ impl BucketRequest {
             State::Over => Progress::Pending,
             State::Sending(http) => {
                 let failure = if http.connected() {
-                    Failure::Cut
+                    (Failure::Cut, GaveUp::Timeout)
                 } else {
-                    Failure::Refused
+                    (Failure::Refused, GaveUp::Timeout)
                 };
                 let why = format!("no progress in {}s", REQUEST_TIMEOUT.as_secs());
                 self.failed(failure, why, registry, now)
@@ -123,7 +130,7 @@ impl BucketRequest {
     }
 
     fn answered(&mut self, registry: &Registry, now: Instant) -> Progress {
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
         let status = exchange.head().map_or(0, |head| head.status);
@@ -134,6 +141,7 @@ impl BucketRequest {
                 self.state = State::Waiting(exchange.again());
                 return Progress::Pending;
             }
+            self.endpoint.errors().gave_up(GaveUp::Status);
         }
         match exchange.into_response() {
             Some((head, body)) => Progress::Answered(head, body),
@@ -141,14 +149,16 @@ impl BucketRequest {
         }
     }
 
+    /// An attempt failed so (and, if it was the last, the request failed
+    /// so for `/metrics`).
     fn failed(
         &mut self,
-        failure: Failure,
+        (failure, gave_up): (Failure, GaveUp),
         why: String,
         registry: &Registry,
         now: Instant,
     ) -> Progress {
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
         match self.retry.after(failure) {
@@ -158,32 +168,47 @@ impl BucketRequest {
                 self.state = State::Waiting(exchange.again());
                 Progress::Pending
             }
-            None => Progress::Failed(format!("{}: {why}", self.asked)),
+            None => {
+                self.endpoint.errors().gave_up(gave_up);
+                Progress::Failed(format!("{}: {why}", self.asked))
+            }
         }
     }
 
     /// The exchange out of a connection that is done with, its socket out
-    /// of the poll.
-    fn take_exchange(&mut self, registry: &Registry) -> Option<Exchange> {
+    /// of the poll (and kept for another request if it can carry one).
+    fn take_exchange(&mut self, registry: &Registry, now: Instant) -> Option<Exchange> {
         match std::mem::replace(&mut self.state, State::Over) {
             State::Sending(mut http) => {
                 let _ = registry.deregister(http.socket());
-                Some(http.into_exchange())
+                let (exchange, idle) = http.into_parts();
+                if let Some(idle) = idle {
+                    self.endpoint.keep(idle, now);
+                }
+                Some(exchange)
             }
             State::Waiting(exchange) => Some(exchange),
             State::Over => None,
         }
     }
 
-    /// The next attempt: a new connection.
+    /// The next attempt: on a kept connection if the request may be
+    /// asked twice, else on a new one.
     fn attempt(&mut self, registry: &Registry, now: Instant) -> Progress {
         let State::Waiting(_) = &self.state else {
             return Progress::Pending;
         };
-        let Some(exchange) = self.take_exchange(registry) else {
+        let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
-        let opened = self.endpoint.connect(exchange).and_then(|mut http| {
+        let kept = (self.retry.is_idempotent())
+            .then(|| self.endpoint.reuse(now))
+            .flatten();
+        let http = match kept {
+            Some(idle) => Ok(idle.carry(exchange)),
+            None => self.endpoint.connect(exchange),
+        };
+        let opened = http.and_then(|mut http| {
             let interest = Interest::READABLE | Interest::WRITABLE;
             registry.register(http.socket(), self.token, interest)?;
             Ok(http)
@@ -194,11 +219,15 @@ impl BucketRequest {
                 self.due = now + REQUEST_TIMEOUT;
                 Progress::Pending
             }
-            Err(e) => Progress::Failed(format!("{}: {e}", self.asked)),
+            Err(e) => {
+                self.endpoint.errors().gave_up(GaveUp::Refused);
+                Progress::Failed(format!("{}: {e}", self.asked))
+            }
         }
     }
 
     fn log_retry(&self, why: &str, wait: std::time::Duration) {
+        self.endpoint.errors().retried();
         log::info!(
             "{}: {why}; asked again in {} ms",
             self.asked,

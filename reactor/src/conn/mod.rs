@@ -13,7 +13,7 @@
 mod announce;
 mod ascii_size;
 mod bucket;
-mod bucket_request;
+pub(crate) mod bucket_request;
 mod commit;
 mod control;
 pub(crate) use commit::Synced;

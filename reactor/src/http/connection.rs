@@ -68,13 +68,44 @@ pub struct TlsTarget {
     pub name: ServerName<'static>,
 }
 
-/// One exchange on its own connection.
+/// One exchange on a connection.
 pub struct Connection {
     socket: TcpStream,
     tls: Option<ClientConnection>,
     exchange: Exchange,
     /// The non-blocking connect is known to have succeeded.
     connected: bool,
+    /// The peer's stream ended, or sent bytes past the response: the
+    /// connection cannot carry another exchange.
+    spent: bool,
+}
+
+/// A connection between two exchanges, kept for the next (keep-alive):
+/// its response was whole, nothing came after it, and the server did
+/// not say `Connection: close`.
+pub struct Idle {
+    socket: TcpStream,
+    tls: Option<ClientConnection>,
+}
+
+impl Idle {
+    /// The server has not closed it (nor sent anything unasked): a peek
+    /// finds nothing to read yet.
+    pub fn is_open(&self) -> bool {
+        let mut byte = [0; 1];
+        matches!(self.socket.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// The connection again, carrying `exchange`.
+    pub fn carry(self, exchange: Exchange) -> Connection {
+        Connection {
+            socket: self.socket,
+            tls: self.tls,
+            exchange,
+            connected: true,
+            spent: false,
+        }
+    }
 }
 
 impl Connection {
@@ -98,6 +129,7 @@ impl Connection {
             tls,
             exchange,
             connected: false,
+            spent: false,
         })
     }
 
@@ -119,6 +151,20 @@ impl Connection {
     /// The exchange, once the connection is done with.
     pub fn into_exchange(self) -> Exchange {
         self.exchange
+    }
+
+    /// The exchange, and the connection to keep for another if it can
+    /// carry one.
+    pub fn into_parts(self) -> (Exchange, Option<Idle>) {
+        let close = (self.exchange.head())
+            .and_then(|head| head.header("connection"))
+            .is_some_and(|value| value.eq_ignore_ascii_case(b"close"));
+        let whole = self.exchange.is_done() && self.exchange.outgoing().is_empty();
+        let idle = (self.connected && whole && !self.spent && !close).then_some(Idle {
+            socket: self.socket,
+            tls: self.tls,
+        });
+        (self.exchange, idle)
     }
 
     /// Moves bytes until the socket would block; `Ok(true)` once the whole
@@ -153,9 +199,12 @@ impl Connection {
         let mut buf = [0; READ_CHUNK];
         while !self.exchange.is_done() {
             match self.socket.read(&mut buf) {
-                Ok(0) => return Ok(self.exchange.peer_closed()?),
+                Ok(0) => {
+                    self.spent = true;
+                    return Ok(self.exchange.peer_closed()?);
+                }
                 Ok(n) => {
-                    self.exchange.receive(&buf[..n])?;
+                    self.spent |= self.exchange.receive(&buf[..n])? < n;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -196,7 +245,8 @@ impl Connection {
                 let _ = tls.write_tls(&mut self.socket); // the alert
                 return Err(Error::Tls(e));
             }
-            if read_plaintext(tls, &mut self.exchange, &mut buf)? || closed {
+            if read_plaintext(tls, &mut self.exchange, &mut buf, &mut self.spent)? || closed {
+                self.spent = true;
                 return Ok(self.exchange.peer_closed()?);
             }
             if self.exchange.is_done() {
@@ -207,17 +257,19 @@ impl Connection {
 }
 
 /// Feeds the plaintext rustls decrypted to the exchange; `Ok(true)` when
-/// the peer's stream has ended (with `close_notify` or without).
+/// the peer's stream has ended (with `close_notify` or without). Bytes
+/// past the response make the connection `spent`.
 fn read_plaintext(
     tls: &mut ClientConnection,
     exchange: &mut Exchange,
     buf: &mut [u8],
+    spent: &mut bool,
 ) -> Result<bool, Error> {
     loop {
         match tls.reader().read(buf) {
             Ok(0) => return Ok(true),
             Ok(n) => {
-                exchange.receive(&buf[..n])?;
+                *spent |= exchange.receive(&buf[..n])? < n;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
@@ -264,6 +316,11 @@ mod tests {
     }
 
     fn run(addr: SocketAddr) -> Result<Exchange, Error> {
+        carried(addr).map(Connection::into_exchange)
+    }
+
+    /// The connection that carried a POST to `addr`, its answer whole.
+    fn carried(addr: SocketAddr) -> Result<Connection, Error> {
         let request = Request {
             method: "POST",
             target: "/x",
@@ -281,7 +338,7 @@ mod tests {
         for _ in 0..100 {
             poll.poll(&mut events, Some(Duration::from_millis(100)))?;
             if conn.advance()? {
-                return Ok(conn.into_exchange());
+                return Ok(conn);
             }
         }
         panic!("no response");
@@ -308,5 +365,31 @@ mod tests {
         let addr = unused.local_addr().unwrap();
         drop(unused);
         assert!(matches!(run(addr), Err(Error::Io(_))));
+    }
+
+    /// A whole answer leaves the connection to keep, until the server
+    /// closes it; `Connection: close` or a body up to the close leaves none.
+    #[test]
+    fn a_connection_is_kept_only_while_the_server_keeps_it() {
+        let (addr, server) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        let (exchange, idle) = carried(addr).unwrap().into_parts();
+        assert!(exchange.is_done());
+        let idle = idle.expect("kept");
+        server.join().unwrap(); // the server's end closed
+        let closed = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            !idle.is_open()
+        });
+        assert!(closed, "a connection the server closed is not reused");
+        let replies: [&'static [u8]; 2] = [
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\n\r\nuntil the close",
+        ];
+        for reply in replies {
+            let (addr, server) = serve(reply);
+            let (_, idle) = carried(addr).unwrap().into_parts();
+            assert!(idle.is_none(), "{}", String::from_utf8_lossy(reply));
+            server.join().unwrap();
+        }
     }
 }

@@ -185,7 +185,7 @@ impl Server {
         };
         match route {
             Route::Refused(refusal) => Reply::refused(refusal),
-            Route::Health => self.health(),
+            Route::Health => self.health(now),
             Route::Metrics => Reply::ok(PROMETHEUS, metrics::render(&self.overview(now)).into()),
             Route::Page => {
                 let (o, views, unlisted) = listed();
@@ -206,15 +206,22 @@ impl Server {
         }
     }
 
-    /// 200 while the FTP listeners are open and the served folder answers
-    /// a stat; 503 with the reason otherwise.
-    fn health(&self) -> Reply {
+    /// 200 while the FTP listeners are open and the served folder (or
+    /// the bucket, `bucket_errands.rs`) answers; 503 with the reason
+    /// otherwise.
+    fn health(&mut self, now: Instant) -> Reply {
         let unhealthy = |why: &str| Reply::text(503, "Service Unavailable", why);
         if self.stop_by.is_some() {
             return unhealthy("stopping");
         }
         if self.listeners.is_empty() {
             return unhealthy("no FTP listener is open");
+        }
+        if self.bucket.is_some() {
+            return match self.bucket_health(now) {
+                Ok(()) => Reply::text(200, "OK", "ok"),
+                Err(why) => unhealthy(&why),
+            };
         }
         if !self.root.is_at(self.root.host()).unwrap_or(false) {
             return unhealthy("the served folder was deleted or is not there");
@@ -267,6 +274,7 @@ impl Server {
                 .map(|(address, until)| (address, until.saturating_duration_since(now)))
                 .collect(),
             hooks: self.hooks.counts(),
+            store: self.bucket.as_ref().map(|s| s.endpoint()),
         }
     }
 

@@ -26,6 +26,7 @@ mod accept;
 mod admin;
 pub(crate) mod answers;
 pub mod bans;
+mod bucket_errands;
 pub(crate) mod deadlines;
 pub(crate) mod notices;
 pub mod pasv_name;
@@ -62,6 +63,7 @@ use crate::storage::sync::SyncWorker;
 use accept::{ListenerKind, PerIp};
 use answers::{Answers, Tag};
 use bans::Bans;
+use bucket_errands::BucketErrands;
 use deadlines::Deadlines;
 use notices::Notices;
 use pasv_name::PasvName;
@@ -70,7 +72,9 @@ use root::RootWatch;
 use schedule::Schedule;
 use settings::apply_umask;
 pub use settings::{InForce, Limits, Listeners, Reload, Reloaded, Settings};
-use token::{hook_index, is_admin_key, token, untoken, Source, SIGNALS_KEY, WAKER_KEY};
+use token::{
+    bucket_index, hook_index, is_admin_key, token, untoken, Source, SIGNALS_KEY, WAKER_KEY,
+};
 
 /// The shared buffer for control reads and uploads. Its pages are touched
 /// only as far as an upload fills it, so an idle daemon does not pay for it.
@@ -123,6 +127,8 @@ pub struct Server {
     xferlog: Option<File>,
     /// `--on-upload`, `--on-upload-url`: what runs when an upload completed.
     hooks: Hooks,
+    /// The daemon's own requests to the bucket: aborts, `/healthz`'s probe.
+    errands: BucketErrands,
     signals: Signals,
     /// Set by SIGTERM/SIGINT: when the remaining sessions are cut off.
     stop_by: Option<Instant>,
@@ -181,6 +187,7 @@ impl Server {
             reload: None,
             xferlog: None,
             hooks: Hooks::default(),
+            errands: BucketErrands::default(),
             signals,
             stop_by: None,
             accept_paused_until: None,
@@ -247,7 +254,7 @@ impl Server {
         self.announce_listeners();
         loop {
             if let Some(stop_by) = self.stop_by {
-                if self.connections.is_empty() {
+                if self.connections.is_empty() && self.bucket_errands_done() {
                     self.hooks.stop();
                     info!("stopped");
                     return Ok(());
@@ -307,6 +314,7 @@ impl Server {
             self.bans.next_end(),
             self.waiting.next_deadline(),
             self.hooks.next_deadline(),
+            self.bucket_due(),
         ]
         .into_iter()
         .flatten()
@@ -349,6 +357,7 @@ impl Server {
             self.check_root();
         }
         self.hooks.fire_timers(self.poll.registry(), now);
+        self.bucket_turn(now);
         self.resume_accepting(now);
         self.remove_closed();
     }
@@ -371,7 +380,10 @@ impl Server {
                 key if is_admin_key(key) => self.on_admin_ready(key, now),
                 key => match hook_index(key) {
                     Some(index) => self.hooks.on_ready(index, self.poll.registry(), now),
-                    None => self.accept_clients(key, now),
+                    None => match bucket_index(key) {
+                        Some(index) => self.on_bucket_ready(index, now),
+                        None => self.accept_clients(key, now),
+                    },
                 },
             };
         }

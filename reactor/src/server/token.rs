@@ -53,6 +53,21 @@ pub(super) const ADMIN_LISTENER_KEYS: usize =
     HOOKS_KEY + 1 - HOOK_KEYS - crate::admin::MAX_LISTENERS - crate::admin::MAX_CLIENTS;
 pub(super) const ADMIN_CLIENT_KEYS: usize = ADMIN_LISTENER_KEYS + crate::admin::MAX_LISTENERS;
 
+/// How many keys the daemon's own requests to its bucket have
+/// (`bucket_errands.rs`): `/healthz`'s probe and one per abort on its
+/// way, so `ABORTS_AT_ONCE` is this less one (it reads it from here).
+pub(super) const ERRAND_KEYS: usize = 5;
+
+/// Below the admin listener's keys: the daemon's own requests to its
+/// bucket.
+pub(super) const BUCKET_KEYS: usize = ADMIN_LISTENER_KEYS - ERRAND_KEYS;
+
+/// Which of the daemon's requests to its bucket a daemon key is, if any.
+pub(super) fn bucket_index(key: usize) -> Option<usize> {
+    let index = key.checked_sub(BUCKET_KEYS)?;
+    (index < ERRAND_KEYS).then_some(index)
+}
+
 /// Whether a daemon key is one of the admin listener's sockets.
 pub(super) fn is_admin_key(key: usize) -> bool {
     (ADMIN_LISTENER_KEYS..ADMIN_CLIENT_KEYS + crate::admin::MAX_CLIENTS).contains(&key)

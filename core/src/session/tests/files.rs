@@ -127,6 +127,36 @@ fn site_chmod_and_help() {
     assert_eq!(h.fs.mode("/pub"), Some(0o750));
 }
 
+/// Issue 26: a storage that cannot do a thing at all (APPE, REST+STOR on
+/// a bucket, SITE CHMOD, MFMT) is answered `504`, in the core's words.
+#[test]
+fn what_the_storage_cannot_do_is_refused_with_504() {
+    let h = run_both(
+        &writable(),
+        &files(),
+        &[
+            LOGIN,
+            Send(b"PASV\r\n"),
+            Fault(ErrorKind::NotSupported),
+            Send(b"APPE hello.txt\r\nPASV\r\nREST 2\r\n"),
+            Fault(ErrorKind::NotSupported),
+            Send(b"STOR hello.txt\r\n"),
+            Fault(ErrorKind::NotSupported),
+            Send(b"SITE CHMOD 600 hello.txt\r\n"),
+            Fault(ErrorKind::NotSupported),
+            Send(b"MFMT 20200101000000 hello.txt\r\nNOOP\r\n"),
+        ],
+    );
+    assert_eq!(
+        codes_after_login(&h),
+        [227, 504, 227, 350, 504, 504, 504, 200],
+        "{}",
+        h.text()
+    );
+    assert!(h.text().contains("504 Not supported on this storage.\r\n"));
+    assert_eq!(h.fs, files(), "refused: nothing changed");
+}
+
 /// Issue 27: `SITE QUOTA` shows what the caller counted; a quota the
 /// caller says is used up refuses MKD, STOR, APPE and STOU with `552`.
 #[test]

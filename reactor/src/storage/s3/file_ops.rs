@@ -98,7 +98,11 @@ impl FileOp {
                 let head = store.head(&from);
                 (Step::RenameCheck(from, to), head)
             }
-            _ => return Err(Event::Failed(ErrorKind::PermissionDenied)),
+            // SIZE in TYPE A would read the whole object: `550`, as RFC
+            // 3659 4 lets a server answer when it cannot tell the size.
+            Action::AsciiSize { .. } => return Err(Event::Failed(ErrorKind::PermissionDenied)),
+            // SITE CHMOD, MFMT: a bucket keeps no modes, nor times of its own.
+            _ => return Err(Event::Failed(ErrorKind::NotSupported)),
         };
         let request = request.map_err(|e| failed(&e))?;
         let asked = request.describe();

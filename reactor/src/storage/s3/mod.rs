@@ -32,8 +32,8 @@
 //! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
 //! - `upload.rs`, `object_upload.rs`: a STOR's bytes as one PUT or as
 //!   parts (two in memory at most), and the requests that store them.
-//! - `aborts.rs`: a broken multipart upload's abort, sent by a worker
-//!   thread, as it must outlive the session.
+//! - `aborts.rs`: a broken multipart upload's abort, queued for the
+//!   daemon to send on its own sockets, as it must outlive the session.
 //!
 //! # FTP on a bucket
 //!
@@ -47,7 +47,7 @@
 //! | DELE                | DeleteObject                                       |
 //! | MKD / RMD           | the marker `name/` put (new only) / deleted when the folder is empty |
 //! | RNFR/RNTO           | CopyObject + DeleteObject; a folder is refused     |
-//! | APPE, REST+STOR, MFMT, SITE CHMOD | "not supported on this storage"      |
+//! | APPE, REST+STOR, STOU, MFMT, SITE CHMOD | `504 Not supported on this storage.` |
 //!
 //! An upload is atomic by nature: a multipart upload that breaks is
 //! aborted, and the old object stays, as the local back-end's hidden temp

@@ -114,8 +114,8 @@ struct Signer {
     bucket: Bucket,
     keys: Credentials,
     endpoint: Endpoint,
-    /// Where broken uploads are aborted (`None` in unit tests: not sent).
-    aborts: Option<Aborts>,
+    /// Broken uploads' aborts, waiting for the loop to send them.
+    aborts: Aborts,
 }
 
 /// A request's query pairs.
@@ -129,7 +129,7 @@ impl Store {
             bucket,
             keys,
             endpoint,
-            aborts: None,
+            aborts: Aborts::default(),
         };
         Store {
             signer: Rc::new(signer),
@@ -145,7 +145,7 @@ impl Store {
         let signer = Signer {
             bucket,
             keys,
-            aborts: Some(Aborts::start(endpoint.clone())?),
+            aborts: Aborts::default(),
             endpoint,
         };
         Ok(Store {
@@ -154,15 +154,19 @@ impl Store {
         })
     }
 
-    /// The multipart upload `upload` of `path` broke: it is aborted, off
-    /// the loop, so its parts go.
+    /// The multipart upload `upload` of `path` broke: it is aborted by
+    /// the daemon (`aborts.rs`), after its session if need be, so its
+    /// parts go.
     pub fn abandon(&self, path: &VirtualPath, upload: &str) {
-        let abort = self.abort(path, upload);
-        match (abort, &self.signer.aborts) {
-            (Ok(abort), Some(aborts)) => aborts.send(abort),
-            (Ok(_), None) => {}
-            (Err(e), _) => log::warn!("cannot abort the upload of {path}: {e}"),
+        match self.abort(path, upload) {
+            Ok(abort) => self.signer.aborts.send(abort),
+            Err(e) => log::warn!("cannot abort the upload of {path}: {e}"),
         }
+    }
+
+    /// The broken uploads' aborts waiting to be sent.
+    pub fn aborts(&self) -> &Aborts {
+        &self.signer.aborts
     }
 
     /// Where its requests go.

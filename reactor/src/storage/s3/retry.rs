@@ -21,6 +21,7 @@
 //! Every body is in memory while its request is on its way (a part, or a
 //! small file's PUT), so a request is asked again byte for byte.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use rusty_s3::Method;
@@ -52,6 +53,69 @@ pub enum Failure {
     Status(u16),
 }
 
+/// How a request failed for good, as `/metrics` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaveUp {
+    /// The store answered `5xx` at the last attempt.
+    Status,
+    /// The connection broke once the request was on its way.
+    Cut,
+    /// No progress for [`REQUEST_TIMEOUT`].
+    Timeout,
+    /// No connection could be made.
+    Refused,
+}
+
+impl GaveUp {
+    pub const ALL: [GaveUp; 4] = [
+        GaveUp::Status,
+        GaveUp::Cut,
+        GaveUp::Timeout,
+        GaveUp::Refused,
+    ];
+
+    /// Its label value in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            GaveUp::Status => "status_5xx",
+            GaveUp::Cut => "cut",
+            GaveUp::Timeout => "timeout",
+            GaveUp::Refused => "refused",
+        }
+    }
+}
+
+/// The store's failures since start-up, kept as requests fail (one
+/// thread: cells, shared by every request to the endpoint).
+#[derive(Debug, Default)]
+pub struct StoreErrors {
+    gave_up: [Cell<u64>; GaveUp::ALL.len()],
+    retries: Cell<u64>,
+}
+
+impl StoreErrors {
+    /// A request failed for good so.
+    pub fn gave_up(&self, how: GaveUp) {
+        let count = &self.gave_up[how as usize];
+        count.set(count.get().saturating_add(1));
+    }
+
+    /// An attempt failed and the request is asked again.
+    pub fn retried(&self) {
+        self.retries.set(self.retries.get().saturating_add(1));
+    }
+
+    /// Requests failed for good so, since start-up.
+    pub fn count(&self, how: GaveUp) -> u64 {
+        self.gave_up[how as usize].get()
+    }
+
+    /// Attempts asked again, since start-up.
+    pub fn retries(&self) -> u64 {
+        self.retries.get()
+    }
+}
+
 /// The attempts at one request.
 #[derive(Debug, Clone)]
 pub struct Retry {
@@ -73,6 +137,19 @@ impl Retry {
         Retry {
             idempotent: !creates_upload && !conditional,
             made: 1,
+        }
+    }
+
+    /// Asking twice does no harm (so a kept connection may carry it).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// Attempts all made: the one under way is the last.
+    pub fn spent() -> Retry {
+        Retry {
+            idempotent: false,
+            made: ATTEMPTS,
         }
     }
 
