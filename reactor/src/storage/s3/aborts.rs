@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use log::warn;
 
-use super::request::S3Request;
+use super::signed::S3Request;
 
 /// Aborts waiting to be sent: more than the daemon's running uploads.
 pub const QUEUE: usize = 256;

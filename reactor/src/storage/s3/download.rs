@@ -16,7 +16,8 @@ use std::io;
 use pocketftp_core::VirtualPath;
 
 use super::reply::refused;
-use super::request::{S3Request, Store};
+use super::request::Store;
+use super::signed::S3Request;
 use crate::http::ResponseHead;
 use crate::storage::error_kind::{bad_offset, file_shrank};
 

@@ -21,7 +21,8 @@ use pocketftp_core::{Action, ErrorKind, Event, FileKind, VirtualPath};
 
 use super::listing::{self, metadata};
 use super::reply::{object_metadata, refused};
-use super::request::{S3Request, Store};
+use super::request::Store;
+use super::signed::S3Request;
 use super::xml::{first, BadXml};
 use crate::http::ResponseHead;
 use crate::storage::error_kind::kind_of;

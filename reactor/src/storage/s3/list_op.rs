@@ -17,7 +17,8 @@ use pocketftp_core::{Metadata, VirtualPath};
 
 use super::listing;
 use super::reply::refused;
-use super::request::{S3Request, Store, LIST_PAGE_KEYS};
+use super::request::{Store, LIST_PAGE_KEYS};
+use super::signed::S3Request;
 use crate::http::ResponseHead;
 
 /// The most entries one listing holds.

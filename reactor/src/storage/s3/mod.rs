@@ -19,7 +19,8 @@
 //!   prefix, and the core's `VirtualPath` confines a session to it.
 //! - `request.rs`: every request, one constructor per operation, signed
 //!   with rusty-s3 (presigned: the signature is in the URL, so a body is
-//!   never hashed first and streams as it arrives).
+//!   never hashed first and streams as it arrives); `signed.rs` the
+//!   request itself, which the queues and retries hold.
 //! - `file_ops.rs`: each file action as its conversation of requests
 //!   (DELE is HEAD then DELETE, RNTO a HEAD, a copy and a delete, ...).
 //! - `list_op.rs`: a listing's pages fetched one after the other, bounded.
@@ -65,8 +66,10 @@ pub mod object_upload;
 pub mod reply;
 pub mod request;
 pub mod retry;
+pub mod signed;
 pub mod upload;
 mod xml;
 
 pub use config::{Keys, Location, S3Config};
-pub use request::{S3Request, Store};
+pub use request::Store;
+pub use signed::S3Request;

@@ -11,7 +11,8 @@ use std::io;
 use pocketftp_core::VirtualPath;
 
 use super::reply::{complete_body, refused, upload_id};
-use super::request::{S3Request, Store};
+use super::request::Store;
+use super::signed::S3Request;
 use super::upload::{Finish, Parts, Step, PART_SIZE};
 use super::xml::first;
 use crate::http::ResponseHead;

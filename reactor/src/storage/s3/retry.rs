@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusty_s3::Method;
 
-use super::request::S3Request;
+use super::signed::S3Request;
 
 /// No progress for this long (no connect, no byte either way): the request
 /// failed. Long enough for a store to write a 16 MiB part to a slow disk.
