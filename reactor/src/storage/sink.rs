@@ -244,10 +244,10 @@ mod tests {
         cut(jail.append_to(&vp("/old")).unwrap().keep_free(everything));
         cut(jail.write_at(&vp("/old"), 1).unwrap().keep_free(everything));
         cut(jail
-            .upload_to(&vp("/old"), Replace::Any)
+            .upload_to(&vp("/old"), Replace::Any, None)
             .unwrap()
             .keep_free(everything));
-        let folder = jail.folder(&vp("/")).unwrap();
+        let folder = jail.folder(&vp("/"), None).unwrap();
         cut(folder.create_new("unique").unwrap().keep_free(everything));
         assert_eq!(
             std::fs::read(dir.0.join("old")).unwrap(),
