@@ -242,6 +242,32 @@ mod tests {
     }
 
     #[test]
+    fn an_early_synced_upload_comes_back_to_be_committed_or_dropped() {
+        let dir = TempDir::new("durable-early");
+        std::fs::write(dir.0.join("f"), b"old").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let received = |bytes: &[u8]| {
+            let mut sink = jail.upload_to(&vp("/f"), Replace::Any, None).unwrap();
+            sink.write(bytes).unwrap();
+            Job::File(Box::new(sink)).run()
+        };
+        // Given up after its early sync (a client killed in the settle).
+        let ran = received(b"killed");
+        ran.result.unwrap();
+        drop(ran.sink);
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+        // Committed after it: the rename and the folder's sync only.
+        let ran = received(b"new");
+        ran.result.unwrap();
+        let (commit, _pending) = ran.sink.unwrap().into_commit().unwrap();
+        assert!(commit.synced);
+        Job::Commit(commit).run().result.unwrap();
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+    }
+
+    #[test]
     fn folders_to_sync_are_the_parents_of_their_entries() {
         let dir = TempDir::new("durable-folders");
         std::fs::create_dir(dir.0.join("sub")).unwrap();
