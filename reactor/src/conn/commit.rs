@@ -58,8 +58,19 @@ impl Synced {
 /// A received upload to the disk under `--sync`, its file synced early.
 pub(crate) struct Early {
     path: VirtualPath,
-    pub bytes: u64,
+    bytes: u64,
     sink: Held,
+}
+
+impl Early {
+    /// How far the upload got, while its session still counts it as
+    /// received and not yet committing (see `Work::count`).
+    pub fn count(&self) -> Option<u64> {
+        match self.sink {
+            Held::OnWorker { commit_asked: true } => None,
+            _ => Some(self.bytes),
+        }
+    }
 }
 
 /// Where an [`Early`] upload's sink is.

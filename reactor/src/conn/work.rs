@@ -97,7 +97,7 @@ impl Work {
         match self {
             Work::Running(running) => Some(running.transfer.bytes),
             Work::Received(transfer, _) => Some(transfer.bytes),
-            Work::Early(early) => Some(early.bytes),
+            Work::Early(early) => early.count(),
             Work::Idle | Work::Opened(..) | Work::Committing { .. } => None,
         }
     }
