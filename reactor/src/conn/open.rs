@@ -50,15 +50,19 @@ pub fn open(
     };
     let guarded = |sink: Sink| Ok(plain(Opened::Upload(sink.keep_free(min_free))));
     // A file made in the folder: its guard is the admission's.
-    let admitted = match upload_folder(path, &mode) {
-        Some(folder) => Some(storage.admit_upload(&folder, min_free)?),
-        None => None,
+    // The folder, opened for the admission, is where the file is made.
+    let (admitted, folder) = match upload_folder(path, &mode) {
+        Some(folder) => {
+            let (guard, opened) = storage.admit_upload(&folder, min_free)?;
+            (Some(guard), opened)
+        }
+        None => (None, None),
     };
     let fresh = |sink: Sink| {
         let guard = admitted.unwrap_or_else(|| min_free.into());
         Ok(plain(Opened::Upload(sink.keep_free(guard))))
     };
-    let upload = |replace| fresh(storage.upload_to(path, replace)?);
+    let upload = |replace, folder| fresh(storage.upload_to(path, replace, folder)?);
     match mode {
         OpenMode::Read { offset } => {
             let source = storage.open_source(path, offset)?;
@@ -83,13 +87,13 @@ pub fn open(
         }
         // Atomic: the upload takes the target's place only once it has
         // arrived whole (Transfer::commit).
-        OpenMode::Write => upload(Replace::Any),
-        OpenMode::CreateNew => upload(Replace::Nothing),
-        OpenMode::CreateOrReplaceOwn { account } => upload(Replace::Own(account)),
+        OpenMode::Write => upload(Replace::Any, folder),
+        OpenMode::CreateNew => upload(Replace::Nothing, folder),
+        OpenMode::CreateOrReplaceOwn { account } => upload(Replace::Own(account), folder),
         OpenMode::Append => guarded(storage.append_to(path)?),
         OpenMode::WriteAt { offset } => guarded(storage.write_at(path, offset)?),
         OpenMode::CreateUnique => {
-            let (name, sink) = create_unique_name(&storage.folder(path)?)?;
+            let (name, sink) = create_unique_name(&storage.folder(path, folder)?)?;
             let opened = fresh(sink)?.opened;
             Ok(OpenResult {
                 opened,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, trace, warn};
 use pocketftp_core::{ErrorKind, Event, OpenMode, VirtualPath};
 
+use super::commit::Early;
 use super::open::{self, Opened};
 use super::transfer::{Step, Transfer};
 use super::{wall_clock, Connection, Cx};
@@ -37,6 +38,9 @@ pub(crate) enum Work {
     /// session asks for once the end of its control connection had time to
     /// show (`Config::upload_settle`).
     Received(Transfer, VirtualPath),
+    /// Under `--sync`, an upload's every byte is in and its file is synced
+    /// while it waits for `CommitUpload` (`commit.rs`).
+    Early(Early),
     /// Its commit is on the sync worker (`commit.rs`); the hold on it,
     /// dropped, abandons it (`ABOR`, the session gone).
     Committing {
@@ -93,6 +97,7 @@ impl Work {
         match self {
             Work::Running(running) => Some(running.transfer.bytes),
             Work::Received(transfer, _) => Some(transfer.bytes),
+            Work::Early(early) => early.count(),
             Work::Idle | Work::Opened(..) | Work::Committing { .. } => None,
         }
     }
@@ -422,7 +427,7 @@ impl Connection {
                 // yet: the next drive looks, whatever the last read said.
                 self.control.mark_readable(true);
                 if let Work::Running(running) = std::mem::take(&mut self.work) {
-                    self.work = Work::Received(running.transfer, running.path);
+                    self.work = self.received(running.transfer, running.path, cx);
                 }
                 Event::UploadReceived { bytes }
             }
@@ -455,35 +460,38 @@ impl Connection {
         if self.work.upload_mut().is_some() {
             return self.commit_object(cx);
         }
-        let received = match std::mem::take(&mut self.work) {
-            Work::Received(transfer, path) => Some((transfer, path)),
-            other => {
-                self.work = other;
-                None
-            }
-        };
+        let work = std::mem::take(&mut self.work);
         self.close_data();
-        let Some((transfer, path)) = received else {
-            error!("reactor bug: CommitUpload without a received upload");
-            return self.answer(cx.answers, not_started(ErrorKind::Other));
+        let (mut transfer, path) = match work {
+            Work::Received(transfer, path) => (transfer, path),
+            Work::Early(early) => return self.commit_early(early, cx),
+            _ => {
+                error!("reactor bug: CommitUpload without a received upload");
+                return self.answer(cx.answers, not_started(ErrorKind::Other));
+            }
         };
         let bytes = transfer.bytes;
-        let event = match self.commit(transfer, &path, cx) {
-            Ok(Some(pending)) => {
-                self.work = Work::Committing { _hold: pending };
-                return;
-            }
-            Ok(None) => Event::TransferDone { bytes },
-            Err(e) => {
-                cx.faults
-                    .note(self.session.peer(), "put in place", &path, &e);
-                Event::TransferFailed {
-                    kind: kind_of(&e),
-                    bytes,
-                }
-            }
+        let event = match transfer.commit() {
+            Ok(()) => Event::TransferDone { bytes },
+            Err(e) => self.not_put_in_place(&path, &e, bytes, cx),
         };
         self.answer(cx.answers, event);
+    }
+
+    /// A received upload could not be put in place: noted, and the
+    /// session told.
+    pub(super) fn not_put_in_place(
+        &self,
+        path: &VirtualPath,
+        e: &io::Error,
+        bytes: u64,
+        cx: &mut Cx,
+    ) -> Event {
+        cx.faults.note(self.session.peer(), "put in place", path, e);
+        Event::TransferFailed {
+            kind: kind_of(e),
+            bytes,
+        }
     }
 }
 

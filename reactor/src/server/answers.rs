@@ -94,15 +94,19 @@ impl Server {
     /// waits for it, what came of its commit or change.
     pub(super) fn sync_answers(&mut self, now: Instant) {
         let answers: Vec<_> = self.syncs.answers().collect();
-        for (synced, result) in answers {
-            let Some((conn, cx)) = self.addressee(synced.tag, now) else {
+        for (synced, ran) in answers {
+            let Some((conn, mut cx)) = self.addressee(synced.tag, now) else {
                 continue;
             };
-            if let Err(e) = &result {
+            if let Err(e) = &ran.result {
                 cx.faults.note(conn.session.peer(), "sync", &synced.path, e);
             }
+            if let Some(sink) = ran.sink {
+                conn.file_synced(ran.result.map(|()| sink), &mut cx);
+                continue;
+            }
             conn.work.synced();
-            cx.answers.push(conn.tag, synced.event(&result));
+            cx.answers.push(conn.tag, synced.event(&ran.result));
         }
     }
 

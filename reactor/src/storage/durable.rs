@@ -19,7 +19,10 @@
 //!
 //! APPE and STOU write in place: their file is synced, and the folder too,
 //! since they may have made the name. REST+STOR rewrites a file that
-//! exists: its file alone. These steps run off the event loop
+//! exists: its file alone. Step 1 may run early, once the upload's last
+//! byte is in ([`Job::File`]), while its session waits to know whether
+//! its client is still there (the settle, a few ms): the commit then
+//! starts at step 2. These steps run off the event loop
 //! (`sync.rs`): a [`Job`] holds every descriptor they need, opened on the
 //! loop, so the worker resolves no path.
 
@@ -33,6 +36,7 @@ use std::sync::Arc;
 use pocketftp_core::VirtualPath;
 
 use super::jail::Jail;
+use super::sink::Sink;
 use super::temps::TempFile;
 
 /// `--sync`: what a reply waits for the disk to hold.
@@ -71,26 +75,41 @@ impl Durability {
 }
 
 /// Work for the sync worker: every descriptor it needs, opened on the loop.
-pub enum Job {
+pub(crate) enum Job {
     /// An upload, put in place durably.
     Commit(Commit),
+    /// A received upload's file, synced before its commit is asked for
+    /// (step 1 alone); its sink comes back with the answer.
+    File(Box<Sink>),
     /// Folders whose entries changed (MKD, RMD, DELE, RNTO).
     Folders(Vec<File>),
 }
 
+/// What came of a [`Job`].
+pub(crate) struct Ran {
+    pub result: io::Result<()>,
+    /// A [`Job::File`]'s sink, given back to the loop (which alone puts it
+    /// in place or drops it: file closed first, then the hidden file gone).
+    pub sink: Option<Box<Sink>>,
+}
+
 impl Job {
     /// Carries the job out (on the worker: every call may wait for the disk).
-    pub fn run(self) -> io::Result<()> {
-        match self {
-            Job::Commit(commit) => commit.run(),
-            Job::Folders(folders) => folders.iter().try_for_each(File::sync_all),
-        }
+    pub fn run(self) -> Ran {
+        let (result, sink) = match self {
+            Job::Commit(commit) => (commit.run(), None),
+            Job::File(mut sink) => (sink.sync(), Some(sink)),
+            Job::Folders(folders) => (folders.iter().try_for_each(File::sync_all), None),
+        };
+        Ran { result, sink }
     }
 }
 
 /// An upload's durable commit (the steps in the module's guide).
 pub struct Commit {
     file: File,
+    /// `file` was synced already (step 1 ran early).
+    synced: bool,
     /// A STOR's hidden file, renamed over its target once `file` is synced.
     temp: Option<TempFile>,
     /// The folder that holds the upload's name, when the upload made or
@@ -113,16 +132,19 @@ impl Drop for Pending {
 }
 
 impl Commit {
-    /// A commit of `file` (and of `temp`, a STOR's hidden file), syncing
-    /// `folder` after (see [`reopen_folder`]); with the loop's hold on it.
+    /// A commit of `file` (unless `synced` already; and of `temp`, a
+    /// STOR's hidden file), syncing `folder` after (see [`reopen_folder`]);
+    /// with the loop's hold on it.
     pub(super) fn new(
         file: File,
+        synced: bool,
         temp: Option<TempFile>,
         folder: Option<File>,
     ) -> (Commit, Pending) {
         let abandoned = Arc::new(AtomicBool::new(false));
         let commit = Commit {
             file,
+            synced,
             temp,
             folder,
             abandoned: Arc::clone(&abandoned),
@@ -134,7 +156,10 @@ impl Commit {
         // The file is closed before its hidden name is renamed or removed:
         // some FUSE mounts (rclone's without a cache) refuse to unlink an
         // open file, and one brought it back as a visible leftover.
-        let synced = self.file.sync_all();
+        let synced = match self.synced {
+            true => Ok(()),
+            false => self.file.sync_all(),
+        };
         drop(self.file);
         synced?;
         if let Some(mut temp) = self.temp {
@@ -189,7 +214,7 @@ mod tests {
         .unwrap();
         io::Write::write_all(&mut file, bytes).unwrap();
         let folder = reopen_folder(temp.folder()).unwrap();
-        Commit::new(file, Some(temp), Some(folder))
+        Commit::new(file, false, Some(temp), Some(folder))
     }
 
     #[test]
@@ -198,7 +223,7 @@ mod tests {
         std::fs::write(dir.0.join("f"), b"old").unwrap();
         let jail = Jail::open(&dir.0).unwrap();
         let (commit, _pending) = staged(&jail, "/f", b"new");
-        Job::Commit(commit).run().unwrap();
+        Job::Commit(commit).run().result.unwrap();
         assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
     }
@@ -210,9 +235,35 @@ mod tests {
         let jail = Jail::open(&dir.0).unwrap();
         let (commit, pending) = staged(&jail, "/f", b"new");
         drop(pending);
-        let err = Job::Commit(commit).run().unwrap_err();
+        let err = Job::Commit(commit).run().result.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Interrupted);
         assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_early_synced_upload_comes_back_to_be_committed_or_dropped() {
+        let dir = TempDir::new("durable-early");
+        std::fs::write(dir.0.join("f"), b"old").unwrap();
+        let jail = Jail::open(&dir.0).unwrap();
+        let received = |bytes: &[u8]| {
+            let mut sink = jail.upload_to(&vp("/f"), Replace::Any, None).unwrap();
+            sink.write(bytes).unwrap();
+            Job::File(Box::new(sink)).run()
+        };
+        // Given up after its early sync (a client killed in the settle).
+        let ran = received(b"killed");
+        ran.result.unwrap();
+        drop(ran.sink);
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+        // Committed after it: the rename and the folder's sync only.
+        let ran = received(b"new");
+        ran.result.unwrap();
+        let (commit, _pending) = ran.sink.unwrap().into_commit().unwrap();
+        assert!(commit.synced);
+        Job::Commit(commit).run().result.unwrap();
+        assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
     }
 
@@ -231,7 +282,7 @@ mod tests {
         assert_eq!(id(&sub), (std::os::unix::fs::MetadataExt::ino(&meta), true));
         let meta = std::fs::metadata(&dir.0).unwrap();
         assert_eq!(id(&top), (std::os::unix::fs::MetadataExt::ino(&meta), true));
-        Job::Folders(vec![sub, top]).run().unwrap();
+        Job::Folders(vec![sub, top]).run().result.unwrap();
         let root = jail.folder_to_sync(&vp("/")).unwrap_err();
         assert_eq!(root.raw_os_error(), Some(libc::EPERM));
     }

@@ -26,6 +26,9 @@ pub use super::resolve::Resolver;
 use super::sys::{check, fstat, rename_at, stat_at, unlink_at, NameAt, NEW_FOLDER_MODE};
 use super::temps::{self, Replace, Sweep};
 
+/// How a folder is opened to make or name entries in (never read).
+pub(super) const FOLDER_FLAGS: i32 = libc::O_PATH | libc::O_DIRECTORY;
+
 /// A test-only switch: set to `1`, [`Jail::open`] resolves with
 /// [`Resolver::Fallback`] even where `openat2` works, so that the end-to-end
 /// tests run the fallback on any kernel. Read once, when the daemon opens
@@ -229,11 +232,23 @@ impl Jail {
 
     /// The parent folder of `path` (resolved beneath the root) and its name.
     pub(super) fn entry(&self, path: &VirtualPath) -> io::Result<NameAt> {
+        self.entry_in(path, None)
+    }
+
+    /// [`entry`](Self::entry), in `parent` if that folder is open already.
+    pub(super) fn entry_in(
+        &self,
+        path: &VirtualPath,
+        parent: Option<OwnedFd>,
+    ) -> io::Result<NameAt> {
         if path.is_root() {
             return Err(io::Error::from_raw_os_error(libc::EPERM));
         }
         refuse_reserved(path)?;
-        let dir = self.open_path(&path.parent(), libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let dir = match parent {
+            Some(dir) => dir,
+            None => self.open_path(&path.parent(), FOLDER_FLAGS, 0)?,
+        };
         let name = CString::new(path.file_name())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         Ok(NameAt { dir, name })

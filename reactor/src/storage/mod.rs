@@ -55,12 +55,12 @@ mod temps;
 pub(crate) mod testing;
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use pocketftp_core::VirtualPath;
 
 pub(crate) use entries::Entries;
-use jail::Jail;
+use jail::{Jail, FOLDER_FLAGS};
 use refusal::Doing;
 pub(crate) use sink::{Folder, Sink};
 pub(crate) use source::Source;
@@ -83,8 +83,15 @@ impl Jail {
     /// once the whole upload arrived (atomic: a broken upload leaves the
     /// old file as it was). A file there that `replace` does not allow to
     /// replace is `AlreadyExists`, now and at the commit.
-    pub(crate) fn upload_to(&self, path: &VirtualPath, replace: Replace) -> io::Result<Sink> {
-        let (temp, file) = TempFile::create(self.entry(path)?, replace, &self.node().id)
+    /// `folder`: its folder, if the admission opened it already.
+    pub(crate) fn upload_to(
+        &self,
+        path: &VirtualPath,
+        replace: Replace,
+        folder: Option<OwnedFd>,
+    ) -> io::Result<Sink> {
+        let entry = self.entry_in(path, folder)?;
+        let (temp, file) = TempFile::create(entry, replace, &self.node().id)
             .map_err(|e| self.refused(Doing::Upload, path, e))?;
         Ok(Sink::staged(temp, file))
     }
@@ -108,23 +115,28 @@ impl Jail {
     /// An upload into the folder `folder` may begin: its file system's free
     /// space is not below `min_free` (`StorageFull` if it is). Asked before
     /// the upload's file is made, so a refusal leaves nothing behind. The
-    /// guard for a file made in `folder` (`Sink::keep_free`) comes with it.
+    /// guard for a file made in `folder` (`Sink::keep_free`) comes with it,
+    /// and the folder, if it was opened to ask, for the file to be made in
+    /// without resolving it again.
     pub(crate) fn admit_upload(
         &self,
         folder: &VirtualPath,
         min_free: MinFree,
-    ) -> io::Result<SpaceGuard> {
+    ) -> io::Result<(SpaceGuard, Option<OwnedFd>)> {
         if min_free == MinFree::Off {
-            return Ok(SpaceGuard::new(min_free));
+            return Ok((SpaceGuard::new(min_free), None));
         }
-        let fd = self.open_path(folder, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-        space::admit_upload(fd.as_raw_fd(), min_free)
+        let fd = self.open_path(folder, FOLDER_FLAGS, 0)?;
+        Ok((space::admit_upload(fd.as_raw_fd(), min_free)?, Some(fd)))
     }
 
-    /// STOU: the folder `path`, to create a new name in.
-    pub(crate) fn folder(&self, path: &VirtualPath) -> io::Result<Folder> {
-        let fd = self.open_path(path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-        Ok(Folder(fd))
+    /// STOU: the folder `path` (or `opened`, its admission's), to create a
+    /// new name in.
+    pub(crate) fn folder(&self, path: &VirtualPath, opened: Option<OwnedFd>) -> io::Result<Folder> {
+        match opened {
+            Some(fd) => Ok(Folder(fd)),
+            None => Ok(Folder(self.open_path(path, FOLDER_FLAGS, 0)?)),
+        }
     }
 
     /// LIST, NLST, MLSD: the entries of the folder `path` (`NotADirectory`

@@ -41,6 +41,9 @@ pub struct Sink {
     /// upload may have made (APPE, STOU): a durable commit syncs it. A
     /// STOR's is its hidden file's.
     folder: Option<OwnedFd>,
+    /// Its file is synced already ([`sync`](Self::sync)): the commit
+    /// need not sync it again.
+    synced: bool,
 }
 
 /// How a sink that ran out of room leaves no partial file.
@@ -64,6 +67,7 @@ impl Sink {
             space: SpaceGuard::new(MinFree::Off),
             quota: None,
             folder: None,
+            synced: false,
         }
     }
 
@@ -169,6 +173,15 @@ impl Sink {
         Ok(())
     }
 
+    /// Syncs the received upload's file (on the sync worker: `fsync` may
+    /// wait for the disk), before its commit is asked for: nothing is put
+    /// in place, and a sink dropped after is discarded as any other.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_all()?;
+        self.synced = true;
+        Ok(())
+    }
+
     /// Hands the upload over to be put in place durably, off the loop
     /// (`durable.rs`), with the loop's hold on that commit.
     pub fn into_commit(self) -> io::Result<(Commit, Pending)> {
@@ -177,7 +190,7 @@ impl Sink {
             None => self.folder.as_ref(),
         };
         let folder = folder.map(reopen_folder).transpose()?;
-        Ok(Commit::new(self.file, self.temp, folder))
+        Ok(Commit::new(self.file, self.synced, self.temp, folder))
     }
 }
 
@@ -231,10 +244,10 @@ mod tests {
         cut(jail.append_to(&vp("/old")).unwrap().keep_free(everything));
         cut(jail.write_at(&vp("/old"), 1).unwrap().keep_free(everything));
         cut(jail
-            .upload_to(&vp("/old"), Replace::Any)
+            .upload_to(&vp("/old"), Replace::Any, None)
             .unwrap()
             .keep_free(everything));
-        let folder = jail.folder(&vp("/")).unwrap();
+        let folder = jail.folder(&vp("/"), None).unwrap();
         cut(folder.create_new("unique").unwrap().keep_free(everything));
         assert_eq!(
             std::fs::read(dir.0.join("old")).unwrap(),

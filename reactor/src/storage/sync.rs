@@ -19,7 +19,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use super::durable::Job;
+use super::durable::{Job, Ran};
 
 /// Threads that sync: enough for a few `fsync`s to share a journal
 /// commit, few enough for a Pi Zero's memory (each is a stack and a
@@ -36,9 +36,9 @@ pub const SYNC_QUEUE: usize = 64;
 type Queued<T> = (T, Job);
 
 /// The threads, their queue, and their answers.
-pub struct SyncWorker<T> {
+pub(crate) struct SyncWorker<T> {
     jobs: SyncSender<Queued<T>>,
-    answers: Receiver<(T, io::Result<()>)>,
+    answers: Receiver<(T, Ran)>,
 }
 
 impl<T: Send + 'static> SyncWorker<T> {
@@ -72,7 +72,7 @@ impl<T: Send + 'static> SyncWorker<T> {
     }
 
     /// The answers ready now.
-    pub fn answers(&self) -> impl Iterator<Item = (T, io::Result<()>)> + '_ {
+    pub fn answers(&self) -> impl Iterator<Item = (T, Ran)> + '_ {
         self.answers.try_iter()
     }
 }
@@ -100,8 +100,8 @@ mod tests {
         for _ in 0..100 {
             poll.poll(&mut events, Some(Duration::from_millis(300)))
                 .unwrap();
-            got.extend(worker.answers().map(|(tag, result)| {
-                result.unwrap();
+            got.extend(worker.answers().map(|(tag, ran)| {
+                ran.result.unwrap();
                 tag
             }));
             if got.len() >= n {

@@ -19,6 +19,7 @@ use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use super::dir::DirStream;
@@ -81,7 +82,7 @@ fn whose(name: &[u8], node: &NodeId) -> Whose {
 /// Creates a new temporary file in `dir`, named for `node`, locked for as
 /// long as the returned `File` (or a clone of it) is open.
 pub fn create(dir: RawFd, node: &NodeId) -> io::Result<(CString, File)> {
-    let pid = std::process::id();
+    let pid = pid();
     let end = char::from(NODE_END);
     for attempt in 0..1000u32 {
         let nanos = std::time::SystemTime::now()
@@ -101,6 +102,15 @@ pub fn create(dir: RawFd, node: &NodeId) -> io::Result<(CString, File)> {
         }
     }
     Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// This process's id, for temporary names: asked once, not at every upload
+/// (`getpid` is a system call with glibc). It does not change: the daemon
+/// never forks but for hook programs, whose child execs at once and makes
+/// no temporary file.
+fn pid() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// Locks a file just created as `name`. Between its creation and the lock, a
