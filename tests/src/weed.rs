@@ -31,6 +31,12 @@ pub const WEED_BUCKET: &str = "photos";
 /// loaded 2-core one).
 const START_LIMIT: Duration = Duration::from_secs(90);
 
+/// Starts of `weed mini` tried when a port was taken under it.
+const START_ATTEMPTS: u32 = 3;
+
+/// What weed's log says when a port it was given is taken.
+const PORT_TAKEN: &str = "Port allocation failed";
+
 /// SeaweedFS takes each gRPC port as its HTTP port plus this.
 const GRPC_OFFSET: u16 = 10_000;
 
@@ -49,8 +55,26 @@ pub struct Weed {
 
 impl Weed {
     /// Starts `weed mini` with its data and logs in `dir`; panics if its
-    /// filer does not answer within [`START_LIMIT`].
+    /// filer does not answer within [`START_LIMIT`]. A port found free may
+    /// be taken by a test running in parallel before weed binds it (seen
+    /// once in CI: "Port allocation failed: port 11009 for WebDAV"); weed
+    /// then exits at once, and is started again on other ports, up to
+    /// [`START_ATTEMPTS`] times.
     pub fn start(dir: &Path) -> Weed {
+        let mut attempt = 1;
+        loop {
+            match Weed::try_start(dir) {
+                Ok(weed) => return weed,
+                Err(log) if attempt < START_ATTEMPTS && log.contains(PORT_TAKEN) => attempt += 1,
+                Err(log) => panic!(
+                    "weed mini's filer did not answer within {START_LIMIT:?}; its log:\n{log}"
+                ),
+            }
+        }
+    }
+
+    /// One start of `weed mini`; its log if it did not serve its filer.
+    fn try_start(dir: &Path) -> Result<Weed, String> {
         let data = dir.join("weed-data");
         fs::create_dir_all(&data).expect("create weed's data folder");
         let log = fs::File::create(dir.join("weed-mini.log")).expect("weed's log");
@@ -83,13 +107,11 @@ impl Weed {
         let up = wait_until(START_LIMIT, || {
             filer_answers(filer) || !matches!(weed.child.try_wait(), Ok(None))
         });
-        assert!(
-            up && matches!(weed.child.try_wait(), Ok(None)),
-            "weed mini's filer did not answer on {} within {START_LIMIT:?}; its log:\n{}",
-            weed.filer,
-            fs::read_to_string(dir.join("weed-mini.log")).unwrap_or_default()
-        );
-        weed
+        if up && matches!(weed.child.try_wait(), Ok(None)) {
+            return Ok(weed);
+        }
+        let log = fs::read_to_string(dir.join("weed-mini.log")).unwrap_or_default();
+        Err(format!("(filer {})\n{log}", weed.filer))
     }
 
     /// A store for the S3 back-end's tests (no mounts, so no FUSE), in a
