@@ -69,6 +69,8 @@
 //!   in turns (`rate/shared.rs`).
 //! - [`admin`]: the admin listener (status page, `/metrics`, `/healthz`,
 //!   kick) and `pocketftpd who`; its place in the loop is `server/admin.rs`.
+//! - `workers`: threads for what cannot be non-blocking (fsync, a
+//!   quota's folder walk), answering through the waker.
 //! - [`startup`]: what runs once, before the loop.
 //! - [`small_file`]: reading the config, users, certificate and key files,
 //!   bounded (at start-up and on every SIGHUP).
@@ -85,6 +87,7 @@ pub mod server;
 pub mod small_file;
 pub mod startup;
 pub mod storage;
+mod workers;
 
 /// `1 session`, `2 sessions`: a count in a log line, in words that read
 /// right for every number (not "1 sessions", not "session(s)").

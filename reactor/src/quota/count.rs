@@ -12,14 +12,13 @@
 use std::fs;
 use std::io;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
-use std::thread;
 
 use log::warn;
 use pocketftp_core::VirtualPath;
 
 use super::Usage;
+use crate::workers::Workers;
 
 /// Entries one count reads at most (a million: a few seconds on an SD
 /// card; a home beyond it is undercounted, and the log says so).
@@ -44,43 +43,34 @@ pub struct Counted {
     pub usage: io::Result<Usage>,
 }
 
-/// The thread, its queue and its answers.
-pub struct Counter {
-    asks: SyncSender<Ask>,
-    answers: Receiver<Counted>,
-}
+/// The thread, its queue and its answers (one thread: counts are rare,
+/// and one walk at a time keeps an SD card's reads in order).
+pub struct Counter(Workers<(), Ask, Counted>);
 
 impl Counter {
     /// Starts the thread, which wakes the loop with each answer.
     pub fn start(waker: Arc<mio::Waker>) -> io::Result<Counter> {
-        let (asks, queue) = mpsc::sync_channel::<Ask>(COUNT_QUEUE);
-        let (answer, answers) = mpsc::channel();
-        thread::Builder::new()
-            .name("quota-count".into())
-            .spawn(move || {
-                while let Ok(ask) = queue.recv() {
-                    let usage = walk(&ask.real, &ask.home);
-                    let counted = Counted {
-                        home: ask.home,
-                        generation: ask.generation,
-                        usage,
-                    };
-                    if answer.send(counted).is_err() || waker.wake().is_err() {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Counter { asks, answers })
+        Workers::start("quota-count", 1, COUNT_QUEUE, waker, count).map(Counter)
     }
 
     /// Queues a count; `false` when the queue is full.
     pub fn ask(&self, ask: Ask) -> bool {
-        self.asks.try_send(ask).is_ok()
+        self.0.submit((), ask).is_ok()
     }
 
     /// The counts done by now.
     pub fn answers(&self) -> impl Iterator<Item = Counted> + '_ {
-        self.answers.try_iter()
+        self.0.answers().map(|((), counted)| counted)
+    }
+}
+
+/// One count, on the thread.
+fn count(ask: Ask) -> Counted {
+    let usage = walk(&ask.real, &ask.home);
+    Counted {
+        home: ask.home,
+        generation: ask.generation,
+        usage,
     }
 }
 

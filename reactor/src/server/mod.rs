@@ -158,7 +158,7 @@ impl Server {
             poll.registry(),
             token(WAKER_KEY, Source::Daemon),
         )?);
-        let syncs = SyncWorker::start(Arc::clone(&waker))?;
+        let syncs = crate::storage::sync::start(Arc::clone(&waker))?;
         let quotas = Ledger::new(jail.host().to_path_buf(), Arc::clone(&waker));
         Ok(Server {
             poll,

@@ -15,11 +15,10 @@
 //! small files cost a few journal commits at a time, not eight in a row.
 
 use std::io;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::Arc;
 
 use super::durable::{Job, Ran};
+use crate::workers::Workers;
 
 /// Threads that sync: enough for a few `fsync`s to share a journal
 /// commit, few enough for a Pi Zero's memory (each is a stack and a
@@ -32,55 +31,12 @@ pub const SYNC_THREADS: usize = 4;
 /// says so (`451`), rather than holding more descriptors.
 pub const SYNC_QUEUE: usize = 64;
 
-/// A job, and whom its answer is for.
-type Queued<T> = (T, Job);
+/// The sync threads: each answer is tagged `T` and says how its job ran.
+pub(crate) type SyncWorker<T> = Workers<T, Job, Ran>;
 
-/// The threads, their queue, and their answers.
-pub(crate) struct SyncWorker<T> {
-    jobs: SyncSender<Queued<T>>,
-    answers: Receiver<(T, Ran)>,
-}
-
-impl<T: Send + 'static> SyncWorker<T> {
-    /// Starts [`SYNC_THREADS`] threads, which wake the loop with each answer.
-    pub fn start(waker: Arc<mio::Waker>) -> io::Result<SyncWorker<T>> {
-        let (jobs, queue) = mpsc::sync_channel::<Queued<T>>(SYNC_QUEUE);
-        let (answer, answers) = mpsc::channel();
-        let queue = Arc::new(Mutex::new(queue));
-        for n in 0..SYNC_THREADS {
-            let (queue, answer, waker) = (Arc::clone(&queue), answer.clone(), Arc::clone(&waker));
-            thread::Builder::new()
-                .name(format!("sync-{n}"))
-                .spawn(move || {
-                    // The lock is held only while waiting for the next job.
-                    while let Some((tag, job)) = next(&queue) {
-                        if answer.send((tag, job.run())).is_err() || waker.wake().is_err() {
-                            return;
-                        }
-                    }
-                })?;
-        }
-        Ok(SyncWorker { jobs, answers })
-    }
-
-    /// Queues `job`; its answer comes from [`answers`](Self::answers)
-    /// after the waker fires. A full queue gives the job back.
-    pub fn submit(&self, tag: T, job: Job) -> Result<(), Job> {
-        self.jobs.try_send((tag, job)).map_err(|e| match e {
-            TrySendError::Full((_, job)) | TrySendError::Disconnected((_, job)) => job,
-        })
-    }
-
-    /// The answers ready now.
-    pub fn answers(&self) -> impl Iterator<Item = (T, Ran)> + '_ {
-        self.answers.try_iter()
-    }
-}
-
-/// The next job for a thread; `None` once the loop's end of the queue is
-/// gone (the daemon is stopping).
-fn next<T>(queue: &Mutex<Receiver<Queued<T>>>) -> Option<Queued<T>> {
-    queue.lock().ok()?.recv().ok()
+/// Starts [`SYNC_THREADS`] threads, which wake the loop with each answer.
+pub(crate) fn start<T: Send + 'static>(waker: Arc<mio::Waker>) -> io::Result<SyncWorker<T>> {
+    Workers::start("sync", SYNC_THREADS, SYNC_QUEUE, waker, Job::run)
 }
 
 #[cfg(test)]
@@ -90,7 +46,7 @@ mod tests {
 
     fn worker(poll: &mio::Poll) -> SyncWorker<u32> {
         let waker = mio::Waker::new(poll.registry(), mio::Token(7)).unwrap();
-        SyncWorker::start(Arc::new(waker)).unwrap()
+        start(Arc::new(waker)).unwrap()
     }
 
     /// Waits (bounded) until `n` answers came through the waker.
@@ -122,17 +78,5 @@ mod tests {
             assert!(worker.submit(tag, Job::Folders(vec![folder])).is_ok());
         }
         assert_eq!(answers(&mut poll, &worker, 10), (0..10).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn a_full_queue_gives_the_job_back() {
-        // No thread takes jobs from a queue whose threads never started.
-        let (jobs, _queue) = mpsc::sync_channel(SYNC_QUEUE);
-        let (_answer, answers) = mpsc::channel();
-        let worker: SyncWorker<u32> = SyncWorker { jobs, answers };
-        for tag in 0..SYNC_QUEUE as u32 {
-            assert!(worker.submit(tag, Job::Folders(Vec::new())).is_ok());
-        }
-        assert!(worker.submit(0, Job::Folders(Vec::new())).is_err());
     }
 }
