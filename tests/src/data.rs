@@ -51,7 +51,16 @@ impl Ctrl {
     /// data socket if the daemon lets us (a refusal may come before or after
     /// the connection), and return the first reply.
     pub fn transfer_reply(&mut self, line: &str) -> Reply {
+        self.transfer_reply_rest(None, line)
+    }
+
+    /// Like [`Ctrl::transfer_reply`], with `REST n` between PASV and the
+    /// command.
+    pub fn transfer_reply_rest(&mut self, rest: Option<u64>, line: &str) -> Reply {
         let plan = self.pasv();
+        if let Some(n) = rest {
+            self.cmd_ok(&format!("REST {n}"), 350);
+        }
         self.send(line);
         let data = plan.try_open();
         let r = self.reply();

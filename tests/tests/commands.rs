@@ -463,12 +463,7 @@ fn write_commands_with_write_enabled() {
     c.upload_rest(Some(1), "STOR a.bin", b"XY");
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // REST beyond the end on STOR: 554.
-    let p = c.pasv();
-    c.cmd_ok("REST 100", 350);
-    c.send("STOR a.bin");
-    let data = p.try_open();
-    let r = c.reply();
-    drop(data);
+    let r = c.transfer_reply_rest(Some(100), "STOR a.bin");
     assert_eq!(r.code, 554, "REST past the end then STOR: {:?}", r.lines);
     assert_eq!(fs::read(d.root().join("a.bin")).unwrap(), b"nXY");
     // Rename.

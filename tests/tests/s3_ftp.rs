@@ -199,12 +199,7 @@ fn downloads_come_a_chunk_at_a_time() {
     let mut c = daemon.login();
     c.cmd_ok("TYPE I", 200);
     assert_eq!(c.download("RETR big.bin"), object);
-    let p = c.pasv();
-    c.cmd_ok("REST 99999999", 350);
-    c.send("RETR big.bin");
-    let data = p.try_open();
-    let r = c.reply();
-    drop(data);
+    let r = c.transfer_reply_rest(Some(99999999), "RETR big.bin");
     assert_eq!(r.code, 554, "REST past the end then RETR: {:?}", r.lines);
     let p = c.pasv();
     c.cmd_ok("RETR none", 550);
