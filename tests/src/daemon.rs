@@ -7,7 +7,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -445,9 +445,19 @@ fn greets(open: impl FnOnce() -> io::Result<TcpStream>, limit: Duration) -> bool
     if stream.set_read_timeout(Some(limit)).is_err() {
         return false;
     }
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    let read = BufReader::new(stream).read_line(&mut line);
-    read.is_ok() && line.len() >= 4 && line.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+    let read = reader.read_line(&mut line);
+    let greeted =
+        read.is_ok() && line.len() >= 4 && line.as_bytes()[..3].iter().all(u8::is_ascii_digit);
+    if greeted {
+        // Leave only once the daemon has closed its end: a session it
+        // still counts would take a slot from the test's first client
+        // (`--max-per-ip 1`).
+        let _ = reader.get_mut().write_all(b"QUIT\r\n");
+        let _ = io::copy(&mut reader, &mut io::sink());
+    }
+    greeted
 }
 
 /// Poll `f` until it returns true or `timeout` passes (bounded).
