@@ -26,7 +26,7 @@ pub fn need_strace() -> bool {
 }
 
 /// The calls recorded: what durability is made of, and what replies.
-const TRACED: &str = "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write";
+const TRACED: &str = "trace=fsync,fdatasync,sync_file_range,rename,renameat,renameat2,sendto,write";
 
 /// `strace` attached to a running process.
 pub struct Trace {

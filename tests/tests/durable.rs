@@ -170,3 +170,33 @@ fn sync_off_syncs_nothing_and_uploads_leaves_mkd_alone() {
     let calls = trace.finish();
     assert!(!calls.iter().any(|c| c.name == "fsync"), "{}", show(&calls));
 }
+
+/// A big upload under `--sync uploads` is handed to the disk while it
+/// arrives (`sync_file_range`, every 2 MiB), so the fsync before its `226`
+/// finds little left to write; `--sync off` leaves the disk alone.
+#[test]
+fn a_big_upload_is_written_out_while_it_arrives() {
+    let big: Vec<u8> = (0..6u32 << 20).map(|i| (i % 251) as u8).collect();
+    for sync in ["uploads", "off"] {
+        let Some((d, trace)) = traced(sync) else {
+            return;
+        };
+        let mut ctrl = d.login();
+        ctrl.upload("STOR big.bin", &big);
+        let calls = trace.finish();
+        assert!(std::fs::read(d.root().join("big.bin")).unwrap() == big);
+        let early: Vec<&Call> = (calls.iter())
+            .filter(|c| c.name == "sync_file_range" && c.text.contains(".pocketftpd-upload-"))
+            .collect();
+        if sync == "off" {
+            assert!(early.is_empty(), "{}", show(&calls));
+            continue;
+        }
+        assert!(early.len() >= 2, "{}", show(&calls));
+        before(
+            early[0],
+            find(&calls, &["fsync"], ".pocketftpd-upload-"),
+            &calls,
+        );
+    }
+}

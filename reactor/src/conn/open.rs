@@ -112,6 +112,15 @@ impl OpenResult {
         }
         self
     }
+
+    /// An upload whose 226 waits for its file's fsync when `durable`
+    /// (`Sink::write_back_early`).
+    pub fn durable(mut self, durable: bool) -> OpenResult {
+        if let (Opened::Upload(sink), true) = (&mut self.opened, durable) {
+            sink.write_back_early();
+        }
+        self
+    }
 }
 
 /// The folder an upload writes into; `None` for a download or a listing.

@@ -228,6 +228,7 @@ impl Connection {
         // (`refusal.rs`): a read-only file system is said here.
         let explained = !matches!(mode, OpenMode::CreateUnique);
         let min_free = cx.settings.limits.min_free;
+        let durable = cx.settings.sync.uploads();
         let upload = !matches!(mode, OpenMode::Read { .. } | OpenMode::List { .. });
         let room = if upload {
             self.quota_room(cx)
@@ -236,7 +237,7 @@ impl Connection {
         };
         let opened = room.and_then(|room| {
             let result = open::open(self.storage(cx.root), path, mode, min_free)?;
-            Ok(result.within_quota(room))
+            Ok(result.within_quota(room).durable(durable))
         });
         let event = match opened {
             Ok(result) => {

@@ -15,7 +15,7 @@ use pocketftp_core::{ErrorKind, VirtualPath};
 use super::durable::{reopen_folder, Commit, Pending};
 use super::error_kind::{bad_offset, kind_of};
 use super::space::{MinFree, SpaceGuard};
-use super::sys::{create_at, unlink_at, NameAt};
+use super::sys::{create_at, start_write_back, unlink_at, NameAt};
 use super::temps::TempFile;
 use crate::quota::Quota;
 
@@ -44,7 +44,15 @@ pub struct Sink {
     /// Its file is synced already ([`sync`](Self::sync)): the commit
     /// need not sync it again.
     synced: bool,
+    /// Bytes written since the disk was last asked to start writing them
+    /// out, or `None` when the upload's 226 does not wait for an fsync.
+    unstarted: Option<u64>,
 }
+
+/// How much an upload writes between two requests to the disk to start
+/// writing it out: big enough that the requests cost nothing beside the
+/// writes, small enough that a Pi's SD card is kept busy from the start.
+const WRITE_BACK_STEP: u64 = 2 << 20;
 
 /// How a sink that ran out of room leaves no partial file.
 enum Undo {
@@ -68,6 +76,7 @@ impl Sink {
             quota: None,
             folder: None,
             synced: false,
+            unstarted: None,
         }
     }
 
@@ -113,6 +122,12 @@ impl Sink {
         self.quota = Some((room, home, quota));
     }
 
+    /// The upload's 226 will wait for its file's fsync (`--sync`): the
+    /// disk is asked to start writing it out while it arrives.
+    pub fn write_back_early(&mut self) {
+        self.unstarted = Some(0);
+    }
+
     /// Counts `bytes` against the quota, if there is room for them.
     fn admit_quota(&mut self, bytes: u64) -> io::Result<()> {
         let Some((room, home, quota)) = &mut self.quota else {
@@ -137,6 +152,9 @@ impl Sink {
         let written = (self.admit_quota(length))
             .and_then(|()| self.space.admit(fd, length))
             .and_then(|()| self.file.write_all(bytes));
+        if written.is_ok() {
+            self.write_back(length);
+        }
         match written {
             Err(e)
                 if matches!(
@@ -147,6 +165,20 @@ impl Sink {
                 Err(self.cut(e))
             }
             other => other,
+        }
+    }
+
+    /// Every [`WRITE_BACK_STEP`] bytes, asks the disk to start writing out
+    /// what it has, so the fsync before the 226 finds little left to do.
+    fn write_back(&mut self, written: u64) {
+        let Some(unstarted) = &mut self.unstarted else {
+            return;
+        };
+        *unstarted = unstarted.saturating_add(written);
+        if *unstarted >= WRITE_BACK_STEP {
+            *unstarted = 0;
+            // Only a hint: the fsync is what the 226 waits for.
+            let _ = start_write_back(self.file.as_raw_fd());
         }
     }
 

@@ -51,6 +51,14 @@ pub(super) fn rename_at(from: &NameAt, to_dir: &OwnedFd, to_name: &CStr) -> io::
     })
 }
 
+/// Starts the disk writing what `fd` holds that it is not writing yet,
+/// and returns without waiting for it (`sync_file_range(2)`).
+pub(super) fn start_write_back(fd: RawFd) -> io::Result<()> {
+    // SAFETY: a plain call on a descriptor; offset 0 and length 0 mean
+    // the whole file.
+    check(unsafe { libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE) })
+}
+
 /// Metadata of an open descriptor.
 pub(super) fn fstat(fd: RawFd) -> io::Result<Metadata> {
     fstat_at(fd, c"")
