@@ -107,7 +107,7 @@ impl Connection {
             } => (format, writable, pattern, shown),
             OpenMode::Write | OpenMode::CreateNew => {
                 let upload = Upload::new(store, path.clone(), mode == OpenMode::CreateNew);
-                self.work = Work::Opened(Opened::ObjectUpload(upload), path.clone());
+                self.work = Work::Opened(Box::new(Opened::ObjectUpload(upload)), path.clone());
                 let opened = Event::Opened {
                     size: None,
                     unique_name: None,
@@ -165,7 +165,7 @@ impl Connection {
         match sent {
             Ok(request) => {
                 self.arm_timer(request.due(), cx);
-                self.store_op = Some(StoreOp { asking, request });
+                self.store_op = Some(Box::new(StoreOp { asking, request }));
             }
             Err(why) => self.store_failed(&why, ErrorKind::Other, cx),
         }
@@ -220,7 +220,7 @@ impl Connection {
                 return self.store_failed(&why, ErrorKind::ConnectionRefused, cx);
             }
         };
-        let Some(StoreOp { asking, .. }) = self.store_op.take() else {
+        let Some(StoreOp { asking, .. }) = self.store_op.take().map(|op| *op) else {
             return;
         };
         let Some(store) = self.bucket(cx).cloned() else {
@@ -285,7 +285,7 @@ impl Connection {
                     format,
                     writable,
                 };
-                self.work = Work::Opened(opened, path);
+                self.work = Work::Opened(Box::new(opened), path);
                 let opened = Event::Opened {
                     size: None,
                     unique_name: None,
@@ -318,7 +318,7 @@ impl Connection {
         match opened {
             Ok(download) => {
                 let size = Some(download.size());
-                self.work = Work::Opened(Opened::Object(download), path);
+                self.work = Work::Opened(Box::new(Opened::Object(download)), path);
                 let event = Event::Opened {
                     size,
                     unique_name: None,
@@ -370,7 +370,7 @@ impl Connection {
         match sent {
             Ok(request) => {
                 self.arm_timer(request.due(), cx);
-                self.fetch = Some(request);
+                self.fetch = Some(Box::new(request));
             }
             Err(e) => self.transfer_request_done(Err(e), cx),
         }
@@ -402,7 +402,7 @@ impl Connection {
     fn fetch_progressed(&mut self, progress: Progress, cx: &mut Cx) {
         let answer = match progress {
             Progress::Pending => {
-                if let Some(due) = self.fetch.as_ref().map(BucketRequest::due) {
+                if let Some(due) = self.fetch.as_deref().map(BucketRequest::due) {
                     self.arm_timer(due, cx);
                 }
                 return;

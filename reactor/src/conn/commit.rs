@@ -86,7 +86,7 @@ impl Connection {
     /// the disk, its file goes to the sync worker at once.
     pub(super) fn received(&self, mut transfer: Transfer, path: VirtualPath, cx: &mut Cx) -> Work {
         if !cx.settings.sync.uploads() || transfer.upload_mut().is_some() {
-            return Work::Received(transfer, path);
+            return Work::Received(Box::new(transfer), path);
         }
         let bytes = transfer.bytes;
         let sink = match transfer.into_sink() {
@@ -109,16 +109,16 @@ impl Connection {
             },
             Err(e) => Held::Back(Err(e)),
         };
-        Work::Early(Early {
+        Work::Early(Box::new(Early {
             path,
             bytes,
             sink: held,
-        })
+        }))
     }
 
     /// `CommitUpload` of an [`Early`] upload: put in place once its file
     /// is synced.
-    pub(super) fn commit_early(&mut self, mut early: Early, cx: &mut Cx) {
+    pub(super) fn commit_early(&mut self, mut early: Box<Early>, cx: &mut Cx) {
         match early.sink {
             Held::OnWorker { .. } => {
                 early.sink = Held::OnWorker { commit_asked: true };

@@ -67,10 +67,11 @@ pub(crate) struct Connection {
     /// Served from a bucket: the user's home prefix (`None`: the bucket's
     /// root, [`Cx::bucket`]).
     pub store: Option<Store>,
-    /// The file action on the bucket under way (`bucket.rs`).
-    store_op: Option<StoreOp>,
+    /// The file action on the bucket under way (`bucket.rs`); boxed, as
+    /// `fetch`: on local storage every session would carry it unused.
+    store_op: Option<Box<StoreOp>>,
     /// A download's chunk on its way from the bucket (`bucket.rs`).
-    fetch: Option<bucket_request::BucketRequest>,
+    fetch: Option<Box<bucket_request::BucketRequest>>,
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.
     pub account: Option<String>,
@@ -447,4 +448,17 @@ fn wall_clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+#[cfg(test)]
+mod tests {
+    /// What one idle session's slab entry may cost: a session's whole
+    /// memory is meant to stay near 1 KiB (issues 25 and 29), so what only
+    /// a transfer or a bucket needs is boxed, not carried by every entry.
+    const IDLE_ENTRY_BOUND: usize = 1024;
+
+    #[test]
+    fn an_idle_session_entry_stays_within_its_bound() {
+        let size = std::mem::size_of::<super::Connection>();
+        assert!(size <= IDLE_ENTRY_BOUND, "a Connection is {size} B");
+    }
 }

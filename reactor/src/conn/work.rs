@@ -25,22 +25,25 @@ use crate::storage::s3::object_upload::Upload;
 /// stall timer and STAT; seconds-scale, so a few times a second is plenty).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
-/// What the connection holds for a transfer.
+/// What the connection holds for a transfer. Each state's payload is
+/// boxed: an idle session carries only the tag in its slab entry, and a
+/// transfer pays for its few hundred bytes while it lasts (issue 29: an
+/// idle session's memory).
 #[derive(Default)]
 pub(crate) enum Work {
     #[default]
     Idle,
     /// `Open` opened the source or sink of the file at the path; it waits
     /// for `StartTransfer`.
-    Opened(Opened, VirtualPath),
-    Running(Running),
+    Opened(Box<Opened>, VirtualPath),
+    Running(Box<Running>),
     /// An upload's every byte is in; it waits for `CommitUpload`, which the
     /// session asks for once the end of its control connection had time to
     /// show (`Config::upload_settle`).
-    Received(Transfer, VirtualPath),
+    Received(Box<Transfer>, VirtualPath),
     /// Under `--sync`, an upload's every byte is in and its file is synced
     /// while it waits for `CommitUpload` (`commit.rs`).
-    Early(Early),
+    Early(Box<Early>),
     /// Its commit is on the sync worker (`commit.rs`); the hold on it,
     /// dropped, abandons it (`ABOR`, the session gone).
     Committing {
@@ -242,7 +245,7 @@ impl Connection {
         let event = match opened {
             Ok(result) => {
                 let path = result.unique_name.as_ref().unwrap_or(path).clone();
-                self.work = Work::Opened(result.opened, path);
+                self.work = Work::Opened(Box::new(result.opened), path);
                 Event::Opened {
                     size: result.size,
                     unique_name: result.unique_name,
@@ -273,7 +276,8 @@ impl Connection {
     /// `Action::StartTransfer`: the opened file and the data connection
     /// become a running transfer (over TLS when `protected`).
     pub(super) fn start_transfer(&mut self, ascii: bool, protected: bool, cx: &mut Cx) {
-        let upload = matches!(self.work, Work::Opened(Opened::Upload(_), _));
+        let upload =
+            matches!(&self.work, Work::Opened(opened, _) if matches!(**opened, Opened::Upload(_)));
         let tls = match self.control.data_tls(protected, upload) {
             Ok(tls) => tls,
             Err(e) => {
@@ -294,8 +298,8 @@ impl Connection {
         };
         let rates = cx.settings.limits.rates;
         let rate = if upload { rates.up } else { rates.down };
-        self.work = Work::Running(Running {
-            transfer: Transfer::new(opened, ascii, tls, wall_clock()),
+        self.work = Work::Running(Box::new(Running {
+            transfer: Transfer::new(*opened, ascii, tls, wall_clock()),
             path,
             sched: Sched::Idle,
             bucket: rate.map(|r| Bucket::new(r, cx.now)),
@@ -304,7 +308,7 @@ impl Connection {
                 due: cx.now + PROGRESS_INTERVAL,
             },
             login_deadline: None,
-        });
+        }));
         // Data may already be waiting: its edge will not come again.
         self.schedule(cx.schedule);
     }
