@@ -416,7 +416,30 @@ fn the_status_page_in_a_real_browser() {
     if !need_program("chromium") {
         return;
     }
-    let (d, admin) = admin_daemon(&["--max-rate-down", "32K"]);
+    let users = TempDir::new("admin-page-users");
+    let users_file = users.join("users");
+    fs::write(&users_file, format!("alice:{}:user\n", password_hash("pw"))).unwrap();
+    let (d, admin) = admin_daemon(&[
+        "--users",
+        users_file.to_str().unwrap(),
+        "--anonymous",
+        "--login-delay",
+        "0",
+        "--max-rate-down",
+        "32K",
+        "--ban-after",
+        "1",
+        "--ban-safelist",
+        "127.0.0.0/24",
+    ]);
+    // One address banned, for the page's Bans table.
+    let banned = std::net::Ipv4Addr::new(127, 0, 1, 9);
+    let mut guesser = Ctrl::over(connect_from(banned, d.addr()).expect("connect"));
+    guesser.expect_reply(220);
+    guesser.cmd_ok("USER alice", 331);
+    guesser.cmd_ok("PASS wrong", 530);
+    d.wait_logged(&format!("{banned}: banned for"), 1, Duration::from_secs(5));
+    drop(guesser);
     let hostile = "<img src=x onerror=alert(1)>.bin";
     d.put(hostile, &vec![5u8; 1 << 20]);
     let _idle = d.login();
@@ -462,6 +485,17 @@ fn the_status_page_in_a_real_browser() {
     assert!(progress.contains("max=\"1048576\""), "{progress}");
     assert!(value > 0 && value < 1 << 20, "progress {value}");
     assert!(dom.contains("downloading"), "{dom}");
+    let ban = dom
+        .split("<tr class=\"ban\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no ban row: {dom}"));
+    assert!(
+        ban.starts_with(&format!(
+            "<td data-label=\"Address\" class=\"address\">{banned}</td>"
+        )),
+        "{ban}"
+    );
+    assert!(!dom.contains("Nobody is banned"), "{dom}");
     let shot = artifacts().join("status-page.png");
     let _ = fs::remove_file(&shot);
     let run = chromium(&[
