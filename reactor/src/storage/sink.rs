@@ -50,8 +50,11 @@ pub struct Sink {
 }
 
 /// How much an upload writes between two requests to the disk to start
-/// writing it out: big enough that the requests cost nothing beside the
-/// writes, small enough that a Pi's SD card is kept busy from the start.
+/// writing it out. Measured on this kind of machine (STOR 512 MiB under
+/// `--sync uploads`): 2 MiB 1,950 MB/s, 8 MiB 1,820-1,990, 32 MiB
+/// 1,630-1,745, none 1,125-1,280. A request costs ~140 us of the loop
+/// (strace -T), and other sessions' NOOP at the same upload rate stayed
+/// as it was (p50 ~0.1 ms, p99 3-7 ms, `--max-rate-up 150M`).
 const WRITE_BACK_STEP: u64 = 2 << 20;
 
 /// How a sink that ran out of room leaves no partial file.
