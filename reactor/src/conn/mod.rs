@@ -69,7 +69,8 @@ pub(crate) struct Connection {
     pub store: Option<Store>,
     /// The file action on the bucket under way (`bucket.rs`).
     store_op: Option<StoreOp>,
-    /// A download's chunk on its way from the bucket (`bucket.rs`).
+    /// A transfer's request to the bucket under way: a download's GET, an
+    /// upload's part or its last request (`bucket.rs`).
     fetch: Option<bucket_request::BucketRequest>,
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.
