@@ -2,19 +2,22 @@
 //! mini`'s S3 gateway), for the S3 back-end's fault tests (`s3_faults.rs`):
 //! it can answer `503 SlowDown` to the next N requests, cut the answer to
 //! the next request of a method after N bytes, hold each request back for
-//! a while, or go down (its listener closed: connections refused).
+//! a while, or go down (its listener closed: connections refused, and
+//! those under way cut, as a store that goes down takes its own with it).
 //!
 //! A connection here is a request: its head is read first (to see its
 //! method and decide its fault), then it is passed on to the store with
 //! `Connection: close` (so the daemon keeps none alive through the proxy,
 //! and every request meets its faults), and the answer back, each way on
 //! a thread of its own. Every request line
-//! seen is kept ([`FaultProxy::requests`]). The threads end with their
+//! seen is kept ([`FaultProxy::requests`]), and every `Range` asked for
+//! ([`FaultProxy::ranges`]). The threads end with their
 //! connections; the accepting one when the proxy is dropped or goes down.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -30,6 +33,16 @@ struct Faults {
     delay: Duration,
     /// The request lines seen, in order.
     seen: Vec<String>,
+    /// The `Range` headers' values seen, in order.
+    ranges: Vec<String>,
+}
+
+/// The connections under way, each way's socket, by a number of their own
+/// (taken out as they end): what going down cuts.
+#[derive(Debug, Default)]
+struct Live {
+    next: AtomicU64,
+    sockets: Mutex<HashMap<u64, [TcpStream; 2]>>,
 }
 
 /// A running proxy; stops accepting when dropped.
@@ -37,6 +50,7 @@ pub struct FaultProxy {
     addr: SocketAddr,
     faults: Arc<Mutex<Faults>>,
     down: Arc<AtomicBool>,
+    live: Arc<Live>,
 }
 
 impl FaultProxy {
@@ -53,15 +67,17 @@ impl FaultProxy {
             addr: listener.local_addr().expect("the proxy's address"),
             faults: Arc::default(),
             down: Arc::default(),
+            live: Arc::default(),
         };
         let (faults, down) = (Arc::clone(&proxy.faults), Arc::clone(&proxy.down));
+        let live = Arc::clone(&proxy.live);
         thread::spawn(move || {
             while !down.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let faults = Arc::clone(&faults);
+                        let (faults, live) = (Arc::clone(&faults), Arc::clone(&live));
                         thread::spawn(move || {
-                            let _ = carry(client, upstream, &faults);
+                            let _ = carry(client, upstream, &faults, &live);
                         });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -91,9 +107,15 @@ impl FaultProxy {
         self.faults.lock().unwrap().delay = delay;
     }
 
-    /// The listener closes: connections are refused from now on.
+    /// The listener closes: connections are refused from now on, and
+    /// those under way are cut both ways.
     pub fn go_down(&self) {
         self.down.store(true, Ordering::SeqCst);
+        for sockets in self.live.sockets.lock().unwrap().values() {
+            for socket in sockets {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+        }
         // The accepting thread sees it within its next sleep; after that
         // the port refuses.
         thread::sleep(Duration::from_millis(50));
@@ -104,6 +126,11 @@ impl FaultProxy {
     pub fn requests(&self) -> Vec<String> {
         self.faults.lock().unwrap().seen.clone()
     }
+
+    /// The `Range` headers' values seen so far (`bytes=0-99`), in order.
+    pub fn ranges(&self) -> Vec<String> {
+        self.faults.lock().unwrap().ranges.clone()
+    }
 }
 
 impl Drop for FaultProxy {
@@ -113,8 +140,28 @@ impl Drop for FaultProxy {
 }
 
 /// One connection: its request head read, its fault decided, then passed on.
-fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) -> io::Result<()> {
+fn carry(
+    client: TcpStream,
+    upstream: SocketAddr,
+    faults: &Mutex<Faults>,
+    live: &Live,
+) -> io::Result<()> {
     client.set_nonblocking(false)?;
+    let number = live.next.fetch_add(1, Ordering::SeqCst);
+    let carried = pass_on(client, upstream, faults, live, number);
+    live.sockets.lock().unwrap().remove(&number);
+    carried
+}
+
+/// [`carry`]'s work: its sockets known to `live` as `number` while the
+/// answer goes.
+fn pass_on(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    faults: &Mutex<Faults>,
+    live: &Live,
+    number: u64,
+) -> io::Result<()> {
     let head = read_head(&mut client)?;
     let line = String::from_utf8_lossy(&head[..head.iter().position(|&b| b == b'\r').unwrap_or(0)])
         .split('?')
@@ -125,6 +172,7 @@ fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) ->
     let (slow_down, cut, delay) = {
         let mut f = faults.lock().unwrap();
         f.seen.push(line);
+        f.ranges.extend(range_of(&head));
         let slow_down = f.slow_downs > 0;
         f.slow_downs = f.slow_downs.saturating_sub(1);
         let cut = match &f.cut {
@@ -141,6 +189,8 @@ fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) ->
         return slow_down_answer(client, &head);
     }
     let mut store = TcpStream::connect(upstream)?;
+    let sockets = [client.try_clone()?, store.try_clone()?];
+    live.sockets.lock().unwrap().insert(number, sockets);
     // One request per connection: the store is asked to close after its
     // answer (and says so to the daemon, which then keeps no connection
     // alive), so every request meets the proxy and its faults.
@@ -163,6 +213,16 @@ fn carry(mut client: TcpStream, upstream: SocketAddr, faults: &Mutex<Faults>) ->
     }
     let _ = upward.join();
     copied.map(drop)
+}
+
+/// The value of the request's `Range` header, if it has one.
+fn range_of(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    (text.lines()).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("range")
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// The request's head, up to its blank line.

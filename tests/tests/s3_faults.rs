@@ -2,7 +2,7 @@
 //! a [`FaultProxy`] between the daemon and `weed mini` answers `503
 //! SlowDown`, cuts answers mid-body, holds requests back or goes down.
 //! Requests the store did not take are asked again with backoff; a GET
-//! cut mid-body is asked again for its chunk; what fails for good fails
+//! cut mid-body is asked again for what did not arrive; what fails for good fails
 //! the transfer with `451`/`426` and one log line naming the request;
 //! other sessions never wait; a broken upload leaves no parts behind and
 //! the old object in place.
@@ -54,7 +54,8 @@ fn assert_warned_once(daemon: &Daemon, what: &str) {
 
 #[test]
 fn transfers_go_through_503_slow_downs() {
-    // Three chunks of a download (pocketftpd::storage::s3::download::CHUNK).
+    // A download of twice what it holds at once and a bit
+    // (pocketftpd::storage::s3::download::HELD).
     let Some((_weed, proxy, store, daemon)) = setup() else {
         return;
     };
@@ -86,16 +87,26 @@ fn a_get_cut_mid_body_is_asked_again_from_where_it_stopped() {
     let Some((_weed, proxy, store, daemon)) = setup() else {
         return;
     };
-    let (mut c, object) = with_object(&store, &daemon, (3 << 20) + 7);
-    // The second chunk's GET (the first GET is a HEAD's for the 150, then
-    // GET of the first chunk) cut after 300 KB of its answer.
+    let size = (3 << 20) + 7;
+    let (mut c, object) = with_object(&store, &daemon, size);
+    // The download's GET (after the HEAD for the 150) cut after 300 KB of
+    // its answer.
     proxy.cut_next("GET", 300_000);
     assert_bytes_eq("RETR cut mid-GET", &c.download("RETR obj.bin"), &object);
     let gets: Vec<_> = (proxy.requests().into_iter())
         .filter(|r| r.starts_with("GET /photos/ftp/obj.bin"))
         .collect();
-    assert_eq!(gets.len(), 5, "four chunks and one asked again: {gets:?}");
+    assert_eq!(gets.len(), 2, "one GET and one asked again: {gets:?}");
     assert_eq!(daemon.log_count("asked again in"), 1, "{}", daemon.stderr());
+    // Asked again from the first byte that did not arrive: past the start,
+    // short of the 300 KB the cut let through (its head included).
+    let ranges = proxy.ranges();
+    assert_eq!(ranges[0], format!("bytes=0-{}", size - 1));
+    let resumed_at: u64 = (ranges[1].strip_prefix("bytes="))
+        .and_then(|r| r.split('-').next()?.parse().ok())
+        .unwrap();
+    assert!((1..300_000).contains(&resumed_at), "{ranges:?}");
+    assert_eq!(ranges[1], format!("bytes={resumed_at}-{}", size - 1));
     // A REST offset resumes the same way.
     proxy.cut_next("GET", 1000);
     let tail = c.download_rest(Some(1 << 20), "RETR obj.bin");
@@ -109,7 +120,10 @@ fn a_store_gone_fails_transfers_and_commands_quickly_and_other_sessions_never_wa
         return;
     };
     put(&store, "/a.txt", b"hello");
-    let big = Rng::new(8).bytes(8 << 20);
+    // Larger than what the sockets between the store and the client may
+    // hold while the client reads nothing: the download is one GET,
+    // streamed at the client's pace.
+    let big = Rng::new(8).bytes(32 << 20);
     put(&store, "/big.bin", &big);
     let mut slow = daemon.login();
     let mut other = daemon.login();
@@ -126,8 +140,8 @@ fn a_store_gone_fails_transfers_and_commands_quickly_and_other_sessions_never_wa
     assert_eq!(slow.expect_reply(213).text(), "5");
     assert!(asked.elapsed() >= Duration::from_secs(3));
     proxy.delay(Duration::ZERO);
-    // The store gone mid-RETR: the chunks not yet fetched cannot be, and
-    // the transfer ends with 451 after the bytes that went.
+    // The store gone mid-RETR: its GET cut, the bytes not yet fetched
+    // cannot be, and the transfer ends with 451 after the bytes that went.
     let mut data = slow.begin_transfer("RETR big.bin");
     let mut first = vec![0; 100_000];
     data.read_exact(&mut first).unwrap();

@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use pocketftpd::storage::s3::Store;
+use pocketftpd_tests::tls::{cert, curl_tls_ok};
 use pocketftpd_tests::*;
 
 #[path = "shared/store.rs"]
@@ -180,11 +181,12 @@ fn listings_page_through_thousands_of_objects() {
 }
 
 #[test]
-fn downloads_come_a_chunk_at_a_time() {
+fn downloads_stream_through_a_bounded_buffer() {
     let Some(weed) = Weed::s3_only() else { return };
     let location = format!("s3://{WEED_BUCKET}/ftp");
     let store = bucket(&weed, &location);
-    // Two chunks and a half (pocketftpd::storage::s3::download::CHUNK).
+    // Twice and a half what a download holds at once
+    // (pocketftpd::storage::s3::download::HELD).
     let object = Rng::new(7).bytes(5 << 19);
     put(&store, "/big.bin", &object);
     put(&store, "/empty", b"");
@@ -204,6 +206,33 @@ fn downloads_come_a_chunk_at_a_time() {
     let p = c.pasv();
     c.cmd_ok("RETR none", 550);
     drop(p);
+}
+
+/// Over FTPS (the download handed out through TLS records, not sent
+/// from a file): whole, and from a REST offset.
+#[test]
+fn ftps_downloads_stream_from_the_bucket() {
+    let Some(weed) = Weed::s3_only() else { return };
+    let Some(cert) = cert() else { return };
+    let location = format!("s3://{WEED_BUCKET}/ftp");
+    let store = bucket(&weed, &location);
+    let object = Rng::new(9).bytes(5 << 19);
+    put(&store, "/big.bin", &object);
+    let mut options = serve_options(&weed, &location);
+    let tls = ["--tls-cert", "--tls-key"]
+        .into_iter()
+        .zip([&cert.cert, &cert.key]);
+    for (name, path) in tls {
+        options
+            .extra
+            .extend([name.to_owned(), path.display().to_string()]);
+    }
+    let daemon = Daemon::with(options);
+    let url = format!("ftp://127.0.0.1:{}/big.bin", daemon.port);
+    let whole = curl_tls_ok(&cert, &["--ssl-reqd", &url]);
+    assert_bytes_eq("FTPS RETR big.bin", &whole.stdout, &object);
+    let rest = curl_tls_ok(&cert, &["--ssl-reqd", "-C", "1234567", &url]);
+    assert_bytes_eq("FTPS REST + RETR", &rest.stdout, &object[1_234_567..]);
 }
 
 #[test]

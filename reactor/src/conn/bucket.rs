@@ -1,6 +1,6 @@
 //! A connection's requests to its S3 bucket (`--storage s3://...`): the
 //! file actions (`storage/s3/file_ops.rs` says what each asks), a
-//! listing's pages, a download's chunks and an upload's parts, carried one
+//! listing's pages, a download's GET and an upload's parts, carried one
 //! request at a time on sockets of the connection's own in the loop, their
 //! readiness a [`Source::Store`] event, each asked again and timed out as
 //! `bucket_request.rs` does (on the connection's timer). The session asks one file
@@ -24,7 +24,7 @@ use super::{Connection, Cx};
 use crate::http::ResponseHead;
 use crate::server::token::{token, Source};
 use crate::storage::error_kind::kind_of;
-use crate::storage::s3::download::{Download, CHUNK};
+use crate::storage::s3::download::{Download, PIECE};
 use crate::storage::s3::file_ops::{FileOp, Next};
 use crate::storage::s3::list_op::{ListNext, ListOp};
 use crate::storage::s3::object_upload::Upload;
@@ -174,9 +174,8 @@ impl Connection {
     /// Its request's socket is ready: moves it on, and at its answer takes
     /// the conversation's next step.
     pub fn on_store_ready(&mut self, cx: &mut Cx) {
-        if let Some(fetch) = &mut self.fetch {
-            let progress = fetch.on_ready(cx.registry, cx.now);
-            self.fetch_progressed(progress, cx);
+        if self.fetch.is_some() {
+            self.read_fetch(cx);
         }
         if let Some(pending) = &mut self.store_op {
             let progress = pending.request.on_ready(cx.registry, cx.now);
@@ -189,6 +188,10 @@ impl Connection {
     /// goes; the timer is armed again for what still waits.
     pub fn on_store_timer(&mut self, cx: &mut Cx) {
         if let Some(fetch) = &mut self.fetch {
+            // A download held back by its client owes the store nothing.
+            if (self.work.download_mut()).is_some_and(|download| download.room() < PIECE) {
+                fetch.postpone(cx.now);
+            }
             let progress = fetch.on_timer(cx.registry, cx.now);
             self.fetch_progressed(progress, cx);
         }
@@ -208,7 +211,8 @@ impl Connection {
 
     fn store_op_progressed(&mut self, progress: Progress, cx: &mut Cx) {
         let (head, body) = match progress {
-            Progress::Pending => {
+            // Resume: streamed requests only, which a file action's are not.
+            Progress::Pending | Progress::Resume => {
                 if let Some(due) = self.store_op.as_ref().map(|op| op.request.due()) {
                     self.arm_timer(due, cx);
                 }
@@ -335,37 +339,46 @@ impl Connection {
     }
 
     /// A transfer to or from the bucket has a request due (a download's
-    /// next chunk, an upload's part or its last request): it goes out on
-    /// the connection's store socket, as a file action's.
+    /// GET, an upload's part or its last request): it goes out on the
+    /// connection's store socket, as a file action's.
     pub(super) fn send_transfer_request(&mut self, cx: &mut Cx) {
         if self.fetch.is_some() {
+            // A download's GET is read on as the transfer makes room.
+            if self.work.download_mut().is_some() {
+                self.read_fetch(cx);
+            }
             return;
         }
         let Some(store) = self.bucket(cx).cloned() else {
             return;
         };
-        let due = if let Some(download) = self.work.download_mut() {
-            download
-                .next_request(&store)
-                .map(|r| r.map(|request| (request, Vec::new())))
+        let store_token = token(self.tag.key, Source::Store);
+        let at = (cx.registry, cx.now);
+        let sent = if let Some(download) = self.work.download_mut() {
+            match download.next_request(&store) {
+                None => return,
+                Some(Err(e)) => Err(e),
+                Some(Ok(request)) => {
+                    BucketRequest::stream(&request, PIECE, store.endpoint(), store_token, at)
+                        .map_err(io::Error::other)
+                }
+            }
         } else if let Some(upload) = self.work.upload_mut() {
-            upload.next_request(&store)
+            match upload.next_request(&store) {
+                None => return,
+                Some(Err(e)) => Err(e),
+                Some(Ok((request, body))) => (BucketRequest::send(
+                    &request,
+                    body,
+                    MAX_ANSWER,
+                    store.endpoint(),
+                    store_token,
+                    at,
+                ))
+                .map_err(io::Error::other),
+            }
         } else {
             return;
-        };
-        let store_token = token(self.tag.key, Source::Store);
-        let sent = match due {
-            None => return,
-            Some(Err(e)) => Err(e),
-            Some(Ok((request, body))) => BucketRequest::send(
-                &request,
-                body,
-                CHUNK,
-                store.endpoint(),
-                store_token,
-                (cx.registry, cx.now),
-            )
-            .map_err(io::Error::other),
         };
         match sent {
             Ok(request) => {
@@ -396,9 +409,39 @@ impl Connection {
         }
     }
 
+    /// The transfer's request moves on: a download's GET only while the
+    /// download has room for a piece of its body, which it takes at once
+    /// (the rest waits in the socket, and is read when the transfer has
+    /// made room: `send_transfer_request` after each step).
+    fn read_fetch(&mut self, cx: &mut Cx) {
+        let mut took = 0;
+        let progress = loop {
+            let Some(fetch) = &mut self.fetch else {
+                return;
+            };
+            let mut download = self.work.download_mut();
+            if (download.as_ref()).is_some_and(|download| download.room() < PIECE) {
+                break Progress::Pending;
+            }
+            let progress = fetch.on_ready(cx.registry, cx.now);
+            let taken = (download.as_mut()).map_or(0, |download| {
+                fetch.drain(|head, bytes| download.arrived(head, bytes))
+            });
+            took += taken;
+            if taken == 0 || !matches!(progress, Progress::Pending) {
+                break progress;
+            }
+        };
+        if took > 0 {
+            self.schedule(cx.schedule);
+        }
+        self.fetch_progressed(progress, cx);
+    }
+
     /// The transfer's request moved on: at its answer, the download gets
-    /// its chunk or the upload its part's ETag, and the transfer runs
-    /// again; an upload already received ends when its object appears.
+    /// its last bytes or the upload its part's ETag, and the transfer runs
+    /// again; an upload already received ends when its object appears. A
+    /// download's GET that broke is asked again for what did not arrive.
     fn fetch_progressed(&mut self, progress: Progress, cx: &mut Cx) {
         let answer = match progress {
             Progress::Pending => {
@@ -407,6 +450,7 @@ impl Connection {
                 }
                 return;
             }
+            Progress::Resume => return self.resume_fetch(cx),
             Progress::Answered(head, body) => Ok((head, body)),
             Progress::Failed(why) => Err(io::Error::other(why)),
         };
@@ -417,7 +461,7 @@ impl Connection {
     fn transfer_request_done(&mut self, answer: io::Result<(ResponseHead, Vec<u8>)>, cx: &mut Cx) {
         if let Some(download) = self.work.download_mut() {
             match answer {
-                Ok((head, body)) => download.arrived(&head, body),
+                Ok((head, body)) => download.ended(&head, &body),
                 Err(e) => download.broke(e),
             }
             if let Some(e) = download.failure() {
@@ -451,7 +495,32 @@ impl Connection {
         self.schedule(cx.schedule);
     }
 
-    /// Drops the chunk's GET under way, its socket out of the poll.
+    /// A download's GET broke: it is asked again, signed anew, from the
+    /// first byte that did not arrive, when its backoff ends.
+    fn resume_fetch(&mut self, cx: &mut Cx) {
+        let (Some(store), Some(download)) = (self.bucket(cx).cloned(), self.work.download_mut())
+        else {
+            self.fetch = None;
+            return;
+        };
+        download.cut();
+        let resumed = match (download.next_request(&store), &mut self.fetch) {
+            (Some(request), Some(fetch)) => {
+                request.and_then(|request| fetch.resume(&request).map_err(io::Error::other))
+            }
+            // Nothing left to ask for.
+            _ => return self.fetch = None,
+        };
+        match resumed {
+            Ok(()) => self.fetch_progressed(Progress::Pending, cx),
+            Err(e) => {
+                self.fetch = None;
+                self.transfer_request_done(Err(e), cx);
+            }
+        }
+    }
+
+    /// Drops the download's GET under way, its socket out of the poll.
     pub(super) fn drop_fetch(&mut self) {
         // Its socket leaves the poll as it closes.
         self.fetch = None;

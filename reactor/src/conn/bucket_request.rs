@@ -4,6 +4,14 @@
 //! deadline for progress, a wait on the connection's timer between
 //! attempts. Nothing here blocks: the wait
 //! is the timer's, the connect mio's.
+//!
+//! A streamed request ([`BucketRequest::stream`], a download's GET) hands
+//! its answer's body out as it comes ([`BucketRequest::drain`]) and is
+//! read on only as its caller has room. Broken once some of it was
+//! taken, it cannot be sent again as it was: the caller asks again for
+//! what did not arrive ([`Progress::Resume`], [`BucketRequest::resume`]),
+//! signed anew, and the attempts count anew from a break that followed
+//! progress.
 
 use std::time::Instant;
 
@@ -28,6 +36,10 @@ pub(crate) struct BucketRequest {
     /// No progress by then: the attempt failed. Or, waiting: the next
     /// attempt's time.
     due: Instant,
+    /// Streamed: the most of its body held at once (else `None`).
+    streamed: Option<usize>,
+    /// Body bytes were taken during the attempt under way.
+    took: bool,
 }
 
 enum State {
@@ -35,6 +47,9 @@ enum State {
     Sending(Box<HttpConnection>),
     /// The next attempt waits for `due`.
     Waiting(Exchange),
+    /// A streamed request broke: the next attempt waits for `due` and for
+    /// its request ([`BucketRequest::resume`]).
+    Broken,
     /// Answered, or failed for good.
     Over,
 }
@@ -45,6 +60,9 @@ pub(crate) enum Progress {
     Answered(ResponseHead, Vec<u8>),
     /// It failed for good: why, naming the request and the status.
     Failed(String),
+    /// A streamed request broke: the caller asks again for what did not
+    /// arrive ([`BucketRequest::resume`]); it goes after a backoff.
+    Resume,
 }
 
 impl BucketRequest {
@@ -58,20 +76,92 @@ impl BucketRequest {
         token: Token,
         cx: (&Registry, Instant),
     ) -> Result<BucketRequest, String> {
-        let asked = request.describe();
+        let exchange = (request.exchange_owning(body, max_body))
+            .map_err(|e| format!("{}: {e}", request.describe()))?;
+        BucketRequest::start(request, exchange, None, (endpoint, token), cx)
+    }
+
+    /// Sends `request` (no body), its answer's body streamed through
+    /// `piece` bytes: taken as it comes ([`drain`](Self::drain)), read on
+    /// only at [`on_ready`](Self::on_ready).
+    pub fn stream(
+        request: &S3Request,
+        piece: usize,
+        endpoint: &Endpoint,
+        token: Token,
+        cx: (&Registry, Instant),
+    ) -> Result<BucketRequest, String> {
         let exchange =
-            (request.exchange_owning(body, max_body)).map_err(|e| format!("{asked}: {e}"))?;
+            (request.exchange(&[], piece)).map_err(|e| format!("{}: {e}", request.describe()))?;
+        BucketRequest::start(
+            request,
+            exchange.streamed(),
+            Some(piece),
+            (endpoint, token),
+            cx,
+        )
+    }
+
+    /// The first attempt at `request`, carried by `exchange`, to the
+    /// endpoint with its sockets registered under the token.
+    fn start(
+        request: &S3Request,
+        exchange: Exchange,
+        streamed: Option<usize>,
+        (endpoint, token): (&Endpoint, Token),
+        cx: (&Registry, Instant),
+    ) -> Result<BucketRequest, String> {
         let mut sent = BucketRequest {
             state: State::Waiting(exchange),
             retry: Retry::of(request),
-            asked,
+            asked: request.describe(),
             endpoint: endpoint.clone(),
             token,
             due: cx.1,
+            streamed,
+            took: false,
         };
         match sent.attempt(cx.0, cx.1) {
             Progress::Failed(why) => Err(why),
             _ => Ok(sent),
+        }
+    }
+
+    /// A streamed request that broke ([`Progress::Resume`]) is asked
+    /// again as `request` (for what did not arrive), when its backoff ends.
+    pub fn resume(&mut self, request: &S3Request) -> Result<(), String> {
+        let (State::Broken, Some(piece)) = (&self.state, self.streamed) else {
+            return Ok(());
+        };
+        let exchange =
+            (request.exchange(&[], piece)).map_err(|e| format!("{}: {e}", self.asked))?;
+        self.state = State::Waiting(exchange.streamed());
+        Ok(())
+    }
+
+    /// A streamed answer's body bytes so far go to `take`, with its head,
+    /// and out of the request's buffer: how many.
+    pub fn drain(&mut self, take: impl FnOnce(&ResponseHead, &[u8])) -> usize {
+        let State::Sending(http) = &mut self.state else {
+            return 0;
+        };
+        let Some((head, body)) = http.exchange().streamed_body() else {
+            return 0;
+        };
+        let n = body.len();
+        if n > 0 {
+            take(head, body);
+            body.clear();
+            self.took = true;
+        }
+        n
+    }
+
+    /// Its caller holds the answer back (no room for more of its body):
+    /// the store owes no progress until it reads again.
+    pub fn postpone(&mut self, now: Instant) {
+        if let State::Sending(_) = self.state {
+            self.due = now + REQUEST_TIMEOUT;
         }
     }
 
@@ -116,7 +206,7 @@ impl BucketRequest {
         }
         match &self.state {
             State::Waiting(_) => self.attempt(registry, now),
-            State::Over => Progress::Pending,
+            State::Over | State::Broken => Progress::Pending,
             State::Sending(http) => {
                 let failure = if http.connected() {
                     (Failure::Cut, GaveUp::Timeout)
@@ -161,10 +251,17 @@ impl BucketRequest {
         let Some(exchange) = self.take_exchange(registry, now) else {
             return Progress::Pending;
         };
+        if std::mem::take(&mut self.took) {
+            self.retry.progressed();
+        }
         match self.retry.after(failure) {
             Some(wait) => {
                 self.log_retry(&why, wait);
                 self.due = now + wait;
+                if self.streamed.is_some() {
+                    self.state = State::Broken;
+                    return Progress::Resume;
+                }
                 self.state = State::Waiting(exchange.again());
                 Progress::Pending
             }
@@ -188,7 +285,7 @@ impl BucketRequest {
                 Some(exchange)
             }
             State::Waiting(exchange) => Some(exchange),
-            State::Over => None,
+            State::Over | State::Broken => None,
         }
     }
 

@@ -70,7 +70,8 @@ pub(crate) struct Connection {
     /// The file action on the bucket under way (`bucket.rs`); boxed, as
     /// `fetch`: on local storage every session would carry it unused.
     store_op: Option<Box<StoreOp>>,
-    /// A download's chunk on its way from the bucket (`bucket.rs`).
+    /// A transfer's request to the bucket under way: a download's GET, an
+    /// upload's part or its last request (`bucket.rs`).
     fetch: Option<Box<bucket_request::BucketRequest>>,
     /// The account the session logged in as, once its password was right
     /// (what `--max-sessions-per-user` counts); `None` for anonymous.

@@ -16,7 +16,7 @@ use crate::storage::{Folder, Replace, Sink, Source};
 /// The source or sink of a transfer, opened and waiting for `StartTransfer`.
 pub enum Opened {
     Download(Source),
-    /// An object of the bucket, fetched a chunk at a time (`bucket.rs`).
+    /// An object of the bucket, streamed from one GET (`bucket.rs`).
     Object(Download),
     /// An upload to the bucket, sent a part at a time (`bucket.rs`).
     ObjectUpload(Upload),

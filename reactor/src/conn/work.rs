@@ -384,8 +384,8 @@ impl Connection {
             Step::Blocked => (self.data.watch(cx.registry, self.tag.key, waits_for)).map(|()| step),
             step => Ok(step),
         });
-        // A download from a bucket: its next chunk is asked for as soon as
-        // none is held ahead; an upload's full part goes at once.
+        // A download from a bucket: its GET is read on into the room the
+        // step made; an upload's full part goes at once.
         if running.transfer.download_mut().is_some() || running.transfer.upload_mut().is_some() {
             self.send_transfer_request(cx);
         }

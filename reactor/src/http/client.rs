@@ -5,7 +5,11 @@
 //! (owned, bounded by [`MAX_HEAD`]) and its body decoded into a buffer
 //! bounded by the caller's `max_body`. A caller that streams a large body
 //! drains it as it comes ([`Exchange::take_body`]); the bound is on what
-//! is held at once. Interim responses (`1xx` but `101`) are read past.
+//! is held at once. Past the bound, a body fails the exchange, or, for an
+//! exchange [`streamed`](Exchange::streamed), waits: it takes no more
+//! input ([`Exchange::input_room`]) until the caller drains it, so a body
+//! of any length goes through a buffer of a fixed size. Interim responses
+//! (`1xx` but `101`) are read past.
 //!
 //! The same machine serves the upload webhook and the S3 back-end: it knows
 //! nothing of either, nor of sockets or TLS (`connection.rs` carries it).
@@ -90,6 +94,10 @@ pub struct Exchange {
     /// HEAD: the response has no body whatever its head says.
     to_head: bool,
     max_body: usize,
+    /// A successful (`2xx`) body is drained by the caller as it comes, and
+    /// input waits while `max_body` of it is held (an error document is
+    /// read whole, as by any exchange).
+    streamed: bool,
     state: State,
 }
 
@@ -136,7 +144,32 @@ impl Exchange {
             sent: 0,
             to_head: request.method == "HEAD",
             max_body,
+            streamed: false,
             state: State::Head(Vec::new()),
+        }
+    }
+
+    /// The exchange, its successful answer's body read through a buffer
+    /// of `max_body` bytes that the caller drains ([`Exchange::take_body`]):
+    /// at the bound the exchange waits for room instead of failing.
+    pub fn streamed(self) -> Exchange {
+        Exchange {
+            streamed: true,
+            ..self
+        }
+    }
+
+    /// Response bytes [`receive`](Exchange::receive) may be given now:
+    /// none while a streamed body holds `max_body` bytes, at most the room
+    /// left under it (a body's bytes are never more than the input's), and
+    /// no limit for an exchange not streamed (its bound fails it instead).
+    pub fn input_room(&self) -> usize {
+        match &self.state {
+            State::Body { head, body, .. } if self.streamed && is_success(head.status) => {
+                self.max_body.saturating_sub(body.len())
+            }
+            State::Head(_) if self.streamed => self.max_body,
+            _ => usize::MAX,
         }
     }
 
@@ -260,6 +293,20 @@ impl Exchange {
         }
     }
 
+    /// A streamed answer's head and its body bytes decoded and not yet
+    /// taken, for the caller to drain (what it takes, it removes): `None`
+    /// before the head, and for an answer not streamed.
+    pub fn streamed_body(&mut self) -> Option<(&ResponseHead, &mut Vec<u8>)> {
+        match &mut self.state {
+            State::Body { head, body, .. } | State::Done { head, body }
+                if self.streamed && is_success(head.status) =>
+            {
+                Some((head, body))
+            }
+            _ => None,
+        }
+    }
+
     /// The complete response: its head and the body bytes not taken.
     pub fn into_response(self) -> Option<(ResponseHead, Vec<u8>)> {
         match self.state {
@@ -282,6 +329,11 @@ fn request_head_for(request: &Request, length: usize) -> Result<Vec<u8>, ClientE
     request_head(&mut outgoing, request.method, request.target, &headers)
         .map_err(ClientError::BadRequest)?;
     Ok(outgoing)
+}
+
+/// A `2xx` status: the body is what was asked for, not an error document.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 fn body_state(head: ResponseHead, framing: Framing) -> State {
@@ -404,6 +456,34 @@ mod tests {
         assert_eq!(exchange.receive(raw).unwrap(), raw.len());
         assert!(exchange.is_done());
         assert_eq!(exchange.into_response().unwrap().1, b"");
+    }
+
+    /// A streamed exchange takes a successful body's bytes up to its bound
+    /// and then none until they are drained; an error document is read
+    /// whole, bounded as by any exchange.
+    #[test]
+    fn a_streamed_body_is_held_to_its_bound_and_an_error_read_whole() {
+        let mut exchange = post(b"").streamed();
+        assert_eq!(exchange.input_room(), 64);
+        let head = b"HTTP/1.1 206 Partial\r\nContent-Length: 100\r\n\r\n";
+        exchange.receive(head).unwrap();
+        exchange.receive(&[b'a'; 60]).unwrap();
+        assert_eq!(exchange.input_room(), 4);
+        let (got, body) = exchange.streamed_body().unwrap();
+        assert_eq!((got.status, body.len()), (206, 60));
+        body.clear();
+        assert_eq!(exchange.input_room(), 64);
+        exchange.receive(&[b'a'; 40]).unwrap();
+        assert!(exchange.is_done());
+        assert_eq!(exchange.streamed_body().unwrap().1.len(), 40);
+        let mut refused = post(b"").streamed();
+        refused
+            .receive(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 65\r\n\r\n")
+            .unwrap();
+        assert_eq!(refused.input_room(), usize::MAX);
+        assert!(refused.streamed_body().is_none());
+        assert_eq!(refused.receive(&[b'x'; 65]), Err(ClientError::BodyTooLarge));
+        assert_eq!(post(b"").input_room(), usize::MAX, "not streamed");
     }
 
     #[test]

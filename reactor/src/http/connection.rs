@@ -198,7 +198,12 @@ impl Connection {
         }
         let mut buf = [0; READ_CHUNK];
         while !self.exchange.is_done() {
-            match self.socket.read(&mut buf) {
+            // A streamed body at its bound: the rest waits in the socket.
+            let room = self.exchange.input_room().min(buf.len());
+            if room == 0 {
+                break;
+            }
+            match self.socket.read(&mut buf[..room]) {
                 Ok(0) => {
                     self.spent = true;
                     return Ok(self.exchange.peer_closed()?);
@@ -225,6 +230,16 @@ impl Connection {
                 self.exchange.sent(n);
             }
             let flushed = flush(tls, &mut self.socket)?;
+            // What rustls decrypted and a streamed body at its bound left
+            // there goes first; while it cannot, nothing more is read (the
+            // rest waits in the socket).
+            if read_plaintext(tls, &mut self.exchange, &mut buf, &mut self.spent)? {
+                self.spent = true;
+                return Ok(self.exchange.peer_closed()?);
+            }
+            if self.exchange.is_done() || self.exchange.input_room() == 0 {
+                return Ok(());
+            }
             let closed = match tls.read_tls(&mut self.socket) {
                 Ok(0) => true,
                 Ok(_) => false,
@@ -245,7 +260,10 @@ impl Connection {
                 let _ = tls.write_tls(&mut self.socket); // the alert
                 return Err(Error::Tls(e));
             }
-            if read_plaintext(tls, &mut self.exchange, &mut buf, &mut self.spent)? || closed {
+            let ended = read_plaintext(tls, &mut self.exchange, &mut buf, &mut self.spent)?;
+            // At the stream's end, the plaintext a paused body left in
+            // rustls is still read (the loop's next turn) before the end.
+            if ended || (closed && self.exchange.input_room() > 0) {
                 self.spent = true;
                 return Ok(self.exchange.peer_closed()?);
             }
@@ -256,9 +274,10 @@ impl Connection {
     }
 }
 
-/// Feeds the plaintext rustls decrypted to the exchange; `Ok(true)` when
-/// the peer's stream has ended (with `close_notify` or without). Bytes
-/// past the response make the connection `spent`.
+/// Feeds the plaintext rustls decrypted to the exchange, as much as it
+/// has room for; `Ok(true)` when the peer's stream has ended (with
+/// `close_notify` or without). Bytes past the response make the
+/// connection `spent`.
 fn read_plaintext(
     tls: &mut ClientConnection,
     exchange: &mut Exchange,
@@ -266,7 +285,11 @@ fn read_plaintext(
     spent: &mut bool,
 ) -> Result<bool, Error> {
     loop {
-        match tls.reader().read(buf) {
+        let room = exchange.input_room().min(buf.len());
+        if room == 0 {
+            return Ok(false);
+        }
+        match tls.reader().read(&mut buf[..room]) {
             Ok(0) => return Ok(true),
             Ok(n) => {
                 *spent |= exchange.receive(&buf[..n])? < n;
@@ -319,8 +342,13 @@ mod tests {
         carried(addr).map(Connection::into_exchange)
     }
 
-    /// The connection that carried a POST to `addr`, its answer whole.
-    fn carried(addr: SocketAddr) -> Result<Connection, Error> {
+    /// A POST to `addr` on its way, its connection registered with a poll
+    /// of its own; its answer's body held to `max_body`, streamed or not.
+    fn post(
+        addr: SocketAddr,
+        max_body: usize,
+        streamed: bool,
+    ) -> Result<(Connection, Poll), Error> {
         let request = Request {
             method: "POST",
             target: "/x",
@@ -328,12 +356,21 @@ mod tests {
             headers: &[],
             body: b"{}",
         };
-        let exchange = Exchange::new(&request, 1024)?;
+        let mut exchange = Exchange::new(&request, max_body)?;
+        if streamed {
+            exchange = exchange.streamed();
+        }
         let mut conn = Connection::open(addr, None, exchange)?;
-        let mut poll = Poll::new()?;
+        let poll = Poll::new()?;
         let interest = Interest::READABLE | Interest::WRITABLE;
         poll.registry()
             .register(conn.socket(), Token(0), interest)?;
+        Ok((conn, poll))
+    }
+
+    /// The connection that carried a POST to `addr`, its answer whole.
+    fn carried(addr: SocketAddr) -> Result<Connection, Error> {
+        let (mut conn, mut poll) = post(addr, 1024, false)?;
         let mut events = Events::with_capacity(4);
         for _ in 0..100 {
             poll.poll(&mut events, Some(Duration::from_millis(100)))?;
@@ -369,6 +406,34 @@ mod tests {
 
     /// A whole answer leaves the connection to keep, until the server
     /// closes it; `Connection: close` or a body up to the close leaves none.
+    /// A streamed body longer than its bound is read a bound's worth at a
+    /// time: the rest waits in the socket until the caller drains it, and
+    /// is read when it calls again (no event comes for bytes already there).
+    #[test]
+    fn a_streamed_body_waits_in_the_socket_while_its_buffer_is_full() {
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        let reply = [head.as_bytes(), &body].concat().leak();
+        let (addr, server) = serve(reply);
+        let (mut conn, _poll) = post(addr, 4096, true).unwrap();
+        let (mut got, mut paused) = (Vec::new(), 0);
+        for _ in 0..1000 {
+            let done = conn.advance().unwrap();
+            paused += usize::from(conn.exchange().input_room() == 0);
+            if let Some((_, held)) = conn.exchange().streamed_body() {
+                assert!(held.len() <= 4096);
+                got.append(held);
+            }
+            if done {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(got, body);
+        assert!(paused > 0, "never held at its bound");
+        server.join().unwrap();
+    }
+
     #[test]
     fn a_connection_is_kept_only_while_the_server_keeps_it() {
         let (addr, server) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");

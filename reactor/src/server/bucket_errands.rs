@@ -138,7 +138,8 @@ impl Server {
 
     fn bucket_progressed(&mut self, index: usize, progress: Progress) {
         let answer = match progress {
-            Progress::Pending => return,
+            // Resume: streamed requests only, which an errand is not.
+            Progress::Pending | Progress::Resume => return,
             Progress::Answered(head, _) => Ok(head.status),
             Progress::Failed(why) => Err(why),
         };

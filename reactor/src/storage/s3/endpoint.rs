@@ -5,7 +5,7 @@
 //! # Keep-alive
 //!
 //! A connection whose answer came whole is kept, idle, for the next
-//! request (a download's next chunk, a listing's next page, the next
+//! request (a download's next GET, a listing's next page, the next
 //! session's SIZE): at most [`MAX_IDLE`], each for [`IDLE_FOR`], less
 //! than stores keep an idle connection open (S3 some 20 s, SeaweedFS and
 //! proxies longer), then closed. One is reused only if a peek finds the

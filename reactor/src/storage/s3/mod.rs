@@ -30,7 +30,7 @@
 //!   core replies with.
 //! - `retry.rs`: which failed requests are asked again, after how long,
 //!   and how long a request may go without progress.
-//! - `download.rs`: a RETR as ranged GETs of a bounded chunk each.
+//! - `download.rs`: a RETR as one GET, streamed through a bounded buffer.
 //! - `upload.rs`, `object_upload.rs`: a STOR's bytes as one PUT or as
 //!   parts (two in memory at most), and the requests that store them.
 //! - `aborts.rs`: a broken multipart upload's abort, queued for the

@@ -150,7 +150,7 @@ impl Store {
         Ok(request)
     }
 
-    /// A download's chunk: bytes `first` to `last`, both included.
+    /// A download's GET: bytes `first` to `last`, both included.
     pub fn get_range(&self, path: &VirtualPath, first: u64, last: u64) -> io::Result<S3Request> {
         let mut request = self.object(Method::Get, path, &[], &[])?;
         request

@@ -13,10 +13,11 @@
 //!   if asking twice does no harm: every request but the one that creates
 //!   a multipart upload (a second would leave the first's parts behind)
 //!   and those with `If-None-Match: *` (the first may have made the
-//!   object, and the second would then say it exists). A GET of a
-//!   download's chunk asked again is the resume of that chunk: its
-//!   `Range` starts where the bytes handed to the client stopped (a chunk
-//!   is handed out only whole, `download.rs`).
+//!   object, and the second would then say it exists). A download's GET
+//!   asked again is its resume: its `Range` starts at the first byte that
+//!   did not arrive (`download.rs`), and a break after bytes did arrive
+//!   counts its attempts anew: a long download over a flaky link fails
+//!   only when the store stops giving anything, not at its fifth cut.
 //!
 //! Every body is in memory while its request is on its way (a part, or a
 //! small file's PUT), so a request is asked again byte for byte.
@@ -153,6 +154,12 @@ impl Retry {
         }
     }
 
+    /// The attempt under way made progress (a streamed answer gave bytes):
+    /// the next failure is the first of its kind again.
+    pub fn progressed(&mut self) {
+        self.made = 1;
+    }
+
     /// An answer with `status` is one to ask again for.
     pub fn is_transient(status: u16) -> bool {
         matches!(status, 500 | 502 | 503 | 504)
@@ -189,6 +196,9 @@ mod tests {
         let ms: Vec<_> = waits.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [100, 200, 400, 800]);
         assert_eq!(waits.len() + 1, ATTEMPTS as usize);
+        // An attempt that made progress: the count starts again.
+        retry.progressed();
+        assert_eq!(retry.after(Failure::Cut), Some(FIRST_BACKOFF));
         let mut retry = Retry::of(&store.head(&vp("/f")).unwrap());
         assert!(retry.after(Failure::Status(404)).is_none());
         assert!(retry.after(Failure::Status(403)).is_none());
