@@ -34,8 +34,15 @@ const START_LIMIT: Duration = Duration::from_secs(90);
 /// Starts of `weed mini` tried when a port was taken under it.
 const START_ATTEMPTS: u32 = 3;
 
-/// What weed's log says when a port it was given is taken.
-const PORT_TAKEN: &str = "Port allocation failed";
+/// What weed's log says when a port it was given is taken: as it starts
+/// ("Port allocation failed: port 11009 for WebDAV"), or when a server it
+/// starts later binds ("WebDav Server listener on ...: address already in
+/// use", seen once, its S3 gateway then never serving).
+const PORT_TAKEN: [&str; 2] = ["Port allocation failed", "address already in use"];
+
+fn port_taken(log: &str) -> bool {
+    PORT_TAKEN.iter().any(|said| log.contains(said))
+}
 
 /// SeaweedFS takes each gRPC port as its HTTP port plus this.
 const GRPC_OFFSET: u16 = 10_000;
@@ -65,7 +72,7 @@ impl Weed {
         loop {
             match Weed::try_start(dir) {
                 Ok(weed) => return weed,
-                Err(log) if attempt < START_ATTEMPTS && log.contains(PORT_TAKEN) => attempt += 1,
+                Err(log) if attempt < START_ATTEMPTS && port_taken(&log) => attempt += 1,
                 Err(log) => panic!(
                     "weed mini's filer did not answer within {START_LIMIT:?}; its log:\n{log}"
                 ),
@@ -116,21 +123,29 @@ impl Weed {
 
     /// A store for the S3 back-end's tests (no mounts, so no FUSE), in a
     /// temporary folder of its own, once its gateway serves [`WEED_BUCKET`]
-    /// to the keys; `None` (the test skipped) without `weed`.
+    /// to the keys; `None` (the test skipped) without `weed`. Started again
+    /// on other ports when one was taken under it, as [`Weed::start`] is.
     pub fn s3_only() -> Option<Weed> {
         if !need_program("weed") || !need_program("curl") {
             return None;
         }
-        let dir = TempDir::new("weed");
-        let mut weed = Weed::start(dir.path());
-        weed._own_dir = Some(dir);
-        let up = wait_until(START_LIMIT, || weed.bucket_answers());
-        assert!(
-            up,
-            "weed mini's S3 gateway did not serve {WEED_BUCKET} within {START_LIMIT:?}; its log:\n{}",
-            fs::read_to_string(weed.dir.join("weed-mini.log")).unwrap_or_default()
-        );
-        Some(weed)
+        for attempt in 1..=START_ATTEMPTS {
+            let dir = TempDir::new("weed");
+            let mut weed = Weed::start(dir.path());
+            weed._own_dir = Some(dir);
+            let up = wait_until(START_LIMIT, || {
+                weed.bucket_answers() || !matches!(weed.child.try_wait(), Ok(None))
+            });
+            if up && matches!(weed.child.try_wait(), Ok(None)) {
+                return Some(weed);
+            }
+            let log = fs::read_to_string(weed.dir.join("weed-mini.log")).unwrap_or_default();
+            // Stopped (dropped) before the next start, on other ports.
+            if attempt == START_ATTEMPTS || !port_taken(&log) {
+                panic!("weed mini's S3 gateway did not serve {WEED_BUCKET} within {START_LIMIT:?}; its log:\n{log}");
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     /// Does the gateway answer `200` to a signed HEAD of the bucket?
