@@ -509,7 +509,10 @@ impl Connection {
                 request.and_then(|request| fetch.resume(&request).map_err(io::Error::other))
             }
             // Nothing left to ask for.
-            _ => return self.fetch = None,
+            _ => {
+                self.fetch = None;
+                return;
+            }
         };
         match resumed {
             Ok(()) => self.fetch_progressed(Progress::Pending, cx),
